@@ -1,0 +1,31 @@
+# The two commands of the README: `make run` and `make test`.
+MVN ?= mvn
+MVN_FLAGS ?= -B
+RUN_CP := deploy/local/target/runtime-classpath.txt
+SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query deploy/local \
+             -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.avsc' -o -name '*.sql' -o -name '*.txt' -o -name '*.xml' -o -name '*.yaml' \) -print 2>/dev/null) pom.xml
+
+.PHONY: run test build deps clean
+
+## make run: the whole pipeline locally (Kafka, registry, ClickHouse, the three services) until Ctrl-C.
+##           DEMO=1 also loads 30 days of generated traffic.
+run: deps $(RUN_CP)
+	@DEMO=$(DEMO) java -XX:+UseSerialGC -Xss1m -cp "$$(cat $(RUN_CP)):deploy/local/target/classes" io.tallyhouse.local.LocalStack
+
+## make test: every test, including the end-to-end tests on the real servers.
+test: deps
+	$(MVN) $(MVN_FLAGS) verify
+
+## Builds what is missing or changed (skipping tests), and the runtime classpath of the local stack.
+build: $(RUN_CP)
+
+$(RUN_CP): $(SOURCES)
+	$(MVN) $(MVN_FLAGS) -q -Dmaven.test.skip=true package
+	@touch $(RUN_CP)
+
+deps:
+	@bash scripts/ensure-clickhouse.sh
+
+clean:
+	$(MVN) $(MVN_FLAGS) -q clean
+	rm -rf .run

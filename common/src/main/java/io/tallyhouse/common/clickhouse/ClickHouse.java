@@ -1,0 +1,144 @@
+package io.tallyhouse.common.clickhouse;
+
+import com.clickhouse.client.api.Client;
+import com.clickhouse.client.api.insert.InsertSettings;
+import com.clickhouse.client.api.query.QueryResponse;
+import com.clickhouse.client.api.query.QuerySettings;
+import com.clickhouse.data.ClickHouseFormat;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * ClickHouse over HTTP through client-v2, using only raw text formats: that is the subset that works on
+ * both 18.16 and current releases (typed readers, server-side parameters and error parsing do not).
+ * Results are read as JSONEachRow; callers select decimals with {@code toString(...)} so money never
+ * passes through a binary floating-point number.
+ */
+public final class ClickHouse implements AutoCloseable {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final ClickHouseConfig config;
+  private final Client client;
+
+  public ClickHouse(ClickHouseConfig config) {
+    this.config = config;
+    this.client = new Client.Builder()
+        .addEndpoint(config.url())
+        .setUsername(config.user())
+        .setPassword(config.password())
+        .compressServerResponse(false)
+        .compressClientRequest(false)
+        .useHttpCompression(false)
+        .setSocketTimeout(config.timeout().toMillis(), ChronoUnit.MILLIS)
+        .setConnectTimeout(Math.min(5_000, config.timeout().toMillis()), ChronoUnit.MILLIS)
+        .setMaxRetries(0)
+        .build();
+  }
+
+  public ClickHouseConfig config() {
+    return config;
+  }
+
+  public String database() {
+    return config.database();
+  }
+
+  /** Creates the configured database if it is missing (run before anything else touches it). */
+  public void createDatabaseIfMissing() {
+    run("CREATE DATABASE IF NOT EXISTS " + SqlLiteral.identifier(config.database()), "default");
+  }
+
+  /** Runs a statement that returns no rows (DDL, ALTER, INSERT ... SELECT). */
+  public void execute(String sql) {
+    run(sql, config.database());
+  }
+
+  /** Inserts rows given as JSONEachRow bytes (one JSON object per line) into {@code table}. */
+  public void insertJsonEachRow(String table, byte[] rows) {
+    InsertSettings settings = new InsertSettings().setDatabase(config.database());
+    try {
+      client.insert(SqlLiteral.identifier(table), new ByteArrayInputStream(rows), ClickHouseFormat.JSONEachRow, settings)
+          .get(config.timeout().toMillis(), TimeUnit.MILLISECONDS)
+          .close();
+    } catch (Exception e) {
+      throw failure("insert into " + table, e);
+    }
+  }
+
+  /** Runs a SELECT and returns its rows, one JSON object each. */
+  public List<JsonNode> query(String sql) {
+    QuerySettings settings = new QuerySettings().setDatabase(config.database()).setFormat(ClickHouseFormat.JSONEachRow);
+    // 18.16 ignores the format the client asks for out of band; naming it in the statement works everywhere.
+    try (QueryResponse response = client.query(sql + "\nFORMAT JSONEachRow", settings).get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
+         BufferedReader reader = new BufferedReader(
+             new InputStreamReader(response.getInputStream(), StandardCharsets.UTF_8))) {
+      List<JsonNode> rows = new ArrayList<>();
+      String line;
+      while ((line = reader.readLine()) != null) {
+        if (!line.isEmpty()) {
+          rows.add(JSON.readTree(line));
+        }
+      }
+      return rows;
+    } catch (Exception e) {
+      throw failure("query", e);
+    }
+  }
+
+  /** Whether the server answers a trivial query. */
+  public boolean ping() {
+    try {
+      return !query("SELECT 1 AS ok").isEmpty();
+    } catch (ClickHouseException e) {
+      return false;
+    }
+  }
+
+  private void run(String sql, String database) {
+    QuerySettings settings = new QuerySettings().setDatabase(database).setFormat(ClickHouseFormat.TabSeparated);
+    try (QueryResponse response = client.query(sql, settings).get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
+         InputStream body = response.getInputStream()) {
+      body.transferTo(OutputSink.INSTANCE);
+    } catch (Exception e) {
+      throw failure("statement", e);
+    }
+  }
+
+  private static ClickHouseException failure(String what, Exception e) {
+    Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+    if (e instanceof InterruptedException) {
+      Thread.currentThread().interrupt();
+    }
+    String detail = e instanceof TimeoutException ? "timed out" : String.valueOf(cause.getMessage());
+    return new ClickHouseException("ClickHouse " + what + " failed: " + detail, cause);
+  }
+
+  @Override
+  public void close() {
+    client.close();
+  }
+
+  /** Discards a response body that must be read to completion. */
+  private static final class OutputSink extends java.io.OutputStream {
+    static final OutputSink INSTANCE = new OutputSink();
+
+    @Override
+    public void write(int b) {}
+
+    @Override
+    public void write(byte[] b, int off, int len) {}
+  }
+
+}

@@ -1,0 +1,99 @@
+package io.tallyhouse.common.auth;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CredentialStoreTest {
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void onlyTheHashOfASecretIsStored() throws Exception {
+    CredentialStore store = new CredentialStore(dir.resolve("keys.jsonl"));
+    String secret = Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix());
+    store.add(secret, CredentialKind.MANAGEMENT, "acme", List.of(), "laptop");
+
+    String file = Files.readString(dir.resolve("keys.jsonl"));
+    assertFalse(file.contains(secret));
+    assertTrue(file.contains(Secrets.sha256Hex(secret)));
+  }
+
+  @Test
+  void authenticateFindsTheCredentialOfASecretAndNothingElse() {
+    CredentialStore store = new CredentialStore(dir.resolve("keys.jsonl"));
+    String management = "th_mk_one";
+    String ingest = "th_it_two";
+    store.add(management, CredentialKind.MANAGEMENT, "acme", List.of(), "");
+    store.add(ingest, CredentialKind.INGEST, null, List.of("acme", "beta"), "");
+
+    assertEquals("acme", store.authenticate(management).orElseThrow().accountId());
+    assertEquals(CredentialKind.INGEST, store.authenticate(ingest).orElseThrow().kind());
+    assertTrue(store.authenticate(ingest).orElseThrow().mayIngestFor("beta"));
+    assertFalse(store.authenticate(ingest).orElseThrow().mayIngestFor("gamma"));
+    assertTrue(store.authenticate("th_mk_unknown").isEmpty());
+    assertTrue(store.authenticate("").isEmpty());
+    assertTrue(store.authenticate(null).isEmpty());
+  }
+
+  @Test
+  void revokedKeysNoLongerAuthenticateInAnotherReaderOfTheSameFile() throws Exception {
+    Path file = dir.resolve("keys.jsonl");
+    CredentialStore writer = new CredentialStore(file);
+    CredentialStore reader = new CredentialStore(file);
+    Credential created = writer.add("th_mk_secret", CredentialKind.MANAGEMENT, "acme", List.of(), "");
+    assertTrue(reader.authenticate("th_mk_secret").isPresent());
+
+    writer.revoke(created.hash().substring(0, 12));
+    // The reader re-checks the file at most once a second.
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (reader.authenticate("th_mk_secret").isPresent() && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    assertTrue(reader.authenticate("th_mk_secret").isEmpty());
+    assertTrue(reader.list().get(0).revoked());
+  }
+
+  @Test
+  void cliCreatesPrintsTheSecretOnceListsAndRevokes() {
+    String file = dir.resolve("keys.jsonl").toString();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = KeysCli.run(new String[] {"create", "--file", file, "--kind", "management", "--account", "acme",
+        "--name", "ci"}, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertEquals(0, code);
+    String secret = out.toString(StandardCharsets.UTF_8).trim();
+    assertTrue(secret.startsWith("th_mk_"));
+    CredentialStore store = new CredentialStore(Path.of(file));
+    assertEquals("acme", store.authenticate(secret).orElseThrow().accountId());
+
+    out.reset();
+    assertEquals(0, KeysCli.run(new String[] {"list", "--file", file}, new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8)));
+    String listing = out.toString(StandardCharsets.UTF_8);
+    assertTrue(listing.contains("acme") && listing.contains("management") && !listing.contains(secret));
+
+    String prefix = Secrets.sha256Hex(secret).substring(0, 12);
+    assertEquals(0, KeysCli.run(new String[] {"revoke", "--file", file, "--hash", prefix},
+        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)));
+    assertTrue(new CredentialStore(Path.of(file)).authenticate(secret).isEmpty());
+    assertEquals(2, KeysCli.run(new String[] {"create", "--file", file, "--kind", "bogus"},
+        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)));
+  }
+
+  @Test
+  void hashesEqualComparesWholeValues() {
+    assertTrue(Secrets.hashesEqual(Secrets.sha256Hex("a"), Secrets.sha256Hex("a")));
+    assertFalse(Secrets.hashesEqual(Secrets.sha256Hex("a"), Secrets.sha256Hex("b")));
+  }
+}

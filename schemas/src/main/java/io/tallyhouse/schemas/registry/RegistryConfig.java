@@ -1,0 +1,38 @@
+package io.tallyhouse.schemas.registry;
+
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Where the Confluent-compatible schema registry is and how to talk to it.
+ *
+ * @param url base URL of the Confluent REST API, e.g. {@code http://registry:8081} for Confluent or
+ *     {@code http://127.0.0.1:8085/apis/ccompat/v7} for Apicurio
+ * @param username basic-auth user, or null for none
+ * @param password basic-auth password, or null
+ * @param timeout connect and request timeout
+ */
+public record RegistryConfig(String url, String username, String password, Duration timeout) {
+
+  public RegistryConfig {
+    if (url == null || url.isBlank()) {
+      throw new IllegalArgumentException("SCHEMA_REGISTRY_URL is required");
+    }
+    url = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+    timeout = timeout == null ? Duration.ofSeconds(10) : timeout;
+  }
+
+  public RegistryConfig(String url) {
+    this(url, null, null, null);
+  }
+
+  /** From {@code SCHEMA_REGISTRY_URL}, {@code SCHEMA_REGISTRY_USER}, {@code SCHEMA_REGISTRY_PASSWORD}, {@code SCHEMA_REGISTRY_TIMEOUT}. */
+  public static RegistryConfig fromEnv(Map<String, String> env) {
+    String timeout = env.get("SCHEMA_REGISTRY_TIMEOUT");
+    return new RegistryConfig(
+        env.getOrDefault("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8085/apis/ccompat/v7"),
+        env.get("SCHEMA_REGISTRY_USER"),
+        env.get("SCHEMA_REGISTRY_PASSWORD"),
+        timeout == null ? null : Duration.parse(timeout));
+  }
+}

@@ -1,0 +1,143 @@
+package io.tallyhouse.schemas.serde;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.registry.RegistryConfig;
+import io.tallyhouse.schemas.registry.SchemaRegistryClient;
+import io.tallyhouse.schemas.registry.SchemaRegistryException;
+import io.tallyhouse.testkit.Infra;
+import java.math.BigDecimal;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import org.apache.avro.Schema;
+import org.apache.kafka.common.errors.SerializationException;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The Confluent protocol against the real registry (Apicurio's ccompat API locally). */
+class UsageEventSerdeIntegrationTest {
+
+  private static SchemaRegistryClient registry;
+
+  @BeforeAll
+  static void connect() {
+    registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url(), null, null, Duration.ofSeconds(10)));
+  }
+
+  static UsageEvent event() {
+    return UsageEvent.newBuilder()
+        .setEventId("gen-1")
+        .setAccountId("acme")
+        .setApiKeyHash("a".repeat(64))
+        .setUser("user-ü")
+        .setModel("openai/gpt-4o")
+        .setModelPermaslug("openai/gpt-4o-2024-08-06")
+        .setProviderName("OpenAI")
+        .setEndpointId("OpenAI/openai/gpt-4o-2024-08-06")
+        .setCreatedAt(Instant.parse("2026-11-21T10:15:30.123456Z"))
+        .setPromptTokens(1_000_000_000_000L)
+        .setCompletionTokens(2)
+        .setReasoningTokens(3)
+        .setCachedTokens(4)
+        .setCost(new BigDecimal("12345678901234567890.000043022187"))
+        .setIsByok(true)
+        .setByokCost(new BigDecimal("0.000000000001"))
+        .setApp(null)
+        .setReceivedAt(Instant.parse("2026-11-21T10:15:31Z"))
+        .build();
+  }
+
+  @Test
+  void eventRoundTripsExactlyInTheConfluentWireFormat() {
+    UsageEvent event = event();
+    byte[] payload = UsageEventSerde.serializer(registry).serialize("roundtrip-events", event);
+
+    assertEquals(0, payload[0], "magic byte");
+    int id = ByteBuffer.wrap(payload, 1, 4).getInt();
+    assertEquals(UsageEvent.getClassSchema(), registry.schemaById(id));
+
+    // A fresh client proves the id is resolved through the registry, not a local cache.
+    SchemaRegistryClient fresh = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
+    UsageEvent read = UsageEventSerde.deserializer(fresh).deserialize("roundtrip-events", payload);
+    assertEquals(event, read);
+    assertEquals(new BigDecimal("12345678901234567890.000043022187"), read.getCost());
+    assertEquals(12, read.getByokCost().scale());
+    assertNull(read.getApp());
+  }
+
+  @Test
+  void registeringTheSameSchemaTwiceGivesTheSameId() {
+    int first = registry.register("idempotent-value", UsageEvent.getClassSchema());
+    int second = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()))
+        .register("idempotent-value", UsageEvent.getClassSchema());
+    assertEquals(first, second);
+  }
+
+  @Test
+  void unknownSchemaIdIsReportedWithTheRegistryErrorCode() {
+    SchemaRegistryException e = assertThrows(SchemaRegistryException.class, () -> registry.schemaById(987_654));
+    assertEquals(404, e.httpStatus());
+    assertEquals(40403, e.errorCode());
+
+    byte[] framed = ByteBuffer.allocate(6).put((byte) 0).putInt(987_654).put((byte) 0).array();
+    SerializationException s = assertThrows(SerializationException.class,
+        () -> UsageEventSerde.deserializer(registry).deserialize("t", framed));
+    assertInstanceOf(SchemaRegistryException.class, s.getCause());
+  }
+
+  @Test
+  void payloadWithoutTheMagicByteIsRefused() {
+    byte[] payload = UsageEventSerde.serializer(registry).serialize("magic-events", event());
+    payload[0] = 1;
+    SerializationException e = assertThrows(SerializationException.class,
+        () -> UsageEventSerde.deserializer(registry).deserialize("magic-events", payload));
+    assertTrue(e.getMessage().contains("magic byte"));
+    assertThrows(SerializationException.class,
+        () -> UsageEventSerde.deserializer(registry).deserialize("magic-events", new byte[] {0, 0}));
+  }
+
+  @Test
+  void incompatibleSchemaChangeIsRefusedUnderBackward() {
+    String subject = "evolving-value";
+    registry.setCompatibility(subject, "BACKWARD");
+    registry.register(subject, UsageEvent.getClassSchema());
+
+    // Adding a field with a default is a BACKWARD-compatible change ...
+    Schema compatible = withExtraField(UsageEvent.getClassSchema(),
+        "{\"name\":\"region\",\"type\":[\"null\",\"string\"],\"default\":null}");
+    registry.register(subject, compatible);
+
+    // ... adding a required field without a default is not: new readers cannot read old data.
+    Schema incompatible = withExtraField(UsageEvent.getClassSchema(), "{\"name\":\"tenant_tier\",\"type\":\"string\"}");
+    SchemaRegistryException e = assertThrows(SchemaRegistryException.class, () -> registry.register(subject, incompatible));
+    assertEquals(409, e.httpStatus());
+  }
+
+  @Test
+  void unreachableRegistryIsAClearError() {
+    SchemaRegistryClient nowhere = new SchemaRegistryClient(new RegistryConfig("http://127.0.0.1:9", null, null,
+        Duration.ofSeconds(2)));
+    SchemaRegistryException e = assertThrows(SchemaRegistryException.class, () -> nowhere.schemaById(1));
+    assertTrue(e.getMessage().contains("unreachable"));
+    assertEquals(-1, e.errorCode());
+  }
+
+  @Test
+  void serializerOutputIsStableForTheSameEvent() {
+    assertArrayEquals(UsageEventSerde.serializer(registry).serialize("stable-events", event()),
+        UsageEventSerde.serializer(registry).serialize("stable-events", event()));
+  }
+
+  private static Schema withExtraField(Schema base, String fieldJson) {
+    String json = base.toString();
+    String evolved = json.substring(0, json.lastIndexOf(']')) + "," + fieldJson + "]}";
+    return new Schema.Parser().parse(evolved);
+  }
+}
