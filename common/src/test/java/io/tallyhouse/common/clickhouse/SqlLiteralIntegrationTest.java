@@ -38,10 +38,10 @@ class SqlLiteralIntegrationTest {
   })
   void hostileValueRoundTripsExactly(String value) {
     List<com.fasterxml.jackson.databind.JsonNode> rows =
-        clickHouse.query("SELECT " + SqlLiteral.string(value) + " AS v, count() AS n FROM secrets WHERE v = "
-            + SqlLiteral.string(value));
+        clickHouse.query("SELECT " + SqlLiteral.string(value) + " AS echoed, (SELECT count() FROM secrets WHERE v = "
+            + SqlLiteral.string(value) + ") AS n");
     assertEquals(1, rows.size());
-    assertEquals(value, rows.get(0).get("v").asText());
+    assertEquals(value, rows.get(0).get("echoed").asText());
     assertEquals("0", rows.get(0).get("n").asText(), "the literal matched a row it must not match");
   }
 

@@ -1,0 +1,110 @@
+package io.tallyhouse.testkit;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The real Apicurio Registry (its Confluent-compatible API) as a child process. Confluent's own registry is not
+ * on Maven Central; Apicurio's runnable archive is, and the testkit module unpacks it at build time.
+ */
+public final class ApicurioRegistry implements RegistryEndpoint {
+
+  private final Process process;
+  private final int port;
+  private final Path log;
+
+  private ApicurioRegistry(Process process, int port, Path log) {
+    this.process = process;
+    this.port = port;
+    this.log = log;
+  }
+
+  /**
+   * Starts the registry from the unpacked archive in {@code home} on {@code port}, waits until it is ready and
+   * sets the global compatibility to BACKWARD (Confluent's default; Apicurio's is NONE).
+   */
+  public static ApicurioRegistry start(Path home, int port) {
+    Path runner = findRunner(home);
+    Path log;
+    try {
+      log = Files.createTempFile("apicurio-" + port + "-", ".log");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-Xmx384m");
+    command.add("-XX:+UseSerialGC");
+    command.add("-Dquarkus.http.host=127.0.0.1");
+    command.add("-Dquarkus.http.port=" + port);
+    command.add("-Dquarkus.log.level=WARN");
+    command.add("-jar");
+    command.add(runner.getFileName().toString());
+    Process process;
+    try {
+      process = new ProcessBuilder(command).directory(runner.getParent().toFile())
+          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start Apicurio Registry from " + runner, e);
+    }
+    ApicurioRegistry registry = new ApicurioRegistry(process, port, log);
+    Runtime.getRuntime().addShutdownHook(new Thread(registry::stop, "apicurio-stop"));
+    Processes.awaitHttp("Apicurio Registry", process, "http://127.0.0.1:" + port + "/health/ready",
+        body -> body.contains("UP"), Duration.ofSeconds(120), log);
+    registry.setBackwardCompatibility();
+    return registry;
+  }
+
+  @Override
+  public String url() {
+    return "http://127.0.0.1:" + port + "/apis/ccompat/v7";
+  }
+
+  public void stop() {
+    Processes.stop(process, Duration.ofSeconds(10));
+  }
+
+  private void setBackwardCompatibility() {
+    HttpRequest request = HttpRequest.newBuilder(URI.create(url() + "/config"))
+        .timeout(Duration.ofSeconds(10))
+        .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+        .PUT(HttpRequest.BodyPublishers.ofString("{\"compatibility\":\"BACKWARD\"}"))
+        .build();
+    try {
+      HttpResponse<String> response = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() != 200) {
+        throw new IllegalStateException("setting BACKWARD compatibility failed: " + response.statusCode() + " "
+            + response.body());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static Path findRunner(Path home) {
+    if (!Files.isDirectory(home)) {
+      throw new IllegalStateException("Apicurio Registry is not unpacked at " + home
+          + ". Fix: run `mvn -pl testkit -am install -DskipTests` (the testkit module unpacks it), or set the system"
+          + " property tallyhouse.apicurio.home to the unpacked apicurio-registry-app archive.");
+    }
+    try (Stream<Path> files = Files.walk(home, 3)) {
+      return files.filter(p -> p.getFileName().toString().endsWith("-runner.jar")).findFirst()
+          .orElseThrow(() -> new IllegalStateException("no *-runner.jar under " + home));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,172 @@
+package io.tallyhouse.testkit;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * A real ClickHouse server (Debian's clickhouse-server) as a child process with a generated configuration on the
+ * given ports. Data lives in {@code dir} and survives {@link #restart()}.
+ */
+public final class ClickHouseServer implements ClickHouseEndpoint {
+
+  /** The fix printed when there is no binary; {@code make test} runs it by itself as root. */
+  static final String INSTALL_HINT = "Fix: as root run `apt-get update && apt-get install -y clickhouse-server`"
+      + " (scripts/ensure-clickhouse.sh does this for `make test`), set CLICKHOUSE_SERVER_BIN to a clickhouse-server"
+      + " binary, or run with a Docker engine (TALLYHOUSE_TEST_BACKEND=docker).";
+
+  private final Path dir;
+  private final int httpPort;
+  private final int tcpPort;
+  private Process process;
+
+  private ClickHouseServer(Path dir, int httpPort, int tcpPort) {
+    this.dir = dir;
+    this.httpPort = httpPort;
+    this.tcpPort = tcpPort;
+  }
+
+  public static ClickHouseServer start(Path dir, int httpPort, int tcpPort) {
+    ClickHouseServer server = new ClickHouseServer(dir.toAbsolutePath(), httpPort, tcpPort);
+    server.writeConfig();
+    server.launch();
+    Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "clickhouse-stop"));
+    return server;
+  }
+
+  @Override
+  public String httpUrl() {
+    return "http://127.0.0.1:" + httpPort;
+  }
+
+  @Override
+  public String user() {
+    return "default";
+  }
+
+  @Override
+  public String password() {
+    return "";
+  }
+
+  public synchronized void stop() {
+    Processes.stop(process, Duration.ofSeconds(10));
+    process = null;
+  }
+
+  /** Stops and starts the server on the same ports and data, as an operator's restart would. */
+  public synchronized void restart() {
+    stop();
+    launch();
+  }
+
+  static Path binary() {
+    String configured = System.getenv("CLICKHOUSE_SERVER_BIN");
+    if (configured != null && !configured.isBlank()) {
+      Path path = Path.of(configured);
+      if (!Files.isExecutable(path)) {
+        throw new IllegalStateException("CLICKHOUSE_SERVER_BIN=" + configured + " is not an executable. " + INSTALL_HINT);
+      }
+      return path;
+    }
+    String pathVariable = System.getenv().getOrDefault("PATH", "");
+    for (String folder : (pathVariable + ":/usr/bin:/usr/local/bin").split(":")) {
+      if (folder.isEmpty()) {
+        continue;
+      }
+      Path candidate = Path.of(folder, "clickhouse-server");
+      if (Files.isExecutable(candidate)) {
+        return candidate;
+      }
+    }
+    throw new IllegalStateException("No clickhouse-server binary found on PATH and no Docker engine. " + INSTALL_HINT);
+  }
+
+  private synchronized void launch() {
+    Path log = dir.resolve("log/clickhouse-server.log");
+    try {
+      process = new ProcessBuilder(binary().toString(), "--config-file=" + dir.resolve("config.xml"))
+          .directory(dir.toFile())
+          .redirectErrorStream(true)
+          .redirectOutput(dir.resolve("log/stdout.log").toFile())
+          .start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start clickhouse-server", e);
+    }
+    Processes.awaitHttp("clickhouse-server", process, httpUrl() + "/ping", body -> body.startsWith("Ok."),
+        Duration.ofSeconds(60), log);
+  }
+
+  private void writeConfig() {
+    try {
+      for (String sub : new String[] {"data", "tmp", "user_files", "format_schemas", "log"}) {
+        Files.createDirectories(dir.resolve(sub));
+      }
+      String config = """
+          <?xml version="1.0"?>
+          <yandex>
+            <logger>
+              <level>warning</level>
+              <log>%1$s/log/clickhouse-server.log</log>
+              <errorlog>%1$s/log/clickhouse-server.err.log</errorlog>
+              <size>50M</size>
+              <count>2</count>
+            </logger>
+            <listen_host>127.0.0.1</listen_host>
+            <http_port>%2$d</http_port>
+            <tcp_port>%3$d</tcp_port>
+            <path>%1$s/data/</path>
+            <tmp_path>%1$s/tmp/</tmp_path>
+            <user_files_path>%1$s/user_files/</user_files_path>
+            <format_schema_path>%1$s/format_schemas/</format_schema_path>
+            <users_config>%1$s/users.xml</users_config>
+            <default_profile>default</default_profile>
+            <default_database>default</default_database>
+            <mark_cache_size>268435456</mark_cache_size>
+            <max_concurrent_queries>100</max_concurrent_queries>
+            <timezone>UTC</timezone>
+          </yandex>
+          """.formatted(dir, httpPort, tcpPort);
+      String users = """
+          <?xml version="1.0"?>
+          <yandex>
+            <profiles>
+              <default>
+                <max_memory_usage>4000000000</max_memory_usage>
+              </default>
+            </profiles>
+            <users>
+              <default>
+                <password></password>
+                <networks>
+                  <ip>127.0.0.1</ip>
+                  <ip>::1</ip>
+                </networks>
+                <profile>default</profile>
+                <quota>default</quota>
+              </default>
+            </users>
+            <quotas>
+              <default>
+                <interval>
+                  <duration>3600</duration>
+                  <queries>0</queries>
+                  <errors>0</errors>
+                  <result_rows>0</result_rows>
+                  <read_rows>0</read_rows>
+                  <execution_time>0</execution_time>
+                </interval>
+              </default>
+            </quotas>
+          </yandex>
+          """;
+      Files.writeString(dir.resolve("config.xml"), config, StandardCharsets.UTF_8);
+      Files.writeString(dir.resolve("users.xml"), users, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the ClickHouse configuration in " + dir, e);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+package io.tallyhouse.testkit;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * The one set of real servers a test JVM shares: Kafka, the schema registry and ClickHouse, each started on
+ * first use and stopped when the JVM exits. {@code TALLYHOUSE_TEST_BACKEND} picks where they come from:
+ * {@code local} (child processes and an in-JVM broker), {@code docker} (Testcontainers) or {@code auto}
+ * (the default: Docker when an engine answers, else local).
+ */
+public final class Infra {
+
+  private static Backend backend;
+  private static Path workDir;
+  private static KafkaEndpoint kafka;
+  private static RegistryEndpoint registry;
+  private static ClickHouseEndpoint clickhouse;
+  private static DockerServers docker;
+
+  private Infra() {}
+
+  public static synchronized Backend backend() {
+    if (backend == null) {
+      backend = chooseBackend(System.getenv().getOrDefault("TALLYHOUSE_TEST_BACKEND", "auto"));
+    }
+    return backend;
+  }
+
+  public static synchronized KafkaEndpoint kafka() {
+    if (kafka == null) {
+      kafka = backend() == Backend.DOCKER ? docker().kafka()
+          : LocalKafka.start(workDir().resolve("kafka"), Ports.freePort(), Ports.freePort());
+      if (kafka instanceof LocalKafka local) {
+        Runtime.getRuntime().addShutdownHook(new Thread(local::stop, "kafka-stop"));
+      }
+    }
+    return kafka;
+  }
+
+  public static synchronized RegistryEndpoint registry() {
+    if (registry == null) {
+      registry = backend() == Backend.DOCKER ? docker().registry()
+          : ApicurioRegistry.start(apicurioHome(), Ports.freePort());
+    }
+    return registry;
+  }
+
+  public static synchronized ClickHouseEndpoint clickhouse() {
+    if (clickhouse == null) {
+      clickhouse = backend() == Backend.DOCKER ? docker().clickhouse()
+          : ClickHouseServer.start(workDir().resolve("clickhouse"), Ports.freePort(), Ports.freePort());
+    }
+    return clickhouse;
+  }
+
+  static Backend chooseBackend(String setting) {
+    switch (setting.trim().toLowerCase(Locale.ROOT)) {
+      case "local":
+        return Backend.LOCAL;
+      case "docker":
+        if (!DockerServers.dockerAvailable()) {
+          throw new IllegalStateException("TALLYHOUSE_TEST_BACKEND=docker but no Docker engine answers");
+        }
+        return Backend.DOCKER;
+      case "auto":
+      case "":
+        return DockerServers.dockerAvailable() ? Backend.DOCKER : Backend.LOCAL;
+      default:
+        throw new IllegalArgumentException("TALLYHOUSE_TEST_BACKEND must be local, docker or auto, got: " + setting);
+    }
+  }
+
+  private static DockerServers docker() {
+    if (docker == null) {
+      docker = new DockerServers();
+    }
+    return docker;
+  }
+
+  private static Path workDir() {
+    if (workDir == null) {
+      try {
+        workDir = Files.createTempDirectory("tallyhouse-test-");
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      Path dir = workDir;
+      // Registered before any server's own hook is irrelevant: hooks run concurrently, so wait a little for them.
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Processes.sleep(2000);
+        Processes.deleteRecursively(dir);
+      }, "testkit-cleanup"));
+    }
+    return workDir;
+  }
+
+  /** The unpacked Apicurio archive: the build passes its place; otherwise look for testkit/target upwards. */
+  static Path apicurioHome() {
+    String configured = System.getProperty("tallyhouse.apicurio.home");
+    if (configured != null && !configured.isBlank()) {
+      return Path.of(configured);
+    }
+    Path dir = Path.of("").toAbsolutePath();
+    while (dir != null) {
+      Path candidate = dir.resolve("testkit/target/apicurio");
+      if (Files.isDirectory(candidate)) {
+        return candidate;
+      }
+      dir = dir.getParent();
+    }
+    return Path.of("testkit/target/apicurio").toAbsolutePath();
+  }
+}

@@ -1,0 +1,101 @@
+package io.tallyhouse.testkit;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+
+/** Child-process chores shared by the local servers: readiness polling, stopping, log tails, cleanup. */
+final class Processes {
+
+  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  private Processes() {}
+
+  /** Polls {@code url} until its body satisfies {@code ready}; fails with the log tail if the process dies or time runs out. */
+  static void awaitHttp(String what, Process process, String url, Predicate<String> ready, Duration timeout, Path log) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException(what + " exited with code " + process.exitValue() + " before it was ready. Log:\n"
+            + tail(log));
+      }
+      try {
+        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(2))
+            .GET().build(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() == 200 && ready.test(response.body())) {
+          return;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for " + what, e);
+      }
+      sleep(100);
+    }
+    stop(process, Duration.ofSeconds(5));
+    throw new IllegalStateException(what + " was not ready within " + timeout + ". Log:\n" + tail(log));
+  }
+
+  /** SIGTERM, then SIGKILL after {@code grace}; children too. */
+  static void stop(Process process, Duration grace) {
+    if (process == null) {
+      return;
+    }
+    List<ProcessHandle> children = process.descendants().toList();
+    process.destroy();
+    children.forEach(ProcessHandle::destroy);
+    try {
+      if (!process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+        children.forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      process.destroyForcibly();
+    }
+  }
+
+  static String tail(Path log) {
+    try {
+      if (log == null || !Files.exists(log)) {
+        return "(no log)";
+      }
+      List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    } catch (IOException e) {
+      return "(log unreadable: " + e + ")";
+    }
+  }
+
+  static void deleteRecursively(Path dir) {
+    if (dir == null || !Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // best effort: temp files of a test run
+    }
+  }
+
+  static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+}

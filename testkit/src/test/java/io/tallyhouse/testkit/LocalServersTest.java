@@ -1,0 +1,114 @@
+package io.tallyhouse.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The local servers are real and survive restarts with their data. */
+class LocalServersTest {
+
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  @Test
+  void kafkaKeepsRecordsAcrossARestart(@TempDir Path dir) throws Exception {
+    LocalKafka kafka = LocalKafka.start(dir, Ports.freePort(), Ports.freePort());
+    try {
+      send(kafka, "before");
+      kafka.restart();
+      send(kafka, "after");
+      assertEquals(List.of("before", "after"), readAll(kafka, 2));
+    } finally {
+      kafka.stop();
+    }
+  }
+
+  @Test
+  void clickHouseKeepsTablesAcrossARestart(@TempDir Path dir) throws Exception {
+    ClickHouseServer server = ClickHouseServer.start(dir, Ports.freePort(), Ports.freePort());
+    try {
+      post(server, "CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x");
+      post(server, "INSERT INTO t VALUES (7)");
+      server.restart();
+      assertEquals("7\n", post(server, "SELECT sum(x) FROM t"));
+    } finally {
+      server.stop();
+    }
+    assertTrue(Files.exists(dir.resolve("config.xml")));
+  }
+
+  @Test
+  void sharedRegistryAnswersWithBackwardCompatibility() throws Exception {
+    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(Infra.registry().url() + "/config"))
+        .GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode());
+    assertTrue(response.body().contains("BACKWARD"), response.body());
+  }
+
+  @Test
+  void unknownBackendSettingIsRefused() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Infra.chooseBackend("podman"));
+    assertTrue(e.getMessage().contains("local, docker or auto"));
+    assertEquals(Backend.LOCAL, Infra.chooseBackend("local"));
+  }
+
+  @Test
+  void missingApicurioArchiveNamesTheFix(@TempDir Path dir) {
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> ApicurioRegistry.start(dir.resolve("nowhere"), Ports.freePort()));
+    assertTrue(e.getMessage().contains("Fix:"), e.getMessage());
+  }
+
+  private static String post(ClickHouseServer server, String sql) throws Exception {
+    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(server.httpUrl() + "/"))
+        .POST(HttpRequest.BodyPublishers.ofString(sql)).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode(), response.body());
+    return response.body();
+  }
+
+  private static void send(LocalKafka kafka, String value) throws Exception {
+    Properties props = new Properties();
+    props.put("bootstrap.servers", kafka.bootstrapServers());
+    props.put("acks", "all");
+    try (KafkaProducer<String, String> producer =
+             new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+      producer.send(new ProducerRecord<>("testkit-topic", 0, "k", value)).get();
+    }
+  }
+
+  private static List<String> readAll(LocalKafka kafka, int expected) {
+    Map<String, Object> props = Map.of("bootstrap.servers", kafka.bootstrapServers(), "group.id", "testkit",
+        "auto.offset.reset", "earliest");
+    List<String> values = new ArrayList<>();
+    try (KafkaConsumer<String, String> consumer =
+             new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
+      consumer.subscribe(List.of("testkit-topic"));
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (values.size() < expected && System.nanoTime() < deadline) {
+        for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
+          values.add(record.value());
+        }
+      }
+    }
+    return values;
+  }
+}
