@@ -50,18 +50,27 @@ public final class CredentialStore {
       return Optional.empty();
     }
     String presented = Secrets.sha256Hex(secret);
-    Credential match = null;
-    for (Credential credential : current()) {
-      if (Secrets.hashesEqual(credential.hash(), presented) && match == null) {
-        match = credential;
-      }
+    Credential match = find(presented, current(false));
+    if (match == null) {
+      // A key created a moment ago works at once: an unknown secret always looks at the file again.
+      match = find(presented, current(true));
     }
     return match == null || match.revoked() ? Optional.empty() : Optional.of(match);
   }
 
+  private static Credential find(String presentedHash, List<Credential> credentials) {
+    Credential match = null;
+    for (Credential credential : credentials) {
+      if (Secrets.hashesEqual(credential.hash(), presentedHash) && match == null) {
+        match = credential;
+      }
+    }
+    return match;
+  }
+
   /** Every stored credential, revoked ones included. */
   public List<Credential> list() {
-    return current();
+    return current(true);
   }
 
   /** Creates a credential for {@code secret} and stores its hash; the secret itself is not kept. */
@@ -101,10 +110,11 @@ public final class CredentialStore {
     return revoked;
   }
 
-  private List<Credential> current() {
+  /** The known credentials; the file is looked at again when {@code force} or after {@link #RECHECK_NANOS}. */
+  private List<Credential> current(boolean force) {
     Snapshot s = snapshot;
     long now = System.nanoTime();
-    if (s.modified() != null && now - s.checkedAtNanos() < RECHECK_NANOS) {
+    if (!force && s.modified() != null && now - s.checkedAtNanos() < RECHECK_NANOS) {
       return s.credentials();
     }
     try {

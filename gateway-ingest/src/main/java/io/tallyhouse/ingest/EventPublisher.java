@@ -1,0 +1,135 @@
+package io.tallyhouse.ingest;
+
+import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.registry.SchemaRegistryClient;
+import io.tallyhouse.schemas.serde.UsageEventSerde;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * Writes events to the events topic as Confluent-framed Avro with an idempotent, acks=all producer.
+ *
+ * <p>The record key is {@code account_id + "/" + event_id}: every copy of an event hashes to the same partition, so
+ * the stream's per-partition dedup store sees all of them, while one busy API key or account still spreads over all
+ * partitions. The record timestamp is created_at, the time the rollup is about.
+ */
+final class EventPublisher implements AutoCloseable {
+
+  private final IngestConfig config;
+  private final KafkaProducer<String, byte[]> producer;
+  private final Serializer<UsageEvent> serializer;
+  private final Admin admin;
+  private final SchemaRegistryClient registry;
+
+  EventPublisher(IngestConfig config, SchemaRegistryClient registry) {
+    this.config = config;
+    this.registry = registry;
+    this.serializer = UsageEventSerde.serializer(registry);
+    Properties props = new Properties();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    props.put(ProducerConfig.BATCH_SIZE_CONFIG, 64 * 1024);
+    props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    long timeout = config.publishTimeout().toMillis();
+    // send() must not block a worker longer than the request may wait; delivery gives up at the same deadline.
+    props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
+    props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(timeout, 30_000));
+    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(timeout, Math.min(timeout, 30_000) + 5));
+    this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+    this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers(),
+        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout,
+        AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(timeout, 30_000)));
+  }
+
+  /** Creates the events topic when it is missing and registers the event schema, so requests never wait on that. */
+  void prepare() {
+    try {
+      admin.createTopics(List.of(new NewTopic(config.eventsTopic(), Optional.of(config.eventsPartitions()),
+          Optional.empty()))).all().get(config.publishTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      if (!(e.getCause() instanceof TopicExistsException)) {
+        throw new IllegalStateException("cannot create topic " + config.eventsTopic() + ": " + e.getCause(), e);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("Kafka at " + config.bootstrapServers() + " did not answer in time", e);
+    }
+  }
+
+  /** Registers the event schema under {@code <topic>-value} now, so no request waits on the registry. */
+  void publishSchema() {
+    registry.register(config.eventsTopic() + "-value", UsageEvent.getClassSchema());
+  }
+
+  /**
+   * Serializes every event first (so a registry failure sends nothing), then sends them all; the future completes
+   * when Kafka acknowledged every one (acks=all), or fails with the first error.
+   */
+  CompletableFuture<Integer> publish(List<UsageEvent> events) {
+    List<ProducerRecord<String, byte[]>> records = new ArrayList<>(events.size());
+    for (UsageEvent event : events) {
+      byte[] value = serializer.serialize(config.eventsTopic(), event);
+      records.add(new ProducerRecord<>(config.eventsTopic(), null, event.getCreatedAt().toEpochMilli(),
+          event.getAccountId() + "/" + event.getEventId(), value));
+    }
+    CompletableFuture<Integer> all = new CompletableFuture<>();
+    int[] pending = {records.size()};
+    for (ProducerRecord<String, byte[]> record : records) {
+      producer.send(record, (metadata, error) -> {
+        if (error != null) {
+          all.completeExceptionally(error);
+          return;
+        }
+        synchronized (pending) {
+          if (--pending[0] == 0) {
+            all.complete(records.size());
+          }
+        }
+      });
+    }
+    return all;
+  }
+
+  /** Whether the cluster answers. */
+  boolean ready() {
+    try {
+      admin.describeCluster(new DescribeClusterOptions().timeoutMs(2000)).clusterId().get(3, TimeUnit.SECONDS);
+      return true;
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      return false;
+    }
+  }
+
+  /** Flushes what was accepted for sending, so no request that got 202 depends on an unsent buffer. */
+  @Override
+  public void close() {
+    producer.flush();
+    producer.close();
+    admin.close();
+  }
+}

@@ -1,0 +1,239 @@
+package io.tallyhouse.ingest;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.tallyhouse.common.auth.Credential;
+import io.tallyhouse.common.auth.CredentialKind;
+import io.tallyhouse.common.auth.CredentialStore;
+import io.tallyhouse.common.http.ErrorEnvelope;
+import io.tallyhouse.common.http.OpsRoutes;
+import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.registry.SchemaRegistryClient;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code POST /v1/events} (CONTRACT.md section 2): authenticates the ingest token, validates the whole request,
+ * and answers 202 only once Kafka has acknowledged every event with acks=all. Vert.x keeps the wait for the
+ * acknowledgement off any thread: a request costs a callback, not a blocked worker.
+ */
+public final class IngestServer implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(IngestServer.class);
+  /** Exact decimals: every JSON number with a fraction or exponent becomes a BigDecimal parsed from its text. */
+  static final ObjectMapper JSON = JsonMapper.builder()
+      .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
+      .build();
+
+  private final IngestConfig config;
+  private final Vertx vertx;
+  private final CredentialStore keys;
+  private final EventValidator validator;
+  private final EventPublisher publisher;
+  private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final Counter accepted;
+  private HttpServer server;
+
+  private IngestServer(IngestConfig config, Clock clock) {
+    this.config = config;
+    this.vertx = Vertx.vertx();
+    this.keys = new CredentialStore(config.keysFile());
+    this.validator = new EventValidator(clock, config.dedupWindow(), config.maxEvents());
+    this.publisher = new EventPublisher(config, new SchemaRegistryClient(config.registry()));
+    this.accepted = Counter.builder("ingest_events_accepted").description("events acknowledged with 202")
+        .register(metrics);
+  }
+
+  /** Prepares the topic and schema, then listens; returns once the port is bound. */
+  public static IngestServer start(IngestConfig config, Clock clock) {
+    IngestServer ingest = new IngestServer(config, clock);
+    try {
+      ingest.publisher.prepare();
+      ingest.publisher.publishSchema();
+      ingest.listen();
+    } catch (RuntimeException e) {
+      ingest.close();
+      throw e;
+    }
+    return ingest;
+  }
+
+  public int port() {
+    return server.actualPort();
+  }
+
+  private void listen() {
+    Router router = Router.router(vertx);
+    OpsRoutes.mount(router, metrics, publisher::ready);
+    router.post("/v1/events").handler(this::checkHeaders);
+    router.post("/v1/events").handler(BodyHandler.create(false).setBodyLimit(config.maxBodyBytes()));
+    router.post("/v1/events").handler(this::ingest);
+    router.route().failureHandler(this::failure);
+    router.route().last().handler(ctx -> ErrorEnvelope.send(ctx, 404, "Not found", null));
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(config.httpHost())
+        .setPort(config.httpPort())
+        .setDecompressionSupported(true);
+    try {
+      server = vertx.createHttpServer(options).requestHandler(router).listen()
+          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("gateway-ingest cannot listen on " + config.httpHost() + ":" + config.httpPort(), e);
+    }
+    LOG.info("gateway-ingest listening on {}:{}, topic {}", config.httpHost(), port(), config.eventsTopic());
+  }
+
+  /** Refuses before reading the body: no token, wrong token kind, not JSON. */
+  private void checkHeaders(RoutingContext ctx) {
+    String authorization = ctx.request().getHeader("Authorization");
+    Optional<Credential> credential = Optional.empty();
+    if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      credential = keys.authenticate(authorization.substring(7).trim());
+    }
+    if (credential.isEmpty()) {
+      reject(ctx, "unauthorized", 401, "Missing or unknown ingest token", null);
+      return;
+    }
+    if (credential.get().kind() != CredentialKind.INGEST) {
+      reject(ctx, "forbidden", 403, "This key is not an ingest token", null);
+      return;
+    }
+    String contentType = ctx.request().getHeader("Content-Type");
+    String mediaType = contentType == null ? "" : contentType.split(";", 2)[0].trim();
+    if (!mediaType.equalsIgnoreCase("application/json")) {
+      reject(ctx, "unsupported_media_type", 415, "Content-Type must be application/json", null);
+      return;
+    }
+    ctx.put("credential", credential.get());
+    ctx.next();
+  }
+
+  private void ingest(RoutingContext ctx) {
+    Timer.Sample sample = Timer.start(metrics);
+    Credential credential = ctx.get("credential");
+    byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+    // Parsing and validating up to 5 MiB is CPU work: keep it off the event loop.
+    vertx.executeBlocking(() -> parseAndCheck(body, credential), false)
+        .compose(checked -> checked.refusal() != null ? Future.succeededFuture(checked)
+            : Future.fromCompletionStage(publisher.publish(checked.events())
+                .orTimeout(config.publishTimeout().toMillis(), TimeUnit.MILLISECONDS), ctx.vertx().getOrCreateContext())
+                .map(n -> checked))
+        .onComplete(result -> {
+          if (result.succeeded() && result.result().refusal() != null) {
+            Refusal r = result.result().refusal();
+            reject(ctx, r.reason(), r.code(), r.message(), r.metadata());
+          } else if (result.succeeded()) {
+            int n = result.result().events().size();
+            accepted.increment(n);
+            ctx.response().setStatusCode(202).putHeader("Content-Type", "application/json")
+                .end("{\"accepted\":" + n + "}");
+          } else {
+            LOG.warn("publishing to Kafka failed: {}", result.cause().toString());
+            metrics.counter("ingest_producer_errors").increment();
+            ctx.response().putHeader("Retry-After", "1");
+            reject(ctx, "kafka_unavailable", 503, "Kafka could not take the events in time; nothing was"
+                + " acknowledged, retry the request", null);
+          }
+          sample.stop(requestTimer(ctx.response().getStatusCode()));
+        });
+  }
+
+  /** Why a request is refused before anything is published. */
+  private record Refusal(String reason, int code, String message, Object metadata) {}
+
+  /** Either the events to publish or the refusal. */
+  private record Checked(List<UsageEvent> events, Refusal refusal) {
+    static Checked refuse(String reason, int code, String message, Object metadata) {
+      return new Checked(null, new Refusal(reason, code, message, metadata));
+    }
+  }
+
+  private Checked parseAndCheck(byte[] body, Credential credential) {
+    JsonNode tree;
+    try {
+      tree = JSON.readTree(body);
+    } catch (JsonProcessingException e) {
+      return Checked.refuse("malformed_json", 400, "Malformed JSON: " + e.getOriginalMessage(), null);
+    } catch (java.io.IOException e) {
+      return Checked.refuse("malformed_json", 400, "Malformed JSON", null);
+    }
+    EventValidator.Outcome outcome = validator.validate(tree);
+    if (!outcome.valid()) {
+      return Checked.refuse("invalid", 400, "Invalid events: " + outcome.errors().size() + " problem(s)",
+          Map.of("errors", outcome.errors()));
+    }
+    TreeSet<String> refused = new TreeSet<>();
+    for (UsageEvent event : outcome.events()) {
+      if (!credential.mayIngestFor(event.getAccountId())) {
+        refused.add(event.getAccountId());
+      }
+    }
+    if (!refused.isEmpty()) {
+      return Checked.refuse("forbidden_account", 403, "This ingest token may not post events for account(s) "
+          + String.join(", ", refused), null);
+    }
+    return new Checked(outcome.events(), null);
+  }
+
+  private void reject(RoutingContext ctx, String reason, int code, String message, Object metadata) {
+    metrics.counter("ingest_requests_rejected", "reason", reason).increment();
+    ErrorEnvelope.send(ctx, code, message, metadata);
+  }
+
+  private void failure(RoutingContext ctx) {
+    int code = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+    if (code == 413) {
+      reject(ctx, "too_large", 413, "The body exceeds " + config.maxBodyBytes() + " bytes (after decoding)", null);
+    } else if (code >= 500) {
+      LOG.error("request failed", ctx.failure());
+      reject(ctx, "internal", 500, "Internal error", null);
+    } else {
+      reject(ctx, "bad_request", code, "Bad request", null);
+    }
+  }
+
+  private Timer requestTimer(int status) {
+    return Timer.builder("ingest_request").tag("status", String.valueOf(status))
+        .publishPercentileHistogram().register(metrics);
+  }
+
+  @Override
+  public void close() {
+    if (server != null) {
+      try {
+        server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        LOG.warn("closing the HTTP server failed", e);
+      }
+    }
+    publisher.close();
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.warn("closing Vert.x failed", e);
+    }
+  }
+}
