@@ -1,0 +1,37 @@
+package io.tallyhouse.stream;
+
+import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.schemas.registry.RegistryConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Settings of usage-stream, from the environment.
+ *
+ * @param dedupWindow how long a copy of an event is still recognised; the same value gateway-ingest enforces on
+ *     created_at, so every event it accepts falls inside the window
+ * @param commitInterval how often Kafka Streams commits its transaction, i.e. how fresh the rollups topic is
+ */
+public record StreamConfig(
+    String applicationId, String bootstrapServers, RegistryConfig registry, String eventsTopic, int eventsPartitions,
+    String rollupsTopic, Path stateDir, Duration dedupWindow, Duration commitInterval, ClickHouseConfig clickHouse,
+    int writerBatchRows, String httpHost, int httpPort) {
+
+  public static StreamConfig fromEnv(Map<String, String> env) {
+    return new StreamConfig(
+        env.getOrDefault("APPLICATION_ID", "usage-stream"),
+        env.getOrDefault("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        RegistryConfig.fromEnv(env),
+        env.getOrDefault("EVENTS_TOPIC", "usage-events"),
+        Integer.parseInt(env.getOrDefault("EVENTS_PARTITIONS", "6")),
+        env.getOrDefault("ROLLUPS_TOPIC", "usage-rollups"),
+        Path.of(env.getOrDefault("STATE_DIR", "/var/lib/tallyhouse/usage-stream")),
+        Duration.ofDays(Long.parseLong(env.getOrDefault("DEDUP_WINDOW_DAYS", "35"))),
+        Duration.ofMillis(Long.parseLong(env.getOrDefault("COMMIT_INTERVAL_MS", "200"))),
+        ClickHouseConfig.fromEnv(env),
+        Integer.parseInt(env.getOrDefault("WRITER_BATCH_ROWS", "10000")),
+        env.getOrDefault("HTTP_HOST", "127.0.0.1"),
+        Integer.parseInt(env.getOrDefault("HTTP_PORT", "8082")));
+  }
+}

@@ -1,0 +1,151 @@
+package io.tallyhouse.stream;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.Migrations;
+import io.tallyhouse.common.http.OpsRoutes;
+import io.tallyhouse.schemas.registry.SchemaRegistryClient;
+import io.tallyhouse.schemas.serde.UsageEventSerde;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.ext.web.Router;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.LogAndFailExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * usage-stream: the dedup and rollup topology (Kafka Streams, exactly_once_v2) and the ClickHouse writer, plus
+ * health and metrics over HTTP.
+ */
+public final class UsageStreamApp implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(UsageStreamApp.class);
+
+  private final StreamConfig config;
+  private final ClickHouse clickHouse;
+  private final KafkaStreams streams;
+  private final ClickHouseWriter writer;
+  private final Vertx vertx = Vertx.vertx();
+  private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private HttpServer server;
+
+  private UsageStreamApp(StreamConfig config) {
+    this.config = config;
+    this.clickHouse = new ClickHouse(config.clickHouse());
+    SchemaRegistryClient registry = new SchemaRegistryClient(config.registry());
+    this.streams = new KafkaStreams(UsageTopology.build(config.eventsTopic(), config.rollupsTopic(),
+        config.dedupWindow(), UsageEventSerde.create(registry), Clock.systemUTC()), streamsProperties(config));
+    this.writer = new ClickHouseWriter(config, clickHouse);
+  }
+
+  /** Creates tables and topics that are missing, then starts the topology, the writer and the HTTP port. */
+  public static UsageStreamApp start(StreamConfig config) {
+    UsageStreamApp app = new UsageStreamApp(config);
+    try {
+      app.clickHouse.createDatabaseIfMissing();
+      List<String> applied = Migrations.apply(app.clickHouse, "clickhouse/migrations");
+      LOG.info("ClickHouse database {}: migrations applied now: {}", config.clickHouse().database(), applied);
+      app.createTopics();
+      app.streams.setUncaughtExceptionHandler(e -> {
+        LOG.error("usage-stream topology failed", e);
+        return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse
+            .SHUTDOWN_CLIENT;
+      });
+      app.streams.start();
+      app.writer.start();
+      app.listen();
+    } catch (RuntimeException e) {
+      app.close();
+      throw e;
+    }
+    return app;
+  }
+
+  public int port() {
+    return server.actualPort();
+  }
+
+  /** Whether the topology runs, the writer keeps up and ClickHouse answers. */
+  public boolean ready() {
+    return streams.state().isRunningOrRebalancing() && writer.healthy() && clickHouse.ping();
+  }
+
+  private void listen() {
+    Gauge.builder("stream_clickhouse_rows_written", writer, ClickHouseWriter::rowsWritten).register(metrics);
+    Router router = Router.router(vertx);
+    OpsRoutes.mount(router, metrics, this::ready);
+    try {
+      server = vertx.createHttpServer().requestHandler(router).listen(config.httpPort(), config.httpHost())
+          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("usage-stream cannot listen on " + config.httpHost() + ":" + config.httpPort(), e);
+    }
+  }
+
+  private void createTopics() {
+    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()))) {
+      for (NewTopic topic : List.of(
+          new NewTopic(config.eventsTopic(), Optional.of(config.eventsPartitions()), Optional.empty()),
+          new NewTopic(config.rollupsTopic(), Optional.of(config.eventsPartitions()), Optional.empty()))) {
+        try {
+          admin.createTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+          if (!(e.getCause() instanceof TopicExistsException)) {
+            throw new IllegalStateException("cannot create topic " + topic.name(), e.getCause());
+          }
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("Kafka at " + config.bootstrapServers() + " did not answer in time", e);
+    }
+  }
+
+  static Properties streamsProperties(StreamConfig config) {
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
+    p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitInterval().toMillis());
+    // A record that cannot be read stops the application rather than being skipped: nothing is dropped silently.
+    p.put(StreamsConfig.DEFAULT_DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndFailExceptionHandler.class);
+    // After a crash the restarted instance waits for the old member's session to expire; keep that short.
+    p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
+    return p;
+  }
+
+  /** Stops the HTTP port, the topology (committing its transaction) and the writer. */
+  @Override
+  public void close() {
+    if (server != null) {
+      server.close();
+    }
+    streams.close(java.time.Duration.ofSeconds(30));
+    writer.close();
+    clickHouse.close();
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.warn("closing Vert.x failed", e);
+    }
+  }
+}

@@ -1,0 +1,37 @@
+package io.tallyhouse.stream;
+
+import io.tallyhouse.schemas.avro.UsageEvent;
+import java.math.BigDecimal;
+import java.time.Instant;
+
+/** Test events with only what a test cares about spelled out. */
+final class Events {
+
+  static final String KEY_A = "a".repeat(64);
+  static final String KEY_B = "b".repeat(64);
+
+  private Events() {}
+
+  static UsageEvent event(String account, String id, String createdAt, String user, String cost) {
+    return UsageEvent.newBuilder()
+        .setEventId(id)
+        .setAccountId(account)
+        .setApiKeyHash(KEY_A)
+        .setUser(user)
+        .setModel("openai/gpt-4o")
+        .setModelPermaslug("openai/gpt-4o-2024-08-06")
+        .setProviderName("OpenAI")
+        .setEndpointId("OpenAI/openai/gpt-4o-2024-08-06")
+        .setCreatedAt(Instant.parse(createdAt))
+        .setPromptTokens(10)
+        .setCompletionTokens(20)
+        .setReasoningTokens(3)
+        .setCachedTokens(4)
+        .setCost(new BigDecimal(cost).setScale(12))
+        .setIsByok(false)
+        .setByokCost(BigDecimal.ZERO.setScale(12))
+        .setApp(null)
+        .setReceivedAt(Instant.parse(createdAt))
+        .build();
+  }
+}

@@ -1,0 +1,129 @@
+package io.tallyhouse.stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.registry.RegistryConfig;
+import io.tallyhouse.schemas.registry.SchemaRegistryClient;
+import io.tallyhouse.schemas.serde.UsageEventSerde;
+import io.tallyhouse.testkit.ClickHouseEndpoint;
+import io.tallyhouse.testkit.Infra;
+import java.math.BigDecimal;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Events on the real broker come out as exact totals in the real ClickHouse, across a restart of the app. */
+class UsageStreamIntegrationTest {
+
+  @Test
+  void eventsBecomeExactRollupsInClickHouseAcrossARestart(@TempDir Path dir) throws Exception {
+    String name = "st_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    ClickHouseEndpoint ch = Infra.clickhouse();
+    Map<String, String> env = new HashMap<>();
+    env.put("KAFKA_BOOTSTRAP_SERVERS", Infra.kafka().bootstrapServers());
+    env.put("SCHEMA_REGISTRY_URL", Infra.registry().url());
+    env.put("CLICKHOUSE_URL", ch.httpUrl());
+    env.put("CLICKHOUSE_USER", ch.user());
+    env.put("CLICKHOUSE_PASSWORD", ch.password());
+    env.put("CLICKHOUSE_DATABASE", name);
+    env.put("EVENTS_TOPIC", name + "-events");
+    env.put("EVENTS_PARTITIONS", "3");
+    env.put("ROLLUPS_TOPIC", name + "-rollups");
+    env.put("APPLICATION_ID", name);
+    env.put("STATE_DIR", dir.toString());
+    env.put("HTTP_PORT", "0");
+    StreamConfig config = StreamConfig.fromEnv(env);
+
+    Instant base = Instant.now().truncatedTo(ChronoUnit.DAYS).minus(2, ChronoUnit.DAYS).plusSeconds(3600);
+    List<UsageEvent> distinct = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      distinct.add(Events.event(i % 2 == 0 ? "acme" : "beta", "e" + i, base.plusSeconds(i * 3000L).toString(),
+          i % 3 == 0 ? null : "user-" + (i % 3), "0.00000000000" + (1 + i % 9)));
+    }
+    try (ClickHouse clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
+      UsageStreamApp app = UsageStreamApp.start(config);
+      try {
+        produce(config, distinct.subList(0, 30));
+        produce(config, distinct.subList(0, 10)); // retries of the same events
+        awaitRequests(clickHouse, 30);
+      } finally {
+        app.close();
+      }
+      // A restarted application resumes from its committed state: new events and more copies still count once.
+      app = UsageStreamApp.start(config);
+      try {
+        assertEquals(200, HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + app.port() + "/health/live")).build(),
+            HttpResponse.BodyHandlers.ofString()).statusCode());
+        produce(config, distinct.subList(20, 50));
+        awaitRequests(clickHouse, 50);
+      } finally {
+        app.close();
+      }
+      for (String account : List.of("acme", "beta")) {
+        List<UsageEvent> mine = distinct.stream().filter(e -> e.getAccountId().equals(account)).toList();
+        BigDecimal expectedCost = mine.stream().map(UsageEvent::getCost).reduce(BigDecimal.ZERO, BigDecimal::add);
+        JsonNode row = clickHouse.query("SELECT sum(requests) AS n, toString(sum(usage)) AS cost,"
+            + " sum(prompt_tokens) AS prompt FROM usage_daily FINAL WHERE account_id = '" + account + "'").get(0);
+        assertEquals(mine.size(), row.get("n").asLong());
+        assertEquals(0, expectedCost.compareTo(new BigDecimal(row.get("cost").asText())), row.toString());
+        assertEquals(10L * mine.size(), row.get("prompt").asLong());
+      }
+      JsonNode keys = clickHouse.query("SELECT count(DISTINCT account_id, api_key_hash) AS n FROM api_key_hashes").get(0);
+      assertEquals(2, keys.get("n").asLong());
+    }
+  }
+
+  private static void produce(StreamConfig config, List<UsageEvent> events) throws Exception {
+    Properties props = new Properties();
+    props.put("bootstrap.servers", config.bootstrapServers());
+    props.put("acks", "all");
+    SchemaRegistryClient registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
+    try (KafkaProducer<String, UsageEvent> producer = new KafkaProducer<>(props, new StringSerializer(),
+        UsageEventSerde.serializer(registry))) {
+      for (UsageEvent e : events) {
+        producer.send(new ProducerRecord<>(config.eventsTopic(), null, e.getCreatedAt().toEpochMilli(),
+            e.getAccountId() + "/" + e.getEventId(), e)).get();
+      }
+    }
+  }
+
+  private static void awaitRequests(ClickHouse clickHouse, long expected) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    long seen = -1;
+    while (System.nanoTime() < deadline) {
+      seen = clickHouse.query("SELECT sum(requests) AS n FROM usage_daily FINAL").get(0).get("n").asLong();
+      if (seen == expected) {
+        // Stay a moment longer: a double count would show up as a number above the expected one.
+        Thread.sleep(1500);
+        seen = clickHouse.query("SELECT sum(requests) AS n FROM usage_daily FINAL").get(0).get("n").asLong();
+        assertEquals(expected, seen);
+        return;
+      }
+      assertTrue(seen <= expected, "counted " + seen + " requests, more than the " + expected + " distinct events");
+      Thread.sleep(200);
+    }
+    assertEquals(expected, seen, "requests in ClickHouse");
+  }
+}
