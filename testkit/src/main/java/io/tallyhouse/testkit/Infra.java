@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The one set of real servers a test JVM shares: Kafka, the schema registry and ClickHouse, each started on
@@ -55,6 +57,21 @@ public final class Infra {
           : ClickHouseServer.start(workDir().resolve("clickhouse"), Ports.freePort(), Ports.freePort());
     }
     return clickhouse;
+  }
+
+  /**
+   * The environment a service needs to reach the shared servers ({@code KAFKA_BOOTSTRAP_SERVERS},
+   * {@code SCHEMA_REGISTRY_URL}, {@code CLICKHOUSE_URL/_USER/_PASSWORD}); a mutable copy for the test to extend.
+   */
+  public static Map<String, String> serviceEnvironment() {
+    ClickHouseEndpoint ch = clickhouse();
+    Map<String, String> env = new HashMap<>();
+    env.put("KAFKA_BOOTSTRAP_SERVERS", kafka().bootstrapServers());
+    env.put("SCHEMA_REGISTRY_URL", registry().url());
+    env.put("CLICKHOUSE_URL", ch.httpUrl());
+    env.put("CLICKHOUSE_USER", ch.user());
+    env.put("CLICKHOUSE_PASSWORD", ch.password());
+    return env;
   }
 
   static Backend chooseBackend(String setting) {

@@ -22,7 +22,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -40,12 +39,7 @@ class UsageStreamIntegrationTest {
   void eventsBecomeExactRollupsInClickHouseAcrossARestart(@TempDir Path dir) throws Exception {
     String name = "st_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     ClickHouseEndpoint ch = Infra.clickhouse();
-    Map<String, String> env = new HashMap<>();
-    env.put("KAFKA_BOOTSTRAP_SERVERS", Infra.kafka().bootstrapServers());
-    env.put("SCHEMA_REGISTRY_URL", Infra.registry().url());
-    env.put("CLICKHOUSE_URL", ch.httpUrl());
-    env.put("CLICKHOUSE_USER", ch.user());
-    env.put("CLICKHOUSE_PASSWORD", ch.password());
+    Map<String, String> env = Infra.serviceEnvironment();
     env.put("CLICKHOUSE_DATABASE", name);
     env.put("EVENTS_TOPIC", name + "-events");
     env.put("EVENTS_PARTITIONS", "3");

@@ -67,7 +67,9 @@ public final class ClickHouse implements AutoCloseable {
 
   /** Inserts rows given as JSONEachRow bytes (one JSON object per line) into {@code table}. */
   public void insertJsonEachRow(String table, byte[] rows) {
-    InsertSettings settings = new InsertSettings().setDatabase(config.database());
+    // 18.16 ignores the X-ClickHouse-Database header client-v2 sends; the URL parameter works everywhere.
+    InsertSettings settings = new InsertSettings().setDatabase(config.database())
+        .serverSetting("database", config.database());
     try {
       client.insert(SqlLiteral.identifier(table), new ByteArrayInputStream(rows), ClickHouseFormat.JSONEachRow, settings)
           .get(config.timeout().toMillis(), TimeUnit.MILLISECONDS)
@@ -79,7 +81,8 @@ public final class ClickHouse implements AutoCloseable {
 
   /** Runs a SELECT and returns its rows, one JSON object each. */
   public List<JsonNode> query(String sql) {
-    QuerySettings settings = new QuerySettings().setDatabase(config.database()).setFormat(ClickHouseFormat.JSONEachRow);
+    QuerySettings settings = new QuerySettings().setDatabase(config.database()).setFormat(ClickHouseFormat.JSONEachRow)
+        .serverSetting("database", config.database());
     // 18.16 ignores the format the client asks for out of band; naming it in the statement works everywhere.
     try (QueryResponse response = client.query(sql + "\nFORMAT JSONEachRow", settings).get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
          BufferedReader reader = new BufferedReader(
@@ -107,7 +110,8 @@ public final class ClickHouse implements AutoCloseable {
   }
 
   private void run(String sql, String database) {
-    QuerySettings settings = new QuerySettings().setDatabase(database).setFormat(ClickHouseFormat.TabSeparated);
+    QuerySettings settings = new QuerySettings().setDatabase(database).setFormat(ClickHouseFormat.TabSeparated)
+        .serverSetting("database", database);
     try (QueryResponse response = client.query(sql, settings).get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
          InputStream body = response.getInputStream()) {
       body.transferTo(OutputSink.INSTANCE);

@@ -45,6 +45,14 @@ class SqlLiteralIntegrationTest {
     assertEquals("0", rows.get(0).get("n").asText(), "the literal matched a row it must not match");
   }
 
+  @org.junit.jupiter.api.Test
+  void statementsRunInTheConfiguredDatabase() {
+    // 18.16 ignores the database header; every statement must still land in our database, not in default.
+    assertEquals("sql_literal_test", clickHouse.query("SELECT currentDatabase() AS db").get(0).get("db").asText());
+    assertEquals("1", clickHouse.query("SELECT count() AS n FROM system.tables WHERE database = 'sql_literal_test'"
+        + " AND name = 'secrets'").get(0).get("n").asText());
+  }
+
   @ParameterizedTest
   @ValueSource(ints = {1, 10_000})
   void longValuesRoundTrip(int length) {

@@ -1,0 +1,673 @@
+package io.tallyhouse.query;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tallyhouse.common.auth.CredentialKind;
+import io.tallyhouse.common.auth.CredentialStore;
+import io.tallyhouse.common.auth.Secrets;
+import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.testkit.ClickHouseEndpoint;
+import io.tallyhouse.testkit.Infra;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.math.BigDecimal;
+import java.net.Socket;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * GET /api/v1/activity against a real ClickHouse: rows are written straight into the rollup tables, the
+ * answers are compared item by item, field by field.
+ */
+class ActivityApiIntegrationTest {
+
+  private static final ObjectMapper PLAIN = JsonMapper.builder()
+      .enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
+  /** Reads numbers exactly as written: 2.60 stays 2.60, so a trailing zero fails an equality. */
+  private static final ObjectMapper EXACT = JsonMapper.builder()
+      .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+      .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
+      .build();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  private static final String ACME = "acme";
+  private static final String BETA = "beta";
+  private static final String A1 = "a1".repeat(32);
+  private static final String A2 = "b2".repeat(32);
+  private static final String BETA_KEY = "c3".repeat(32);
+  private static final String HOSTILE_USER = "ü'ser \\ 1";
+
+  private record Endpoint(String model, String permaslug, String provider, String id) {}
+
+  private static final Endpoint OPENAI = new Endpoint("openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI",
+      "OpenAI/openai/gpt-4o-2024-08-06");
+  private static final Endpoint CLAUDE = new Endpoint("anthropic/claude-sonnet-4", "anthropic/claude-sonnet-4",
+      "Anthropic", "Anthropic/anthropic/claude-sonnet-4");
+  private static final Endpoint EP_A = new Endpoint("x/a", "x/a", "X", "X/a");
+  private static final Endpoint EP_Z = new Endpoint("x/z", "x/z", "X", "X/z");
+
+  /** Just after midnight UTC on 2026-11-22: the window is 2026-10-23 .. 2026-11-21. */
+  private static final Instant AFTER_MIDNIGHT = Instant.parse("2026-11-22T00:00:05Z");
+  private static final String TODAY = "2026-11-22";
+  private static final String D1 = "2026-11-21";
+  private static final String D2 = "2026-11-20";
+  private static final String D3 = "2026-11-19";
+  private static final String D4 = "2026-11-18";
+  private static final String D5 = "2026-11-17";
+  private static final String D30 = "2026-10-23";
+  private static final String D31 = "2026-10-22";
+
+  private static String database;
+  private static ClickHouse clickHouse;
+  private static ActivityServer server;
+  /** Just before midnight at the end of 2026-11-22: same day, same window. */
+  private static ActivityServer lateEvening;
+  /** Just before midnight at the end of 2026-11-21: the window is 2026-10-22 .. 2026-11-20. */
+  private static ActivityServer dayBefore;
+  private static Path home;
+  private static String acmeKey;
+  private static String betaKey;
+  private static String revokedKey;
+  private static String ingestToken;
+
+  @BeforeAll
+  static void start() throws Exception {
+    ClickHouseEndpoint endpoint = Infra.clickhouse();
+    database = "aq_" + HexFormat.of().formatHex(randomBytes());
+    home = Files.createTempDirectory("activity-query-test");
+    CredentialStore keys = new CredentialStore(home.resolve("keys.jsonl"));
+    acmeKey = newKey(keys, CredentialKind.MANAGEMENT, ACME);
+    betaKey = newKey(keys, CredentialKind.MANAGEMENT, BETA);
+    revokedKey = newKey(keys, CredentialKind.MANAGEMENT, ACME);
+    keys.revoke(Secrets.sha256Hex(revokedKey));
+    ingestToken = newKey(keys, CredentialKind.INGEST, null);
+
+    Map<String, String> env = new HashMap<>();
+    env.put("CLICKHOUSE_URL", endpoint.httpUrl());
+    env.put("CLICKHOUSE_USER", endpoint.user());
+    env.put("CLICKHOUSE_PASSWORD", endpoint.password());
+    env.put("CLICKHOUSE_DATABASE", database);
+    env.put("KEYS_FILE", keys.file().toString());
+    env.put("HTTP_PORT", "0");
+    QueryConfig config = QueryConfig.fromEnv(env);
+    // The server creates the database and tables itself, before any row exists.
+    server = ActivityServer.start(config, Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC));
+    lateEvening = ActivityServer.start(config, Clock.fixed(Instant.parse("2026-11-22T23:59:59.999Z"), ZoneOffset.UTC));
+    dayBefore = ActivityServer.start(config, Clock.fixed(Instant.parse("2026-11-21T23:59:59.999Z"), ZoneOffset.UTC));
+    clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    insertFixture();
+  }
+
+  private static byte[] randomBytes() {
+    byte[] bytes = new byte[8];
+    ThreadLocalRandom.current().nextBytes(bytes);
+    return bytes;
+  }
+
+  @AfterAll
+  static void stop() {
+    for (ActivityServer s : new ActivityServer[] {server, lateEvening, dayBefore}) {
+      if (s != null) {
+        s.close();
+      }
+    }
+    if (clickHouse != null) {
+      clickHouse.execute("DROP DATABASE IF EXISTS " + database);
+      clickHouse.close();
+    }
+  }
+
+  private static String newKey(CredentialStore keys, CredentialKind kind, String account) {
+    String secret = Secrets.generate(kind.secretPrefix());
+    keys.add(secret, kind, account, List.of(), "test");
+    return secret;
+  }
+
+  // ---- fixture ------------------------------------------------------------------------------------------
+
+  /** One usage_daily row; tokens derive from requests (prompt 100x, completion 10x, reasoning 1x, cached 3x). */
+  private static String row(String account, String date, String key, String user, Endpoint ep, long requests,
+      String usage, String byok, long byokRequests, long version) {
+    ObjectNode node = PLAIN.createObjectNode();
+    node.put("account_id", account);
+    node.put("date", date);
+    node.put("api_key_hash", key);
+    node.put("user_id", user);
+    node.put("endpoint_id", ep.id());
+    node.put("model", ep.model());
+    node.put("model_permaslug", ep.permaslug());
+    node.put("provider_name", ep.provider());
+    node.put("requests", requests);
+    node.put("prompt_tokens", 100 * requests);
+    node.put("completion_tokens", 10 * requests);
+    node.put("reasoning_tokens", requests);
+    node.put("cached_tokens", 3 * requests);
+    node.put("usage", new BigDecimal(usage));
+    node.put("byok_usage_inference", new BigDecimal(byok));
+    node.put("byok_requests", byokRequests);
+    node.put("version", version);
+    node.put("updated_at", "2026-11-22 00:00:00");
+    try {
+      return PLAIN.writeValueAsString(node);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String row(String account, String date, String key, String user, Endpoint ep, long requests,
+      String usage) {
+    return row(account, date, key, user, ep, requests, usage, "0", 0, 1);
+  }
+
+  /** Each call is its own insert, so its rows land in their own part (FINAL must merge across parts). */
+  private static void insert(String table, String... lines) {
+    clickHouse.insertJsonEachRow(table, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String keyRow(String account, String key) {
+    return "{\"account_id\":\"" + account + "\",\"api_key_hash\":\"" + key + "\"}";
+  }
+
+  private static void insertFixture() {
+    // Three versions of one rollup row in three parts; the highest version (3) is the truth, even though
+    // version 2 arrives last.
+    insert("usage_daily", row(ACME, D1, A1, "u1", OPENAI, 1, "1.5", "0", 0, 1));
+    insert("usage_daily", row(ACME, D1, A1, "u1", OPENAI, 3, "123456789.123456789012", "0.000043022187", 1, 3));
+    insert("usage_daily", row(ACME, D1, A1, "u1", OPENAI, 2, "2", "0", 0, 2));
+    insert("usage_daily",
+        row(ACME, D1, A2, "", OPENAI, 1, "0.000000000001"),
+        row(ACME, D1, A1, "u2", CLAUDE, 4, "2.5"),
+        row(ACME, D1, A2, HOSTILE_USER, CLAUDE, 1, "0.1"),
+        // Equal usage: endpoint ascending decides.
+        row(ACME, D2, A1, "u1", EP_Z, 1, "5"),
+        row(ACME, D2, A1, "u1", EP_A, 1, "5"),
+        // Equal as doubles, different as decimals: the larger usage comes first although its endpoint sorts last.
+        row(ACME, D3, A1, "u1", EP_Z, 1, "123456789.123456789013"),
+        row(ACME, D3, A1, "u1", EP_A, 1, "123456789.123456789012"),
+        // Equal usage: no user first, then users ascending.
+        row(ACME, D4, A1, "b", EP_A, 1, "1"),
+        row(ACME, D4, A1, "", EP_A, 1, "1"),
+        row(ACME, D4, A1, "a", EP_A, 1, "1"),
+        // Equal usage: api keys ascending.
+        row(ACME, D5, A2, "u1", EP_A, 1, "1"),
+        row(ACME, D5, A1, "u1", EP_A, 1, "1"),
+        row(ACME, D30, A2, "u1", OPENAI, 1, "7"),
+        row(ACME, D31, A1, "u1", OPENAI, 1, "9"),
+        row(ACME, TODAY, A1, "u1", OPENAI, 1, "11"),
+        // Another tenant, once even with a hash equal to one of acme's keys.
+        row(BETA, D1, BETA_KEY, "u1", OPENAI, 100, "1000"),
+        row(BETA, D1, A1, "u1", OPENAI, 50, "500"));
+    // An older version inserted after the newer one changes nothing.
+    insert("usage_daily", row(ACME, D30, A2, "u1", OPENAI, 99, "99999", "0", 0, 0));
+    insert("api_key_hashes", keyRow(ACME, A1), keyRow(ACME, A2), keyRow(BETA, BETA_KEY), keyRow(BETA, A1));
+    insert("api_key_hashes", keyRow(ACME, A1));
+  }
+
+  // ---- expected items -----------------------------------------------------------------------------------
+
+  private static ObjectNode item(String date, Endpoint ep, String usage, long requests, String byok, long byokRequests) {
+    ObjectNode node = PLAIN.createObjectNode();
+    node.put("date", date);
+    node.put("model", ep.model());
+    node.put("model_permaslug", ep.permaslug());
+    node.put("endpoint_id", ep.id());
+    node.put("provider_name", ep.provider());
+    node.put("usage", new BigDecimal(usage));
+    node.put("byok_usage_inference", new BigDecimal(byok));
+    node.put("requests", requests);
+    node.put("prompt_tokens", 100 * requests);
+    node.put("completion_tokens", 10 * requests);
+    node.put("reasoning_tokens", requests);
+    node.put("cached_tokens", 3 * requests);
+    node.put("byok_requests", byokRequests);
+    return node;
+  }
+
+  private static ObjectNode item(String date, Endpoint ep, String usage, long requests) {
+    return item(date, ep, usage, requests, "0", 0);
+  }
+
+  private static ObjectNode user(ObjectNode item, String user) {
+    if (user == null) {
+      item.putNull("user_id");
+    } else {
+      item.put("user_id", user);
+    }
+    return item;
+  }
+
+  private static ObjectNode key(ObjectNode item, String key) {
+    return item.put("api_key_hash", key);
+  }
+
+  /** The three D1 openai versions collapse to version 3; plus the user-less 0.000000000001 row. */
+  private static final String D1_OPENAI_USAGE = "123456789.123456789013";
+  private static final String BYOK = "0.000043022187";
+
+  // ---- HTTP ---------------------------------------------------------------------------------------------
+
+  private static HttpResponse<String> get(ActivityServer target, String authorization, String query) throws Exception {
+    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.port()
+        + "/api/v1/activity" + (query.isEmpty() ? "" : "?" + query)));
+    if (authorization != null) {
+      builder.header("Authorization", authorization);
+    }
+    return HTTP.send(builder.GET().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static HttpResponse<String> get(String key, String query) throws Exception {
+    return get(server, "Bearer " + key, query);
+  }
+
+  private static JsonNode data(ActivityServer target, String key, String query) throws Exception {
+    HttpResponse<String> response = get(target, "Bearer " + key, query);
+    assertEquals(200, response.statusCode(), response.body());
+    assertEquals("application/json", response.headers().firstValue("Content-Type").orElse(""));
+    assertFalse(response.body().matches("(?s).*[0-9][eE][-+]?[0-9].*"), "no exponent notation: " + response.body());
+    JsonNode root = EXACT.readTree(response.body());
+    assertEquals(1, root.size(), "only data at the top level");
+    return root.get("data");
+  }
+
+  private static void assertItems(String query, ObjectNode... expected) throws Exception {
+    assertItems(server, acmeKey, query, expected);
+  }
+
+  private static void assertItems(ActivityServer target, String key, String query, ObjectNode... expected)
+      throws Exception {
+    ArrayNode want = PLAIN.createArrayNode();
+    for (ObjectNode item : expected) {
+      want.add(item);
+    }
+    // Through text and back with the exact reader, so both sides have the same number types.
+    JsonNode wanted = EXACT.readTree(PLAIN.writeValueAsString(want));
+    assertEquals(wanted.toPrettyString(), data(target, key, query).toPrettyString(), "items for ?" + query);
+  }
+
+  private static JsonNode error(HttpResponse<String> response, int status) throws Exception {
+    assertEquals(status, response.statusCode(), response.body());
+    JsonNode error = EXACT.readTree(response.body()).get("error");
+    assertEquals(status, error.get("code").asInt());
+    assertTrue(error.get("message").isTextual());
+    return error;
+  }
+
+  private static String enc(String value) {
+    return URLEncoder.encode(value, StandardCharsets.UTF_8);
+  }
+
+  // ---- window -------------------------------------------------------------------------------------------
+
+  @Test
+  void defaultAnswerHasOneItemPerDayAndEndpointInContractOrder() throws Exception {
+    assertItems("",
+        item(D1, OPENAI, D1_OPENAI_USAGE, 4, BYOK, 1),
+        item(D1, CLAUDE, "2.6", 5),
+        item(D2, EP_A, "5", 1),
+        item(D2, EP_Z, "5", 1),
+        item(D3, EP_Z, "123456789.123456789013", 1),
+        item(D3, EP_A, "123456789.123456789012", 1),
+        item(D4, EP_A, "3", 3),
+        item(D5, EP_A, "2", 2),
+        item(D30, OPENAI, "7", 1));
+  }
+
+  @Test
+  void windowIsTheSameFromJustAfterMidnightToJustBeforeTheNext() throws Exception {
+    assertEquals(data(server, acmeKey, "").toString(), data(lateEvening, acmeKey, "").toString());
+  }
+
+  @Test
+  void justBeforeMidnightTheWindowEndsAtYesterday() throws Exception {
+    // today = 2026-11-21: 2026-10-22 (today-30) is in, 2026-11-21 (today) is out.
+    assertItems(dayBefore, acmeKey, "",
+        item(D2, EP_A, "5", 1),
+        item(D2, EP_Z, "5", 1),
+        item(D3, EP_Z, "123456789.123456789013", 1),
+        item(D3, EP_A, "123456789.123456789012", 1),
+        item(D4, EP_A, "3", 3),
+        item(D5, EP_A, "2", 2),
+        item(D30, OPENAI, "7", 1),
+        item(D31, OPENAI, "9", 1));
+    assertItems(dayBefore, acmeKey, "date=" + D31, item(D31, OPENAI, "9", 1));
+    error(get(dayBefore, "Bearer " + acmeKey, "date=" + D1), 400);
+  }
+
+  @Test
+  void dateFilterReadsOneDayOfTheWindowEdgesIncluded() throws Exception {
+    assertItems("date=" + D1, item(D1, OPENAI, D1_OPENAI_USAGE, 4, BYOK, 1), item(D1, CLAUDE, "2.6", 5));
+    assertItems("date=" + D30, item(D30, OPENAI, "7", 1));
+    assertItems("date=2026-11-10");
+  }
+
+  @Test
+  void dateOutsideTheWindowIsRefused() throws Exception {
+    for (String date : List.of(TODAY, D31, "2026-11-23", "2025-11-21")) {
+      JsonNode error = error(get(acmeKey, "date=" + date), 400);
+      assertEquals("Date must be within the last 30 (completed) UTC days", error.get("message").asText());
+    }
+  }
+
+  // ---- filters and groupings ----------------------------------------------------------------------------
+
+  @Test
+  void apiKeyFilterInEitherCase() throws Exception {
+    ObjectNode[] a2 = {
+        item(D1, CLAUDE, "0.1", 1),
+        item(D1, OPENAI, "0.000000000001", 1),
+        item(D5, EP_A, "1", 1),
+        item(D30, OPENAI, "7", 1)};
+    assertItems("api_key_hash=" + A2, a2);
+    assertItems("api_key_hash=" + A2.toUpperCase(), a2);
+    // Beta's rows under the same hash never show.
+    assertItems("api_key_hash=" + A1,
+        item(D1, OPENAI, "123456789.123456789012", 3, BYOK, 1),
+        item(D1, CLAUDE, "2.5", 4),
+        item(D2, EP_A, "5", 1),
+        item(D2, EP_Z, "5", 1),
+        item(D3, EP_Z, "123456789.123456789013", 1),
+        item(D3, EP_A, "123456789.123456789012", 1),
+        item(D4, EP_A, "3", 3),
+        item(D5, EP_A, "1", 1));
+  }
+
+  @Test
+  void userFilterMatchesTheExactUser() throws Exception {
+    assertItems("user_id=u1",
+        item(D1, OPENAI, "123456789.123456789012", 3, BYOK, 1),
+        item(D2, EP_A, "5", 1),
+        item(D2, EP_Z, "5", 1),
+        item(D3, EP_Z, "123456789.123456789013", 1),
+        item(D3, EP_A, "123456789.123456789012", 1),
+        item(D5, EP_A, "2", 2),
+        item(D30, OPENAI, "7", 1));
+    assertItems("user_id=" + enc(HOSTILE_USER), item(D1, CLAUDE, "0.1", 1));
+    assertItems("user_id=U1");
+  }
+
+  @Test
+  void filtersCombineWithGroupings() throws Exception {
+    assertItems("user_id=u1&api_key_hash=" + A2 + "&group_by=user",
+        user(item(D5, EP_A, "1", 1), "u1"),
+        user(item(D30, OPENAI, "7", 1), "u1"));
+    assertItems("date=" + D4 + "&group_by=user&user_id=a", user(item(D4, EP_A, "1", 1), "a"));
+  }
+
+  @Test
+  void groupByUserSplitsPerUserWithNoUserAsNull() throws Exception {
+    assertItems("group_by=user",
+        user(item(D1, OPENAI, "123456789.123456789012", 3, BYOK, 1), "u1"),
+        user(item(D1, CLAUDE, "2.5", 4), "u2"),
+        user(item(D1, CLAUDE, "0.1", 1), HOSTILE_USER),
+        user(item(D1, OPENAI, "0.000000000001", 1), null),
+        user(item(D2, EP_A, "5", 1), "u1"),
+        user(item(D2, EP_Z, "5", 1), "u1"),
+        user(item(D3, EP_Z, "123456789.123456789013", 1), "u1"),
+        user(item(D3, EP_A, "123456789.123456789012", 1), "u1"),
+        user(item(D4, EP_A, "1", 1), null),
+        user(item(D4, EP_A, "1", 1), "a"),
+        user(item(D4, EP_A, "1", 1), "b"),
+        user(item(D5, EP_A, "2", 2), "u1"),
+        user(item(D30, OPENAI, "7", 1), "u1"));
+  }
+
+  @Test
+  void groupByApiKeySplitsPerKey() throws Exception {
+    assertItems("group_by=api_key",
+        key(item(D1, OPENAI, "123456789.123456789012", 3, BYOK, 1), A1),
+        key(item(D1, CLAUDE, "2.5", 4), A1),
+        key(item(D1, CLAUDE, "0.1", 1), A2),
+        key(item(D1, OPENAI, "0.000000000001", 1), A2),
+        key(item(D2, EP_A, "5", 1), A1),
+        key(item(D2, EP_Z, "5", 1), A1),
+        key(item(D3, EP_Z, "123456789.123456789013", 1), A1),
+        key(item(D3, EP_A, "123456789.123456789012", 1), A1),
+        key(item(D4, EP_A, "3", 3), A1),
+        key(item(D5, EP_A, "1", 1), A1),
+        key(item(D5, EP_A, "1", 1), A2),
+        key(item(D30, OPENAI, "7", 1), A2));
+  }
+
+  @Test
+  void groupByBothSplitsPerUserAndKey() throws Exception {
+    ObjectNode[] expected = {
+        key(user(item(D1, OPENAI, "123456789.123456789012", 3, BYOK, 1), "u1"), A1),
+        key(user(item(D1, CLAUDE, "2.5", 4), "u2"), A1),
+        key(user(item(D1, CLAUDE, "0.1", 1), HOSTILE_USER), A2),
+        key(user(item(D1, OPENAI, "0.000000000001", 1), null), A2),
+        key(user(item(D2, EP_A, "5", 1), "u1"), A1),
+        key(user(item(D2, EP_Z, "5", 1), "u1"), A1),
+        key(user(item(D3, EP_Z, "123456789.123456789013", 1), "u1"), A1),
+        key(user(item(D3, EP_A, "123456789.123456789012", 1), "u1"), A1),
+        key(user(item(D4, EP_A, "1", 1), null), A1),
+        key(user(item(D4, EP_A, "1", 1), "a"), A1),
+        key(user(item(D4, EP_A, "1", 1), "b"), A1),
+        key(user(item(D5, EP_A, "1", 1), "u1"), A1),
+        key(user(item(D5, EP_A, "1", 1), "u1"), A2),
+        key(user(item(D30, OPENAI, "7", 1), "u1"), A2)};
+    assertItems("group_by=user,api_key", expected);
+    assertItems("group_by=" + enc("api_key,user"), expected);
+  }
+
+  @Test
+  void unknownParametersAreIgnored() throws Exception {
+    assertEquals(data(server, acmeKey, "").toString(),
+        data(server, acmeKey, "foo=bar&limit=1&Date=nonsense&GROUP_BY=x").toString());
+  }
+
+  @Test
+  void repeatedParameterIsRefused() throws Exception {
+    JsonNode error = error(get(acmeKey, "date=" + D1 + "&date=" + D30), 400);
+    assertEquals("Parameter date must be given at most once", error.get("message").asText());
+    error(get(acmeKey, "group_by=user&group_by=api_key"), 400);
+  }
+
+  // ---- tenants and keys ---------------------------------------------------------------------------------
+
+  @Test
+  void anotherAccountSeesOnlyItsOwnRows() throws Exception {
+    assertItems(server, betaKey, "", item(D1, OPENAI, "1500", 150));
+    assertItems(server, betaKey, "api_key_hash=" + A1 + "&group_by=api_key",
+        key(item(D1, OPENAI, "500", 50), A1));
+  }
+
+  @Test
+  void apiKeyTheAccountNeverReportedIs404() throws Exception {
+    error(get(acmeKey, "api_key_hash=" + BETA_KEY), 404);
+    error(get(acmeKey, "api_key_hash=" + "dd".repeat(32)), 404);
+    error(get(betaKey, "api_key_hash=" + A2), 404);
+  }
+
+  @Test
+  void missingUnknownOrRevokedKeyIs401() throws Exception {
+    HttpResponse<String> missing = get(server, null, "");
+    error(missing, 401);
+    assertEquals("Bearer", missing.headers().firstValue("WWW-Authenticate").orElse(""));
+    error(get(server, "Bearer ", ""), 401);
+    error(get(server, "Bearer th_mk_unknown", ""), 401);
+    error(get(server, "Basic " + acmeKey, ""), 401);
+    error(get(server, acmeKey, ""), 401);
+    error(get(server, "Bearer " + revokedKey, ""), 401);
+    // Authentication comes before parameter checks.
+    error(get(server, null, "date=nonsense"), 401);
+  }
+
+  @Test
+  void bearerSchemeIsCaseInsensitive() throws Exception {
+    assertEquals(200, get(server, "bearer " + acmeKey, "").statusCode());
+  }
+
+  @Test
+  void ingestTokenIs403() throws Exception {
+    error(get(ingestToken, ""), 403);
+    error(get(ingestToken, "date=nonsense"), 403);
+  }
+
+  // ---- hostile input ------------------------------------------------------------------------------------
+
+  static Stream<Arguments> hostileValues() {
+    String big = "x".repeat(10_240);
+    return Stream.of(
+        Arguments.of("user_id", "'", 200),
+        Arguments.of("user_id", "\\", 200),
+        Arguments.of("user_id", "\\'", 200),
+        Arguments.of("user_id", "' OR 1=1 --", 200),
+        Arguments.of("user_id", "u1' OR '1'='1", 200),
+        Arguments.of("user_id", "x' UNION ALL SELECT * FROM usage_daily --", 200),
+        Arguments.of("user_id", "'; DROP TABLE usage_daily; --", 200),
+        Arguments.of("user_id", "漢字 😀 ümlaut", 200),
+        Arguments.of("user_id", "😀".repeat(256), 200),
+        Arguments.of("user_id", "😀".repeat(257), 400),
+        Arguments.of("user_id", big, 400),
+        Arguments.of("user_id", "\u0000", 400),
+        Arguments.of("user_id", "u1\n", 400),
+        Arguments.of("user_id", "", 400),
+        Arguments.of("api_key_hash", "' OR 1=1 --", 400),
+        Arguments.of("api_key_hash", A1 + "' OR 1=1 --", 400),
+        Arguments.of("api_key_hash", big, 400),
+        Arguments.of("api_key_hash", "١".repeat(64), 400),
+        Arguments.of("api_key_hash", "", 400),
+        Arguments.of("date", D1 + "' OR '1'='1", 400),
+        Arguments.of("date", big, 400),
+        Arguments.of("date", "２０２６-１１-２１", 400),
+        Arguments.of("date", "", 400),
+        Arguments.of("group_by", "user' OR 1=1 --", 400),
+        Arguments.of("group_by", big, 400),
+        Arguments.of("group_by", "ユーザー", 400),
+        Arguments.of("group_by", "", 400));
+  }
+
+  @ParameterizedTest(name = "{0}={2}")
+  @MethodSource("hostileValues")
+  void hostileValueIsRefusedOrMatchesNothing(String name, String value, int status) throws Exception {
+    HttpResponse<String> response = get(acmeKey, name + "=" + enc(value));
+    assertEquals(status, response.statusCode(), response.body());
+    if (status == 200) {
+      assertEquals(0, data(server, acmeKey, name + "=" + enc(value)).size());
+    } else {
+      String message = error(response, 400).get("message").asText();
+      assertTrue(message.contains(name) || name.equals("date") && message.startsWith("Date"), message);
+      assertFalse(message.contains(value.isEmpty() ? "\u0000" : value), "the value is not echoed");
+    }
+  }
+
+  @Test
+  void malformedPercentEscapeIs400() throws Exception {
+    String answer = raw("GET /api/v1/activity?user_id=%zz HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+        + acmeKey + "\r\nConnection: close\r\n\r\n");
+    assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+  }
+
+  @Test
+  void hugeRequestLineIsRefusedWithoutA500() throws Exception {
+    HttpResponse<String> response = get(acmeKey, "user_id=" + "x".repeat(100_000));
+    assertNotEquals(500, response.statusCode());
+    assertTrue(response.statusCode() >= 400 && response.statusCode() < 500, String.valueOf(response.statusCode()));
+  }
+
+  private static String raw(String request) throws Exception {
+    try (Socket socket = new Socket("127.0.0.1", server.port())) {
+      socket.setSoTimeout(10_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(request.getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      InputStream in = socket.getInputStream();
+      ByteArrayOutputStream answer = new ByteArrayOutputStream();
+      in.transferTo(answer);
+      return answer.toString(StandardCharsets.UTF_8);
+    }
+  }
+
+  // ---- ops ----------------------------------------------------------------------------------------------
+
+  @Test
+  void healthAndMetrics() throws Exception {
+    get(acmeKey, "");
+    get(server, null, "");
+    String base = "http://127.0.0.1:" + server.port();
+    for (String path : List.of("/health/live", "/health/ready")) {
+      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, response.statusCode(), path);
+      assertEquals("{\"status\":\"UP\"}", response.body());
+    }
+    String metrics = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+    assertTrue(metrics.contains("activity_requests_seconds_count{route=\"/api/v1/activity\",status=\"200\"}"), metrics);
+    assertTrue(metrics.contains("activity_requests_seconds_count{route=\"/api/v1/activity\",status=\"401\"}"), metrics);
+  }
+
+  @Test
+  void unknownPathAndMethodAnswerTheEnvelope() throws Exception {
+    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + server.port() + "/api/v1/nothing")).build(), HttpResponse.BodyHandlers.ofString());
+    error(response, 404);
+    HttpResponse<String> post = HTTP.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + server.port() + "/api/v1/activity"))
+        .header("Authorization", "Bearer " + acmeKey)
+        .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+    error(post, 405);
+  }
+
+  @Test
+  void clickHouseFailureIsAGeneric500() throws Exception {
+    ClickHouseEndpoint endpoint = Infra.clickhouse();
+    try (FlakyClickHouseProxy proxy = new FlakyClickHouseProxy(endpoint.httpUrl())) {
+      Map<String, String> env = new HashMap<>();
+      env.put("CLICKHOUSE_URL", proxy.url());
+      env.put("CLICKHOUSE_USER", endpoint.user());
+      env.put("CLICKHOUSE_PASSWORD", endpoint.password());
+      env.put("CLICKHOUSE_DATABASE", database);
+      env.put("KEYS_FILE", home.resolve("keys.jsonl").toString());
+      env.put("HTTP_PORT", "0");
+      try (ActivityServer failing = ActivityServer.start(QueryConfig.fromEnv(env),
+          Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC))) {
+        assertEquals(200, get(failing, "Bearer " + acmeKey, "date=" + D30).statusCode());
+        proxy.fail();
+        for (String query : List.of("", "api_key_hash=" + A1)) {
+          HttpResponse<String> response = get(failing, "Bearer " + acmeKey, query);
+          assertEquals(500, response.statusCode());
+          assertEquals("{\"error\":{\"code\":500,\"message\":\"Internal server error\"}}", response.body());
+        }
+        HttpResponse<String> ready = HTTP.send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + failing.port() + "/health/ready")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(503, ready.statusCode());
+      }
+    }
+  }
+}

@@ -1,0 +1,85 @@
+package io.tallyhouse.query;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Stands between a service and the real ClickHouse: forwards everything until {@link #fail()} is called, then
+ * answers every request with a ClickHouse-style 500 naming internals the service must never repeat.
+ */
+final class FlakyClickHouseProxy implements AutoCloseable {
+
+  static final String INTERNAL_DETAIL = "Code: 60. DB::Exception: Table secret_internal_db.usage_daily doesn't exist";
+
+  private static final Set<String> NOT_FORWARDED = Set.of("host", "connection", "content-length", "expect", "upgrade",
+      "transfer-encoding", "keep-alive");
+
+  private final HttpServer server;
+  private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private final String target;
+  private volatile boolean failing;
+
+  FlakyClickHouseProxy(String targetUrl) throws IOException {
+    this.target = targetUrl.endsWith("/") ? targetUrl.substring(0, targetUrl.length() - 1) : targetUrl;
+    this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext("/", this::handle);
+    server.start();
+  }
+
+  String url() {
+    return "http://127.0.0.1:" + server.getAddress().getPort();
+  }
+
+  void fail() {
+    failing = true;
+  }
+
+  private void handle(HttpExchange exchange) throws IOException {
+    try (exchange) {
+      byte[] body = exchange.getRequestBody().readAllBytes();
+      if (failing) {
+        byte[] error = INTERNAL_DETAIL.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("X-ClickHouse-Exception-Code", "60");
+        exchange.sendResponseHeaders(500, error.length);
+        exchange.getResponseBody().write(error);
+        return;
+      }
+      HttpRequest.Builder forward = HttpRequest.newBuilder(URI.create(target + exchange.getRequestURI()))
+          .method(exchange.getRequestMethod(), HttpRequest.BodyPublishers.ofByteArray(body));
+      for (Map.Entry<String, List<String>> header : exchange.getRequestHeaders().entrySet()) {
+        if (!NOT_FORWARDED.contains(header.getKey().toLowerCase())) {
+          header.getValue().forEach(v -> forward.header(header.getKey(), v));
+        }
+      }
+      HttpResponse<byte[]> response = client.send(forward.build(), HttpResponse.BodyHandlers.ofByteArray());
+      response.headers().map().forEach((name, values) -> {
+        if (!NOT_FORWARDED.contains(name.toLowerCase()) && !name.startsWith(":")) {
+          values.forEach(v -> exchange.getResponseHeaders().add(name, v));
+        }
+      });
+      byte[] answer = response.body();
+      exchange.sendResponseHeaders(response.statusCode(), answer.length == 0 ? -1 : answer.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(answer);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+  }
+}
