@@ -5,7 +5,7 @@ RUN_CP := deploy/local/target/runtime-classpath.txt
 SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query deploy/local \
              -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.avsc' -o -name '*.sql' -o -name '*.txt' -o -name '*.xml' -o -name '*.yaml' \) -print 2>/dev/null) pom.xml
 
-.PHONY: run test build deps clean
+.PHONY: run test build deps clean keys
 
 ## make run: the whole pipeline locally (Kafka, registry, ClickHouse, the three services) until Ctrl-C.
 ##           DEMO=1 also loads 30 days of generated traffic.
@@ -15,6 +15,11 @@ run: deps $(RUN_CP)
 ## make test: every test, including the end-to-end tests on the real servers.
 test: deps
 	$(MVN) $(MVN_FLAGS) verify
+
+## make keys ARGS="create --kind management --account demo": the key tool on the local stack's key file.
+KEYS_FILE ?= .run/keys.jsonl
+keys: $(RUN_CP)
+	@java -cp "$$(cat $(RUN_CP))" io.tallyhouse.common.auth.KeysCli $(ARGS) --file $(KEYS_FILE)
 
 ## Builds what is missing or changed (skipping tests), and the runtime classpath of the local stack.
 build: $(RUN_CP)

@@ -47,14 +47,16 @@ final class EventPublisher implements AutoCloseable {
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     props.put(ProducerConfig.BATCH_SIZE_CONFIG, 64 * 1024);
     props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     long timeout = config.publishTimeout().toMillis();
-    // send() must not block a worker longer than the request may wait; delivery gives up at the same deadline.
+    // The producer itself gives up at the publish deadline, so a request answered 503 has no record left that
+    // could still be written later: the answer waits for Kafka's verdict on every record, never for a timer.
+    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) timeout);
+    props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.max(500, timeout - 10));
+    props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    // send() blocks (on a worker thread) while metadata is missing or the buffer is full, at most this long.
     props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
-    props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(timeout, 30_000));
-    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(timeout, Math.min(timeout, 30_000) + 5));
     this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
     this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers(),
         AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout,

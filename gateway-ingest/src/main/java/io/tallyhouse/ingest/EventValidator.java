@@ -23,6 +23,12 @@ import java.util.regex.Pattern;
 public final class EventValidator {
 
   static final long MAX_TOKENS = 1_000_000_000_000L;
+  /** Every field of an event (CONTRACT.md section 1); others are ignored. */
+  public static final List<String> FIELDS = List.of("event_id", "account_id", "api_key_hash", "user", "model",
+      "model_permaslug", "provider_name", "endpoint_id", "created_at", "prompt_tokens", "completion_tokens",
+      "reasoning_tokens", "cached_tokens", "cost", "is_byok", "byok_cost", "app");
+  public static final List<String> REQUIRED = List.of("event_id", "account_id", "api_key_hash", "model",
+      "provider_name", "created_at", "cost");
   private static final Duration MAX_FUTURE = Duration.ofMinutes(5);
   private static final Pattern ACCOUNT_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
   private static final Pattern HEX_64 = Pattern.compile("[0-9a-fA-F]{64}");

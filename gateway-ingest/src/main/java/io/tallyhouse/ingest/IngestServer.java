@@ -29,7 +29,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,6 +58,9 @@ public final class IngestServer implements AutoCloseable {
   private final EventPublisher publisher;
   private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Counter accepted;
+  private final AtomicLong inFlightBytes = new AtomicLong();
+  private final AtomicInteger inFlightRequests = new AtomicInteger();
+  private volatile boolean draining;
   private HttpServer server;
 
   private IngestServer(IngestConfig config, Clock clock) {
@@ -65,6 +71,8 @@ public final class IngestServer implements AutoCloseable {
     this.publisher = new EventPublisher(config, new SchemaRegistryClient(config.registry()));
     this.accepted = Counter.builder("ingest_events_accepted").description("events acknowledged with 202")
         .register(metrics);
+    io.micrometer.core.instrument.Gauge.builder("ingest_in_flight_bytes", inFlightBytes, AtomicLong::get)
+        .description("request bytes accepted and not yet answered").register(metrics);
   }
 
   /** Prepares the topic and schema, then listens; returns once the port is bound. */
@@ -88,6 +96,9 @@ public final class IngestServer implements AutoCloseable {
   private void listen() {
     Router router = Router.router(vertx);
     OpsRoutes.mount(router, metrics, publisher::ready);
+    byte[] openApi = openApiDocument();
+    router.get("/openapi.yaml").handler(ctx -> ctx.response().putHeader("Content-Type", "application/yaml")
+        .end(io.vertx.core.buffer.Buffer.buffer(openApi)));
     router.post("/v1/events").handler(this::checkHeaders);
     router.post("/v1/events").handler(BodyHandler.create(false).setBodyLimit(config.maxBodyBytes()));
     router.post("/v1/events").handler(this::ingest);
@@ -104,6 +115,17 @@ public final class IngestServer implements AutoCloseable {
       throw new IllegalStateException("gateway-ingest cannot listen on " + config.httpHost() + ":" + config.httpPort(), e);
     }
     LOG.info("gateway-ingest listening on {}:{}, topic {}", config.httpHost(), port(), config.eventsTopic());
+  }
+
+  static byte[] openApiDocument() {
+    try (java.io.InputStream in = IngestServer.class.getResourceAsStream("/openapi.yaml")) {
+      if (in == null) {
+        throw new IllegalStateException("openapi.yaml is missing from the classpath");
+      }
+      return in.readAllBytes();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** Refuses before reading the body: no token, wrong token kind, not JSON. */
@@ -135,39 +157,73 @@ public final class IngestServer implements AutoCloseable {
     Timer.Sample sample = Timer.start(metrics);
     Credential credential = ctx.get("credential");
     byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
-    // Parsing and validating up to 5 MiB is CPU work: keep it off the event loop.
-    vertx.executeBlocking(() -> parseAndCheck(body, credential), false)
-        .compose(checked -> checked.refusal() != null ? Future.succeededFuture(checked)
-            : Future.fromCompletionStage(publisher.publish(checked.events())
-                .orTimeout(config.publishTimeout().toMillis(), TimeUnit.MILLISECONDS), ctx.vertx().getOrCreateContext())
+    if (draining) {
+      ctx.response().putHeader("Retry-After", "1").putHeader("Connection", "close");
+      reject(ctx, "shutting_down", 503, "The service is shutting down; retry the request", null);
+      sample.stop(requestTimer(503));
+      return;
+    }
+    // Bounded memory: past the in-flight limit a request is refused at once instead of queueing behind Kafka.
+    long size = body.length;
+    long inFlight = inFlightBytes.addAndGet(size);
+    // A lone request is always admitted, however large (it is at most MAX_BODY_BYTES).
+    if (inFlight > config.maxInFlightBytes() && inFlight != size) {
+      inFlightBytes.addAndGet(-size);
+      ctx.response().putHeader("Retry-After", "1");
+      reject(ctx, "overloaded", 503, "Too much data in flight; retry the request", null);
+      sample.stop(requestTimer(503));
+      return;
+    }
+    inFlightRequests.incrementAndGet();
+    // Parsing, validation, Avro encoding and producer.send (which may block while its buffer is full) run on a
+    // worker thread; the acknowledgement is awaited as a callback, holding no thread.
+    vertx.executeBlocking(() -> {
+          Checked checked = parseAndCheck(body, credential);
+          return checked.refusal() != null ? checked
+              : new Checked(checked.events(), null, publisher.publish(checked.events()));
+        }, false)
+        .compose(checked -> checked.acknowledged() == null ? Future.succeededFuture(checked)
+            // The producer answers every record within the publish timeout; the extra margin only guards against a bug.
+            : Future.fromCompletionStage(checked.acknowledged()
+                .orTimeout(config.publishTimeout().toMillis() + 5000, TimeUnit.MILLISECONDS),
+                ctx.vertx().getOrCreateContext())
                 .map(n -> checked))
         .onComplete(result -> {
-          if (result.succeeded() && result.result().refusal() != null) {
-            Refusal r = result.result().refusal();
-            reject(ctx, r.reason(), r.code(), r.message(), r.metadata());
-          } else if (result.succeeded()) {
-            int n = result.result().events().size();
-            accepted.increment(n);
-            ctx.response().setStatusCode(202).putHeader("Content-Type", "application/json")
-                .end("{\"accepted\":" + n + "}");
-          } else {
-            LOG.warn("publishing to Kafka failed: {}", result.cause().toString());
-            metrics.counter("ingest_producer_errors").increment();
-            ctx.response().putHeader("Retry-After", "1");
-            reject(ctx, "kafka_unavailable", 503, "Kafka could not take the events in time; nothing was"
-                + " acknowledged, retry the request", null);
+          try {
+            respond(ctx, result);
+          } finally {
+            inFlightBytes.addAndGet(-size);
+            inFlightRequests.decrementAndGet();
+            sample.stop(requestTimer(ctx.response().getStatusCode()));
           }
-          sample.stop(requestTimer(ctx.response().getStatusCode()));
         });
+  }
+
+  private void respond(RoutingContext ctx, io.vertx.core.AsyncResult<Checked> result) {
+    if (result.succeeded() && result.result().refusal() != null) {
+      Refusal r = result.result().refusal();
+      reject(ctx, r.reason(), r.code(), r.message(), r.metadata());
+    } else if (result.succeeded()) {
+      int n = result.result().events().size();
+      accepted.increment(n);
+      ctx.response().setStatusCode(202).putHeader("Content-Type", "application/json")
+          .end("{\"accepted\":" + n + "}");
+    } else {
+      LOG.warn("publishing to Kafka failed: {}", result.cause().toString());
+      metrics.counter("ingest_producer_errors").increment();
+      ctx.response().putHeader("Retry-After", "1");
+      reject(ctx, "kafka_unavailable", 503, "Kafka could not take the events in time; nothing was"
+          + " acknowledged, retry the request", null);
+    }
   }
 
   /** Why a request is refused before anything is published. */
   private record Refusal(String reason, int code, String message, Object metadata) {}
 
-  /** Either the events to publish or the refusal. */
-  private record Checked(List<UsageEvent> events, Refusal refusal) {
+  /** Either the events (and, once sent, their acknowledgement) or the refusal. */
+  private record Checked(List<UsageEvent> events, Refusal refusal, CompletableFuture<Integer> acknowledged) {
     static Checked refuse(String reason, int code, String message, Object metadata) {
-      return new Checked(null, new Refusal(reason, code, message, metadata));
+      return new Checked(null, new Refusal(reason, code, message, metadata), null);
     }
   }
 
@@ -195,7 +251,7 @@ public final class IngestServer implements AutoCloseable {
       return Checked.refuse("forbidden_account", 403, "This ingest token may not post events for account(s) "
           + String.join(", ", refused), null);
     }
-    return new Checked(outcome.events(), null);
+    return new Checked(outcome.events(), null, null);
   }
 
   private void reject(RoutingContext ctx, String reason, int code, String message, Object metadata) {
@@ -220,11 +276,25 @@ public final class IngestServer implements AutoCloseable {
         .publishPercentileHistogram().register(metrics);
   }
 
+  /**
+   * Graceful stop: new requests get 503, requests in flight finish (each within the publish timeout), the port
+   * closes, and the producer flushes, so every request that got 202 is on the topic.
+   */
   @Override
   public void close() {
+    draining = true;
+    long deadline = System.nanoTime() + config.publishTimeout().plusSeconds(2).toNanos();
+    while (inFlightRequests.get() > 0 && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
     if (server != null) {
       try {
-        server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        server.shutdown(5, TimeUnit.SECONDS).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       } catch (Exception e) {
         LOG.warn("closing the HTTP server failed", e);
       }
@@ -235,5 +305,17 @@ public final class IngestServer implements AutoCloseable {
     } catch (Exception e) {
       LOG.warn("closing Vert.x failed", e);
     }
+    LOG.info("gateway-ingest stopped");
+  }
+
+  /** Runs the service from the environment until SIGTERM or Ctrl-C, then stops gracefully. */
+  public static void main(String[] args) throws InterruptedException {
+    IngestServer server = start(IngestConfig.fromEnv(System.getenv()), Clock.systemUTC());
+    java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      server.close();
+      stopped.countDown();
+    }, "gateway-ingest-shutdown"));
+    stopped.await();
   }
 }
