@@ -107,7 +107,10 @@ public final class IngestServer implements AutoCloseable {
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.httpHost())
         .setPort(config.httpPort())
-        .setDecompressionSupported(true);
+        .setDecompressionSupported(true)
+        // A cleartext HTTP/2 upgrade (which Java's HttpClient attempts) bypasses gzip decoding in Vert.x 5, so a
+        // compressed body would arrive undecoded and the 5 MiB limit would count compressed bytes: HTTP/1.1 only.
+        .setHttp2ClearTextEnabled(false);
     try {
       server = vertx.createHttpServer(options).requestHandler(router).listen()
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
