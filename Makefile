@@ -2,10 +2,10 @@
 MVN ?= mvn
 MVN_FLAGS ?= -B
 RUN_CP := deploy/local/target/runtime-classpath.txt
-SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query deploy/local \
+SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query deploy/local bench \
              -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.avsc' -o -name '*.sql' -o -name '*.txt' -o -name '*.xml' -o -name '*.yaml' \) -print 2>/dev/null) pom.xml
 
-.PHONY: run test build deps clean keys
+.PHONY: run test build deps clean keys bench-ingest
 
 ## make run: the whole pipeline locally (Kafka, registry, ClickHouse, the three services) until Ctrl-C.
 ##           DEMO=1 also loads 30 days of generated traffic.
@@ -15,6 +15,11 @@ run: deps $(RUN_CP)
 ## make test: every test, including the end-to-end tests on the real servers.
 test: deps
 	$(MVN) $(MVN_FLAGS) verify
+
+## make bench-ingest: Kafka's ProducerPerformance, then POST /v1/events (arrays of 100, single events); last line JSON.
+BENCH_CP := bench/target/runtime-classpath.txt
+bench-ingest: $(RUN_CP)
+	@java -Xmx2g -cp "$$(cat $(BENCH_CP)):bench/target/classes" io.tallyhouse.bench.IngestBench
 
 ## make keys ARGS="create --kind management --account demo": the key tool on the local stack's key file.
 KEYS_FILE ?= .run/keys.jsonl

@@ -49,6 +49,9 @@ final class EventPublisher implements AutoCloseable {
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     props.put(ProducerConfig.BATCH_SIZE_CONFIG, 64 * 1024);
     props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    // Larger than the in-flight request bytes the server admits (Avro is smaller than the JSON it came from), so
+    // send() never waits for buffer space, even on an event loop.
+    props.put(ProducerConfig.BUFFER_MEMORY_CONFIG, Math.max(64L * 1024 * 1024, 2 * config.maxInFlightBytes()));
     long timeout = config.publishTimeout().toMillis();
     // The producer itself gives up at the publish deadline, so a request answered 503 has no record left that
     // could still be written later: the answer waits for Kafka's verdict on every record, never for a timer.

@@ -155,12 +155,25 @@ public final class EventValidator {
     return instant.truncatedTo(ChronoUnit.MICROS);
   }
 
+  // Plain loops over chars: every whitespace and control character is in the BMP, and this runs for every
+  // string of every event (a code point stream showed up in profiles).
   static boolean noWhitespaceOrControl(String s) {
-    return s.codePoints().noneMatch(c -> Character.isWhitespace(c) || Character.isSpaceChar(c) || Character.isISOControl(c));
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isWhitespace(c) || Character.isSpaceChar(c) || Character.isISOControl(c)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   static boolean noControl(String s) {
-    return s.codePoints().noneMatch(Character::isISOControl);
+    for (int i = 0; i < s.length(); i++) {
+      if (Character.isISOControl(s.charAt(i))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Field access for one event that records problems instead of throwing. */

@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -51,6 +52,9 @@ public final class IngestServer implements AutoCloseable {
       .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
       .build();
 
+  /** Bodies up to this size are handled on the event loop; larger ones on a worker thread. */
+  static final int INLINE_BODY_BYTES = 16 * 1024;
+
   private final IngestConfig config;
   private final Vertx vertx;
   private final CredentialStore keys;
@@ -61,7 +65,7 @@ public final class IngestServer implements AutoCloseable {
   private final AtomicLong inFlightBytes = new AtomicLong();
   private final AtomicInteger inFlightRequests = new AtomicInteger();
   private volatile boolean draining;
-  private HttpServer server;
+  private final List<HttpServer> servers = new java.util.ArrayList<>();
 
   private IngestServer(IngestConfig config, Clock clock) {
     this.config = config;
@@ -90,7 +94,7 @@ public final class IngestServer implements AutoCloseable {
   }
 
   public int port() {
-    return server.actualPort();
+    return servers.get(0).actualPort();
   }
 
   private void listen() {
@@ -111,9 +115,18 @@ public final class IngestServer implements AutoCloseable {
         // A cleartext HTTP/2 upgrade (which Java's HttpClient attempts) bypasses gzip decoding in Vert.x 5, so a
         // compressed body would arrive undecoded and the 5 MiB limit would count compressed bytes: HTTP/1.1 only.
         .setHttp2ClearTextEnabled(false);
+    // A server made outside a verticle runs on one event loop; one server per core on the same port lets Vert.x
+    // spread connections over all of them.
+    int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     try {
-      server = vertx.createHttpServer(options).requestHandler(router).listen()
-          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      // Port 0 would give every instance its own random port; a negative port is Vert.x's shared random port.
+      if (options.getPort() == 0) {
+        options.setPort(-1);
+      }
+      for (int i = 0; i < instances; i++) {
+        servers.add(vertx.createHttpServer(options).requestHandler(router).listen()
+            .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS));
+      }
     } catch (Exception e) {
       throw new IllegalStateException("gateway-ingest cannot listen on " + config.httpHost() + ":" + config.httpPort(), e);
     }
@@ -180,11 +193,24 @@ public final class IngestServer implements AutoCloseable {
     inFlightRequests.incrementAndGet();
     // Parsing, validation, Avro encoding and producer.send (which may block while its buffer is full) run on a
     // worker thread; the acknowledgement is awaited as a callback, holding no thread.
-    vertx.executeBlocking(() -> {
-          Checked checked = parseAndCheck(body, credential);
-          return checked.refusal() != null ? checked
-              : new Checked(checked.events(), null, publisher.publish(checked.events()));
-        }, false)
+    Callable<Checked> work = () -> {
+      Checked checked = parseAndCheck(body, credential);
+      return checked.refusal() != null ? checked
+          : new Checked(checked.events(), null, publisher.publish(checked.events()));
+    };
+    // A small body costs tens of microseconds: handing it to a worker thread would cost more than the work.
+    // producer.send() does not block here: the in-flight limit keeps the producer's buffer from filling up.
+    Future<Checked> checkedAndSent;
+    if (body.length <= INLINE_BODY_BYTES) {
+      try {
+        checkedAndSent = Future.succeededFuture(work.call());
+      } catch (Exception e) {
+        checkedAndSent = Future.failedFuture(e);
+      }
+    } else {
+      checkedAndSent = vertx.executeBlocking(work, false);
+    }
+    checkedAndSent
         .compose(checked -> checked.acknowledged() == null ? Future.succeededFuture(checked)
             // The producer answers every record within the publish timeout; the extra margin only guards against a bug.
             : Future.fromCompletionStage(checked.acknowledged()
@@ -295,7 +321,7 @@ public final class IngestServer implements AutoCloseable {
         break;
       }
     }
-    if (server != null) {
+    for (HttpServer server : servers) {
       try {
         server.shutdown(5, TimeUnit.SECONDS).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       } catch (Exception e) {

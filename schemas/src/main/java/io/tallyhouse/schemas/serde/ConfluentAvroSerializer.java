@@ -24,6 +24,10 @@ public final class ConfluentAvroSerializer<T extends SpecificRecord> implements 
   private final SchemaRegistryClient registry;
   private final boolean isKey;
   private final Map<Schema, SpecificDatumWriter<T>> writers = new ConcurrentHashMap<>();
+  /** The id last used per topic, for the very schema object: generated classes share one, so this always hits. */
+  private final Map<String, SchemaId> lastIdByTopic = new ConcurrentHashMap<>();
+
+  private record SchemaId(Schema schema, int id) {}
 
   public ConfluentAvroSerializer(SchemaRegistryClient registry, boolean isKey) {
     this.registry = registry;
@@ -36,11 +40,19 @@ public final class ConfluentAvroSerializer<T extends SpecificRecord> implements 
       return null;
     }
     Schema schema = record.getSchema();
+    // The registry client caches by subject and schema text, but rendering the text costs more than encoding the
+    // event; an identity check on the schema object skips it.
+    SchemaId cached = lastIdByTopic.get(topic);
     int id;
-    try {
-      id = registry.register(topic + (isKey ? "-key" : "-value"), schema);
-    } catch (SchemaRegistryException e) {
-      throw new SerializationException("cannot register the schema of " + schema.getFullName() + ": " + e.getMessage(), e);
+    if (cached != null && cached.schema() == schema) {
+      id = cached.id();
+    } else {
+      try {
+        id = registry.register(topic + (isKey ? "-key" : "-value"), schema);
+      } catch (SchemaRegistryException e) {
+        throw new SerializationException("cannot register the schema of " + schema.getFullName() + ": " + e.getMessage(), e);
+      }
+      lastIdByTopic.put(topic, new SchemaId(schema, id));
     }
     SpecificDatumWriter<T> writer = writers.computeIfAbsent(schema,
         s -> new SpecificDatumWriter<>(s, SpecificData.getForSchema(s)));
