@@ -57,6 +57,13 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
     process = null;
   }
 
+  /** Starts a stopped server again on the same ports and data. */
+  public synchronized void start() {
+    if (process == null || !process.isAlive()) {
+      launch();
+    }
+  }
+
   /** Stops and starts the server on the same ports and data, as an operator's restart would. */
   public synchronized void restart() {
     stop();

@@ -60,6 +60,25 @@ public final class Infra {
   }
 
   /**
+   * The shared broker as a local process, for tests that stop and restart it. Only the local backend can do that
+   * (a restarted container gets new mapped ports); such tests skip on the Docker backend.
+   */
+  public static synchronized LocalKafka localKafka() {
+    if (kafka() instanceof LocalKafka local) {
+      return local;
+    }
+    throw new UnsupportedOperationException("the Docker backend cannot restart Kafka in place");
+  }
+
+  /** The shared ClickHouse server as a local process, for tests that stop and restart it (local backend only). */
+  public static synchronized ClickHouseServer localClickHouse() {
+    if (clickhouse() instanceof ClickHouseServer local) {
+      return local;
+    }
+    throw new UnsupportedOperationException("the Docker backend cannot restart ClickHouse in place");
+  }
+
+  /**
    * The environment a service needs to reach the shared servers ({@code KAFKA_BOOTSTRAP_SERVERS},
    * {@code SCHEMA_REGISTRY_URL}, {@code CLICKHOUSE_URL/_USER/_PASSWORD}); a mutable copy for the test to extend.
    */

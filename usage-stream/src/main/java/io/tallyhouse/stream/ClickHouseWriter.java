@@ -2,9 +2,14 @@ package io.tallyhouse.stream;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseException;
+import io.tallyhouse.common.clickhouse.Migrations;
+import io.tallyhouse.common.clickhouse.SqlLiteral;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.LocalDate;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -15,7 +20,6 @@ import java.util.Set;
 import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -26,31 +30,36 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Copies committed rollups into ClickHouse. The guarantee: a rollup's offset is committed only after the insert that
- * holds it succeeded, so nothing is lost; a rollup inserted twice (crash between insert and commit, a retry) is the
- * same row with the same version, so ReplacingMergeTree(version) and readers using FINAL count it once.
- * While ClickHouse is down the writer retries with backoff and the backlog stays in Kafka.
+ * Copies committed rollups and distinct events into ClickHouse (the sequence and its guarantee: DESIGN.md).
+ * A batch closes at {@code WRITER_BATCH_ROWS} records or {@code WRITER_MAX_WAIT_MS} after its first record; its
+ * offsets are committed only after every insert of the batch succeeded. While ClickHouse is down the writer retries
+ * with backoff and the backlog stays in Kafka.
  */
 final class ClickHouseWriter implements Runnable, AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(ClickHouseWriter.class);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+  private static final Duration RETENTION_EVERY = Duration.ofHours(1);
 
+  private final StreamConfig config;
   private final KafkaConsumer<String, byte[]> consumer;
   private final ClickHouse clickHouse;
-  private final String topic;
+  private final Clock clock;
   private final Thread thread;
   private volatile boolean running = true;
   private volatile boolean healthy = true;
   private volatile long rowsWritten;
+  private volatile long insertFailures;
+  private long nextRetentionNanos = System.nanoTime();
 
-  ClickHouseWriter(StreamConfig config, ClickHouse clickHouse) {
+  ClickHouseWriter(StreamConfig config, ClickHouse clickHouse, Clock clock) {
+    this.config = config;
     this.clickHouse = clickHouse;
-    this.topic = config.rollupsTopic();
+    this.clock = clock;
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
     props.put(ConsumerConfig.GROUP_ID_CONFIG, config.applicationId() + "-clickhouse-writer");
-    // Only rollups of committed Streams transactions: an aborted attempt must never reach ClickHouse.
+    // Only records of committed Streams transactions: an aborted attempt must never reach ClickHouse.
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -72,22 +81,29 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     return rowsWritten;
   }
 
+  long insertFailures() {
+    return insertFailures;
+  }
+
   @Override
   public void run() {
     try {
-      consumer.subscribe(List.of(topic));
+      ensureTables();
+      consumer.subscribe(List.of(config.rollupsTopic(), config.rawEventsTopic()));
       while (running) {
-        ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(200));
-        if (records.isEmpty()) {
-          continue;
+        List<ConsumerRecord<String, byte[]>> batch = nextBatch();
+        if (!batch.isEmpty()) {
+          writeUntilDone(batch);
+          commit(batch);
         }
-        writeUntilDone(records);
-        commit(records);
+        maybeDropOldPartitions();
       }
     } catch (WakeupException e) {
       if (running) {
         throw e;
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     } catch (RuntimeException e) {
       healthy = false;
       LOG.error("the ClickHouse writer stopped", e);
@@ -96,12 +112,58 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     }
   }
 
-  private void writeUntilDone(ConsumerRecords<String, byte[]> records) {
+  /** Applies the migrations, retrying while ClickHouse is unreachable. */
+  private void ensureTables() throws InterruptedException {
+    long backoff = 100;
+    while (running) {
+      try {
+        List<String> applied = Migrations.apply(clickHouse, "clickhouse/migrations");
+        LOG.info("ClickHouse database {}: migrations applied now: {}", clickHouse.database(), applied);
+        healthy = true;
+        return;
+      } catch (ClickHouseException e) {
+        healthy = false;
+        LOG.warn("cannot prepare the ClickHouse tables, retrying in {} ms: {}", backoff, e.getMessage());
+        Thread.sleep(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF.toMillis());
+      }
+    }
+  }
+
+  /** Records until the batch is full or the oldest record waited long enough. */
+  private List<ConsumerRecord<String, byte[]>> nextBatch() {
+    List<ConsumerRecord<String, byte[]>> batch = new ArrayList<>();
+    long deadline = 0;
+    while (running) {
+      long wait = batch.isEmpty() ? 200 : Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
+      consumer.poll(Duration.ofMillis(wait)).forEach(batch::add);
+      if (batch.isEmpty()) {
+        return batch;
+      }
+      if (deadline == 0) {
+        deadline = System.nanoTime() + config.writerMaxWait().toNanos();
+      }
+      if (batch.size() >= config.writerBatchRows() || System.nanoTime() >= deadline) {
+        return batch;
+      }
+    }
+    return batch;
+  }
+
+  private void writeUntilDone(List<ConsumerRecord<String, byte[]>> records) {
     // Within a batch only the newest totals of a group matter; older versions would lose to it anyway.
     Map<String, Rollup> latest = new LinkedHashMap<>();
+    ByteArrayOutputStream events = new ByteArrayOutputStream();
+    int eventRows = 0;
     for (ConsumerRecord<String, byte[]> record : records) {
-      Rollup rollup = Rollup.fromJson(record.value());
-      latest.merge(record.key(), rollup, (a, b) -> a.version() >= b.version() ? a : b);
+      if (record.topic().equals(config.rollupsTopic())) {
+        Rollup rollup = Rollup.fromJson(record.value());
+        latest.merge(record.key(), rollup, (a, b) -> a.version() >= b.version() ? a : b);
+      } else {
+        events.writeBytes(record.value());
+        events.write('\n');
+        eventRows++;
+      }
     }
     ByteArrayOutputStream rows = new ByteArrayOutputStream(latest.size() * 400);
     Set<String> keyRows = new LinkedHashSet<>();
@@ -113,16 +175,31 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     }
     byte[] hashes = String.join("\n", keyRows).getBytes(StandardCharsets.UTF_8);
     long backoff = 100;
+    boolean eventsDone = eventRows == 0;
+    boolean hashesDone = keyRows.isEmpty();
+    boolean rollupsDone = latest.isEmpty();
     while (running) {
       try {
-        // The key record first: a reader that sees a key's rows can also find the key.
-        clickHouse.insertJsonEachRow("api_key_hashes", hashes);
-        clickHouse.insertJsonEachRow("usage_daily", rows.toByteArray());
-        rowsWritten += latest.size();
+        // Each insert is idempotent, so after a failure only what did not succeed is repeated.
+        if (!eventsDone) {
+          clickHouse.insertJsonEachRow("usage_events", events.toByteArray());
+          eventsDone = true;
+        }
+        // The key record before the rollups: a reader that sees a key's rows can also find the key.
+        if (!hashesDone) {
+          clickHouse.insertJsonEachRow("api_key_hashes", hashes);
+          hashesDone = true;
+        }
+        if (!rollupsDone) {
+          clickHouse.insertJsonEachRow("usage_daily", rows.toByteArray());
+          rollupsDone = true;
+        }
+        rowsWritten += latest.size() + eventRows;
         healthy = true;
         return;
       } catch (ClickHouseException e) {
         healthy = false;
+        insertFailures++;
         LOG.warn("ClickHouse insert failed, retrying in {} ms: {}", backoff, e.getMessage());
         // Keep the group membership alive without fetching more while we wait.
         consumer.pause(consumer.assignment());
@@ -133,14 +210,15 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     throw new WakeupException();
   }
 
-  private void commit(ConsumerRecords<String, byte[]> records) {
+  private void commit(List<ConsumerRecord<String, byte[]>> records) {
     consumer.resume(consumer.paused());
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     Set<TopicPartition> assigned = consumer.assignment();
-    for (TopicPartition partition : records.partitions()) {
+    for (ConsumerRecord<String, byte[]> record : records) {
+      TopicPartition partition = new TopicPartition(record.topic(), record.partition());
       if (assigned.contains(partition)) {
-        List<ConsumerRecord<String, byte[]>> inPartition = records.records(partition);
-        offsets.put(partition, new OffsetAndMetadata(inPartition.get(inPartition.size() - 1).offset() + 1));
+        offsets.merge(partition, new OffsetAndMetadata(record.offset() + 1),
+            (a, b) -> a.offset() >= b.offset() ? a : b);
       }
     }
     try {
@@ -149,6 +227,36 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
       // Lost the partitions in a rebalance: their new owner re-reads and re-inserts the same rows, which is harmless.
       LOG.info("offset commit after a rebalance failed; the rows will be written again: {}", e.getMessage());
     }
+  }
+
+  /** Retention of usage_events: drops day partitions older than RAW_RETENTION_DAYS (18.16 has no TTL). */
+  private void maybeDropOldPartitions() {
+    if (System.nanoTime() < nextRetentionNanos) {
+      return;
+    }
+    nextRetentionNanos = System.nanoTime() + RETENTION_EVERY.toNanos();
+    try {
+      dropPartitionsBefore(clickHouse, LocalDate.now(clock).minusDays(config.rawRetentionDays() - 1L));
+    } catch (ClickHouseException e) {
+      LOG.warn("retention of usage_events failed, retrying later: {}", e.getMessage());
+      nextRetentionNanos = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+    }
+  }
+
+  /** Drops every usage_events partition of a day before {@code firstKept}; returns the days dropped. */
+  static List<LocalDate> dropPartitionsBefore(ClickHouse clickHouse, LocalDate firstKept) {
+    List<LocalDate> dropped = new ArrayList<>();
+    for (var row : clickHouse.query("SELECT DISTINCT partition_id, toString(min_date) AS day FROM system.parts"
+        + " WHERE active AND database = " + SqlLiteral.string(clickHouse.database()) + " AND table = 'usage_events'"
+        + " AND max_date < " + SqlLiteral.date(firstKept))) {
+      clickHouse.execute("ALTER TABLE usage_events DROP PARTITION ID "
+          + SqlLiteral.string(row.get("partition_id").asText()));
+      dropped.add(LocalDate.parse(row.get("day").asText()));
+    }
+    if (!dropped.isEmpty()) {
+      LOG.info("usage_events retention: dropped the partitions of {}", dropped);
+    }
+    return dropped;
   }
 
   @Override

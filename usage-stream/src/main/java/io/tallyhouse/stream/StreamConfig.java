@@ -11,12 +11,19 @@ import java.util.Map;
  *
  * @param dedupWindow how long a copy of an event is still recognised; the same value gateway-ingest enforces on
  *     created_at, so every event it accepts falls inside the window
+ * @param writerMaxWait how long the ClickHouse writer gathers rows before it inserts what it has
+ * @param rawRetentionDays days of usage_events kept; older day partitions are dropped
  * @param commitInterval how often Kafka Streams commits its transaction, i.e. how fresh the rollups topic is
  */
 public record StreamConfig(
     String applicationId, String bootstrapServers, RegistryConfig registry, String eventsTopic, int eventsPartitions,
-    String rollupsTopic, Path stateDir, Duration dedupWindow, Duration commitInterval, ClickHouseConfig clickHouse,
-    int writerBatchRows, String httpHost, int httpPort) {
+    String rollupsTopic, String rawEventsTopic, String deadLetterTopic, Path stateDir, Duration dedupWindow,
+    Duration commitInterval, ClickHouseConfig clickHouse, int writerBatchRows, Duration writerMaxWait,
+    int rawRetentionDays, String httpHost, int httpPort) {
+
+  UsageTopology.Topics topics() {
+    return new UsageTopology.Topics(eventsTopic, rollupsTopic, rawEventsTopic, deadLetterTopic);
+  }
 
   public static StreamConfig fromEnv(Map<String, String> env) {
     return new StreamConfig(
@@ -26,11 +33,15 @@ public record StreamConfig(
         env.getOrDefault("EVENTS_TOPIC", "usage-events"),
         Integer.parseInt(env.getOrDefault("EVENTS_PARTITIONS", "6")),
         env.getOrDefault("ROLLUPS_TOPIC", "usage-rollups"),
+        env.getOrDefault("RAW_EVENTS_TOPIC", env.getOrDefault("EVENTS_TOPIC", "usage-events") + "-distinct"),
+        env.getOrDefault("DEAD_LETTER_TOPIC", env.getOrDefault("EVENTS_TOPIC", "usage-events") + "-dlq"),
         Path.of(env.getOrDefault("STATE_DIR", "/var/lib/tallyhouse/usage-stream")),
         Duration.ofDays(Long.parseLong(env.getOrDefault("DEDUP_WINDOW_DAYS", "35"))),
         Duration.ofMillis(Long.parseLong(env.getOrDefault("COMMIT_INTERVAL_MS", "200"))),
         ClickHouseConfig.fromEnv(env),
-        Integer.parseInt(env.getOrDefault("WRITER_BATCH_ROWS", "10000")),
+        Integer.parseInt(env.getOrDefault("WRITER_BATCH_ROWS", "20000")),
+        Duration.ofMillis(Long.parseLong(env.getOrDefault("WRITER_MAX_WAIT_MS", "250"))),
+        Integer.parseInt(env.getOrDefault("RAW_RETENTION_DAYS", "400")),
         env.getOrDefault("HTTP_HOST", "127.0.0.1"),
         Integer.parseInt(env.getOrDefault("HTTP_PORT", "8082")));
   }

@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.http.OpsRoutes;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
@@ -18,6 +17,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -41,6 +41,7 @@ public final class UsageStreamApp implements AutoCloseable {
   private final ClickHouse clickHouse;
   private final KafkaStreams streams;
   private final ClickHouseWriter writer;
+  private final LongAdder deadLettered = new LongAdder();
   private final Vertx vertx = Vertx.vertx();
   private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private HttpServer server;
@@ -49,23 +50,26 @@ public final class UsageStreamApp implements AutoCloseable {
     this.config = config;
     this.clickHouse = new ClickHouse(config.clickHouse());
     SchemaRegistryClient registry = new SchemaRegistryClient(config.registry());
-    this.streams = new KafkaStreams(UsageTopology.build(config.eventsTopic(), config.rollupsTopic(),
-        config.dedupWindow(), UsageEventSerde.create(registry), Clock.systemUTC()), streamsProperties(config));
-    this.writer = new ClickHouseWriter(config, clickHouse);
+    this.streams = new KafkaStreams(UsageTopology.build(config.topics(), config.dedupWindow(),
+        UsageEventSerde.deserializer(registry), UsageEventSerde.create(registry), Clock.systemUTC(), deadLettered),
+        streamsProperties(config));
+    this.writer = new ClickHouseWriter(config, clickHouse, Clock.systemUTC());
   }
 
-  /** Creates tables and topics that are missing, then starts the topology, the writer and the HTTP port. */
+  /**
+   * Creates the topics that are missing, then starts the topology, the writer (which creates its tables first, and
+   * waits for ClickHouse if it is down: the stream does not need it) and the HTTP port.
+   */
   public static UsageStreamApp start(StreamConfig config) {
     UsageStreamApp app = new UsageStreamApp(config);
     try {
-      app.clickHouse.createDatabaseIfMissing();
-      List<String> applied = Migrations.apply(app.clickHouse, "clickhouse/migrations");
-      LOG.info("ClickHouse database {}: migrations applied now: {}", config.clickHouse().database(), applied);
       app.createTopics();
       app.streams.setUncaughtExceptionHandler(e -> {
         LOG.error("usage-stream topology failed", e);
+        // A failed transaction is aborted and its records are read again by the new thread: nothing is lost or
+        // counted twice, and a passing outage (registry, broker) heals by itself.
         return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse
-            .SHUTDOWN_CLIENT;
+            .REPLACE_THREAD;
       });
       app.streams.start();
       app.writer.start();
@@ -88,6 +92,9 @@ public final class UsageStreamApp implements AutoCloseable {
 
   private void listen() {
     Gauge.builder("stream_clickhouse_rows_written", writer, ClickHouseWriter::rowsWritten).register(metrics);
+    Gauge.builder("stream_clickhouse_insert_failures", writer, ClickHouseWriter::insertFailures).register(metrics);
+    Gauge.builder("stream_dead_lettered_records", deadLettered, LongAdder::sum)
+        .description("records sent to the dead-letter topic by this instance").register(metrics);
     Router router = Router.router(vertx);
     OpsRoutes.mount(router, metrics, this::ready);
     try {
@@ -100,9 +107,9 @@ public final class UsageStreamApp implements AutoCloseable {
 
   private void createTopics() {
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()))) {
-      for (NewTopic topic : List.of(
-          new NewTopic(config.eventsTopic(), Optional.of(config.eventsPartitions()), Optional.empty()),
-          new NewTopic(config.rollupsTopic(), Optional.of(config.eventsPartitions()), Optional.empty()))) {
+      for (String name : List.of(config.eventsTopic(), config.rollupsTopic(), config.rawEventsTopic(),
+          config.deadLetterTopic())) {
+        NewTopic topic = new NewTopic(name, Optional.of(config.eventsPartitions()), Optional.empty());
         try {
           admin.createTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
@@ -147,5 +154,16 @@ public final class UsageStreamApp implements AutoCloseable {
     } catch (Exception e) {
       LOG.warn("closing Vert.x failed", e);
     }
+  }
+
+  /** Runs usage-stream from the environment until SIGTERM or Ctrl-C. */
+  public static void main(String[] args) throws InterruptedException {
+    UsageStreamApp app = start(StreamConfig.fromEnv(System.getenv()));
+    java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      app.close();
+      stopped.countDown();
+    }, "usage-stream-shutdown"));
+    stopped.await();
   }
 }

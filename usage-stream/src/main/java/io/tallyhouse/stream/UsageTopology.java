@@ -1,17 +1,30 @@
 package io.tallyhouse.stream;
 
 import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.registry.SchemaRegistryException;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
+import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
+import org.apache.kafka.streams.processor.api.FixedKeyRecord;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -21,7 +34,8 @@ import org.apache.kafka.streams.state.WindowStore;
 import org.apache.kafka.streams.state.WindowStoreIterator;
 
 /**
- * events topic -> drop copies of (account_id, event_id) -> fold into per-day group totals -> rollups topic.
+ * events topic -> dead-letter what cannot be counted -> drop copies of (account_id, event_id) -> distinct events to
+ * the raw topic, and per-day group totals to the rollups topic.
  *
  * <p>Under exactly_once_v2 the dedup store, the rollup store, the consumed offsets and the emitted rollups change in
  * one Kafka transaction, so a crash replays work without counting anything twice.
@@ -33,8 +47,15 @@ public final class UsageTopology {
 
   private UsageTopology() {}
 
-  public static Topology build(String eventsTopic, String rollupsTopic, Duration dedupWindow,
-      Serde<UsageEvent> eventSerde, Clock clock) {
+  /** Topic names and the dedup window of one topology. */
+  public record Topics(String events, String rollups, String rawEvents, String deadLetters) {}
+
+  /**
+   * events -> decode (poison to the dead-letter topic) -> dedup -> distinct events to the raw topic, and their
+   * per-group running totals to the rollups topic.
+   */
+  public static Topology build(Topics topics, Duration dedupWindow, Deserializer<UsageEvent> deserializer,
+      Serde<UsageEvent> eventSerde, Clock clock, LongAdder deadLettered) {
     StreamsBuilder builder = new StreamsBuilder();
     // Retention covers the whole window plus a day, so a copy arriving at the window's end is still found.
     builder.addStateStore(Stores.windowStoreBuilder(
@@ -43,8 +64,24 @@ public final class UsageTopology {
     Serde<Rollup> rollupSerde = Serdes.serdeFrom((topic, r) -> r == null ? null : r.toJson(),
         (topic, bytes) -> bytes == null ? null : Rollup.fromJson(bytes));
 
-    builder.stream(eventsTopic, Consumed.with(Serdes.String(), eventSerde))
-        .process(() -> new Dedup(dedupWindow), DEDUP_STORE)
+    // Records are read as bytes and decoded here, so an unreadable one becomes a dead letter inside the same
+    // transaction instead of stopping the application or vanishing.
+    Map<String, KStream<String, Decoded>> branches = builder.stream(topics.events(),
+            Consumed.with(Serdes.String(), Serdes.ByteArray()))
+        .processValues(() -> new Decode(deserializer, topics.events(), deadLettered))
+        .split(Named.as("decoded-"))
+        .branch((key, decoded) -> decoded.event() == null, Branched.as("poison"))
+        .defaultBranch(Branched.as("events"));
+    branches.get("decoded-poison")
+        .mapValues(Decoded::raw)
+        .to(topics.deadLetters(), Produced.with(Serdes.String(), Serdes.ByteArray()));
+
+    KStream<String, UsageEvent> distinct = branches.get("decoded-events")
+        .mapValues(Decoded::event)
+        .process(() -> new Dedup(dedupWindow), DEDUP_STORE);
+    distinct.mapValues(RawEventRow::toJson)
+        .to(topics.rawEvents(), Produced.with(Serdes.String(), Serdes.ByteArray()));
+    distinct
         .selectKey((key, event) -> Rollup.groupKey(event))
         .groupByKey(Grouped.with("rollup", Serdes.String(), eventSerde))
         .aggregate(() -> Rollup.EMPTY, (key, event, totals) -> Rollup.fold(totals, event, clock.instant()),
@@ -52,8 +89,69 @@ public final class UsageTopology {
                 .withKeySerde(Serdes.String()).withValueSerde(rollupSerde))
         .toStream()
         .mapValues(Rollup::toJson)
-        .to(rollupsTopic, Produced.with(Serdes.String(), Serdes.ByteArray()));
+        .to(topics.rollups(), Produced.with(Serdes.String(), Serdes.ByteArray()));
     return builder.build();
+  }
+
+  /** A decoded event, or (event null) the original bytes of a poison record. */
+  record Decoded(UsageEvent event, byte[] raw) {}
+
+  /**
+   * Decodes a record. A record that can never be read (bad framing, corrupt Avro, a schema id the registry does not
+   * know, an event breaking the rollup's invariants) becomes a dead letter with the reason and its source position
+   * in headers. A registry that cannot be reached is not the record's fault: that error propagates and the record is
+   * retried after the thread restarts.
+   */
+  static final class Decode implements FixedKeyProcessor<String, byte[], Decoded> {
+    static final String REASON = "tallyhouse.dlq.reason";
+    static final String SOURCE = "tallyhouse.dlq.source";
+
+    private final Deserializer<UsageEvent> deserializer;
+    private final String topic;
+    private final LongAdder deadLettered;
+    private FixedKeyProcessorContext<String, Decoded> context;
+
+    Decode(Deserializer<UsageEvent> deserializer, String topic, LongAdder deadLettered) {
+      this.deserializer = deserializer;
+      this.topic = topic;
+      this.deadLettered = deadLettered;
+    }
+
+    @Override
+    public void init(FixedKeyProcessorContext<String, Decoded> context) {
+      this.context = context;
+    }
+
+    @Override
+    public void process(FixedKeyRecord<String, byte[]> record) {
+      byte[] raw = record.value();
+      String reason;
+      UsageEvent event = null;
+      if (raw == null) {
+        reason = "empty record value";
+      } else {
+        try {
+          event = deserializer.deserialize(topic, raw);
+          reason = PoisonCheck.problem(event);
+        } catch (SerializationException e) {
+          if (e.getCause() instanceof SchemaRegistryException registry && registry.httpStatus() != 404) {
+            throw e;
+          }
+          reason = "cannot deserialize: " + e.getMessage();
+        }
+      }
+      if (reason == null) {
+        context.forward(record.withValue(new Decoded(event, raw)));
+        return;
+      }
+      deadLettered.increment();
+      String source = context.recordMetadata()
+          .map(m -> m.topic() + "/" + m.partition() + "@" + m.offset()).orElse(topic);
+      Headers headers = record.headers();
+      headers.add(REASON, reason.getBytes(StandardCharsets.UTF_8));
+      headers.add(SOURCE, source.getBytes(StandardCharsets.UTF_8));
+      context.forward(record.withValue(new Decoded(null, raw)).withHeaders(headers));
+    }
   }
 
   /** Forwards the first copy of each (account_id, event_id) seen within the dedup window, drops the others. */

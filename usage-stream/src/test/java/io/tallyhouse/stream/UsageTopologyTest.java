@@ -37,6 +37,10 @@ class UsageTopologyTest {
   private TopologyTestDriver driver;
   private TestInputTopic<String, UsageEvent> events;
   private TestOutputTopic<String, byte[]> rollups;
+  private TestInputTopic<String, byte[]> rawInput;
+  private TestOutputTopic<String, byte[]> distinct;
+  private TestOutputTopic<String, byte[]> deadLetters;
+  private final java.util.concurrent.atomic.LongAdder deadLettered = new java.util.concurrent.atomic.LongAdder();
 
   @BeforeEach
   void setUp(@TempDir Path stateDir) {
@@ -48,9 +52,13 @@ class UsageTopologyTest {
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     // Every update visible at once instead of once per commit.
     props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
-    driver = new TopologyTestDriver(UsageTopology.build("events", "rollups", Duration.ofDays(35), serde, clock), props);
+    driver = new TopologyTestDriver(UsageTopology.build(new UsageTopology.Topics("events", "rollups", "distinct", "dlq"),
+        Duration.ofDays(35), serde.deserializer(), serde, clock, deadLettered), props);
     events = driver.createInputTopic("events", Serdes.String().serializer(), serde.serializer());
+    rawInput = driver.createInputTopic("events", Serdes.String().serializer(), Serdes.ByteArray().serializer());
     rollups = driver.createOutputTopic("rollups", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+    distinct = driver.createOutputTopic("distinct", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+    deadLetters = driver.createOutputTopic("dlq", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
   }
 
   @AfterEach
@@ -140,5 +148,76 @@ class UsageTopologyTest {
     assertEquals(1, r.byokRequests());
     assertEquals(new BigDecimal("0.250000000000"), r.byokUsageInference());
     assertEquals(new BigDecimal("0.300000000000"), r.usage());
+  }
+
+  @Test
+  void aCopyNearTheEndOfTheDedupWindowIsStillDropped() {
+    UsageEvent early = Events.event("acme", "old", "2026-10-01T00:00:00Z", null, "1");
+    send(early);
+    // Stream time moves 34 days and 23 hours on: the copy still counts as seen.
+    send(Events.event("acme", "new", "2026-11-04T23:00:00Z", null, "1"));
+    send(early);
+    Map<String, Rollup> latest = latestRollups();
+    assertEquals(1, latest.get(Rollup.groupKey(early)).requests());
+    assertEquals(2, distinct.readRecordsToList().size());
+  }
+
+  @Test
+  void aLateEventUpdatesItsDayInsteadOfBeingDropped() {
+    UsageEvent first = Events.event("acme", "1", "2026-11-01T10:00:00Z", null, "1");
+    send(first);
+    // Ten days of newer traffic, then an event for the first day arrives: no grace period drops it.
+    send(Events.event("acme", "2", "2026-11-11T10:00:00Z", null, "1"));
+    send(Events.event("acme", "3", "2026-11-01T22:00:00Z", null, "2"));
+    Rollup day = latestRollups().get(Rollup.groupKey(first));
+    assertEquals(2, day.requests());
+    assertEquals(new BigDecimal("3.000000000000"), day.usage());
+    assertEquals(2, day.version());
+  }
+
+  @Test
+  void poisonRecordsGoToTheDeadLetterTopicWithReasonAndSourceAndNothingElseChanges() {
+    send(Events.event("acme", "good-1", "2026-11-20T10:00:00Z", null, "1"));
+    rawInput.pipeInput("k1", new byte[] {1, 2, 3, 4, 5, 6});                       // wrong magic byte
+    rawInput.pipeInput("k2", new byte[] {0, 0x7f, 0x7f, 0x7f, 0x70, 1});            // unknown schema id
+    UsageEvent bad = Events.event("acme", "bad-cost", "2026-11-20T10:00:00Z", null, "1");
+    bad.setCost(new BigDecimal("-1.000000000000"));
+    send(bad);                                                                      // breaks an invariant
+    send(Events.event("acme", "good-2", "2026-11-20T11:00:00Z", null, "1"));
+
+    List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
+    assertEquals(List.of("k1", "k2", "acme/bad-cost"), dead.stream().map(TestRecord::key).toList());
+    assertEquals(6, dead.get(0).value().length, "the original bytes are kept");
+    assertTrue(header(dead.get(0), UsageTopology.Decode.REASON).contains("magic byte"));
+    assertTrue(header(dead.get(1), UsageTopology.Decode.REASON).contains("40403"), header(dead.get(1),
+        UsageTopology.Decode.REASON));
+    assertTrue(header(dead.get(2), UsageTopology.Decode.REASON).contains("negative"));
+    assertEquals("events/0@1", header(dead.get(0), UsageTopology.Decode.SOURCE));
+    assertEquals(3, deadLettered.sum());
+
+    Map<String, Rollup> latest = latestRollups();
+    assertEquals(1, latest.size());
+    assertEquals(2, latest.values().iterator().next().requests());
+    assertEquals(2, distinct.readRecordsToList().size());
+  }
+
+  @Test
+  void distinctEventsAreRawRowsWithExactMoney() throws Exception {
+    UsageEvent e = Events.event("acme", "raw-1", "2026-11-20T10:00:00.123456Z", "zoë", "4.3022187e-05");
+    send(e);
+    send(e);
+    List<TestRecord<String, byte[]>> rows = distinct.readRecordsToList();
+    assertEquals(1, rows.size());
+    com.fasterxml.jackson.databind.JsonNode row = Rollup.JSON.readTree(rows.get(0).value());
+    assertEquals("0.000043022187", row.get("cost").decimalValue().toPlainString());
+    assertEquals("2026-11-20", row.get("date").asText());
+    assertEquals("2026-11-20 10:00:00", row.get("created_at").asText());
+    assertEquals(1_795_168_800_123_456L, row.get("created_at_us").asLong());
+    assertEquals("zoë", row.get("user").asText());
+    assertTrue(row.get("app").isNull());
+  }
+
+  private static String header(TestRecord<String, byte[]> record, String name) {
+    return new String(record.headers().lastHeader(name).value(), java.nio.charset.StandardCharsets.UTF_8);
   }
 }

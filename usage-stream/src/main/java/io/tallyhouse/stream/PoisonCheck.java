@@ -1,0 +1,44 @@
+package io.tallyhouse.stream;
+
+import io.tallyhouse.schemas.avro.UsageEvent;
+import java.util.regex.Pattern;
+
+/**
+ * The invariants the rollup relies on, checked again on the stream side: the events topic may be written by
+ * something other than gateway-ingest, and one bad record must not corrupt a customer's totals.
+ */
+final class PoisonCheck {
+
+  private static final Pattern HEX_64 = Pattern.compile("[0-9a-f]{64}");
+  private static final Pattern ACCOUNT_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
+  private PoisonCheck() {}
+
+  /** Why the event must not be counted, or null when it is fine. */
+  static String problem(UsageEvent e) {
+    if (e.getEventId().isEmpty() || e.getEventId().length() > 128) {
+      return "event_id must be 1-128 characters";
+    }
+    if (!ACCOUNT_ID.matcher(e.getAccountId()).matches()) {
+      return "account_id is not a valid account id";
+    }
+    if (!HEX_64.matcher(e.getApiKeyHash()).matches()) {
+      return "api_key_hash must be 64 lowercase hex characters";
+    }
+    if (e.getModel().isEmpty() || e.getProviderName().isEmpty() || e.getEndpointId().isEmpty()
+        || e.getModelPermaslug().isEmpty()) {
+      return "model, model_permaslug, provider_name and endpoint_id must not be empty";
+    }
+    if (e.getUser() != null && e.getUser().isEmpty()) {
+      return "user must be null or non-empty";
+    }
+    if (e.getCost().signum() < 0 || e.getByokCost().signum() < 0) {
+      return "cost and byok_cost must not be negative";
+    }
+    if (e.getPromptTokens() < 0 || e.getCompletionTokens() < 0 || e.getReasoningTokens() < 0
+        || e.getCachedTokens() < 0) {
+      return "token counts must not be negative";
+    }
+    return null;
+  }
+}

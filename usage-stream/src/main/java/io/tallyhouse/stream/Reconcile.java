@@ -1,0 +1,106 @@
+package io.tallyhouse.stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.clickhouse.SqlLiteral;
+import java.io.PrintStream;
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.LocalDate;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * {@code reconcile}: per account and UTC day, the sums of the raw table (usage_events, one row per distinct event)
+ * against the rollups (usage_daily). Exits 0 when every number agrees, 1 and prints the differing rows otherwise.
+ *
+ * <pre>java -cp ... io.tallyhouse.stream.Reconcile [--from YYYY-MM-DD] [--to YYYY-MM-DD]</pre>
+ * The default range is the raw table's retention (RAW_RETENTION_DAYS) up to today; older days have no raw rows.
+ * ClickHouse comes from the CLICKHOUSE_* environment, as for usage-stream.
+ */
+public final class Reconcile {
+
+  /** The sums compared for one account and day; money exact. */
+  record Totals(long requests, long promptTokens, long completionTokens, long reasoningTokens, long cachedTokens,
+      BigDecimal cost, BigDecimal byokCost, long byokRequests) {
+
+    boolean sameAs(Totals other) {
+      return other != null && requests == other.requests && promptTokens == other.promptTokens
+          && completionTokens == other.completionTokens && reasoningTokens == other.reasoningTokens
+          && cachedTokens == other.cachedTokens && cost.compareTo(other.cost) == 0
+          && byokCost.compareTo(other.byokCost) == 0 && byokRequests == other.byokRequests;
+    }
+  }
+
+  private Reconcile() {}
+
+  public static void main(String[] args) {
+    Map<String, String> env = System.getenv();
+    LocalDate today = LocalDate.now(Clock.systemUTC());
+    int retention = Integer.parseInt(env.getOrDefault("RAW_RETENTION_DAYS", "400"));
+    LocalDate from = today.minusDays(retention - 1L);
+    LocalDate to = today;
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      switch (args[i]) {
+        case "--from" -> from = LocalDate.parse(args[i + 1]);
+        case "--to" -> to = LocalDate.parse(args[i + 1]);
+        default -> {
+          System.err.println("usage: reconcile [--from YYYY-MM-DD] [--to YYYY-MM-DD]");
+          System.exit(2);
+        }
+      }
+    }
+    try (ClickHouse clickHouse = new ClickHouse(ClickHouseConfig.fromEnv(env))) {
+      System.exit(run(clickHouse, from, to, System.out));
+    }
+  }
+
+  /** Compares the days in [from, to]; returns the exit code. */
+  public static int run(ClickHouse clickHouse, LocalDate from, LocalDate to, PrintStream out) {
+    String range = " WHERE date >= " + SqlLiteral.date(from) + " AND date <= " + SqlLiteral.date(to)
+        + " GROUP BY account_id, date";
+    // Aliases differ from column names: on 18.16 `sum(cost) AS cost` breaks the query.
+    Map<String, Totals> raw = totals(clickHouse, "SELECT account_id, toString(date) AS day, count() AS n,"
+        + " sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(reasoning_tokens) AS r,"
+        + " sum(cached_tokens) AS ca, toString(sum(cost)) AS money, toString(sum(byok_cost)) AS byok_money,"
+        + " sum(is_byok) AS byok_n FROM usage_events FINAL" + range);
+    Map<String, Totals> rollup = totals(clickHouse, "SELECT account_id, toString(date) AS day, sum(requests) AS n,"
+        + " sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(reasoning_tokens) AS r,"
+        + " sum(cached_tokens) AS ca, toString(sum(usage)) AS money, toString(sum(byok_usage_inference)) AS byok_money,"
+        + " sum(byok_requests) AS byok_n FROM usage_daily FINAL" + range);
+    TreeSet<String> keys = new TreeSet<>(raw.keySet());
+    keys.addAll(rollup.keySet());
+    int differences = 0;
+    for (String key : keys) {
+      Totals r = raw.get(key);
+      Totals u = rollup.get(key);
+      if (r == null || !r.sameAs(u)) {
+        differences++;
+        out.println("DIFF " + key.replace('\u001f', ' ') + "\n  usage_events: " + Objects.toString(r, "(none)")
+            + "\n  usage_daily:  " + Objects.toString(u, "(none)"));
+      }
+    }
+    if (differences == 0) {
+      out.println("reconciled: " + keys.size() + " account-days from " + from + " to " + to + " agree");
+      return 0;
+    }
+    out.println(differences + " of " + keys.size() + " account-days differ");
+    return 1;
+  }
+
+  private static Map<String, Totals> totals(ClickHouse clickHouse, String sql) {
+    Map<String, Totals> result = new TreeMap<>();
+    List<JsonNode> rows = clickHouse.query(sql);
+    for (JsonNode row : rows) {
+      result.put(row.get("account_id").asText() + '\u001f' + row.get("day").asText(), new Totals(
+          row.get("n").asLong(), row.get("p").asLong(), row.get("c").asLong(), row.get("r").asLong(),
+          row.get("ca").asLong(), new BigDecimal(row.get("money").asText()),
+          new BigDecimal(row.get("byok_money").asText()), row.get("byok_n").asLong()));
+    }
+    return result;
+  }
+}
