@@ -1,5 +1,13 @@
 package io.tallyhouse.bench;
 
+import static io.tallyhouse.bench.BenchSupport.JSON;
+import static io.tallyhouse.bench.BenchSupport.apicurioHome;
+import static io.tallyhouse.bench.BenchSupport.awaitReady;
+import static io.tallyhouse.bench.BenchSupport.createTopic;
+import static io.tallyhouse.bench.BenchSupport.event;
+import static io.tallyhouse.bench.BenchSupport.log;
+import static io.tallyhouse.bench.BenchSupport.round1;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tallyhouse.common.auth.CredentialKind;
@@ -41,9 +49,9 @@ import org.apache.kafka.clients.admin.NewTopic;
  * (6), {@code bench.single.concurrency} (128), {@code bench.batch.concurrency} (16),
  * {@code bench.producer.records} (1500000).
  */
+
 public final class IngestBench {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern PERF_SUMMARY = Pattern.compile("(\\d+) records sent, ([0-9.]+) records/sec");
 
   private IngestBench() {}
@@ -142,33 +150,6 @@ public final class IngestBench {
     System.exit(0);
   }
 
-  /** A realistic event: one of a few models and keys, a skewed user population, exact prices. */
-  static ObjectNode event(Random random, String id) {
-    String[][] endpoints = {
-        {"openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI"},
-        {"anthropic/claude-sonnet-4", "anthropic/claude-4-sonnet-20250522", "Anthropic"},
-        {"google/gemini-2.5-flash", "google/gemini-2.5-flash", "Google"}};
-    String[] endpoint = endpoints[random.nextInt(endpoints.length)];
-    long prompt = 50 + random.nextInt(4000);
-    long completion = 10 + random.nextInt(1200);
-    ObjectNode e = JSON.createObjectNode();
-    e.put("event_id", "gen-" + id + "-" + Long.toHexString(random.nextLong()));
-    e.put("account_id", "acct-" + random.nextInt(50));
-    e.put("api_key_hash", Secrets.sha256Hex("key-" + random.nextInt(200)));
-    e.put("user", "user-" + (int) Math.floor(-Math.log(1 - random.nextDouble()) * 30));
-    e.put("model", endpoint[0]);
-    e.put("model_permaslug", endpoint[1]);
-    e.put("provider_name", endpoint[2]);
-    e.put("created_at", Instant.now().minusSeconds(random.nextInt(3600)).toString());
-    e.put("prompt_tokens", prompt);
-    e.put("completion_tokens", completion);
-    e.put("cached_tokens", prompt / 4);
-    e.put("cost", new BigDecimal("0.0000025").multiply(BigDecimal.valueOf(prompt))
-        .add(new BigDecimal("0.00001").multiply(BigDecimal.valueOf(completion))));
-    e.put("app", "https://chat.example.com");
-    return e;
-  }
-
   private static double producerPerformance(LocalKafka kafka, Path dir, int records) throws Exception {
     Path log = dir.resolve("producer-performance.log");
     Process perf = ChildJvm.start("org.apache.kafka.tools.ProducerPerformance", Map.of(), log,
@@ -191,44 +172,5 @@ public final class IngestBench {
     return Double.parseDouble(last.group(2));
   }
 
-  private static void createTopic(LocalKafka kafka, String name, int partitions) throws Exception {
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-      admin.createTopics(List.of(new NewTopic(name, Optional.of(partitions), Optional.empty()))).all()
-          .get(30, TimeUnit.SECONDS);
-    }
-  }
 
-  private static void awaitReady(int port, Process process, Path log) throws Exception {
-    HttpClient http = HttpClient.newHttpClient();
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (System.nanoTime() < deadline) {
-      if (!process.isAlive()) {
-        throw new IllegalStateException("gateway-ingest exited:\n" + Files.readString(log));
-      }
-      try {
-        if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),
-            HttpResponse.BodyHandlers.ofString()).statusCode() == 200) {
-          return;
-        }
-      } catch (IOException e) {
-        // not yet listening
-      }
-      Thread.sleep(100);
-    }
-    throw new IllegalStateException("gateway-ingest was not ready in time:\n" + Files.readString(log));
-  }
-
-  static Path apicurioHome() {
-    String configured = System.getProperty("tallyhouse.apicurio.home");
-    return configured != null ? Path.of(configured) : Path.of("testkit", "target", "apicurio").toAbsolutePath();
-  }
-
-  private static BigDecimal round1(double millis) {
-    return BigDecimal.valueOf(millis).setScale(1, RoundingMode.HALF_UP);
-  }
-
-  static void log(String line) {
-    System.out.println(line);
-    System.out.flush();
-  }
 }

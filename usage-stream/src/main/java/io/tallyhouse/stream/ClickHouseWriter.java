@@ -5,6 +5,7 @@ import io.tallyhouse.common.clickhouse.ClickHouseException;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -23,6 +24,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -151,14 +153,14 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
   }
 
   private void writeUntilDone(List<ConsumerRecord<String, byte[]>> records) {
-    // Within a batch only the newest totals of a group matter; older versions would lose to it anyway.
-    Map<String, Rollup> latest = new LinkedHashMap<>();
+    // Within a batch only the newest totals of a group matter; older versions would lose to it anyway. The version
+    // comes from a header and the row bytes go to ClickHouse as they are: no JSON is parsed or written here.
+    Map<String, ConsumerRecord<String, byte[]>> latest = new LinkedHashMap<>();
     ByteArrayOutputStream events = new ByteArrayOutputStream();
     int eventRows = 0;
     for (ConsumerRecord<String, byte[]> record : records) {
       if (record.topic().equals(config.rollupsTopic())) {
-        Rollup rollup = Rollup.fromJson(record.value());
-        latest.merge(record.key(), rollup, (a, b) -> a.version() >= b.version() ? a : b);
+        latest.merge(record.key(), record, (a, b) -> version(a) >= version(b) ? a : b);
       } else {
         events.writeBytes(record.value());
         events.write('\n');
@@ -167,11 +169,12 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     }
     ByteArrayOutputStream rows = new ByteArrayOutputStream(latest.size() * 400);
     Set<String> keyRows = new LinkedHashSet<>();
-    for (Rollup rollup : latest.values()) {
-      rows.writeBytes(rollup.toJson());
+    for (ConsumerRecord<String, byte[]> rollup : latest.values()) {
+      rows.writeBytes(rollup.value());
       rows.write('\n');
-      keyRows.add(Rollup.JSON.createObjectNode().put("account_id", rollup.accountId())
-          .put("api_key_hash", rollup.apiKeyHash()).toString());
+      // The group key starts with account_id and day, then api_key_hash (Rollup.groupKey).
+      String[] group = rollup.key().split("\u001f", 4);
+      keyRows.add(Rollup.JSON.createObjectNode().put("account_id", group[0]).put("api_key_hash", group[2]).toString());
     }
     byte[] hashes = String.join("\n", keyRows).getBytes(StandardCharsets.UTF_8);
     long backoff = 100;
@@ -208,6 +211,11 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
       }
     }
     throw new WakeupException();
+  }
+
+  private static long version(ConsumerRecord<String, byte[]> rollup) {
+    Header header = rollup.headers().lastHeader(UsageTopology.RollupRow.VERSION);
+    return header != null ? ByteBuffer.wrap(header.value()).getLong() : Rollup.fromJson(rollup.value()).version();
   }
 
   private void commit(List<ConsumerRecord<String, byte[]>> records) {

@@ -1,7 +1,8 @@
 package io.tallyhouse.stream;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonGenerator;
 import io.tallyhouse.schemas.avro.UsageEvent;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
@@ -18,33 +19,36 @@ final class RawEventRow {
   private RawEventRow() {}
 
   static byte[] toJson(UsageEvent e) {
-    ObjectNode row = Rollup.JSON.createObjectNode();
-    row.put("date", Rollup.utcDay(e).toString());
-    row.put("account_id", e.getAccountId());
-    row.put("event_id", e.getEventId());
-    row.put("api_key_hash", e.getApiKeyHash());
-    row.put("user", e.getUser());
-    row.put("model", e.getModel());
-    row.put("model_permaslug", e.getModelPermaslug());
-    row.put("provider_name", e.getProviderName());
-    row.put("endpoint_id", e.getEndpointId());
-    row.put("created_at", DATE_TIME.format(e.getCreatedAt()));
-    row.put("created_at_us", micros(e.getCreatedAt()));
-    row.put("prompt_tokens", e.getPromptTokens());
-    row.put("completion_tokens", e.getCompletionTokens());
-    row.put("reasoning_tokens", e.getReasoningTokens());
-    row.put("cached_tokens", e.getCachedTokens());
-    row.put("cost", e.getCost());
-    row.put("is_byok", e.getIsByok() ? 1 : 0);
-    row.put("byok_cost", e.getByokCost());
-    row.put("app", e.getApp());
-    row.put("received_at", DATE_TIME.format(e.getReceivedAt()));
-    row.put("received_at_us", micros(e.getReceivedAt()));
-    try {
-      return Rollup.JSON.writeValueAsBytes(row);
+    ByteArrayOutputStream out = new ByteArrayOutputStream(640);
+    try (JsonGenerator g = Rollup.JSON.getFactory().createGenerator(out)) {
+      g.enable(JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN);
+      g.writeStartObject();
+      g.writeStringField("date", Rollup.utcDay(e).toString());
+      g.writeStringField("account_id", e.getAccountId());
+      g.writeStringField("event_id", e.getEventId());
+      g.writeStringField("api_key_hash", e.getApiKeyHash());
+      g.writeStringField("user", e.getUser());
+      g.writeStringField("model", e.getModel());
+      g.writeStringField("model_permaslug", e.getModelPermaslug());
+      g.writeStringField("provider_name", e.getProviderName());
+      g.writeStringField("endpoint_id", e.getEndpointId());
+      g.writeStringField("created_at", DATE_TIME.format(e.getCreatedAt()));
+      g.writeNumberField("created_at_us", micros(e.getCreatedAt()));
+      g.writeNumberField("prompt_tokens", e.getPromptTokens());
+      g.writeNumberField("completion_tokens", e.getCompletionTokens());
+      g.writeNumberField("reasoning_tokens", e.getReasoningTokens());
+      g.writeNumberField("cached_tokens", e.getCachedTokens());
+      g.writeNumberField("cost", e.getCost());
+      g.writeNumberField("is_byok", e.getIsByok() ? 1 : 0);
+      g.writeNumberField("byok_cost", e.getByokCost());
+      g.writeStringField("app", e.getApp());
+      g.writeStringField("received_at", DATE_TIME.format(e.getReceivedAt()));
+      g.writeNumberField("received_at_us", micros(e.getReceivedAt()));
+      g.writeEndObject();
     } catch (IOException ex) {
       throw new UncheckedIOException(ex);
     }
+    return out.toByteArray();
   }
 
   private static long micros(Instant instant) {

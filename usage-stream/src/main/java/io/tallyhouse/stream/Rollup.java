@@ -5,8 +5,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tallyhouse.schemas.avro.UsageEvent;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
@@ -72,31 +75,90 @@ public record Rollup(
         previous.version + 1, updated);
   }
 
+  /** The usage_daily row as JSONEachRow, written with a streaming generator (this runs for every update). */
   byte[] toJson() {
-    ObjectNode row = JSON.createObjectNode();
-    row.put("account_id", accountId);
-    row.put("date", date.toString());
-    row.put("api_key_hash", apiKeyHash);
-    row.put("user_id", userId);
-    row.put("endpoint_id", endpointId);
-    row.put("model", model);
-    row.put("model_permaslug", modelPermaslug);
-    row.put("provider_name", providerName);
-    row.put("requests", requests);
-    row.put("prompt_tokens", promptTokens);
-    row.put("completion_tokens", completionTokens);
-    row.put("reasoning_tokens", reasoningTokens);
-    row.put("cached_tokens", cachedTokens);
-    row.put("usage", usage);
-    row.put("byok_usage_inference", byokUsageInference);
-    row.put("byok_requests", byokRequests);
-    row.put("version", version);
-    row.put("updated_at", updatedAt);
-    try {
-      return JSON.writeValueAsBytes(row);
+    ByteArrayOutputStream out = new ByteArrayOutputStream(512);
+    try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+      g.enable(JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN);
+      g.writeStartObject();
+      g.writeStringField("account_id", accountId);
+      g.writeStringField("date", date.toString());
+      g.writeStringField("api_key_hash", apiKeyHash);
+      g.writeStringField("user_id", userId);
+      g.writeStringField("endpoint_id", endpointId);
+      g.writeStringField("model", model);
+      g.writeStringField("model_permaslug", modelPermaslug);
+      g.writeStringField("provider_name", providerName);
+      g.writeNumberField("requests", requests);
+      g.writeNumberField("prompt_tokens", promptTokens);
+      g.writeNumberField("completion_tokens", completionTokens);
+      g.writeNumberField("reasoning_tokens", reasoningTokens);
+      g.writeNumberField("cached_tokens", cachedTokens);
+      g.writeNumberField("usage", usage);
+      g.writeNumberField("byok_usage_inference", byokUsageInference);
+      g.writeNumberField("byok_requests", byokRequests);
+      g.writeNumberField("version", version);
+      g.writeStringField("updated_at", updatedAt);
+      g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    return out.toByteArray();
+  }
+
+  /** Compact binary form for the rollup store: read and written for every event, so no JSON there. */
+  byte[] toBytes() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      for (String s : new String[] {accountId, apiKeyHash, userId, endpointId, model, modelPermaslug, providerName,
+          updatedAt}) {
+        out.writeUTF(s);
+      }
+      out.writeLong(date.toEpochDay());
+      for (long n : new long[] {requests, promptTokens, completionTokens, reasoningTokens, cachedTokens, byokRequests,
+          version}) {
+        out.writeLong(n);
+      }
+      writeDecimal(out, usage);
+      writeDecimal(out, byokUsageInference);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  static Rollup fromBytes(byte[] bytes) {
+    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
+      String[] s = new String[8];
+      for (int i = 0; i < s.length; i++) {
+        s[i] = in.readUTF();
+      }
+      LocalDate date = LocalDate.ofEpochDay(in.readLong());
+      long[] n = new long[7];
+      for (int i = 0; i < n.length; i++) {
+        n[i] = in.readLong();
+      }
+      BigDecimal usage = readDecimal(in);
+      BigDecimal byok = readDecimal(in);
+      return new Rollup(s[0], date, s[1], s[2], s[3], s[4], s[5], s[6], n[0], n[1], n[2], n[3], n[4], usage, byok,
+          n[5], n[6], s[7]);
+    } catch (IOException e) {
+      throw new UncheckedIOException("not a stored rollup", e);
+    }
+  }
+
+  private static void writeDecimal(DataOutputStream out, BigDecimal value) throws IOException {
+    byte[] unscaled = value.unscaledValue().toByteArray();
+    out.writeInt(value.scale());
+    out.writeShort(unscaled.length);
+    out.write(unscaled);
+  }
+
+  private static BigDecimal readDecimal(DataInputStream in) throws IOException {
+    int scale = in.readInt();
+    byte[] unscaled = new byte[in.readShort()];
+    in.readFully(unscaled);
+    return new BigDecimal(new java.math.BigInteger(unscaled), scale);
   }
 
   static Rollup fromJson(byte[] bytes) {

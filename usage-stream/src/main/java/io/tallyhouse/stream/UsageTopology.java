@@ -61,8 +61,8 @@ public final class UsageTopology {
     builder.addStateStore(Stores.windowStoreBuilder(
         Stores.persistentWindowStore(DEDUP_STORE, dedupWindow.plusDays(1), Duration.ofMillis(1), false),
         Serdes.String(), Serdes.Long()));
-    Serde<Rollup> rollupSerde = Serdes.serdeFrom((topic, r) -> r == null ? null : r.toJson(),
-        (topic, bytes) -> bytes == null ? null : Rollup.fromJson(bytes));
+    Serde<Rollup> rollupSerde = Serdes.serdeFrom((topic, r) -> r == null ? null : r.toBytes(),
+        (topic, bytes) -> bytes == null ? null : Rollup.fromBytes(bytes));
 
     // Records are read as bytes and decoded here, so an unreadable one becomes a dead letter inside the same
     // transaction instead of stopping the application or vanishing.
@@ -88,9 +88,31 @@ public final class UsageTopology {
             Materialized.<String, Rollup, KeyValueStore<Bytes, byte[]>>as(ROLLUP_STORE)
                 .withKeySerde(Serdes.String()).withValueSerde(rollupSerde))
         .toStream()
-        .mapValues(Rollup::toJson)
+        .processValues(RollupRow::new)
         .to(topics.rollups(), Produced.with(Serdes.String(), Serdes.ByteArray()));
     return builder.build();
+  }
+
+  /**
+   * The usage_daily row of a rollup, with its version also in a header so the ClickHouse writer can keep the newest
+   * row of a group without parsing the JSON.
+   */
+  static final class RollupRow implements FixedKeyProcessor<String, Rollup, byte[]> {
+    static final String VERSION = "tallyhouse.version";
+    private FixedKeyProcessorContext<String, byte[]> context;
+
+    @Override
+    public void init(FixedKeyProcessorContext<String, byte[]> context) {
+      this.context = context;
+    }
+
+    @Override
+    public void process(FixedKeyRecord<String, Rollup> record) {
+      Headers headers = record.headers();
+      headers.remove(VERSION);
+      headers.add(VERSION, java.nio.ByteBuffer.allocate(Long.BYTES).putLong(record.value().version()).array());
+      context.forward(record.withValue(record.value().toJson()).withHeaders(headers));
+    }
   }
 
   /** A decoded event, or (event null) the original bytes of a poison record. */

@@ -100,6 +100,22 @@ public final class ClickHouse implements AutoCloseable {
     }
   }
 
+  /**
+   * Runs a SELECT and returns its rows as JSONEachRow text, unparsed: decimals keep their exact digits, and the
+   * bytes can be inserted elsewhere as they are.
+   */
+  public byte[] queryJsonEachRow(String sql) {
+    QuerySettings settings = new QuerySettings().setDatabase(config.database()).setFormat(ClickHouseFormat.JSONEachRow)
+        .serverSetting("database", config.database());
+    try (QueryResponse response = client.query(sql + "\nFORMAT JSONEachRow", settings)
+        .get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
+         InputStream body = response.getInputStream()) {
+      return body.readAllBytes();
+    } catch (Exception e) {
+      throw failure("query", e);
+    }
+  }
+
   /** Whether the server answers a trivial query. */
   public boolean ping() {
     try {

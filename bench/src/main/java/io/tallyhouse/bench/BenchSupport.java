@@ -1,0 +1,105 @@
+package io.tallyhouse.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tallyhouse.common.auth.Secrets;
+import io.tallyhouse.testkit.LocalKafka;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+
+/** What the benchmarks share: realistic events, topics, waiting for a child service, output. */
+final class BenchSupport {
+
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  private BenchSupport() {}
+
+  /** A realistic event: 50 accounts with four keys each, a skewed user population, three endpoints, exact prices. */
+  static ObjectNode event(Random random, String id) {
+    return event(random, id, Instant.now().minusSeconds(random.nextInt(3600)));
+  }
+
+  static ObjectNode event(Random random, String id, Instant createdAt) {
+    String[][] endpoints = {
+        {"openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI"},
+        {"anthropic/claude-sonnet-4", "anthropic/claude-4-sonnet-20250522", "Anthropic"},
+        {"google/gemini-2.5-flash", "google/gemini-2.5-flash", "Google"}};
+    String[] endpoint = endpoints[random.nextInt(endpoints.length)];
+    long prompt = 50 + random.nextInt(4000);
+    long completion = 10 + random.nextInt(1200);
+    ObjectNode e = JSON.createObjectNode();
+    e.put("event_id", "gen-" + id + "-" + Long.toHexString(random.nextLong()));
+    // Accounts own their keys (four each), as in a real gateway.
+    int account = random.nextInt(50);
+    e.put("account_id", "acct-" + account);
+    e.put("api_key_hash", Secrets.sha256Hex("key-" + account + "-" + random.nextInt(4)));
+    e.put("user", "user-" + (int) Math.floor(-Math.log(1 - random.nextDouble()) * 30));
+    e.put("model", endpoint[0]);
+    e.put("model_permaslug", endpoint[1]);
+    e.put("provider_name", endpoint[2]);
+    e.put("created_at", createdAt.toString());
+    e.put("prompt_tokens", prompt);
+    e.put("completion_tokens", completion);
+    e.put("cached_tokens", prompt / 4);
+    e.put("cost", new BigDecimal("0.0000025").multiply(BigDecimal.valueOf(prompt))
+        .add(new BigDecimal("0.00001").multiply(BigDecimal.valueOf(completion))));
+    e.put("app", "https://chat.example.com");
+    return e;
+  }
+
+  static void createTopic(LocalKafka kafka, String name, int partitions) throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      admin.createTopics(List.of(new NewTopic(name, Optional.of(partitions), Optional.empty()))).all()
+          .get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  static void awaitReady(int port, Process process, Path log) throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("gateway-ingest exited:\n" + Files.readString(log));
+      }
+      try {
+        if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),
+            HttpResponse.BodyHandlers.ofString()).statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // not yet listening
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("gateway-ingest was not ready in time:\n" + Files.readString(log));
+  }
+
+  static Path apicurioHome() {
+    String configured = System.getProperty("tallyhouse.apicurio.home");
+    return configured != null ? Path.of(configured) : Path.of("testkit", "target", "apicurio").toAbsolutePath();
+  }
+
+  static BigDecimal round1(double millis) {
+    return BigDecimal.valueOf(millis).setScale(1, RoundingMode.HALF_UP);
+  }
+
+  static void log(String line) {
+    System.out.println(line);
+    System.out.flush();
+  }}

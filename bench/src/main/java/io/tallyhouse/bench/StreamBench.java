@@ -1,0 +1,295 @@
+package io.tallyhouse.bench;
+
+import static io.tallyhouse.bench.BenchSupport.JSON;
+import static io.tallyhouse.bench.BenchSupport.apicurioHome;
+import static io.tallyhouse.bench.BenchSupport.createTopic;
+import static io.tallyhouse.bench.BenchSupport.log;
+import static io.tallyhouse.bench.BenchSupport.round1;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tallyhouse.common.auth.CredentialKind;
+import io.tallyhouse.common.auth.CredentialStore;
+import io.tallyhouse.common.auth.Secrets;
+import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.ingest.IngestConfig;
+import io.tallyhouse.ingest.IngestServer;
+import io.tallyhouse.testkit.ApicurioRegistry;
+import io.tallyhouse.testkit.ClickHouseServer;
+import io.tallyhouse.testkit.LocalKafka;
+import io.tallyhouse.testkit.Ports;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * {@code make bench-stream}: throughput of the exactly-once topology plus the ClickHouse writer (preloaded events
+ * until every one is visible in both tables), end-to-end freshness (202 from gateway-ingest until the event's row is
+ * visible in ClickHouse) at about half that rate, and ClickHouse's raw insert speed for the same rows, in one run on
+ * the same servers. The last line of output is one JSON object.
+ *
+ * <p>System properties: {@code bench.events} (400000), {@code bench.partitions} (6), {@code bench.seconds} (20,
+ * the freshness phase), {@code bench.commit.interval.ms} (the service's default unless set).
+ */
+public final class StreamBench {
+
+  private StreamBench() {}
+
+  public static void main(String[] args) throws Exception {
+    int events = Integer.getInteger("bench.events", 400_000);
+    int partitions = Integer.getInteger("bench.partitions", 6);
+    int seconds = Integer.getInteger("bench.seconds", 20);
+    Path dir = Files.createTempDirectory("tallyhouse-bench-stream-");
+    log("working in " + dir);
+
+    LocalKafka kafka = LocalKafka.start(dir.resolve("kafka"), Ports.freePort(), Ports.freePort());
+    ClickHouseServer clickHouseServer = ClickHouseServer.start(dir.resolve("clickhouse"), Ports.freePort(),
+        Ports.freePort());
+    ApicurioRegistry registry = ApicurioRegistry.start(apicurioHome(), Ports.freePort());
+    CredentialStore keys = new CredentialStore(dir.resolve("keys.jsonl"));
+    String token = Secrets.generate(CredentialKind.INGEST.secretPrefix());
+    keys.add(token, CredentialKind.INGEST, null, List.of(), "bench");
+
+    Map<String, String> env = new HashMap<>();
+    env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+    env.put("SCHEMA_REGISTRY_URL", registry.url());
+    env.put("CLICKHOUSE_URL", clickHouseServer.httpUrl());
+    env.put("CLICKHOUSE_DATABASE", "bench");
+    env.put("EVENTS_PARTITIONS", String.valueOf(partitions));
+    env.put("KEYS_FILE", keys.file().toString());
+    env.put("STATE_DIR", dir.resolve("streams").toString());
+    if (System.getProperty("bench.commit.interval.ms") != null) {
+      env.put("COMMIT_INTERVAL_MS", System.getProperty("bench.commit.interval.ms"));
+    }
+
+    ObjectNode result = JSON.createObjectNode();
+    Process stream = null;
+    IngestServer ingest = null;
+    try (ClickHouse clickHouse = new ClickHouse(ClickHouseConfig.fromEnv(env))) {
+      createTopic(kafka, "usage-events", partitions);
+      Map<String, String> ingestEnv = new HashMap<>(env);
+      ingestEnv.put("HTTP_PORT", "0");
+      ingest = IngestServer.start(IngestConfig.fromEnv(ingestEnv), Clock.systemUTC());
+
+      log("preloading " + events + " events through gateway-ingest (arrays of 500)");
+      preload(ingest.port(), token, events);
+
+      Map<String, String> streamEnv = new HashMap<>(env);
+      streamEnv.put("HTTP_PORT", String.valueOf(Ports.freePort()));
+      stream = ChildJvm.start("io.tallyhouse.stream.UsageStreamApp", streamEnv, dir.resolve("stream.log"));
+      BenchSupport.awaitReady(Integer.parseInt(streamEnv.get("HTTP_PORT")), stream, dir.resolve("stream.log"));
+      long start = System.nanoTime();
+      awaitVisible(clickHouse, events, stream, dir.resolve("stream.log"));
+      double throughput = events / ((System.nanoTime() - start) / 1e9);
+      log(String.format("  %.0f events/s through dedup, rollup and the ClickHouse writer", throughput));
+
+      double rate = throughput / 2;
+      log(String.format("freshness at %.0f events/s for %d s", rate, seconds));
+      LatencyRecorder freshness = freshness(ingest.port(), token, clickHouse, rate, seconds);
+      log(String.format("  p50 %.0f ms, p99 %.0f ms over %d probes", freshness.percentileMillis(0.5),
+          freshness.percentileMillis(0.99), freshness.count()));
+
+      double rawInsert = rawInsertSpeed(clickHouse);
+      log(String.format("ClickHouse raw insert of the same usage_events rows: %.0f rows/s", rawInsert));
+
+      result.put("benchmark", "stream");
+      result.put("events_per_s", Math.round(throughput));
+      result.put("freshness_p50_ms", round1(freshness.percentileMillis(0.5)));
+      result.put("freshness_p99_ms", round1(freshness.percentileMillis(0.99)));
+      result.put("freshness_rate_events_per_s", Math.round(rate));
+      result.put("freshness_probes", freshness.count());
+      result.put("clickhouse_raw_insert_rows_per_s", Math.round(rawInsert));
+      result.put("ratio", BigDecimal.valueOf(throughput / rawInsert).setScale(3, RoundingMode.HALF_UP));
+      result.put("events", events);
+      result.put("partitions", partitions);
+      result.put("cores", Runtime.getRuntime().availableProcessors());
+    } finally {
+      if (stream != null) {
+        stream.destroy();
+        stream.waitFor(60, TimeUnit.SECONDS);
+      }
+      if (ingest != null) {
+        ingest.close();
+      }
+      registry.stop();
+      clickHouseServer.stop();
+      kafka.stop();
+    }
+    System.err.flush();
+    System.out.println(result);
+    System.out.flush();
+    System.exit(0);
+  }
+
+  /** Realistic distinct events of the last 24 hours, posted in arrays of 500. */
+  private static void preload(int port, String token, int events) throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    Random random = new Random(3);
+    Instant now = Instant.now();
+    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> pending = new ArrayList<>();
+    for (int first = 0; first < events; first += 500) {
+      StringBuilder body = new StringBuilder("[");
+      for (int i = first; i < Math.min(events, first + 500); i++) {
+        body.append(i == first ? "" : ",").append(BenchSupport.event(random, "p-" + i,
+            now.minusMillis(random.nextInt(86_400_000))));
+      }
+      pending.add(http.sendAsync(post(port, token, body.append(']').toString()), HttpResponse.BodyHandlers.ofString()));
+      if (pending.size() == 8) {
+        expectAccepted(pending);
+      }
+    }
+    expectAccepted(pending);
+  }
+
+  private static void expectAccepted(List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> pending)
+      throws Exception {
+    for (var response : pending) {
+      HttpResponse<String> r = response.get(60, TimeUnit.SECONDS);
+      if (r.statusCode() != 202) {
+        throw new IllegalStateException("ingest refused the preload: " + r.statusCode() + " " + r.body());
+      }
+    }
+    pending.clear();
+  }
+
+  private static HttpRequest post(int port, String token, String body) {
+    return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/events"))
+        .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+  }
+
+  private static long count(ClickHouse clickHouse, String sql) {
+    List<JsonNode> rows = clickHouse.query(sql);
+    return rows.isEmpty() ? 0 : rows.get(0).get("n").asLong();
+  }
+
+  private static void awaitVisible(ClickHouse clickHouse, long events, Process stream, Path log) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!stream.isAlive()) {
+        throw new IllegalStateException("usage-stream exited:\n" + Files.readString(log));
+      }
+      try {
+        // Without FINAL for speed while counting; copies only make the counts reach the target earlier, so the
+        // end is confirmed with FINAL.
+        if (count(clickHouse, "SELECT count() AS n FROM usage_events") >= events
+            && count(clickHouse, "SELECT sum(requests) AS n FROM usage_daily FINAL") >= events) {
+          return;
+        }
+      } catch (RuntimeException e) {
+        // tables not there yet
+      }
+      Thread.sleep(250);
+    }
+    throw new IllegalStateException("the preloaded events did not become visible in time");
+  }
+
+  /**
+   * Posts arrays of 100 events at {@code rate} events/s; every tenth array carries a probe event of its own account,
+   * and a poller notes when each probe's row appears in usage_daily.
+   */
+  private static LatencyRecorder freshness(int port, String token, ClickHouse clickHouse, double rate, int seconds)
+      throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    Random random = new Random(4);
+    Map<String, Long> acknowledged = new ConcurrentHashMap<>();
+    Map<String, Long> visible = new ConcurrentHashMap<>();
+    AtomicLong sequence = new AtomicLong();
+    ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
+    long periodMicros = (long) (100 * 1_000_000 / rate);
+    long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
+    timer.scheduleAtFixedRate(() -> {
+      if (System.nanoTime() > end) {
+        return;
+      }
+      long n = sequence.getAndIncrement();
+      String probe = n % 10 == 0 ? "probe-" + n : null;
+      StringBuilder body = new StringBuilder("[");
+      for (int i = 0; i < 100; i++) {
+        ObjectNode e = BenchSupport.event(random, "f-" + n + "-" + i, Instant.now());
+        if (i == 0 && probe != null) {
+          e.put("account_id", probe);
+        }
+        body.append(i == 0 ? "" : ",").append(e);
+      }
+      http.sendAsync(post(port, token, body.append(']').toString()), HttpResponse.BodyHandlers.discarding())
+          .thenAccept(r -> {
+            if (r.statusCode() == 202 && probe != null) {
+              acknowledged.put(probe, System.nanoTime());
+            }
+          });
+    }, 0, periodMicros, TimeUnit.MICROSECONDS);
+    timer.scheduleWithFixedDelay(() -> {
+      try {
+        long now = System.nanoTime();
+        for (JsonNode row : clickHouse.query("SELECT DISTINCT account_id FROM usage_daily WHERE account_id LIKE 'probe-%'")) {
+          visible.putIfAbsent(row.get("account_id").asText(), now);
+        }
+      } catch (RuntimeException e) {
+        // try again at the next tick
+      }
+    }, 0, 50, TimeUnit.MILLISECONDS);
+    Thread.sleep(Duration.ofSeconds(seconds).toMillis());
+    // Let the last probes arrive.
+    long drain = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < drain && !visible.keySet().containsAll(acknowledged.keySet())) {
+      Thread.sleep(100);
+    }
+    timer.shutdownNow();
+    LatencyRecorder latencies = new LatencyRecorder();
+    for (Map.Entry<String, Long> ack : acknowledged.entrySet()) {
+      Long seen = visible.get(ack.getKey());
+      // A probe never seen counts as the whole wait, so it cannot flatter the result.
+      latencies.record(Math.max(0, (seen == null ? System.nanoTime() : seen) - ack.getValue()));
+    }
+    return latencies;
+  }
+
+  /** Inserts the usage_events rows again into an empty copy of the table, in batches like the writer's. */
+  private static double rawInsertSpeed(ClickHouse clickHouse) {
+    clickHouse.execute("CREATE TABLE IF NOT EXISTS usage_events_copy AS usage_events");
+    // The rows as ClickHouse prints them (exact decimal digits), cut into batches the size of the writer's.
+    byte[] all = clickHouse.queryJsonEachRow("SELECT * FROM usage_events");
+    List<byte[]> batches = new ArrayList<>();
+    int rows = 0;
+    int batchStart = 0;
+    int inBatch = 0;
+    for (int i = 0; i < all.length; i++) {
+      if (all[i] == '\n') {
+        rows++;
+        if (++inBatch == 20_000 || i == all.length - 1) {
+          batches.add(java.util.Arrays.copyOfRange(all, batchStart, i + 1));
+          batchStart = i + 1;
+          inBatch = 0;
+        }
+      }
+    }
+    if (batchStart < all.length) {
+      batches.add(java.util.Arrays.copyOfRange(all, batchStart, all.length));
+    }
+    long start = System.nanoTime();
+    for (byte[] b : batches) {
+      clickHouse.insertJsonEachRow("usage_events_copy", b);
+    }
+    return rows / ((System.nanoTime() - start) / 1e9);
+  }
+}
