@@ -21,6 +21,7 @@ import java.util.Set;
 import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -204,13 +205,22 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
         healthy = false;
         insertFailures++;
         LOG.warn("ClickHouse insert failed, retrying in {} ms: {}", backoff, e.getMessage());
-        // Keep the group membership alive without fetching more while we wait.
+        // Keep the group membership alive without fetching more while we wait. A rebalance inside this poll can
+        // hand us partitions that are not paused: whatever it returns is put back, never dropped, or its offsets
+        // would be committed with the next batch without ever reaching ClickHouse.
         consumer.pause(consumer.assignment());
-        consumer.poll(Duration.ofMillis(backoff));
+        rewind(consumer.poll(Duration.ofMillis(backoff)));
         backoff = Math.min(backoff * 2, MAX_BACKOFF.toMillis());
       }
     }
     throw new WakeupException();
+  }
+
+  /** Seeks every partition of {@code records} back to its first returned record, so they are read again. */
+  private void rewind(ConsumerRecords<String, byte[]> records) {
+    for (TopicPartition partition : records.partitions()) {
+      consumer.seek(partition, records.records(partition).get(0).offset());
+    }
   }
 
   private static long version(ConsumerRecord<String, byte[]> rollup) {

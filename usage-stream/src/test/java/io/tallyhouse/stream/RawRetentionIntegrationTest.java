@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-/** Retention of usage_events drops whole day partitions before the cut-off and nothing after it. */
+/** Retention of usage_events and reconcile against the real ClickHouse. */
 class RawRetentionIntegrationTest {
 
   @Test
@@ -38,6 +38,31 @@ class RawRetentionIntegrationTest {
               "SELECT DISTINCT toString(date) AS day FROM usage_events ORDER BY day").stream()
           .map(r -> r.get("day").asText()).toList());
       assertEquals(6, clickHouse.query("SELECT count() AS n FROM usage_events").get(0).get("n").asLong());
+      clickHouse.execute("DROP DATABASE IF EXISTS " + io.tallyhouse.common.clickhouse.SqlLiteral.identifier(name));
+    }
+  }
+
+  @Test
+  void reconcileReportsADifferingDayAndExitsNonZero() {
+    ClickHouseEndpoint ch = Infra.clickhouse();
+    String name = "rc_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    try (ClickHouse clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
+      Migrations.apply(clickHouse, "clickhouse/migrations");
+      var first = Events.event("acme", "a", "2026-01-01T10:00:00Z", null, "0.5");
+      var second = Events.event("acme", "b", "2026-01-01T11:00:00Z", null, "0.25");
+      clickHouse.insertJsonEachRow("usage_events", (new String(RawEventRow.toJson(first), java.nio.charset.StandardCharsets.UTF_8)
+          + "\n" + new String(RawEventRow.toJson(second), java.nio.charset.StandardCharsets.UTF_8))
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      // The rollup saw only the first event: one request and 0.5 instead of two and 0.75.
+      clickHouse.insertJsonEachRow("usage_daily", Rollup.fold(null, first, java.time.Instant.parse("2026-01-01T12:00:00Z"))
+          .toJson());
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      int code = Reconcile.run(clickHouse, LocalDate.parse("2026-01-01"), LocalDate.parse("2026-01-02"),
+          new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+      String report = out.toString(java.nio.charset.StandardCharsets.UTF_8);
+      assertEquals(1, code, report);
+      org.junit.jupiter.api.Assertions.assertTrue(report.contains("DIFF acme 2026-01-01"), report);
+      org.junit.jupiter.api.Assertions.assertTrue(report.contains("requests=2") && report.contains("requests=1"), report);
       clickHouse.execute("DROP DATABASE IF EXISTS " + io.tallyhouse.common.clickhouse.SqlLiteral.identifier(name));
     }
   }

@@ -57,7 +57,8 @@ class StreamFailureIntegrationTest {
     Setup s = new Setup(dir, 4);
     List<UsageEvent> events = events(3000, new Random(11));
     List<Process> children = new ArrayList<>();
-    try (ClickHouse clickHouse = s.clickHouse(); KafkaProducer<String, UsageEvent> producer = s.producer()) {
+    KafkaProducer<String, UsageEvent> producer = s.producer();
+    try (ClickHouse clickHouse = s.clickHouse()) {
       s.send(producer, events.subList(0, 1000));
       s.send(producer, events.subList(0, 200));
       children.add(s.startChild(dir.resolve("stream-1.log")));
@@ -74,8 +75,11 @@ class StreamFailureIntegrationTest {
       Thread.sleep(3000);
       Infra.localClickHouse().start();
 
-      // The broker restarts under the running application.
+      // The broker restarts under the running application. The test's own producer is replaced: what is under test
+      // is the application, not how a client's idempotence state survives a broker restart.
+      producer.close();
       Infra.localKafka().restart();
+      producer = s.producer();
       s.send(producer, events.subList(2200, 3000));
       // The duplicate storm: every event twice more, long after stream time moved past its day.
       s.send(producer, events);
@@ -85,6 +89,7 @@ class StreamFailureIntegrationTest {
       assertReconciles(clickHouse);
       runAnalystExamples(clickHouse);
     } finally {
+      producer.close();
       children.forEach(Process::destroyForcibly);
     }
   }
@@ -98,9 +103,14 @@ class StreamFailureIntegrationTest {
       UsageStreamApp second = UsageStreamApp.start(s.config("b"));
       try {
         s.send(producer, events);
+        List<String> poisonKeys = s.sendPoison(3);
         s.send(producer, events.subList(0, 600));
         awaitExact(clickHouse, events, null, null);
         assertReconciles(clickHouse);
+        // The poison records are in the dead-letter topic, with their reason, and changed no total (awaitExact).
+        List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> dead = s.readDeadLetters(poisonKeys.size());
+        assertEquals(poisonKeys, dead.stream().map(r -> r.key()).sorted().toList());
+        assertTrue(dead.stream().allMatch(r -> r.headers().lastHeader(UsageTopology.Decode.REASON) != null));
       } finally {
         first.close();
         second.close();
@@ -153,6 +163,39 @@ class StreamFailureIntegrationTest {
       props.put("linger.ms", "5");
       SchemaRegistryClient registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
       return new KafkaProducer<>(props, new StringSerializer(), UsageEventSerde.serializer(registry));
+    }
+
+    /** Records no reader can decode, on the events topic; returns their keys, sorted. */
+    List<String> sendPoison(int count) throws Exception {
+      Properties props = new Properties();
+      props.put("bootstrap.servers", Infra.kafka().bootstrapServers());
+      props.put("acks", "all");
+      List<String> keys = new ArrayList<>();
+      try (KafkaProducer<String, byte[]> raw = new KafkaProducer<>(props, new StringSerializer(),
+          new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+        for (int i = 0; i < count; i++) {
+          keys.add("poison-" + i);
+          raw.send(new ProducerRecord<>(env.get("EVENTS_TOPIC"), "poison-" + i, new byte[] {9, 9, 9, (byte) i})).get();
+        }
+      }
+      return keys;
+    }
+
+    List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> readDeadLetters(int expected) {
+      Map<String, Object> props = Map.of("bootstrap.servers", Infra.kafka().bootstrapServers(),
+          "group.id", "dlq-reader-" + UUID.randomUUID(), "auto.offset.reset", "earliest",
+          "isolation.level", "read_committed");
+      List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> out = new ArrayList<>();
+      try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(props,
+          new org.apache.kafka.common.serialization.StringDeserializer(),
+          new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+        consumer.subscribe(List.of(env.get("EVENTS_TOPIC") + "-dlq"));
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (out.size() < expected && System.nanoTime() < deadline) {
+          consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+        }
+      }
+      return out;
     }
 
     void send(KafkaProducer<String, UsageEvent> producer, List<UsageEvent> events) throws Exception {
@@ -239,8 +282,10 @@ class StreamFailureIntegrationTest {
       }
       Thread.sleep(250);
     }
-    assertEquals(expected, rollup, "requests in usage_daily");
-    assertEquals(expected, raw, "rows in usage_events");
+    if (rollup != expected || raw != expected) {
+      throw new AssertionError("usage_daily counts " + rollup + ", usage_events " + raw + ", expected " + expected
+          + "; end of the usage-stream log:\n" + tail(log));
+    }
     for (String account : ACCOUNTS) {
       List<UsageEvent> mine = events.stream().filter(e -> e.getAccountId().equals(account)).toList();
       BigDecimal cost = mine.stream().map(UsageEvent::getCost).reduce(BigDecimal.ZERO, BigDecimal::add);
@@ -258,6 +303,14 @@ class StreamFailureIntegrationTest {
           + " WHERE account_id = '" + account + "'").get(0);
       assertEquals(0, cost.compareTo(new BigDecimal(rawRow.get("money").asText())), account + " raw cost");
     }
+  }
+
+  private static String tail(Path log) throws IOException {
+    if (log == null) {
+      return "(in-process instances)";
+    }
+    List<String> lines = Files.readAllLines(log).stream().filter(l -> !l.startsWith("\tat ")).toList();
+    return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
   }
 
   private static void assertReconciles(ClickHouse clickHouse) {

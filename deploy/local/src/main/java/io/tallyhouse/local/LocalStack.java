@@ -76,8 +76,13 @@ public final class LocalStack {
     String ingestToken = environment.getOrDefault("INGEST_TOKEN", Secrets.generate(CredentialKind.INGEST.secretPrefix()));
     String managementKey = environment.getOrDefault("MANAGEMENT_KEY",
         Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix()));
-    keys.add(ingestToken, CredentialKind.INGEST, null, List.of(), "make run");
-    keys.add(managementKey, CredentialKind.MANAGEMENT, ACCOUNT, List.of(), "make run");
+    // A key fixed through the environment is stored once, however often `make run` starts.
+    if (keys.authenticate(ingestToken).isEmpty()) {
+      keys.add(ingestToken, CredentialKind.INGEST, null, List.of(), "make run");
+    }
+    if (keys.authenticate(managementKey).isEmpty()) {
+      keys.add(managementKey, CredentialKind.MANAGEMENT, ACCOUNT, List.of(), "make run");
+    }
 
     Map<String, String> env = new HashMap<>();
     env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
