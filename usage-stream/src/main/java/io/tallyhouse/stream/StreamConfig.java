@@ -13,13 +13,15 @@ import java.util.Map;
  *     created_at, so every event it accepts falls inside the window
  * @param writerMaxWait how long the ClickHouse writer gathers rows before it inserts what it has
  * @param rawRetentionDays days of usage_events kept; older day partitions are dropped
+ * @param streamThreads Kafka Streams threads; each commits its own transactions, so while one waits for the broker
+ *     another processes
  * @param commitInterval how often Kafka Streams commits its transaction, i.e. how fresh the rollups topic is
  */
 public record StreamConfig(
     String applicationId, String bootstrapServers, RegistryConfig registry, String eventsTopic, int eventsPartitions,
     String rollupsTopic, String rawEventsTopic, String deadLetterTopic, Path stateDir, Duration dedupWindow,
     Duration commitInterval, ClickHouseConfig clickHouse, int writerBatchRows, Duration writerMaxWait,
-    int rawRetentionDays, String httpHost, int httpPort) {
+    int rawRetentionDays, int streamThreads, String httpHost, int httpPort) {
 
   UsageTopology.Topics topics() {
     return new UsageTopology.Topics(eventsTopic, rollupsTopic, rawEventsTopic, deadLetterTopic);
@@ -42,6 +44,7 @@ public record StreamConfig(
         Integer.parseInt(env.getOrDefault("WRITER_BATCH_ROWS", "20000")),
         Duration.ofMillis(Long.parseLong(env.getOrDefault("WRITER_MAX_WAIT_MS", "250"))),
         Integer.parseInt(env.getOrDefault("RAW_RETENTION_DAYS", "400")),
+        Integer.parseInt(env.getOrDefault("STREAM_THREADS", "3")),
         env.getOrDefault("HTTP_HOST", "127.0.0.1"),
         Integer.parseInt(env.getOrDefault("HTTP_PORT", "8082")));
   }
