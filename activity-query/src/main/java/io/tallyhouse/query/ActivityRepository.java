@@ -1,6 +1,9 @@
 package io.tallyhouse.query;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import java.math.BigDecimal;
@@ -8,6 +11,7 @@ import java.math.BigInteger;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The module's only SQL: reads {@code usage_daily} and {@code api_key_hashes}. Every value reaches the
@@ -15,21 +19,39 @@ import java.util.List;
  */
 public final class ActivityRepository {
 
+  /** The timer around every ClickHouse call, tagged {@code query=activity|export|key_lookup}. */
+  public static final String QUERY_TIMER = "activity_clickhouse_query";
+
   private final ClickHouse clickHouse;
+  private final MeterRegistry metrics;
 
   public ActivityRepository(ClickHouse clickHouse) {
+    this(clickHouse, new SimpleMeterRegistry());
+  }
+
+  public ActivityRepository(ClickHouse clickHouse, MeterRegistry metrics) {
     this.clickHouse = clickHouse;
+    this.metrics = metrics;
+  }
+
+  /** Runs {@code call} under the {@value #QUERY_TIMER} timer tagged {@code query}, failures included. */
+  static <T> T timed(MeterRegistry metrics, String query, Supplier<T> call) {
+    Timer timer = Timer.builder(QUERY_TIMER)
+        .description("ClickHouse calls of activity-query, by query")
+        .tag("query", query)
+        .register(metrics);
+    return timer.record(call);
   }
 
   /** Whether {@code account} has ever reported {@code apiKeyHash} (lowercase hex). */
   public boolean apiKeyKnown(String account, String apiKeyHash) {
-    return !clickHouse.query(apiKeyKnownSql(account, apiKeyHash)).isEmpty();
+    return !timed(metrics, "key_lookup", () -> clickHouse.query(apiKeyKnownSql(account, apiKeyHash))).isEmpty();
   }
 
   /** The items of {@code request} for {@code account}, in the contract's order. */
   public List<ActivityItem> activity(String account, ActivityRequest request) {
     List<ActivityItem> items = new ArrayList<>();
-    for (JsonNode row : clickHouse.query(activitySql(account, request))) {
+    for (JsonNode row : timed(metrics, "activity", () -> clickHouse.query(activitySql(account, request)))) {
       items.add(toItem(row, request));
     }
     // ClickHouse 18.16 orders decimals through floats; BigDecimal order is exact.

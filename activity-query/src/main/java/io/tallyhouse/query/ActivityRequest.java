@@ -91,13 +91,13 @@ public record ActivityRequest(LocalDate from, LocalDate to, Optional<String> api
         Optional.ofNullable(user), byUser, byKey);
   }
 
-  private static String single(Map<String, List<String>> params, String name) {
+  static String single(Map<String, List<String>> params, String name) {
     List<String> values = params.get(name);
     return values == null || values.isEmpty() ? null : values.get(0);
   }
 
   /** Strict YYYY-MM-DD of a real day, or null. */
-  private static LocalDate parseDate(String text) {
+  static LocalDate parseDate(String text) {
     if (!DATE.matcher(text).matches()) {
       return null;
     }

@@ -1,0 +1,106 @@
+package io.tallyhouse.query;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.SqlLiteral;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The export's SQL: one keyset page of {@code usage_daily FINAL} totals per group, ordered by the group columns.
+ * Every value reaches the statement through {@link SqlLiteral}; column names come from {@link ExportRequest.Group}.
+ */
+public final class ExportRepository {
+
+  private final ClickHouse clickHouse;
+  private final MeterRegistry metrics;
+
+  public ExportRepository(ClickHouse clickHouse, MeterRegistry metrics) {
+    this.clickHouse = clickHouse;
+    this.metrics = metrics;
+  }
+
+  /**
+   * Up to {@code limit} rows of {@code request} for {@code account} strictly after {@code request.after()} in the
+   * order of {@link ExportRequest#groupColumns()} (ClickHouse compares strings bytewise, the same in ORDER BY and
+   * in the keyset condition).
+   */
+  public List<ExportRow> page(String account, ExportRequest request, int limit) {
+    List<String> columns = request.groupColumns();
+    List<JsonNode> rows = ActivityRepository.timed(metrics, "export",
+        () -> clickHouse.query(exportSql(account, request, limit)));
+    List<ExportRow> page = new ArrayList<>(rows.size());
+    for (JsonNode row : rows) {
+      List<String> values = new ArrayList<>(columns.size());
+      for (String column : columns) {
+        values.add(row.get(column.equals("date") ? "day" : column).asText());
+      }
+      page.add(new ExportRow(columns, values,
+          integer(row, "requests_sum"), integer(row, "prompt_tokens_sum"), integer(row, "completion_tokens_sum"),
+          integer(row, "reasoning_tokens_sum"), integer(row, "cached_tokens_sum"), integer(row, "byok_requests_sum"),
+          new BigDecimal(row.get("usage_sum").asText()), new BigDecimal(row.get("byok_usage_inference_sum").asText())));
+    }
+    return page;
+  }
+
+  /**
+   * The page's statement. The keyset condition is a tuple comparison, {@code (a, b) > (x, y)}, which 18.16
+   * evaluates lexicographically (ExportApiIntegrationTest proves it on the server). It filters on sort-key columns
+   * only, so it means the same before and after FINAL. Aliases never repeat a column name (18.16).
+   */
+  static String exportSql(String account, ExportRequest request, int limit) {
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit must be positive");
+    }
+    List<String> columns = request.groupColumns();
+    StringBuilder sql = new StringBuilder("SELECT ");
+    for (String column : columns) {
+      sql.append(column.equals("date") ? "toString(date) AS day" : column).append(", ");
+    }
+    sql.append("sum(requests) AS requests_sum")
+        .append(", sum(prompt_tokens) AS prompt_tokens_sum")
+        .append(", sum(completion_tokens) AS completion_tokens_sum")
+        .append(", sum(reasoning_tokens) AS reasoning_tokens_sum")
+        .append(", sum(cached_tokens) AS cached_tokens_sum")
+        .append(", sum(byok_requests) AS byok_requests_sum")
+        .append(", toString(sum(usage)) AS usage_sum")
+        .append(", toString(sum(byok_usage_inference)) AS byok_usage_inference_sum")
+        .append(" FROM usage_daily FINAL")
+        .append(" WHERE account_id = ").append(SqlLiteral.string(account))
+        .append(" AND date >= ").append(SqlLiteral.date(request.from()))
+        .append(" AND date <= ").append(SqlLiteral.date(request.to()));
+    request.apiKeyHash().ifPresent(h -> sql.append(" AND api_key_hash = ").append(SqlLiteral.string(h)));
+    request.userId().ifPresent(u -> sql.append(" AND user_id = ").append(SqlLiteral.string(u)));
+    if (request.after().isPresent()) {
+      List<String> after = request.after().get();
+      if (after.size() != columns.size()) {
+        throw new IllegalArgumentException("cursor values do not match the group columns");
+      }
+      StringBuilder left = new StringBuilder();
+      StringBuilder right = new StringBuilder();
+      for (int i = 0; i < columns.size(); i++) {
+        if (i > 0) {
+          left.append(", ");
+          right.append(", ");
+        }
+        left.append(columns.get(i));
+        right.append(columns.get(i).equals("date")
+            ? SqlLiteral.date(LocalDate.parse(after.get(i))) : SqlLiteral.string(after.get(i)));
+      }
+      sql.append(" AND (").append(left).append(") > (").append(right).append(')');
+    }
+    String keys = String.join(", ", columns);
+    sql.append(" GROUP BY ").append(keys)
+        .append(" ORDER BY ").append(keys)
+        .append(" LIMIT ").append(limit);
+    return sql.toString();
+  }
+
+  private static BigInteger integer(JsonNode row, String name) {
+    return new BigInteger(row.get(name).asText());
+  }
+}

@@ -1,0 +1,71 @@
+package io.tallyhouse.query;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.time.LocalDate;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Export parameters, cursor round trip, SQL text and CSV fields; no server. */
+class ExportRequestTest {
+
+  private static final LocalDate TODAY = LocalDate.parse("2026-11-22");
+
+  private static ExportRequest parse(String query) {
+    return ExportRequest.parse(QueryString.parse(query), TODAY);
+  }
+
+  @Test
+  void defaultsAndColumnOrder() {
+    ExportRequest request = parse("from=2026-11-01&to=2026-11-21");
+    assertEquals(List.of("user_id"), request.groupColumns());
+    assertEquals(ExportRequest.Format.JSON, request.format());
+    assertEquals(100, request.limit());
+    assertEquals(List.of("date", "user_id", "api_key_hash", "endpoint_id", "model", "model_permaslug",
+        "provider_name"), parse("from=2026-11-01&to=2026-11-21&group_by=endpoint,api_key,user,date").groupColumns());
+  }
+
+  @Test
+  void toMustBeACompletedDay() {
+    assertEquals(LocalDate.parse("2026-11-21"), parse("from=2026-11-21&to=2026-11-21").to());
+    assertThrows(InvalidParameterException.class, () -> parse("from=2026-11-21&to=2026-11-22"));
+  }
+
+  @Test
+  void cursorRoundTripsAndIsBoundToTheParameters() {
+    ExportRequest request = parse("from=2026-11-01&to=2026-11-21&group_by=date,user");
+    String cursor = ExportCursor.encode(List.of("2026-11-02", "a\"b\n,c"), request);
+    assertEquals(List.of("2026-11-02", "a\"b\n,c"),
+        parse("from=2026-11-01&to=2026-11-21&group_by=user,date&limit=7&cursor=" + cursor).after().orElseThrow());
+    assertThrows(InvalidParameterException.class,
+        () -> parse("from=2026-11-01&to=2026-11-21&group_by=date,user&user_id=x&cursor=" + cursor));
+  }
+
+  @Test
+  void keysetSqlUsesTupleComparisonAndLiterals() {
+    ExportRequest request = parse("from=2026-11-01&to=2026-11-21&group_by=date,user&user_id=" + "o%27b%5C")
+        .after(List.of("2026-11-02", "x'y"));
+    assertEquals("SELECT toString(date) AS day, user_id, sum(requests) AS requests_sum"
+        + ", sum(prompt_tokens) AS prompt_tokens_sum, sum(completion_tokens) AS completion_tokens_sum"
+        + ", sum(reasoning_tokens) AS reasoning_tokens_sum, sum(cached_tokens) AS cached_tokens_sum"
+        + ", sum(byok_requests) AS byok_requests_sum, toString(sum(usage)) AS usage_sum"
+        + ", toString(sum(byok_usage_inference)) AS byok_usage_inference_sum FROM usage_daily FINAL"
+        + " WHERE account_id = 'ac\\'me' AND date >= toDate('2026-11-01') AND date <= toDate('2026-11-21')"
+        + " AND user_id = 'o\\'b\\\\' AND (date, user_id) > (toDate('2026-11-02'), 'x\\'y')"
+        + " GROUP BY date, user_id ORDER BY date, user_id LIMIT 4",
+        ExportRepository.exportSql("ac'me", request, 4));
+  }
+
+  @Test
+  void csvFieldsAreQuotedPerRfc4180() {
+    ExportRow row = new ExportRow(List.of("user_id", "model"), List.of("a,b", "say \"hi\"\r\n"),
+        BigInteger.ONE, BigInteger.TWO, BigInteger.TEN, BigInteger.ZERO, BigInteger.ZERO, BigInteger.ONE,
+        new BigDecimal("100.000000000000"), new BigDecimal("0E-12"));
+    StringBuilder out = new StringBuilder();
+    row.appendCsv(out);
+    assertEquals("\"a,b\",\"say \"\"hi\"\"\r\n\",1,2,10,0,0,1,100,0\r\n", out.toString());
+  }
+}

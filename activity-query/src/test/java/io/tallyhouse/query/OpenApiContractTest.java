@@ -1,0 +1,246 @@
+package io.tallyhouse.query;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.tallyhouse.common.auth.CredentialKind;
+import io.tallyhouse.common.auth.CredentialStore;
+import io.tallyhouse.common.auth.Secrets;
+import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.testkit.ClickHouseEndpoint;
+import io.tallyhouse.testkit.Infra;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * src/main/resources/activity-openapi.yaml against the running service: item and row schemas list exactly the
+ * fields the service returns, every documented GET answers, and every status seen here is documented.
+ */
+class OpenApiContractTest {
+
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private static final String KEY = "d4".repeat(32);
+
+  private static String database;
+  private static ClickHouse clickHouse;
+  private static ActivityServer server;
+  private static String key;
+  private static String ingestToken;
+  private static JsonNode spec;
+  /** path -> statuses this test saw on it. */
+  private static final Map<String, Set<String>> SEEN = new TreeMap<>();
+
+  @BeforeAll
+  static void start() throws Exception {
+    ClickHouseEndpoint endpoint = Infra.clickhouse();
+    byte[] random = new byte[8];
+    ThreadLocalRandom.current().nextBytes(random);
+    database = "aqo_" + HexFormat.of().formatHex(random);
+    Path home = Files.createTempDirectory("activity-openapi-test");
+    CredentialStore keys = new CredentialStore(home.resolve("keys.jsonl"));
+    key = Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix());
+    keys.add(key, CredentialKind.MANAGEMENT, "acme", List.of(), "test");
+    ingestToken = Secrets.generate(CredentialKind.INGEST.secretPrefix());
+    keys.add(ingestToken, CredentialKind.INGEST, null, List.of(), "test");
+    Map<String, String> env = new HashMap<>();
+    env.put("CLICKHOUSE_URL", endpoint.httpUrl());
+    env.put("CLICKHOUSE_USER", endpoint.user());
+    env.put("CLICKHOUSE_PASSWORD", endpoint.password());
+    env.put("CLICKHOUSE_DATABASE", database);
+    env.put("KEYS_FILE", keys.file().toString());
+    env.put("HTTP_PORT", "0");
+    server = ActivityServer.start(QueryConfig.fromEnv(env),
+        Clock.fixed(Instant.parse("2026-11-22T12:00:00Z"), ZoneOffset.UTC));
+    clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    String row = "{\"account_id\":\"acme\",\"date\":\"2026-11-21\",\"api_key_hash\":\"" + KEY + "\",\"user_id\":\"%s\","
+        + "\"endpoint_id\":\"E/m\",\"model\":\"m\",\"model_permaslug\":\"m\",\"provider_name\":\"E\",\"requests\":1,"
+        + "\"prompt_tokens\":2,\"completion_tokens\":3,\"reasoning_tokens\":4,\"cached_tokens\":5,\"usage\":0.5,"
+        + "\"byok_usage_inference\":0.25,\"byok_requests\":1,\"version\":1,\"updated_at\":\"2026-11-22 00:00:00\"}";
+    clickHouse.insertJsonEachRow("usage_daily",
+        (row.formatted("u1") + "\n" + row.formatted("") + "\n").getBytes(StandardCharsets.UTF_8));
+    clickHouse.insertJsonEachRow("api_key_hashes",
+        ("{\"account_id\":\"acme\",\"api_key_hash\":\"" + KEY + "\"}\n").getBytes(StandardCharsets.UTF_8));
+    spec = YAML.readTree(get(null, "/openapi.yaml", "").body());
+  }
+
+  @AfterAll
+  static void stop() {
+    if (server != null) {
+      server.close();
+    }
+    if (clickHouse != null) {
+      clickHouse.execute("DROP DATABASE IF EXISTS " + database);
+      clickHouse.close();
+    }
+  }
+
+  private static HttpResponse<String> get(String bearer, String path, String query) throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + server.port() + path + (query.isEmpty() ? "" : "?" + query)));
+    if (bearer != null) {
+      request.header("Authorization", "Bearer " + bearer);
+    }
+    HttpResponse<String> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    synchronized (SEEN) {
+      SEEN.computeIfAbsent(path, p -> new TreeSet<>()).add(Integer.toString(response.statusCode()));
+    }
+    return response;
+  }
+
+  private static Set<String> properties(String schema) {
+    Set<String> names = new TreeSet<>();
+    spec.at("/components/schemas/" + schema + "/properties").fieldNames().forEachRemaining(names::add);
+    return names;
+  }
+
+  private static Set<String> required(String schema) {
+    Set<String> names = new TreeSet<>();
+    spec.at("/components/schemas/" + schema + "/required").forEach(n -> names.add(n.asText()));
+    return names;
+  }
+
+  private static Set<String> fields(JsonNode item) {
+    Set<String> names = new TreeSet<>();
+    item.fieldNames().forEachRemaining(names::add);
+    return names;
+  }
+
+  @Test
+  void servedDocumentIsTheResource() throws Exception {
+    HttpResponse<String> response = get(null, "/openapi.yaml", "");
+    assertEquals(200, response.statusCode());
+    assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/yaml"));
+    assertEquals(new String(ActivityServer.openApi(), StandardCharsets.UTF_8), response.body());
+    assertTrue(spec.get("openapi").asText().startsWith("3."));
+  }
+
+  @Test
+  void activityItemPropertiesAreTheFieldsReturnedForEveryGrouping() throws Exception {
+    Set<String> documented = properties("ActivityItem");
+    Set<String> always = required("ActivityItem");
+    Set<String> union = new TreeSet<>();
+    for (String groupBy : List.of("", "user", "api_key", "user,api_key")) {
+      JsonNode data = JSON.readTree(get(key, "/api/v1/activity", groupBy.isEmpty() ? "" : "group_by=" + groupBy)
+          .body()).get("data");
+      assertTrue(data.size() > 0, groupBy);
+      Set<String> expected = new TreeSet<>(always);
+      if (groupBy.contains("user")) {
+        expected.add("user_id");
+      }
+      if (groupBy.contains("api_key")) {
+        expected.add("api_key_hash");
+      }
+      for (JsonNode item : data) {
+        assertEquals(expected, fields(item), groupBy);
+        union.addAll(fields(item));
+      }
+    }
+    assertEquals(documented, union);
+  }
+
+  @Test
+  void exportRowPropertiesAreTheFieldsReturnedForEveryGrouping() throws Exception {
+    Set<String> documented = properties("ExportRow");
+    assertEquals(new TreeSet<>(ExportRow.TOTALS), required("ExportRow"));
+    Set<String> union = new TreeSet<>();
+    String[] groups = {"date", "user", "api_key", "endpoint"};
+    for (int mask = 1; mask < 16; mask++) {
+      List<String> parts = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        if ((mask & 1 << i) != 0) {
+          parts.add(groups[i]);
+        }
+      }
+      String query = "from=2026-11-01&to=2026-11-21&group_by=" + String.join(",", parts);
+      ExportRequest request = ExportRequest.parse(QueryString.parse(query), java.time.LocalDate.parse("2026-11-22"));
+      Set<String> expected = new TreeSet<>(ExportRow.TOTALS);
+      expected.addAll(request.groupColumns());
+      JsonNode data = JSON.readTree(get(key, "/api/v1/activity/export", query).body()).get("data");
+      assertTrue(data.size() > 0, query);
+      for (JsonNode row : data) {
+        assertEquals(expected, fields(row), query);
+        union.addAll(fields(row));
+      }
+      String csvHeader = get(key, "/api/v1/activity/export", query + "&format=csv").body().split("\r\n")[0];
+      assertEquals(expected, new TreeSet<>(List.of(csvHeader.split(","))), query);
+    }
+    assertEquals(documented, union);
+  }
+
+  @Test
+  void everyDocumentedGetAnswersAndEveryStatusSeenIsDocumented() throws Exception {
+    List<String> paths = new ArrayList<>();
+    spec.get("paths").fieldNames().forEachRemaining(paths::add);
+    assertEquals(new TreeSet<>(List.of("/api/v1/activity", "/api/v1/activity/export", "/health/live",
+        "/health/ready", "/metrics", "/openapi.yaml")), new TreeSet<>(paths));
+    for (String path : paths) {
+      assertEquals(Set.of("get"), toSet(spec.get("paths").get(path).fieldNames()), path);
+      String query = path.endsWith("export") ? "from=2026-11-21&to=2026-11-21" : "";
+      int status = get(key, path, query).statusCode();
+      assertNotEquals(404, status, path);
+      assertNotEquals(405, status, path);
+      assertEquals(200, status, path);
+    }
+    // The error answers of the two API routes.
+    for (String path : List.of("/api/v1/activity", "/api/v1/activity/export")) {
+      String valid = path.endsWith("export") ? "from=2026-11-21&to=2026-11-21" : "";
+      assertEquals(401, get(null, path, valid).statusCode());
+      assertEquals(401, get("sk-th-unknown", path, valid).statusCode());
+      assertEquals(403, get(ingestToken, path, valid).statusCode());
+      assertEquals(400, get(key, path, "group_by=nope" + (valid.isEmpty() ? "" : "&" + valid)).statusCode());
+      assertEquals(404, get(key, path, "api_key_hash=" + "e5".repeat(32) + (valid.isEmpty() ? "" : "&" + valid))
+          .statusCode());
+      assertEquals(200, get(key, path, "api_key_hash=" + KEY + (valid.isEmpty() ? "" : "&" + valid)).statusCode());
+    }
+    assertEquals(200, get(key, "/api/v1/activity/export", "from=2026-11-21&to=2026-11-21&format=csv").statusCode());
+    synchronized (SEEN) {
+      for (Map.Entry<String, Set<String>> seen : SEEN.entrySet()) {
+        JsonNode responses = spec.at("/paths/" + seen.getKey().replace("~", "~0").replace("/", "~1") + "/get/responses");
+        assertTrue(!responses.isMissingNode(), seen.getKey() + " is documented");
+        for (String status : seen.getValue()) {
+          assertTrue(responses.has(status), seen.getKey() + " answered " + status + " but documents " + responses);
+        }
+      }
+    }
+    // Every response $ref resolves.
+    spec.at("/paths/~1api~1v1~1activity~1export/get/responses").forEach(r -> {
+      if (r.has("$ref")) {
+        String name = r.get("$ref").asText().substring("#/components/responses/".length());
+        assertTrue(spec.at("/components/responses/" + name).has("description"), name);
+      }
+    });
+  }
+
+  private static Set<String> toSet(java.util.Iterator<String> names) {
+    Set<String> out = new TreeSet<>();
+    names.forEachRemaining(out::add);
+    return out;
+  }
+}
