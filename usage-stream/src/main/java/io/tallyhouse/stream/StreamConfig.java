@@ -44,7 +44,7 @@ public record StreamConfig(
         Integer.parseInt(env.getOrDefault("WRITER_BATCH_ROWS", "20000")),
         Duration.ofMillis(Long.parseLong(env.getOrDefault("WRITER_MAX_WAIT_MS", "250"))),
         Integer.parseInt(env.getOrDefault("RAW_RETENTION_DAYS", "400")),
-        Integer.parseInt(env.getOrDefault("STREAM_THREADS", "3")),
+        Integer.parseInt(env.getOrDefault("STREAM_THREADS", "1")),
         env.getOrDefault("HTTP_HOST", "127.0.0.1"),
         Integer.parseInt(env.getOrDefault("HTTP_PORT", "8082")));
   }

@@ -134,8 +134,8 @@ public final class UsageStreamApp implements AutoCloseable {
     p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitInterval().toMillis());
-    // A stream thread spends most of its time waiting for the broker (transaction commits, flushes); several
-    // threads overlap those waits.
+    // A stream thread spends much of its time waiting for the broker (transaction commits, flushes); more threads
+    // overlap those waits when there are cores to spare.
     p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.streamThreads());
     // A record that cannot be read stops the application rather than being skipped: nothing is dropped silently.
     p.put(StreamsConfig.DEFAULT_DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndFailExceptionHandler.class);
