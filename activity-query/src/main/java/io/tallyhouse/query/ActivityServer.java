@@ -32,6 +32,8 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -275,24 +277,47 @@ public final class ActivityServer implements AutoCloseable {
       return credential.get().accountId();
     }
 
-    private Answer answer(String authorization, Map<String, List<String>> params) throws JsonProcessingException {
+    /** The caller's account and parsed request, or the answer refusing them. */
+    private record Checked<R>(String account, R request, Answer refusal) {
+      static <R> Checked<R> refuse(int status, String message) {
+        return new Checked<>(null, null, new Answer(status, message));
+      }
+    }
+
+    /**
+     * The checks both routes make, in the contract's order: key (401/403), query string and parameters (400), then
+     * whether the account ever reported the api_key_hash filter (404).
+     */
+    private <R> Checked<R> check(String authorization, Map<String, List<String>> params,
+        BiFunction<Map<String, List<String>>, LocalDate, R> parser, Function<R, Optional<String>> apiKeyHash) {
       Object who = account(authorization);
       if (who instanceof Answer refused) {
-        return refused;
+        return new Checked<>(null, null, refused);
       }
       String account = (String) who;
       if (params == null) {
-        return new Answer(400, "Malformed query string");
+        return Checked.refuse(400, "Malformed query string");
       }
-      ActivityRequest request;
+      R request;
       try {
-        request = ActivityRequest.parse(params, LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
+        request = parser.apply(params, LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
       } catch (InvalidParameterException e) {
-        return new Answer(400, e.getMessage());
+        return Checked.refuse(400, e.getMessage());
       }
-      if (request.apiKeyHash().isPresent() && !repository.apiKeyKnown(account, request.apiKeyHash().get())) {
-        return new Answer(404, "Parameter api_key_hash: no such api key for this account");
+      Optional<String> hash = apiKeyHash.apply(request);
+      if (hash.isPresent() && !repository.apiKeyKnown(account, hash.get())) {
+        return Checked.refuse(404, "Parameter api_key_hash: no such api key for this account");
       }
+      return new Checked<>(account, request, null);
+    }
+
+    private Answer answer(String authorization, Map<String, List<String>> params) throws JsonProcessingException {
+      Checked<ActivityRequest> checked = check(authorization, params, ActivityRequest::parse, ActivityRequest::apiKeyHash);
+      if (checked.refusal() != null) {
+        return checked.refusal();
+      }
+      String account = checked.account();
+      ActivityRequest request = checked.request();
       List<ActivityItem> items = repository.activity(account, request);
       ObjectNode root = JSON.createObjectNode();
       ArrayNode data = root.putArray("data");
@@ -305,23 +330,12 @@ public final class ActivityServer implements AutoCloseable {
     /** The JSON page or error answer; null once a CSV stream has ended the response itself. */
     private Answer export(String authorization, Map<String, List<String>> params, CsvStream stream)
         throws Exception {
-      Object who = account(authorization);
-      if (who instanceof Answer refused) {
-        return refused;
+      Checked<ExportRequest> checked = check(authorization, params, ExportRequest::parse, ExportRequest::apiKeyHash);
+      if (checked.refusal() != null) {
+        return checked.refusal();
       }
-      String account = (String) who;
-      if (params == null) {
-        return new Answer(400, "Malformed query string");
-      }
-      ExportRequest request;
-      try {
-        request = ExportRequest.parse(params, LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
-      } catch (InvalidParameterException e) {
-        return new Answer(400, e.getMessage());
-      }
-      if (request.apiKeyHash().isPresent() && !repository.apiKeyKnown(account, request.apiKeyHash().get())) {
-        return new Answer(404, "Parameter api_key_hash: no such api key for this account");
-      }
+      String account = checked.account();
+      ExportRequest request = checked.request();
       if (request.format() == ExportRequest.Format.CSV) {
         streamCsv(account, request, stream);
         return null;
