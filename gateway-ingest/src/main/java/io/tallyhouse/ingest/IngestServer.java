@@ -291,6 +291,9 @@ public final class IngestServer implements AutoCloseable {
   private void failure(RoutingContext ctx) {
     int code = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
     if (code == 413) {
+      // Stop reading here: draining the rest of the request would decompress all of a gzip bomb, chunk by chunk.
+      ctx.response().putHeader("Connection", "close");
+      ctx.response().endHandler(v -> ctx.request().connection().close());
       reject(ctx, "too_large", 413, "The body exceeds " + config.maxBodyBytes() + " bytes (after decoding)", null);
     } else if (code >= 500) {
       LOG.error("request failed", ctx.failure());
