@@ -22,6 +22,15 @@ public final class ActivityRepository {
   /** The timer around every ClickHouse call, tagged {@code query=activity|export|key_lookup}. */
   public static final String QUERY_TIMER = "activity_clickhouse_query";
 
+  /**
+   * The sums both the activity API and the export select. Aliases never repeat a column name (on 18.16
+   * {@code sum(requests) AS requests} breaks the query); money is summed as Decimal and read as text, exactly.
+   */
+  static final String SUMS = "sum(requests) AS requests_sum, sum(prompt_tokens) AS prompt_tokens_sum,"
+      + " sum(completion_tokens) AS completion_tokens_sum, sum(reasoning_tokens) AS reasoning_tokens_sum,"
+      + " sum(cached_tokens) AS cached_tokens_sum, sum(byok_requests) AS byok_requests_sum,"
+      + " toString(sum(usage)) AS usage_sum, toString(sum(byok_usage_inference)) AS byok_usage_inference_sum";
+
   private final ClickHouse clickHouse;
   private final MeterRegistry metrics;
 
@@ -77,14 +86,7 @@ public final class ActivityRepository {
     if (request.groupByApiKey()) {
       sql.append(", api_key_hash");
     }
-    sql.append(", sum(requests) AS requests_sum")
-        .append(", sum(prompt_tokens) AS prompt_tokens_sum")
-        .append(", sum(completion_tokens) AS completion_tokens_sum")
-        .append(", sum(reasoning_tokens) AS reasoning_tokens_sum")
-        .append(", sum(cached_tokens) AS cached_tokens_sum")
-        .append(", sum(byok_requests) AS byok_requests_sum")
-        .append(", toString(sum(usage)) AS usage_sum")
-        .append(", toString(sum(byok_usage_inference)) AS byok_usage_inference_sum")
+    sql.append(", ").append(SUMS)
         .append(" FROM usage_daily FINAL")
         .append(" WHERE account_id = ").append(SqlLiteral.string(account));
     if (request.from().equals(request.to())) {
@@ -130,7 +132,7 @@ public final class ActivityRepository {
   }
 
   /** UInt64 arrives as a quoted string in JSONEachRow (and as a number on some servers): read its text. */
-  private static BigInteger integer(JsonNode row, String name) {
+  static BigInteger integer(JsonNode row, String name) {
     return new BigInteger(row.get(name).asText());
   }
 }

@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import java.math.BigDecimal;
-import java.math.BigInteger;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,8 +39,8 @@ public final class ExportRepository {
         values.add(row.get(column.equals("date") ? "day" : column).asText());
       }
       page.add(new ExportRow(columns, values,
-          integer(row, "requests_sum"), integer(row, "prompt_tokens_sum"), integer(row, "completion_tokens_sum"),
-          integer(row, "reasoning_tokens_sum"), integer(row, "cached_tokens_sum"), integer(row, "byok_requests_sum"),
+          ActivityRepository.integer(row, "requests_sum"), ActivityRepository.integer(row, "prompt_tokens_sum"), ActivityRepository.integer(row, "completion_tokens_sum"),
+          ActivityRepository.integer(row, "reasoning_tokens_sum"), ActivityRepository.integer(row, "cached_tokens_sum"), ActivityRepository.integer(row, "byok_requests_sum"),
           new BigDecimal(row.get("usage_sum").asText()), new BigDecimal(row.get("byok_usage_inference_sum").asText())));
     }
     return page;
@@ -61,14 +60,7 @@ public final class ExportRepository {
     for (String column : columns) {
       sql.append(column.equals("date") ? "toString(date) AS day" : column).append(", ");
     }
-    sql.append("sum(requests) AS requests_sum")
-        .append(", sum(prompt_tokens) AS prompt_tokens_sum")
-        .append(", sum(completion_tokens) AS completion_tokens_sum")
-        .append(", sum(reasoning_tokens) AS reasoning_tokens_sum")
-        .append(", sum(cached_tokens) AS cached_tokens_sum")
-        .append(", sum(byok_requests) AS byok_requests_sum")
-        .append(", toString(sum(usage)) AS usage_sum")
-        .append(", toString(sum(byok_usage_inference)) AS byok_usage_inference_sum")
+    sql.append(ActivityRepository.SUMS)
         .append(" FROM usage_daily FINAL")
         .append(" WHERE account_id = ").append(SqlLiteral.string(account))
         .append(" AND date >= ").append(SqlLiteral.date(request.from()))
@@ -98,9 +90,5 @@ public final class ExportRepository {
         .append(" ORDER BY ").append(keys)
         .append(" LIMIT ").append(limit);
     return sql.toString();
-  }
-
-  private static BigInteger integer(JsonNode row, String name) {
-    return new BigInteger(row.get(name).asText());
   }
 }

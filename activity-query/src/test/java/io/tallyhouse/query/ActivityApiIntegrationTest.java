@@ -36,8 +36,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -111,19 +109,13 @@ class ActivityApiIntegrationTest {
     database = "aq_" + HexFormat.of().formatHex(randomBytes());
     home = Files.createTempDirectory("activity-query-test");
     CredentialStore keys = new CredentialStore(home.resolve("keys.jsonl"));
-    acmeKey = newKey(keys, CredentialKind.MANAGEMENT, ACME);
-    betaKey = newKey(keys, CredentialKind.MANAGEMENT, BETA);
-    revokedKey = newKey(keys, CredentialKind.MANAGEMENT, ACME);
+    acmeKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, ACME);
+    betaKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, BETA);
+    revokedKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, ACME);
     keys.revoke(Secrets.sha256Hex(revokedKey));
-    ingestToken = newKey(keys, CredentialKind.INGEST, null);
+    ingestToken = QueryTestEnv.newKey(keys, CredentialKind.INGEST, null);
 
-    Map<String, String> env = new HashMap<>();
-    env.put("CLICKHOUSE_URL", endpoint.httpUrl());
-    env.put("CLICKHOUSE_USER", endpoint.user());
-    env.put("CLICKHOUSE_PASSWORD", endpoint.password());
-    env.put("CLICKHOUSE_DATABASE", database);
-    env.put("KEYS_FILE", keys.file().toString());
-    env.put("HTTP_PORT", "0");
+    Map<String, String> env = QueryTestEnv.of(endpoint, database, keys.file());
     QueryConfig config = QueryConfig.fromEnv(env);
     // The server creates the database and tables itself, before any row exists.
     server = ActivityServer.start(config, Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC));
@@ -150,12 +142,6 @@ class ActivityApiIntegrationTest {
       clickHouse.execute("DROP DATABASE IF EXISTS " + database);
       clickHouse.close();
     }
-  }
-
-  private static String newKey(CredentialStore keys, CredentialKind kind, String account) {
-    String secret = Secrets.generate(kind.secretPrefix());
-    keys.add(secret, kind, account, List.of(), "test");
-    return secret;
   }
 
   // ---- fixture ------------------------------------------------------------------------------------------
@@ -648,13 +634,7 @@ class ActivityApiIntegrationTest {
   void clickHouseFailureIsAGeneric500() throws Exception {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
     try (FlakyClickHouseProxy proxy = new FlakyClickHouseProxy(endpoint.httpUrl())) {
-      Map<String, String> env = new HashMap<>();
-      env.put("CLICKHOUSE_URL", proxy.url());
-      env.put("CLICKHOUSE_USER", endpoint.user());
-      env.put("CLICKHOUSE_PASSWORD", endpoint.password());
-      env.put("CLICKHOUSE_DATABASE", database);
-      env.put("KEYS_FILE", home.resolve("keys.jsonl").toString());
-      env.put("HTTP_PORT", "0");
+      Map<String, String> env = QueryTestEnv.of(proxy.url(), endpoint, database, home.resolve("keys.jsonl"));
       try (ActivityServer failing = ActivityServer.start(QueryConfig.fromEnv(env),
           Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC))) {
         assertEquals(200, get(failing, "Bearer " + acmeKey, "date=" + D30).statusCode());

@@ -15,7 +15,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
-import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
@@ -107,16 +106,10 @@ class ExportApiIntegrationTest {
     database = "aqx_" + HexFormat.of().formatHex(random);
     Path home = Files.createTempDirectory("activity-export-test");
     CredentialStore keys = new CredentialStore(home.resolve("keys.jsonl"));
-    acmeKey = newKey(keys, CredentialKind.MANAGEMENT, ACME);
-    betaKey = newKey(keys, CredentialKind.MANAGEMENT, BETA);
-    ingestToken = newKey(keys, CredentialKind.INGEST, null);
-    Map<String, String> env = new HashMap<>();
-    env.put("CLICKHOUSE_URL", endpoint.httpUrl());
-    env.put("CLICKHOUSE_USER", endpoint.user());
-    env.put("CLICKHOUSE_PASSWORD", endpoint.password());
-    env.put("CLICKHOUSE_DATABASE", database);
-    env.put("KEYS_FILE", keys.file().toString());
-    env.put("HTTP_PORT", "0");
+    acmeKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, ACME);
+    betaKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, BETA);
+    ingestToken = QueryTestEnv.newKey(keys, CredentialKind.INGEST, null);
+    Map<String, String> env = QueryTestEnv.of(endpoint, database, keys.file());
     server = ActivityServer.start(QueryConfig.fromEnv(env), Clock.fixed(NOW, ZoneOffset.UTC));
     clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
     // Several CSV pages even for this small fixture, so the keyset continuation of the stream is exercised.
@@ -134,12 +127,6 @@ class ExportApiIntegrationTest {
       clickHouse.execute("DROP DATABASE IF EXISTS " + database);
       clickHouse.close();
     }
-  }
-
-  private static String newKey(CredentialStore keys, CredentialKind kind, String account) {
-    String secret = Secrets.generate(kind.secretPrefix());
-    keys.add(secret, kind, account, List.of(), "test");
-    return secret;
   }
 
   // ---- fixture ------------------------------------------------------------------------------------------

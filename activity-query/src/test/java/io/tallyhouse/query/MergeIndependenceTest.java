@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
-import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
@@ -20,7 +19,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -37,15 +35,8 @@ class MergeIndependenceTest {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
     String database = "mi_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     CredentialStore keys = new CredentialStore(dir.resolve("keys.jsonl"));
-    String key = Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix());
-    keys.add(key, CredentialKind.MANAGEMENT, "acme", List.of(), "test");
-    Map<String, String> env = new HashMap<>();
-    env.put("HTTP_PORT", "0");
-    env.put("KEYS_FILE", keys.file().toString());
-    env.put("CLICKHOUSE_URL", endpoint.httpUrl());
-    env.put("CLICKHOUSE_USER", endpoint.user());
-    env.put("CLICKHOUSE_PASSWORD", endpoint.password());
-    env.put("CLICKHOUSE_DATABASE", database);
+    String key = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, "acme");
+    Map<String, String> env = QueryTestEnv.of(endpoint, database, keys.file());
     try (ActivityServer server = ActivityServer.start(QueryConfig.fromEnv(env),
             Clock.fixed(Instant.parse("2026-11-22T08:00:00Z"), ZoneOffset.UTC));
          ClickHouse clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(),
