@@ -59,6 +59,8 @@ public final class ActivityServer implements AutoCloseable {
   /** {@link #CSV_PAGE_ROWS}, smaller only in tests that make a CSV span several pages. */
   static volatile int csvPageRows = CSV_PAGE_ROWS;
   static final String MIGRATIONS = "clickhouse/migrations";
+  /** The {@code status} tag of an export whose CSV stream was cut after rows were sent (the connection is reset). */
+  static final String ABORTED = "aborted";
   /** Long enough that oversized parameters get a 400 naming them instead of the server's bare 414. */
   private static final int MAX_INITIAL_LINE = 64 * 1024;
 
@@ -203,7 +205,7 @@ public final class ActivityServer implements AutoCloseable {
     }
 
     void handleExport(RoutingContext ctx) {
-      time(ctx, EXPORT_ROUTE);
+      RequestTimer timer = time(ctx, EXPORT_ROUTE);
       String authorization = ctx.request().getHeader("Authorization");
       Map<String, List<String>> params = params(ctx);
       Context context = ctx.vertx().getOrCreateContext();
@@ -214,8 +216,12 @@ public final class ActivityServer implements AutoCloseable {
               return; // the CSV stream ended the response itself
             }
             if (stream.started()) {
-              // Rows were already sent: the client must not mistake a cut stream for a complete file.
-              LOG.error("export stream failed after it started", result.cause());
+              // Rows were already sent: closing the connection without the last chunk is the only way left to
+              // tell the client that the file is not complete. A reset response never reaches the end handler,
+              // so it is counted here, and not as the 200 its status line said.
+              LOG.error("export stream failed after it started; connection reset so the client sees a cut transfer",
+                  result.cause());
+              timer.stop(ABORTED);
               ctx.response().reset();
               return;
             }
@@ -223,13 +229,11 @@ public final class ActivityServer implements AutoCloseable {
           });
     }
 
-    private void time(RoutingContext ctx, String route) {
-      Timer.Sample sample = Timer.start(metrics);
-      ctx.addEndHandler(done -> sample.stop(Timer.builder("activity_requests")
-          .description("GET /api/v1/activity and /api/v1/activity/export answers by status")
-          .tag("route", route)
-          .tag("status", Integer.toString(ctx.response().getStatusCode()))
-          .register(metrics)));
+    /** Starts the request timer; it stops when the response ends, tagged with the status sent. */
+    private RequestTimer time(RoutingContext ctx, String route) {
+      RequestTimer timer = new RequestTimer(metrics, route);
+      ctx.addEndHandler(done -> timer.stop(Integer.toString(ctx.response().getStatusCode())));
+      return timer;
     }
 
     /** The decoded query string, or null when a percent-escape is malformed (answered 400 after auth). */
@@ -392,6 +396,31 @@ public final class ActivityServer implements AutoCloseable {
       }
       String secret = value.substring(7).trim();
       return secret.isEmpty() ? null : secret;
+    }
+  }
+
+  /** The {@code activity_requests} timer of one request, stopped once (by whichever comes first). */
+  private static final class RequestTimer {
+
+    private final PrometheusMeterRegistry metrics;
+    private final String route;
+    private final Timer.Sample sample;
+    private final AtomicBoolean stopped = new AtomicBoolean();
+
+    RequestTimer(PrometheusMeterRegistry metrics, String route) {
+      this.metrics = metrics;
+      this.route = route;
+      this.sample = Timer.start(metrics);
+    }
+
+    void stop(String status) {
+      if (stopped.compareAndSet(false, true)) {
+        sample.stop(Timer.builder("activity_requests")
+            .description("GET /api/v1/activity and /api/v1/activity/export answers by status")
+            .tag("route", route)
+            .tag("status", status)
+            .register(metrics));
+      }
     }
   }
 

@@ -58,7 +58,7 @@ class ExportApiIntegrationTest {
 
   private static final ObjectMapper PLAIN = JsonMapper.builder()
       .enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
-  private static final ObjectMapper EXACT = JsonMapper.builder()
+  static final ObjectMapper EXACT = JsonMapper.builder()
       .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
       .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
       .build();
@@ -75,9 +75,9 @@ class ExportApiIntegrationTest {
   private static final String QUOTE_USER = "q\"uote";
   private static final String NEWLINE_USER = "new\nline";
 
-  private record Endpoint(String model, String permaslug, String provider, String id) {}
+  record Endpoint(String model, String permaslug, String provider, String id) {}
 
-  private static final Endpoint OPENAI = new Endpoint("openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI",
+  static final Endpoint OPENAI = new Endpoint("openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI",
       "OpenAI/openai/gpt-4o-2024-08-06");
   private static final Endpoint CLAUDE = new Endpoint("anthropic/claude-sonnet-4", "anthropic/claude-sonnet-4",
       "Anthropic", "Anthropic/anthropic/claude-sonnet-4");
@@ -131,7 +131,8 @@ class ExportApiIntegrationTest {
 
   // ---- fixture ------------------------------------------------------------------------------------------
 
-  private static String row(String account, String date, String key, String user, Endpoint ep, long requests,
+  /** A usage_daily row as JSONEachRow; the other totals follow from {@code requests} and {@code usage}. */
+  static String row(String account, String date, String key, String user, Endpoint ep, long requests,
       String usage, long version) {
     ObjectNode node = PLAIN.createObjectNode();
     node.put("account_id", account);

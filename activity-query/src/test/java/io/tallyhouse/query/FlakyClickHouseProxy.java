@@ -13,10 +13,12 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Stands between a service and the real ClickHouse: forwards everything until {@link #fail()} is called, then
- * answers every request with a ClickHouse-style 500 naming internals the service must never repeat.
+ * Stands between a service and the real ClickHouse: forwards everything until {@link #fail()} is called (or the
+ * requests allowed by {@link #failAfter} are used up), then answers every request with a ClickHouse-style 500 naming
+ * internals the service must never repeat, until {@link #recover()}.
  */
 final class FlakyClickHouseProxy implements AutoCloseable {
 
@@ -28,7 +30,8 @@ final class FlakyClickHouseProxy implements AutoCloseable {
   private final HttpServer server;
   private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private final String target;
-  private volatile boolean failing;
+  /** Requests still forwarded before the proxy fails; negative: never fails. */
+  private final AtomicInteger forwardsLeft = new AtomicInteger(-1);
 
   FlakyClickHouseProxy(String targetUrl) throws IOException {
     this.target = targetUrl.endsWith("/") ? targetUrl.substring(0, targetUrl.length() - 1) : targetUrl;
@@ -42,13 +45,27 @@ final class FlakyClickHouseProxy implements AutoCloseable {
   }
 
   void fail() {
-    failing = true;
+    failAfter(0);
+  }
+
+  /** Forwards the next {@code requests} requests, then fails every later one. */
+  void failAfter(int requests) {
+    forwardsLeft.set(requests);
+  }
+
+  void recover() {
+    forwardsLeft.set(-1);
+  }
+
+  /** Whether this request is answered with the error: counts it against the forwards left. */
+  private boolean failsNow() {
+    return forwardsLeft.getAndUpdate(left -> left > 0 ? left - 1 : left) == 0;
   }
 
   private void handle(HttpExchange exchange) throws IOException {
     try (exchange) {
       byte[] body = exchange.getRequestBody().readAllBytes();
-      if (failing) {
+      if (failsNow()) {
         byte[] error = INTERNAL_DETAIL.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().add("X-ClickHouse-Exception-Code", "60");
         exchange.sendResponseHeaders(500, error.length);
