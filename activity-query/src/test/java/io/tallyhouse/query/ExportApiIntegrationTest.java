@@ -541,6 +541,25 @@ class ExportApiIntegrationTest {
     assertTrue(page.get("data").size() > 0);
   }
 
+  @Test
+  void aHandBuiltCursorOnlyMovesWithinTheCallersOwnRows() throws Exception {
+    // The check is a plain digest, so a client can compute it: such a cursor is accepted, and still shows nothing
+    // but the caller's rows after the position it names, whatever that position holds.
+    String query = RANGE + "&group_by=user";
+    ExportRequest request = ExportRequest.parse(QueryString.parse(query), NOW.atZone(ZoneOffset.UTC).toLocalDate());
+    for (String position : List.of("", BETA_USER, "' OR account_id = 'beta' --", "\\' OR 1=1 --", "zzzz")) {
+      String forged = ExportCursor.encode(List.of(position), request);
+      JsonNode page = json(export(acmeKey, query + "&limit=1000&cursor=" + enc(forged)));
+      for (JsonNode row : page.get("data")) {
+        String user = row.get("user_id").isNull() ? "" : row.get("user_id").asText();
+        assertTrue(user.compareTo(position) > 0, position + " then " + user);
+      }
+      for (String secret : List.of(BETA_USER, BETA_MONEY, "\"requests\":99", "\"requests\":98")) {
+        assertFalse(page.toString().contains(secret), position + ": " + page);
+      }
+    }
+  }
+
   // ---- auth -----------------------------------------------------------------------------------------------
 
   @Test
