@@ -1,6 +1,7 @@
 package io.tallyhouse.query;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.LocalDate;
@@ -45,36 +46,47 @@ public record ActivityItem(
   }
 
   /**
-   * Writes the item's fields into {@code node}: exactly the contract's fields, plus user_id / api_key_hash
-   * when the request grouped by them. Money is written as an exact JSON number without trailing zeros.
+   * Writes the item as one JSON object: exactly the contract's fields, plus user_id / api_key_hash when the request
+   * grouped by them. Money is an exact JSON number, plain, without trailing zeros; integers are written whole.
+   * Streamed rather than built as a tree: large answers have thousands of items.
    */
-  public void writeTo(ObjectNode node, boolean withUser, boolean withApiKey) {
-    node.put("date", date.toString());
-    node.put("model", model);
-    node.put("model_permaslug", modelPermaslug);
-    node.put("endpoint_id", endpointId);
-    node.put("provider_name", providerName);
-    node.put("usage", plain(usage));
-    node.put("byok_usage_inference", plain(byokUsageInference));
-    node.put("requests", requests);
-    node.put("prompt_tokens", promptTokens);
-    node.put("completion_tokens", completionTokens);
-    node.put("reasoning_tokens", reasoningTokens);
-    node.put("cached_tokens", cachedTokens);
-    node.put("byok_requests", byokRequests);
+  public void writeTo(JsonGenerator json, boolean withUser, boolean withApiKey) throws IOException {
+    json.writeStartObject();
+    json.writeStringField("date", date.toString());
+    json.writeStringField("model", model);
+    json.writeStringField("model_permaslug", modelPermaslug);
+    json.writeStringField("endpoint_id", endpointId);
+    json.writeStringField("provider_name", providerName);
+    json.writeFieldName("usage");
+    json.writeNumber(plain(usage).toPlainString());
+    json.writeFieldName("byok_usage_inference");
+    json.writeNumber(plain(byokUsageInference).toPlainString());
+    json.writeFieldName("requests");
+    json.writeNumber(requests);
+    json.writeFieldName("prompt_tokens");
+    json.writeNumber(promptTokens);
+    json.writeFieldName("completion_tokens");
+    json.writeNumber(completionTokens);
+    json.writeFieldName("reasoning_tokens");
+    json.writeNumber(reasoningTokens);
+    json.writeFieldName("cached_tokens");
+    json.writeNumber(cachedTokens);
+    json.writeFieldName("byok_requests");
+    json.writeNumber(byokRequests);
     if (withUser) {
       if (userId == null) {
-        node.putNull("user_id");
+        json.writeNullField("user_id");
       } else {
-        node.put("user_id", userId);
+        json.writeStringField("user_id", userId);
       }
     }
     if (withApiKey) {
-      node.put("api_key_hash", apiKeyHash);
+      json.writeStringField("api_key_hash", apiKeyHash);
     }
+    json.writeEndObject();
   }
 
-  /** 1.500000000000 -> 1.5 and 0E-12 -> 0; the mapper writes it without an exponent. */
+  /** 1.500000000000 -> 1.5 and 0E-12 -> 0 (written with toPlainString, so never with an exponent). */
   static BigDecimal plain(BigDecimal value) {
     BigDecimal stripped = value.stripTrailingZeros();
     // stripTrailingZeros turns 100 into 1E+2; a non-negative scale keeps integers as integers.

@@ -1,6 +1,6 @@
 package io.tallyhouse.query;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -26,6 +26,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.StringWriter;
 import java.time.Clock;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -315,7 +316,7 @@ public final class ActivityServer implements AutoCloseable {
       return new Checked<>(account, request, null);
     }
 
-    private Answer answer(String authorization, Map<String, List<String>> params) throws JsonProcessingException {
+    private Answer answer(String authorization, Map<String, List<String>> params) throws IOException {
       Checked<ActivityRequest> checked = check(authorization, params, ActivityRequest::parse, ActivityRequest::apiKeyHash);
       if (checked.refusal() != null) {
         return checked.refusal();
@@ -323,12 +324,17 @@ public final class ActivityServer implements AutoCloseable {
       String account = checked.account();
       ActivityRequest request = checked.request();
       List<ActivityItem> items = repository.activity(account, request);
-      ObjectNode root = JSON.createObjectNode();
-      ArrayNode data = root.putArray("data");
-      for (ActivityItem item : items) {
-        item.writeTo(data.addObject(), request.groupByUser(), request.groupByApiKey());
+      StringWriter body = new StringWriter(64 + 400 * items.size());
+      try (JsonGenerator json = JSON.createGenerator(body)) {
+        json.writeStartObject();
+        json.writeArrayFieldStart("data");
+        for (ActivityItem item : items) {
+          item.writeTo(json, request.groupByUser(), request.groupByApiKey());
+        }
+        json.writeEndArray();
+        json.writeEndObject();
       }
-      return new Answer(200, JSON.writeValueAsString(root));
+      return new Answer(200, body.toString());
     }
 
     /** The JSON page or error answer; null once a CSV stream has ended the response itself. */

@@ -2,10 +2,11 @@ package io.tallyhouse.query;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.StringWriter;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.LocalDate;
@@ -15,8 +16,8 @@ import org.junit.jupiter.api.Test;
 
 class ActivityItemTest {
 
-  private static final ObjectMapper JSON = JsonMapper.builder()
-      .enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
+  // A plain mapper: the item itself must never write an exponent, whatever the mapper's settings.
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private static ActivityItem item(String date, String endpoint, String user, String key, String usage) {
     return new ActivityItem(LocalDate.parse(date), "m", "m", endpoint, "p", user, key, new BigDecimal(usage),
@@ -49,29 +50,36 @@ class ActivityItemTest {
         {"123456789.123456789012", "123456789.123456789012"}, {"1.500000000000", "1.5"}, {"100.000000000000", "100"},
         {"12345678901234567890123456.000000000001", "12345678901234567890123456.000000000001"}};
     for (String[] c : cases) {
-      ObjectNode node = JSON.createObjectNode();
-      item("2026-11-21", "e", "u", "k", c[0]).writeTo(node, false, false);
-      String text = JSON.writeValueAsString(node);
+      String text = written(item("2026-11-21", "e", "u", "k", c[0]), false, false);
       assertEquals(true, text.contains("\"usage\":" + c[1] + ","), c[0] + " -> " + text);
     }
+    // Never an exponent, also where BigDecimal.toString would use one.
+    assertEquals(true, written(item("2026-11-21", "e", "u", "k", "0.0000001"), false, false)
+        .contains("\"usage\":0.0000001,"));
   }
 
   @Test
-  void itemHasExactlyTheContractFieldsPlusTheGroupings() {
-    ObjectNode plain = JSON.createObjectNode();
-    item("2026-11-21", "e", "u", "k", "1").writeTo(plain, false, false);
+  void itemHasExactlyTheContractFieldsPlusTheGroupings() throws Exception {
+    JsonNode plain = JSON.readTree(written(item("2026-11-21", "e", "u", "k", "1"), false, false));
     assertEquals(List.of("date", "model", "model_permaslug", "endpoint_id", "provider_name", "usage",
         "byok_usage_inference", "requests", "prompt_tokens", "completion_tokens", "reasoning_tokens",
         "cached_tokens", "byok_requests"), fieldNames(plain));
 
-    ObjectNode grouped = JSON.createObjectNode();
-    item("2026-11-21", "e", null, "k", "1").writeTo(grouped, true, true);
+    JsonNode grouped = JSON.readTree(written(item("2026-11-21", "e", null, "k", "1"), true, true));
     assertEquals(true, grouped.get("user_id").isNull());
     assertEquals("k", grouped.get("api_key_hash").asText());
     assertEquals(15, grouped.size());
   }
 
-  private static List<String> fieldNames(ObjectNode node) {
+  private static String written(ActivityItem item, boolean withUser, boolean withApiKey) throws IOException {
+    StringWriter out = new StringWriter();
+    try (JsonGenerator json = JSON.createGenerator(out)) {
+      item.writeTo(json, withUser, withApiKey);
+    }
+    return out.toString();
+  }
+
+  private static List<String> fieldNames(JsonNode node) {
     List<String> names = new ArrayList<>();
     node.fieldNames().forEachRemaining(names::add);
     return names;

@@ -1,12 +1,17 @@
 package io.tallyhouse.query;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** The SQL text the repository sends; the integration test proves what the server makes of it. */
+/** The SQL text the repository sends and how it reads rows; the integration test proves what the server does. */
 class ActivityRepositoryTest {
 
   private static final String SUMS = ", sum(requests) AS requests_sum, sum(prompt_tokens) AS prompt_tokens_sum"
@@ -36,6 +41,34 @@ class ActivityRepositoryTest {
         + " AND user_id = 'it\\'s \\\\ me'"
         + " GROUP BY date, endpoint_id, model, model_permaslug, provider_name, user_id, api_key_hash",
         ActivityRepository.activitySql("o'brien", request));
+  }
+
+  @Test
+  void rowsAreReadExactlyWhetherIntegersAreQuotedOrNot() {
+    ActivityRequest byUser = new ActivityRequest(LocalDate.parse("2026-11-01"), LocalDate.parse("2026-11-21"),
+        Optional.empty(), Optional.empty(), true, false);
+    String rows = "{\"day\":\"2026-11-21\",\"endpoint_id\":\"e\",\"model\":\"m\",\"model_permaslug\":\"m-1\","
+        + "\"provider_name\":\"P\",\"user_id\":\"\",\"requests_sum\":\"18446744073709551615\","
+        + "\"prompt_tokens_sum\":2,\"completion_tokens_sum\":\"3\",\"reasoning_tokens_sum\":\"0\","
+        + "\"cached_tokens_sum\":\"1\",\"byok_requests_sum\":\"0\",\"usage_sum\":\"123456789.123456789012\","
+        + "\"byok_usage_inference_sum\":\"0.000000000001\",\"extra\":[1,{\"x\":2}]}\n"
+        + "{\"day\":\"2026-10-02\",\"endpoint_id\":\"e\",\"model\":\"m\",\"model_permaslug\":\"m\","
+        + "\"provider_name\":\"P\",\"user_id\":\"ü'ser\",\"requests_sum\":\"1\",\"prompt_tokens_sum\":\"1\","
+        + "\"completion_tokens_sum\":\"1\",\"reasoning_tokens_sum\":\"1\",\"cached_tokens_sum\":\"1\","
+        + "\"byok_requests_sum\":\"1\",\"usage_sum\":\"0\",\"byok_usage_inference_sum\":\"0\"}\n";
+    List<ActivityItem> items = ActivityRepository.readItems(rows.getBytes(StandardCharsets.UTF_8), byUser);
+    assertEquals(2, items.size());
+    ActivityItem first = items.get(0);
+    assertEquals(LocalDate.parse("2026-11-21"), first.date());
+    assertEquals("m-1", first.modelPermaslug());
+    assertNull(first.userId(), "'' is no user");
+    assertEquals(new BigInteger("18446744073709551615"), first.requests());
+    assertEquals(BigInteger.TWO, first.promptTokens());
+    assertEquals(new BigDecimal("123456789.123456789012"), first.usage());
+    assertEquals(new BigDecimal("0.000000000001"), first.byokUsageInference());
+    assertNull(first.apiKeyHash(), "not grouped by api key");
+    assertEquals("ü'ser", items.get(1).userId());
+    assertEquals(LocalDate.parse("2026-10-02"), items.get(1).date());
   }
 
   @Test
