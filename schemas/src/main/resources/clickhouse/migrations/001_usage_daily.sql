@@ -1,5 +1,7 @@
--- Daily rollup per (account, UTC day, api key, end user, endpoint): full running totals, never deltas.
--- Every update of a group carries version = the number of distinct events folded into it so far, so a
+-- Daily rollup per (account, UTC day, api key, end user, endpoint) and shard: full running totals, never deltas.
+-- shard is the partition of the events topic whose stream task counted the events (each event is counted in
+-- exactly one shard), so a group's totals are the sum of its rows over shards: readers always sum.
+-- Every update of a (group, shard) carries version = the number of distinct events folded into it so far, so a
 -- replayed update is the identical row and ReplacingMergeTree keeps the row with the highest version.
 -- Readers use FINAL so results do not depend on whether parts have merged yet.
 -- user_id is '' for events without a user: a contract user is 1-256 chars, so '' is unambiguous, and
@@ -13,6 +15,7 @@ CREATE TABLE IF NOT EXISTS usage_daily (
   model String,
   model_permaslug String,
   provider_name String,
+  shard UInt16,
   requests UInt64,
   prompt_tokens UInt64,
   completion_tokens UInt64,
@@ -25,4 +28,4 @@ CREATE TABLE IF NOT EXISTS usage_daily (
   updated_at DateTime
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(date)
-ORDER BY (account_id, date, api_key_hash, user_id, endpoint_id, model, model_permaslug, provider_name);
+ORDER BY (account_id, date, api_key_hash, user_id, endpoint_id, model, model_permaslug, provider_name, shard);

@@ -5,11 +5,12 @@ import io.tallyhouse.common.clickhouse.ClickHouseException;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -25,7 +26,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -43,11 +43,14 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ClickHouseWriter.class);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
   private static final Duration RETENTION_EVERY = Duration.ofHours(1);
+  private static final DateTimeFormatter UPDATED_AT = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss")
+      .withZone(ZoneOffset.UTC);
 
   private final StreamConfig config;
   private final KafkaConsumer<String, byte[]> consumer;
   private final ClickHouse clickHouse;
   private final Clock clock;
+  private final String rollupsTopic;
   private final Thread thread;
   private volatile boolean running = true;
   private volatile boolean healthy = true;
@@ -59,6 +62,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     this.config = config;
     this.clickHouse = clickHouse;
     this.clock = clock;
+    this.rollupsTopic = config.rollupsTopic();
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
     props.put(ConsumerConfig.GROUP_ID_CONFIG, config.applicationId() + "-clickhouse-writer");
@@ -68,6 +72,9 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.writerBatchRows());
     props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+    // The rollups topic is the rollup store's changelog, which Kafka Streams creates with the events topic's
+    // partition count; a broker creating it first on this subscription would give it the broker's default count.
+    props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
     this.thread = new Thread(this, "clickhouse-writer");
   }
@@ -92,7 +99,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
   public void run() {
     try {
       ensureTables();
-      consumer.subscribe(List.of(config.rollupsTopic(), config.rawEventsTopic()));
+      consumer.subscribe(List.of(rollupsTopic, config.rawEventsTopic()));
       while (running) {
         List<ConsumerRecord<String, byte[]>> batch = nextBatch();
         if (!batch.isEmpty()) {
@@ -154,28 +161,31 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
   }
 
   private void writeUntilDone(List<ConsumerRecord<String, byte[]>> records) {
-    // Within a batch only the newest totals of a group matter; older versions would lose to it anyway. The version
-    // comes from a header and the row bytes go to ClickHouse as they are: no JSON is parsed or written here.
-    Map<String, ConsumerRecord<String, byte[]>> latest = new LinkedHashMap<>();
+    // Within a batch only the newest totals of a group and shard matter; older versions would lose to them anyway.
+    Map<Shard, Totals> latest = new LinkedHashMap<>();
     ByteArrayOutputStream events = new ByteArrayOutputStream();
     int eventRows = 0;
     for (ConsumerRecord<String, byte[]> record : records) {
-      if (record.topic().equals(config.rollupsTopic())) {
-        latest.merge(record.key(), record, (a, b) -> version(a) >= version(b) ? a : b);
+      if (record.topic().equals(rollupsTopic)) {
+        if (record.value() != null) {
+          latest.merge(new Shard(record.key(), record.partition()), Totals.fromBytes(record.value()),
+              (a, b) -> a.version() >= b.version() ? a : b);
+        }
       } else {
         events.writeBytes(record.value());
         events.write('\n');
         eventRows++;
       }
     }
+    String updatedAt = UPDATED_AT.format(clock.instant());
     ByteArrayOutputStream rows = new ByteArrayOutputStream(latest.size() * 400);
     Set<String> keyRows = new LinkedHashSet<>();
-    for (ConsumerRecord<String, byte[]> rollup : latest.values()) {
-      rows.writeBytes(rollup.value());
+    for (Map.Entry<Shard, Totals> rollup : latest.entrySet()) {
+      Rollup row = Rollup.of(rollup.getKey().group(), rollup.getValue());
+      rows.writeBytes(row.toJson(rollup.getKey().partition(), updatedAt));
       rows.write('\n');
-      // The group key starts with account_id and day, then api_key_hash (Rollup.groupKey).
-      String[] group = rollup.key().split("\u001f", 4);
-      keyRows.add(Rollup.JSON.createObjectNode().put("account_id", group[0]).put("api_key_hash", group[2]).toString());
+      keyRows.add(Rollup.JSON.createObjectNode().put("account_id", row.accountId())
+          .put("api_key_hash", row.apiKeyHash()).toString());
     }
     byte[] hashes = String.join("\n", keyRows).getBytes(StandardCharsets.UTF_8);
     long backoff = 100;
@@ -223,10 +233,8 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     }
   }
 
-  private static long version(ConsumerRecord<String, byte[]> rollup) {
-    Header header = rollup.headers().lastHeader(UsageTopology.RollupRow.VERSION);
-    return header != null ? ByteBuffer.wrap(header.value()).getLong() : Rollup.fromJson(rollup.value()).version();
-  }
+  /** A group as counted by the task of one partition of the events topic (the usage_daily row's shard). */
+  private record Shard(String group, int partition) {}
 
   private void commit(List<ConsumerRecord<String, byte[]>> records) {
     consumer.resume(consumer.paused());

@@ -32,6 +32,13 @@ final class PoisonCheck {
     if (e.getUser() != null && e.getUser().isEmpty()) {
       return "user must be null or non-empty";
     }
+    // The group key joins these fields with the separator; one inside a field would shift the others.
+    for (String field : new String[] {e.getUser(), e.getModel(), e.getModelPermaslug(), e.getProviderName(),
+        e.getEndpointId()}) {
+      if (field != null && field.indexOf(Rollup.SEP) >= 0) {
+        return "user, model, model_permaslug, provider_name and endpoint_id must not contain U+001F";
+      }
+    }
     if (e.getCost().signum() < 0 || e.getByokCost().signum() < 0) {
       return "cost and byok_cost must not be negative";
     }

@@ -15,16 +15,22 @@ import java.util.Map;
  * @param rawRetentionDays days of usage_events kept; older day partitions are dropped
  * @param streamThreads Kafka Streams threads; each commits its own transactions, so while one waits for the broker
  *     another processes
- * @param commitInterval how often Kafka Streams commits its transaction, i.e. how fresh the rollups topic is
+ * @param commitInterval how often Kafka Streams commits its transaction, i.e. how often the raw topic and the rollups
+ *     changelog receive committed records
  */
 public record StreamConfig(
     String applicationId, String bootstrapServers, RegistryConfig registry, String eventsTopic, int eventsPartitions,
-    String rollupsTopic, String rawEventsTopic, String deadLetterTopic, Path stateDir, Duration dedupWindow,
+    String rawEventsTopic, String deadLetterTopic, Path stateDir, Duration dedupWindow,
     Duration commitInterval, ClickHouseConfig clickHouse, int writerBatchRows, Duration writerMaxWait,
     int rawRetentionDays, int streamThreads, String httpHost, int httpPort) {
 
   UsageTopology.Topics topics() {
-    return new UsageTopology.Topics(eventsTopic, rollupsTopic, rawEventsTopic, deadLetterTopic);
+    return new UsageTopology.Topics(eventsTopic, rawEventsTopic, deadLetterTopic);
+  }
+
+  /** Where the writer reads the rollups: the rollup store's changelog, named after the application id. */
+  String rollupsTopic() {
+    return UsageTopology.rollupsTopic(applicationId);
   }
 
   public static StreamConfig fromEnv(Map<String, String> env) {
@@ -34,7 +40,6 @@ public record StreamConfig(
         RegistryConfig.fromEnv(env),
         env.getOrDefault("EVENTS_TOPIC", "usage-events"),
         Integer.parseInt(env.getOrDefault("EVENTS_PARTITIONS", "6")),
-        env.getOrDefault("ROLLUPS_TOPIC", "usage-rollups"),
         env.getOrDefault("RAW_EVENTS_TOPIC", env.getOrDefault("EVENTS_TOPIC", "usage-events") + "-distinct"),
         env.getOrDefault("DEAD_LETTER_TOPIC", env.getOrDefault("EVENTS_TOPIC", "usage-events") + "-dlq"),
         Path.of(env.getOrDefault("STATE_DIR", "/var/lib/tallyhouse/usage-stream")),

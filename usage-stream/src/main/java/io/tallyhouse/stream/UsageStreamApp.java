@@ -52,8 +52,7 @@ public final class UsageStreamApp implements AutoCloseable {
     this.clickHouse = new ClickHouse(config.clickHouse());
     SchemaRegistryClient registry = new SchemaRegistryClient(config.registry());
     this.streams = new KafkaStreams(UsageTopology.build(config.topics(), config.dedupWindow(),
-        UsageEventSerde.deserializer(registry), UsageEventSerde.create(registry), Clock.systemUTC(), deadLettered),
-        streamsProperties(config));
+        UsageEventSerde.deserializer(registry), deadLettered), streamsProperties(config));
     this.writer = new ClickHouseWriter(config, clickHouse, Clock.systemUTC());
   }
 
@@ -108,7 +107,7 @@ public final class UsageStreamApp implements AutoCloseable {
 
   private void createTopics() {
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()))) {
-      for (String name : List.of(config.eventsTopic(), config.rollupsTopic(), config.rawEventsTopic(),
+      for (String name : List.of(config.eventsTopic(), config.rawEventsTopic(),
           config.deadLetterTopic())) {
         NewTopic topic = new NewTopic(name, Optional.of(config.eventsPartitions()), Optional.empty());
         try {
@@ -139,8 +138,8 @@ public final class UsageStreamApp implements AutoCloseable {
     p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.streamThreads());
     // A record that cannot be read stops the application rather than being skipped: nothing is dropped silently.
     p.put(StreamsConfig.DEFAULT_DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndFailExceptionHandler.class);
-    // Every event is written again several times (repartition, changelogs, distinct events, rollups): compressed
-    // batches cut the broker's bytes, which on a small box is the limit.
+    // Every event is written again twice (dedup changelog, raw topic): compressed batches cut the broker's bytes,
+    // which on a small box is a limit.
     p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
     p.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), 256 * 1024);
     // After a crash the restarted instance waits for the old member's session to expire; keep that short.

@@ -3,23 +3,18 @@ package io.tallyhouse.stream;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.SchemaRegistryException;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Deserializer;
-import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Consumed;
-import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.KStream;
-import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
@@ -34,35 +29,49 @@ import org.apache.kafka.streams.state.WindowStore;
 import org.apache.kafka.streams.state.WindowStoreIterator;
 
 /**
- * events topic -> dead-letter what cannot be counted -> drop copies of (account_id, event_id) -> distinct events to
- * the raw topic, and per-day group totals to the rollups topic.
+ * events topic -> dead-letter what cannot be counted -> drop copies of (account_id, event_id) -> each distinct event
+ * to the raw topic and into its group's running totals in the rollup store.
  *
- * <p>Under exactly_once_v2 the dedup store, the rollup store, the consumed offsets and the emitted rollups change in
- * one Kafka transaction, so a crash replays work without counting anything twice.
+ * <p>There is no repartition: every task keeps the totals of the events of its own partition, and the ClickHouse
+ * writer reads the rollup store's changelog, which the store's cache writes once per changed group and commit.
+ * usage_daily therefore holds one row per group and partition ({@code shard}), and readers sum them. Each event is
+ * written to Kafka twice (the dedup changelog and the raw topic) instead of five times.
+ *
+ * <p>Under exactly_once_v2 the dedup store, the rollup store and its changelog, the raw topic and the consumed
+ * offsets change in one Kafka transaction, so a crash replays work without counting anything twice.
  */
 public final class UsageTopology {
 
   static final String DEDUP_STORE = "dedup-store";
-  static final String ROLLUP_STORE = "rollup-store";
+  /** Named apart from the repartitioned global totals of earlier versions, whose changelog held another format. */
+  static final String ROLLUP_STORE = "rollup-partials";
 
   private UsageTopology() {}
 
-  /** Topic names and the dedup window of one topology. */
-  public record Topics(String events, String rollups, String rawEvents, String deadLetters) {}
+  /** Topic names of one topology. */
+  public record Topics(String events, String rawEvents, String deadLetters) {}
+
+  /** The topic the writer reads the rollups from: the rollup store's changelog (key group, value {@link Totals}). */
+  public static String rollupsTopic(String applicationId) {
+    return applicationId + "-" + ROLLUP_STORE + "-changelog";
+  }
 
   /**
    * events -> decode (poison to the dead-letter topic) -> dedup -> distinct events to the raw topic, and their
-   * per-group running totals to the rollups topic.
+   * per-group running totals into the rollup store.
    */
   public static Topology build(Topics topics, Duration dedupWindow, Deserializer<UsageEvent> deserializer,
-      Serde<UsageEvent> eventSerde, Clock clock, LongAdder deadLettered) {
+      LongAdder deadLettered) {
     StreamsBuilder builder = new StreamsBuilder();
     // Retention covers the whole window plus a day, so a copy arriving at the window's end is still found.
     builder.addStateStore(Stores.windowStoreBuilder(
         Stores.persistentWindowStore(DEDUP_STORE, dedupWindow.plusDays(1), Duration.ofMillis(1), false),
         Serdes.String(), Serdes.Long()));
-    Serde<Rollup> rollupSerde = Serdes.serdeFrom((topic, r) -> r == null ? null : r.toBytes(),
-        (topic, bytes) -> bytes == null ? null : Rollup.fromBytes(bytes));
+    // The cache turns an update per event into one changelog record per changed group and commit.
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ROLLUP_STORE), Serdes.String(),
+            Serdes.serdeFrom((topic, t) -> t == null ? null : t.toBytes(),
+                (topic, bytes) -> bytes == null ? null : Totals.fromBytes(bytes)))
+        .withCachingEnabled());
 
     // Records are read as bytes and decoded here, so an unreadable one becomes a dead letter inside the same
     // transaction instead of stopping the application or vanishing.
@@ -76,42 +85,31 @@ public final class UsageTopology {
         .mapValues(Decoded::raw)
         .to(topics.deadLetters(), Produced.with(Serdes.String(), Serdes.ByteArray()));
 
-    KStream<String, UsageEvent> distinct = branches.get("decoded-events")
+    branches.get("decoded-events")
         .mapValues(Decoded::event)
-        .process(() -> new Dedup(dedupWindow), DEDUP_STORE);
-    distinct.mapValues(RawEventRow::toJson)
+        .process(() -> new Dedup(dedupWindow), DEDUP_STORE)
+        .processValues(Count::new, ROLLUP_STORE)
         .to(topics.rawEvents(), Produced.with(Serdes.String(), Serdes.ByteArray()));
-    distinct
-        .selectKey((key, event) -> Rollup.groupKey(event))
-        .groupByKey(Grouped.with("rollup", Serdes.String(), eventSerde))
-        .aggregate(() -> Rollup.EMPTY, (key, event, totals) -> Rollup.fold(totals, event, clock.instant()),
-            Materialized.<String, Rollup, KeyValueStore<Bytes, byte[]>>as(ROLLUP_STORE)
-                .withKeySerde(Serdes.String()).withValueSerde(rollupSerde))
-        .toStream()
-        .processValues(RollupRow::new)
-        .to(topics.rollups(), Produced.with(Serdes.String(), Serdes.ByteArray()));
     return builder.build();
   }
 
-  /**
-   * The usage_daily row of a rollup, with its version also in a header so the ClickHouse writer can keep the newest
-   * row of a group without parsing the JSON.
-   */
-  static final class RollupRow implements FixedKeyProcessor<String, Rollup, byte[]> {
-    static final String VERSION = "tallyhouse.version";
+  /** Folds a distinct event into its group's totals and passes it on as its usage_events row. */
+  static final class Count implements FixedKeyProcessor<String, UsageEvent, byte[]> {
     private FixedKeyProcessorContext<String, byte[]> context;
+    private KeyValueStore<String, Totals> totals;
 
     @Override
     public void init(FixedKeyProcessorContext<String, byte[]> context) {
       this.context = context;
+      this.totals = context.getStateStore(ROLLUP_STORE);
     }
 
     @Override
-    public void process(FixedKeyRecord<String, Rollup> record) {
-      Headers headers = record.headers();
-      headers.remove(VERSION);
-      headers.add(VERSION, java.nio.ByteBuffer.allocate(Long.BYTES).putLong(record.value().version()).array());
-      context.forward(record.withValue(record.value().toJson()).withHeaders(headers));
+    public void process(FixedKeyRecord<String, UsageEvent> record) {
+      UsageEvent event = record.value();
+      String group = Rollup.groupKey(event);
+      totals.put(group, Totals.plus(totals.get(group), event));
+      context.forward(record.withValue(RawEventRow.toJson(event)));
     }
   }
 

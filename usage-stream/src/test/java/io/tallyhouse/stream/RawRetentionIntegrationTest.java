@@ -53,9 +53,10 @@ class RawRetentionIntegrationTest {
       clickHouse.insertJsonEachRow("usage_events", (new String(RawEventRow.toJson(first), java.nio.charset.StandardCharsets.UTF_8)
           + "\n" + new String(RawEventRow.toJson(second), java.nio.charset.StandardCharsets.UTF_8))
           .getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      // The rollup saw only the first event: one request and 0.5 instead of two and 0.75.
-      clickHouse.insertJsonEachRow("usage_daily", Rollup.fold(null, first, java.time.Instant.parse("2026-01-01T12:00:00Z"))
-          .toJson());
+      // Shard 0 counted the first event; the shard that counted the second has not written yet: one request and 0.5
+      // instead of two and 0.75.
+      clickHouse.insertJsonEachRow("usage_daily", Rollup.of(Rollup.groupKey(first), Totals.plus(null, first))
+          .toJson(0, "2026-01-01 12:00:00"));
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       int code = Reconcile.run(clickHouse, LocalDate.parse("2026-01-01"), LocalDate.parse("2026-01-02"),
           new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
@@ -63,6 +64,14 @@ class RawRetentionIntegrationTest {
       assertEquals(1, code, report);
       org.junit.jupiter.api.Assertions.assertTrue(report.contains("DIFF acme 2026-01-01"), report);
       org.junit.jupiter.api.Assertions.assertTrue(report.contains("requests=2") && report.contains("requests=1"), report);
+
+      // Once the other shard's row is there, the sum over shards agrees with the raw table.
+      clickHouse.insertJsonEachRow("usage_daily", Rollup.of(Rollup.groupKey(second), Totals.plus(null, second))
+          .toJson(1, "2026-01-01 12:00:00"));
+      ByteArrayOutputStream again = new ByteArrayOutputStream();
+      int passing = Reconcile.run(clickHouse, LocalDate.parse("2026-01-01"), LocalDate.parse("2026-01-02"),
+          new java.io.PrintStream(again, true, java.nio.charset.StandardCharsets.UTF_8));
+      assertEquals(0, passing, again.toString(java.nio.charset.StandardCharsets.UTF_8));
       clickHouse.execute("DROP DATABASE IF EXISTS " + io.tallyhouse.common.clickhouse.SqlLiteral.identifier(name));
     }
   }

@@ -129,7 +129,6 @@ class StreamFailureIntegrationTest {
       env.put("CLICKHOUSE_DATABASE", name);
       env.put("EVENTS_TOPIC", name + "-events");
       env.put("EVENTS_PARTITIONS", String.valueOf(partitions));
-      env.put("ROLLUPS_TOPIC", name + "-rollups");
       env.put("APPLICATION_ID", name);
       env.put("COMMIT_INTERVAL_MS", "100");
       env.put("HTTP_PORT", "0");

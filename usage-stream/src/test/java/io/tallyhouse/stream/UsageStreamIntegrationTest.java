@@ -43,7 +43,6 @@ class UsageStreamIntegrationTest {
     env.put("CLICKHOUSE_DATABASE", name);
     env.put("EVENTS_TOPIC", name + "-events");
     env.put("EVENTS_PARTITIONS", "3");
-    env.put("ROLLUPS_TOPIC", name + "-rollups");
     env.put("APPLICATION_ID", name);
     env.put("STATE_DIR", dir.toString());
     env.put("HTTP_PORT", "0");

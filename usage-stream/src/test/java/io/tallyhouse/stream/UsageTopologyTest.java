@@ -10,11 +10,9 @@ import io.tallyhouse.schemas.serde.UsageEventSerde;
 import io.tallyhouse.testkit.Infra;
 import java.math.BigDecimal;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,18 +43,17 @@ class UsageTopologyTest {
   @BeforeEach
   void setUp(@TempDir Path stateDir) {
     Serde<UsageEvent> serde = UsageEventSerde.create(new SchemaRegistryClient(new RegistryConfig(Infra.registry().url())));
-    Clock clock = Clock.fixed(Instant.parse("2026-11-22T12:00:00Z"), ZoneOffset.UTC);
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     // Every update visible at once instead of once per commit.
     props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
-    driver = new TopologyTestDriver(UsageTopology.build(new UsageTopology.Topics("events", "rollups", "distinct", "dlq"),
-        Duration.ofDays(35), serde.deserializer(), serde, clock, deadLettered), props);
+    driver = new TopologyTestDriver(UsageTopology.build(new UsageTopology.Topics("events", "distinct", "dlq"),
+        Duration.ofDays(35), serde.deserializer(), deadLettered), props);
     events = driver.createInputTopic("events", Serdes.String().serializer(), serde.serializer());
     rawInput = driver.createInputTopic("events", Serdes.String().serializer(), Serdes.ByteArray().serializer());
-    rollups = driver.createOutputTopic("rollups", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+    rollups = driver.createOutputTopic(UsageTopology.rollupsTopic("topology-test"), Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
     distinct = driver.createOutputTopic("distinct", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
     deadLetters = driver.createOutputTopic("dlq", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
   }
@@ -73,7 +70,7 @@ class UsageTopologyTest {
   private Map<String, Rollup> latestRollups() {
     Map<String, Rollup> latest = new HashMap<>();
     for (TestRecord<String, byte[]> r : rollups.readRecordsToList()) {
-      latest.put(r.key(), Rollup.fromJson(r.value()));
+      latest.put(r.key(), Rollup.of(r.key(), Totals.fromBytes(r.value())));
     }
     return latest;
   }
@@ -88,9 +85,9 @@ class UsageTopologyTest {
     send(e);
     Map<String, Rollup> latest = latestRollups();
     Rollup day = latest.get(Rollup.groupKey(e));
-    assertEquals(1, day.requests());
-    assertEquals(1, day.version());
-    assertEquals(new BigDecimal("0.500000000000"), day.usage());
+    assertEquals(1, day.totals().requests());
+    assertEquals(1, day.totals().version());
+    assertEquals(new BigDecimal("0.500000000000"), day.totals().usage());
   }
 
   @Test
@@ -99,7 +96,7 @@ class UsageTopologyTest {
     send(Events.event("beta", "gen-1", "2026-11-20T10:00:00Z", null, "2"));
     Map<String, Rollup> latest = latestRollups();
     assertEquals(2, latest.size());
-    assertTrue(latest.values().stream().allMatch(r -> r.requests() == 1));
+    assertTrue(latest.values().stream().allMatch(r -> r.totals().requests() == 1));
   }
 
   @Test
@@ -109,15 +106,15 @@ class UsageTopologyTest {
     send(Events.event("acme", "3", "2026-11-20T23:59:59.999999Z", "u1", "4.3022187e-05"));
     List<TestRecord<String, byte[]>> out = rollups.readRecordsToList();
     assertEquals(3, out.size());
-    List<Long> versions = out.stream().map(r -> Rollup.fromJson(r.value()).version()).toList();
+    List<Long> versions = out.stream().map(r -> Totals.fromBytes(r.value()).version()).toList();
     assertEquals(List.of(1L, 2L, 3L), versions);
-    Rollup last = Rollup.fromJson(out.get(2).value());
-    assertEquals(new BigDecimal("123456789.123499811200"), last.usage());
-    assertEquals(3, last.requests());
-    assertEquals(30, last.promptTokens());
-    assertEquals(60, last.completionTokens());
-    assertEquals(9, last.reasoningTokens());
-    assertEquals(12, last.cachedTokens());
+    Rollup last = Rollup.of(out.get(2).key(), Totals.fromBytes(out.get(2).value()));
+    assertEquals(new BigDecimal("123456789.123499811200"), last.totals().usage());
+    assertEquals(3, last.totals().requests());
+    assertEquals(30, last.totals().promptTokens());
+    assertEquals(60, last.totals().completionTokens());
+    assertEquals(9, last.totals().reasoningTokens());
+    assertEquals(12, last.totals().cachedTokens());
     assertEquals(LocalDate.parse("2026-11-20"), last.date());
     assertEquals("u1", last.userId());
   }
@@ -144,10 +141,10 @@ class UsageTopologyTest {
     send(a);
     send(Events.event("acme", "2", "2026-11-20T11:00:00Z", null, "0.2"));
     Rollup r = latestRollups().get(Rollup.groupKey(a));
-    assertEquals(2, r.requests());
-    assertEquals(1, r.byokRequests());
-    assertEquals(new BigDecimal("0.250000000000"), r.byokUsageInference());
-    assertEquals(new BigDecimal("0.300000000000"), r.usage());
+    assertEquals(2, r.totals().requests());
+    assertEquals(1, r.totals().byokRequests());
+    assertEquals(new BigDecimal("0.250000000000"), r.totals().byokUsageInference());
+    assertEquals(new BigDecimal("0.300000000000"), r.totals().usage());
   }
 
   @Test
@@ -158,7 +155,7 @@ class UsageTopologyTest {
     send(Events.event("acme", "new", "2026-11-04T23:00:00Z", null, "1"));
     send(early);
     Map<String, Rollup> latest = latestRollups();
-    assertEquals(1, latest.get(Rollup.groupKey(early)).requests());
+    assertEquals(1, latest.get(Rollup.groupKey(early)).totals().requests());
     assertEquals(2, distinct.readRecordsToList().size());
   }
 
@@ -170,9 +167,9 @@ class UsageTopologyTest {
     send(Events.event("acme", "2", "2026-11-11T10:00:00Z", null, "1"));
     send(Events.event("acme", "3", "2026-11-01T22:00:00Z", null, "2"));
     Rollup day = latestRollups().get(Rollup.groupKey(first));
-    assertEquals(2, day.requests());
-    assertEquals(new BigDecimal("3.000000000000"), day.usage());
-    assertEquals(2, day.version());
+    assertEquals(2, day.totals().requests());
+    assertEquals(new BigDecimal("3.000000000000"), day.totals().usage());
+    assertEquals(2, day.totals().version());
   }
 
   @Test
@@ -197,8 +194,16 @@ class UsageTopologyTest {
 
     Map<String, Rollup> latest = latestRollups();
     assertEquals(1, latest.size());
-    assertEquals(2, latest.values().iterator().next().requests());
+    assertEquals(2, latest.values().iterator().next().totals().requests());
     assertEquals(2, distinct.readRecordsToList().size());
+  }
+
+  @Test
+  void aFieldHoldingTheGroupKeySeparatorIsPoisonNotAShiftedGroup() {
+    UsageEvent bad = Events.event("acme", "sep", "2026-11-20T10:00:00Z", "u1\u001facme-other", "1");
+    send(bad);
+    assertEquals(List.of("acme/sep"), deadLetters.readRecordsToList().stream().map(TestRecord::key).toList());
+    assertTrue(latestRollups().isEmpty());
   }
 
   @Test

@@ -42,7 +42,6 @@ final class Pipeline implements AutoCloseable {
     env.put("CLICKHOUSE_DATABASE", name);
     env.put("KEYS_FILE", keys.file().toString());
     env.put("EVENTS_TOPIC", name + "-events");
-    env.put("ROLLUPS_TOPIC", name + "-rollups");
     env.put("APPLICATION_ID", name + "-stream");
     env.put("STATE_DIR", home.resolve("streams").toString());
     env.put("HTTP_PORT", "0");
