@@ -31,15 +31,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -97,7 +94,7 @@ class ActivityApiIntegrationTest {
   private static ActivityServer lateEvening;
   /** Just before midnight at the end of 2026-11-21: the window is 2026-10-22 .. 2026-11-20. */
   private static ActivityServer dayBefore;
-  private static Path home;
+  private static Path keysFile;
   private static String acmeKey;
   private static String betaKey;
   private static String revokedKey;
@@ -106,9 +103,9 @@ class ActivityApiIntegrationTest {
   @BeforeAll
   static void start() throws Exception {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
-    database = "aq_" + HexFormat.of().formatHex(randomBytes());
-    home = Files.createTempDirectory("activity-query-test");
-    CredentialStore keys = new CredentialStore(home.resolve("keys.jsonl"));
+    database = QueryTestEnv.newDatabase("aq");
+    CredentialStore keys = QueryTestEnv.newKeyStore("activity-query-test");
+    keysFile = keys.file();
     acmeKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, ACME);
     betaKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, BETA);
     revokedKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, ACME);
@@ -125,12 +122,6 @@ class ActivityApiIntegrationTest {
     insertFixture();
   }
 
-  private static byte[] randomBytes() {
-    byte[] bytes = new byte[8];
-    ThreadLocalRandom.current().nextBytes(bytes);
-    return bytes;
-  }
-
   @AfterAll
   static void stop() {
     for (ActivityServer s : new ActivityServer[] {server, lateEvening, dayBefore}) {
@@ -138,10 +129,7 @@ class ActivityApiIntegrationTest {
         s.close();
       }
     }
-    if (clickHouse != null) {
-      clickHouse.execute("DROP DATABASE IF EXISTS " + database);
-      clickHouse.close();
-    }
+    QueryTestEnv.dropDatabase(clickHouse, database);
   }
 
   // ---- fixture ------------------------------------------------------------------------------------------
@@ -634,7 +622,7 @@ class ActivityApiIntegrationTest {
   void clickHouseFailureIsAGeneric500() throws Exception {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
     try (FlakyClickHouseProxy proxy = new FlakyClickHouseProxy(endpoint.httpUrl())) {
-      Map<String, String> env = QueryTestEnv.of(proxy.url(), endpoint, database, home.resolve("keys.jsonl"));
+      Map<String, String> env = QueryTestEnv.of(proxy.url(), endpoint, database, keysFile);
       try (ActivityServer failing = ActivityServer.start(QueryConfig.fromEnv(env),
           Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC))) {
         assertEquals(200, get(failing, "Bearer " + acmeKey, "date=" + D30).statusCode());

@@ -27,8 +27,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -36,12 +34,10 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -101,11 +97,8 @@ class ExportApiIntegrationTest {
   @BeforeAll
   static void start() throws Exception {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
-    byte[] random = new byte[8];
-    ThreadLocalRandom.current().nextBytes(random);
-    database = "aqx_" + HexFormat.of().formatHex(random);
-    Path home = Files.createTempDirectory("activity-export-test");
-    CredentialStore keys = new CredentialStore(home.resolve("keys.jsonl"));
+    database = QueryTestEnv.newDatabase("aqx");
+    CredentialStore keys = QueryTestEnv.newKeyStore("activity-export-test");
     acmeKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, ACME);
     betaKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, BETA);
     ingestToken = QueryTestEnv.newKey(keys, CredentialKind.INGEST, null);
@@ -123,10 +116,7 @@ class ExportApiIntegrationTest {
     if (server != null) {
       server.close();
     }
-    if (clickHouse != null) {
-      clickHouse.execute("DROP DATABASE IF EXISTS " + database);
-      clickHouse.close();
-    }
+    QueryTestEnv.dropDatabase(clickHouse, database);
   }
 
   // ---- fixture ------------------------------------------------------------------------------------------

@@ -24,16 +24,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -71,11 +67,8 @@ class ExportFailureIntegrationTest {
   @BeforeAll
   static void start() throws Exception {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
-    byte[] random = new byte[8];
-    ThreadLocalRandom.current().nextBytes(random);
-    database = "aqf_" + HexFormat.of().formatHex(random);
-    Path home = Files.createTempDirectory("activity-export-failure-test");
-    CredentialStore keys = new CredentialStore(home.resolve("keys.jsonl"));
+    database = QueryTestEnv.newDatabase("aqf");
+    CredentialStore keys = QueryTestEnv.newKeyStore("activity-export-failure-test");
     acmeKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, ACME);
     QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, BETA);
     proxy = new FlakyClickHouseProxy(endpoint.httpUrl());
@@ -105,10 +98,7 @@ class ExportFailureIntegrationTest {
     if (proxy != null) {
       proxy.close();
     }
-    if (clickHouse != null) {
-      clickHouse.execute("DROP DATABASE IF EXISTS " + database);
-      clickHouse.close();
-    }
+    QueryTestEnv.dropDatabase(clickHouse, database);
   }
 
   @BeforeEach

@@ -21,7 +21,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,7 +32,7 @@ class MergeIndependenceTest {
   @Test
   void activityAndExportAnswerTheSameBeforeAndAfterTheMerge(@TempDir Path dir) throws Exception {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
-    String database = "mi_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    String database = QueryTestEnv.newDatabase("mi");
     CredentialStore keys = new CredentialStore(dir.resolve("keys.jsonl"));
     String key = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, "acme");
     Map<String, String> env = QueryTestEnv.of(endpoint, database, keys.file());

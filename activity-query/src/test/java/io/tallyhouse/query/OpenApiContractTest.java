@@ -18,19 +18,15 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -58,11 +54,8 @@ class OpenApiContractTest {
   @BeforeAll
   static void start() throws Exception {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
-    byte[] random = new byte[8];
-    ThreadLocalRandom.current().nextBytes(random);
-    database = "aqo_" + HexFormat.of().formatHex(random);
-    Path home = Files.createTempDirectory("activity-openapi-test");
-    CredentialStore keys = new CredentialStore(home.resolve("keys.jsonl"));
+    database = QueryTestEnv.newDatabase("aqo");
+    CredentialStore keys = QueryTestEnv.newKeyStore("activity-openapi-test");
     key = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, "acme");
     ingestToken = QueryTestEnv.newKey(keys, CredentialKind.INGEST, null);
     Map<String, String> env = QueryTestEnv.of(endpoint, database, keys.file());
@@ -85,10 +78,7 @@ class OpenApiContractTest {
     if (server != null) {
       server.close();
     }
-    if (clickHouse != null) {
-      clickHouse.execute("DROP DATABASE IF EXISTS " + database);
-      clickHouse.close();
-    }
+    QueryTestEnv.dropDatabase(clickHouse, database);
   }
 
   private static HttpResponse<String> get(String bearer, String path, String query) throws Exception {
