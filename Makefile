@@ -5,7 +5,7 @@ RUN_CP := deploy/local/target/runtime-classpath.txt
 SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query deploy/local bench \
              -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.avsc' -o -name '*.sql' -o -name '*.txt' -o -name '*.xml' -o -name '*.yaml' \) -print 2>/dev/null) pom.xml
 
-.PHONY: run test build deps clean keys bench-ingest bench-stream
+.PHONY: run test build deps clean keys bench-ingest bench-stream bench-query
 
 ## make run: the whole pipeline locally (Kafka, registry, ClickHouse, the three services) until Ctrl-C.
 ##           DEMO=1 also loads 30 days of generated traffic.
@@ -24,6 +24,10 @@ bench-ingest: $(RUN_CP)
 ## make bench-stream: events/s through dedup, rollup and the ClickHouse writer, freshness, ClickHouse raw insert.
 bench-stream: deps $(RUN_CP)
 	@java -Xmx3g -cp "$$(cat $(BENCH_CP)):bench/target/classes" io.tallyhouse.bench.StreamBench
+
+## make bench-query: GET /api/v1/activity on 10M events, 50 clients, against the same SQL sent to ClickHouse directly.
+bench-query: deps $(RUN_CP)
+	@java -Xmx2g -cp "$$(cat $(BENCH_CP)):bench/target/classes" io.tallyhouse.bench.QueryBench
 
 ## make keys ARGS="create --kind management --account demo": the key tool on the local stack's key file.
 KEYS_FILE ?= .run/keys.jsonl

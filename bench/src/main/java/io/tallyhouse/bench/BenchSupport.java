@@ -70,12 +70,13 @@ final class BenchSupport {
     }
   }
 
-  static void awaitReady(int port, Process process, Path log) throws Exception {
+  /** Waits until the child service {@code name} answers {@code /health/ready} with 200. */
+  static void awaitReady(String name, int port, Process process, Path log) throws Exception {
     HttpClient http = HttpClient.newHttpClient();
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("gateway-ingest exited:\n" + Files.readString(log));
+        throw new IllegalStateException(name + " exited:\n" + Files.readString(log));
       }
       try {
         if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),
@@ -87,7 +88,7 @@ final class BenchSupport {
       }
       Thread.sleep(100);
     }
-    throw new IllegalStateException("gateway-ingest was not ready in time:\n" + Files.readString(log));
+    throw new IllegalStateException(name + " was not ready in time:\n" + Files.readString(log));
   }
 
   static Path apicurioHome() {

@@ -89,7 +89,7 @@ public final class IngestBench {
       env.put("KEYS_FILE", keys.file().toString());
       env.put("EVENTS_PARTITIONS", String.valueOf(partitions));
       ingest = ChildJvm.start("io.tallyhouse.ingest.IngestServer", env, dir.resolve("ingest.log"));
-      awaitReady(port, ingest, dir.resolve("ingest.log"));
+      awaitReady("gateway-ingest", port, ingest, dir.resolve("ingest.log"));
 
       Random random = new Random(1);
       List<Buffer> singles = new ArrayList<>();

@@ -96,7 +96,8 @@ public final class StreamBench {
       Map<String, String> streamEnv = new HashMap<>(env);
       streamEnv.put("HTTP_PORT", String.valueOf(Ports.freePort()));
       stream = ChildJvm.start("io.tallyhouse.stream.UsageStreamApp", streamEnv, dir.resolve("stream.log"));
-      BenchSupport.awaitReady(Integer.parseInt(streamEnv.get("HTTP_PORT")), stream, dir.resolve("stream.log"));
+      BenchSupport.awaitReady("usage-stream", Integer.parseInt(streamEnv.get("HTTP_PORT")), stream,
+          dir.resolve("stream.log"));
       long start = System.nanoTime();
       awaitVisible(clickHouse, events, stream, dir.resolve("stream.log"));
       double throughput = events / ((System.nanoTime() - start) / 1e9);

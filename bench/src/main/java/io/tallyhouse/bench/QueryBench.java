@@ -1,0 +1,328 @@
+package io.tallyhouse.bench;
+
+import static io.tallyhouse.bench.BenchSupport.JSON;
+import static io.tallyhouse.bench.BenchSupport.log;
+import static io.tallyhouse.bench.BenchSupport.round1;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tallyhouse.common.auth.CredentialKind;
+import io.tallyhouse.common.auth.CredentialStore;
+import io.tallyhouse.common.auth.Secrets;
+import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.clickhouse.Migrations;
+import io.tallyhouse.query.ActivityRepository;
+import io.tallyhouse.query.ActivityRequest;
+import io.tallyhouse.testkit.ClickHouseServer;
+import io.tallyhouse.testkit.Ports;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code make bench-query}: {@code GET /api/v1/activity} latency on about 10 million events (see
+ * {@link ActivityFixture}) with 50 clients in a closed loop, against the very same SQL sent straight to ClickHouse's
+ * HTTP interface by 50 clients in the same run. The last line of output is one JSON object.
+ *
+ * <p>activity-query runs in a child JVM exactly as in production ({@code io.tallyhouse.query.ActivityServer}).
+ * Requests: a fifth each of no filter, {@code date=}, {@code api_key_hash=}, {@code user_id=} and
+ * {@code group_by=user}, for accounts drawn with the events' own skew, so the largest account gets about 10 % of
+ * them. The direct side runs, per request, the statements the service runs for it: the api key lookup (only with
+ * {@code api_key_hash}) and then the activity query, built by activity-query's own code.
+ *
+ * <p>System properties: {@code bench.events} (10000000), {@code bench.accounts} (1000), {@code bench.days} (35),
+ * {@code bench.concurrency} (50), {@code bench.warmup.seconds} (10), {@code bench.seconds} (30, each measured
+ * phase), {@code bench.child.jvm.options} (see {@link ChildJvm}).
+ */
+public final class QueryBench {
+
+  private static final String DATABASE = "bench";
+  private static final List<String> KINDS = List.of("none", "date", "api_key_hash", "user_id", "group_by_user");
+
+  /** One request of the mix: the API path with its query string, and the statements the service runs for it. */
+  record Probe(String kind, int account, String path, List<String> statements) {}
+
+  private QueryBench() {}
+
+  public static void main(String[] args) throws Exception {
+    long events = Long.getLong("bench.events", 10_000_000L);
+    int accounts = Integer.getInteger("bench.accounts", 1000);
+    int days = Integer.getInteger("bench.days", 35);
+    int concurrency = Integer.getInteger("bench.concurrency", 50);
+    int warmup = Integer.getInteger("bench.warmup.seconds", 10);
+    int seconds = Integer.getInteger("bench.seconds", 30);
+    Path dir = Files.createTempDirectory("tallyhouse-bench-query-");
+    log("working in " + dir);
+    String loadBefore = loadAverage();
+
+    ClickHouseServer server = ClickHouseServer.start(dir.resolve("clickhouse"), Ports.freePort(), Ports.freePort());
+    // Loading statements run for tens of seconds; the service keeps its own default timeout.
+    ClickHouseConfig config = new ClickHouseConfig(server.httpUrl(), server.user(), server.password(), DATABASE,
+        Duration.ofMinutes(30));
+    ObjectNode result = JSON.createObjectNode();
+    Process service = null;
+    try (ClickHouse clickHouse = new ClickHouse(config)) {
+      Migrations.apply(clickHouse, "clickhouse/migrations");
+      LocalDate today = LocalDate.now(ZoneOffset.UTC);
+      log(String.format("generating %,d events of %d accounts over %d days in ClickHouse", events, accounts, days));
+      long loadStart = System.nanoTime();
+      ActivityFixture.load(clickHouse, events, accounts, days, today.minusDays(1));
+      long rawEvents = count(clickHouse, "SELECT count() AS n FROM usage_events");
+      long rollupRows = count(clickHouse, "SELECT count() AS n FROM usage_daily FINAL");
+      log(String.format("  %,d raw events, %,d rollup rows in %.0f s", rawEvents, rollupRows,
+          (System.nanoTime() - loadStart) / 1e9));
+      // Both phases must read the same parts: no merge may fold the late versions in between.
+      clickHouse.execute("SYSTEM STOP MERGES usage_daily");
+
+      CredentialStore keys = new CredentialStore(dir.resolve("keys.jsonl"));
+      Map<Integer, String> secrets = new HashMap<>();
+      for (int a = 0; a < accounts; a++) {
+        String secret = Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix());
+        keys.add(secret, CredentialKind.MANAGEMENT, ActivityFixture.accountId(a), List.of(), "bench");
+        secrets.put(a, secret);
+      }
+
+      int port = Ports.freePort();
+      Map<String, String> env = new HashMap<>();
+      env.put("HTTP_PORT", String.valueOf(port));
+      env.put("CLICKHOUSE_URL", server.httpUrl());
+      env.put("CLICKHOUSE_DATABASE", DATABASE);
+      env.put("KEYS_FILE", keys.file().toString());
+      service = ChildJvm.start("io.tallyhouse.query.ActivityServer", env, dir.resolve("query.log"));
+      BenchSupport.awaitReady("activity-query", port, service, dir.resolve("query.log"));
+
+      List<Probe> probes = probes(clickHouse, accounts, today, 20_000);
+      int checked = checkAgreement(probes.subList(0, 100), port, secrets, config);
+      log("the service and the direct SQL agree on " + checked + " requests");
+
+      URI clickHouseUri = URI.create(server.httpUrl());
+      Phase api;
+      Phase direct;
+      try (HttpLoad load = new HttpLoad()) {
+        log(String.format("GET /api/v1/activity, %d clients: %d s warm-up, %d s measured", concurrency, warmup,
+            seconds));
+        new Phase(probes).viaApi(load, port, secrets, concurrency, warmup);
+        api = new Phase(probes).viaApi(load, port, secrets, concurrency, seconds);
+        log("  " + api);
+        log(String.format("the same SQL straight to ClickHouse, %d clients: %d s warm-up, %d s measured", concurrency,
+            warmup, seconds));
+        new Phase(probes).direct(load, clickHouseUri, concurrency, warmup);
+        direct = new Phase(probes).direct(load, clickHouseUri, concurrency, seconds);
+        log("  " + direct);
+      }
+
+      result.put("benchmark", "query");
+      result.put("p50_ms", round1(api.total.p50Millis()));
+      result.put("p99_ms", round1(api.total.p99Millis()));
+      result.put("clickhouse_direct_p50_ms", round1(direct.total.p50Millis()));
+      result.put("clickhouse_direct_p99_ms", round1(direct.total.p99Millis()));
+      result.put("overhead_ratio", BigDecimal.valueOf(api.total.p99Millis() / direct.total.p99Millis())
+          .setScale(2, RoundingMode.HALF_UP));
+      result.put("requests_per_s", Math.round(api.total.requestsPerSecond()));
+      result.put("clickhouse_direct_requests_per_s", Math.round(direct.total.requestsPerSecond()));
+      result.put("errors", api.total.errors());
+      result.put("clickhouse_direct_errors", direct.total.errors());
+      ObjectNode byKind = result.putObject("p99_ms_by_request");
+      for (String kind : KINDS) {
+        byKind.putArray(kind).add(round1(api.p99(kind))).add(round1(direct.p99(kind)));
+      }
+      result.put("raw_events", rawEvents);
+      result.put("rollup_rows", rollupRows);
+      result.put("accounts", accounts);
+      result.put("concurrency", concurrency);
+      result.put("seconds", seconds);
+      result.put("agreement_checked", checked);
+      result.put("cores", Runtime.getRuntime().availableProcessors());
+      result.put("load_average_before", loadBefore);
+    } finally {
+      if (service != null) {
+        service.destroy();
+        service.waitFor(30, TimeUnit.SECONDS);
+      }
+      server.stop();
+    }
+    System.err.flush();
+    System.out.println(result);
+    System.out.flush();
+    System.exit(0);
+  }
+
+  /**
+   * {@code n} requests: a fifth of each kind, accounts with the events' skew. Every api_key_hash is one the account
+   * reported; user ids follow the events' law, so now and then one matches nothing (an empty answer, also real).
+   */
+  static List<Probe> probes(ClickHouse clickHouse, int accounts, LocalDate today, int n) {
+    Map<String, List<String>> keysOf = new HashMap<>();
+    for (JsonNode row : clickHouse.query("SELECT account_id, api_key_hash FROM api_key_hashes")) {
+      keysOf.computeIfAbsent(row.get("account_id").asText(), k -> new ArrayList<>())
+          .add(row.get("api_key_hash").asText());
+    }
+    Random random = new Random(5);
+    List<Probe> probes = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      int a = ActivityFixture.account(random, accounts);
+      String account = ActivityFixture.accountId(a);
+      String kind = KINDS.get(i % KINDS.size());
+      if (kind.equals("api_key_hash") && !keysOf.containsKey(account)) {
+        kind = "none"; // only with a tiny bench.events: an account without any event
+      }
+      Map<String, List<String>> params = new LinkedHashMap<>();
+      switch (kind) {
+        case "date" -> params.put("date", List.of(today.minusDays(1 + random.nextInt(30)).toString()));
+        case "api_key_hash" -> {
+          List<String> keys = keysOf.get(account);
+          params.put("api_key_hash", List.of(keys.get(random.nextInt(keys.size()))));
+        }
+        case "user_id" -> params.put("user_id", List.of(ActivityFixture.user(random, a)));
+        case "group_by_user" -> params.put("group_by", List.of("user"));
+        default -> { }
+      }
+      // The service's own parser and SQL builder: the direct side runs exactly its statements.
+      ActivityRequest request = ActivityRequest.parse(params, today);
+      List<String> statements = new ArrayList<>();
+      request.apiKeyHash().ifPresent(h -> statements.add(ActivityRepository.apiKeyKnownSql(account, h)));
+      statements.add(ActivityRepository.activitySql(account, request));
+      StringBuilder path = new StringBuilder("/api/v1/activity");
+      params.forEach((name, values) -> path.append(path.indexOf("?") < 0 ? '?' : '&').append(name).append('=')
+          .append(URLEncoder.encode(values.get(0), StandardCharsets.UTF_8)));
+      probes.add(new Probe(kind, a, path.toString(), statements));
+    }
+    return probes;
+  }
+
+  /**
+   * Fails unless the service and the direct SQL give the same items for {@code probes}: the same count and the same
+   * totals of requests and usage. Guards against timing 401s or empty answers. Returns how many were compared.
+   */
+  private static int checkAgreement(List<Probe> probes, int port, Map<Integer, String> secrets,
+      ClickHouseConfig config) throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    try (ClickHouse clickHouse = new ClickHouse(config)) {
+      for (Probe probe : probes) {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port + probe.path()))
+            .header("Authorization", "Bearer " + secrets.get(probe.account())).build(),
+            HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+          throw new IllegalStateException(probe.path() + " answered " + response.statusCode() + ": "
+              + response.body());
+        }
+        JsonNode data = JSON.readTree(response.body()).get("data");
+        List<JsonNode> rows = clickHouse.query(probe.statements().get(probe.statements().size() - 1));
+        long requests = 0;
+        BigDecimal usage = BigDecimal.ZERO;
+        for (JsonNode item : data) {
+          requests += item.get("requests").asLong();
+          usage = usage.add(new BigDecimal(item.get("usage").asText()));
+        }
+        for (JsonNode row : rows) {
+          requests -= row.get("requests_sum").asLong();
+          usage = usage.subtract(new BigDecimal(row.get("usage_sum").asText()));
+        }
+        if (data.size() != rows.size() || requests != 0 || usage.signum() != 0) {
+          throw new IllegalStateException("the service and ClickHouse disagree on " + probe.path() + " of account "
+              + probe.account());
+        }
+      }
+    }
+    return probes.size();
+  }
+
+  /** One measured phase: the latencies of all exchanges and of each kind of request. */
+  private static final class Phase {
+
+    private final List<Probe> probes;
+    private final Map<String, LatencyRecorder> byKind = new HashMap<>();
+    private HttpLoad.Result total;
+
+    Phase(List<Probe> probes) {
+      this.probes = probes;
+      KINDS.forEach(kind -> byKind.put(kind, new LatencyRecorder()));
+    }
+
+    double p99(String kind) {
+      return byKind.get(kind).percentileMillis(0.99);
+    }
+
+    Phase viaApi(HttpLoad load, int port, Map<Integer, String> secrets, int concurrency, int seconds)
+        throws Exception {
+      total = load.run((client, n) -> {
+        long start = System.nanoTime();
+        Probe probe = probes.get((int) (n % probes.size()));
+        RequestOptions get = new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1").setPort(port)
+            .setURI(probe.path()).putHeader("Authorization", "Bearer " + secrets.get(probe.account()));
+        return timed(probe, start, call(client, get, null));
+      }, concurrency, Duration.ofSeconds(seconds));
+      return this;
+    }
+
+    /** The probe's statements one after the other, as the service sends them (database as URL parameter). */
+    Phase direct(HttpLoad load, URI clickHouse, int concurrency, int seconds) throws Exception {
+      RequestOptions post = new RequestOptions().setMethod(HttpMethod.POST).setHost(clickHouse.getHost())
+          .setPort(clickHouse.getPort()).setURI("/?database=" + DATABASE);
+      total = load.run((client, n) -> {
+        long start = System.nanoTime();
+        Probe probe = probes.get((int) (n % probes.size()));
+        Future<Boolean> chain = Future.succeededFuture(true);
+        for (String sql : probe.statements()) {
+          Buffer body = Buffer.buffer(sql + "\nFORMAT JSONEachRow");
+          chain = chain.compose(ok -> ok ? call(client, post, body) : Future.succeededFuture(false));
+        }
+        return timed(probe, start, chain);
+      }, concurrency, Duration.ofSeconds(seconds));
+      return this;
+    }
+
+    private Future<Boolean> timed(Probe probe, long start, Future<Boolean> answer) {
+      return answer.andThen(done -> byKind.get(probe.kind()).record(System.nanoTime() - start));
+    }
+
+    /** One request; true when it answered 200 (the body is read to its end either way). */
+    private static Future<Boolean> call(HttpClient client, RequestOptions options, Buffer body) {
+      return client.request(options)
+          .compose(request -> body == null ? request.send() : request.send(body))
+          .compose(response -> response.body().map(ignored -> response.statusCode() == 200));
+    }
+
+    @Override
+    public String toString() {
+      return String.format("%.0f requests/s, p50 %.1f ms, p99 %.1f ms, %d errors", total.requestsPerSecond(),
+          total.p50Millis(), total.p99Millis(), total.errors());
+    }
+  }
+
+  private static long count(ClickHouse clickHouse, String sql) {
+    return clickHouse.query(sql).get(0).get("n").asLong();
+  }
+
+  /** The 1-minute load average before the run: another benchmark on the same box shows here. */
+  private static String loadAverage() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+    } catch (Exception e) {
+      return "unknown";
+    }
+  }
+}
