@@ -22,6 +22,8 @@ import java.util.Random;
  *   <li>{@code days} completed UTC days up to {@code lastDay}, uniform; 1/3 of events with cached tokens,
  *       reasoning tokens on two endpoints, 3 % BYOK;</li>
  *   <li>cost exact: (prompt x input price + completion x output price) / 10^9 as Decimal(38,12), never a float;</li>
+ *   <li>one usage_daily row per group and shard, the shard a hash of account and event id (as the events topic's
+ *       partition is), so a busy group has a row in every shard;</li>
  *   <li>2 % of events are "late" (event id {@code late-*}): the rollup is written without them, merged, and then
  *       the groups they touch are written again with their full totals and a higher version, as usage-stream does
  *       when events arrive for a day that already has rows. So FINAL has real work to do.</li>
@@ -71,22 +73,32 @@ final class ActivityFixture {
         FROM numbers(%1$s)
       )""";
 
-  /** Sums of the raw events per usage_daily row; version = number of events, as the stream counts them. */
+  /**
+   * Sums of the raw events per usage_daily row, one row per group and shard as usage-stream writes them (%1$s is
+   * the shard of an event); version = number of events, as the stream counts them.
+   */
   private static final String ROLLUP = """
       INSERT INTO usage_daily (account_id, date, api_key_hash, user_id, endpoint_id, model, model_permaslug,
-        provider_name, requests, prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, usage,
+        provider_name, shard, requests, prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, usage,
         byok_usage_inference, byok_requests, version, updated_at)
       SELECT account_id, date, api_key_hash, ifNull(user, ''), endpoint_id, model, model_permaslug, provider_name,
-        count(), sum(prompt_tokens), sum(completion_tokens), sum(reasoning_tokens), sum(cached_tokens), sum(cost),
-        sum(byok_cost), sum(is_byok), count(), now()
+        %1$s, count(), sum(prompt_tokens), sum(completion_tokens), sum(reasoning_tokens), sum(cached_tokens),
+        sum(cost), sum(byok_cost), sum(is_byok), count(), now()
       FROM usage_events
-      WHERE %s
-      GROUP BY account_id, date, api_key_hash, ifNull(user, ''), endpoint_id, model, model_permaslug, provider_name""";
+      WHERE %2$s
+      GROUP BY account_id, date, api_key_hash, ifNull(user, ''), endpoint_id, model, model_permaslug, provider_name,
+        %1$s""";
 
   private ActivityFixture() {}
 
-  /** Generates {@code events} events over {@code accounts} accounts and the {@code days} days up to {@code lastDay}. */
-  static void load(ClickHouse clickHouse, long events, int accounts, int days, LocalDate lastDay) {
+  /**
+   * Generates {@code events} events over {@code accounts} accounts and the {@code days} days up to {@code lastDay},
+   * and their rollup over {@code shards} shards: gateway-ingest keys events by account and event id, so the events
+   * of one group spread over the partitions of the events topic, and usage-stream writes a row per group and
+   * partition (the shard).
+   */
+  static void load(ClickHouse clickHouse, long events, int accounts, int days, LocalDate lastDay, int shards) {
+    String shard = "toUInt16(cityHash64(account_id, event_id) % " + shards + ")";
     for (long first = 0; first < events; first += CHUNK) {
       long count = Math.min(CHUNK, events - first);
       clickHouse.execute(EVENTS.formatted(first + ", " + count, accounts - 1, accounts + 1,
@@ -95,14 +107,14 @@ final class ActivityFixture {
     }
     // One day at a time keeps the GROUP BY small; the late events are left out of this first version.
     for (int d = 0; d < days; d++) {
-      clickHouse.execute(ROLLUP.formatted("date = " + SqlLiteral.date(lastDay.minusDays(d))
+      clickHouse.execute(ROLLUP.formatted(shard, "date = " + SqlLiteral.date(lastDay.minusDays(d))
           + " AND event_id NOT LIKE 'late-%'"));
     }
     clickHouse.execute("OPTIMIZE TABLE usage_daily FINAL");
-    // The groups the late events touch, again with full totals: a higher version in a new part.
-    clickHouse.execute(ROLLUP.formatted("(account_id, date, api_key_hash, ifNull(user, ''), endpoint_id) IN ("
-        + "SELECT account_id, date, api_key_hash, ifNull(user, ''), endpoint_id FROM usage_events"
-        + " WHERE event_id LIKE 'late-%')"));
+    // The (group, shard) rows the late events touch, again with full totals: a higher version in a new part.
+    String rowKey = "(account_id, date, api_key_hash, ifNull(user, ''), endpoint_id, " + shard + ")";
+    clickHouse.execute(ROLLUP.formatted(shard, rowKey + " IN (SELECT " + rowKey.substring(1, rowKey.length() - 1)
+        + " FROM usage_events WHERE event_id LIKE 'late-%')"));
     clickHouse.execute("INSERT INTO api_key_hashes (account_id, api_key_hash)"
         + " SELECT DISTINCT account_id, api_key_hash FROM usage_events");
   }

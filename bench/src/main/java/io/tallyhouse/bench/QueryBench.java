@@ -53,6 +53,7 @@ import java.util.concurrent.TimeUnit;
  * {@code api_key_hash}) and then the activity query, built by activity-query's own code.
  *
  * <p>System properties: {@code bench.events} (10000000), {@code bench.accounts} (1000), {@code bench.days} (35),
+ * {@code bench.shards} (6, the default partitions of the events topic),
  * {@code bench.concurrency} (50), {@code bench.warmup.seconds} (10), {@code bench.seconds} (30, each measured
  * phase), {@code bench.child.jvm.options} (see {@link ChildJvm}).
  */
@@ -70,6 +71,7 @@ public final class QueryBench {
     long events = Long.getLong("bench.events", 10_000_000L);
     int accounts = Integer.getInteger("bench.accounts", 1000);
     int days = Integer.getInteger("bench.days", 35);
+    int shards = Integer.getInteger("bench.shards", 6);
     int concurrency = Integer.getInteger("bench.concurrency", 50);
     int warmup = Integer.getInteger("bench.warmup.seconds", 10);
     int seconds = Integer.getInteger("bench.seconds", 30);
@@ -88,7 +90,7 @@ public final class QueryBench {
       LocalDate today = LocalDate.now(ZoneOffset.UTC);
       log(String.format("generating %,d events of %d accounts over %d days in ClickHouse", events, accounts, days));
       long loadStart = System.nanoTime();
-      ActivityFixture.load(clickHouse, events, accounts, days, today.minusDays(1));
+      ActivityFixture.load(clickHouse, events, accounts, days, today.minusDays(1), shards);
       long rawEvents = count(clickHouse, "SELECT count() AS n FROM usage_events");
       long rollupRows = count(clickHouse, "SELECT count() AS n FROM usage_daily FINAL");
       log(String.format("  %,d raw events, %,d rollup rows in %.0f s", rawEvents, rollupRows,
@@ -151,6 +153,7 @@ public final class QueryBench {
       result.put("raw_events", rawEvents);
       result.put("rollup_rows", rollupRows);
       result.put("accounts", accounts);
+      result.put("shards", shards);
       result.put("concurrency", concurrency);
       result.put("seconds", seconds);
       result.put("agreement_checked", checked);
