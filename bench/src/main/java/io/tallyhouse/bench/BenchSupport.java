@@ -103,4 +103,26 @@ final class BenchSupport {
   static void log(String line) {
     System.out.println(line);
     System.out.flush();
-  }}
+  }
+  /** The machine's CPU ticks from /proc/stat: {busy, total}; {0, 0} where there is no /proc. */
+  static long[] machineCpuTicks() {
+    try {
+      String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+      long total = 0;
+      for (int i = 1; i < f.length; i++) {
+        total += Long.parseLong(f[i]);
+      }
+      // idle and iowait are the only fields that are not work.
+      long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+      return new long[] {total - idle, total};
+    } catch (IOException | RuntimeException e) {
+      return new long[] {0, 0};
+    }
+  }
+
+  /** Share of all cores busy between two {@link #machineCpuTicks()} readings, in percent. */
+  static double busyPercent(long[] before, long[] after) {
+    long total = after[1] - before[1];
+    return total == 0 ? 0 : 100.0 * (after[0] - before[0]) / total;
+  }
+}

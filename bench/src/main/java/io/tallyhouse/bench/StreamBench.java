@@ -47,7 +47,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * visible in ClickHouse) at about half that rate, and ClickHouse's raw insert speed for the same rows, in one run on
  * the same servers. The last line of output is one JSON object.
  *
- * <p>System properties: {@code bench.events} (400000), {@code bench.partitions} (6), {@code bench.seconds} (20,
+ * <p>System properties: {@code bench.events} (1200000), {@code bench.partitions} (6), {@code bench.seconds} (20,
  * the freshness phase), {@code bench.commit.interval.ms} (the service's default unless set).
  */
 public final class StreamBench {
@@ -55,7 +55,8 @@ public final class StreamBench {
   private StreamBench() {}
 
   public static void main(String[] args) throws Exception {
-    int events = Integer.getInteger("bench.events", 400_000);
+    // Enough for the measurement to be mostly steady state rather than the first seconds' JIT and RocksDB warm-up.
+    int events = Integer.getInteger("bench.events", 1_200_000);
     int partitions = Integer.getInteger("bench.partitions", 6);
     int seconds = Integer.getInteger("bench.seconds", 20);
     Path dir = Files.createTempDirectory("tallyhouse-bench-stream-");
@@ -80,6 +81,9 @@ public final class StreamBench {
     if (System.getProperty("bench.commit.interval.ms") != null) {
       env.put("COMMIT_INTERVAL_MS", System.getProperty("bench.commit.interval.ms"));
     }
+    // Any other setting of the service, e.g. -Dbench.env.STREAM_THREADS=2.
+    System.getProperties().stringPropertyNames().stream().filter(name -> name.startsWith("bench.env."))
+        .forEach(name -> env.put(name.substring("bench.env.".length()), System.getProperty(name)));
 
     ObjectNode result = JSON.createObjectNode();
     Process stream = null;
@@ -99,9 +103,12 @@ public final class StreamBench {
       BenchSupport.awaitReady("usage-stream", Integer.parseInt(streamEnv.get("HTTP_PORT")), stream,
           dir.resolve("stream.log"));
       long start = System.nanoTime();
-      awaitVisible(clickHouse, events, stream, dir.resolve("stream.log"));
+      long[] cpuBefore = BenchSupport.machineCpuTicks();
+      awaitVisible(clickHouse, events, stream, dir.resolve("stream.log"), kafka);
       double throughput = events / ((System.nanoTime() - start) / 1e9);
-      log(String.format("  %.0f events/s through dedup, rollup and the ClickHouse writer", throughput));
+      double busy = BenchSupport.busyPercent(cpuBefore, BenchSupport.machineCpuTicks());
+      log(String.format("  %.0f events/s through dedup, rollup and the ClickHouse writer; machine CPU %.0f %% busy",
+          throughput, busy));
 
       double rate = throughput / 2;
       log(String.format("freshness at %.0f events/s for %d s", rate, seconds));
@@ -114,6 +121,7 @@ public final class StreamBench {
 
       result.put("benchmark", "stream");
       result.put("events_per_s", Math.round(throughput));
+      result.put("cpu_busy_pct", Math.round(busy));
       result.put("freshness_p50_ms", round1(freshness.percentileMillis(0.5)));
       result.put("freshness_p99_ms", round1(freshness.percentileMillis(0.99)));
       result.put("freshness_rate_events_per_s", Math.round(rate));
@@ -183,9 +191,19 @@ public final class StreamBench {
     return rows.isEmpty() ? 0 : rows.get(0).get("n").asLong();
   }
 
-  private static void awaitVisible(ClickHouse clickHouse, long events, Process stream, Path log) throws Exception {
+  private static void awaitVisible(ClickHouse clickHouse, long events, Process stream, Path log, LocalKafka kafka)
+      throws Exception {
     long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();
+    long start = System.nanoTime();
+    long nextProgress = start;
     while (System.nanoTime() < deadline) {
+      if (System.nanoTime() >= nextProgress) {
+        // Where a slow run loses its time: the topology's consumption against the rows that reached ClickHouse.
+        nextProgress += Duration.ofSeconds(5).toNanos();
+        log(String.format("  %5.1f s: topology consumed %d, writer consumed %d, usage_events %d rows", 
+            (System.nanoTime() - start) / 1e9, committed(kafka, "usage-stream"),
+            committed(kafka, "usage-stream-clickhouse-writer"), countOrZero(clickHouse, "SELECT count() AS n FROM usage_events")));
+      }
       if (!stream.isAlive()) {
         throw new IllegalStateException("usage-stream exited:\n" + Files.readString(log));
       }
@@ -202,6 +220,25 @@ public final class StreamBench {
       Thread.sleep(250);
     }
     throw new IllegalStateException("the preloaded events did not become visible in time");
+  }
+
+  /** The sum of a consumer group's committed offsets over all its partitions. */
+  private static long committed(LocalKafka kafka, String group) {
+    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+        Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS)
+          .values().stream().filter(java.util.Objects::nonNull).mapToLong(o -> o.offset()).sum();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  private static long countOrZero(ClickHouse clickHouse, String sql) {
+    try {
+      return count(clickHouse, sql);
+    } catch (RuntimeException e) {
+      return 0;
+    }
   }
 
   /**

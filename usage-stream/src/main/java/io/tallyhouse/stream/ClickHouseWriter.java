@@ -14,7 +14,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -179,11 +178,16 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     }
     String updatedAt = UPDATED_AT.format(clock.instant());
     ByteArrayOutputStream rows = new ByteArrayOutputStream(latest.size() * 400);
-    Set<String> keyRows = new LinkedHashSet<>();
+    // Many rollups share an (account, api key): each pair is rendered once.
+    Map<String, Rollup> keys = new LinkedHashMap<>();
     for (Map.Entry<Shard, Totals> rollup : latest.entrySet()) {
       Rollup row = Rollup.of(rollup.getKey().group(), rollup.getValue());
       rows.writeBytes(row.toJson(rollup.getKey().partition(), updatedAt));
       rows.write('\n');
+      keys.putIfAbsent(row.accountId() + Rollup.SEP + row.apiKeyHash(), row);
+    }
+    List<String> keyRows = new ArrayList<>(keys.size());
+    for (Rollup row : keys.values()) {
       keyRows.add(Rollup.JSON.createObjectNode().put("account_id", row.accountId())
           .put("api_key_hash", row.apiKeyHash()).toString());
     }

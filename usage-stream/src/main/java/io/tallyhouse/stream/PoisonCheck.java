@@ -1,7 +1,6 @@
 package io.tallyhouse.stream;
 
 import io.tallyhouse.schemas.avro.UsageEvent;
-import java.util.regex.Pattern;
 
 /**
  * The invariants the rollup relies on, checked again on the stream side: the events topic may be written by
@@ -9,8 +8,6 @@ import java.util.regex.Pattern;
  */
 final class PoisonCheck {
 
-  private static final Pattern HEX_64 = Pattern.compile("[0-9a-f]{64}");
-  private static final Pattern ACCOUNT_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
   private PoisonCheck() {}
 
@@ -19,10 +16,10 @@ final class PoisonCheck {
     if (e.getEventId().isEmpty() || e.getEventId().length() > 128) {
       return "event_id must be 1-128 characters";
     }
-    if (!ACCOUNT_ID.matcher(e.getAccountId()).matches()) {
+    if (!isAccountId(e.getAccountId())) {
       return "account_id is not a valid account id";
     }
-    if (!HEX_64.matcher(e.getApiKeyHash()).matches()) {
+    if (!isLowerHex64(e.getApiKeyHash())) {
       return "api_key_hash must be 64 lowercase hex characters";
     }
     if (e.getModel().isEmpty() || e.getProviderName().isEmpty() || e.getEndpointId().isEmpty()
@@ -47,5 +44,36 @@ final class PoisonCheck {
       return "token counts must not be negative";
     }
     return null;
+  }
+
+  // Plain loops rather than regular expressions: these run for every event on the stream thread.
+
+  /** [A-Za-z0-9._:-]{1,128}, the contract's account id. */
+  static boolean isAccountId(String s) {
+    if (s.isEmpty() || s.length() > 128) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':'
+          || c == '-')) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** [0-9a-f]{64}, a SHA-256 in lowercase hex. */
+  static boolean isLowerHex64(String s) {
+    if (s.length() != 64) {
+      return false;
+    }
+    for (int i = 0; i < 64; i++) {
+      char c = s.charAt(i);
+      if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f')) {
+        return false;
+      }
+    }
+    return true;
   }
 }

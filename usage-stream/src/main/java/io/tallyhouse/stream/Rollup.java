@@ -9,7 +9,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.LocalDate;
-import java.time.ZoneOffset;
 
 /**
  * One row of usage_daily: the totals one stream task (one partition of the events topic, the row's {@code shard})
@@ -29,25 +28,42 @@ record Rollup(String accountId, LocalDate date, String apiKeyHash, String userId
       .build();
   /** Separates the group's fields in its key; PoisonCheck keeps it out of every field. */
   static final char SEP = '\u001f';
-  private static final int GROUP_FIELDS = 8;
+  /** A hash prefix and the eight fields of the group. */
+  private static final int KEY_FIELDS = 9;
 
-  /** The group an event belongs to; '' stands for "no user" (a contract user is never empty). */
+  /**
+   * The group an event belongs to; '' stands for "no user" (a contract user is never empty).
+   *
+   * <p>The key starts with eight hex digits of a hash of the fields. The store's cache keeps keys in a sorted map,
+   * and keys that begin with the same account, day and api key hash made each lookup compare dozens of equal bytes
+   * (a quarter of the stream thread's time in the benchmark); with the prefix most comparisons end in the first
+   * bytes.
+   */
   static String groupKey(UsageEvent e) {
-    return e.getAccountId() + SEP + utcDay(e) + SEP + e.getApiKeyHash() + SEP + (e.getUser() == null ? "" : e.getUser())
-        + SEP + e.getEndpointId() + SEP + e.getModel() + SEP + e.getModelPermaslug() + SEP + e.getProviderName();
+    String fields = e.getAccountId() + SEP + utcDay(e) + SEP + e.getApiKeyHash() + SEP
+        + (e.getUser() == null ? "" : e.getUser()) + SEP + e.getEndpointId() + SEP + e.getModel() + SEP
+        + e.getModelPermaslug() + SEP + e.getProviderName();
+    // String.hashCode is fixed by the language specification, so a key never changes between versions or JVMs.
+    int h = fields.hashCode() * 0x9E3779B9;
+    StringBuilder key = new StringBuilder(9 + fields.length());
+    for (int shift = 28; shift >= 0; shift -= 4) {
+      key.append(Character.forDigit((h >>> shift) & 0xf, 16));
+    }
+    return key.append(SEP).append(fields).toString();
   }
 
   static LocalDate utcDay(UsageEvent e) {
-    return LocalDate.ofInstant(e.getCreatedAt(), ZoneOffset.UTC);
+    // Not LocalDate.ofInstant: that builds the offset's ZoneRules for every event.
+    return LocalDate.ofEpochDay(Math.floorDiv(e.getCreatedAt().getEpochSecond(), 86_400));
   }
 
   /** The row of a group key (as {@link #groupKey} builds it) and its totals. */
   static Rollup of(String groupKey, Totals totals) {
     String[] f = groupKey.split(String.valueOf(SEP), -1);
-    if (f.length != GROUP_FIELDS) {
+    if (f.length != KEY_FIELDS || f[0].length() != 8) {
       throw new IllegalArgumentException("not a group key: " + f.length + " fields");
     }
-    return new Rollup(f[0], LocalDate.parse(f[1]), f[2], f[3], f[4], f[5], f[6], f[7], totals);
+    return new Rollup(f[1], LocalDate.parse(f[2]), f[3], f[4], f[5], f[6], f[7], f[8], totals);
   }
 
   /** The usage_daily row as JSONEachRow. */

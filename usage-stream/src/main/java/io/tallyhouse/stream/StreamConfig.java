@@ -15,6 +15,8 @@ import java.util.Map;
  * @param rawRetentionDays days of usage_events kept; older day partitions are dropped
  * @param streamThreads Kafka Streams threads; each commits its own transactions, so while one waits for the broker
  *     another processes
+ * @param storeCacheBytes the rollup store's cache, shared by the stream threads: it turns updates of a hot group
+ *     into one changelog record per commit; larger is not faster when most groups are touched once per commit
  * @param commitInterval how often Kafka Streams commits its transaction, i.e. how often the raw topic and the rollups
  *     changelog receive committed records
  */
@@ -22,7 +24,7 @@ public record StreamConfig(
     String applicationId, String bootstrapServers, RegistryConfig registry, String eventsTopic, int eventsPartitions,
     String rawEventsTopic, String deadLetterTopic, Path stateDir, Duration dedupWindow,
     Duration commitInterval, ClickHouseConfig clickHouse, int writerBatchRows, Duration writerMaxWait,
-    int rawRetentionDays, int streamThreads, String httpHost, int httpPort) {
+    int rawRetentionDays, int streamThreads, long storeCacheBytes, String httpHost, int httpPort) {
 
   UsageTopology.Topics topics() {
     return new UsageTopology.Topics(eventsTopic, rawEventsTopic, deadLetterTopic);
@@ -50,6 +52,7 @@ public record StreamConfig(
         Duration.ofMillis(Long.parseLong(env.getOrDefault("WRITER_MAX_WAIT_MS", "250"))),
         Integer.parseInt(env.getOrDefault("RAW_RETENTION_DAYS", "400")),
         Integer.parseInt(env.getOrDefault("STREAM_THREADS", "1")),
+        Long.parseLong(env.getOrDefault("STORE_CACHE_BYTES", String.valueOf(2L * 1024 * 1024))),
         env.getOrDefault("HTTP_HOST", "127.0.0.1"),
         Integer.parseInt(env.getOrDefault("HTTP_PORT", "8082")));
   }

@@ -136,6 +136,9 @@ public final class UsageStreamApp implements AutoCloseable {
     // A stream thread spends much of its time waiting for the broker (transaction commits, flushes); more threads
     // overlap those waits when there are cores to spare.
     p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.streamThreads());
+    // The cache is a sorted map walked for every event; smaller than the 10 MiB default it stays cheaper to walk and
+    // still holds the hot groups, the ones where it saves changelog records (2 MiB and 256 KiB measured alike).
+    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, config.storeCacheBytes());
     // A record that cannot be read stops the application rather than being skipped: nothing is dropped silently.
     p.put(StreamsConfig.DEFAULT_DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndFailExceptionHandler.class);
     // Every event is written again twice (dedup changelog, raw topic): compressed batches cut the broker's bytes,
