@@ -200,7 +200,8 @@ public final class StreamBench {
       if (System.nanoTime() >= nextProgress) {
         // Where a slow run loses its time: the topology's consumption against the rows that reached ClickHouse.
         nextProgress += Duration.ofSeconds(5).toNanos();
-        log(String.format("  %5.1f s: topology consumed %d, writer consumed %d, usage_events %d rows", 
+        log(String.format("  %5.1f s: topology consumed %d events, writer consumed %d records (raw + rollup),"
+            + " usage_events %d rows",
             (System.nanoTime() - start) / 1e9, committed(kafka, "usage-stream"),
             committed(kafka, "usage-stream-clickhouse-writer"), countOrZero(clickHouse, "SELECT count() AS n FROM usage_events")));
       }
