@@ -4,8 +4,7 @@ import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseException;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
+import io.tallyhouse.common.clickhouse.TabSeparated;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.LocalDate;
@@ -13,7 +12,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -42,6 +41,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ClickHouseWriter.class);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
   private static final Duration RETENTION_EVERY = Duration.ofHours(1);
+  private static final List<String> API_KEY_HASH_COLUMNS = List.of("account_id", "api_key_hash");
   private static final DateTimeFormatter UPDATED_AT = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss")
       .withZone(ZoneOffset.UTC);
 
@@ -161,8 +161,8 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
 
   private void writeUntilDone(List<ConsumerRecord<String, byte[]>> records) {
     // Within a batch only the newest totals of a group and shard matter; older versions would lose to them anyway.
-    Map<Shard, Totals> latest = new LinkedHashMap<>();
-    ByteArrayOutputStream events = new ByteArrayOutputStream();
+    Map<Shard, Totals> latest = new HashMap<>();
+    TabSeparated events = new TabSeparated(records.size() * 256);
     int eventRows = 0;
     for (ConsumerRecord<String, byte[]> record : records) {
       if (record.topic().equals(rollupsTopic)) {
@@ -171,45 +171,48 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
               (a, b) -> a.version() >= b.version() ? a : b);
         }
       } else {
-        events.writeBytes(record.value());
-        events.write('\n');
+        // The raw topic holds each event's row, already in TabSeparated.
+        byte[] row = record.value();
+        if (row == null || row.length == 0 || row[row.length - 1] != '\n') {
+          // Inserting it would glue it to the next row; stopping here keeps the backlog intact in Kafka.
+          throw new IllegalStateException("raw topic record " + record.topic() + "/" + record.partition() + "@"
+              + record.offset() + " is not a TabSeparated row (written by an older usage-stream?)");
+        }
+        events.rows(row);
         eventRows++;
       }
     }
     String updatedAt = UPDATED_AT.format(clock.instant());
-    ByteArrayOutputStream rows = new ByteArrayOutputStream(latest.size() * 400);
-    // Many rollups share an (account, api key): each pair is rendered once.
-    Map<String, Rollup> keys = new LinkedHashMap<>();
+    TabSeparated rows = new TabSeparated(latest.size() * 256);
+    TabSeparated hashes = new TabSeparated(256);
+    // Many rollups share an (account, api key); each pair is written once.
+    Set<String> pairs = new HashSet<>();
     for (Map.Entry<Shard, Totals> rollup : latest.entrySet()) {
-      Rollup row = Rollup.of(rollup.getKey().group(), rollup.getValue());
-      rows.writeBytes(row.toJson(rollup.getKey().partition(), updatedAt));
-      rows.write('\n');
-      keys.putIfAbsent(row.accountId() + Rollup.SEP + row.apiKeyHash(), row);
+      String group = rollup.getKey().group();
+      Rollup.appendRow(rows, group, rollup.getKey().partition(), rollup.getValue(), updatedAt);
+      String[] accountAndKey = Rollup.accountAndApiKey(group);
+      if (pairs.add(accountAndKey[0] + Rollup.SEP + accountAndKey[1])) {
+        hashes.string(accountAndKey[0]).string(accountAndKey[1]).endRow();
+      }
     }
-    List<String> keyRows = new ArrayList<>(keys.size());
-    for (Rollup row : keys.values()) {
-      keyRows.add(Rollup.JSON.createObjectNode().put("account_id", row.accountId())
-          .put("api_key_hash", row.apiKeyHash()).toString());
-    }
-    byte[] hashes = String.join("\n", keyRows).getBytes(StandardCharsets.UTF_8);
     long backoff = 100;
     boolean eventsDone = eventRows == 0;
-    boolean hashesDone = keyRows.isEmpty();
+    boolean hashesDone = pairs.isEmpty();
     boolean rollupsDone = latest.isEmpty();
     while (running) {
       try {
         // Each insert is idempotent, so after a failure only what did not succeed is repeated.
         if (!eventsDone) {
-          clickHouse.insertJsonEachRow("usage_events", events.toByteArray());
+          clickHouse.insertTabSeparated("usage_events", RawEventRow.COLUMNS, events.toByteArray());
           eventsDone = true;
         }
         // The key record before the rollups: a reader that sees a key's rows can also find the key.
         if (!hashesDone) {
-          clickHouse.insertJsonEachRow("api_key_hashes", hashes);
+          clickHouse.insertTabSeparated("api_key_hashes", API_KEY_HASH_COLUMNS, hashes.toByteArray());
           hashesDone = true;
         }
         if (!rollupsDone) {
-          clickHouse.insertJsonEachRow("usage_daily", rows.toByteArray());
+          clickHouse.insertTabSeparated("usage_daily", Rollup.COLUMNS, rows.toByteArray());
           rollupsDone = true;
         }
         rowsWritten += latest.size() + eventRows;

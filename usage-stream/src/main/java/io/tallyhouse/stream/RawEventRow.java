@@ -1,51 +1,53 @@
 package io.tallyhouse.stream;
 
-import com.fasterxml.jackson.core.JsonGenerator;
+import io.tallyhouse.common.clickhouse.TabSeparated;
 import io.tallyhouse.schemas.avro.UsageEvent;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.time.LocalDateTime;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 
-/** A distinct event as its {@code usage_events} row in JSONEachRow (money as exact JSON numbers). */
+/**
+ * A distinct event as its {@code usage_events} row in TabSeparated: the raw topic's value, inserted by the writer
+ * as it is. Money is the decimal's plain digits, exact.
+ */
 final class RawEventRow {
+
+  /** The usage_events columns of {@link #toRow}, in its order. */
+  static final List<String> COLUMNS = List.of("date", "account_id", "event_id", "api_key_hash", "user", "model",
+      "model_permaslug", "provider_name", "endpoint_id", "created_at", "created_at_us", "prompt_tokens",
+      "completion_tokens", "reasoning_tokens", "cached_tokens", "cost", "is_byok", "byok_cost", "app", "received_at",
+      "received_at_us");
 
   private RawEventRow() {}
 
-  static byte[] toJson(UsageEvent e) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(640);
-    try (JsonGenerator g = Rollup.JSON.getFactory().createGenerator(out)) {
-      g.enable(JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN);
-      g.writeStartObject();
-      g.writeStringField("date", Rollup.utcDay(e).toString());
-      g.writeStringField("account_id", e.getAccountId());
-      g.writeStringField("event_id", e.getEventId());
-      g.writeStringField("api_key_hash", e.getApiKeyHash());
-      g.writeStringField("user", e.getUser());
-      g.writeStringField("model", e.getModel());
-      g.writeStringField("model_permaslug", e.getModelPermaslug());
-      g.writeStringField("provider_name", e.getProviderName());
-      g.writeStringField("endpoint_id", e.getEndpointId());
-      g.writeStringField("created_at", dateTime(e.getCreatedAt()));
-      g.writeNumberField("created_at_us", micros(e.getCreatedAt()));
-      g.writeNumberField("prompt_tokens", e.getPromptTokens());
-      g.writeNumberField("completion_tokens", e.getCompletionTokens());
-      g.writeNumberField("reasoning_tokens", e.getReasoningTokens());
-      g.writeNumberField("cached_tokens", e.getCachedTokens());
-      g.writeNumberField("cost", e.getCost());
-      g.writeNumberField("is_byok", e.getIsByok() ? 1 : 0);
-      g.writeNumberField("byok_cost", e.getByokCost());
-      g.writeStringField("app", e.getApp());
-      g.writeStringField("received_at", dateTime(e.getReceivedAt()));
-      g.writeNumberField("received_at_us", micros(e.getReceivedAt()));
-      g.writeEndObject();
-    } catch (IOException ex) {
-      throw new UncheckedIOException(ex);
-    }
-    return out.toByteArray();
+  /** The row, ending in a newline. */
+  static byte[] toRow(UsageEvent e) {
+    return new TabSeparated(384)
+        .string(Rollup.utcDay(e).toString())
+        .string(e.getAccountId())
+        .string(e.getEventId())
+        .string(e.getApiKeyHash())
+        .nullableString(e.getUser())
+        .string(e.getModel())
+        .string(e.getModelPermaslug())
+        .string(e.getProviderName())
+        .string(e.getEndpointId())
+        .string(dateTime(e.getCreatedAt()))
+        .number(micros(e.getCreatedAt()))
+        .number(e.getPromptTokens())
+        .number(e.getCompletionTokens())
+        .number(e.getReasoningTokens())
+        .number(e.getCachedTokens())
+        .decimal(e.getCost())
+        .number(e.getIsByok() ? 1 : 0)
+        .decimal(e.getByokCost())
+        .nullableString(e.getApp())
+        .string(dateTime(e.getReceivedAt()))
+        .number(micros(e.getReceivedAt()))
+        .endRow()
+        .toByteArray();
   }
 
   /**

@@ -1,35 +1,31 @@
 package io.tallyhouse.stream;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.tallyhouse.common.clickhouse.TabSeparated;
 import io.tallyhouse.schemas.avro.UsageEvent;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.LocalDate;
+import java.util.List;
 
 /**
  * One row of usage_daily: the totals one stream task (one partition of the events topic, the row's {@code shard})
  * counted for one group (account, UTC day of created_at, api key, user, endpoint). Readers sum a group's rows over
  * its shards; with FINAL each shard contributes only its latest version.
  *
- * <p>The JSON form is the row in JSONEachRow, money as exact JSON numbers (ClickHouse parses Decimal(38,12) from the
- * number's text, 18.16 included; it refuses quoted decimals).
+ * <p>The writer renders rows straight from the group key ({@link #appendRow}) without building this record: the key
+ * holds the row's first eight columns in their order.
  */
 record Rollup(String accountId, LocalDate date, String apiKeyHash, String userId, String endpointId, String model,
     String modelPermaslug, String providerName, Totals totals) {
 
-  static final ObjectMapper JSON = JsonMapper.builder()
-      .enable(JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN)
-      .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
-      .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-      .build();
+  /** The usage_daily columns of {@link #appendRow}, in its order: the key's fields, then the shard and totals. */
+  static final List<String> COLUMNS = List.of("account_id", "date", "api_key_hash", "user_id", "endpoint_id", "model",
+      "model_permaslug", "provider_name", "shard", "requests", "prompt_tokens", "completion_tokens",
+      "reasoning_tokens", "cached_tokens", "usage", "byok_usage_inference", "byok_requests", "version", "updated_at");
+
   /** Separates the group's fields in its key; PoisonCheck keeps it out of every field. */
   static final char SEP = '\u001f';
-  /** A hash prefix and the eight fields of the group. */
-  private static final int KEY_FIELDS = 9;
+  /** The fields of the group after the key's prefix (eight hex digits and a separator). */
+  private static final int FIELDS = 8;
+  private static final int PREFIX = 9;
 
   /**
    * The group an event belongs to; '' stands for "no user" (a contract user is never empty).
@@ -59,42 +55,59 @@ record Rollup(String accountId, LocalDate date, String apiKeyHash, String userId
 
   /** The row of a group key (as {@link #groupKey} builds it) and its totals. */
   static Rollup of(String groupKey, Totals totals) {
-    String[] f = groupKey.split(String.valueOf(SEP), -1);
-    if (f.length != KEY_FIELDS || f[0].length() != 8) {
-      throw new IllegalArgumentException("not a group key: " + f.length + " fields");
+    int[] ends = fieldEnds(groupKey);
+    String[] f = new String[FIELDS];
+    for (int i = 0, from = PREFIX; i < FIELDS; from = ends[i++] + 1) {
+      f[i] = groupKey.substring(from, ends[i]);
     }
-    return new Rollup(f[1], LocalDate.parse(f[2]), f[3], f[4], f[5], f[6], f[7], f[8], totals);
+    return new Rollup(f[0], LocalDate.parse(f[1]), f[2], f[3], f[4], f[5], f[6], f[7], totals);
   }
 
-  /** The usage_daily row as JSONEachRow. */
-  byte[] toJson(int shard, String updatedAt) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(512);
-    try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
-      g.enable(JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN);
-      g.writeStartObject();
-      g.writeStringField("account_id", accountId);
-      g.writeStringField("date", date.toString());
-      g.writeStringField("api_key_hash", apiKeyHash);
-      g.writeStringField("user_id", userId);
-      g.writeStringField("endpoint_id", endpointId);
-      g.writeStringField("model", model);
-      g.writeStringField("model_permaslug", modelPermaslug);
-      g.writeStringField("provider_name", providerName);
-      g.writeNumberField("shard", shard);
-      g.writeNumberField("requests", totals.requests());
-      g.writeNumberField("prompt_tokens", totals.promptTokens());
-      g.writeNumberField("completion_tokens", totals.completionTokens());
-      g.writeNumberField("reasoning_tokens", totals.reasoningTokens());
-      g.writeNumberField("cached_tokens", totals.cachedTokens());
-      g.writeNumberField("usage", totals.usage());
-      g.writeNumberField("byok_usage_inference", totals.byokUsageInference());
-      g.writeNumberField("byok_requests", totals.byokRequests());
-      g.writeNumberField("version", totals.version());
-      g.writeStringField("updated_at", updatedAt);
-      g.writeEndObject();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+  /** Appends the usage_daily row ({@link #COLUMNS}) of a group key, the shard that counted it, and its totals. */
+  static void appendRow(TabSeparated out, String groupKey, int shard, Totals totals, String updatedAt) {
+    int[] ends = fieldEnds(groupKey);
+    for (int i = 0, from = PREFIX; i < FIELDS; from = ends[i++] + 1) {
+      out.string(groupKey, from, ends[i]);
     }
-    return out.toByteArray();
+    out.number(shard)
+        .number(totals.requests())
+        .number(totals.promptTokens())
+        .number(totals.completionTokens())
+        .number(totals.reasoningTokens())
+        .number(totals.cachedTokens())
+        .decimal(totals.usage())
+        .decimal(totals.byokUsageInference())
+        .number(totals.byokRequests())
+        .number(totals.version())
+        .string(updatedAt)
+        .endRow();
+  }
+
+  /** The account and the api key hash of a group key: the row of api_key_hashes a rollup row implies. */
+  static String[] accountAndApiKey(String groupKey) {
+    int[] ends = fieldEnds(groupKey);
+    return new String[] {groupKey.substring(PREFIX, ends[0]), groupKey.substring(ends[1] + 1, ends[2])};
+  }
+
+  /** Where each of the key's fields ends (exclusive); refuses what {@link #groupKey} cannot have built. */
+  private static int[] fieldEnds(String groupKey) {
+    if (groupKey.length() < PREFIX || groupKey.charAt(PREFIX - 1) != SEP) {
+      throw new IllegalArgumentException("not a group key: no hash prefix");
+    }
+    int[] ends = new int[FIELDS];
+    int from = PREFIX;
+    for (int i = 0; i < FIELDS - 1; i++) {
+      int end = groupKey.indexOf(SEP, from);
+      if (end < 0) {
+        throw new IllegalArgumentException("not a group key: " + (i + 1) + " fields");
+      }
+      ends[i] = end;
+      from = end + 1;
+    }
+    if (groupKey.indexOf(SEP, from) >= 0) {
+      throw new IllegalArgumentException("not a group key: more than " + FIELDS + " fields");
+    }
+    ends[FIELDS - 1] = groupKey.length();
+    return ends;
   }
 }

@@ -109,7 +109,7 @@ public final class UsageTopology {
       UsageEvent event = record.value();
       String group = Rollup.groupKey(event);
       totals.put(group, Totals.plus(totals.get(group), event));
-      context.forward(record.withValue(RawEventRow.toJson(event)));
+      context.forward(record.withValue(RawEventRow.toRow(event)));
     }
   }
 

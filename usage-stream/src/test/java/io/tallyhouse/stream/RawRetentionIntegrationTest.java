@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.Migrations;
+import io.tallyhouse.common.clickhouse.TabSeparated;
+import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import java.io.ByteArrayOutputStream;
@@ -25,11 +27,10 @@ class RawRetentionIntegrationTest {
       ByteArrayOutputStream rows = new ByteArrayOutputStream();
       for (String day : List.of("2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04")) {
         for (int i = 0; i < 3; i++) {
-          rows.writeBytes(RawEventRow.toJson(Events.event("acme", day + "-" + i, day + "T12:00:0" + i + "Z", null, "1")));
-          rows.write('\n');
+          rows.writeBytes(RawEventRow.toRow(Events.event("acme", day + "-" + i, day + "T12:00:0" + i + "Z", null, "1")));
         }
       }
-      clickHouse.insertJsonEachRow("usage_events", rows.toByteArray());
+      clickHouse.insertTabSeparated("usage_events", RawEventRow.COLUMNS, rows.toByteArray());
 
       List<LocalDate> dropped = ClickHouseWriter.dropPartitionsBefore(clickHouse, LocalDate.parse("2026-01-03"));
 
@@ -50,13 +51,11 @@ class RawRetentionIntegrationTest {
       Migrations.apply(clickHouse, "clickhouse/migrations");
       var first = Events.event("acme", "a", "2026-01-01T10:00:00Z", null, "0.5");
       var second = Events.event("acme", "b", "2026-01-01T11:00:00Z", null, "0.25");
-      clickHouse.insertJsonEachRow("usage_events", (new String(RawEventRow.toJson(first), java.nio.charset.StandardCharsets.UTF_8)
-          + "\n" + new String(RawEventRow.toJson(second), java.nio.charset.StandardCharsets.UTF_8))
-          .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      clickHouse.insertTabSeparated("usage_events", RawEventRow.COLUMNS,
+          new TabSeparated(1024).rows(RawEventRow.toRow(first)).rows(RawEventRow.toRow(second)).toByteArray());
       // Shard 0 counted the first event; the shard that counted the second has not written yet: one request and 0.5
       // instead of two and 0.75.
-      clickHouse.insertJsonEachRow("usage_daily", Rollup.of(Rollup.groupKey(first), Totals.plus(null, first))
-          .toJson(0, "2026-01-01 12:00:00"));
+      insertRollup(clickHouse, first, 0);
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       int code = Reconcile.run(clickHouse, LocalDate.parse("2026-01-01"), LocalDate.parse("2026-01-02"),
           new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
@@ -66,13 +65,19 @@ class RawRetentionIntegrationTest {
       org.junit.jupiter.api.Assertions.assertTrue(report.contains("requests=2") && report.contains("requests=1"), report);
 
       // Once the other shard's row is there, the sum over shards agrees with the raw table.
-      clickHouse.insertJsonEachRow("usage_daily", Rollup.of(Rollup.groupKey(second), Totals.plus(null, second))
-          .toJson(1, "2026-01-01 12:00:00"));
+      insertRollup(clickHouse, second, 1);
       ByteArrayOutputStream again = new ByteArrayOutputStream();
       int passing = Reconcile.run(clickHouse, LocalDate.parse("2026-01-01"), LocalDate.parse("2026-01-02"),
           new java.io.PrintStream(again, true, java.nio.charset.StandardCharsets.UTF_8));
       assertEquals(0, passing, again.toString(java.nio.charset.StandardCharsets.UTF_8));
       clickHouse.execute("DROP DATABASE IF EXISTS " + io.tallyhouse.common.clickhouse.SqlLiteral.identifier(name));
     }
+  }
+
+  /** The usage_daily row of one event counted by {@code shard}, as the writer inserts it. */
+  private static void insertRollup(ClickHouse clickHouse, UsageEvent event, int shard) {
+    TabSeparated row = new TabSeparated(256);
+    Rollup.appendRow(row, Rollup.groupKey(event), shard, Totals.plus(null, event), "2026-01-01 12:00:00");
+    clickHouse.insertTabSeparated("usage_daily", Rollup.COLUMNS, row.toByteArray());
   }
 }

@@ -3,10 +3,14 @@ package io.tallyhouse.stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import io.tallyhouse.common.clickhouse.TabSeparated;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -35,7 +39,7 @@ class RollupTest {
   }
 
   @Test
-  void aGroupKeyGivesBackEveryFieldOfItsRow() throws Exception {
+  void aGroupKeyGivesBackEveryFieldOfItsRow() {
     UsageEvent e = Events.event("beta.corp:eu-1", "1", "2026-11-20T23:59:59.999Z", null, "0.000043022187");
     Totals totals = Totals.plus(Totals.plus(null, e), e);
     Rollup rollup = Rollup.of(Rollup.groupKey(e), totals);
@@ -45,13 +49,41 @@ class RollupTest {
     assertEquals(Events.KEY_A, rollup.apiKeyHash());
     assertEquals("OpenAI/openai/gpt-4o-2024-08-06", rollup.endpointId());
 
-    JsonNode row = Rollup.JSON.readTree(rollup.toJson(3, "2026-11-21 00:00:01"));
-    assertEquals(3, row.get("shard").asInt());
-    assertEquals(2, row.get("requests").asLong());
-    assertEquals(2, row.get("version").asLong());
-    assertEquals("0.000086044374", row.get("usage").decimalValue().toPlainString());
-    assertEquals("openai/gpt-4o-2024-08-06", row.get("model_permaslug").asText());
-    assertEquals("OpenAI", row.get("provider_name").asText());
+    Map<String, String> row = row(Rollup.groupKey(e), 3, totals);
+    assertEquals("beta.corp:eu-1", row.get("account_id"));
+    assertEquals("2026-11-20", row.get("date"));
+    assertEquals("", row.get("user_id"));
+    assertEquals("3", row.get("shard"));
+    assertEquals("2", row.get("requests"));
+    assertEquals("2", row.get("version"));
+    assertEquals("0.000086044374", row.get("usage"));
+    assertEquals("openai/gpt-4o-2024-08-06", row.get("model_permaslug"));
+    assertEquals("OpenAI", row.get("provider_name"));
+    assertEquals("2026-11-21 00:00:01", row.get("updated_at"));
+    assertEquals(List.of("beta.corp:eu-1", Events.KEY_A), List.of(Rollup.accountAndApiKey(Rollup.groupKey(e))));
+  }
+
+  @Test
+  void aHostileUserStaysInsideItsColumn() {
+    UsageEvent e = Events.event("acme", "1", "2026-11-20T10:00:00Z", "a\tb\nc\\", "1");
+    Map<String, String> row = row(Rollup.groupKey(e), 0, Totals.plus(null, e));
+    assertEquals("a\\tb\\nc\\\\", row.get("user_id"), "escaped, as ClickHouse reads it back");
+    assertEquals("OpenAI/openai/gpt-4o-2024-08-06", row.get("endpoint_id"));
+  }
+
+  /** The row appendRow writes, by column; fails unless it is exactly one line of one value per column. */
+  private static Map<String, String> row(String groupKey, int shard, Totals totals) {
+    TabSeparated out = new TabSeparated(64);
+    Rollup.appendRow(out, groupKey, shard, totals, "2026-11-21 00:00:01");
+    String text = new String(out.toByteArray(), StandardCharsets.UTF_8);
+    assertEquals(text.length() - 1, text.indexOf('\n'), "one line");
+    String[] values = text.substring(0, text.length() - 1).split("\t", -1);
+    assertEquals(Rollup.COLUMNS.size(), values.length);
+    Map<String, String> row = new HashMap<>();
+    for (int i = 0; i < values.length; i++) {
+      row.put(Rollup.COLUMNS.get(i), values[i]);
+    }
+    return row;
   }
 
   @Test

@@ -79,6 +79,25 @@ public final class ClickHouse implements AutoCloseable {
     }
   }
 
+  /**
+   * Inserts rows in TabSeparated (built with {@link TabSeparated}) into the named {@code columns} of {@code table}:
+   * cheaper than JSONEachRow for both sides, and naming the columns keeps it independent of the table's column
+   * order.
+   */
+  public void insertTabSeparated(String table, List<String> columns, byte[] rows) {
+    InsertSettings settings = new InsertSettings().setDatabase(config.database())
+        .serverSetting("database", config.database());
+    List<String> names = columns.stream().map(SqlLiteral::identifier).toList();
+    try {
+      client.insert(SqlLiteral.identifier(table), names, new ByteArrayInputStream(rows), ClickHouseFormat.TabSeparated,
+              settings)
+          .get(config.timeout().toMillis(), TimeUnit.MILLISECONDS)
+          .close();
+    } catch (Exception e) {
+      throw failure("insert into " + table, e);
+    }
+  }
+
   /** Runs a SELECT and returns its rows, one JSON object each. */
   public List<JsonNode> query(String sql) {
     QuerySettings settings = new QuerySettings().setDatabase(config.database()).setFormat(ClickHouseFormat.JSONEachRow)
@@ -105,9 +124,18 @@ public final class ClickHouse implements AutoCloseable {
    * bytes can be inserted elsewhere as they are.
    */
   public byte[] queryJsonEachRow(String sql) {
-    QuerySettings settings = new QuerySettings().setDatabase(config.database()).setFormat(ClickHouseFormat.JSONEachRow)
+    return queryBytes(sql, ClickHouseFormat.JSONEachRow);
+  }
+
+  /** Runs a SELECT and returns its rows as TabSeparated text, unparsed. */
+  public byte[] queryTabSeparated(String sql) {
+    return queryBytes(sql, ClickHouseFormat.TabSeparated);
+  }
+
+  private byte[] queryBytes(String sql, ClickHouseFormat format) {
+    QuerySettings settings = new QuerySettings().setDatabase(config.database()).setFormat(format)
         .serverSetting("database", config.database());
-    try (QueryResponse response = client.query(sql + "\nFORMAT JSONEachRow", settings)
+    try (QueryResponse response = client.query(sql + "\nFORMAT " + format.name(), settings)
         .get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
          InputStream body = response.getInputStream()) {
       return body.readAllBytes();
