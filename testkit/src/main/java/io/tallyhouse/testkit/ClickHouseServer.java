@@ -52,6 +52,14 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
     return "";
   }
 
+  /** The running server's process, for benchmarks that account for its CPU time. */
+  public synchronized ProcessHandle process() {
+    if (process == null) {
+      throw new IllegalStateException("clickhouse-server is not running");
+    }
+    return process.toHandle();
+  }
+
   public synchronized void stop() {
     Processes.stop(process, Duration.ofSeconds(10));
     process = null;

@@ -100,10 +100,11 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
       ensureTables();
       consumer.subscribe(List.of(rollupsTopic, config.rawEventsTopic()));
       while (running) {
-        List<ConsumerRecord<String, byte[]>> batch = nextBatch();
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        List<ConsumerRecord<String, byte[]>> batch = nextBatch(offsets);
         if (!batch.isEmpty()) {
           writeUntilDone(batch);
-          commit(batch);
+          commit(offsets);
         }
         maybeDropOldPartitions();
       }
@@ -139,13 +140,21 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     }
   }
 
-  /** Records until the batch is full or the oldest record waited long enough. */
-  private List<ConsumerRecord<String, byte[]>> nextBatch() {
+  /**
+   * Records until the batch is full or the oldest record waited long enough; {@code offsets} receives, per partition,
+   * the offset after the batch's last record of it.
+   */
+  private List<ConsumerRecord<String, byte[]>> nextBatch(Map<TopicPartition, OffsetAndMetadata> offsets) {
     List<ConsumerRecord<String, byte[]>> batch = new ArrayList<>();
     long deadline = 0;
     while (running) {
       long wait = batch.isEmpty() ? 200 : Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
-      consumer.poll(Duration.ofMillis(wait)).forEach(batch::add);
+      ConsumerRecords<String, byte[]> polled = consumer.poll(Duration.ofMillis(wait));
+      for (TopicPartition partition : polled.partitions()) {
+        List<ConsumerRecord<String, byte[]>> records = polled.records(partition);
+        batch.addAll(records);
+        offsets.put(partition, new OffsetAndMetadata(records.get(records.size() - 1).offset() + 1));
+      }
       if (batch.isEmpty()) {
         return batch;
       }
@@ -243,17 +252,10 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
   /** A group as counted by the task of one partition of the events topic (the usage_daily row's shard). */
   private record Shard(String group, int partition) {}
 
-  private void commit(List<ConsumerRecord<String, byte[]>> records) {
+  private void commit(Map<TopicPartition, OffsetAndMetadata> offsets) {
     consumer.resume(consumer.paused());
-    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-    Set<TopicPartition> assigned = consumer.assignment();
-    for (ConsumerRecord<String, byte[]> record : records) {
-      TopicPartition partition = new TopicPartition(record.topic(), record.partition());
-      if (assigned.contains(partition)) {
-        offsets.merge(partition, new OffsetAndMetadata(record.offset() + 1),
-            (a, b) -> a.offset() >= b.offset() ? a : b);
-      }
-    }
+    // Partitions a rebalance took away meanwhile are left to their new owner.
+    offsets.keySet().retainAll(consumer.assignment());
     try {
       consumer.commitSync(offsets);
     } catch (CommitFailedException e) {

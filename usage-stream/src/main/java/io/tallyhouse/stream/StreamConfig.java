@@ -17,6 +17,9 @@ import java.util.Map;
  *     another processes
  * @param storeCacheBytes the rollup store's cache, shared by the stream threads: it turns updates of a hot group
  *     into one changelog record per commit; larger is not faster when most groups are touched once per commit
+ * @param producerCompression compression of what the topology writes to Kafka: {@code none} by default, because on the
+ *     2-core bench box lz4 cost more CPU (compressing here, decompressing in the broker's validation and the writer)
+ *     than the bytes it saved; worth setting when the broker is across a slow network
  * @param commitInterval how often Kafka Streams commits its transaction, i.e. how often the raw topic and the rollups
  *     changelog receive committed records
  */
@@ -24,7 +27,8 @@ public record StreamConfig(
     String applicationId, String bootstrapServers, RegistryConfig registry, String eventsTopic, int eventsPartitions,
     String rawEventsTopic, String deadLetterTopic, Path stateDir, Duration dedupWindow,
     Duration commitInterval, ClickHouseConfig clickHouse, int writerBatchRows, Duration writerMaxWait,
-    int rawRetentionDays, int streamThreads, long storeCacheBytes, String httpHost, int httpPort) {
+    int rawRetentionDays, int streamThreads, long storeCacheBytes, String producerCompression, String httpHost,
+    int httpPort) {
 
   UsageTopology.Topics topics() {
     return new UsageTopology.Topics(eventsTopic, rawEventsTopic, deadLetterTopic);
@@ -53,6 +57,7 @@ public record StreamConfig(
         Integer.parseInt(env.getOrDefault("RAW_RETENTION_DAYS", "400")),
         Integer.parseInt(env.getOrDefault("STREAM_THREADS", "1")),
         Long.parseLong(env.getOrDefault("STORE_CACHE_BYTES", String.valueOf(2L * 1024 * 1024))),
+        env.getOrDefault("PRODUCER_COMPRESSION", "none"),
         env.getOrDefault("HTTP_HOST", "127.0.0.1"),
         Integer.parseInt(env.getOrDefault("HTTP_PORT", "8082")));
   }
