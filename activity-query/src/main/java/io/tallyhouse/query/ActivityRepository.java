@@ -16,9 +16,11 @@ import java.math.BigInteger;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -39,10 +41,14 @@ public final class ActivityRepository {
       + " sum(cached_tokens) AS cached_tokens_sum, sum(byok_requests) AS byok_requests_sum,"
       + " toString(sum(usage)) AS usage_sum, toString(sum(byok_usage_inference)) AS byok_usage_inference_sum";
 
+  /** The count aliases of {@link #SUMS}, in the order of {@link CachedDay}'s counts. */
+  private static final List<String> COUNT_SUMS = List.of("requests_sum", "prompt_tokens_sum", "completion_tokens_sum",
+      "reasoning_tokens_sum", "cached_tokens_sum", "byok_requests_sum");
   /** The columns of the activity statement, by name, to their place in a row being read. */
   private static final Map<String, Integer> ROW_COLUMNS = index("day", "endpoint_id", "model", "model_permaslug",
       "provider_name", "user_id", "api_key_hash", "requests_sum", "prompt_tokens_sum", "completion_tokens_sum",
       "reasoning_tokens_sum", "cached_tokens_sum", "byok_requests_sum", "usage_sum", "byok_usage_inference_sum");
+  private static final Map<String, Integer> MARKER_COLUMNS = index("account_id", "day", "inserts_sum");
   private static final JsonFactory JSON_FACTORY = new JsonFactory();
 
   private final ClickHouse clickHouse;
@@ -129,12 +135,21 @@ public final class ActivityRepository {
    */
   static List<ActivityItem> readItems(byte[] rows, ActivityRequest request) {
     List<ActivityItem> items = new ArrayList<>();
-    String[] row = new String[ROW_COLUMNS.size()];
+    readRows(rows, ROW_COLUMNS, row -> items.add(toItem(row, request)));
+    return items;
+  }
+
+  /**
+   * Hands every JSONEachRow object of {@code rows} to {@code sink} as the texts of {@code columns} (by their index;
+   * other fields are skipped). The array is reused for the next row.
+   */
+  private static void readRows(byte[] rows, Map<String, Integer> columns, Consumer<String[]> sink) {
+    String[] row = new String[columns.size()];
     try (JsonParser parser = JSON_FACTORY.createParser(rows)) {
       while (parser.nextToken() == JsonToken.START_OBJECT) {
         Arrays.fill(row, null);
         while (parser.nextToken() == JsonToken.FIELD_NAME) {
-          Integer column = ROW_COLUMNS.get(parser.currentName());
+          Integer column = columns.get(parser.currentName());
           parser.nextToken();
           if (column != null) {
             row[column] = parser.getText();
@@ -142,44 +157,106 @@ public final class ActivityRepository {
             parser.skipChildren();
           }
         }
-        items.add(toItem(row, request));
+        sink.accept(row);
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("unreadable activity rows from ClickHouse", e);
+      throw new UncheckedIOException("unreadable rows from ClickHouse", e);
     }
-    return items;
   }
 
   private static ActivityItem toItem(String[] row, ActivityRequest request) {
     String user = null;
     if (request.groupByUser()) {
-      String stored = value(row, "user_id");
+      String stored = value(row, ROW_COLUMNS, "user_id");
       user = stored.isEmpty() ? null : stored;
     }
     return new ActivityItem(
-        day(value(row, "day")),
-        value(row, "model"),
-        value(row, "model_permaslug"),
-        value(row, "endpoint_id"),
-        value(row, "provider_name"),
+        day(value(row, ROW_COLUMNS, "day")),
+        value(row, ROW_COLUMNS, "model"),
+        value(row, ROW_COLUMNS, "model_permaslug"),
+        value(row, ROW_COLUMNS, "endpoint_id"),
+        value(row, ROW_COLUMNS, "provider_name"),
         user,
-        request.groupByApiKey() ? value(row, "api_key_hash") : null,
-        new BigDecimal(value(row, "usage_sum")),
-        new BigDecimal(value(row, "byok_usage_inference_sum")),
-        new BigInteger(value(row, "requests_sum")),
-        new BigInteger(value(row, "prompt_tokens_sum")),
-        new BigInteger(value(row, "completion_tokens_sum")),
-        new BigInteger(value(row, "reasoning_tokens_sum")),
-        new BigInteger(value(row, "cached_tokens_sum")),
-        new BigInteger(value(row, "byok_requests_sum")));
+        request.groupByApiKey() ? value(row, ROW_COLUMNS, "api_key_hash") : null,
+        new BigDecimal(value(row, ROW_COLUMNS, "usage_sum")),
+        new BigDecimal(value(row, ROW_COLUMNS, "byok_usage_inference_sum")),
+        new BigInteger(value(row, ROW_COLUMNS, "requests_sum")),
+        new BigInteger(value(row, ROW_COLUMNS, "prompt_tokens_sum")),
+        new BigInteger(value(row, ROW_COLUMNS, "completion_tokens_sum")),
+        new BigInteger(value(row, ROW_COLUMNS, "reasoning_tokens_sum")),
+        new BigInteger(value(row, ROW_COLUMNS, "cached_tokens_sum")),
+        new BigInteger(value(row, ROW_COLUMNS, "byok_requests_sum")));
   }
 
-  private static String value(String[] row, String column) {
-    String value = row[ROW_COLUMNS.get(column)];
+  private static String value(String[] row, Map<String, Integer> columns, String column) {
+    String value = row[columns.get(column)];
     if (value == null) {
       throw new IllegalStateException("ClickHouse row without " + column);
     }
     return value;
+  }
+
+  /**
+   * The rows of {@code days} of {@code account} summed over shards (FINAL, so the highest version of each rollup row
+   * counts), one per (day, api key, user, endpoint): what the cache keeps. One statement for all the days.
+   */
+  CachedDay.Days completedDays(String account, Collection<LocalDate> days) {
+    byte[] rows = timed(metrics, "cache_load", () -> clickHouse.queryJsonEachRow(completedDaysSql(account, days)));
+    CachedDay.Days loaded = new CachedDay.Days();
+    // The same columns as the activity statement grouped by user and api key.
+    String[] counts = new String[COUNT_SUMS.size()];
+    readRows(rows, ROW_COLUMNS, row -> {
+      for (int c = 0; c < counts.length; c++) {
+        counts[c] = value(row, ROW_COLUMNS, COUNT_SUMS.get(c));
+      }
+      loaded.add(day(value(row, ROW_COLUMNS, "day")), value(row, ROW_COLUMNS, "api_key_hash"),
+          value(row, ROW_COLUMNS, "user_id"), value(row, ROW_COLUMNS, "endpoint_id"), value(row, ROW_COLUMNS, "model"),
+          value(row, ROW_COLUMNS, "model_permaslug"), value(row, ROW_COLUMNS, "provider_name"), counts,
+          value(row, ROW_COLUMNS, "usage_sum"), value(row, ROW_COLUMNS, "byok_usage_inference_sum"));
+    });
+    return loaded;
+  }
+
+  /** The statement behind {@link #completedDays}: the activity statement's sums grouped by everything but shard. */
+  static String completedDaysSql(String account, Collection<LocalDate> days) {
+    if (days.isEmpty()) {
+      throw new IllegalArgumentException("no days to load");
+    }
+    StringBuilder sql = new StringBuilder("SELECT toString(date) AS day, api_key_hash, user_id, endpoint_id, model,"
+        + " model_permaslug, provider_name, ").append(SUMS)
+        .append(" FROM usage_daily FINAL WHERE account_id = ").append(SqlLiteral.string(account))
+        .append(" AND date IN (");
+    String separator = "";
+    for (LocalDate day : days) {
+      sql.append(separator).append(SqlLiteral.date(day));
+      separator = ", ";
+    }
+    return sql.append(") GROUP BY date, api_key_hash, user_id, endpoint_id, model, model_permaslug, provider_name")
+        .toString();
+  }
+
+  /**
+   * {@code sum(inserts)} of {@code usage_daily_changes} per account and day of {@code [from, to]}: per account an array
+   * indexed by days since {@code from}, 0 for a day without a marker.
+   */
+  Map<String, long[]> changeMarkers(LocalDate from, LocalDate to) {
+    byte[] rows = timed(metrics, "cache_poll", () -> clickHouse.queryJsonEachRow(changeMarkersSql(from, to)));
+    int days = (int) (to.toEpochDay() - from.toEpochDay()) + 1;
+    Map<String, long[]> markers = new HashMap<>();
+    readRows(rows, MARKER_COLUMNS, row -> {
+      long offset = day(value(row, MARKER_COLUMNS, "day")).toEpochDay() - from.toEpochDay();
+      if (offset >= 0 && offset < days) {
+        markers.computeIfAbsent(value(row, MARKER_COLUMNS, "account_id"), a -> new long[days])[(int) offset] =
+            Long.parseUnsignedLong(value(row, MARKER_COLUMNS, "inserts_sum"));
+      }
+    });
+    return markers;
+  }
+
+  static String changeMarkersSql(LocalDate from, LocalDate to) {
+    return "SELECT account_id, toString(date) AS day, sum(inserts) AS inserts_sum FROM usage_daily_changes"
+        + " WHERE date >= " + SqlLiteral.date(from) + " AND date <= " + SqlLiteral.date(to)
+        + " GROUP BY account_id, date";
   }
 
   /** {@code toString(date)} is always {@code YYYY-MM-DD}; LocalDate.parse's formatter was a hot spot. */

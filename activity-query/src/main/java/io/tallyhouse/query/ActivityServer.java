@@ -72,12 +72,15 @@ public final class ActivityServer implements AutoCloseable {
   private final Vertx vertx;
   private final HttpServer server;
   private final ClickHouse clickHouse;
+  private final CompletedDayCache cache;
   private final PrometheusMeterRegistry metrics;
 
-  private ActivityServer(Vertx vertx, HttpServer server, ClickHouse clickHouse, PrometheusMeterRegistry metrics) {
+  private ActivityServer(Vertx vertx, HttpServer server, ClickHouse clickHouse, CompletedDayCache cache,
+      PrometheusMeterRegistry metrics) {
     this.vertx = vertx;
     this.server = server;
     this.clickHouse = clickHouse;
+    this.cache = cache;
     this.metrics = metrics;
   }
 
@@ -96,13 +99,17 @@ public final class ActivityServer implements AutoCloseable {
   public static ActivityServer start(QueryConfig config, Clock clock) {
     ClickHouse clickHouse = new ClickHouse(config.clickHouse());
     Vertx vertx = null;
+    CompletedDayCache cache = null;
     try {
       clickHouse.createDatabaseIfMissing();
       Migrations.apply(clickHouse, MIGRATIONS);
 
       PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-      Handler handler = new Handler(new CredentialStore(config.keysFile()),
-          new ActivityRepository(clickHouse, metrics), new ExportRepository(clickHouse, metrics), clock, metrics);
+      ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
+      cache = new CompletedDayCache(repository, clock, config.cacheMaxRows(), config.cachePollInterval(), metrics);
+      cache.start();
+      Handler handler = new Handler(new CredentialStore(config.keysFile()), cache,
+          new ExportRepository(clickHouse, metrics), clock, metrics);
       byte[] openApi = openApi();
       vertx = Vertx.vertx();
       Router router = Router.router(vertx);
@@ -127,8 +134,11 @@ public final class ActivityServer implements AutoCloseable {
       server = server.listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       LOG.info("activity-query listening on {}:{} (ClickHouse database {})", config.host(), server.actualPort(),
           clickHouse.database());
-      return new ActivityServer(vertx, server, clickHouse, metrics);
+      return new ActivityServer(vertx, server, clickHouse, cache, metrics);
     } catch (Exception e) {
+      if (cache != null) {
+        cache.close();
+      }
       if (vertx != null) {
         vertx.close();
       }
@@ -156,6 +166,11 @@ public final class ActivityServer implements AutoCloseable {
     return server.actualPort();
   }
 
+  /** The cache of completed days (tests drive its polls and race its loads). */
+  CompletedDayCache cache() {
+    return cache;
+  }
+
   @Override
   public void close() {
     try {
@@ -174,6 +189,7 @@ public final class ActivityServer implements AutoCloseable {
       }
       LOG.warn("Vert.x did not close cleanly", e);
     }
+    cache.close();
     clickHouse.close();
     metrics.close();
   }
@@ -182,15 +198,16 @@ public final class ActivityServer implements AutoCloseable {
   private static final class Handler {
 
     private final CredentialStore credentials;
-    private final ActivityRepository repository;
+    /** Activity answers and api key checks, from memory where it may (else from ClickHouse). */
+    private final CompletedDayCache activity;
     private final ExportRepository exports;
     private final Clock clock;
     private final PrometheusMeterRegistry metrics;
 
-    Handler(CredentialStore credentials, ActivityRepository repository, ExportRepository exports, Clock clock,
+    Handler(CredentialStore credentials, CompletedDayCache activity, ExportRepository exports, Clock clock,
         PrometheusMeterRegistry metrics) {
       this.credentials = credentials;
-      this.repository = repository;
+      this.activity = activity;
       this.exports = exports;
       this.clock = clock;
       this.metrics = metrics;
@@ -310,7 +327,7 @@ public final class ActivityServer implements AutoCloseable {
         return Checked.refuse(400, e.getMessage());
       }
       Optional<String> hash = apiKeyHash.apply(request);
-      if (hash.isPresent() && !repository.apiKeyKnown(account, hash.get())) {
+      if (hash.isPresent() && !activity.apiKeyKnown(account, hash.get())) {
         return Checked.refuse(404, "Parameter api_key_hash: no such api key for this account");
       }
       return new Checked<>(account, request, null);
@@ -323,7 +340,7 @@ public final class ActivityServer implements AutoCloseable {
       }
       String account = checked.account();
       ActivityRequest request = checked.request();
-      List<ActivityItem> items = repository.activity(account, request);
+      List<ActivityItem> items = activity.activity(account, request);
       StringWriter body = new StringWriter(64 + 400 * items.size());
       try (JsonGenerator json = JSON.createGenerator(body)) {
         json.writeStartObject();

@@ -2,6 +2,7 @@ package io.tallyhouse.query;
 
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 
 /**
@@ -11,8 +12,15 @@ import java.util.Map;
  * @param port the HTTP port ({@code HTTP_PORT}, default 8081; 0 picks a free port)
  * @param keysFile the key file of management keys ({@code KEYS_FILE}, default {@code .run/keys.jsonl})
  * @param clickHouse where the rollups are ({@code CLICKHOUSE_*})
+ * @param cacheMaxRows rows of completed days kept in memory ({@code CACHE_MAX_ROWS}, default 2 000 000; 0 turns the
+ *     cache off and every request reads ClickHouse)
+ * @param cachePollInterval how often the cache reads the change markers ({@code CACHE_POLL_INTERVAL_MS}, default 1000)
  */
-public record QueryConfig(String host, int port, Path keysFile, ClickHouseConfig clickHouse) {
+public record QueryConfig(String host, int port, Path keysFile, ClickHouseConfig clickHouse, long cacheMaxRows,
+    Duration cachePollInterval) {
+
+  public static final long DEFAULT_CACHE_MAX_ROWS = 2_000_000;
+  public static final Duration DEFAULT_CACHE_POLL_INTERVAL = Duration.ofSeconds(1);
 
   public QueryConfig {
     if (host == null || host.isBlank()) {
@@ -27,21 +35,43 @@ public record QueryConfig(String host, int port, Path keysFile, ClickHouseConfig
     if (clickHouse == null) {
       throw new IllegalArgumentException("ClickHouse config is required");
     }
+    if (cacheMaxRows < 0) {
+      throw new IllegalArgumentException("CACHE_MAX_ROWS must be 0 or more, got: " + cacheMaxRows);
+    }
+    if (cachePollInterval == null || cachePollInterval.toMillis() < 1) {
+      throw new IllegalArgumentException("CACHE_POLL_INTERVAL_MS must be 1 or more, got: " + cachePollInterval);
+    }
   }
 
-  /** From {@code HTTP_HOST}, {@code HTTP_PORT}, {@code KEYS_FILE} and the {@code CLICKHOUSE_*} variables. */
+  /** Without the cache settings: the defaults. */
+  public QueryConfig(String host, int port, Path keysFile, ClickHouseConfig clickHouse) {
+    this(host, port, keysFile, clickHouse, DEFAULT_CACHE_MAX_ROWS, DEFAULT_CACHE_POLL_INTERVAL);
+  }
+
+  /**
+   * From {@code HTTP_HOST}, {@code HTTP_PORT}, {@code KEYS_FILE}, {@code CACHE_MAX_ROWS}, {@code CACHE_POLL_INTERVAL_MS}
+   * and the {@code CLICKHOUSE_*} variables.
+   */
   public static QueryConfig fromEnv(Map<String, String> env) {
-    String portText = env.getOrDefault("HTTP_PORT", "8081").trim();
-    int port;
-    try {
-      port = Integer.parseInt(portText);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("HTTP_PORT must be a number, got: " + portText, e);
+    long port = number(env, "HTTP_PORT", 8081);
+    if (port < 0 || port > 65_535) {
+      throw new IllegalArgumentException("HTTP_PORT must be 0-65535, got: " + port);
     }
     return new QueryConfig(
         env.getOrDefault("HTTP_HOST", "127.0.0.1"),
-        port,
+        (int) port,
         Path.of(env.getOrDefault("KEYS_FILE", ".run/keys.jsonl")),
-        ClickHouseConfig.fromEnv(env));
+        ClickHouseConfig.fromEnv(env),
+        number(env, "CACHE_MAX_ROWS", DEFAULT_CACHE_MAX_ROWS),
+        Duration.ofMillis(number(env, "CACHE_POLL_INTERVAL_MS", DEFAULT_CACHE_POLL_INTERVAL.toMillis())));
+  }
+
+  private static long number(Map<String, String> env, String name, long defaultValue) {
+    String text = env.getOrDefault(name, Long.toString(defaultValue)).trim();
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + " must be a number, got: " + text, e);
+    }
   }
 }

@@ -120,6 +120,10 @@ class ActivityApiIntegrationTest {
     dayBefore = ActivityServer.start(config, Clock.fixed(Instant.parse("2026-11-21T23:59:59.999Z"), ZoneOffset.UTC));
     clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
     insertFixture();
+    // From here on the caches answer (a miss loads an account's days, then hits), as in production.
+    for (ActivityServer s : new ActivityServer[] {server, lateEvening, dayBefore}) {
+      QueryTestEnv.awaitFreshPoll(s);
+    }
   }
 
   @AfterAll
@@ -481,6 +485,22 @@ class ActivityApiIntegrationTest {
   }
 
   @Test
+  void aWarmCacheOfOneAccountNeverAnswersAnother() throws Exception {
+    QueryTestEnv.awaitFreshPoll(server);
+    data(server, acmeKey, "");
+    data(server, acmeKey, "group_by=user,api_key");
+    double cached = QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT)
+        + QueryTestEnv.cacheAnswers(server, CompletedDayCache.MISS);
+    assertItems(server, betaKey, "", item(D1, OPENAI, "1500", 150));
+    assertItems(server, betaKey, "group_by=user,api_key", key(user(item(D1, OPENAI, "1000", 100), "u1"), BETA_KEY),
+        key(user(item(D1, OPENAI, "500", 50), "u1"), A1));
+    assertItems(server, betaKey, "api_key_hash=" + A1, item(D1, OPENAI, "500", 50));
+    assertItems(server, betaKey, "user_id=u1&date=" + D30);
+    assertEquals(cached + 4, QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT)
+        + QueryTestEnv.cacheAnswers(server, CompletedDayCache.MISS), "beta's answers came from the cache");
+  }
+
+  @Test
   void apiKeyTheAccountNeverReportedIs404() throws Exception {
     error(get(acmeKey, "api_key_hash=" + BETA_KEY), 404);
     error(get(acmeKey, "api_key_hash=" + "dd".repeat(32)), 404);
@@ -625,7 +645,8 @@ class ActivityApiIntegrationTest {
       Map<String, String> env = QueryTestEnv.of(proxy.url(), endpoint, database, keysFile);
       try (ActivityServer failing = ActivityServer.start(QueryConfig.fromEnv(env),
           Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC))) {
-        assertEquals(200, get(failing, "Bearer " + acmeKey, "date=" + D30).statusCode());
+        // Beta's answer proves the proxy forwards; acme's days are not cached, so acme's answers need ClickHouse.
+        assertEquals(200, get(failing, "Bearer " + betaKey, "date=" + D1).statusCode());
         proxy.fail();
         for (String query : List.of("", "api_key_hash=" + A1)) {
           HttpResponse<String> response = get(failing, "Bearer " + acmeKey, query);

@@ -72,6 +72,23 @@ class ActivityRepositoryTest {
   }
 
   @Test
+  void completedDaysAreLoadedForOneAccountInOneStatement() {
+    assertEquals("SELECT toString(date) AS day, api_key_hash, user_id, endpoint_id, model, model_permaslug,"
+        + " provider_name" + SUMS + " FROM usage_daily FINAL WHERE account_id = 'o\\'brien'"
+        + " AND date IN (toDate('2026-11-21'), toDate('2026-11-19'))"
+        + " GROUP BY date, api_key_hash, user_id, endpoint_id, model, model_permaslug, provider_name",
+        ActivityRepository.completedDaysSql("o'brien",
+            List.of(LocalDate.parse("2026-11-21"), LocalDate.parse("2026-11-19"))));
+  }
+
+  @Test
+  void changeMarkersAreSummedPerAccountAndDayOfTheWindow() {
+    assertEquals("SELECT account_id, toString(date) AS day, sum(inserts) AS inserts_sum FROM usage_daily_changes"
+        + " WHERE date >= toDate('2026-10-23') AND date <= toDate('2026-11-21') GROUP BY account_id, date",
+        ActivityRepository.changeMarkersSql(LocalDate.parse("2026-10-23"), LocalDate.parse("2026-11-21")));
+  }
+
+  @Test
   void apiKeyLookupIsScopedToTheAccount() {
     assertEquals("SELECT 1 AS found FROM api_key_hashes WHERE account_id = 'acme' AND api_key_hash = 'ff' LIMIT 1",
         ActivityRepository.apiKeyKnownSql("acme", "ff"));

@@ -18,12 +18,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Stands between a service and the real ClickHouse: forwards everything until {@link #fail()} is called (or the
  * requests allowed by {@link #failAfter} are used up), then answers every request with a ClickHouse-style 500 naming
- * internals the service must never repeat, until {@link #recover()}.
+ * internals the service must never repeat, until {@link #recover()}. The cache's polls of the change markers arrive
+ * on their own clock, so they never count against {@link #failAfter}; {@link #failPolls()} fails only them.
  */
 final class FlakyClickHouseProxy implements AutoCloseable {
 
   static final String INTERNAL_DETAIL = "Code: 60. DB::Exception: Table secret_internal_db.usage_daily doesn't exist";
 
+  /** The table only the cache's poller reads. */
+  private static final String POLLED_TABLE = "usage_daily_changes";
   private static final Set<String> NOT_FORWARDED = Set.of("host", "connection", "content-length", "expect", "upgrade",
       "transfer-encoding", "keep-alive");
 
@@ -32,6 +35,7 @@ final class FlakyClickHouseProxy implements AutoCloseable {
   private final String target;
   /** Requests still forwarded before the proxy fails; negative: never fails. */
   private final AtomicInteger forwardsLeft = new AtomicInteger(-1);
+  private volatile boolean failPolls;
 
   FlakyClickHouseProxy(String targetUrl) throws IOException {
     this.target = targetUrl.endsWith("/") ? targetUrl.substring(0, targetUrl.length() - 1) : targetUrl;
@@ -53,7 +57,13 @@ final class FlakyClickHouseProxy implements AutoCloseable {
     forwardsLeft.set(requests);
   }
 
+  /** Fails the cache's polls of {@code usage_daily_changes} only; everything else is forwarded. */
+  void failPolls() {
+    failPolls = true;
+  }
+
   void recover() {
+    failPolls = false;
     forwardsLeft.set(-1);
   }
 
@@ -65,7 +75,8 @@ final class FlakyClickHouseProxy implements AutoCloseable {
   private void handle(HttpExchange exchange) throws IOException {
     try (exchange) {
       byte[] body = exchange.getRequestBody().readAllBytes();
-      if (failsNow()) {
+      boolean poll = (exchange.getRequestURI() + new String(body, StandardCharsets.UTF_8)).contains(POLLED_TABLE);
+      if (poll ? failPolls || forwardsLeft.get() == 0 : failsNow()) {
         byte[] error = INTERNAL_DETAIL.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().add("X-ClickHouse-Exception-Code", "60");
         exchange.sendResponseHeaders(500, error.length);

@@ -7,6 +7,10 @@ import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -14,9 +18,12 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
 /** The environment of an activity-query under test, and its keys: shared by the module's integration tests. */
 final class QueryTestEnv {
+
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   private QueryTestEnv() {}
 
@@ -54,6 +61,39 @@ final class QueryTestEnv {
   /** An empty key file in a new temporary folder named after {@code test}. */
   static CredentialStore newKeyStore(String test) throws IOException {
     return new CredentialStore(Files.createTempDirectory(test).resolve("keys.jsonl"));
+  }
+
+  /**
+   * Waits until {@code server}'s cache has completed a poll that started after this call, so it serves from memory
+   * and knows every write made before. Fails after a minute (a guard against a hang, not a timing assertion).
+   */
+  static void awaitFreshPoll(ActivityServer server) throws InterruptedException {
+    long seen = server.cache().polls();
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+    // The poll running now may have started before the call: the one after it surely did not.
+    while (server.cache().polls() < seen + 2) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the cache did not poll the change markers within a minute");
+      }
+      Thread.sleep(5);
+    }
+  }
+
+  /** One series of {@code server}'s {@code /metrics}, named with its labels as printed; 0 when absent. */
+  static double metric(ActivityServer server, String series) throws IOException, InterruptedException {
+    String metrics = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
+        .build(), HttpResponse.BodyHandlers.ofString()).body();
+    for (String line : metrics.split("\n")) {
+      if (line.startsWith(series + " ")) {
+        return Double.parseDouble(line.substring(series.length()).trim());
+      }
+    }
+    return 0;
+  }
+
+  /** How many activity answers {@code server}'s cache gave with {@code result} (hit, miss, bypass). */
+  static double cacheAnswers(ActivityServer server, String result) throws IOException, InterruptedException {
+    return metric(server, "activity_cache_answers_seconds_count{result=\"" + result + "\"}");
   }
 
   /** A new secret of {@code kind} stored in {@code keys}; returns the secret. */

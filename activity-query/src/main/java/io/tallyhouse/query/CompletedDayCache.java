@@ -1,0 +1,456 @@
+package io.tallyhouse.query;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Answers {@code GET /api/v1/activity} for completed UTC days from memory, asking ClickHouse only for what it has not
+ * seen or what changed. A completed day only changes when a late event arrives, and every INSERT into
+ * {@code usage_daily} bumps that day's sum in {@code usage_daily_changes} (migration 004), so:
+ * <ul>
+ *   <li>a poller reads those sums every interval and drops every cached day whose sum moved;</li>
+ *   <li>a miss loads all the account's missing days of the window with one statement, concurrent misses of one
+ *       account share that load, and each day is kept under the sum of the latest poll read <em>before</em> its rows
+ *       were read: a write racing the load moves the sum past it, so the next poll drops the day;</li>
+ *   <li>nothing is served before the first successful poll, nor while the last successful poll started more than
+ *       {@value #STALE_POLLS} intervals ago: then every request reads ClickHouse. So a served day is at most
+ *       {@value #STALE_POLLS} poll intervals older than the last write to it.</li>
+ * </ul>
+ * Today is never cached (the window ends yesterday). The key includes the account and a load selects only that
+ * account's rows, so one account's entries can never answer another. Memory is bounded by {@code maxRows}: a day
+ * weighs its rows plus the items of its memoized answers, and the least recently used days go first.
+ */
+final class CompletedDayCache implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(CompletedDayCache.class);
+
+  /** Polls that may fail in a row before the cache stops answering. */
+  static final int STALE_POLLS = 3;
+  /** Positive api key checks remembered; the set starts over when full. */
+  private static final int MAX_KNOWN_KEYS = 100_000;
+
+  static final String HIT = "hit";
+  static final String MISS = "miss";
+  static final String BYPASS = "bypass";
+
+  private final ActivityRepository repository;
+  private final Clock clock;
+  private final long maxRows;
+  private final Duration pollInterval;
+
+  /** Access-ordered, so iteration starts at the least recently used day. Guarded by itself. */
+  private final LinkedHashMap<DayKey, Entry> days = new LinkedHashMap<>(1024, 0.75f, true);
+  /** Sum of the entries' weights; guarded by {@link #days}. */
+  private long weight;
+  /** The latest successful poll; replaced under {@link #days} together with the evictions it causes. */
+  private volatile Markers markers;
+  private final Map<String, CompletableFuture<Map<LocalDate, CachedDay>>> loads = new ConcurrentHashMap<>();
+  private final Set<KnownKey> knownKeys = ConcurrentHashMap.newKeySet();
+  private ScheduledExecutorService poller;
+  private final AtomicLong polls = new AtomicLong();
+  private boolean pollFailing;
+  /** Runs between reading the markers and querying the rows of a load; tests use it to race a write in between. */
+  private volatile Runnable beforeLoadQuery = () -> { };
+
+  private final Map<String, Timer> answers = new HashMap<>();
+  private final Counter evictedForSize;
+  private final Counter evictedOutOfWindow;
+  private final Counter invalidations;
+  private final Counter loadedRows;
+  private final Counter pollFailures;
+
+  private record DayKey(String account, LocalDate date) {}
+
+  private record KnownKey(String account, String apiKeyHash) {}
+
+  /** A cached day and the weight it is counted with (rows, then memoized items as they are added). */
+  private static final class Entry {
+    private final CachedDay day;
+    private long weight;
+
+    Entry(CachedDay day) {
+      this.day = day;
+      this.weight = Math.max(1, day.rows());
+    }
+  }
+
+  /** One poll: the marker sums of the window {@code [from, to]} it read, and when it started ({@link System#nanoTime}). */
+  private record Markers(LocalDate from, LocalDate to, Map<String, long[]> sums, long startedNanos) {
+
+    long of(String account, LocalDate date) {
+      long[] perDay = sums.get(account);
+      return perDay == null ? 0 : perDay[(int) (date.toEpochDay() - from.toEpochDay())];
+    }
+
+    boolean covers(LocalDate first, LocalDate last) {
+      return !first.isBefore(from) && !last.isAfter(to);
+    }
+  }
+
+  /**
+   * A cache in front of {@code repository}; {@code maxRows} 0 turns it off (every call goes to ClickHouse). Polling
+   * starts with {@link #start()}.
+   */
+  CompletedDayCache(ActivityRepository repository, Clock clock, long maxRows, Duration pollInterval,
+      MeterRegistry metrics) {
+    this.repository = repository;
+    this.clock = clock;
+    this.maxRows = maxRows;
+    this.pollInterval = pollInterval;
+    for (String result : List.of(HIT, MISS, BYPASS)) {
+      answers.put(result, Timer.builder("activity_cache_answers")
+          .description("GET /api/v1/activity answers by the cache: hit (all days in memory), miss (a load from"
+              + " ClickHouse), bypass (answered by SQL: cache off, not polled recently, days outside the window)")
+          .tag("result", result)
+          .publishPercentileHistogram()
+          .register(metrics));
+    }
+    evictedForSize = evictions(metrics, "size");
+    evictedOutOfWindow = evictions(metrics, "window");
+    invalidations = Counter.builder("activity_cache_invalidations")
+        .description("Cached days dropped because their change marker moved (a write reached them)")
+        .register(metrics);
+    loadedRows = Counter.builder("activity_cache_loaded_rows")
+        .description("Rows of completed days loaded from ClickHouse into the cache")
+        .register(metrics);
+    pollFailures = Counter.builder("activity_cache_poll_failures")
+        .description("Polls of usage_daily_changes that failed")
+        .register(metrics);
+    Gauge.builder("activity_cache_rows", this, CompletedDayCache::weight)
+        .description("Weight of the cache: rows of the cached days plus their memoized items")
+        .register(metrics);
+    Gauge.builder("activity_cache_days", this, CompletedDayCache::size)
+        .description("(account, day) entries in the cache")
+        .register(metrics);
+    Gauge.builder("activity_cache_poll_age_seconds", this, CompletedDayCache::pollAgeSeconds)
+        .description("Seconds since the last successful poll of the change markers started (NaN before the first)")
+        .register(metrics);
+  }
+
+  private static Counter evictions(MeterRegistry metrics, String reason) {
+    return Counter.builder("activity_cache_evictions")
+        .description("Cached days dropped by the memory bound (size) or because they left the window (window)")
+        .tag("reason", reason)
+        .register(metrics);
+  }
+
+  boolean enabled() {
+    return maxRows > 0;
+  }
+
+  /** Starts polling every interval (the first poll at once); does nothing when the cache is off. */
+  synchronized void start() {
+    if (enabled() && poller == null) {
+      poller = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread thread = new Thread(r, "activity-cache-poll");
+        thread.setDaemon(true);
+        return thread;
+      });
+      poller.scheduleWithFixedDelay(this::pollQuietly, 0, pollInterval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    if (poller != null) {
+      poller.shutdownNow();
+      poller = null;
+    }
+  }
+
+  /** The items of {@code request} for {@code account}, in the contract's order: from memory where it may. */
+  List<ActivityItem> activity(String account, ActivityRequest request) {
+    if (!enabled()) {
+      return repository.activity(account, request);
+    }
+    long start = System.nanoTime();
+    Markers current = usableMarkers();
+    if (current == null || !current.covers(request.from(), request.to())) {
+      return bypass(account, request, start);
+    }
+    Map<LocalDate, CachedDay> found = lookup(account, request.from(), request.to());
+    String result = HIT;
+    int wanted = (int) (request.to().toEpochDay() - request.from().toEpochDay()) + 1;
+    if (found.size() < wanted) {
+      result = MISS;
+      Map<LocalDate, CachedDay> loaded;
+      try {
+        loaded = loadShared(account);
+      } catch (RuntimeException e) {
+        LOG.warn("loading completed days into the cache failed; answering from ClickHouse", e);
+        return bypass(account, request, start);
+      }
+      for (LocalDate date = request.from(); !date.isAfter(request.to()); date = date.plusDays(1)) {
+        CachedDay day = loaded.get(date);
+        if (day != null) {
+          found.putIfAbsent(date, day);
+        }
+      }
+      if (found.size() < wanted) {
+        // Stored by a load that ended just before ours began (ours then found nothing missing): look once more.
+        lookup(account, request.from(), request.to()).forEach(found::putIfAbsent);
+      }
+      if (found.size() < wanted) {
+        return bypass(account, request, start);
+      }
+    }
+    List<ActivityItem> items = new ArrayList<>();
+    // Day by day from the last: the contract orders by date descending first, and each day's items are in order.
+    for (LocalDate date = request.to(); !date.isBefore(request.from()); date = date.minusDays(1)) {
+      CachedDay day = found.get(date);
+      items.addAll(day.items(request, added -> charge(account, day, added)));
+    }
+    answers.get(result).record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    return items;
+  }
+
+  private List<ActivityItem> bypass(String account, ActivityRequest request, long start) {
+    try {
+      return repository.activity(account, request);
+    } finally {
+      answers.get(BYPASS).record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /**
+   * Whether {@code account} ever reported {@code apiKeyHash}. Positive answers are remembered: nothing deletes from
+   * {@code api_key_hashes}, so a reported key stays reported. Negative ones are not (the key may be reported next).
+   */
+  boolean apiKeyKnown(String account, String apiKeyHash) {
+    if (!enabled()) {
+      return repository.apiKeyKnown(account, apiKeyHash);
+    }
+    KnownKey key = new KnownKey(account, apiKeyHash);
+    if (knownKeys.contains(key)) {
+      return true;
+    }
+    boolean known = repository.apiKeyKnown(account, apiKeyHash);
+    if (known) {
+      if (knownKeys.size() >= MAX_KNOWN_KEYS) {
+        knownKeys.clear();
+      }
+      knownKeys.add(key);
+    }
+    return known;
+  }
+
+  /** The markers of the last successful poll, or null when there is none recent enough to trust the entries. */
+  private Markers usableMarkers() {
+    Markers current = markers;
+    if (current == null || System.nanoTime() - current.startedNanos() > STALE_POLLS * pollInterval.toNanos()) {
+      return null;
+    }
+    return current;
+  }
+
+  private Map<LocalDate, CachedDay> lookup(String account, LocalDate from, LocalDate to) {
+    Map<LocalDate, CachedDay> found = new HashMap<>();
+    synchronized (days) {
+      for (LocalDate date = from; !date.isAfter(to); date = date.plusDays(1)) {
+        Entry entry = days.get(new DayKey(account, date));
+        if (entry != null) {
+          found.put(date, entry.day);
+        }
+      }
+    }
+    return found;
+  }
+
+  /** One load per account at a time: a miss joins the running load of its account instead of starting another. */
+  private Map<LocalDate, CachedDay> loadShared(String account) {
+    CompletableFuture<Map<LocalDate, CachedDay>> mine = new CompletableFuture<>();
+    CompletableFuture<Map<LocalDate, CachedDay>> running = loads.putIfAbsent(account, mine);
+    if (running != null) {
+      return running.join();
+    }
+    try {
+      Map<LocalDate, CachedDay> loaded = load(account);
+      mine.complete(loaded);
+      return loaded;
+    } catch (RuntimeException e) {
+      mine.completeExceptionally(e);
+      throw e;
+    } finally {
+      loads.remove(account, mine);
+    }
+  }
+
+  /** Loads every day of the window that {@code account} has not in the cache, with one statement, and stores them. */
+  private Map<LocalDate, CachedDay> load(String account) {
+    // The markers first: a write after this read moves a day's sum past the one it is stored under.
+    Markers before = markers;
+    LocalDate today = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
+    LocalDate first = max(before.from(), today.minusDays(ActivityRequest.WINDOW_DAYS));
+    LocalDate last = min(before.to(), today.minusDays(1));
+    List<LocalDate> missing = new ArrayList<>();
+    synchronized (days) {
+      for (LocalDate date = first; !date.isAfter(last); date = date.plusDays(1)) {
+        if (!days.containsKey(new DayKey(account, date))) {
+          missing.add(date);
+        }
+      }
+    }
+    if (missing.isEmpty()) {
+      return Map.of();
+    }
+    beforeLoadQuery.run();
+    CachedDay.Days rows = repository.completedDays(account, missing);
+    loadedRows.increment(rows.rows());
+    Map<LocalDate, CachedDay> loaded = new HashMap<>();
+    for (LocalDate date : missing) {
+      loaded.put(date, rows.day(date, before.of(account, date)));
+    }
+    store(account, loaded.values());
+    return loaded;
+  }
+
+  /**
+   * Keeps the loaded days whose marker the latest poll still shows. Under the same lock as a poll's evictions: a day
+   * is either stored before a poll that drops it or checked against that poll here, never missed by both.
+   */
+  private void store(String account, Iterable<CachedDay> loaded) {
+    synchronized (days) {
+      Markers latest = markers;
+      for (CachedDay day : loaded) {
+        if (!latest.covers(day.date(), day.date()) || latest.of(account, day.date()) != day.marker()
+            || day.rows() > maxRows) {
+          continue; // answers the requests waiting for it, but is stale already (or too large to keep)
+        }
+        Entry entry = new Entry(day);
+        Entry previous = days.put(new DayKey(account, day.date()), entry);
+        weight += entry.weight - (previous == null ? 0 : previous.weight);
+      }
+      evictToBound();
+    }
+  }
+
+  /** Counts {@code items} memoized by {@code day} against the bound, if the day is still the cached one. */
+  private void charge(String account, CachedDay day, int items) {
+    synchronized (days) {
+      Entry entry = days.get(new DayKey(account, day.date()));
+      if (entry != null && entry.day == day) {
+        entry.weight += items;
+        weight += items;
+        evictToBound();
+      }
+    }
+  }
+
+  /** Drops the least recently used days until the weight is within the bound. Under {@link #days}. */
+  private void evictToBound() {
+    Iterator<Entry> eldest = days.values().iterator();
+    while (weight > maxRows && eldest.hasNext()) {
+      weight -= eldest.next().weight;
+      eldest.remove();
+      evictedForSize.increment();
+    }
+  }
+
+  /**
+   * Reads the change markers of the window and drops every cached day whose sum moved or that left the window, then
+   * makes them the markers new loads are stored under. Throws when ClickHouse does not answer.
+   */
+  void poll() {
+    long started = System.nanoTime();
+    LocalDate today = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
+    LocalDate from = today.minusDays(ActivityRequest.WINDOW_DAYS);
+    LocalDate to = today.minusDays(1);
+    Markers fresh = new Markers(from, to, repository.changeMarkers(from, to), started);
+    synchronized (days) {
+      Iterator<Map.Entry<DayKey, Entry>> entries = days.entrySet().iterator();
+      while (entries.hasNext()) {
+        Map.Entry<DayKey, Entry> entry = entries.next();
+        DayKey key = entry.getKey();
+        if (!fresh.covers(key.date(), key.date())) {
+          evictedOutOfWindow.increment();
+        } else if (fresh.of(key.account(), key.date()) != entry.getValue().day.marker()) {
+          invalidations.increment();
+        } else {
+          continue;
+        }
+        weight -= entry.getValue().weight;
+        entries.remove();
+      }
+      markers = fresh;
+    }
+    polls.incrementAndGet();
+  }
+
+  private void pollQuietly() {
+    try {
+      poll();
+      if (pollFailing) {
+        LOG.info("polling the change markers works again");
+        pollFailing = false;
+      }
+    } catch (RuntimeException e) {
+      pollFailures.increment();
+      if (!pollFailing) {
+        // Logged once per run of failures; the cache stops answering after STALE_POLLS intervals of them.
+        LOG.warn("polling the change markers failed; the cache answers again after the next successful poll", e);
+        pollFailing = true;
+      }
+    }
+  }
+
+  /** Test seam: runs between reading the markers and querying the rows of every load. */
+  void beforeLoadQuery(Runnable action) {
+    beforeLoadQuery = action == null ? () -> { } : action;
+  }
+
+  /** Successful polls so far: a test that waits for it to grow by two knows a poll started after it began waiting. */
+  long polls() {
+    return polls.get();
+  }
+
+  /** Whether a request now would be answered from the cache (polled recently enough). */
+  boolean serving() {
+    return enabled() && usableMarkers() != null;
+  }
+
+  private double weight() {
+    synchronized (days) {
+      return weight;
+    }
+  }
+
+  private double size() {
+    synchronized (days) {
+      return days.size();
+    }
+  }
+
+  private double pollAgeSeconds() {
+    Markers current = markers;
+    return current == null ? Double.NaN : (System.nanoTime() - current.startedNanos()) / 1e9;
+  }
+
+  private static LocalDate max(LocalDate a, LocalDate b) {
+    return a.isAfter(b) ? a : b;
+  }
+
+  private static LocalDate min(LocalDate a, LocalDate b) {
+    return a.isBefore(b) ? a : b;
+  }
+}

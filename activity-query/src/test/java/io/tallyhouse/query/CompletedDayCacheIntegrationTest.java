@@ -1,0 +1,392 @@
+package io.tallyhouse.query;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.tallyhouse.common.auth.CredentialKind;
+import io.tallyhouse.common.auth.CredentialStore;
+import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.clickhouse.Migrations;
+import io.tallyhouse.testkit.ClickHouseEndpoint;
+import io.tallyhouse.testkit.Infra;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The cache of completed days against a real ClickHouse (own database): its answers equal the SQL path's for every
+ * filter and grouping, writes reach it through the change markers (also when a write races a load), the memory bound
+ * holds, and a failing poll hands the answers back to ClickHouse.
+ */
+class CompletedDayCacheIntegrationTest {
+
+  private static final Instant NOW = Instant.parse("2026-11-22T10:00:00Z");
+  private static final Clock CLOCK = Clock.fixed(NOW, ZoneOffset.UTC);
+  private static final LocalDate TODAY = LocalDate.of(2026, 11, 22);
+  private static final LocalDate D1 = TODAY.minusDays(1);
+  private static final LocalDate D30 = TODAY.minusDays(30);
+  /** Acme has no rows on this day; beta has. */
+  private static final LocalDate QUIET = TODAY.minusDays(15);
+
+  private static final String K1 = "a1".repeat(32);
+  private static final String K2 = "b2".repeat(32);
+  /** Beta's own key. */
+  private static final String K3 = "c3".repeat(32);
+  private static final Map<String, List<String>> KEYS = Map.of("acme", List.of(K1, K2), "beta", List.of(K1, K3));
+  private static final String HOSTILE_USER = "ü'ser \\ 1";
+  private static final List<String> USERS = List.of("", "u1", "u2", "u3", HOSTILE_USER);
+  private static final List<String[]> ENDPOINTS = List.of(
+      new String[] {"OpenAI/openai/gpt-4o", "openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI"},
+      new String[] {"Azure/openai/gpt-4o", "openai/gpt-4o", "openai/gpt-4o-2024-08-06", "Azure"},
+      new String[] {"Anthropic/anthropic/claude", "anthropic/claude", "anthropic/claude-4", "Anthropic"},
+      new String[] {"X/z", "x/z", "x/z", "X"});
+
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  private static ClickHouseEndpoint endpoint;
+  private static String database;
+  private static ClickHouse clickHouse;
+
+  @BeforeAll
+  static void start() {
+    endpoint = Infra.clickhouse();
+    database = QueryTestEnv.newDatabase("aqc");
+    clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    Migrations.apply(clickHouse, ActivityServer.MIGRATIONS);
+    insertDataset(new Random(7));
+  }
+
+  @AfterAll
+  static void stop() {
+    QueryTestEnv.dropDatabase(clickHouse, database);
+  }
+
+  // ---- data ---------------------------------------------------------------------------------------------------
+
+  /**
+   * Acme and beta over 32 days (today and the day before the window included): every key, user and endpoint mix, three
+   * shards, counts beyond 2^63 now and then, an amount too large for a long once, and several versions of some rows in
+   * separate parts (FINAL keeps the highest).
+   */
+  private static void insertDataset(Random random) {
+    List<String> current = new ArrayList<>();
+    List<String> older = new ArrayList<>();
+    List<String> newer = new ArrayList<>();
+    for (String account : KEYS.keySet()) {
+      for (int d = 0; d <= 31; d++) {
+        LocalDate date = TODAY.minusDays(d);
+        if (account.equals("acme") && date.equals(QUIET)) {
+          continue;
+        }
+        Map<String, String> rows = new LinkedHashMap<>();
+        for (int i = 0; i < 40; i++) {
+          String key = KEYS.get(account).get(random.nextInt(2));
+          String user = USERS.get(random.nextInt(USERS.size()));
+          String[] ep = ENDPOINTS.get(random.nextInt(ENDPOINTS.size()));
+          int shard = random.nextInt(3);
+          String group = key + user + ep[0] + shard;
+          rows.put(group, row(account, date, key, user, ep, shard, random, 2));
+          if (random.nextInt(5) == 0) {
+            older.add(row(account, date, key, user, ep, shard, random, 1));
+          }
+          if (random.nextInt(7) == 0) {
+            rows.remove(group);
+            newer.add(row(account, date, key, user, ep, shard, random, 3));
+            current.add(row(account, date, key, user, ep, shard, random, 2));
+          }
+        }
+        current.addAll(rows.values());
+      }
+    }
+    current.add(row("acme", D1.minusDays(2), K1, "u1", ENDPOINTS.get(0), 0, "12345678901.123456789012", 5, 2));
+    insert(current);
+    insert(older);
+    insert(newer);
+  }
+
+  private static String row(String account, LocalDate date, String key, String user, String[] ep, int shard,
+      Random random, long version) {
+    String usage = random.nextInt(1000) + "." + String.format("%012d", Math.abs(random.nextLong()) % 1_000_000_000_000L);
+    long requests = random.nextInt(20) == 0 ? Long.MAX_VALUE - random.nextInt(1000) : 1 + random.nextInt(50);
+    return row(account, date, key, user, ep, shard, usage, requests, version);
+  }
+
+  private static String row(String account, LocalDate date, String key, String user, String[] ep, int shard,
+      String usage, long requests, long version) {
+    return "{\"account_id\":\"" + account + "\",\"date\":\"" + date + "\",\"api_key_hash\":\"" + key
+        + "\",\"user_id\":\"" + user.replace("\\", "\\\\") + "\",\"endpoint_id\":\"" + ep[0] + "\",\"model\":\"" + ep[1]
+        + "\",\"model_permaslug\":\"" + ep[2] + "\",\"provider_name\":\"" + ep[3] + "\",\"shard\":" + shard
+        + ",\"requests\":" + requests + ",\"prompt_tokens\":" + requests * 3 + ",\"completion_tokens\":" + (version + 7)
+        + ",\"reasoning_tokens\":" + shard + ",\"cached_tokens\":" + requests % 5 + ",\"usage\":" + usage
+        + ",\"byok_usage_inference\":" + (shard == 1 ? usage : "0") + ",\"byok_requests\":" + (shard == 1 ? 1 : 0)
+        + ",\"version\":" + version + ",\"updated_at\":\"2026-11-22 00:00:00\"}";
+  }
+
+  private static void insert(List<String> rows) {
+    if (!rows.isEmpty()) {
+      clickHouse.insertJsonEachRow("usage_daily", (String.join("\n", rows) + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** One late row of {@code account} on {@code date}, on an endpoint of its own so it shows as an item of its own. */
+  private static void insertLate(String account, LocalDate date, String usage) {
+    insert(List.of(row(account, date, K1, "u1", new String[] {"Late/late", "late", "late", "Late"}, 0, usage, 1, 1)));
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------------------
+
+  private static ActivityRequest request(String date, String key, String user, String groupBy) {
+    Map<String, List<String>> params = new HashMap<>();
+    for (String[] param : new String[][] {{"date", date}, {"api_key_hash", key}, {"user_id", user},
+        {"group_by", groupBy}}) {
+      if (param[1] != null) {
+        params.put(param[0], List.of(param[1]));
+      }
+    }
+    return ActivityRequest.parse(params, TODAY);
+  }
+
+  /** The SQL path's items with amounts at scale 12 (current ClickHouse prints fewer digits than 18.16). */
+  private static List<ActivityItem> sql(ActivityRepository repository, String account, ActivityRequest request) {
+    return repository.activity(account, request).stream().map(i -> new ActivityItem(i.date(), i.model(),
+        i.modelPermaslug(), i.endpointId(), i.providerName(), i.userId(), i.apiKeyHash(), i.usage().setScale(12),
+        i.byokUsageInference().setScale(12), i.requests(), i.promptTokens(), i.completionTokens(), i.reasoningTokens(),
+        i.cachedTokens(), i.byokRequests())).toList();
+  }
+
+  private static double answers(MeterRegistry metrics, String result) {
+    return metrics.get("activity_cache_answers").tag("result", result).timer().count();
+  }
+
+  private static double count(MeterRegistry metrics, String counter) {
+    return metrics.get(counter).counters().stream().mapToDouble(c -> c.count()).sum();
+  }
+
+  private static CompletedDayCache cache(MeterRegistry metrics, long maxRows) {
+    // Polls only when a test says so: an hour between polls and no poller thread.
+    return new CompletedDayCache(new ActivityRepository(clickHouse, metrics), CLOCK, maxRows, Duration.ofHours(1),
+        metrics);
+  }
+
+  // ---- same answers -------------------------------------------------------------------------------------------
+
+  @Test
+  void cachedAnswersEqualTheSqlAnswersForEveryFilterAndGrouping() {
+    MeterRegistry metrics = new SimpleMeterRegistry();
+    ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
+    int compared = 0;
+    int nonEmpty = 0;
+    try (CompletedDayCache cache = cache(metrics, 1_000_000)) {
+      cache.poll();
+      for (String account : List.of("acme", "beta")) {
+        for (String date : Arrays.asList(null, D1.toString(), D30.toString(), QUIET.toString(), "2026-11-03")) {
+          for (String key : Arrays.asList(null, K1, K2, K3)) {
+            for (String user : Arrays.asList(null, "u1", HOSTILE_USER, "nobody")) {
+              for (String groupBy : Arrays.asList(null, "user", "api_key", "user,api_key", "api_key,user")) {
+                ActivityRequest request = request(date, key, user, groupBy);
+                List<ActivityItem> expected = sql(repository, account, request);
+                assertEquals(expected, cache.activity(account, request), account + " " + request);
+                compared++;
+                nonEmpty += expected.isEmpty() ? 0 : 1;
+              }
+            }
+          }
+        }
+      }
+    }
+    assertTrue(nonEmpty > compared / 3, "the data exercises the comparisons: " + nonEmpty + " of " + compared);
+    assertEquals(2, answers(metrics, CompletedDayCache.MISS), "one load per account");
+    assertEquals(compared - 2, answers(metrics, CompletedDayCache.HIT));
+    assertEquals(0, answers(metrics, CompletedDayCache.BYPASS));
+  }
+
+  @Test
+  void nothingIsServedFromMemoryBeforeTheFirstPoll() {
+    MeterRegistry metrics = new SimpleMeterRegistry();
+    try (CompletedDayCache cache = cache(metrics, 1_000_000)) {
+      ActivityRequest all = request(null, null, null, null);
+      assertEquals(sql(new ActivityRepository(clickHouse), "beta", all), cache.activity("beta", all));
+      assertEquals(1, answers(metrics, CompletedDayCache.BYPASS));
+      assertEquals(1, metrics.get(ActivityRepository.QUERY_TIMER).tag("query", "activity").timer().count(),
+          "the SQL path answered, timed as before");
+      assertEquals(0, count(metrics, "activity_cache_loaded_rows"), "no load without markers to store it under");
+    }
+  }
+
+  @Test
+  void theLeastRecentlyUsedDaysGoWhenTheBoundIsReached() {
+    MeterRegistry metrics = new SimpleMeterRegistry();
+    ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
+    long bound = 1200; // about one account's window of rows (30 days of 25-40 groups), not two
+    try (CompletedDayCache cache = cache(metrics, bound)) {
+      cache.poll();
+      ActivityRequest all = request(null, null, null, "user");
+      for (String account : List.of("acme", "beta", "acme", "beta")) {
+        assertEquals(sql(repository, account, all), cache.activity(account, all), account);
+        assertTrue(metrics.get("activity_cache_rows").gauge().value() <= bound, "the weight stays within the bound");
+      }
+      assertTrue(count(metrics, "activity_cache_evictions") > 0, "days were evicted");
+      assertTrue(metrics.get("activity_cache_days").gauge().value() > 0, "and the latest ones kept");
+    }
+  }
+
+  // ---- writes reach the cache ----------------------------------------------------------------------------------
+
+  @Test
+  void aWriteBetweenReadingTheMarkersAndTheRowsIsAnsweredAndDropsTheDayAtTheNextPoll() {
+    MeterRegistry metrics = new SimpleMeterRegistry();
+    ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
+    try (CompletedDayCache cache = cache(metrics, 1_000_000)) {
+      cache.poll();
+      ActivityRequest all = request(null, null, null, null);
+      cache.beforeLoadQuery(() -> insertLate("race", D1, "0.5"));
+      List<ActivityItem> raced = cache.activity("race", all);
+      cache.beforeLoadQuery(null);
+      assertEquals(sql(repository, "race", all), raced, "the load read the row written in between");
+      assertEquals(1, raced.size());
+      assertEquals(1, answers(metrics, CompletedDayCache.MISS));
+
+      // The day is stored under the marker read before the write, so the next poll sees the write's marker and
+      // drops it: a later write in the same gap could otherwise never be noticed.
+      cache.poll();
+      assertEquals(1, count(metrics, "activity_cache_invalidations"));
+      assertEquals(sql(repository, "race", all), cache.activity("race", all));
+      assertEquals(2, answers(metrics, CompletedDayCache.MISS), "reloaded after the poll dropped it");
+      cache.poll();
+      assertEquals(1, count(metrics, "activity_cache_invalidations"), "nothing moved since the reload");
+      cache.activity("race", all);
+      assertEquals(1, answers(metrics, CompletedDayCache.HIT));
+    }
+  }
+
+  @Test
+  void aLoadRacedByAWriteAndAPollIsAnsweredButNotKept() {
+    MeterRegistry metrics = new SimpleMeterRegistry();
+    ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
+    try (CompletedDayCache cache = cache(metrics, 1_000_000)) {
+      cache.poll();
+      ActivityRequest all = request(null, null, null, null);
+      cache.beforeLoadQuery(() -> {
+        insertLate("race2", D1, "0.25");
+        cache.poll(); // a poll between the write and the end of the load already knows the newer marker
+      });
+      List<ActivityItem> raced = cache.activity("race2", all);
+      cache.beforeLoadQuery(null);
+      assertEquals(sql(repository, "race2", all), raced, "the load read the row written in between");
+      assertEquals(1, raced.size());
+      assertEquals(29, metrics.get("activity_cache_days").gauge().value(),
+          "of the 30 days loaded, the one the write reached is not kept");
+      assertEquals(sql(repository, "race2", all), cache.activity("race2", all));
+      assertEquals(2, answers(metrics, CompletedDayCache.MISS), "that day was loaded again without another poll");
+      assertEquals(30, metrics.get("activity_cache_days").gauge().value());
+      cache.activity("race2", all);
+      assertEquals(1, answers(metrics, CompletedDayCache.HIT));
+    }
+  }
+
+  // ---- through the service ------------------------------------------------------------------------------------
+
+  private static String get(ActivityServer server, String key, String query) throws Exception {
+    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
+        + "/api/v1/activity" + query)).header("Authorization", "Bearer " + key).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode(), response.body());
+    return response.body();
+  }
+
+  /** GETs {@code query} until the body satisfies {@code done}; fails after a minute (a hang guard, not a timing check). */
+  private static String awaitAnswer(ActivityServer server, String key, String query, Predicate<String> done)
+      throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+    while (true) {
+      String body = get(server, key, query);
+      if (done.test(body)) {
+        return body;
+      }
+      assertTrue(System.nanoTime() < deadline, "no such answer within a minute: " + body);
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
+  void aLateInsertForACachedDayShowsUpAndATodaysInsertEvictsNothing() throws Exception {
+    CredentialStore keys = QueryTestEnv.newKeyStore("cache-late");
+    String key = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, "beta");
+    try (ActivityServer server = ActivityServer.start(
+        QueryConfig.fromEnv(QueryTestEnv.of(endpoint, database, keys.file())), CLOCK)) {
+      QueryTestEnv.awaitFreshPoll(server);
+      String before = get(server, key, "");
+      assertEquals(before, get(server, key, ""));
+      double hits = QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT);
+      assertTrue(hits >= 1, "the second answer came from memory");
+      String invalidations = "activity_cache_invalidations_total";
+
+      insertLate("beta", TODAY, "0.75");
+      QueryTestEnv.awaitFreshPoll(server);
+      assertEquals(0, QueryTestEnv.metric(server, invalidations), "today is not cached, so its write drops nothing");
+      assertEquals(before, get(server, key, ""));
+      assertEquals(hits + 1, QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT));
+
+      insertLate("beta", D1.minusDays(3), "0.000000000007");
+      String after = awaitAnswer(server, key, "", body -> body.contains("\"endpoint_id\":\"Late/late\""));
+      assertTrue(after.contains("\"date\":\"" + D1.minusDays(3) + "\",\"model\":\"late\""), after);
+      assertTrue(after.contains("\"usage\":0.000000000007"), after);
+      assertEquals(1, QueryTestEnv.metric(server, invalidations), "exactly the written day was dropped");
+    }
+  }
+
+  @Test
+  void whilePollingFailsTheAnswersComeFromClickHouseAndTheCacheResumesAfter() throws Exception {
+    CredentialStore keys = QueryTestEnv.newKeyStore("cache-poll-failure");
+    String key = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, "acme");
+    try (FlakyClickHouseProxy proxy = new FlakyClickHouseProxy(endpoint.httpUrl())) {
+      Map<String, String> env = QueryTestEnv.of(proxy.url(), endpoint, database, keys.file());
+      env.put("CACHE_POLL_INTERVAL_MS", "200");
+      try (ActivityServer server = ActivityServer.start(QueryConfig.fromEnv(env), CLOCK)) {
+        String query = "?date=" + D30;
+        QueryTestEnv.awaitFreshPoll(server);
+        String before = get(server, key, query);
+        assertEquals(before, get(server, key, query));
+        assertTrue(QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT) >= 1, "served from memory");
+
+        proxy.failPolls();
+        double bypassed = QueryTestEnv.cacheAnswers(server, CompletedDayCache.BYPASS);
+        insertLate("acme", D30, "0.125");
+        // No poll can drop the cached day now: only ClickHouse can give this answer.
+        String fallback = awaitAnswer(server, key, query, body -> body.contains("Late/late"));
+        assertFalse(server.cache().serving());
+        assertTrue(QueryTestEnv.cacheAnswers(server, CompletedDayCache.BYPASS) > bypassed);
+        assertTrue(QueryTestEnv.metric(server, "activity_cache_poll_failures_total") > 0);
+
+        proxy.recover();
+        QueryTestEnv.awaitFreshPoll(server);
+        double misses = QueryTestEnv.cacheAnswers(server, CompletedDayCache.MISS);
+        assertEquals(fallback, get(server, key, query), "the first poll dropped the stale day; it was reloaded");
+        assertEquals(misses + 1, QueryTestEnv.cacheAnswers(server, CompletedDayCache.MISS));
+      }
+    }
+  }
+}
