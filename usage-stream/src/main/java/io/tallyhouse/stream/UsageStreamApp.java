@@ -141,9 +141,8 @@ public final class UsageStreamApp implements AutoCloseable {
     p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, config.storeCacheBytes());
     // A record that cannot be read stops the application rather than being skipped: nothing is dropped silently.
     p.put(StreamsConfig.DEFAULT_DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndFailExceptionHandler.class);
-    // Not lz4 by default: on the bench box compressing here, decompressing in the broker (it validates compressed
-    // batches record by record) and again in the writer cost more CPU than the bytes saved (34.2k against 28.4k
-    // events/s).
+    // lz4 by default: the raw rows compress well, and on the bench box it cost no measurable CPU per event (stream
+    // JVM 27.0 against 27.1 us, broker 4.8 against 5.9 us, with and without).
     p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), config.producerCompression());
     p.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), 256 * 1024);
     // After a crash the restarted instance waits for the old member's session to expire; keep that short.
