@@ -1,11 +1,16 @@
 package io.tallyhouse.query;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.io.SerializedString;
 import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.LocalDate;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -34,6 +39,8 @@ public record ActivityItem(
       .thenComparing(ActivityItem::model)
       .thenComparing(ActivityItem::modelPermaslug)
       .thenComparing(ActivityItem::providerName);
+
+  private static final JsonFactory JSON = new JsonFactory();
 
   public ActivityItem {
     Objects.requireNonNull(date, "date");
@@ -84,6 +91,23 @@ public record ActivityItem(
       json.writeStringField("api_key_hash", apiKeyHash);
     }
     json.writeEndObject();
+  }
+
+  /**
+   * {@code items} as JSON objects separated by commas, exactly as they stand inside the answer's {@code data} array
+   * ({@code ""} for none), so a day's part can be rendered once and joined with others.
+   */
+  public static String jsonObjects(List<ActivityItem> items, boolean withUser, boolean withApiKey) {
+    StringWriter out = new StringWriter(400 * items.size());
+    try (JsonGenerator json = JSON.createGenerator(out)) {
+      json.setRootValueSeparator(new SerializedString(","));
+      for (ActivityItem item : items) {
+        item.writeTo(json, withUser, withApiKey);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("writing to a string cannot fail", e);
+    }
+    return out.toString();
   }
 
   /** 1.500000000000 -> 1.5 and 0E-12 -> 0 (written with toPlainString, so never with an exponent). */

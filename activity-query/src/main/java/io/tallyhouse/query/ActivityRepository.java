@@ -253,6 +253,17 @@ public final class ActivityRepository {
     return markers;
   }
 
+  /** {@code sum(inserts)} of the whole window {@code [from, to]}: it grows with every write to any of its days. */
+  long changeMarkerTotal(LocalDate from, LocalDate to) {
+    List<JsonNode> rows = timed(metrics, "cache_poll", () -> clickHouse.query(changeMarkerTotalSql(from, to)));
+    return Long.parseUnsignedLong(rows.get(0).get("inserts_sum").asText());
+  }
+
+  static String changeMarkerTotalSql(LocalDate from, LocalDate to) {
+    return "SELECT sum(inserts) AS inserts_sum FROM usage_daily_changes"
+        + " WHERE date >= " + SqlLiteral.date(from) + " AND date <= " + SqlLiteral.date(to);
+  }
+
   static String changeMarkersSql(LocalDate from, LocalDate to) {
     return "SELECT account_id, toString(date) AS day, sum(inserts) AS inserts_sum FROM usage_daily_changes"
         + " WHERE date >= " + SqlLiteral.date(from) + " AND date <= " + SqlLiteral.date(to)

@@ -17,8 +17,8 @@ import java.util.function.IntConsumer;
  * One completed UTC day of one account as the cache keeps it: the day's {@code usage_daily} rows summed over shards
  * (one per api key, user, endpoint), immutable, in compact arrays, plus the change marker it was loaded under. It
  * answers any activity request for its day in Java, with the same items the SQL path gives, and memoizes the
- * aggregations a request without {@code user_id} needs, because those read every row of the day (tens of thousands
- * for a large account) while a user's rows are few.
+ * answers (as JSON text) of requests without {@code user_id}, because those read every row of the day (tens of
+ * thousands for a large account) while a user's rows are few.
  */
 final class CachedDay {
 
@@ -47,7 +47,8 @@ final class CachedDay {
   private final long[] byokUsage;
   private final BigDecimal[] bigMoney;
 
-  private final Map<Memo, List<ActivityItem>> memo = new ConcurrentHashMap<>();
+  /** The JSON text of aggregations already made, by {@link #json}. */
+  private final Map<Memo, String> memo = new ConcurrentHashMap<>();
   private volatile Map<String, int[]> rowsByUser;
 
   /** Which aggregation of the day, for which api key filter (null: all keys). */
@@ -79,32 +80,44 @@ final class CachedDay {
     return endpoints.length;
   }
 
+  /** The items of {@code request} for this day, in {@link ActivityItem#ORDER}. */
+  List<ActivityItem> items(ActivityRequest request) {
+    return aggregate(request, ignored -> { });
+  }
+
   /**
-   * The items of {@code request} for this day, in {@link ActivityItem#ORDER}. {@code memoized} is told how many items a
-   * new memo holds, so the cache can count them against its bound.
+   * {@link #items} as the JSON objects of the answer's {@code data} array separated by commas ("" for none). Requests
+   * without {@code user_id}, except the grouping by user and key, read every row of the day, so their text is
+   * memoized; {@code memoized} is told how many items a new memo holds, so the cache can count them against its bound.
    */
-  List<ActivityItem> items(ActivityRequest request, IntConsumer memoized) {
-    Optional<String> user = request.userId();
-    if (user.isPresent()) {
-      // A user's rows are few: aggregated on the fly from the per-user index.
-      int[] rows = rowsOfUser(user.get(), memoized);
-      return aggregate(rows, rows.length, request.apiKeyHash().orElse(null), request.groupByUser(),
-          request.groupByApiKey());
-    }
-    if (request.groupByUser() && request.groupByApiKey()) {
-      // Nearly one item per row: a memo would double the day's memory and save little.
-      return aggregate(null, rows(), request.apiKeyHash().orElse(null), true, true);
+  String json(ActivityRequest request, IntConsumer memoized) {
+    if (request.userId().isPresent() || request.groupByUser() && request.groupByApiKey()) {
+      // A user's rows are few; the grouping by user and key has about one item per row, so a memo would double the
+      // day's memory and save little.
+      return ActivityItem.jsonObjects(aggregate(request, memoized), request.groupByUser(), request.groupByApiKey());
     }
     Memo key = new Memo(request.groupByUser(), request.groupByApiKey(), request.apiKeyHash().orElse(null));
-    List<ActivityItem> known = memo.get(key);
+    String known = memo.get(key);
     if (known != null) {
       return known;
     }
-    List<ActivityItem> items = aggregate(null, rows(), key.apiKeyHash(), key.byUser(), key.byApiKey());
-    if (memo.putIfAbsent(key, items) == null) {
+    List<ActivityItem> items = aggregate(request, memoized);
+    String json = ActivityItem.jsonObjects(items, request.groupByUser(), request.groupByApiKey());
+    if (memo.putIfAbsent(key, json) == null) {
       memoized.accept(items.size());
     }
-    return items;
+    return json;
+  }
+
+  /** The items of {@code request}: a user's rows from the per-user index (built once), else every row. */
+  private List<ActivityItem> aggregate(ActivityRequest request, IntConsumer memoized) {
+    String apiKeyHash = request.apiKeyHash().orElse(null);
+    Optional<String> user = request.userId();
+    if (user.isPresent()) {
+      int[] rows = rowsOfUser(user.get(), memoized);
+      return aggregate(rows, rows.length, apiKeyHash, request.groupByUser(), request.groupByApiKey());
+    }
+    return aggregate(null, rows(), apiKeyHash, request.groupByUser(), request.groupByApiKey());
   }
 
   private int[] rowsOfUser(String user, IntConsumer memoized) {

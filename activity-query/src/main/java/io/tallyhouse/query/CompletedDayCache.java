@@ -10,6 +10,7 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,6 +22,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,8 +97,11 @@ final class CompletedDayCache implements AutoCloseable {
     }
   }
 
-  /** One poll: the marker sums of the window {@code [from, to]} it read, and when it started ({@link System#nanoTime}). */
-  private record Markers(LocalDate from, LocalDate to, Map<String, long[]> sums, long startedNanos) {
+  /**
+   * One poll: the marker sums of the window {@code [from, to]} it read (per account, indexed by days since
+   * {@code from}), their total, and when the poll started ({@link System#nanoTime}).
+   */
+  private record Markers(LocalDate from, LocalDate to, Map<String, long[]> sums, long total, long startedNanos) {
 
     long of(String account, LocalDate date) {
       long[] perDay = sums.get(account);
@@ -181,13 +186,52 @@ final class CompletedDayCache implements AutoCloseable {
 
   /** The items of {@code request} for {@code account}, in the contract's order: from memory where it may. */
   List<ActivityItem> activity(String account, ActivityRequest request) {
-    if (!enabled()) {
-      return repository.activity(account, request);
-    }
     long start = System.nanoTime();
-    Markers current = usableMarkers();
+    Days days = days(account, request);
+    if (days == null) {
+      return bypass(start, () -> repository.activity(account, request));
+    }
+    List<ActivityItem> items = new ArrayList<>();
+    for (CachedDay day : days.newestFirst()) {
+      items.addAll(day.items(request));
+    }
+    answers.get(days.result()).record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    return items;
+  }
+
+  /**
+   * The same items as {@link #activity}, as the JSON objects of the answer's {@code data} array, separated by commas:
+   * for a day in memory the text is memoized with its aggregation, so a hit writes no JSON.
+   */
+  String activityJson(String account, ActivityRequest request) {
+    long start = System.nanoTime();
+    Days days = days(account, request);
+    if (days == null) {
+      return bypass(start, () -> ActivityItem.jsonObjects(repository.activity(account, request),
+          request.groupByUser(), request.groupByApiKey()));
+    }
+    StringBuilder json = new StringBuilder();
+    for (CachedDay day : days.newestFirst()) {
+      String objects = day.json(request, added -> charge(account, day, added));
+      if (!objects.isEmpty()) {
+        json.append(json.isEmpty() ? "" : ",").append(objects);
+      }
+    }
+    answers.get(days.result()).record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    return json.toString();
+  }
+
+  /** The days of one request, all in memory, and whether a load was needed for them. */
+  private record Days(String result, List<CachedDay> newestFirst) {}
+
+  /**
+   * Every day of {@code request} from memory, loading the account's missing days if needed; null when the request must
+   * be answered by SQL (cache off, no recent poll, a day outside the polled window, a failed load).
+   */
+  private Days days(String account, ActivityRequest request) {
+    Markers current = enabled() ? usableMarkers() : null;
     if (current == null || !current.covers(request.from(), request.to())) {
-      return bypass(account, request, start);
+      return null;
     }
     Map<LocalDate, CachedDay> found = lookup(account, request.from(), request.to());
     String result = HIT;
@@ -199,7 +243,7 @@ final class CompletedDayCache implements AutoCloseable {
         loaded = loadShared(account);
       } catch (RuntimeException e) {
         LOG.warn("loading completed days into the cache failed; answering from ClickHouse", e);
-        return bypass(account, request, start);
+        return null;
       }
       for (LocalDate date = request.from(); !date.isAfter(request.to()); date = date.plusDays(1)) {
         CachedDay day = loaded.get(date);
@@ -212,24 +256,25 @@ final class CompletedDayCache implements AutoCloseable {
         lookup(account, request.from(), request.to()).forEach(found::putIfAbsent);
       }
       if (found.size() < wanted) {
-        return bypass(account, request, start);
+        return null;
       }
     }
-    List<ActivityItem> items = new ArrayList<>();
-    // Day by day from the last: the contract orders by date descending first, and each day's items are in order.
+    // From the last day: the contract orders by date descending first, and each day's items are in order.
+    List<CachedDay> newestFirst = new ArrayList<>(wanted);
     for (LocalDate date = request.to(); !date.isBefore(request.from()); date = date.minusDays(1)) {
-      CachedDay day = found.get(date);
-      items.addAll(day.items(request, added -> charge(account, day, added)));
+      newestFirst.add(found.get(date));
     }
-    answers.get(result).record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-    return items;
+    return new Days(result, newestFirst);
   }
 
-  private List<ActivityItem> bypass(String account, ActivityRequest request, long start) {
+  /** The SQL path's answer; counted as a bypass while the cache is on. */
+  private <T> T bypass(long start, Supplier<T> sql) {
     try {
-      return repository.activity(account, request);
+      return sql.get();
     } finally {
-      answers.get(BYPASS).record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+      if (enabled()) {
+        answers.get(BYPASS).record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+      }
     }
   }
 
@@ -370,31 +415,78 @@ final class CompletedDayCache implements AutoCloseable {
   /**
    * Reads the change markers of the window and drops every cached day whose sum moved or that left the window, then
    * makes them the markers new loads are stored under. Throws when ClickHouse does not answer.
+   *
+   * <p>Every cached day holds the marker of the latest poll ({@link #store} keeps no other), so only the days whose sum
+   * differs between the latest poll and this one can be stale. And since sums only grow, an unchanged total of the
+   * window means no day changed: then one row is read instead of one per account and day.
    */
   void poll() {
     long started = System.nanoTime();
     LocalDate today = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
     LocalDate from = today.minusDays(ActivityRequest.WINDOW_DAYS);
     LocalDate to = today.minusDays(1);
-    Markers fresh = new Markers(from, to, repository.changeMarkers(from, to), started);
+    Markers previous = markers;
+    boolean sameWindow = previous != null && previous.from().equals(from);
+    if (sameWindow && repository.changeMarkerTotal(from, to) == previous.total()) {
+      markers = new Markers(from, to, previous.sums(), previous.total(), started);
+      polls.incrementAndGet();
+      return;
+    }
+    Map<String, long[]> sums = repository.changeMarkers(from, to);
+    long total = 0;
+    for (long[] perDay : sums.values()) {
+      for (long sum : perDay) {
+        total += sum;
+      }
+    }
+    Markers fresh = new Markers(from, to, sums, total, started);
     synchronized (days) {
-      Iterator<Map.Entry<DayKey, Entry>> entries = days.entrySet().iterator();
-      while (entries.hasNext()) {
-        Map.Entry<DayKey, Entry> entry = entries.next();
-        DayKey key = entry.getKey();
-        if (!fresh.covers(key.date(), key.date())) {
-          evictedOutOfWindow.increment();
-        } else if (fresh.of(key.account(), key.date()) != entry.getValue().day.marker()) {
-          invalidations.increment();
-        } else {
-          continue;
-        }
-        weight -= entry.getValue().weight;
-        entries.remove();
+      if (sameWindow) {
+        dropChanged(previous, fresh);
+      } else {
+        dropAllBut(fresh);
       }
       markers = fresh;
     }
     polls.incrementAndGet();
+  }
+
+  /** Drops the cached days whose sum differs between two polls of the same window. Under {@link #days}. */
+  private void dropChanged(Markers previous, Markers fresh) {
+    Set<String> accounts = new HashSet<>(previous.sums().keySet());
+    accounts.addAll(fresh.sums().keySet());
+    int length = (int) (fresh.to().toEpochDay() - fresh.from().toEpochDay()) + 1;
+    for (String account : accounts) {
+      long[] before = previous.sums().get(account);
+      long[] after = fresh.sums().get(account);
+      for (int d = 0; d < length; d++) {
+        if ((before == null ? 0 : before[d]) != (after == null ? 0 : after[d])) {
+          Entry dropped = days.remove(new DayKey(account, fresh.from().plusDays(d)));
+          if (dropped != null) {
+            weight -= dropped.weight;
+            invalidations.increment();
+          }
+        }
+      }
+    }
+  }
+
+  /** Drops the cached days outside {@code fresh}'s window or with another sum than its own. Under {@link #days}. */
+  private void dropAllBut(Markers fresh) {
+    Iterator<Map.Entry<DayKey, Entry>> entries = days.entrySet().iterator();
+    while (entries.hasNext()) {
+      Map.Entry<DayKey, Entry> entry = entries.next();
+      DayKey key = entry.getKey();
+      if (!fresh.covers(key.date(), key.date())) {
+        evictedOutOfWindow.increment();
+      } else if (fresh.of(key.account(), key.date()) != entry.getValue().day.marker()) {
+        invalidations.increment();
+      } else {
+        continue;
+      }
+      weight -= entry.getValue().weight;
+      entries.remove();
+    }
   }
 
   private void pollQuietly() {

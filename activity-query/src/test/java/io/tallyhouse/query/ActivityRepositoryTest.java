@@ -86,6 +86,9 @@ class ActivityRepositoryTest {
     assertEquals("SELECT account_id, toString(date) AS day, sum(inserts) AS inserts_sum FROM usage_daily_changes"
         + " WHERE date >= toDate('2026-10-23') AND date <= toDate('2026-11-21') GROUP BY account_id, date",
         ActivityRepository.changeMarkersSql(LocalDate.parse("2026-10-23"), LocalDate.parse("2026-11-21")));
+    assertEquals("SELECT sum(inserts) AS inserts_sum FROM usage_daily_changes"
+        + " WHERE date >= toDate('2026-10-23') AND date <= toDate('2026-11-21')",
+        ActivityRepository.changeMarkerTotalSql(LocalDate.parse("2026-10-23"), LocalDate.parse("2026-11-21")));
   }
 
   @Test
