@@ -115,6 +115,18 @@ public final class QueryBench {
       service = ChildJvm.start("io.tallyhouse.query.ActivityServer", env, dir.resolve("query.log"));
       BenchSupport.awaitReady("activity-query", port, service, dir.resolve("query.log"));
 
+      // The service answers completed days from memory once its cache has polled the change markers: the first
+      // request of an account loads its window (cold), later ones are answered from memory (warm).
+      awaitCachePoll(port);
+      ObjectNode cold = result.putObject("cold_ms");
+      ObjectNode warm = result.putObject("warm_ms");
+      for (int a : new int[] {0, accounts / 2}) {
+        String account = ActivityFixture.accountId(a);
+        cold.put(account, round1(timedGet(port, secrets.get(a), "/api/v1/activity")));
+        warm.put(account, round1(timedGet(port, secrets.get(a), "/api/v1/activity")));
+      }
+      log("first request of an account (loads its 30 days) / the next one: " + cold + " / " + warm);
+
       List<Probe> probes = probes(clickHouse, accounts, today, 20_000);
       int checked = checkAgreement(probes.subList(0, 100), port, secrets, config);
       log("the service and the direct SQL agree on " + checked + " requests");
@@ -122,11 +134,15 @@ public final class QueryBench {
       URI clickHouseUri = URI.create(server.httpUrl());
       Phase api;
       Phase direct;
+      Map<String, Double> cacheBefore;
+      Map<String, Double> cacheAfter;
       try (HttpLoad load = new HttpLoad()) {
         log(String.format("GET /api/v1/activity, %d clients: %d s warm-up, %d s measured", concurrency, warmup,
             seconds));
         new Phase(probes).viaApi(load, port, secrets, concurrency, warmup);
+        cacheBefore = scrape(port);
         api = new Phase(probes).viaApi(load, port, secrets, concurrency, seconds);
+        cacheAfter = scrape(port);
         log("  " + api);
         log(String.format("the same SQL straight to ClickHouse, %d clients: %d s warm-up, %d s measured", concurrency,
             warmup, seconds));
@@ -144,6 +160,7 @@ public final class QueryBench {
           .setScale(2, RoundingMode.HALF_UP));
       result.put("requests_per_s", Math.round(api.total.requestsPerSecond()));
       result.put("clickhouse_direct_requests_per_s", Math.round(direct.total.requestsPerSecond()));
+      putCacheFigures(result, cacheBefore, cacheAfter);
       result.put("errors", api.total.errors());
       result.put("clickhouse_direct_errors", direct.total.errors());
       ObjectNode byKind = result.putObject("p99_ms_by_request");
@@ -314,6 +331,93 @@ public final class QueryBench {
       return String.format("%.0f requests/s, p50 %.1f ms, p99 %.1f ms, %d errors", total.requestsPerSecond(),
           total.p50Millis(), total.p99Millis(), total.errors());
     }
+  }
+
+  private static final String CACHE_ANSWERS = "activity_cache_answers_seconds";
+
+  /** Waits until the service's cache has polled the change markers once (before that it answers with SQL). */
+  private static void awaitCachePoll(int port) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (Double.isNaN(scrape(port).getOrDefault("activity_cache_poll_age_seconds", Double.NaN))) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the service's cache did not poll within 60 s");
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  /** One GET answered 200, in milliseconds. */
+  private static double timedGet(int port, String secret, String path) throws Exception {
+    long start = System.nanoTime();
+    HttpResponse<String> response = java.net.http.HttpClient.newBuilder()
+        .version(java.net.http.HttpClient.Version.HTTP_1_1).build()
+        .send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .header("Authorization", "Bearer " + secret).build(), HttpResponse.BodyHandlers.ofString());
+    double millis = (System.nanoTime() - start) / 1e6;
+    if (response.statusCode() != 200) {
+      throw new IllegalStateException(path + " answered " + response.statusCode());
+    }
+    return millis;
+  }
+
+  /** The service's Prometheus metrics: each series (name with labels, as printed) to its value. */
+  private static Map<String, Double> scrape(int port) throws Exception {
+    String text = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build()
+        .send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+            HttpResponse.BodyHandlers.ofString()).body();
+    Map<String, Double> series = new HashMap<>();
+    for (String line : text.split("\n")) {
+      int space = line.lastIndexOf(' ');
+      if (!line.startsWith("#") && space > 0) {
+        series.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
+      }
+    }
+    return series;
+  }
+
+  /**
+   * The cache's figures of the measured phase, from the service's own counters before and after it: the share of
+   * answers given from memory, how many requests had to load, and the p99 of those (the upper edge of the histogram
+   * bucket holding it; null without misses).
+   */
+  private static void putCacheFigures(ObjectNode result, Map<String, Double> before, Map<String, Double> after) {
+    Map<String, Double> answers = new HashMap<>();
+    for (String kind : List.of("hit", "miss", "bypass")) {
+      String series = CACHE_ANSWERS + "_count{result=\"" + kind + "\"}";
+      answers.put(kind, after.getOrDefault(series, 0.0) - before.getOrDefault(series, 0.0));
+    }
+    double total = answers.values().stream().mapToDouble(Double::doubleValue).sum();
+    result.put("cache_hit_ratio", total == 0 ? null : BigDecimal.valueOf(answers.get("hit") / total)
+        .setScale(4, RoundingMode.HALF_UP));
+    result.put("cache_misses", Math.round(answers.get("miss")));
+    result.put("cache_bypasses", Math.round(answers.get("bypass")));
+    Double p99 = missP99Millis(before, after);
+    result.put("cache_miss_p99_ms", p99 == null ? null : round1(p99));
+    Double p99All = missP99Millis(Map.of(), after);
+    result.put("cache_miss_p99_ms_whole_run", p99All == null ? null : round1(p99All));
+    result.put("cache_misses_whole_run", Math.round(after.getOrDefault(CACHE_ANSWERS + "_count{result=\"miss\"}", 0.0)));
+  }
+
+  private static Double missP99Millis(Map<String, Double> before, Map<String, Double> after) {
+    java.util.TreeMap<Double, Double> buckets = new java.util.TreeMap<>();
+    after.forEach((series, count) -> {
+      if (series.startsWith(CACHE_ANSWERS + "_bucket{") && series.contains("result=\"miss\"")) {
+        int le = series.indexOf("le=\"") + 4;
+        String bound = series.substring(le, series.indexOf('"', le));
+        buckets.put(bound.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound),
+            count - before.getOrDefault(series, 0.0));
+      }
+    });
+    double total = buckets.isEmpty() ? 0 : buckets.lastEntry().getValue();
+    if (total == 0) {
+      return null;
+    }
+    for (Map.Entry<Double, Double> bucket : buckets.entrySet()) {
+      if (bucket.getValue() >= 0.99 * total) {
+        return bucket.getKey() * 1000;
+      }
+    }
+    return null;
   }
 
   private static long count(ClickHouse clickHouse, String sql) {
