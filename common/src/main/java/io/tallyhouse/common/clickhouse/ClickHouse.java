@@ -85,12 +85,16 @@ public final class ClickHouse implements AutoCloseable {
    * order.
    */
   public void insertTabSeparated(String table, List<String> columns, byte[] rows) {
+    insertTabSeparated(table, columns, new ByteArrayInputStream(rows));
+  }
+
+  /** As {@link #insertTabSeparated(String, List, byte[])}, the rows read from a stream (e.g. a reused buffer). */
+  public void insertTabSeparated(String table, List<String> columns, InputStream rows) {
     InsertSettings settings = new InsertSettings().setDatabase(config.database())
         .serverSetting("database", config.database());
     List<String> names = columns.stream().map(SqlLiteral::identifier).toList();
     try {
-      client.insert(SqlLiteral.identifier(table), names, new ByteArrayInputStream(rows), ClickHouseFormat.TabSeparated,
-              settings)
+      client.insert(SqlLiteral.identifier(table), names, rows, ClickHouseFormat.TabSeparated, settings)
           .get(config.timeout().toMillis(), TimeUnit.MILLISECONDS)
           .close();
     } catch (Exception e) {

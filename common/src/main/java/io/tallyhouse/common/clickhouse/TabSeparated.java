@@ -1,5 +1,7 @@
 package io.tallyhouse.common.clickhouse;
 
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
 import java.math.BigDecimal;
 import java.util.Arrays;
 
@@ -82,7 +84,21 @@ public final class TabSeparated {
   /** An integer value. */
   public TabSeparated number(long value) {
     separate();
-    ascii(Long.toString(value));
+    if (value < 0) {
+      // Long.MIN_VALUE has no positive counterpart; negatives are rare here, so the library renders them.
+      ascii(Long.toString(value));
+      return this;
+    }
+    int digits = 1;
+    for (long rest = value / 10; rest > 0; rest /= 10) {
+      digits++;
+    }
+    ensure(digits);
+    for (int i = size + digits - 1; i >= size; i--) {
+      bytes[i] = (byte) ('0' + value % 10);
+      value /= 10;
+    }
+    size += digits;
     return this;
   }
 
@@ -114,6 +130,21 @@ public final class TabSeparated {
 
   public int size() {
     return size;
+  }
+
+  /** Forgets every row and keeps the buffer, so a writer can build batch after batch without reallocating. */
+  public TabSeparated clear() {
+    size = 0;
+    rowStarted = false;
+    return this;
+  }
+
+  /** The rows, read straight from the buffer (no copy); valid until the next change. */
+  public InputStream inputStream() {
+    if (rowStarted) {
+      throw new IllegalStateException("a row is open");
+    }
+    return new ByteArrayInputStream(bytes, 0, size);
   }
 
   public byte[] toByteArray() {

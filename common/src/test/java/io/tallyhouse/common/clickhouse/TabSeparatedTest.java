@@ -44,4 +44,26 @@ class TabSeparatedTest {
     String value = "ümlaut 漢字 😀";
     assertEquals(value + "\n", text(new TabSeparated(1).string(value).endRow()));
   }
+
+  @Test
+  void integersAreTheirDecimalDigits() {
+    TabSeparated rows = new TabSeparated(1);
+    long[] values = {0, 7, 9, 10, 99, 100, 1_795_168_800_123_456L, Long.MAX_VALUE, -1, Long.MIN_VALUE};
+    for (long value : values) {
+      rows.number(value);
+    }
+    StringBuilder expected = new StringBuilder();
+    for (long value : values) {
+      expected.append(expected.length() == 0 ? "" : "\t").append(value);
+    }
+    assertEquals(expected + "\n", text(rows.endRow()));
+  }
+
+  @Test
+  void aClearedBufferStartsEmptyAndItsStreamHoldsExactlyTheRows() throws Exception {
+    TabSeparated rows = new TabSeparated(4).string("first batch, longer than the initial buffer").endRow();
+    rows.clear().string("x").number(1).endRow();
+    assertEquals("x\t1\n", new String(rows.inputStream().readAllBytes(), StandardCharsets.UTF_8));
+    assertThrows(IllegalStateException.class, () -> rows.string("open").inputStream());
+  }
 }
