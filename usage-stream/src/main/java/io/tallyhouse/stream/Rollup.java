@@ -83,6 +83,12 @@ record Rollup(String accountId, LocalDate date, String apiKeyHash, String userId
         .endRow();
   }
 
+  /** The UTC day of a group key, as its ISO text. */
+  static String day(String groupKey) {
+    int[] ends = fieldEnds(groupKey);
+    return groupKey.substring(ends[0] + 1, ends[1]);
+  }
+
   /** The account and the api key hash of a group key: the row of api_key_hashes a rollup row implies. */
   static String[] accountAndApiKey(String groupKey) {
     int[] ends = fieldEnds(groupKey);

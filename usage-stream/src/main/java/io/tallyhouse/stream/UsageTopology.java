@@ -4,6 +4,9 @@ import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.SchemaRegistryException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.kafka.common.errors.SerializationException;
@@ -22,11 +25,15 @@ import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
 import org.apache.kafka.streams.processor.api.FixedKeyRecord;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.state.WindowStore;
 import org.apache.kafka.streams.state.WindowStoreIterator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * events topic -> dead-letter what cannot be counted -> drop copies of (account_id, event_id) -> each distinct event
@@ -42,9 +49,17 @@ import org.apache.kafka.streams.state.WindowStoreIterator;
  */
 public final class UsageTopology {
 
+  private static final Logger LOG = LoggerFactory.getLogger(UsageTopology.class);
+
   static final String DEDUP_STORE = "dedup-store";
   /** Named apart from the repartitioned global totals of earlier versions, whose changelog held another format. */
   static final String ROLLUP_STORE = "rollup-partials";
+  /** The first UTC day (epoch day) still open to events, under {@link #CLOSED_BEFORE}. */
+  static final String CLOSED_STORE = "closed-days";
+  static final String CLOSED_BEFORE = "before";
+  /** How often the stream thread checks whether another day can be closed (a full pass over the rollup store). */
+  static final Duration CLOSE_CHECK_EVERY = Duration.ofHours(1);
+  private static final long DAY_MS = Duration.ofDays(1).toMillis();
 
   private UsageTopology() {}
 
@@ -63,10 +78,13 @@ public final class UsageTopology {
   public static Topology build(Topics topics, Duration dedupWindow, Deserializer<UsageEvent> deserializer,
       LongAdder deadLettered) {
     StreamsBuilder builder = new StreamsBuilder();
-    // Retention covers the whole window plus a day, so a copy arriving at the window's end is still found.
+    // Retention covers the whole window plus two days: every event on a day that is not closed (see Decode) is
+    // younger than that, so a copy of it is still found.
     builder.addStateStore(Stores.windowStoreBuilder(
-        Stores.persistentWindowStore(DEDUP_STORE, dedupWindow.plusDays(1), Duration.ofMillis(1), false),
+        Stores.persistentWindowStore(DEDUP_STORE, dedupWindow.plusDays(2), Duration.ofMillis(1), false),
         Serdes.String(), Serdes.Long()));
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CLOSED_STORE), Serdes.String(),
+        Serdes.Long()));
     // The cache turns an update per event into one changelog record per changed group and commit.
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ROLLUP_STORE), Serdes.String(),
             Serdes.serdeFrom((topic, t) -> t == null ? null : t.toBytes(),
@@ -77,7 +95,8 @@ public final class UsageTopology {
     // transaction instead of stopping the application or vanishing.
     Map<String, KStream<String, Decoded>> branches = builder.stream(topics.events(),
             Consumed.with(Serdes.String(), Serdes.ByteArray()))
-        .processValues(() -> new Decode(deserializer, topics.events(), deadLettered))
+        .processValues(() -> new Decode(deserializer, topics.events(), deadLettered, dedupWindow), ROLLUP_STORE,
+            CLOSED_STORE)
         .split(Named.as("decoded-"))
         .branch((key, decoded) -> decoded.event() == null, Branched.as("poison"))
         .defaultBranch(Branched.as("events"));
@@ -118,9 +137,18 @@ public final class UsageTopology {
 
   /**
    * Decodes a record. A record that can never be read (bad framing, corrupt Avro, a schema id the registry does not
-   * know, an event breaking the rollup's invariants) becomes a dead letter with the reason and its source position
-   * in headers. A registry that cannot be reached is not the record's fault: that error propagates and the record is
-   * retried after the thread restarts.
+   * know, an event breaking the rollup's invariants, an event on a closed day) becomes a dead letter with the reason
+   * and its source position in headers. A registry that cannot be reached is not the record's fault: that error
+   * propagates and the record is retried after the thread restarts.
+   *
+   * <p>Closing days keeps the rollup store bounded. Once an hour it checks whether the day before
+   * min(stream time, wall clock) - dedup window - 1 day can be closed; if so it deletes every rollup of the days
+   * before it (tombstones in the changelog, which the writer skips: the rows in ClickHouse stay) and records the
+   * first open day, in the same transaction. From then on an event of a closed day is a dead letter instead of
+   * restarting its group at version 1, which would lose against the row already in ClickHouse. gateway-ingest only
+   * accepts events up to the dedup window old, so only a record delayed by more than a day beyond that, or
+   * written by another producer, can meet a closed day. The wall clock bounds how far one record with a timestamp
+   * in the future can move the cut-off; stream time keeps a backlog being worked through after an outage open.
    */
   static final class Decode implements FixedKeyProcessor<String, byte[], Decoded> {
     static final String REASON = "tallyhouse.dlq.reason";
@@ -129,17 +157,56 @@ public final class UsageTopology {
     private final Deserializer<UsageEvent> deserializer;
     private final String topic;
     private final LongAdder deadLettered;
+    private final long windowMillis;
     private FixedKeyProcessorContext<String, Decoded> context;
+    private KeyValueStore<String, Totals> totals;
+    private KeyValueStore<String, Long> closed;
+    /** Epoch day: events of earlier UTC days are refused. */
+    private long firstOpenDay;
 
-    Decode(Deserializer<UsageEvent> deserializer, String topic, LongAdder deadLettered) {
+    Decode(Deserializer<UsageEvent> deserializer, String topic, LongAdder deadLettered, Duration dedupWindow) {
       this.deserializer = deserializer;
       this.topic = topic;
       this.deadLettered = deadLettered;
+      this.windowMillis = dedupWindow.toMillis();
     }
 
     @Override
     public void init(FixedKeyProcessorContext<String, Decoded> context) {
       this.context = context;
+      this.totals = context.getStateStore(ROLLUP_STORE);
+      this.closed = context.getStateStore(CLOSED_STORE);
+      Long stored = closed.get(CLOSED_BEFORE);
+      this.firstOpenDay = stored == null ? Long.MIN_VALUE : stored;
+      context.schedule(CLOSE_CHECK_EVERY, PunctuationType.WALL_CLOCK_TIME,
+          now -> closeDaysBefore(Math.min(now, context.currentStreamTimeMs())));
+    }
+
+    /** Closes the days before the one holding {@code time} - window - 1 day, if that moves the cut-off. */
+    void closeDaysBefore(long time) {
+      if (time < 0) {
+        return;
+      }
+      long firstOpen = Math.floorDiv(time - windowMillis - DAY_MS, DAY_MS);
+      if (firstOpen <= firstOpenDay) {
+        return;
+      }
+      String firstOpenText = LocalDate.ofEpochDay(firstOpen).toString();
+      List<String> expired = new ArrayList<>();
+      try (KeyValueIterator<String, Totals> all = totals.all()) {
+        while (all.hasNext()) {
+          String group = all.next().key;
+          // ISO dates order as text.
+          if (Rollup.day(group).compareTo(firstOpenText) < 0) {
+            expired.add(group);
+          }
+        }
+      }
+      expired.forEach(totals::delete);
+      closed.put(CLOSED_BEFORE, firstOpen);
+      firstOpenDay = firstOpen;
+      LOG.info("closed the UTC days before {}: {} rollups of this task removed from its store", firstOpenText,
+          expired.size());
     }
 
     @Override
@@ -153,6 +220,10 @@ public final class UsageTopology {
         try {
           event = deserializer.deserialize(topic, raw);
           reason = PoisonCheck.problem(event);
+          if (reason == null && Rollup.utcDay(event).toEpochDay() < firstOpenDay) {
+            reason = "created_at is on a closed UTC day (before " + LocalDate.ofEpochDay(firstOpenDay)
+                + "): older than the dedup window and a day, its totals are final";
+          }
         } catch (SerializationException e) {
           if (e.getCause() instanceof SchemaRegistryException registry && registry.httpStatus() != 404) {
             throw e;

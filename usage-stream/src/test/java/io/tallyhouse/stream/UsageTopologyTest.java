@@ -40,6 +40,9 @@ class UsageTopologyTest {
   private TestOutputTopic<String, byte[]> deadLetters;
   private final java.util.concurrent.atomic.LongAdder deadLettered = new java.util.concurrent.atomic.LongAdder();
 
+  /** The driver's wall clock: closing days takes the earlier of it and stream time. */
+  private static final Instant WALL_CLOCK = Instant.parse("2026-11-23T00:00:00Z");
+
   @BeforeEach
   void setUp(@TempDir Path stateDir) {
     Serde<UsageEvent> serde = UsageEventSerde.create(new SchemaRegistryClient(new RegistryConfig(Infra.registry().url())));
@@ -50,7 +53,7 @@ class UsageTopologyTest {
     // Every update visible at once instead of once per commit.
     props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
     driver = new TopologyTestDriver(UsageTopology.build(new UsageTopology.Topics("events", "distinct", "dlq"),
-        Duration.ofDays(35), serde.deserializer(), deadLettered), props);
+        Duration.ofDays(35), serde.deserializer(), deadLettered), props, WALL_CLOCK);
     events = driver.createInputTopic("events", Serdes.String().serializer(), serde.serializer());
     rawInput = driver.createInputTopic("events", Serdes.String().serializer(), Serdes.ByteArray().serializer());
     rollups = driver.createOutputTopic(UsageTopology.rollupsTopic("topology-test"), Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
@@ -204,6 +207,40 @@ class UsageTopologyTest {
     send(bad);
     assertEquals(List.of("acme/sep"), deadLetters.readRecordsToList().stream().map(TestRecord::key).toList());
     assertTrue(latestRollups().isEmpty());
+  }
+
+  @Test
+  void daysBeyondTheWindowAndADayAreClosedTheirRollupsLeaveTheStoreAndTheirEventsBecomeDeadLetters() {
+    UsageEvent old = Events.event("acme", "old-1", "2026-09-01T10:00:00Z", null, "1");
+    UsageEvent open = Events.event("acme", "open-1", "2026-10-20T10:00:00Z", null, "1");
+    send(old);
+    send(open);
+    // A record from the future (another producer's clock) moves stream time far ahead; the wall clock
+    // (2026-11-23) still bounds the cut-off, so the day of 2026-10-20 stays open.
+    send(Events.event("acme", "future-1", "2027-06-01T10:00:00Z", null, "1"));
+    rollups.readRecordsToList();
+    distinct.readRecordsToList();
+
+    driver.advanceWallClockTime(UsageTopology.CLOSE_CHECK_EVERY);
+
+    // 2026-11-23T01:00 - 35 days - 1 day falls on 2026-10-18: the days before it are closed.
+    List<TestRecord<String, byte[]>> changes = rollups.readRecordsToList();
+    assertEquals(List.of(Rollup.groupKey(old)), changes.stream().map(TestRecord::key).toList());
+    assertEquals(null, changes.get(0).value(), "a tombstone: the store forgets the group, ClickHouse keeps its row");
+
+    send(Events.event("acme", "old-2", "2026-09-01T11:00:00Z", null, "1"));
+    List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
+    assertEquals(List.of("acme/old-2"), dead.stream().map(TestRecord::key).toList());
+    assertTrue(header(dead.get(0), UsageTopology.Decode.REASON).contains("closed UTC day (before 2026-10-18)"),
+        header(dead.get(0), UsageTopology.Decode.REASON));
+    assertTrue(rollups.isEmpty(), "nothing counted for a closed day");
+    assertTrue(distinct.isEmpty(), "no raw row for a closed day");
+
+    // A late event of a day still open is counted on top of its group's totals.
+    send(Events.event("acme", "open-2", "2026-10-20T11:00:00Z", null, "1"));
+    Rollup day = latestRollups().get(Rollup.groupKey(open));
+    assertEquals(2, day.totals().requests());
+    assertEquals(2, day.totals().version());
   }
 
   @Test
