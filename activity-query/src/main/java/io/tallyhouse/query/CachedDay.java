@@ -34,6 +34,13 @@ final class CachedDay {
   static final int BYOK_REQUESTS = 5;
   static final int COUNTS = 6;
   static final int SCALE = 12;
+  /** Days with fewer rows are summed for each request: microseconds, and no memory for a memo. */
+  static final int MEMO_MIN_ROWS = 64;
+  /**
+   * A row of the arrays below takes about 100 bytes (three references, eight longs, its place in the user index), so a
+   * memo is counted as one row per 100 characters of its text.
+   */
+  static final int CHARS_PER_ROW = 100;
 
   private final LocalDate date;
   private final long marker;
@@ -88,12 +95,13 @@ final class CachedDay {
   /**
    * {@link #items} as the JSON objects of the answer's {@code data} array separated by commas ("" for none). Requests
    * without {@code user_id}, except the grouping by user and key, read every row of the day, so their text is
-   * memoized; {@code memoized} is told how many items a new memo holds, so the cache can count them against its bound.
+   * memoized (for days of {@value #MEMO_MIN_ROWS} rows or more); {@code memoized} is told what a new memo weighs in
+   * rows, so the cache can count it against its bound.
    */
   String json(ActivityRequest request, IntConsumer memoized) {
-    if (request.userId().isPresent() || request.groupByUser() && request.groupByApiKey()) {
-      // A user's rows are few; the grouping by user and key has about one item per row, so a memo would double the
-      // day's memory and save little.
+    if (rows() < MEMO_MIN_ROWS || request.userId().isPresent() || request.groupByUser() && request.groupByApiKey()) {
+      // A small day or a user's rows are quickly summed; the grouping by user and key has about one item per row, so
+      // a memo would take more memory than the day and save little.
       return ActivityItem.jsonObjects(aggregate(request, memoized), request.groupByUser(), request.groupByApiKey());
     }
     Memo key = new Memo(request.groupByUser(), request.groupByApiKey(), request.apiKeyHash().orElse(null));
@@ -104,7 +112,7 @@ final class CachedDay {
     List<ActivityItem> items = aggregate(request, memoized);
     String json = ActivityItem.jsonObjects(items, request.groupByUser(), request.groupByApiKey());
     if (memo.putIfAbsent(key, json) == null) {
-      memoized.accept(items.size());
+      memoized.accept(1 + json.length() / CHARS_PER_ROW);
     }
     return json;
   }

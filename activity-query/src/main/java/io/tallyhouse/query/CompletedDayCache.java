@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * Today is never cached (the window ends yesterday). The key includes the account and a load selects only that
  * account's rows, so one account's entries can never answer another. Memory is bounded by {@code maxRows}: a day
- * weighs its rows plus the items of its memoized answers, and the least recently used days go first.
+ * weighs its rows plus its memoized answers (one row per 100 characters; a row takes about 100 bytes), and the least
+ * recently used days go first.
  */
 final class CompletedDayCache implements AutoCloseable {
 
@@ -86,7 +87,7 @@ final class CompletedDayCache implements AutoCloseable {
 
   private record KnownKey(String account, String apiKeyHash) {}
 
-  /** A cached day and the weight it is counted with (rows, then memoized items as they are added). */
+  /** A cached day and the weight it is counted with (rows, then its memos and user index as they are added). */
   private static final class Entry {
     private final CachedDay day;
     private long weight;
@@ -143,7 +144,7 @@ final class CompletedDayCache implements AutoCloseable {
         .description("Polls of usage_daily_changes that failed")
         .register(metrics);
     Gauge.builder("activity_cache_rows", this, CompletedDayCache::weight)
-        .description("Weight of the cache: rows of the cached days plus their memoized items")
+        .description("Weight of the cache in rows (about 100 bytes each): the cached days' rows plus their memos")
         .register(metrics);
     Gauge.builder("activity_cache_days", this, CompletedDayCache::size)
         .description("(account, day) entries in the cache")

@@ -12,14 +12,14 @@ import java.util.Map;
  * @param port the HTTP port ({@code HTTP_PORT}, default 8081; 0 picks a free port)
  * @param keysFile the key file of management keys ({@code KEYS_FILE}, default {@code .run/keys.jsonl})
  * @param clickHouse where the rollups are ({@code CLICKHOUSE_*})
- * @param cacheMaxRows rows of completed days kept in memory ({@code CACHE_MAX_ROWS}, default 2 000 000; 0 turns the
- *     cache off and every request reads ClickHouse)
+ * @param cacheMaxRows weight of completed days kept in memory, in rows of about 100 bytes ({@code CACHE_MAX_ROWS},
+ *     default 4 000 000, so about 400 MB; 0 turns the cache off and every request reads ClickHouse)
  * @param cachePollInterval how often the cache reads the change markers ({@code CACHE_POLL_INTERVAL_MS}, default 1000)
  */
 public record QueryConfig(String host, int port, Path keysFile, ClickHouseConfig clickHouse, long cacheMaxRows,
     Duration cachePollInterval) {
 
-  public static final long DEFAULT_CACHE_MAX_ROWS = 2_000_000;
+  public static final long DEFAULT_CACHE_MAX_ROWS = 4_000_000;
   public static final Duration DEFAULT_CACHE_POLL_INTERVAL = Duration.ofSeconds(1);
 
   public QueryConfig {

@@ -87,8 +87,8 @@ class CompletedDayCacheIntegrationTest {
   // ---- data ---------------------------------------------------------------------------------------------------
 
   /**
-   * Acme and beta over 32 days (today and the day before the window included): every key, user and endpoint mix, three
-   * shards, counts beyond 2^63 now and then, an amount too large for a long once, and several versions of some rows in
+   * Acme and beta over 32 days (today and the day before the window included), two of them large: every key, user and
+   * endpoint mix, three shards, counts beyond 2^63 now and then, an amount too large for a long once, and several versions of some rows in
    * separate parts (FINAL keeps the highest).
    */
   private static void insertDataset(Random random) {
@@ -102,9 +102,12 @@ class CompletedDayCacheIntegrationTest {
           continue;
         }
         Map<String, String> rows = new LinkedHashMap<>();
-        for (int i = 0; i < 40; i++) {
+        // D1 and D30 are large days (more rows than CachedDay.MEMO_MIN_ROWS after summing shards, so their answers are
+        // memoized): 30 more users.
+        boolean large = date.equals(D1) || date.equals(D30);
+        for (int i = 0; i < (large ? 400 : 40); i++) {
           String key = KEYS.get(account).get(random.nextInt(2));
-          String user = USERS.get(random.nextInt(USERS.size()));
+          String user = large && random.nextBoolean() ? "v" + random.nextInt(30) : USERS.get(random.nextInt(USERS.size()));
           String[] ep = ENDPOINTS.get(random.nextInt(ENDPOINTS.size()));
           int shard = random.nextInt(3);
           String group = key + user + ep[0] + shard;
@@ -221,6 +224,13 @@ class CompletedDayCacheIntegrationTest {
       }
     }
     assertTrue(nonEmpty > compared / 3, "the data exercises the comparisons: " + nonEmpty + " of " + compared);
+    for (String account : List.of("acme", "beta")) {
+      long groups = clickHouse.query("SELECT count() AS n FROM (SELECT 1 FROM usage_daily FINAL WHERE account_id = '"
+          + account + "' AND date = '" + D1 + "' GROUP BY api_key_hash, user_id, endpoint_id)").get(0).get("n").asLong();
+      assertTrue(groups >= CachedDay.MEMO_MIN_ROWS, "D1 is large enough for memos: " + groups);
+    }
+    assertTrue(metrics.get("activity_cache_rows").gauge().value() > count(metrics, "activity_cache_loaded_rows"),
+        "memos count against the bound");
     assertEquals(2, answers(metrics, CompletedDayCache.MISS), "one load per account");
     assertEquals(3 * compared - 2, answers(metrics, CompletedDayCache.HIT));
     assertEquals(0, answers(metrics, CompletedDayCache.BYPASS));
@@ -243,7 +253,7 @@ class CompletedDayCacheIntegrationTest {
   void theLeastRecentlyUsedDaysGoWhenTheBoundIsReached() {
     MeterRegistry metrics = new SimpleMeterRegistry();
     ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
-    long bound = 1200; // about one account's window of rows (30 days of 25-40 groups), not two
+    long bound = 1500; // about one account's window of rows (28 days of up to 40 groups, two of up to 280), not two
     try (CompletedDayCache cache = cache(metrics, bound)) {
       cache.poll();
       ActivityRequest all = request(null, null, null, "user");
