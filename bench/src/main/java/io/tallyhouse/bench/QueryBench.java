@@ -12,6 +12,7 @@ import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.Migrations;
+import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.query.ActivityRepository;
 import io.tallyhouse.query.ActivityRequest;
 import io.tallyhouse.testkit.ClickHouseServer;
@@ -55,7 +56,8 @@ import java.util.concurrent.TimeUnit;
  * <p>System properties: {@code bench.events} (10000000), {@code bench.accounts} (1000), {@code bench.days} (35),
  * {@code bench.shards} (6, the default partitions of the events topic),
  * {@code bench.concurrency} (50), {@code bench.warmup.seconds} (10), {@code bench.seconds} (30, each measured
- * phase), {@code bench.child.jvm.options} (see {@link ChildJvm}).
+ * phase), {@code bench.child.jvm.options} (see {@link ChildJvm}), {@code bench.cache.max.rows} (the service's
+ * {@code CACHE_MAX_ROWS}; unset: its default).
  */
 public final class QueryBench {
 
@@ -93,6 +95,10 @@ public final class QueryBench {
       ActivityFixture.load(clickHouse, events, accounts, days, today.minusDays(1), shards);
       long rawEvents = count(clickHouse, "SELECT count() AS n FROM usage_events");
       long rollupRows = count(clickHouse, "SELECT count() AS n FROM usage_daily FINAL");
+      // What the service's cache holds when every account is warm: the window's rows summed over shards.
+      long windowRows = count(clickHouse, "SELECT count() AS n FROM (SELECT 1 FROM usage_daily FINAL"
+          + " WHERE date >= " + SqlLiteral.date(today.minusDays(30)) + " AND date <= " + SqlLiteral.date(today.minusDays(1))
+          + " GROUP BY account_id, date, api_key_hash, user_id, endpoint_id, model, model_permaslug, provider_name)");
       log(String.format("  %,d raw events, %,d rollup rows in %.0f s", rawEvents, rollupRows,
           (System.nanoTime() - loadStart) / 1e9));
       // Both phases must read the same parts: no merge may fold the late versions in between.
@@ -112,6 +118,10 @@ public final class QueryBench {
       env.put("CLICKHOUSE_URL", server.httpUrl());
       env.put("CLICKHOUSE_DATABASE", DATABASE);
       env.put("KEYS_FILE", keys.file().toString());
+      String cacheMaxRows = System.getProperty("bench.cache.max.rows");
+      if (cacheMaxRows != null) {
+        env.put("CACHE_MAX_ROWS", cacheMaxRows); // else the service's default, as in production
+      }
       service = ChildJvm.start("io.tallyhouse.query.ActivityServer", env, dir.resolve("query.log"));
       BenchSupport.awaitReady("activity-query", port, service, dir.resolve("query.log"));
 
@@ -169,6 +179,7 @@ public final class QueryBench {
       }
       result.put("raw_events", rawEvents);
       result.put("rollup_rows", rollupRows);
+      result.put("window_rows_over_shards", windowRows);
       result.put("accounts", accounts);
       result.put("shards", shards);
       result.put("concurrency", concurrency);
@@ -396,6 +407,10 @@ public final class QueryBench {
     Double p99All = missP99Millis(Map.of(), after);
     result.put("cache_miss_p99_ms_whole_run", p99All == null ? null : round1(p99All));
     result.put("cache_misses_whole_run", Math.round(after.getOrDefault(CACHE_ANSWERS + "_count{result=\"miss\"}", 0.0)));
+    result.put("cache_weight_at_end", Math.round(after.getOrDefault("activity_cache_rows", 0.0)));
+    result.put("cache_days_at_end", Math.round(after.getOrDefault("activity_cache_days", 0.0)));
+    result.put("cache_evictions_for_size", Math.round(after.getOrDefault(
+        "activity_cache_evictions_total{reason=\"size\"}", 0.0)));
   }
 
   private static Double missP99Millis(Map<String, Double> before, Map<String, Double> after) {
