@@ -388,8 +388,8 @@ public final class QueryBench {
 
   /**
    * The cache's figures of the measured phase, from the service's own counters before and after it: the share of
-   * answers given from memory, how many requests had to load, and the p99 of those (the upper edge of the histogram
-   * bucket holding it; null without misses).
+   * answers given from memory, how many requests had to load, and the p99 of those and of the hits, as the service
+   * timed them (the upper edge of the histogram bucket holding it; null without any).
    */
   private static void putCacheFigures(ObjectNode result, Map<String, Double> before, Map<String, Double> after) {
     Map<String, Double> answers = new HashMap<>();
@@ -402,10 +402,12 @@ public final class QueryBench {
         .setScale(4, RoundingMode.HALF_UP));
     result.put("cache_misses", Math.round(answers.get("miss")));
     result.put("cache_bypasses", Math.round(answers.get("bypass")));
-    Double p99 = missP99Millis(before, after);
+    Double p99 = p99Millis("miss", before, after);
     result.put("cache_miss_p99_ms", p99 == null ? null : round1(p99));
-    Double p99All = missP99Millis(Map.of(), after);
+    Double p99All = p99Millis("miss", Map.of(), after);
     result.put("cache_miss_p99_ms_whole_run", p99All == null ? null : round1(p99All));
+    Double hitP99 = p99Millis("hit", before, after);
+    result.put("cache_hit_p99_ms_in_service", hitP99 == null ? null : round1(hitP99));
     result.put("cache_misses_whole_run", Math.round(after.getOrDefault(CACHE_ANSWERS + "_count{result=\"miss\"}", 0.0)));
     result.put("cache_weight_at_end", Math.round(after.getOrDefault("activity_cache_rows", 0.0)));
     result.put("cache_days_at_end", Math.round(after.getOrDefault("activity_cache_days", 0.0)));
@@ -413,10 +415,11 @@ public final class QueryBench {
         "activity_cache_evictions_total{reason=\"size\"}", 0.0)));
   }
 
-  private static Double missP99Millis(Map<String, Double> before, Map<String, Double> after) {
+  /** The p99 of the service's own time for answers with {@code result} (upper edge of its bucket); null without any. */
+  private static Double p99Millis(String result, Map<String, Double> before, Map<String, Double> after) {
     java.util.TreeMap<Double, Double> buckets = new java.util.TreeMap<>();
     after.forEach((series, count) -> {
-      if (series.startsWith(CACHE_ANSWERS + "_bucket{") && series.contains("result=\"miss\"")) {
+      if (series.startsWith(CACHE_ANSWERS + "_bucket{") && series.contains("result=\"" + result + "\"")) {
         int le = series.indexOf("le=\"") + 4;
         String bound = series.substring(le, series.indexOf('"', le));
         buckets.put(bound.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound),
