@@ -377,7 +377,7 @@ class CompletedDayCacheIntegrationTest {
     String key = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, "acme");
     try (FlakyClickHouseProxy proxy = new FlakyClickHouseProxy(endpoint.httpUrl())) {
       Map<String, String> env = QueryTestEnv.of(proxy.url(), endpoint, database, keys.file());
-      env.put("CACHE_POLL_INTERVAL_MS", "200");
+      env.put("CACHE_POLL_INTERVAL_MS", "500");
       try (ActivityServer server = ActivityServer.start(QueryConfig.fromEnv(env), CLOCK)) {
         String query = "?date=" + D30;
         QueryTestEnv.awaitFreshPoll(server);
