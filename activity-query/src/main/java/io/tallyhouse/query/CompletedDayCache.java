@@ -188,7 +188,7 @@ final class CompletedDayCache implements AutoCloseable {
   /** The items of {@code request} for {@code account}, in the contract's order: from memory where it may. */
   List<ActivityItem> activity(String account, ActivityRequest request) {
     long start = System.nanoTime();
-    Days days = days(account, request);
+    Resolved days = days(account, request);
     if (days == null) {
       return bypass(start, () -> repository.activity(account, request));
     }
@@ -206,7 +206,7 @@ final class CompletedDayCache implements AutoCloseable {
    */
   String activityJson(String account, ActivityRequest request) {
     long start = System.nanoTime();
-    Days days = days(account, request);
+    Resolved days = days(account, request);
     if (days == null) {
       return bypass(start, () -> ActivityItem.jsonObjects(repository.activity(account, request),
           request.groupByUser(), request.groupByApiKey()));
@@ -223,13 +223,13 @@ final class CompletedDayCache implements AutoCloseable {
   }
 
   /** The days of one request, all in memory, and whether a load was needed for them. */
-  private record Days(String result, List<CachedDay> newestFirst) {}
+  private record Resolved(String result, List<CachedDay> newestFirst) {}
 
   /**
    * Every day of {@code request} from memory, loading the account's missing days if needed; null when the request must
    * be answered by SQL (cache off, no recent poll, a day outside the polled window, a failed load).
    */
-  private Days days(String account, ActivityRequest request) {
+  private Resolved days(String account, ActivityRequest request) {
     Markers current = enabled() ? usableMarkers() : null;
     if (current == null || !current.covers(request.from(), request.to())) {
       return null;
@@ -265,7 +265,7 @@ final class CompletedDayCache implements AutoCloseable {
     for (LocalDate date = request.to(); !date.isBefore(request.from()); date = date.minusDays(1)) {
       newestFirst.add(found.get(date));
     }
-    return new Days(result, newestFirst);
+    return new Resolved(result, newestFirst);
   }
 
   /** The SQL path's answer; counted as a bypass while the cache is on. */
