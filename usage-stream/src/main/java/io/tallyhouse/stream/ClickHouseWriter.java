@@ -25,8 +25,8 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,7 +46,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
       .withZone(ZoneOffset.UTC);
 
   private final StreamConfig config;
-  private final KafkaConsumer<String, byte[]> consumer;
+  private final KafkaConsumer<byte[], byte[]> consumer;
   private final ClickHouse clickHouse;
   private final Clock clock;
   private final String rollupsTopic;
@@ -79,7 +79,9 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     // The rollups topic is the rollup store's changelog, which Kafka Streams creates with the events topic's
     // partition count; a broker creating it first on this subscription would give it the broker's default count.
     props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-    this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+    // Keys stay bytes: rollup keys go into the rows as they are (no decoding only to encode again), and the raw
+    // topic's keys are not needed at all.
+    this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.thread = new Thread(this, "clickhouse-writer");
   }
 
@@ -106,7 +108,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
       consumer.subscribe(List.of(rollupsTopic, config.rawEventsTopic()));
       while (running) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        List<ConsumerRecord<String, byte[]>> batch = nextBatch(offsets);
+        List<ConsumerRecord<byte[], byte[]>> batch = nextBatch(offsets);
         if (!batch.isEmpty()) {
           writeUntilDone(batch);
           commit(offsets);
@@ -149,14 +151,14 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
    * Records until the batch is full or the oldest record waited long enough; {@code offsets} receives, per partition,
    * the offset after the batch's last record of it.
    */
-  private List<ConsumerRecord<String, byte[]>> nextBatch(Map<TopicPartition, OffsetAndMetadata> offsets) {
-    List<ConsumerRecord<String, byte[]>> batch = new ArrayList<>();
+  private List<ConsumerRecord<byte[], byte[]>> nextBatch(Map<TopicPartition, OffsetAndMetadata> offsets) {
+    List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>();
     long deadline = 0;
     while (running) {
       long wait = batch.isEmpty() ? 200 : Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
-      ConsumerRecords<String, byte[]> polled = consumer.poll(Duration.ofMillis(wait));
+      ConsumerRecords<byte[], byte[]> polled = consumer.poll(Duration.ofMillis(wait));
       for (TopicPartition partition : polled.partitions()) {
-        List<ConsumerRecord<String, byte[]>> records = polled.records(partition);
+        List<ConsumerRecord<byte[], byte[]>> records = polled.records(partition);
         batch.addAll(records);
         offsets.put(partition, new OffsetAndMetadata(records.get(records.size() - 1).offset() + 1));
       }
@@ -173,15 +175,15 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     return batch;
   }
 
-  private void writeUntilDone(List<ConsumerRecord<String, byte[]>> records) {
+  private void writeUntilDone(List<ConsumerRecord<byte[], byte[]>> records) {
     // Within a batch only the newest totals of a group and shard matter; older versions would lose to them anyway.
     Map<Shard, Totals> latest = new HashMap<>();
     events.clear();
     int eventRows = 0;
-    for (ConsumerRecord<String, byte[]> record : records) {
+    for (ConsumerRecord<byte[], byte[]> record : records) {
       if (record.topic().equals(rollupsTopic)) {
         if (record.value() != null) {
-          latest.merge(new Shard(record.key(), record.partition()), Totals.fromBytes(record.value()),
+          latest.merge(new Shard(Bytes.wrap(record.key()), record.partition()), Totals.fromBytes(record.value()),
               (a, b) -> a.version() >= b.version() ? a : b);
         }
       } else {
@@ -200,13 +202,13 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     rows.clear();
     hashes.clear();
     // Many rollups share an (account, api key); each pair is written once.
-    Set<String> pairs = new HashSet<>();
+    Set<Bytes> pairs = new HashSet<>();
     for (Map.Entry<Shard, Totals> rollup : latest.entrySet()) {
-      String group = rollup.getKey().group();
+      byte[] group = rollup.getKey().group().get();
       Rollup.appendRow(rows, group, rollup.getKey().partition(), rollup.getValue(), updatedAt);
-      String[] accountAndKey = Rollup.accountAndApiKey(group);
-      if (pairs.add(accountAndKey[0] + Rollup.SEP + accountAndKey[1])) {
-        hashes.string(accountAndKey[0]).string(accountAndKey[1]).endRow();
+      byte[] pair = Rollup.apiKeyPair(group);
+      if (pairs.add(Bytes.wrap(pair))) {
+        Rollup.appendApiKeyRow(hashes, pair);
       }
     }
     long backoff = 100;
@@ -248,14 +250,14 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
   }
 
   /** Seeks every partition of {@code records} back to its first returned record, so they are read again. */
-  private void rewind(ConsumerRecords<String, byte[]> records) {
+  private void rewind(ConsumerRecords<byte[], byte[]> records) {
     for (TopicPartition partition : records.partitions()) {
       consumer.seek(partition, records.records(partition).get(0).offset());
     }
   }
 
   /** A group as counted by the task of one partition of the events topic (the usage_daily row's shard). */
-  private record Shard(String group, int partition) {}
+  private record Shard(Bytes group, int partition) {}
 
   private void commit(Map<TopicPartition, OffsetAndMetadata> offsets) {
     consumer.resume(consumer.paused());

@@ -2,6 +2,7 @@ package io.tallyhouse.stream;
 
 import io.tallyhouse.common.clickhouse.TabSeparated;
 import io.tallyhouse.schemas.avro.UsageEvent;
+import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
 import java.util.List;
 
@@ -55,19 +56,23 @@ record Rollup(String accountId, LocalDate date, String apiKeyHash, String userId
 
   /** The row of a group key (as {@link #groupKey} builds it) and its totals. */
   static Rollup of(String groupKey, Totals totals) {
-    int[] ends = fieldEnds(groupKey);
+    byte[] key = groupKey.getBytes(StandardCharsets.UTF_8);
+    int[] ends = fieldEnds(key);
     String[] f = new String[FIELDS];
     for (int i = 0, from = PREFIX; i < FIELDS; from = ends[i++] + 1) {
-      f[i] = groupKey.substring(from, ends[i]);
+      f[i] = new String(key, from, ends[i] - from, StandardCharsets.UTF_8);
     }
     return new Rollup(f[0], LocalDate.parse(f[1]), f[2], f[3], f[4], f[5], f[6], f[7], totals);
   }
 
-  /** Appends the usage_daily row ({@link #COLUMNS}) of a group key, the shard that counted it, and its totals. */
-  static void appendRow(TabSeparated out, String groupKey, int shard, Totals totals, String updatedAt) {
+  /**
+   * Appends the usage_daily row ({@link #COLUMNS}) of a group key (its UTF-8 bytes, as the changelog holds it), the
+   * shard that counted it, and its totals.
+   */
+  static void appendRow(TabSeparated out, byte[] groupKey, int shard, Totals totals, String updatedAt) {
     int[] ends = fieldEnds(groupKey);
     for (int i = 0, from = PREFIX; i < FIELDS; from = ends[i++] + 1) {
-      out.string(groupKey, from, ends[i]);
+      out.utf8(groupKey, from, ends[i]);
     }
     out.number(shard)
         .number(totals.requests())
@@ -85,35 +90,57 @@ record Rollup(String accountId, LocalDate date, String apiKeyHash, String userId
 
   /** The UTC day of a group key, as its ISO text. */
   static String day(String groupKey) {
-    int[] ends = fieldEnds(groupKey);
-    return groupKey.substring(ends[0] + 1, ends[1]);
+    byte[] key = groupKey.getBytes(StandardCharsets.UTF_8);
+    int[] ends = fieldEnds(key);
+    return new String(key, ends[0] + 1, ends[1] - ends[0] - 1, StandardCharsets.UTF_8);
   }
 
-  /** The account and the api key hash of a group key: the row of api_key_hashes a rollup row implies. */
-  static String[] accountAndApiKey(String groupKey) {
+  /**
+   * The api_key_hashes row a rollup row implies, as the bytes of account, separator, api key hash: equal pairs are
+   * equal arrays, so a batch can write each once.
+   */
+  static byte[] apiKeyPair(byte[] groupKey) {
     int[] ends = fieldEnds(groupKey);
-    return new String[] {groupKey.substring(PREFIX, ends[0]), groupKey.substring(ends[1] + 1, ends[2])};
+    int accountLength = ends[0] - PREFIX;
+    int keyLength = ends[2] - ends[1] - 1;
+    byte[] pair = new byte[accountLength + 1 + keyLength];
+    System.arraycopy(groupKey, PREFIX, pair, 0, accountLength);
+    pair[accountLength] = SEP;
+    System.arraycopy(groupKey, ends[1] + 1, pair, accountLength + 1, keyLength);
+    return pair;
   }
 
-  /** Where each of the key's fields ends (exclusive); refuses what {@link #groupKey} cannot have built. */
-  private static int[] fieldEnds(String groupKey) {
-    if (groupKey.length() < PREFIX || groupKey.charAt(PREFIX - 1) != SEP) {
+  /** Appends the api_key_hashes row (account_id, api_key_hash) of a pair from {@link #apiKeyPair}. */
+  static void appendApiKeyRow(TabSeparated out, byte[] pair) {
+    int sep = 0;
+    while (pair[sep] != SEP) {
+      sep++;
+    }
+    out.utf8(pair, 0, sep).utf8(pair, sep + 1, pair.length).endRow();
+  }
+
+  /**
+   * Where each of the key's fields ends (exclusive); refuses what {@link #groupKey} cannot have built. Works on the
+   * UTF-8 bytes: the separator is one byte there, and no byte of a multi-byte character can be mistaken for it.
+   */
+  private static int[] fieldEnds(byte[] groupKey) {
+    if (groupKey.length < PREFIX || groupKey[PREFIX - 1] != SEP) {
       throw new IllegalArgumentException("not a group key: no hash prefix");
     }
     int[] ends = new int[FIELDS];
-    int from = PREFIX;
-    for (int i = 0; i < FIELDS - 1; i++) {
-      int end = groupKey.indexOf(SEP, from);
-      if (end < 0) {
-        throw new IllegalArgumentException("not a group key: " + (i + 1) + " fields");
+    int field = 0;
+    for (int i = PREFIX; i < groupKey.length; i++) {
+      if (groupKey[i] == SEP) {
+        if (field == FIELDS - 1) {
+          throw new IllegalArgumentException("not a group key: more than " + FIELDS + " fields");
+        }
+        ends[field++] = i;
       }
-      ends[i] = end;
-      from = end + 1;
     }
-    if (groupKey.indexOf(SEP, from) >= 0) {
-      throw new IllegalArgumentException("not a group key: more than " + FIELDS + " fields");
+    if (field != FIELDS - 1) {
+      throw new IllegalArgumentException("not a group key: " + (field + 1) + " fields");
     }
-    ends[FIELDS - 1] = groupKey.length();
+    ends[FIELDS - 1] = groupKey.length;
     return ends;
   }
 }

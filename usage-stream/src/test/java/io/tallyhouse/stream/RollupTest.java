@@ -60,7 +60,10 @@ class RollupTest {
     assertEquals("openai/gpt-4o-2024-08-06", row.get("model_permaslug"));
     assertEquals("OpenAI", row.get("provider_name"));
     assertEquals("2026-11-21 00:00:01", row.get("updated_at"));
-    assertEquals(List.of("beta.corp:eu-1", Events.KEY_A), List.of(Rollup.accountAndApiKey(Rollup.groupKey(e))));
+    TabSeparated pair = new TabSeparated(8);
+    Rollup.appendApiKeyRow(pair, Rollup.apiKeyPair(Rollup.groupKey(e).getBytes(StandardCharsets.UTF_8)));
+    assertEquals("beta.corp:eu-1\t" + Events.KEY_A + "\n", new String(pair.toByteArray(), StandardCharsets.UTF_8));
+    assertEquals("2026-11-20", Rollup.day(Rollup.groupKey(e)));
   }
 
   @Test
@@ -71,10 +74,17 @@ class RollupTest {
     assertEquals("OpenAI/openai/gpt-4o-2024-08-06", row.get("endpoint_id"));
   }
 
+  @Test
+  void nonAsciiFieldsPassThroughTheBytePathUnchanged() {
+    UsageEvent e = Events.event("acme", "1", "2026-11-20T10:00:00Z", "zoë 漢字 😀", "1");
+    assertEquals("zoë 漢字 😀", row(Rollup.groupKey(e), 0, Totals.plus(null, e)).get("user_id"));
+    assertEquals("zoë 漢字 😀", Rollup.of(Rollup.groupKey(e), Totals.plus(null, e)).userId());
+  }
+
   /** The row appendRow writes, by column; fails unless it is exactly one line of one value per column. */
   private static Map<String, String> row(String groupKey, int shard, Totals totals) {
     TabSeparated out = new TabSeparated(64);
-    Rollup.appendRow(out, groupKey, shard, totals, "2026-11-21 00:00:01");
+    Rollup.appendRow(out, groupKey.getBytes(StandardCharsets.UTF_8), shard, totals, "2026-11-21 00:00:01");
     String text = new String(out.toByteArray(), StandardCharsets.UTF_8);
     assertEquals(text.length() - 1, text.indexOf('\n'), "one line");
     String[] values = text.substring(0, text.length() - 1).split("\t", -1);

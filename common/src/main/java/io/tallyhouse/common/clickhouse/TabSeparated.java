@@ -39,16 +39,7 @@ public final class TabSeparated {
     for (int i = from; i < to; i++) {
       char c = value.charAt(i);
       if (c < 0x80) {
-        switch (c) {
-          case '\\' -> escaped('\\');
-          case '\t' -> escaped('t');
-          case '\n' -> escaped('n');
-          case '\r' -> escaped('r');
-          case '\0' -> escaped('0');
-          case '\b' -> escaped('b');
-          case '\f' -> escaped('f');
-          default -> bytes[size++] = (byte) c;
-        }
+        ascii(c);
       } else if (c < 0x800) {
         bytes[size++] = (byte) (0xC0 | c >> 6);
         bytes[size++] = (byte) (0x80 | c & 0x3F);
@@ -69,6 +60,39 @@ public final class TabSeparated {
     return this;
   }
 
+  /**
+   * The bytes {@code [from, to)} of {@code utf8}, UTF-8 text, as one string value: escaped byte by byte, which is
+   * exact because no byte of a multi-byte UTF-8 sequence is below 0x80. For text that arrives as bytes (Kafka keys),
+   * so it is not decoded only to be encoded again.
+   */
+  public TabSeparated utf8(byte[] utf8, int from, int to) {
+    separate();
+    ensure((to - from) * 2);
+    for (int i = from; i < to; i++) {
+      byte b = utf8[i];
+      if (b >= 0) {
+        ascii((char) b);
+      } else {
+        bytes[size++] = b;
+      }
+    }
+    return this;
+  }
+
+  /** Writes one ASCII character, escaped if the format requires it; capacity for two bytes is reserved. */
+  private void ascii(char c) {
+    switch (c) {
+      case '\\' -> escaped('\\');
+      case '\t' -> escaped('t');
+      case '\n' -> escaped('n');
+      case '\r' -> escaped('r');
+      case '\0' -> escaped('0');
+      case '\b' -> escaped('b');
+      case '\f' -> escaped('f');
+      default -> bytes[size++] = (byte) c;
+    }
+  }
+
   /** A Nullable(String) value: {@code \N} for null. */
   public TabSeparated nullableString(String value) {
     if (value != null) {
@@ -86,7 +110,7 @@ public final class TabSeparated {
     separate();
     if (value < 0) {
       // Long.MIN_VALUE has no positive counterpart; negatives are rare here, so the library renders them.
-      ascii(Long.toString(value));
+      plain(Long.toString(value));
       return this;
     }
     int digits = 1;
@@ -105,7 +129,7 @@ public final class TabSeparated {
   /** A decimal value with all its digits, never in exponent form. */
   public TabSeparated decimal(BigDecimal value) {
     separate();
-    ascii(value.toPlainString());
+    plain(value.toPlainString());
     return this;
   }
 
@@ -155,7 +179,7 @@ public final class TabSeparated {
   }
 
   /** Text known to need no escaping (digits, signs, points). */
-  private void ascii(String text) {
+  private void plain(String text) {
     ensure(text.length());
     for (int i = 0; i < text.length(); i++) {
       bytes[size++] = (byte) text.charAt(i);
@@ -163,7 +187,7 @@ public final class TabSeparated {
   }
 
   private void escaped(char c) {
-    // ensure() reserved three bytes per character, more than an escape's two.
+    // ensure() reserved at least two bytes per character, an escape's length.
     bytes[size++] = '\\';
     bytes[size++] = (byte) c;
   }

@@ -66,4 +66,20 @@ class TabSeparatedTest {
     assertEquals("x\t1\n", new String(rows.inputStream().readAllBytes(), StandardCharsets.UTF_8));
     assertThrows(IllegalStateException.class, () -> rows.string("open").inputStream());
   }
+
+  @Test
+  void utf8BytesAreEscapedExactlyAsTheSameString() {
+    java.util.Random random = new java.util.Random(11);
+    for (int n = 0; n < 2000; n++) {
+      StringBuilder value = new StringBuilder();
+      for (int j = random.nextInt(30); j > 0; j--) {
+        int pick = random.nextInt(3);
+        value.appendCodePoint(pick == 0 ? random.nextInt(0x80) : pick == 1 ? random.nextInt(0xD800)
+            : 0x10000 + random.nextInt(0x10000));
+      }
+      byte[] utf8 = ("x" + value + "y").getBytes(StandardCharsets.UTF_8);
+      assertEquals(text(new TabSeparated(1).string(value).endRow()),
+          text(new TabSeparated(1).utf8(utf8, 1, utf8.length - 1).endRow()), value.toString());
+    }
+  }
 }
