@@ -28,6 +28,7 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -158,7 +159,10 @@ class StreamFailureIntegrationTest {
       Properties props = new Properties();
       props.put("bootstrap.servers", Infra.kafka().bootstrapServers());
       props.put("acks", "all");
-      props.put("enable.idempotence", "true");
+      // Not idempotent: a producer created right after the broker restart was once handed a producer id the
+      // partition already knew, and every send failed with OutOfOrderSequenceException until it timed out. A retry's
+      // copy is what the application must absorb anyway (the test sends every event three times).
+      props.put("enable.idempotence", "false");
       props.put("linger.ms", "5");
       SchemaRegistryClient registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
       return new KafkaProducer<>(props, new StringSerializer(), UsageEventSerde.serializer(registry));
@@ -283,6 +287,8 @@ class StreamFailureIntegrationTest {
     }
     if (rollup != expected || raw != expected) {
       throw new AssertionError("usage_daily counts " + rollup + ", usage_events " + raw + ", expected " + expected
+          + "; missing from usage_events: " + missingRawEvents(clickHouse, events)
+          + "; the writer's committed/end offsets of the raw topic: " + writerPositions(clickHouse.database())
           + "; end of the usage-stream log:\n" + tail(log));
     }
     for (String account : ACCOUNTS) {
@@ -302,6 +308,41 @@ class StreamFailureIntegrationTest {
           + " WHERE account_id = '" + account + "'").get(0);
       assertEquals(0, cost.compareTo(new BigDecimal(rawRow.get("money").asText())), account + " raw cost");
     }
+  }
+
+  /**
+   * Per partition of the distinct-events topic: the writer group's committed offset, the last stable offset (what
+   * read_committed can read) and the log end.
+   */
+  private static String writerPositions(String app) {
+    String topic = app + "-events-distinct";
+    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+        Map.of("bootstrap.servers", Infra.kafka().bootstrapServers()))) {
+      var committed = admin.listConsumerGroupOffsets(app + "-clickhouse-writer").partitionsToOffsetAndMetadata()
+          .get(10, java.util.concurrent.TimeUnit.SECONDS);
+      Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new HashMap<>();
+      committed.keySet().stream().filter(tp -> tp.topic().equals(topic))
+          .forEach(tp -> latest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()));
+      var ends = admin.listOffsets(latest, new org.apache.kafka.clients.admin.ListOffsetsOptions(
+          org.apache.kafka.common.IsolationLevel.READ_COMMITTED)).all().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      var uncommittedEnds = admin.listOffsets(latest, new org.apache.kafka.clients.admin.ListOffsetsOptions(
+          org.apache.kafka.common.IsolationLevel.READ_UNCOMMITTED)).all().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      StringBuilder out = new StringBuilder();
+      latest.keySet().stream().sorted(java.util.Comparator.comparingInt(org.apache.kafka.common.TopicPartition::partition))
+          .forEach(tp -> out.append(tp.partition()).append('=').append(committed.get(tp).offset()).append('/')
+              .append(ends.get(tp).offset()).append('/').append(uncommittedEnds.get(tp).offset()).append(' '));
+      return out.toString();
+    } catch (Exception e) {
+      return "unknown (" + e + ")";
+    }
+  }
+
+  /** The events sent that usage_events lacks (at most 30), with their created_at, to tell a pattern. */
+  private static List<String> missingRawEvents(ClickHouse clickHouse, List<UsageEvent> events) {
+    java.util.Set<String> present = new java.util.HashSet<>();
+    clickHouse.query("SELECT DISTINCT event_id FROM usage_events").forEach(r -> present.add(r.get("event_id").asText()));
+    return events.stream().filter(e -> !present.contains(e.getEventId()))
+        .map(e -> e.getEventId() + "@" + e.getCreatedAt()).limit(30).toList();
   }
 
   private static String tail(Path log) throws IOException {
