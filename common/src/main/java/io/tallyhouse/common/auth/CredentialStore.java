@@ -15,7 +15,9 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -31,7 +33,20 @@ public final class CredentialStore {
   private final Path file;
   private volatile Snapshot snapshot = new Snapshot(null, -1, List.of(), 0);
 
-  private record Snapshot(FileTime modified, long size, List<Credential> credentials, long checkedAtNanos) {}
+  private record Snapshot(FileTime modified, long size, List<Credential> credentials, Map<String, Credential> byHash,
+      long checkedAtNanos) {
+
+    Snapshot(FileTime modified, long size, List<Credential> credentials, long checkedAtNanos) {
+      this(modified, size, credentials, index(credentials), checkedAtNanos);
+    }
+
+    /** By hash; the first of equal hashes wins, as in the file's order. */
+    private static Map<String, Credential> index(List<Credential> credentials) {
+      Map<String, Credential> byHash = new HashMap<>();
+      credentials.forEach(c -> byHash.putIfAbsent(c.hash(), c));
+      return Map.copyOf(byHash);
+    }
+  }
 
   public CredentialStore(Path file) {
     this.file = file;
@@ -42,8 +57,11 @@ public final class CredentialStore {
   }
 
   /**
-   * The live credential whose hash equals the secret's SHA-256. Every stored hash is compared in
-   * constant time and the loop never exits early, so the answer time does not depend on the secret.
+   * The live credential whose hash equals the secret's SHA-256. The credential is looked up by that hash and the
+   * hashes are then compared in constant time. The lookup's time depends only on the SHA-256 of what was presented,
+   * which tells nothing about any stored key's secret (finding a secret from its hash is what SHA-256 prevents),
+   * and it stays the same however many keys there are: comparing against every key in turn took 40 % of
+   * activity-query's CPU with 1 000 keys.
    */
   public Optional<Credential> authenticate(String secret) {
     if (secret == null || secret.isEmpty()) {
@@ -58,19 +76,14 @@ public final class CredentialStore {
     return match == null || match.revoked() ? Optional.empty() : Optional.of(match);
   }
 
-  private static Credential find(String presentedHash, List<Credential> credentials) {
-    Credential match = null;
-    for (Credential credential : credentials) {
-      if (Secrets.hashesEqual(credential.hash(), presentedHash) && match == null) {
-        match = credential;
-      }
-    }
-    return match;
+  private static Credential find(String presentedHash, Snapshot known) {
+    Credential candidate = known.byHash().get(presentedHash);
+    return candidate != null && Secrets.hashesEqual(candidate.hash(), presentedHash) ? candidate : null;
   }
 
   /** Every stored credential, revoked ones included. */
   public List<Credential> list() {
-    return current(true);
+    return current(true).credentials();
   }
 
   /** Creates a credential for {@code secret} and stores its hash; the secret itself is not kept. */
@@ -111,28 +124,27 @@ public final class CredentialStore {
   }
 
   /** The known credentials; the file is looked at again when {@code force} or after {@link #RECHECK_NANOS}. */
-  private List<Credential> current(boolean force) {
+  private Snapshot current(boolean force) {
     Snapshot s = snapshot;
     long now = System.nanoTime();
     if (!force && s.modified() != null && now - s.checkedAtNanos() < RECHECK_NANOS) {
-      return s.credentials();
+      return s;
     }
     try {
       FileTime modified = Files.getLastModifiedTime(file);
       long size = Files.size(file);
       if (modified.equals(s.modified()) && size == s.size()) {
-        snapshot = new Snapshot(modified, size, s.credentials(), now);
-        return s.credentials();
+        snapshot = new Snapshot(modified, size, s.credentials(), s.byHash(), now);
+        return snapshot;
       }
-      List<Credential> credentials = read();
-      snapshot = new Snapshot(modified, size, credentials, now);
-      return credentials;
+      snapshot = new Snapshot(modified, size, read(), now);
+      return snapshot;
     } catch (NoSuchFileException e) {
       snapshot = new Snapshot(FileTime.fromMillis(0), -1, List.of(), now);
-      return List.of();
+      return snapshot;
     } catch (IOException e) {
       // Keep serving the keys we know rather than locking everybody out on a transient read error.
-      return s.credentials();
+      return s;
     }
   }
 

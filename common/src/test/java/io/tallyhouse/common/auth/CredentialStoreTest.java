@@ -47,6 +47,27 @@ class CredentialStoreTest {
   }
 
   @Test
+  void amongAThousandKeysEachSecretFindsItsOwnAccount() throws Exception {
+    // Written as one file, as a deployment's key file would be; add() rewrites the file per key.
+    StringBuilder file = new StringBuilder();
+    List<String> secrets = new java.util.ArrayList<>();
+    for (int i = 0; i < 1000; i++) {
+      String secret = Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix());
+      secrets.add(secret);
+      file.append(String.format("{\"hash\":\"%s\",\"kind\":\"management\",\"account_id\":\"acct-%d\","
+          + "\"accounts\":[],\"name\":\"\",\"created_at\":\"2026-11-23T00:00:00Z\"}%n", Secrets.sha256Hex(secret), i));
+    }
+    Files.writeString(dir.resolve("keys.jsonl"), file);
+    CredentialStore store = new CredentialStore(dir.resolve("keys.jsonl"));
+    assertEquals(1000, store.list().size(), "the hand-written lines are the store's format");
+    for (int i = 0; i < 1000; i += 37) {
+      assertEquals("acct-" + i, store.authenticate(secrets.get(i)).orElseThrow().accountId());
+    }
+    String stored = Secrets.sha256Hex(secrets.get(0));
+    assertTrue(store.authenticate(stored).isEmpty(), "the hash itself is not a secret that authenticates");
+  }
+
+  @Test
   void revokedKeysNoLongerAuthenticateInAnotherReaderOfTheSameFile() throws Exception {
     Path file = dir.resolve("keys.jsonl");
     CredentialStore writer = new CredentialStore(file);
