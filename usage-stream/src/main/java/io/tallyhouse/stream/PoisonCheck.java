@@ -36,6 +36,10 @@ final class PoisonCheck {
         return "user, model, model_permaslug, provider_name and endpoint_id must not contain U+001F";
       }
     }
+    // ClickHouse's DateTime holds 1970 to 2106; a row outside it would be stored as another time.
+    if (!inClickHouseRange(e.getCreatedAt()) || !inClickHouseRange(e.getReceivedAt())) {
+      return "created_at and received_at must be between 1970-01-01 and 2105-12-31 (UTC)";
+    }
     if (e.getCost().signum() < 0 || e.getByokCost().signum() < 0) {
       return "cost and byok_cost must not be negative";
     }
@@ -44,6 +48,12 @@ final class PoisonCheck {
       return "token counts must not be negative";
     }
     return null;
+  }
+
+  private static final long FIRST_SECOND_AFTER_RANGE = java.time.Instant.parse("2106-01-01T00:00:00Z").getEpochSecond();
+
+  private static boolean inClickHouseRange(java.time.Instant t) {
+    return t.getEpochSecond() >= 0 && t.getEpochSecond() < FIRST_SECOND_AFTER_RANGE;
   }
 
   // Plain loops rather than regular expressions: these run for every event on the stream thread.

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.Random;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -13,16 +12,19 @@ import org.junit.jupiter.api.Test;
 class FastFormatTest {
 
   @Test
-  void dateTimeTextEqualsTheFormattersAcrossClickHouseDateTimeRange() {
-    DateTimeFormatter formatter = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
-    Random random = new Random(7);
-    long last = Instant.parse("2105-12-31T23:59:59Z").getEpochSecond();
-    for (int i = 0; i < 20_000; i++) {
-      Instant t = Instant.ofEpochSecond(Math.floorMod(random.nextLong(), last), random.nextInt(1_000_000_000));
-      assertEquals(formatter.format(t), RawEventRow.dateTime(t), t.toString());
+  void rawRowsCarryTheCreatedAndReceivedTimesAsClickHouseDateTimeAndExactMicroseconds() {
+    var e = Events.event("acme", "1", "2026-11-22T23:59:59.999999Z", null, "1");
+    e.setReceivedAt(Instant.parse("1970-01-01T00:00:00.5Z"));
+    String[] row = new String(RawEventRow.toRow(e), java.nio.charset.StandardCharsets.UTF_8).trim().split("\t");
+    java.util.Map<String, String> byColumn = new java.util.HashMap<>();
+    for (int i = 0; i < row.length; i++) {
+      byColumn.put(RawEventRow.COLUMNS.get(i), row[i]);
     }
-    assertEquals("1970-01-01 00:00:00", RawEventRow.dateTime(Instant.EPOCH));
-    assertEquals("2026-11-22 23:59:59", RawEventRow.dateTime(Instant.parse("2026-11-22T23:59:59.999999Z")));
+    assertEquals("2026-11-22", byColumn.get("date"));
+    assertEquals("2026-11-22 23:59:59", byColumn.get("created_at"));
+    assertEquals("1795391999999999", byColumn.get("created_at_us"));
+    assertEquals("1970-01-01 00:00:00", byColumn.get("received_at"));
+    assertEquals("500000", byColumn.get("received_at_us"));
   }
 
   @Test

@@ -210,6 +210,20 @@ class UsageTopologyTest {
   }
 
   @Test
+  void timesOutsideClickHousesDateTimeRangeArePoisonNotAnotherTime() {
+    UsageEvent tooLate = Events.event("acme", "late", "2106-01-01T00:00:00Z", null, "1");
+    UsageEvent receivedTooEarly = Events.event("acme", "early", "2026-11-20T10:00:00Z", null, "1");
+    receivedTooEarly.setReceivedAt(java.time.Instant.parse("1969-12-31T23:59:59Z"));
+    send(tooLate);
+    send(receivedTooEarly);
+    send(Events.event("acme", "edge", "2105-12-31T23:59:59Z", null, "1"));
+    List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
+    assertEquals(List.of("acme/late", "acme/early"), dead.stream().map(TestRecord::key).toList());
+    assertTrue(header(dead.get(0), UsageTopology.Decode.REASON).contains("between 1970-01-01 and 2105-12-31"));
+    assertEquals(1, distinct.readRecordsToList().size(), "the last second of 2105 is still a ClickHouse DateTime");
+  }
+
+  @Test
   void daysBeyondTheWindowAndADayAreClosedTheirRollupsLeaveTheStoreAndTheirEventsBecomeDeadLetters() {
     UsageEvent old = Events.event("acme", "old-1", "2026-09-01T10:00:00Z", null, "1");
     UsageEvent open = Events.event("acme", "open-1", "2026-10-20T10:00:00Z", null, "1");

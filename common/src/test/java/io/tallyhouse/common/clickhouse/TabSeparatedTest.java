@@ -82,4 +82,21 @@ class TabSeparatedTest {
           text(new TabSeparated(1).utf8(utf8, 1, utf8.length - 1).endRow()), value.toString());
     }
   }
+
+  @Test
+  void dateTimesEqualTheLibraryFormattersAcrossClickHouseDateTimeRange() {
+    java.time.format.DateTimeFormatter formatter = java.time.format.DateTimeFormatter
+        .ofPattern("yyyy-MM-dd HH:mm:ss").withZone(java.time.ZoneOffset.UTC);
+    java.util.Random random = new java.util.Random(7);
+    long last = java.time.Instant.parse("2105-12-31T23:59:59Z").getEpochSecond();
+    TabSeparated rows = new TabSeparated(16);
+    StringBuilder expected = new StringBuilder();
+    for (int i = 0; i < 20_000; i++) {
+      long second = i == 0 ? 0 : i == 1 ? last : Math.floorMod(random.nextLong(), last);
+      java.time.Instant t = java.time.Instant.ofEpochSecond(second);
+      rows.dateTime(second).date(java.time.LocalDate.ofInstant(t, java.time.ZoneOffset.UTC)).endRow();
+      expected.append(formatter.format(t)).append('\t').append(t.toString(), 0, 10).append('\n');
+    }
+    assertEquals(expected.toString(), text(rows));
+  }
 }
