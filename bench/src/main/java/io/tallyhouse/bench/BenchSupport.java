@@ -17,11 +17,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 
 /** What the benchmarks share: realistic events, topics, waiting for a child service, output. */
 final class BenchSupport {
@@ -65,8 +62,8 @@ final class BenchSupport {
 
   static void createTopic(LocalKafka kafka, String name, int partitions) throws Exception {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-      admin.createTopics(List.of(new NewTopic(name, Optional.of(partitions), Optional.empty()))).all()
-          .get(30, TimeUnit.SECONDS);
+      // As the services create it, so the benchmark measures the production topic configuration.
+      io.tallyhouse.common.kafka.PipelineTopics.ensure(admin, List.of(name), partitions, 30_000);
     }
   }
 

@@ -1,25 +1,21 @@
 package io.tallyhouse.ingest;
 
+import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -68,19 +64,8 @@ final class EventPublisher implements AutoCloseable {
 
   /** Creates the events topic when it is missing and registers the event schema, so requests never wait on that. */
   void prepare() {
-    try {
-      admin.createTopics(List.of(new NewTopic(config.eventsTopic(), Optional.of(config.eventsPartitions()),
-          Optional.empty()))).all().get(config.publishTimeout().toMillis(), TimeUnit.MILLISECONDS);
-    } catch (ExecutionException e) {
-      if (!(e.getCause() instanceof TopicExistsException)) {
-        throw new IllegalStateException("cannot create topic " + config.eventsTopic() + ": " + e.getCause(), e);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    } catch (TimeoutException e) {
-      throw new IllegalStateException("Kafka at " + config.bootstrapServers() + " did not answer in time", e);
-    }
+    PipelineTopics.ensure(admin, List.of(config.eventsTopic()), config.eventsPartitions(),
+        config.publishTimeout().toMillis());
   }
 
   /** Registers the event schema under {@code <topic>-value} now, so no request waits on the registry. */
@@ -96,8 +81,9 @@ final class EventPublisher implements AutoCloseable {
     List<ProducerRecord<String, byte[]>> records = new ArrayList<>(events.size());
     for (UsageEvent event : events) {
       byte[] value = serializer.serialize(config.eventsTopic(), event);
-      records.add(new ProducerRecord<>(config.eventsTopic(), null, event.getCreatedAt().toEpochMilli(),
-          event.getAccountId() + "/" + event.getEventId(), value));
+      // No event-time timestamp: the record is stamped when written (PipelineTopics), so retention counts from
+      // acceptance and a late event cannot fall out of the topic before the stream reads it.
+      records.add(new ProducerRecord<>(config.eventsTopic(), event.getAccountId() + "/" + event.getEventId(), value));
     }
     CompletableFuture<Integer> all = new CompletableFuture<>();
     int[] pending = {records.size()};

@@ -5,6 +5,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.http.OpsRoutes;
+import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
 import io.vertx.core.Vertx;
@@ -13,17 +14,13 @@ import io.vertx.ext.web.Router;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.LogAndFailExceptionHandler;
@@ -107,24 +104,11 @@ public final class UsageStreamApp implements AutoCloseable {
 
   private void createTopics() {
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()))) {
-      for (String name : List.of(config.eventsTopic(), config.rawEventsTopic(),
-          config.deadLetterTopic())) {
-        NewTopic topic = new NewTopic(name, Optional.of(config.eventsPartitions()), Optional.empty());
-        try {
-          admin.createTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-          if (!(e.getCause() instanceof TopicExistsException)) {
-            throw new IllegalStateException("cannot create topic " + topic.name(), e.getCause());
-          }
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    } catch (java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException("Kafka at " + config.bootstrapServers() + " did not answer in time", e);
+      PipelineTopics.ensure(admin, List.of(config.eventsTopic(), config.rawEventsTopic(), config.deadLetterTopic()),
+          config.eventsPartitions(), 30_000);
     }
   }
+
 
   static Properties streamsProperties(StreamConfig config) {
     Properties p = new Properties();
