@@ -22,6 +22,8 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -55,6 +57,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
   private volatile boolean healthy = true;
   private volatile long rowsWritten;
   private volatile long insertFailures;
+  private volatile long partitionsWithDeletedRecords;
   private long nextRetentionNanos = System.nanoTime();
   // A batch's rows, per table. Kept from batch to batch: megabytes allocated anew for every batch were humongous
   // objects to G1 and set off a fifth of the stream JVM's collections.
@@ -73,7 +76,10 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     // Only records of committed Streams transactions: an aborted attempt must never reach ClickHouse.
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    // Not "earliest": that would also apply, silently, when records the writer had not read yet were deleted by
+    // retention. poll() reports both cases instead (see pollRecords): a partition never read starts at its beginning,
+    // deleted records are an error in the log and a metric.
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.writerBatchRows());
     props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
     // The rollups topic is the rollup store's changelog, which Kafka Streams creates with the events topic's
@@ -99,6 +105,11 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
 
   long insertFailures() {
     return insertFailures;
+  }
+
+  /** How many times a partition's next records had been deleted before the writer read them. */
+  long partitionsWithDeletedRecords() {
+    return partitionsWithDeletedRecords;
   }
 
   @Override
@@ -156,7 +167,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     long deadline = 0;
     while (running) {
       long wait = batch.isEmpty() ? 200 : Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
-      ConsumerRecords<byte[], byte[]> polled = consumer.poll(Duration.ofMillis(wait));
+      ConsumerRecords<byte[], byte[]> polled = pollRecords(Duration.ofMillis(wait));
       for (TopicPartition partition : polled.partitions()) {
         List<ConsumerRecord<byte[], byte[]>> records = polled.records(partition);
         batch.addAll(records);
@@ -242,11 +253,34 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
         // hand us partitions that are not paused: whatever it returns is put back, never dropped, or its offsets
         // would be committed with the next batch without ever reaching ClickHouse.
         consumer.pause(consumer.assignment());
-        rewind(consumer.poll(Duration.ofMillis(backoff)));
+        rewind(pollRecords(Duration.ofMillis(backoff)));
         backoff = Math.min(backoff * 2, MAX_BACKOFF.toMillis());
       }
     }
     throw new WakeupException();
+  }
+
+  /**
+   * {@code consumer.poll}, resolving positions the consumer cannot resume from: a partition without a committed
+   * offset (first start) starts at its beginning; a committed offset whose records are gone (deleted by retention
+   * before being read, or a recreated topic) is logged as an error and counted, and the partition restarts at its
+   * earliest record. reconcile shows what the deleted records held.
+   */
+  private ConsumerRecords<byte[], byte[]> pollRecords(Duration timeout) {
+    try {
+      return consumer.poll(timeout);
+    } catch (NoOffsetForPartitionException e) {
+      consumer.seekToBeginning(e.partitions());
+      return ConsumerRecords.empty();
+    } catch (OffsetOutOfRangeException e) {
+      partitionsWithDeletedRecords += e.partitions().size();
+      healthy = false;
+      LOG.error("records the writer had not read were deleted from {} (next offsets it expected: {}); they are"
+          + " missing from ClickHouse: run reconcile for the affected days", e.partitions(),
+          e.offsetOutOfRangePartitions());
+      consumer.seekToBeginning(e.partitions());
+      return ConsumerRecords.empty();
+    }
   }
 
   /** Seeks every partition of {@code records} back to its first returned record, so they are read again. */

@@ -90,6 +90,9 @@ public final class UsageStreamApp implements AutoCloseable {
   private void listen() {
     Gauge.builder("stream_clickhouse_rows_written", writer, ClickHouseWriter::rowsWritten).register(metrics);
     Gauge.builder("stream_clickhouse_insert_failures", writer, ClickHouseWriter::insertFailures).register(metrics);
+    Gauge.builder("stream_writer_partitions_with_deleted_records", writer,
+            ClickHouseWriter::partitionsWithDeletedRecords)
+        .description("times the writer found records deleted before it read them (see the log)").register(metrics);
     Gauge.builder("stream_dead_lettered_records", deadLettered, LongAdder::sum)
         .description("records sent to the dead-letter topic by this instance").register(metrics);
     Router router = Router.router(vertx);
