@@ -1,12 +1,14 @@
 package io.tallyhouse.query;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -18,7 +20,8 @@ import java.util.function.IntConsumer;
  * (one per api key, user, endpoint), immutable, in compact arrays, plus the change marker it was loaded under. It
  * answers any activity request for its day in Java, with the same items the SQL path gives, and memoizes the
  * answers (as JSON text) of requests without {@code user_id}, because those read every row of the day (tens of
- * thousands for a large account) while a user's rows are few.
+ * thousands for a large account) while a user's rows are few. Answers that are not memoized are written straight from
+ * the sums, with the strings' JSON made once per load, byte for byte as {@link ActivityItem#jsonObjects} writes them.
  */
 final class CachedDay {
 
@@ -37,10 +40,10 @@ final class CachedDay {
   /** Days with fewer rows are summed for each request: microseconds, and no memory for a memo. */
   static final int MEMO_MIN_ROWS = 64;
   /**
-   * A row of the arrays below takes about 100 bytes (three references, eight longs, its place in the user index), so a
-   * memo is counted as one row per 100 characters of its text.
+   * A row of the arrays below takes about 100 bytes (six references, eight longs, its place in the user index), so a
+   * memo is counted as one row per 100 bytes of its text.
    */
-  static final int CHARS_PER_ROW = 100;
+  static final int BYTES_PER_ROW = 100;
 
   private final LocalDate date;
   private final long marker;
@@ -53,9 +56,19 @@ final class CachedDay {
   private final long[] usage;
   private final long[] byokUsage;
   private final BigDecimal[] bigMoney;
+  /**
+   * The JSON of each row's strings, shared by the rows of a load that have the same: the endpoint's four fields
+   * ({@code "model":...,"provider_name":"..."}), the user as the value of {@code user_id} ({@code null} for no user)
+   * and the api key hash as a JSON string.
+   */
+  private final byte[][] endpointJson;
+  private final byte[][] userJson;
+  private final byte[][] apiKeyHashJson;
+  /** {@code {"date":"YYYY-MM-DD",}, the start of each of the day's items. */
+  private final byte[] itemStart;
 
-  /** The JSON text of aggregations already made, by {@link #json}. */
-  private final Map<Memo, String> memo = new ConcurrentHashMap<>();
+  /** The UTF-8 JSON of aggregations already made, by {@link #json}. */
+  private final Map<Memo, byte[]> memo = new ConcurrentHashMap<>();
   private volatile Map<String, int[]> rowsByUser;
 
   /** Which aggregation of the day, for which api key filter (null: all keys). */
@@ -72,6 +85,10 @@ final class CachedDay {
     this.usage = Arrays.copyOf(rows.usage, n);
     this.byokUsage = Arrays.copyOf(rows.byokUsage, n);
     this.bigMoney = rows.bigMoney == null ? null : Arrays.copyOf(rows.bigMoney, 2 * n);
+    this.endpointJson = Arrays.copyOf(rows.endpointJson, n);
+    this.userJson = Arrays.copyOf(rows.userJson, n);
+    this.apiKeyHashJson = Arrays.copyOf(rows.apiKeyHashJson, n);
+    this.itemStart = ("{\"date\":\"" + date + "\",").getBytes(StandardCharsets.US_ASCII);
   }
 
   LocalDate date() {
@@ -93,39 +110,56 @@ final class CachedDay {
   }
 
   /**
-   * {@link #items} as the JSON objects of the answer's {@code data} array separated by commas ("" for none). Requests
-   * without {@code user_id}, except the grouping by user and key, read every row of the day, so their text is
-   * memoized (for days of {@value #MEMO_MIN_ROWS} rows or more); {@code memoized} is told what a new memo weighs in
-   * rows, so the cache can count it against its bound.
+   * Appends {@link #items} to {@code out} as the JSON objects of the answer's {@code data} array, separated by commas,
+   * and preceded by one when {@code separate} and there is an item. Requests without {@code user_id}, except the
+   * grouping by user and key, read every row of the day, so their bytes are memoized (for days of
+   * {@value #MEMO_MIN_ROWS} rows or more); {@code memoized} is told what a new memo weighs in rows, so the cache can
+   * count it against its bound.
    */
-  String json(ActivityRequest request, IntConsumer memoized) {
+  void json(ActivityRequest request, JsonBytes out, boolean separate, IntConsumer memoized) {
     if (rows() < MEMO_MIN_ROWS || request.userId().isPresent() || request.groupByUser() && request.groupByApiKey()) {
       // A small day or a user's rows are quickly summed; the grouping by user and key has about one item per row, so
       // a memo would take more memory than the day and save little.
-      return ActivityItem.jsonObjects(aggregate(request, memoized), request.groupByUser(), request.groupByApiKey());
+      write(sums(request, memoized), request.groupByUser(), request.groupByApiKey(), out, separate);
+      return;
     }
     Memo key = new Memo(request.groupByUser(), request.groupByApiKey(), request.apiKeyHash().orElse(null));
-    String known = memo.get(key);
-    if (known != null) {
-      return known;
+    byte[] known = memo.get(key);
+    if (known == null) {
+      JsonBytes fresh = new JsonBytes();
+      write(sums(request, memoized), request.groupByUser(), request.groupByApiKey(), fresh, false);
+      known = fresh.toByteArray();
+      if (memo.putIfAbsent(key, known) == null) {
+        memoized.accept(1 + known.length / BYTES_PER_ROW);
+      }
     }
-    List<ActivityItem> items = aggregate(request, memoized);
-    String json = ActivityItem.jsonObjects(items, request.groupByUser(), request.groupByApiKey());
-    if (memo.putIfAbsent(key, json) == null) {
-      memoized.accept(1 + json.length() / CHARS_PER_ROW);
+    if (known.length > 0) {
+      if (separate) {
+        out.append(',');
+      }
+      out.append(known);
     }
-    return json;
   }
 
   /** The items of {@code request}: a user's rows from the per-user index (built once), else every row. */
   private List<ActivityItem> aggregate(ActivityRequest request, IntConsumer memoized) {
+    List<ActivityItem> items = new ArrayList<>();
+    for (Sum sum : sums(request, memoized)) {
+      items.add(sum.toItem(date));
+    }
+    items.sort(ActivityItem.ORDER);
+    return List.copyOf(items);
+  }
+
+  /** The sums of {@code request}'s items, in no particular order. */
+  private Iterable<Sum> sums(ActivityRequest request, IntConsumer memoized) {
     String apiKeyHash = request.apiKeyHash().orElse(null);
     Optional<String> user = request.userId();
     if (user.isPresent()) {
       int[] rows = rowsOfUser(user.get(), memoized);
-      return aggregate(rows, rows.length, apiKeyHash, request.groupByUser(), request.groupByApiKey());
+      return sums(rows, rows.length, apiKeyHash, request.groupByUser(), request.groupByApiKey());
     }
-    return aggregate(null, rows(), apiKeyHash, request.groupByUser(), request.groupByApiKey());
+    return sums(null, rows(), apiKeyHash, request.groupByUser(), request.groupByApiKey());
   }
 
   private int[] rowsOfUser(String user, IntConsumer memoized) {
@@ -157,27 +191,95 @@ final class CachedDay {
    * null) per endpoint and the requested groupings, exactly as the activity statement's GROUP BY does: counts wrap
    * like ClickHouse's UInt64 sums, amounts are exact.
    */
-  private List<ActivityItem> aggregate(int[] selected, int n, String apiKeyHash, boolean byUser, boolean byApiKey) {
-    Map<Group, Sum> groups = new LinkedHashMap<>();
+  private Iterable<Sum> sums(int[] selected, int n, String apiKeyHash, boolean byUser, boolean byApiKey) {
+    Map<Group, Sum> groups = new HashMap<>();
     for (int s = 0; s < n; s++) {
       int row = selected == null ? s : selected[s];
       if (apiKeyHash != null && !apiKeyHash.equals(apiKeyHashes[row])) {
         continue;
       }
       Group group = new Group(endpoints[row], byUser ? userIds[row] : null, byApiKey ? apiKeyHashes[row] : null);
-      groups.computeIfAbsent(group, g -> new Sum()).add(this, row);
+      Sum sum = groups.get(group);
+      if (sum == null) {
+        sum = new Sum(group, row);
+        groups.put(group, sum);
+      }
+      sum.add(this, row);
     }
-    List<ActivityItem> items = new ArrayList<>(groups.size());
-    groups.forEach((group, sum) -> items.add(sum.toItem(date, group)));
-    items.sort(ActivityItem.ORDER);
-    return List.copyOf(items);
+    return groups.values();
   }
 
-  /** The running totals of one item. */
+  /** {@link ActivityItem#ORDER} within one day, on the sums (no item is built to sort them). */
+  private static final Comparator<Sum> ORDER = Comparator
+      .comparing((Sum sum) -> sum.usage).reversed()
+      .thenComparing(sum -> sum.group.endpoint().endpointId())
+      .thenComparing(Sum::userId, Comparator.nullsFirst(Comparator.naturalOrder()))
+      .thenComparing(sum -> sum.group.apiKeyHash(), Comparator.nullsFirst(Comparator.naturalOrder()))
+      .thenComparing(sum -> sum.group.endpoint().model())
+      .thenComparing(sum -> sum.group.endpoint().modelPermaslug())
+      .thenComparing(sum -> sum.group.endpoint().providerName());
+
+  private static final byte[] USAGE = ascii(",\"usage\":");
+  private static final byte[] BYOK_USAGE = ascii(",\"byok_usage_inference\":");
+  private static final byte[][] COUNT_FIELDS = {ascii(",\"requests\":"), ascii(",\"prompt_tokens\":"),
+      ascii(",\"completion_tokens\":"), ascii(",\"reasoning_tokens\":"), ascii(",\"cached_tokens\":"),
+      ascii(",\"byok_requests\":")};
+  private static final byte[] USER_ID = ascii(",\"user_id\":");
+  private static final byte[] API_KEY_HASH = ascii(",\"api_key_hash\":");
+
+  private static byte[] ascii(String text) {
+    return text.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /**
+   * Writes the sums in the contract's order as {@link ActivityItem#jsonObjects} writes their items, preceded by a
+   * comma when {@code separate} and there is one.
+   */
+  private void write(Iterable<Sum> unordered, boolean byUser, boolean byApiKey, JsonBytes out, boolean separate) {
+    List<Sum> sums = new ArrayList<>();
+    unordered.forEach(sums::add);
+    sums.sort(ORDER);
+    for (Sum sum : sums) {
+      if (separate) {
+        out.append(',');
+      }
+      separate = true;
+      int row = sum.firstRow;
+      out.append(itemStart).append(endpointJson[row]);
+      out.append(USAGE);
+      sum.usage.writeTo(out);
+      out.append(BYOK_USAGE);
+      sum.byokUsage.writeTo(out);
+      for (int c = 0; c < COUNTS; c++) {
+        out.append(COUNT_FIELDS[c]).appendUnsigned(sum.counts[c]);
+      }
+      if (byUser) {
+        out.append(USER_ID).append(userJson[row]);
+      }
+      if (byApiKey) {
+        out.append(API_KEY_HASH).append(apiKeyHashJson[row]);
+      }
+      out.append('}');
+    }
+  }
+
+  /** The running totals of one item, and the first row summed (whose strings name the item). */
   private static final class Sum {
+    private final Group group;
+    private final int firstRow;
     private final long[] counts = new long[COUNTS];
     private final Money usage = new Money();
     private final Money byokUsage = new Money();
+
+    Sum(Group group, int firstRow) {
+      this.group = group;
+      this.firstRow = firstRow;
+    }
+
+    /** The item's user_id: null when not grouped by user and for no user. */
+    String userId() {
+      return group.userId() == null || group.userId().isEmpty() ? null : group.userId();
+    }
 
     void add(CachedDay day, int row) {
       for (int c = 0; c < COUNTS; c++) {
@@ -192,18 +294,17 @@ final class CachedDay {
       }
     }
 
-    ActivityItem toItem(LocalDate date, Group group) {
+    ActivityItem toItem(LocalDate date) {
       Endpoint endpoint = group.endpoint();
-      String user = group.userId() == null || group.userId().isEmpty() ? null : group.userId();
       return new ActivityItem(date, endpoint.model(), endpoint.modelPermaslug(), endpoint.endpointId(),
-          endpoint.providerName(), user, group.apiKeyHash(), usage.value(), byokUsage.value(),
+          endpoint.providerName(), userId(), group.apiKeyHash(), usage.value(), byokUsage.value(),
           unsigned(counts[REQUESTS]), unsigned(counts[PROMPT]), unsigned(counts[COMPLETION]),
           unsigned(counts[REASONING]), unsigned(counts[CACHED]), unsigned(counts[BYOK_REQUESTS]));
     }
   }
 
   /** An exact sum at scale 12: a long while it fits, a BigInteger after. */
-  private static final class Money {
+  private static final class Money implements Comparable<Money> {
     private long unscaled;
     private BigInteger big;
 
@@ -230,6 +331,26 @@ final class CachedDay {
     BigDecimal value() {
       return big == null ? BigDecimal.valueOf(unscaled, SCALE) : new BigDecimal(big, SCALE);
     }
+
+    void writeTo(JsonBytes out) {
+      if (big == null) {
+        out.appendMoney(unscaled);
+      } else {
+        out.appendMoney(value());
+      }
+    }
+
+    @Override
+    public int compareTo(Money other) {
+      if (big == null && other.big == null) {
+        return Long.compare(unscaled, other.unscaled);
+      }
+      return unscaledValue().compareTo(other.unscaledValue());
+    }
+
+    private BigInteger unscaledValue() {
+      return big == null ? BigInteger.valueOf(unscaled) : big;
+    }
   }
 
   static BigInteger unsigned(long bits) {
@@ -243,6 +364,8 @@ final class CachedDay {
   static final class Days {
     private final Map<String, String> strings = new HashMap<>();
     private final Map<Endpoint, Endpoint> endpoints = new HashMap<>();
+    private final Map<Endpoint, byte[]> endpointJson = new HashMap<>();
+    private final Map<String, byte[]> stringJson = new HashMap<>();
     private final Map<LocalDate, Builder> days = new HashMap<>();
     private long rows;
 
@@ -254,13 +377,23 @@ final class CachedDay {
         String providerName, String[] countsText, String usageText, String byokUsageText) {
       Endpoint endpoint = new Endpoint(intern(endpointId), intern(model), intern(modelPermaslug), intern(providerName));
       Endpoint shared = endpoints.putIfAbsent(endpoint, endpoint);
+      endpoint = shared == null ? endpoint : shared;
+      byte[] endpointFields = endpointJson.computeIfAbsent(endpoint, e -> utf8("\"model\":" + quoted(e.model())
+          + ",\"model_permaslug\":" + quoted(e.modelPermaslug()) + ",\"endpoint_id\":" + quoted(e.endpointId())
+          + ",\"provider_name\":" + quoted(e.providerName())));
       long[] parsed = new long[COUNTS];
       for (int c = 0; c < COUNTS; c++) {
         parsed[c] = Long.parseUnsignedLong(countsText[c]);
       }
-      days.computeIfAbsent(date, d -> new Builder()).add(shared == null ? endpoint : shared, intern(apiKeyHash),
-          intern(userId), parsed, new BigDecimal(usageText), new BigDecimal(byokUsageText));
+      days.computeIfAbsent(date, d -> new Builder()).add(endpoint, intern(apiKeyHash), intern(userId), parsed,
+          new BigDecimal(usageText), new BigDecimal(byokUsageText), endpointFields,
+          userId.isEmpty() ? NULL : json(userId), json(apiKeyHash));
       rows++;
+    }
+
+    /** A string as a JSON string value, once per distinct string of the load. */
+    private byte[] json(String value) {
+      return stringJson.computeIfAbsent(value, v -> utf8(quoted(v)));
     }
 
     long rows() {
@@ -278,6 +411,18 @@ final class CachedDay {
     }
   }
 
+  private static final byte[] NULL = ascii("null");
+
+  /** {@code value} as a JSON string, escaped as the generator behind {@link ActivityItem#jsonObjects} escapes it. */
+  static String quoted(String value) {
+    return "\"" + new String(JsonStringEncoder.getInstance().quoteAsString(value)) + "\"";
+  }
+
+  /** As the answer's text is sent: UTF-8, a lone surrogate as '?'. */
+  private static byte[] utf8(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+
   /** The growing arrays of one day. */
   private static final class Builder {
     private int size;
@@ -288,9 +433,12 @@ final class CachedDay {
     private long[] usage = new long[16];
     private long[] byokUsage = new long[16];
     private BigDecimal[] bigMoney;
+    private byte[][] endpointJson = new byte[16][];
+    private byte[][] userJson = new byte[16][];
+    private byte[][] apiKeyHashJson = new byte[16][];
 
     void add(Endpoint endpoint, String apiKeyHash, String userId, long[] rowCounts, BigDecimal rowUsage,
-        BigDecimal rowByokUsage) {
+        BigDecimal rowByokUsage, byte[] rowEndpointJson, byte[] rowUserJson, byte[] rowApiKeyHashJson) {
       if (size == endpoints.length) {
         int capacity = size * 2;
         endpoints = Arrays.copyOf(endpoints, capacity);
@@ -302,7 +450,13 @@ final class CachedDay {
         if (bigMoney != null) {
           bigMoney = Arrays.copyOf(bigMoney, capacity * 2);
         }
+        endpointJson = Arrays.copyOf(endpointJson, capacity);
+        userJson = Arrays.copyOf(userJson, capacity);
+        apiKeyHashJson = Arrays.copyOf(apiKeyHashJson, capacity);
       }
+      endpointJson[size] = rowEndpointJson;
+      userJson[size] = rowUserJson;
+      apiKeyHashJson[size] = rowApiKeyHashJson;
       endpoints[size] = endpoint;
       apiKeyHashes[size] = apiKeyHash;
       userIds[size] = userId;

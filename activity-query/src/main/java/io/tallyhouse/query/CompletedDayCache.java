@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * Today is never cached (the window ends yesterday). The key includes the account and a load selects only that
  * account's rows, so one account's entries can never answer another. Memory is bounded by {@code maxRows}: a day
- * weighs its rows plus its memoized answers (one row per 100 characters; a row takes about 100 bytes), and the least
+ * weighs its rows plus its memoized answers (one row per 100 bytes of JSON; a row takes about 100 bytes), and the least
  * recently used days go first.
  */
 final class CompletedDayCache implements AutoCloseable {
@@ -201,25 +201,56 @@ final class CompletedDayCache implements AutoCloseable {
   }
 
   /**
-   * The same items as {@link #activity}, as the JSON objects of the answer's {@code data} array, separated by commas:
-   * for a day in memory the text is memoized with its aggregation, so a hit writes no JSON.
+   * Appends the same items as {@link #activity} to {@code out}, as the JSON objects of the answer's {@code data} array
+   * separated by commas: for a day in memory the bytes are memoized with its aggregation or written straight from its
+   * sums, so a hit builds no item and no String.
    */
-  String activityJson(String account, ActivityRequest request) {
+  void activityJson(String account, ActivityRequest request, JsonBytes out) {
     long start = System.nanoTime();
     Resolved days = days(account, request);
     if (days == null) {
-      return bypass(start, () -> ActivityItem.jsonObjects(repository.activity(account, request),
-          request.groupByUser(), request.groupByApiKey()));
+      out.appendUtf8(bypass(start, () -> ActivityItem.jsonObjects(repository.activity(account, request),
+          request.groupByUser(), request.groupByApiKey())));
+      return;
     }
-    StringBuilder json = new StringBuilder();
-    for (CachedDay day : days.newestFirst()) {
-      String objects = day.json(request, added -> charge(account, day, added));
-      if (!objects.isEmpty()) {
-        json.append(json.isEmpty() ? "" : ",").append(objects);
-      }
-    }
+    append(account, request, days.newestFirst(), out);
     answers.get(days.result()).record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-    return json.toString();
+  }
+
+  /**
+   * {@link #activityJson} when every day of {@code request} is in memory and may be served (a hit): appends the
+   * objects and returns true. Otherwise writes nothing and returns false: the answer needs ClickHouse (a load or the
+   * SQL path). Never waits for ClickHouse, so an event loop may call it.
+   */
+  boolean activityJsonFromMemory(String account, ActivityRequest request, JsonBytes out) {
+    long start = System.nanoTime();
+    Markers current = enabled() ? usableMarkers() : null;
+    if (current == null || !current.covers(request.from(), request.to())) {
+      return false;
+    }
+    Map<LocalDate, CachedDay> found = lookup(account, request.from(), request.to());
+    if (found.size() < (int) (request.to().toEpochDay() - request.from().toEpochDay()) + 1) {
+      return false;
+    }
+    append(account, request, newestFirst(found, request), out);
+    answers.get(HIT).record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    return true;
+  }
+
+  private void append(String account, ActivityRequest request, List<CachedDay> newestFirst, JsonBytes out) {
+    int first = out.length();
+    for (CachedDay day : newestFirst) {
+      day.json(request, out, out.length() > first, added -> charge(account, day, added));
+    }
+  }
+
+  /** From the last day: the contract orders by date descending first, and each day's items are in order. */
+  private static List<CachedDay> newestFirst(Map<LocalDate, CachedDay> found, ActivityRequest request) {
+    List<CachedDay> newestFirst = new ArrayList<>(found.size());
+    for (LocalDate date = request.to(); !date.isBefore(request.from()); date = date.minusDays(1)) {
+      newestFirst.add(found.get(date));
+    }
+    return newestFirst;
   }
 
   /** The days of one request, all in memory, and whether a load was needed for them. */
@@ -260,12 +291,7 @@ final class CompletedDayCache implements AutoCloseable {
         return null;
       }
     }
-    // From the last day: the contract orders by date descending first, and each day's items are in order.
-    List<CachedDay> newestFirst = new ArrayList<>(wanted);
-    for (LocalDate date = request.to(); !date.isBefore(request.from()); date = date.minusDays(1)) {
-      newestFirst.add(found.get(date));
-    }
-    return new Resolved(result, newestFirst);
+    return new Resolved(result, newestFirst(found, request));
   }
 
   /** The SQL path's answer; counted as a bypass while the cache is on. */
@@ -284,21 +310,22 @@ final class CompletedDayCache implements AutoCloseable {
    * {@code api_key_hashes}, so a reported key stays reported. Negative ones are not (the key may be reported next).
    */
   boolean apiKeyKnown(String account, String apiKeyHash) {
-    if (!enabled()) {
-      return repository.apiKeyKnown(account, apiKeyHash);
-    }
-    KnownKey key = new KnownKey(account, apiKeyHash);
-    if (knownKeys.contains(key)) {
+    if (apiKeyKnownInMemory(account, apiKeyHash)) {
       return true;
     }
     boolean known = repository.apiKeyKnown(account, apiKeyHash);
-    if (known) {
+    if (known && enabled()) {
       if (knownKeys.size() >= MAX_KNOWN_KEYS) {
         knownKeys.clear();
       }
-      knownKeys.add(key);
+      knownKeys.add(new KnownKey(account, apiKeyHash));
     }
     return known;
+  }
+
+  /** Whether {@code account} is remembered to have reported {@code apiKeyHash}; false says "ask ClickHouse". */
+  boolean apiKeyKnownInMemory(String account, String apiKeyHash) {
+    return enabled() && knownKeys.contains(new KnownKey(account, apiKeyHash));
   }
 
   /** The markers of the last successful poll, or null when there is none recent enough to trust the entries. */

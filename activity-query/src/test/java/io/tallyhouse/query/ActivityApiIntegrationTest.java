@@ -20,6 +20,7 @@ import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
+import io.vertx.core.VertxOptions;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -37,6 +38,8 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -498,6 +501,57 @@ class ActivityApiIntegrationTest {
     assertItems(server, betaKey, "user_id=u1&date=" + D30);
     assertEquals(cached + 4, QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT)
         + QueryTestEnv.cacheAnswers(server, CompletedDayCache.MISS), "beta's answers came from the cache");
+  }
+
+  @Test
+  void cacheHitsAreAnsweredWhileEveryWorkerThreadIsBusy() throws Exception {
+    QueryTestEnv.awaitFreshPoll(server);
+    String filtered = "api_key_hash=" + A1 + "&group_by=user";
+    // The first requests load acme's days and find the key valid and the api key reported, on worker threads.
+    String all = get(acmeKey, "").body();
+    String byKey = get(acmeKey, filtered).body();
+    CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch busy = new CountDownLatch(VertxOptions.DEFAULT_WORKER_POOL_SIZE);
+    for (int i = 0; i < VertxOptions.DEFAULT_WORKER_POOL_SIZE; i++) {
+      server.vertx().executeBlocking(() -> {
+        busy.countDown();
+        return release.await(1, TimeUnit.MINUTES);
+      }, false);
+    }
+    try {
+      assertTrue(busy.await(1, TimeUnit.MINUTES), "every worker thread is taken");
+      // A request that needed a worker would wait for the release; a hit is answered on the event loop.
+      for (String[] hit : new String[][] {{"", all}, {filtered, byKey}}) {
+        HttpResponse<String> answer = HTTP.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + server.port() + "/api/v1/activity" + (hit[0].isEmpty() ? "" : "?" + hit[0])))
+            .header("Authorization", "Bearer " + acmeKey).build(), HttpResponse.BodyHandlers.ofString())
+            .get(1, TimeUnit.MINUTES);
+        assertEquals(200, answer.statusCode());
+        assertEquals(hit[1], answer.body(), "the same answer as from a worker for ?" + hit[0]);
+        assertEquals(1, release.getCount(), "answered while the workers were still taken");
+      }
+    } finally {
+      release.countDown();
+    }
+  }
+
+  @Test
+  void aKeyRevokedAfterItsCacheHitsIsRefusedOnceTheKeyFileIsReread() throws Exception {
+    CredentialStore keys = new CredentialStore(keysFile);
+    String key = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, ACME);
+    QueryTestEnv.awaitFreshPoll(server);
+    assertEquals(200, get(key, "").statusCode());
+    assertEquals(200, get(key, "").statusCode(), "a hit on the event loop");
+    keys.revoke(Secrets.sha256Hex(key));
+    // The store looks at the file again within a second; polled until then (a guard, not a timing assertion).
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+    while (get(key, "").statusCode() == 200) {
+      assertTrue(System.nanoTime() < deadline, "the revocation was not read within a minute");
+      Thread.sleep(20);
+    }
+    error(get(key, ""), 401);
+    error(get(key, ""), 401);
+    assertEquals(200, get(acmeKey, "").statusCode(), "other keys still work");
   }
 
   @Test

@@ -6,11 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.LocalDate;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** Sums of a cached day at the edges of a long; the integration test compares everything else with ClickHouse. */
+/**
+ * Sums of a cached day at the edges of a long, and its JSON against {@link ActivityItem#jsonObjects} on strings and
+ * amounts the generator escapes or shortens; the integration test compares everything else with ClickHouse.
+ */
 class CachedDayTest {
 
   private static final LocalDate DAY = LocalDate.parse("2026-11-21");
@@ -64,5 +69,91 @@ class CachedDayTest {
     assertEquals(BigInteger.TWO, onlyU.get(0).requests());
     assertEquals(7, day.marker());
     assertEquals(0, days.day(DAY.minusDays(1), 3).rows(), "a day without rows is an empty day");
+  }
+
+  /** Every character below 0x80 and a few beyond, as user ids, models and key hashes may hold them. */
+  private static final List<String> HOSTILE = hostileStrings();
+
+  private static List<String> hostileStrings() {
+    List<String> strings = new ArrayList<>();
+    StringBuilder ascii = new StringBuilder();
+    for (char c = 0; c < 0x80; c++) {
+      ascii.append(c);
+    }
+    strings.add(ascii.toString());
+    strings.addAll(List.of("\"quoted\"", "back\\slash", "ü'ser \\ 1", "\u2028\u2029", "emoji \uD83D\uDE00",
+        "lone \uD83D surrogate", "tab\there", "</script>", "\u007f\u0080\u00ff", "plain"));
+    return strings;
+  }
+
+  private static String json(CachedDay day, ActivityRequest request) {
+    JsonBytes out = new JsonBytes(16);
+    day.json(request, out, false, added -> { });
+    return out.toString();
+  }
+
+  /** What the answer's bytes held before the cache wrote them itself: the items through the JSON generator. */
+  private static String generated(CachedDay day, ActivityRequest request) {
+    String text = ActivityItem.jsonObjects(day.items(request), request.groupByUser(), request.groupByApiKey());
+    return new String(text.getBytes(java.nio.charset.StandardCharsets.UTF_8), java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  private static List<ActivityRequest> requestsOf(String user, String key) {
+    List<ActivityRequest> requests = new ArrayList<>();
+    for (Optional<String> userFilter : List.of(Optional.<String>empty(), Optional.of(user))) {
+      for (Optional<String> keyFilter : List.of(Optional.<String>empty(), Optional.of(key))) {
+        for (int grouping = 0; grouping < 4; grouping++) {
+          requests.add(new ActivityRequest(DAY, DAY, keyFilter, userFilter, (grouping & 1) != 0, (grouping & 2) != 0));
+        }
+      }
+    }
+    return requests;
+  }
+
+  @Test
+  void writtenJsonIsTheGeneratorsForHostileStringsFreshAndMemoized() {
+    for (int rows : new int[] {3, CachedDay.MEMO_MIN_ROWS * 2}) {
+      CachedDay.Days days = new CachedDay.Days();
+      Random random = new Random(rows);
+      for (int i = 0; i < rows; i++) {
+        String user = i % 7 == 0 ? "" : HOSTILE.get(random.nextInt(HOSTILE.size()));
+        String key = HOSTILE.get(random.nextInt(3));
+        String model = HOSTILE.get(random.nextInt(HOSTILE.size()));
+        days.add(DAY, key, user, "E" + random.nextInt(3), model, model + "-1", HOSTILE.get(random.nextInt(2)),
+            new String[] {"1", "2", "3", "4", "5", "6"}, random.nextInt(3) + "." + random.nextInt(1000), "0.5");
+      }
+      CachedDay day = days.day(DAY, 1);
+      for (ActivityRequest request : requestsOf(HOSTILE.get(3), HOSTILE.get(1))) {
+        String expected = generated(day, request);
+        assertEquals(expected, json(day, request), rows + " rows, written: " + request);
+        assertEquals(expected, json(day, request), rows + " rows, memoized: " + request);
+      }
+    }
+  }
+
+  @Test
+  void writtenAmountsAndCountsAreTheGeneratorsAtEveryScaleAndSize() {
+    Random random = new Random(42);
+    List<String> amounts = new ArrayList<>(List.of("0", "0.000000000000", "0.000000000001", "100.000000000000",
+        "1.5", "9223372.036854775807", "9223372.036854775808", "12345678901234567890.123456789012", "-1.25",
+        "-0.000000000001", "-9223372.036854775808", "-9223372.036854775809"));
+    for (int i = 0; i < 2000; i++) {
+      long unscaled = switch (i % 4) {
+        case 0 -> random.nextLong();
+        case 1 -> random.nextInt(1_000_000) * (long) Math.pow(10, random.nextInt(13));
+        case 2 -> random.nextLong() % 1_000_000_000_000L;
+        default -> Math.abs(random.nextLong() % 10_000_000_000_000_000L);
+      };
+      amounts.add(BigDecimal.valueOf(unscaled, 12).toPlainString());
+    }
+    List<String> counts = List.of("0", "1", "9223372036854775807", "9223372036854775808", "18446744073709551615");
+    for (int i = 0; i < amounts.size(); i++) {
+      CachedDay.Days days = new CachedDay.Days();
+      String count = counts.get(i % counts.size());
+      days.add(DAY, KEY, "u", "X/e", "e", "e-1", "X", new String[] {count, count, "0", "1", count, "7"},
+          amounts.get(i), amounts.get(amounts.size() - 1 - i));
+      CachedDay day = days.day(DAY, 1);
+      assertEquals(generated(day, all()), json(day, all()), amounts.get(i));
+    }
   }
 }
