@@ -50,6 +50,8 @@ class WriterDeletedRecordsIntegrationTest {
       try (ClickHouseWriter writer = new ClickHouseWriter(config, clickHouse, Clock.systemUTC())) {
         writer.start();
         awaitEvents(clickHouse, Set.of("e1", "e2", "e3"));
+        // The writer commits a batch's offsets once the next poll is done; stop it only after that.
+        awaitCommitted(admin, config.applicationId() + "-clickhouse-writer", raw, 3);
         assertEquals(0, writer.partitionsWithDeletedRecords(), "a first start reads from the beginning");
       }
 
@@ -72,6 +74,19 @@ class WriterDeletedRecordsIntegrationTest {
       producer.send(new ProducerRecord<>(partition.topic(), partition.partition(), null,
           RawEventRow.toRow(Events.event("acme", id, "2026-11-20T10:00:00Z", null, "1")))).get();
     }
+  }
+
+  private static void awaitCommitted(Admin admin, String group, TopicPartition partition, long offset)
+      throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      var committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().get(partition);
+      if (committed != null && committed.offset() >= offset) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    fail(group + " did not commit offset " + offset + " of " + partition);
   }
 
   private static void awaitEvents(ClickHouse clickHouse, Set<String> expected) throws InterruptedException {
