@@ -122,4 +122,20 @@ final class BenchSupport {
     long total = after[1] - before[1];
     return total == 0 ? 0 : 100.0 * (after[0] - before[0]) / total;
   }
+
+  /**
+   * Deletes a benchmark's working directory (servers' data: gigabytes per run) unless {@code -Dbench.keep.dir=true}
+   * asks to keep it for a look afterwards. Runs left their directories behind once and filled the disk.
+   */
+  static void removeWorkingDirectory(Path dir) {
+    if (Boolean.getBoolean("bench.keep.dir")) {
+      log("kept " + dir);
+      return;
+    }
+    try (java.util.stream.Stream<Path> paths = java.nio.file.Files.walk(dir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+    } catch (java.io.IOException e) {
+      log("could not remove " + dir + ": " + e.getMessage());
+    }
+  }
 }

@@ -142,6 +142,7 @@ public final class IngestBench {
       }
       registry.stop();
       kafka.stop();
+      BenchSupport.removeWorkingDirectory(dir);
     }
     // Last, after the servers are down and have said their goodbyes: the result is the final line.
     System.err.flush();

@@ -200,6 +200,7 @@ public final class QueryBench {
         service.waitFor(30, TimeUnit.SECONDS);
       }
       server.stop();
+      BenchSupport.removeWorkingDirectory(dir);
     }
     System.err.flush();
     System.out.println(result);

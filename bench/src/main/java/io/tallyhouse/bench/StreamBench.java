@@ -166,6 +166,7 @@ public final class StreamBench {
       registry.stop();
       clickHouseServer.stop();
       kafka.stop();
+      BenchSupport.removeWorkingDirectory(dir);
     }
     System.err.flush();
     System.out.println(result);
