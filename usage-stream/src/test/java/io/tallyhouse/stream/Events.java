@@ -34,4 +34,20 @@ final class Events {
         .setReceivedAt(Instant.parse(createdAt))
         .build();
   }
+
+  /**
+   * A TabSeparated row by column name; fails unless it is exactly one line of one value per column. Values stay
+   * escaped as written.
+   */
+  static java.util.Map<String, String> byColumn(byte[] row, java.util.List<String> columns) {
+    String text = new String(row, java.nio.charset.StandardCharsets.UTF_8);
+    org.junit.jupiter.api.Assertions.assertEquals(text.length() - 1, text.indexOf('\n'), "one whole line");
+    String[] values = text.substring(0, text.length() - 1).split("\t", -1);
+    org.junit.jupiter.api.Assertions.assertEquals(columns.size(), values.length, "one value per column");
+    java.util.Map<String, String> byColumn = new java.util.HashMap<>();
+    for (int i = 0; i < values.length; i++) {
+      byColumn.put(columns.get(i), values[i]);
+    }
+    return byColumn;
+  }
 }

@@ -15,11 +15,7 @@ class FastFormatTest {
   void rawRowsCarryTheCreatedAndReceivedTimesAsClickHouseDateTimeAndExactMicroseconds() {
     var e = Events.event("acme", "1", "2026-11-22T23:59:59.999999Z", null, "1");
     e.setReceivedAt(Instant.parse("1970-01-01T00:00:00.5Z"));
-    String[] row = new String(RawEventRow.toRow(e), java.nio.charset.StandardCharsets.UTF_8).trim().split("\t");
-    java.util.Map<String, String> byColumn = new java.util.HashMap<>();
-    for (int i = 0; i < row.length; i++) {
-      byColumn.put(RawEventRow.COLUMNS.get(i), row[i]);
-    }
+    java.util.Map<String, String> byColumn = Events.byColumn(RawEventRow.toRow(e), RawEventRow.COLUMNS);
     assertEquals("2026-11-22", byColumn.get("date"));
     assertEquals("2026-11-22 23:59:59", byColumn.get("created_at"));
     assertEquals("1795391999999999", byColumn.get("created_at_us"));

@@ -8,7 +8,6 @@ import io.tallyhouse.schemas.avro.UsageEvent;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -85,15 +84,7 @@ class RollupTest {
   private static Map<String, String> row(String groupKey, int shard, Totals totals) {
     TabSeparated out = new TabSeparated(64);
     Rollup.appendRow(out, groupKey.getBytes(StandardCharsets.UTF_8), shard, totals, "2026-11-21 00:00:01");
-    String text = new String(out.toByteArray(), StandardCharsets.UTF_8);
-    assertEquals(text.length() - 1, text.indexOf('\n'), "one line");
-    String[] values = text.substring(0, text.length() - 1).split("\t", -1);
-    assertEquals(Rollup.COLUMNS.size(), values.length);
-    Map<String, String> row = new HashMap<>();
-    for (int i = 0; i < values.length; i++) {
-      row.put(Rollup.COLUMNS.get(i), values[i]);
-    }
-    return row;
+    return Events.byColumn(out.toByteArray(), Rollup.COLUMNS);
   }
 
   @Test

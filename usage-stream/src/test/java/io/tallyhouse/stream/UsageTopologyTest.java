@@ -264,14 +264,7 @@ class UsageTopologyTest {
     send(e);
     List<TestRecord<String, byte[]>> rows = distinct.readRecordsToList();
     assertEquals(1, rows.size());
-    String text = new String(rows.get(0).value(), java.nio.charset.StandardCharsets.UTF_8);
-    assertTrue(text.endsWith("\n"), "a whole TabSeparated row");
-    String[] values = text.substring(0, text.length() - 1).split("\t", -1);
-    assertEquals(RawEventRow.COLUMNS.size(), values.length);
-    java.util.Map<String, String> row = new java.util.HashMap<>();
-    for (int i = 0; i < values.length; i++) {
-      row.put(RawEventRow.COLUMNS.get(i), values[i]);
-    }
+    java.util.Map<String, String> row = Events.byColumn(rows.get(0).value(), RawEventRow.COLUMNS);
     assertEquals("0.000043022187", row.get("cost"));
     assertEquals("2026-11-20", row.get("date"));
     assertEquals("2026-11-20 10:00:00", row.get("created_at"));
