@@ -18,6 +18,7 @@ import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.query.QueryTestEnv.Endpoint;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import io.vertx.core.VertxOptions;
@@ -70,7 +71,6 @@ class ActivityApiIntegrationTest {
   private static final String BETA_KEY = "c3".repeat(32);
   private static final String HOSTILE_USER = "ü'ser \\ 1";
 
-  private record Endpoint(String model, String permaslug, String provider, String id) {}
 
   private static final Endpoint OPENAI = new Endpoint("openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI",
       "OpenAI/openai/gpt-4o-2024-08-06");
@@ -144,30 +144,7 @@ class ActivityApiIntegrationTest {
   /** One usage_daily row; tokens derive from requests (prompt 100x, completion 10x, reasoning 1x, cached 3x). */
   private static String row(String account, String date, String key, String user, Endpoint ep, long requests,
       String usage, String byok, long byokRequests, long version) {
-    ObjectNode node = PLAIN.createObjectNode();
-    node.put("account_id", account);
-    node.put("date", date);
-    node.put("api_key_hash", key);
-    node.put("user_id", user);
-    node.put("endpoint_id", ep.id());
-    node.put("model", ep.model());
-    node.put("model_permaslug", ep.permaslug());
-    node.put("provider_name", ep.provider());
-    node.put("requests", requests);
-    node.put("prompt_tokens", 100 * requests);
-    node.put("completion_tokens", 10 * requests);
-    node.put("reasoning_tokens", requests);
-    node.put("cached_tokens", 3 * requests);
-    node.put("usage", new BigDecimal(usage));
-    node.put("byok_usage_inference", new BigDecimal(byok));
-    node.put("byok_requests", byokRequests);
-    node.put("version", version);
-    node.put("updated_at", "2026-11-22 00:00:00");
-    try {
-      return PLAIN.writeValueAsString(node);
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    return QueryTestEnv.rollupRow(account, date, key, user, ep, requests, usage, byok, byokRequests, version);
   }
 
   private static String row(String account, String date, String key, String user, Endpoint ep, long requests,

@@ -6,17 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.query.QueryTestEnv.Endpoint;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import java.math.BigDecimal;
@@ -52,8 +51,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class ExportApiIntegrationTest {
 
-  private static final ObjectMapper PLAIN = JsonMapper.builder()
-      .enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
   static final ObjectMapper EXACT = JsonMapper.builder()
       .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
       .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
@@ -71,7 +68,6 @@ class ExportApiIntegrationTest {
   private static final String QUOTE_USER = "q\"uote";
   private static final String NEWLINE_USER = "new\nline";
 
-  record Endpoint(String model, String permaslug, String provider, String id) {}
 
   static final Endpoint OPENAI = new Endpoint("openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI",
       "OpenAI/openai/gpt-4o-2024-08-06");
@@ -124,30 +120,8 @@ class ExportApiIntegrationTest {
   /** A usage_daily row as JSONEachRow; the other totals follow from {@code requests} and {@code usage}. */
   static String row(String account, String date, String key, String user, Endpoint ep, long requests,
       String usage, long version) {
-    ObjectNode node = PLAIN.createObjectNode();
-    node.put("account_id", account);
-    node.put("date", date);
-    node.put("api_key_hash", key);
-    node.put("user_id", user);
-    node.put("endpoint_id", ep.id());
-    node.put("model", ep.model());
-    node.put("model_permaslug", ep.permaslug());
-    node.put("provider_name", ep.provider());
-    node.put("requests", requests);
-    node.put("prompt_tokens", 100 * requests);
-    node.put("completion_tokens", 10 * requests);
-    node.put("reasoning_tokens", requests);
-    node.put("cached_tokens", 3 * requests);
-    node.put("usage", new BigDecimal(usage));
-    node.put("byok_usage_inference", new BigDecimal(usage).movePointLeft(3).setScale(12, RoundingMode.DOWN));
-    node.put("byok_requests", requests / 2);
-    node.put("version", version);
-    node.put("updated_at", "2026-11-22 00:00:00");
-    try {
-      return PLAIN.writeValueAsString(node);
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    return QueryTestEnv.rollupRow(account, date, key, user, ep, requests, usage,
+        new BigDecimal(usage).movePointLeft(3).setScale(12, RoundingMode.DOWN).toPlainString(), requests / 2, version);
   }
 
   private static void insert(String table, String... lines) {

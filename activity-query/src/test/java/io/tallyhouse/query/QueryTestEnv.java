@@ -102,4 +102,44 @@ final class QueryTestEnv {
     keys.add(secret, kind, account, List.of(), "test");
     return secret;
   }
+
+  /** An endpoint as the rollup rows of the tests name it. */
+  record Endpoint(String model, String permaslug, String provider, String id) {}
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper PLAIN =
+      com.fasterxml.jackson.databind.json.JsonMapper.builder()
+          .enable(com.fasterxml.jackson.core.StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
+
+  /**
+   * One usage_daily row as JSONEachRow, money as exact plain numbers; tokens derive from requests (prompt 100x,
+   * completion 10x, reasoning 1x, cached 3x).
+   */
+  static String rollupRow(String account, String date, String key, String user, Endpoint ep, long requests,
+      String usage, String byok, long byokRequests, long version) {
+    com.fasterxml.jackson.databind.node.ObjectNode node = PLAIN.createObjectNode();
+    node.put("account_id", account);
+    node.put("date", date);
+    node.put("api_key_hash", key);
+    node.put("user_id", user);
+    node.put("endpoint_id", ep.id());
+    node.put("model", ep.model());
+    node.put("model_permaslug", ep.permaslug());
+    node.put("provider_name", ep.provider());
+    node.put("requests", requests);
+    node.put("prompt_tokens", 100 * requests);
+    node.put("completion_tokens", 10 * requests);
+    node.put("reasoning_tokens", requests);
+    node.put("cached_tokens", 3 * requests);
+    node.put("usage", new java.math.BigDecimal(usage));
+    node.put("byok_usage_inference", new java.math.BigDecimal(byok));
+    node.put("byok_requests", byokRequests);
+    node.put("version", version);
+    node.put("updated_at", "2026-11-22 00:00:00");
+    try {
+      // Not node.toString(): that may print a decimal in exponent form, which ClickHouse refuses.
+      return PLAIN.writeValueAsString(node);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
 }
