@@ -15,8 +15,8 @@ import java.util.Map;
  * @param rawRetentionDays days of usage_events kept; older day partitions are dropped
  * @param streamThreads Kafka Streams threads; each commits its own transactions, so while one waits for the broker
  *     another processes
- * @param storeCacheBytes the rollup store's cache, shared by the stream threads: it turns updates of a hot group
- *     into one changelog record per commit; larger is not faster when most groups are touched once per commit
+ * @param rollupCacheGroups groups whose totals each stream task keeps in memory in front of RocksDB (about 400 bytes
+ *     each): enough for a partition's groups of the last day or two saves a RocksDB read per event
  * @param producerCompression compression of what the topology writes to Kafka ({@code lz4}; {@code none},
  *     {@code zstd}, ... as Kafka's compression.type)
  * @param commitInterval how often Kafka Streams commits its transaction, i.e. how often the raw topic and the rollups
@@ -26,7 +26,7 @@ public record StreamConfig(
     String applicationId, String bootstrapServers, RegistryConfig registry, String eventsTopic, int eventsPartitions,
     String rawEventsTopic, String deadLetterTopic, Path stateDir, Duration dedupWindow,
     Duration commitInterval, ClickHouseConfig clickHouse, int writerBatchRows, Duration writerMaxWait,
-    int rawRetentionDays, int streamThreads, long storeCacheBytes, String producerCompression, String httpHost,
+    int rawRetentionDays, int streamThreads, int rollupCacheGroups, String producerCompression, String httpHost,
     int httpPort) {
 
   UsageTopology.Topics topics() {
@@ -55,7 +55,7 @@ public record StreamConfig(
         Duration.ofMillis(Long.parseLong(env.getOrDefault("WRITER_MAX_WAIT_MS", "250"))),
         Integer.parseInt(env.getOrDefault("RAW_RETENTION_DAYS", "400")),
         Integer.parseInt(env.getOrDefault("STREAM_THREADS", "1")),
-        Long.parseLong(env.getOrDefault("STORE_CACHE_BYTES", String.valueOf(2L * 1024 * 1024))),
+        Integer.parseInt(env.getOrDefault("ROLLUP_CACHE_GROUPS", "200000")),
         env.getOrDefault("PRODUCER_COMPRESSION", "lz4"),
         env.getOrDefault("HTTP_HOST", "127.0.0.1"),
         Integer.parseInt(env.getOrDefault("HTTP_PORT", "8082")));

@@ -1,9 +1,7 @@
 package io.tallyhouse.stream;
 
-import io.tallyhouse.schemas.avro.UsageEvent;
 import java.math.BigDecimal;
 import java.math.BigInteger;
-import java.math.RoundingMode;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 
@@ -19,21 +17,6 @@ record Totals(long requests, long promptTokens, long completionTokens, long reas
     BigDecimal usage, BigDecimal byokUsageInference, long byokRequests, long version) {
 
   static final int SCALE = 12;
-
-  /** {@code previous} (null for a group this task has not seen) with {@code e} folded in. */
-  static Totals plus(Totals previous, UsageEvent e) {
-    BigDecimal cost = e.getCost().setScale(SCALE, RoundingMode.UNNECESSARY);
-    BigDecimal byok = e.getByokCost().setScale(SCALE, RoundingMode.UNNECESSARY);
-    long byokRequest = e.getIsByok() ? 1 : 0;
-    if (previous == null) {
-      return new Totals(1, e.getPromptTokens(), e.getCompletionTokens(), e.getReasoningTokens(), e.getCachedTokens(),
-          cost, byok, byokRequest, 1);
-    }
-    return new Totals(previous.requests + 1, previous.promptTokens + e.getPromptTokens(),
-        previous.completionTokens + e.getCompletionTokens(), previous.reasoningTokens + e.getReasoningTokens(),
-        previous.cachedTokens + e.getCachedTokens(), previous.usage.add(cost), previous.byokUsageInference.add(byok),
-        previous.byokRequests + byokRequest, previous.version + 1);
-  }
 
   byte[] toBytes() {
     byte[] usageBytes = usage.unscaledValue().toByteArray();

@@ -49,7 +49,7 @@ public final class UsageStreamApp implements AutoCloseable {
     this.clickHouse = new ClickHouse(config.clickHouse());
     SchemaRegistryClient registry = new SchemaRegistryClient(config.registry());
     this.streams = new KafkaStreams(UsageTopology.build(config.topics(), config.dedupWindow(),
-        UsageEventSerde.deserializer(registry), deadLettered), streamsProperties(config));
+        config.rollupCacheGroups(), UsageEventSerde.deserializer(registry), deadLettered), streamsProperties(config));
     this.writer = new ClickHouseWriter(config, clickHouse, Clock.systemUTC());
   }
 
@@ -123,9 +123,8 @@ public final class UsageStreamApp implements AutoCloseable {
     // A stream thread spends much of its time waiting for the broker (transaction commits, flushes); more threads
     // overlap those waits when there are cores to spare.
     p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.streamThreads());
-    // The cache is a sorted map walked for every event; smaller than the 10 MiB default it stays cheaper to walk and
-    // still holds the hot groups, the ones where it saves changelog records (2 MiB and 256 KiB measured alike).
-    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, config.storeCacheBytes());
+    // No store uses Kafka Streams' record cache: the rollup store has its own (RollupStore).
+    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
     // A record that cannot be read stops the application rather than being skipped: nothing is dropped silently.
     p.put(StreamsConfig.DEFAULT_DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndFailExceptionHandler.class);
     // lz4 by default: the raw rows compress well, and on the bench box it cost no measurable CPU per event (stream

@@ -5,8 +5,6 @@ import io.tallyhouse.schemas.registry.SchemaRegistryException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.LocalDate;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.kafka.common.errors.SerializationException;
@@ -27,7 +25,6 @@ import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.state.WindowStore;
@@ -75,8 +72,8 @@ public final class UsageTopology {
    * events -> decode (poison to the dead-letter topic) -> dedup -> distinct events to the raw topic, and their
    * per-group running totals into the rollup store.
    */
-  public static Topology build(Topics topics, Duration dedupWindow, Deserializer<UsageEvent> deserializer,
-      LongAdder deadLettered) {
+  public static Topology build(Topics topics, Duration dedupWindow, int rollupCacheGroups,
+      Deserializer<UsageEvent> deserializer, LongAdder deadLettered) {
     StreamsBuilder builder = new StreamsBuilder();
     // Retention covers the whole window plus two days: every event on a day that is not closed (see Decode) is
     // younger than that, so a copy of it is still found.
@@ -85,11 +82,8 @@ public final class UsageTopology {
         Serdes.String(), Serdes.Long()));
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CLOSED_STORE), Serdes.String(),
         Serdes.Long()));
-    // The cache turns an update per event into one changelog record per changed group and commit.
-    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ROLLUP_STORE), Serdes.String(),
-            Serdes.serdeFrom((topic, t) -> t == null ? null : t.toBytes(),
-                (topic, bytes) -> bytes == null ? null : Totals.fromBytes(bytes)))
-        .withCachingEnabled());
+    // Its cache turns an update per event into one changelog record per changed group and commit.
+    builder.addStateStore(RollupStore.builder(ROLLUP_STORE, rollupCacheGroups));
 
     // Records are read as bytes and decoded here, so an unreadable one becomes a dead letter inside the same
     // transaction instead of stopping the application or vanishing.
@@ -115,7 +109,7 @@ public final class UsageTopology {
   /** Folds a distinct event into its group's totals and passes it on as its usage_events row. */
   static final class Count implements FixedKeyProcessor<String, UsageEvent, byte[]> {
     private FixedKeyProcessorContext<String, byte[]> context;
-    private KeyValueStore<String, Totals> totals;
+    private RollupStore totals;
 
     @Override
     public void init(FixedKeyProcessorContext<String, byte[]> context) {
@@ -126,8 +120,7 @@ public final class UsageTopology {
     @Override
     public void process(FixedKeyRecord<String, UsageEvent> record) {
       UsageEvent event = record.value();
-      String group = Rollup.groupKey(event);
-      totals.put(group, Totals.plus(totals.get(group), event));
+      totals.add(event);
       context.forward(record.withValue(RawEventRow.toRow(event)));
     }
   }
@@ -159,7 +152,7 @@ public final class UsageTopology {
     private final LongAdder deadLettered;
     private final long windowMillis;
     private FixedKeyProcessorContext<String, Decoded> context;
-    private KeyValueStore<String, Totals> totals;
+    private RollupStore totals;
     private KeyValueStore<String, Long> closed;
     /** Epoch day: events of earlier UTC days are refused. */
     private long firstOpenDay;
@@ -192,21 +185,11 @@ public final class UsageTopology {
         return;
       }
       String firstOpenText = LocalDate.ofEpochDay(firstOpen).toString();
-      List<String> expired = new ArrayList<>();
-      try (KeyValueIterator<String, Totals> all = totals.all()) {
-        while (all.hasNext()) {
-          String group = all.next().key;
-          // ISO dates order as text.
-          if (Rollup.day(group).compareTo(firstOpenText) < 0) {
-            expired.add(group);
-          }
-        }
-      }
-      expired.forEach(totals::delete);
+      int expired = totals.deleteDaysBefore(firstOpenText);
       closed.put(CLOSED_BEFORE, firstOpen);
       firstOpenDay = firstOpen;
       LOG.info("closed the UTC days before {}: {} rollups of this task removed from its store", firstOpenText,
-          expired.size());
+          expired);
     }
 
     @Override

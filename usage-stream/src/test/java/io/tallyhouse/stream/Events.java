@@ -36,6 +36,32 @@ final class Events {
   }
 
   /**
+   * The totals of a group's events, added up independently of the rollup store: plain BigDecimal and long
+   * arithmetic, the test's oracle.
+   */
+  static Totals totals(UsageEvent... events) {
+    long requests = 0;
+    long prompt = 0;
+    long completion = 0;
+    long reasoning = 0;
+    long cached = 0;
+    long byokRequests = 0;
+    BigDecimal usage = BigDecimal.ZERO.setScale(Totals.SCALE);
+    BigDecimal byok = BigDecimal.ZERO.setScale(Totals.SCALE);
+    for (UsageEvent e : events) {
+      requests++;
+      prompt += e.getPromptTokens();
+      completion += e.getCompletionTokens();
+      reasoning += e.getReasoningTokens();
+      cached += e.getCachedTokens();
+      byokRequests += e.getIsByok() ? 1 : 0;
+      usage = usage.add(e.getCost());
+      byok = byok.add(e.getByokCost());
+    }
+    return new Totals(requests, prompt, completion, reasoning, cached, usage, byok, byokRequests, requests);
+  }
+
+  /**
    * A TabSeparated row by column name; fails unless it is exactly one line of one value per column. Values stay
    * escaped as written.
    */

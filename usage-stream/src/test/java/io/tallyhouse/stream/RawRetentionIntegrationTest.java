@@ -77,7 +77,7 @@ class RawRetentionIntegrationTest {
   /** The usage_daily row of one event counted by {@code shard}, as the writer inserts it. */
   private static void insertRollup(ClickHouse clickHouse, UsageEvent event, int shard) {
     TabSeparated row = new TabSeparated(256);
-    Rollup.appendRow(row, Rollup.groupKey(event).getBytes(java.nio.charset.StandardCharsets.UTF_8), shard, Totals.plus(null, event), "2026-01-01 12:00:00");
+    Rollup.appendRow(row, Rollup.groupKey(event).getBytes(java.nio.charset.StandardCharsets.UTF_8), shard, Events.totals(event), "2026-01-01 12:00:00");
     clickHouse.insertTabSeparated("usage_daily", Rollup.COLUMNS, row.toByteArray());
   }
 }

@@ -30,7 +30,7 @@ class RollupTest {
 
   @Test
   void truncatedOrOverlongStoreBytesAreRefused() {
-    byte[] bytes = Totals.plus(null, Events.event("acme", "1", "2026-11-20T10:00:00Z", null, "1")).toBytes();
+    byte[] bytes = Events.totals(Events.event("acme", "1", "2026-11-20T10:00:00Z", null, "1")).toBytes();
     assertThrows(IllegalArgumentException.class,
         () -> Totals.fromBytes(java.util.Arrays.copyOf(bytes, bytes.length - 1)));
     assertThrows(IllegalArgumentException.class,
@@ -40,7 +40,7 @@ class RollupTest {
   @Test
   void aGroupKeyGivesBackEveryFieldOfItsRow() {
     UsageEvent e = Events.event("beta.corp:eu-1", "1", "2026-11-20T23:59:59.999Z", null, "0.000043022187");
-    Totals totals = Totals.plus(Totals.plus(null, e), e);
+    Totals totals = Events.totals(e, e);
     Rollup rollup = Rollup.of(Rollup.groupKey(e), totals);
     assertEquals("beta.corp:eu-1", rollup.accountId());
     assertEquals(LocalDate.parse("2026-11-20"), rollup.date());
@@ -68,7 +68,7 @@ class RollupTest {
   @Test
   void aHostileUserStaysInsideItsColumn() {
     UsageEvent e = Events.event("acme", "1", "2026-11-20T10:00:00Z", "a\tb\nc\\", "1");
-    Map<String, String> row = row(Rollup.groupKey(e), 0, Totals.plus(null, e));
+    Map<String, String> row = row(Rollup.groupKey(e), 0, Events.totals(e));
     assertEquals("a\\tb\\nc\\\\", row.get("user_id"), "escaped, as ClickHouse reads it back");
     assertEquals("OpenAI/openai/gpt-4o-2024-08-06", row.get("endpoint_id"));
   }
@@ -76,8 +76,8 @@ class RollupTest {
   @Test
   void nonAsciiFieldsPassThroughTheBytePathUnchanged() {
     UsageEvent e = Events.event("acme", "1", "2026-11-20T10:00:00Z", "zoë 漢字 😀", "1");
-    assertEquals("zoë 漢字 😀", row(Rollup.groupKey(e), 0, Totals.plus(null, e)).get("user_id"));
-    assertEquals("zoë 漢字 😀", Rollup.of(Rollup.groupKey(e), Totals.plus(null, e)).userId());
+    assertEquals("zoë 漢字 😀", row(Rollup.groupKey(e), 0, Events.totals(e)).get("user_id"));
+    assertEquals("zoë 漢字 😀", Rollup.of(Rollup.groupKey(e), Events.totals(e)).userId());
   }
 
   /** The row appendRow writes, by column; fails unless it is exactly one line of one value per column. */
@@ -89,7 +89,7 @@ class RollupTest {
 
   @Test
   void somethingThatIsNotAGroupKeyIsRefused() {
-    Totals totals = Totals.plus(null, Events.event("acme", "1", "2026-11-20T10:00:00Z", null, "1"));
+    Totals totals = Events.totals(Events.event("acme", "1", "2026-11-20T10:00:00Z", null, "1"));
     assertThrows(IllegalArgumentException.class, () -> Rollup.of("acme\u001f2026-11-20", totals));
   }
 }

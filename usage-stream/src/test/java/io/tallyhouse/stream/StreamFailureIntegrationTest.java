@@ -132,6 +132,8 @@ class StreamFailureIntegrationTest {
       env.put("EVENTS_PARTITIONS", String.valueOf(partitions));
       env.put("APPLICATION_ID", name);
       env.put("COMMIT_INTERVAL_MS", "100");
+      // Far fewer than the events' groups, so the rollup cache evicts all through the kills and restarts.
+      env.put("ROLLUP_CACHE_GROUPS", "16");
       env.put("HTTP_PORT", "0");
       env.put("STATE_DIR", dir.resolve("state").toString());
     }

@@ -1,0 +1,87 @@
+package io.tallyhouse.stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.tallyhouse.schemas.avro.UsageEvent;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The rollup cache keeps amounts as unscaled longs and moves to BigInteger when a sum leaves the long range; its
+ * totals must equal plain BigDecimal addition (the oracle in {@link Events#totals}) on both sides of that edge.
+ */
+class RollupStoreSlotTest {
+
+  /** The largest amount a long holds unscaled at scale 12: 9 223 372.036854775807. */
+  private static final BigDecimal LONG_EDGE = new BigDecimal(BigInteger.valueOf(Long.MAX_VALUE), Totals.SCALE);
+
+  @Test
+  void sumsEqualBigDecimalAdditionFromTinyToBeyondTheLongRange() {
+    Random random = new Random(7);
+    for (int run = 0; run < 200; run++) {
+      List<UsageEvent> events = new ArrayList<>();
+      for (int i = 0; i < 40; i++) {
+        events.add(event(i, amount(random), amount(random), random.nextBoolean()));
+      }
+      assertFolds(null, events);
+    }
+  }
+
+  @Test
+  void aSumOneUnitBeyondTheLongRangeIsExact() {
+    List<UsageEvent> events = List.of(
+        event(1, LONG_EDGE, LONG_EDGE, true),
+        event(2, new BigDecimal("0.000000000001"), new BigDecimal("0.000000000001"), true));
+    RollupStore.Slot slot = assertFolds(null, events);
+    assertEquals(LONG_EDGE.add(new BigDecimal("0.000000000001")), slot.totals().usage());
+  }
+
+  @Test
+  void storedTotalsBeyondTheLongRangeGoOnAddingUp() {
+    BigDecimal huge = new BigDecimal("99999999999999.999999999999");
+    Totals stored = new Totals(7, 70, 140, 21, 28, huge, huge, 3, 7);
+    RollupStore.Slot slot = new RollupStore.Slot("g", stored);
+    assertEquals(stored, slot.totals());
+    slot.add(event(1, new BigDecimal("0.000000000001"), BigDecimal.ZERO, false));
+    assertEquals(new BigDecimal("100000000000000.000000000000"), slot.totals().usage());
+    assertEquals(huge, slot.totals().byokUsageInference());
+    assertEquals(8, slot.totals().version());
+    assertEquals(8, slot.totals().requests());
+  }
+
+  /** Folds {@code events} into a slot loaded from {@code stored} and compares with the oracle. */
+  private static RollupStore.Slot assertFolds(Totals stored, List<UsageEvent> events) {
+    RollupStore.Slot slot = new RollupStore.Slot("g", stored);
+    for (UsageEvent e : events) {
+      slot.add(e);
+    }
+    Totals expected = Events.totals(events.toArray(UsageEvent[]::new));
+    assertEquals(expected, slot.totals());
+    // And the same after a trip through the store's bytes, as a group evicted and read back.
+    RollupStore.Slot reloaded = new RollupStore.Slot("g", Totals.fromBytes(slot.totals().toBytes()));
+    assertEquals(expected, reloaded.totals());
+    return slot;
+  }
+
+  /** Mostly cents-sized amounts, some near and above the long range, up to decimal(38,12)'s 26 integer digits. */
+  private static BigDecimal amount(Random random) {
+    return switch (random.nextInt(4)) {
+      case 0 -> BigDecimal.valueOf(random.nextInt(1_000_000), 9).setScale(Totals.SCALE);
+      case 1 -> LONG_EDGE.subtract(BigDecimal.valueOf(random.nextInt(1000), Totals.SCALE));
+      case 2 -> new BigDecimal(new BigInteger(80, random), Totals.SCALE);
+      default -> BigDecimal.ZERO.setScale(Totals.SCALE);
+    };
+  }
+
+  private static UsageEvent event(int id, BigDecimal cost, BigDecimal byokCost, boolean byok) {
+    UsageEvent e = Events.event("acme", "e" + id, "2026-11-20T10:00:00Z", "u", "0");
+    e.setCost(cost.setScale(Totals.SCALE));
+    e.setByokCost(byokCost.setScale(Totals.SCALE));
+    e.setIsByok(byok);
+    return e;
+  }
+}
