@@ -15,8 +15,9 @@ import java.util.Map;
  * @param rawRetentionDays days of usage_events kept; older day partitions are dropped
  * @param streamThreads Kafka Streams threads; each commits its own transactions, so while one waits for the broker
  *     another processes
- * @param rollupCacheGroups groups whose totals each stream task keeps in memory in front of RocksDB (about 400 bytes
- *     each): enough for a partition's groups of the last day or two saves a RocksDB read per event
+ * @param rollupCacheGroups groups whose totals each stream task keeps in memory in front of RocksDB (about
+ *     {@link #BYTES_PER_CACHED_GROUP} bytes each): enough for a partition's groups of the last day or two saves a
+ *     RocksDB read per event; by default a quarter of the heap shared out over the partitions
  * @param producerCompression compression of what the topology writes to Kafka ({@code lz4}; {@code none},
  *     {@code zstd}, ... as Kafka's compression.type)
  * @param commitInterval how often Kafka Streams commits its transaction, i.e. how often the raw topic and the rollups
@@ -29,6 +30,9 @@ public record StreamConfig(
     int rawRetentionDays, int streamThreads, int rollupCacheGroups, String producerCompression, String httpHost,
     int httpPort) {
 
+  /** What a cached group costs on the heap: 459 bytes measured with 176-character group keys, rounded up. */
+  static final long BYTES_PER_CACHED_GROUP = 500;
+
   UsageTopology.Topics topics() {
     return new UsageTopology.Topics(eventsTopic, rawEventsTopic, deadLetterTopic);
   }
@@ -39,12 +43,13 @@ public record StreamConfig(
   }
 
   public static StreamConfig fromEnv(Map<String, String> env) {
+    int partitions = Integer.parseInt(env.getOrDefault("EVENTS_PARTITIONS", "6"));
     return new StreamConfig(
         env.getOrDefault("APPLICATION_ID", "usage-stream"),
         env.getOrDefault("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
         RegistryConfig.fromEnv(env),
         env.getOrDefault("EVENTS_TOPIC", "usage-events"),
-        Integer.parseInt(env.getOrDefault("EVENTS_PARTITIONS", "6")),
+        partitions,
         env.getOrDefault("RAW_EVENTS_TOPIC", env.getOrDefault("EVENTS_TOPIC", "usage-events") + "-distinct"),
         env.getOrDefault("DEAD_LETTER_TOPIC", env.getOrDefault("EVENTS_TOPIC", "usage-events") + "-dlq"),
         Path.of(env.getOrDefault("STATE_DIR", "/var/lib/tallyhouse/usage-stream")),
@@ -55,9 +60,19 @@ public record StreamConfig(
         Duration.ofMillis(Long.parseLong(env.getOrDefault("WRITER_MAX_WAIT_MS", "250"))),
         Integer.parseInt(env.getOrDefault("RAW_RETENTION_DAYS", "400")),
         Integer.parseInt(env.getOrDefault("STREAM_THREADS", "1")),
-        Integer.parseInt(env.getOrDefault("ROLLUP_CACHE_GROUPS", "200000")),
+        env.containsKey("ROLLUP_CACHE_GROUPS") ? Integer.parseInt(env.get("ROLLUP_CACHE_GROUPS"))
+            : defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), partitions),
         env.getOrDefault("PRODUCER_COMPRESSION", "lz4"),
         env.getOrDefault("HTTP_HOST", "127.0.0.1"),
         Integer.parseInt(env.getOrDefault("HTTP_PORT", "8082")));
+  }
+
+  /**
+   * A quarter of the heap for the rollup caches, in case one instance owns every partition; at least 10 000 groups a
+   * task, so a small heap still caches the hottest groups.
+   */
+  static int defaultRollupCacheGroups(long maxHeapBytes, int partitions) {
+    long groups = maxHeapBytes / 4 / BYTES_PER_CACHED_GROUP / Math.max(1, partitions);
+    return (int) Math.max(10_000, Math.min(Integer.MAX_VALUE, groups));
   }
 }

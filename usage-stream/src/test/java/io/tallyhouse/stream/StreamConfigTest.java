@@ -1,0 +1,32 @@
+package io.tallyhouse.stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Settings whose defaults are computed rather than written down. */
+class StreamConfigTest {
+
+  private static final long MIB = 1024 * 1024;
+
+  @Test
+  void theRollupCachesTakeAQuarterOfTheHeapSharedOutOverThePartitions() {
+    // 6 GiB / 4 / 500 bytes / 6 partitions.
+    assertEquals(536_870, StreamConfig.defaultRollupCacheGroups(6144 * MIB, 6));
+    assertEquals(44_739, StreamConfig.defaultRollupCacheGroups(512 * MIB, 6));
+    assertEquals(268_435, StreamConfig.defaultRollupCacheGroups(512 * MIB, 1));
+  }
+
+  @Test
+  void aSmallHeapStillCachesTheHottestGroups() {
+    assertEquals(10_000, StreamConfig.defaultRollupCacheGroups(64 * MIB, 48));
+  }
+
+  @Test
+  void anExplicitCacheSizeWins() {
+    assertEquals(1234, StreamConfig.fromEnv(Map.of("ROLLUP_CACHE_GROUPS", "1234")).rollupCacheGroups());
+    assertEquals(StreamConfig.defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), 3),
+        StreamConfig.fromEnv(Map.of("EVENTS_PARTITIONS", "3")).rollupCacheGroups());
+  }
+}
