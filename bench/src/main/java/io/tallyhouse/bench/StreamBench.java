@@ -87,7 +87,7 @@ public final class StreamBench {
     if (System.getProperty("bench.commit.interval.ms") != null) {
       env.put("COMMIT_INTERVAL_MS", System.getProperty("bench.commit.interval.ms"));
     }
-    // Any other setting of the service, e.g. -Dbench.env.STREAM_THREADS=2.
+    // Any other setting of the service, e.g. -Dbench.env.STREAM_THREADS=1.
     System.getProperties().stringPropertyNames().stream().filter(name -> name.startsWith("bench.env."))
         .forEach(name -> env.put(name.substring("bench.env.".length()), System.getProperty(name)));
 

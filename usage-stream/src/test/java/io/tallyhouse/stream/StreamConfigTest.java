@@ -24,6 +24,14 @@ class StreamConfigTest {
   }
 
   @Test
+  void oneStreamThreadPerCoreButNotMoreThanThePartitions() {
+    assertEquals(2, StreamConfig.defaultStreamThreads(2, 6));
+    assertEquals(6, StreamConfig.defaultStreamThreads(32, 6));
+    assertEquals(1, StreamConfig.defaultStreamThreads(1, 6));
+    assertEquals(4, StreamConfig.fromEnv(Map.of("STREAM_THREADS", "4")).streamThreads());
+  }
+
+  @Test
   void anExplicitCacheSizeWins() {
     assertEquals(1234, StreamConfig.fromEnv(Map.of("ROLLUP_CACHE_GROUPS", "1234")).rollupCacheGroups());
     assertEquals(StreamConfig.defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), 3),
