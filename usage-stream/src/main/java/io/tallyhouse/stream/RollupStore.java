@@ -214,15 +214,18 @@ final class RollupStore implements StateStore, CachedStateStore<String, Totals> 
       inner.putAll(batch);
       changed.clear();
     }
-    evictBeyondLimit();
+    evictBeyondLimit(cache, maxGroups);
   }
 
   /**
-   * The clock algorithm, run when a flush leaves more than {@code maxGroups}: groups not used since the previous pass
-   * leave, the others lose their mark, until a tenth below the limit. Between flushes the cache can exceed the limit
-   * by the new groups of one commit interval. Runs after a flush, so every slot is clean and leaving loses nothing.
+   * Second-chance eviction, run when a flush leaves more than {@code maxGroups}: walking the map, groups not used
+   * since the walk last passed them leave and the others lose their mark, until a tenth below the limit (the clock
+   * algorithm, except that each walk starts at the map's beginning, as a HashMap iterator cannot be kept across
+   * removals). A walk thus runs once per tenth of the limit in new groups. Between flushes the cache can exceed the
+   * limit by the new groups of one commit interval. Runs after a flush, so every slot is clean and leaving loses
+   * nothing.
    */
-  private void evictBeyondLimit() {
+  static void evictBeyondLimit(Map<String, Slot> cache, int maxGroups) {
     if (cache.size() <= maxGroups) {
       return;
     }

@@ -1,12 +1,15 @@
 package io.tallyhouse.stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tallyhouse.schemas.avro.UsageEvent;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -51,6 +54,26 @@ class RollupStoreSlotTest {
     assertEquals(huge, slot.totals().byokUsageInference());
     assertEquals(8, slot.totals().version());
     assertEquals(8, slot.totals().requests());
+  }
+
+  @Test
+  void evictionKeepsTheCacheBoundedAndGivesUsedGroupsASecondChance() {
+    Map<String, RollupStore.Slot> cache = new HashMap<>();
+    for (int i = 0; i < 100; i++) {
+      RollupStore.Slot slot = new RollupStore.Slot("g" + i, null);
+      slot.used = i % 10 == 0;
+      cache.put(slot.group, slot);
+    }
+    RollupStore.evictBeyondLimit(cache, 50);
+    assertEquals(45, cache.size(), "a tenth below the limit");
+    for (int i = 0; i < 100; i += 10) {
+      assertTrue(cache.containsKey("g" + i), "used since the last pass: g" + i);
+    }
+    // Under the limit nothing leaves; over it again, groups unused since the last pass leave first.
+    RollupStore.evictBeyondLimit(cache, 50);
+    assertEquals(45, cache.size());
+    RollupStore.evictBeyondLimit(cache, 10);
+    assertEquals(9, cache.size());
   }
 
   /** Folds {@code events} into a slot loaded from {@code stored} and compares with the oracle. */
