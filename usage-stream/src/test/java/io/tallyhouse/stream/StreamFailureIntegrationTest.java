@@ -63,7 +63,7 @@ class StreamFailureIntegrationTest {
       s.send(producer, events.subList(0, 1000));
       s.send(producer, events.subList(0, 200));
       children.add(s.startChild(dir.resolve("stream-1.log")));
-      awaitAtLeast(clickHouse, 1);
+      awaitAtLeast(clickHouse, 1, children.get(0), dir.resolve("stream-1.log"));
 
       // SIGKILL in the middle of a run: no clean shutdown, no last commit.
       s.send(producer, events.subList(1000, 1500));
@@ -243,9 +243,12 @@ class StreamFailureIntegrationTest {
     return rows.isEmpty() ? 0 : rows.get(0).get("n").asLong();
   }
 
-  private static void awaitAtLeast(ClickHouse clickHouse, long requests) throws InterruptedException {
+  private static void awaitAtLeast(ClickHouse clickHouse, long requests, Process child, Path log) throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
     while (System.nanoTime() < deadline) {
+      if (!child.isAlive()) {
+        throw new AssertionError("usage-stream died:\n" + tail(log));
+      }
       try {
         if (tableExists(clickHouse) && scalar(clickHouse, "SELECT sum(requests) AS n FROM usage_daily") >= requests) {
           return;
@@ -255,7 +258,8 @@ class StreamFailureIntegrationTest {
       }
       Thread.sleep(200);
     }
-    throw new AssertionError("nothing reached ClickHouse");
+    throw new AssertionError("nothing reached ClickHouse in 120 s; the writer's committed/end offsets of the raw"
+        + " topic: " + writerPositions(clickHouse.database()) + "; end of the usage-stream log:\n" + tail(log));
   }
 
   private static boolean tableExists(ClickHouse clickHouse) {
