@@ -18,9 +18,10 @@ import java.util.TreeSet;
  * {@code reconcile}: per account and UTC day, the sums of the raw table (usage_events, one row per distinct event)
  * against the rollups (usage_daily). Exits 0 when every number agrees, 1 and prints the differing rows otherwise.
  *
- * <pre>java -cp ... io.tallyhouse.stream.Reconcile [--from YYYY-MM-DD] [--to YYYY-MM-DD]</pre>
+ * <pre>make reconcile ARGS="[--from YYYY-MM-DD] [--to YYYY-MM-DD]"</pre>
  * The default range is the raw table's retention (RAW_RETENTION_DAYS) up to today; older days have no raw rows.
- * ClickHouse comes from the CLICKHOUSE_* environment, as for usage-stream.
+ * ClickHouse comes from the CLICKHOUSE_* environment, as for usage-stream. Bad arguments exit 2, a ClickHouse that
+ * cannot be queried 3.
  */
 public final class Reconcile {
 
@@ -40,22 +41,62 @@ public final class Reconcile {
 
   public static void main(String[] args) {
     Map<String, String> env = System.getenv();
-    LocalDate today = LocalDate.now(Clock.systemUTC());
-    int retention = Integer.parseInt(env.getOrDefault("RAW_RETENTION_DAYS", "400"));
-    LocalDate from = today.minusDays(retention - 1L);
-    LocalDate to = today;
-    for (int i = 0; i + 1 < args.length; i += 2) {
-      switch (args[i]) {
-        case "--from" -> from = LocalDate.parse(args[i + 1]);
-        case "--to" -> to = LocalDate.parse(args[i + 1]);
-        default -> {
-          System.err.println("usage: reconcile [--from YYYY-MM-DD] [--to YYYY-MM-DD]");
-          System.exit(2);
+    Range range;
+    try {
+      range = Range.parse(args, LocalDate.now(Clock.systemUTC()),
+          Integer.parseInt(env.getOrDefault("RAW_RETENTION_DAYS", "400")));
+    } catch (IllegalArgumentException e) {
+      System.err.println("reconcile: " + e.getMessage() + "\n" + USAGE);
+      System.exit(2);
+      return;
+    }
+    int code;
+    try (ClickHouse clickHouse = new ClickHouse(ClickHouseConfig.fromEnv(env))) {
+      code = run(clickHouse, range.from(), range.to(), System.out);
+    } catch (RuntimeException e) {
+      // Not 1: a job that alerts on differences must tell them from a ClickHouse it could not ask.
+      System.err.println("reconcile: ClickHouse could not be queried: " + e.getMessage());
+      code = 3;
+    }
+    System.exit(code);
+  }
+
+  static final String USAGE = "usage: reconcile [--from YYYY-MM-DD] [--to YYYY-MM-DD]";
+
+  /** The days compared, both ends included. */
+  record Range(LocalDate from, LocalDate to) {
+
+    /**
+     * Reads {@code --from} and {@code --to}; by default the raw table's retention up to today (older days have no raw
+     * rows to compare). Throws IllegalArgumentException naming the argument and the problem.
+     */
+    static Range parse(String[] args, LocalDate today, int retentionDays) {
+      LocalDate from = today.minusDays(retentionDays - 1L);
+      LocalDate to = today;
+      for (int i = 0; i < args.length; i += 2) {
+        String name = args[i];
+        if (!name.equals("--from") && !name.equals("--to")) {
+          throw new IllegalArgumentException("unknown argument " + name);
+        }
+        if (i + 1 == args.length) {
+          throw new IllegalArgumentException(name + " needs a date (YYYY-MM-DD)");
+        }
+        LocalDate day;
+        try {
+          day = LocalDate.parse(args[i + 1]);
+        } catch (java.time.format.DateTimeParseException e) {
+          throw new IllegalArgumentException(name + " is not a date (YYYY-MM-DD): " + args[i + 1]);
+        }
+        if (name.equals("--from")) {
+          from = day;
+        } else {
+          to = day;
         }
       }
-    }
-    try (ClickHouse clickHouse = new ClickHouse(ClickHouseConfig.fromEnv(env))) {
-      System.exit(run(clickHouse, from, to, System.out));
+      if (from.isAfter(to)) {
+        throw new IllegalArgumentException("--from " + from + " is after --to " + to);
+      }
+      return new Range(from, to);
     }
   }
 

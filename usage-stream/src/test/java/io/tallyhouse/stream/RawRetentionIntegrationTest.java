@@ -1,6 +1,7 @@
 package io.tallyhouse.stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
@@ -10,9 +11,17 @@ import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** Retention of usage_events and reconcile against the real ClickHouse. */
@@ -44,7 +53,7 @@ class RawRetentionIntegrationTest {
   }
 
   @Test
-  void reconcileReportsADifferingDayAndExitsNonZero() {
+  void reconcileReportsADifferingDayAndExitsNonZero() throws Exception {
     ClickHouseEndpoint ch = Infra.clickhouse();
     String name = "rc_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     try (ClickHouse clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
@@ -58,26 +67,65 @@ class RawRetentionIntegrationTest {
       insertRollup(clickHouse, first, 0);
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       int code = Reconcile.run(clickHouse, LocalDate.parse("2026-01-01"), LocalDate.parse("2026-01-02"),
-          new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
-      String report = out.toString(java.nio.charset.StandardCharsets.UTF_8);
+          new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
+      String report = out.toString(StandardCharsets.UTF_8);
       assertEquals(1, code, report);
-      org.junit.jupiter.api.Assertions.assertTrue(report.contains("DIFF acme 2026-01-01"), report);
-      org.junit.jupiter.api.Assertions.assertTrue(report.contains("requests=2") && report.contains("requests=1"), report);
+      assertTrue(report.contains("DIFF acme 2026-01-01"), report);
+      assertTrue(report.contains("requests=2") && report.contains("requests=1"), report);
 
       // Once the other shard's row is there, the sum over shards agrees with the raw table.
       insertRollup(clickHouse, second, 1);
       ByteArrayOutputStream again = new ByteArrayOutputStream();
       int passing = Reconcile.run(clickHouse, LocalDate.parse("2026-01-01"), LocalDate.parse("2026-01-02"),
-          new java.io.PrintStream(again, true, java.nio.charset.StandardCharsets.UTF_8));
-      assertEquals(0, passing, again.toString(java.nio.charset.StandardCharsets.UTF_8));
+          new java.io.PrintStream(again, true, StandardCharsets.UTF_8));
+      assertEquals(0, passing, again.toString(StandardCharsets.UTF_8));
+
+      // The command itself, as `make reconcile` runs it: 0 on agreement, 2 on bad arguments, 3 without ClickHouse.
+      Map<String, String> env = Map.of("CLICKHOUSE_URL", ch.httpUrl(), "CLICKHOUSE_USER", ch.user(),
+          "CLICKHOUSE_PASSWORD", ch.password(), "CLICKHOUSE_DATABASE", name);
+      Command agreed = reconcile(env, "--from", "2026-01-01", "--to", "2026-01-02");
+      assertEquals(0, agreed.code(), agreed.output());
+      assertTrue(agreed.output().contains("reconciled: 1 account-days from 2026-01-01 to 2026-01-02 agree"),
+          agreed.output());
+      Command badDate = reconcile(env, "--from", "2026-13-01");
+      assertEquals(2, badDate.code(), badDate.output());
+      assertTrue(badDate.output().contains("--from is not a date (YYYY-MM-DD): 2026-13-01"), badDate.output());
+      Map<String, String> nowhere = new HashMap<>(env);
+      nowhere.put("CLICKHOUSE_URL", "http://127.0.0.1:" + closedPort());
+      Command unreachable = reconcile(nowhere, "--from", "2026-01-01");
+      assertEquals(3, unreachable.code(), unreachable.output());
+      assertTrue(unreachable.output().contains("ClickHouse could not be queried"), unreachable.output());
       clickHouse.execute("DROP DATABASE IF EXISTS " + io.tallyhouse.common.clickhouse.SqlLiteral.identifier(name));
+    }
+  }
+
+  record Command(int code, String output) {}
+
+  /** Runs the reconcile command in its own JVM with only {@code env} for ClickHouse; stdout and stderr together. */
+  private static Command reconcile(Map<String, String> env, String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), Reconcile.class.getName()));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().keySet().removeIf(k -> k.startsWith("CLICKHOUSE_"));
+    builder.environment().putAll(env);
+    Process process = builder.start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(process.waitFor(60, TimeUnit.SECONDS), output);
+    return new Command(process.exitValue(), output);
+  }
+
+  /** A local port nothing listens on: bound, then released. */
+  private static int closedPort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
     }
   }
 
   /** The usage_daily row of one event counted by {@code shard}, as the writer inserts it. */
   private static void insertRollup(ClickHouse clickHouse, UsageEvent event, int shard) {
     TabSeparated row = new TabSeparated(256);
-    Rollup.appendRow(row, Rollup.groupKey(event).getBytes(java.nio.charset.StandardCharsets.UTF_8), shard, Events.totals(event), "2026-01-01 12:00:00");
+    Rollup.appendRow(row, Rollup.groupKey(event).getBytes(StandardCharsets.UTF_8), shard, Events.totals(event), "2026-01-01 12:00:00");
     clickHouse.insertTabSeparated("usage_daily", Rollup.COLUMNS, row.toByteArray());
   }
 }
