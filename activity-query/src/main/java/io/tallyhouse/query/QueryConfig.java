@@ -1,6 +1,7 @@
 package io.tallyhouse.query;
 
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.config.EnvNumbers;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -53,25 +54,12 @@ public record QueryConfig(String host, int port, Path keysFile, ClickHouseConfig
    * and the {@code CLICKHOUSE_*} variables.
    */
   public static QueryConfig fromEnv(Map<String, String> env) {
-    long port = number(env, "HTTP_PORT", 8081);
-    if (port < 0 || port > 65_535) {
-      throw new IllegalArgumentException("HTTP_PORT must be 0-65535, got: " + port);
-    }
     return new QueryConfig(
         env.getOrDefault("HTTP_HOST", "127.0.0.1"),
-        (int) port,
+        EnvNumbers.port(env, "HTTP_PORT", 8081),
         Path.of(env.getOrDefault("KEYS_FILE", ".run/keys.jsonl")),
         ClickHouseConfig.fromEnv(env),
-        number(env, "CACHE_MAX_ROWS", DEFAULT_CACHE_MAX_ROWS),
-        Duration.ofMillis(number(env, "CACHE_POLL_INTERVAL_MS", DEFAULT_CACHE_POLL_INTERVAL.toMillis())));
-  }
-
-  private static long number(Map<String, String> env, String name, long defaultValue) {
-    String text = env.getOrDefault(name, Long.toString(defaultValue)).trim();
-    try {
-      return Long.parseLong(text);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(name + " must be a number, got: " + text, e);
-    }
+        EnvNumbers.number(env, "CACHE_MAX_ROWS", DEFAULT_CACHE_MAX_ROWS, 0, Long.MAX_VALUE),
+        Duration.ofMillis(EnvNumbers.positiveLong(env, "CACHE_POLL_INTERVAL_MS", DEFAULT_CACHE_POLL_INTERVAL.toMillis())));
   }
 }

@@ -2,7 +2,6 @@ package io.tallyhouse.stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import java.io.PrintStream;
 import java.math.BigDecimal;
@@ -40,18 +39,18 @@ public final class Reconcile {
   private Reconcile() {}
 
   public static void main(String[] args) {
-    Map<String, String> env = System.getenv();
+    StreamConfig config;
     Range range;
     try {
-      range = Range.parse(args, LocalDate.now(Clock.systemUTC()),
-          Integer.parseInt(env.getOrDefault("RAW_RETENTION_DAYS", "400")));
+      config = StreamConfig.fromEnv(System.getenv());
+      range = Range.parse(args, LocalDate.now(Clock.systemUTC()), config.rawRetentionDays());
     } catch (IllegalArgumentException e) {
       System.err.println("reconcile: " + e.getMessage() + "\n" + USAGE);
       System.exit(2);
       return;
     }
     int code;
-    try (ClickHouse clickHouse = new ClickHouse(ClickHouseConfig.fromEnv(env))) {
+    try (ClickHouse clickHouse = new ClickHouse(config.clickHouse())) {
       code = run(clickHouse, range.from(), range.to(), System.out);
     } catch (RuntimeException e) {
       // Not 1: a job that alerts on differences must tell them from a ClickHouse it could not ask.

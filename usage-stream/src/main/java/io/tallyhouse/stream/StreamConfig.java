@@ -1,6 +1,7 @@
 package io.tallyhouse.stream;
 
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.config.EnvNumbers;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,7 +44,7 @@ public record StreamConfig(
   }
 
   public static StreamConfig fromEnv(Map<String, String> env) {
-    int partitions = Integer.parseInt(env.getOrDefault("EVENTS_PARTITIONS", "6"));
+    int partitions = EnvNumbers.positiveInt(env, "EVENTS_PARTITIONS", 6);
     return new StreamConfig(
         env.getOrDefault("APPLICATION_ID", "usage-stream"),
         env.getOrDefault("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
@@ -53,19 +54,19 @@ public record StreamConfig(
         env.getOrDefault("RAW_EVENTS_TOPIC", env.getOrDefault("EVENTS_TOPIC", "usage-events") + "-distinct"),
         env.getOrDefault("DEAD_LETTER_TOPIC", env.getOrDefault("EVENTS_TOPIC", "usage-events") + "-dlq"),
         Path.of(env.getOrDefault("STATE_DIR", "/var/lib/tallyhouse/usage-stream")),
-        Duration.ofDays(Long.parseLong(env.getOrDefault("DEDUP_WINDOW_DAYS", "35"))),
-        Duration.ofMillis(Long.parseLong(env.getOrDefault("COMMIT_INTERVAL_MS", "200"))),
+        Duration.ofDays(EnvNumbers.positiveLong(env, "DEDUP_WINDOW_DAYS", 35)),
+        Duration.ofMillis(EnvNumbers.positiveLong(env, "COMMIT_INTERVAL_MS", 200)),
         ClickHouseConfig.fromEnv(env),
-        Integer.parseInt(env.getOrDefault("WRITER_BATCH_ROWS", "20000")),
-        Duration.ofMillis(Long.parseLong(env.getOrDefault("WRITER_MAX_WAIT_MS", "250"))),
-        Integer.parseInt(env.getOrDefault("RAW_RETENTION_DAYS", "400")),
-        env.containsKey("STREAM_THREADS") ? Integer.parseInt(env.get("STREAM_THREADS"))
-            : defaultStreamThreads(Runtime.getRuntime().availableProcessors(), partitions),
-        env.containsKey("ROLLUP_CACHE_GROUPS") ? Integer.parseInt(env.get("ROLLUP_CACHE_GROUPS"))
-            : defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), partitions),
+        EnvNumbers.positiveInt(env, "WRITER_BATCH_ROWS", 20_000),
+        Duration.ofMillis(EnvNumbers.positiveLong(env, "WRITER_MAX_WAIT_MS", 250)),
+        EnvNumbers.positiveInt(env, "RAW_RETENTION_DAYS", 400),
+        EnvNumbers.positiveInt(env, "STREAM_THREADS",
+            defaultStreamThreads(Runtime.getRuntime().availableProcessors(), partitions)),
+        EnvNumbers.positiveInt(env, "ROLLUP_CACHE_GROUPS",
+            defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), partitions)),
         env.getOrDefault("PRODUCER_COMPRESSION", "lz4"),
         env.getOrDefault("HTTP_HOST", "127.0.0.1"),
-        Integer.parseInt(env.getOrDefault("HTTP_PORT", "8082")));
+        EnvNumbers.port(env, "HTTP_PORT", 8082));
   }
 
   /**

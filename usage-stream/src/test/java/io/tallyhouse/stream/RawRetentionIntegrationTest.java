@@ -90,6 +90,12 @@ class RawRetentionIntegrationTest {
       Command badDate = reconcile(env, "--from", "2026-13-01");
       assertEquals(2, badDate.code(), badDate.output());
       assertTrue(badDate.output().contains("--from is not a date (YYYY-MM-DD): 2026-13-01"), badDate.output());
+      Map<String, String> badSetting = new HashMap<>(env);
+      badSetting.put("RAW_RETENTION_DAYS", "forever");
+      Command unusable = reconcile(badSetting);
+      assertEquals(2, unusable.code(), unusable.output());
+      assertTrue(unusable.output().contains("RAW_RETENTION_DAYS must be a whole number, got: forever"),
+          unusable.output());
       Map<String, String> nowhere = new HashMap<>(env);
       nowhere.put("CLICKHOUSE_URL", "http://127.0.0.1:" + closedPort());
       Command unreachable = reconcile(nowhere, "--from", "2026-01-01");

@@ -1,11 +1,12 @@
 package io.tallyhouse.stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** Settings whose defaults are computed rather than written down. */
+/** Settings whose defaults are computed rather than written down, and settings that cannot be used. */
 class StreamConfigTest {
 
   private static final long MIB = 1024 * 1024;
@@ -36,5 +37,14 @@ class StreamConfigTest {
     assertEquals(1234, StreamConfig.fromEnv(Map.of("ROLLUP_CACHE_GROUPS", "1234")).rollupCacheGroups());
     assertEquals(StreamConfig.defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), 3),
         StreamConfig.fromEnv(Map.of("EVENTS_PARTITIONS", "3")).rollupCacheGroups());
+  }
+
+  @Test
+  void aSettingThatIsNoNumberOrOutOfRangeStopsStartUpNamingTheVariable() {
+    assertEquals("WRITER_BATCH_ROWS must be from 1 to 2147483647, got: 0", assertThrows(IllegalArgumentException.class,
+        () -> StreamConfig.fromEnv(Map.of("WRITER_BATCH_ROWS", "0"))).getMessage());
+    assertEquals("STREAM_THREADS must be a whole number, got: two", assertThrows(IllegalArgumentException.class,
+        () -> StreamConfig.fromEnv(Map.of("STREAM_THREADS", "two"))).getMessage());
+    assertEquals(3, StreamConfig.fromEnv(Map.of("STREAM_THREADS", "3")).streamThreads());
   }
 }
