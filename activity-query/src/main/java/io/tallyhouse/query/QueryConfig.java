@@ -60,6 +60,7 @@ public record QueryConfig(String host, int port, Path keysFile, ClickHouseConfig
         Path.of(env.getOrDefault("KEYS_FILE", ".run/keys.jsonl")),
         ClickHouseConfig.fromEnv(env),
         EnvNumbers.number(env, "CACHE_MAX_ROWS", DEFAULT_CACHE_MAX_ROWS, 0, Long.MAX_VALUE),
-        Duration.ofMillis(EnvNumbers.positiveLong(env, "CACHE_POLL_INTERVAL_MS", DEFAULT_CACHE_POLL_INTERVAL.toMillis())));
+        Duration.ofMillis(
+            EnvNumbers.positiveLong(env, "CACHE_POLL_INTERVAL_MS", DEFAULT_CACHE_POLL_INTERVAL.toMillis())));
   }
 }

@@ -30,7 +30,8 @@ class ReconcileRangeTest {
     assertEquals("unknown argument --since", parseError("--since", "2026-11-01"));
     assertEquals("--from needs a date (YYYY-MM-DD)", parseError("--from"));
     assertEquals("--to is not a date (YYYY-MM-DD): 2026-11-31", parseError("--to", "2026-11-31"));
-    assertEquals("--from 2026-11-02 is after --to 2026-11-01", parseError("--from", "2026-11-02", "--to", "2026-11-01"));
+    assertEquals("--from 2026-11-02 is after --to 2026-11-01",
+        parseError("--from", "2026-11-02", "--to", "2026-11-01"));
   }
 
   private static String parseError(String... args) {
