@@ -3,9 +3,9 @@ package io.tallyhouse.common.config;
 import java.util.Map;
 
 /**
- * Whole numbers from the services' environment. A value that is not a number or is out of range stops start-up with
- * the variable's name, the range and the value, instead of a bare NumberFormatException or a service that starts
- * with a nonsensical setting (a batch of 0 rows, a negative window).
+ * Whole numbers from the services' environment. A value that is not a whole number, or is out of range, stops
+ * start-up with the variable's name and the value (and the range, when out of it), instead of a bare
+ * NumberFormatException or a service that starts with a nonsensical setting (a batch of 0 rows, a negative window).
  */
 public final class EnvNumbers {
 
