@@ -79,7 +79,16 @@ public final class ActivityRepository {
 
   /** The items of {@code request} for {@code account}, in the contract's order. */
   public List<ActivityItem> activity(String account, ActivityRequest request) {
-    byte[] rows = timed(metrics, "activity", () -> clickHouse.queryJsonEachRow(activitySql(account, request)));
+    return activity(account, request, Integer.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #activity(String, ActivityRequest)}, reading at most {@code limit} items (which ones is undefined when
+   * there are more: the caller only learns that there are too many).
+   */
+  public List<ActivityItem> activity(String account, ActivityRequest request, int limit) {
+    String sql = activitySql(account, request) + (limit == Integer.MAX_VALUE ? "" : " LIMIT " + limit);
+    byte[] rows = timed(metrics, "activity", () -> clickHouse.queryJsonEachRow(sql));
     List<ActivityItem> items = readItems(rows, request);
     // ClickHouse 18.16 orders decimals through floats; BigDecimal order is exact.
     items.sort(ActivityItem.ORDER);

@@ -16,10 +16,9 @@ import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.http.ErrorEnvelope;
 import io.tallyhouse.common.http.OpsRoutes;
-import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
@@ -28,6 +27,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -39,7 +39,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiFunction;
 import java.util.function.BiPredicate;
 import java.util.function.Function;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -66,6 +65,12 @@ public final class ActivityServer implements AutoCloseable {
   static final String MIGRATIONS = "clickhouse/migrations";
   /** The {@code status} tag of an export whose CSV stream was cut after rows were sent (the connection is reset). */
   static final String ABORTED = "aborted";
+  /**
+   * Threads that run exports (their checks and keyset pages), apart from the default worker pool, which is left to
+   * activity answers, key checks and readiness. So at most this many export statements run at once, holding at most as
+   * many of the ClickHouse client's 10 connections; a CSV export waiting for its client holds none of them.
+   */
+  static final int EXPORT_WORKERS = 4;
   /** Long enough that oversized parameters get a 400 naming them instead of the server's bare 414. */
   private static final int MAX_INITIAL_LINE = 64 * 1024;
 
@@ -114,12 +119,14 @@ public final class ActivityServer implements AutoCloseable {
 
       PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
-      cache = new CompletedDayCache(repository, clock, config.cacheMaxRows(), config.cachePollInterval(), metrics);
+      cache = new CompletedDayCache(repository, clock, config.cacheMaxBytes(), config.cachePollInterval(), metrics);
       cache.start();
-      Handler handler = new Handler(new CredentialStore(config.keysFile()), cache,
-          new ExportRepository(clickHouse, metrics), clock, metrics);
-      byte[] openApi = openApi();
       vertx = Vertx.vertx();
+      Handler handler = new Handler(new CredentialStore(config.keysFile()), cache,
+          new ExportRepository(clickHouse, metrics), clock, metrics, config.activityMaxItems(),
+          new ExportSlots(config.exports(), metrics), vertx.createSharedWorkerExecutor("activity-export", EXPORT_WORKERS),
+          config.exports().stallTimeout());
+      byte[] openApi = openApi();
       Router router = Router.router(vertx);
       router.get(ROUTE).handler(handler::handle);
       router.get(EXPORT_ROUTE).handler(handler::handleExport);
@@ -240,14 +247,23 @@ public final class ActivityServer implements AutoCloseable {
     private final ExportRepository exports;
     private final Clock clock;
     private final PrometheusMeterRegistry metrics;
+    private final int maxItems;
+    private final ExportSlots exportSlots;
+    private final WorkerExecutor exportWorkers;
+    private final Duration stallTimeout;
 
     Handler(CredentialStore credentials, CompletedDayCache activity, ExportRepository exports, Clock clock,
-        PrometheusMeterRegistry metrics) {
+        PrometheusMeterRegistry metrics, int maxItems, ExportSlots exportSlots, WorkerExecutor exportWorkers,
+        Duration stallTimeout) {
       this.credentials = credentials;
       this.activity = activity;
       this.exports = exports;
       this.clock = clock;
       this.metrics = metrics;
+      this.maxItems = maxItems;
+      this.exportSlots = exportSlots;
+      this.exportWorkers = exportWorkers;
+      this.stallTimeout = stallTimeout;
     }
 
     void handle(RoutingContext ctx) {
@@ -257,6 +273,9 @@ public final class ActivityServer implements AutoCloseable {
       JsonBytes fromMemory;
       try {
         fromMemory = answerFromMemory(authorization, params);
+      } catch (InvalidParameterException e) {
+        reply(ctx, new Answer(400, e.getMessage()), null); // the answer is too large
+        return;
       } catch (RuntimeException e) {
         reply(ctx, null, e);
         return;
@@ -270,35 +289,32 @@ public final class ActivityServer implements AutoCloseable {
           .onComplete(result -> reply(ctx, result.succeeded() ? result.result() : null, result.cause()));
     }
 
+    /** On the export workers; a CSV export then goes on by events on this event loop (see {@link CsvExport}). */
     void handleExport(RoutingContext ctx) {
       RequestTimer timer = time(ctx, EXPORT_ROUTE);
       String authorization = ctx.request().getHeader("Authorization");
       Map<String, List<String>> params = params(ctx);
-      Context context = ctx.vertx().getOrCreateContext();
-      CsvStream stream = new CsvStream(ctx.response(), context);
-      ctx.vertx().executeBlocking(() -> export(authorization, params, stream), false)
+      exportWorkers.executeBlocking(() -> export(authorization, params), false)
           .onComplete(result -> {
-            if (result.succeeded() && result.result() == null) {
-              return; // the CSV stream ended the response itself
-            }
-            if (stream.started()) {
-              // Rows were already sent: closing the connection without the last chunk is the only way left to
-              // tell the client that the file is not complete. A reset response never reaches the end handler,
-              // so it is counted here, and not as the 200 its status line said.
-              LOG.error("export stream failed after it started; connection reset so the client sees a cut transfer",
-                  result.cause());
-              timer.stop(ABORTED);
-              ctx.response().reset();
+            Exported exported = result.succeeded() ? result.result() : null;
+            if (exported != null && exported.csv() != null) {
+              CsvStart csv = exported.csv();
+              new CsvExport(ctx.vertx(), ctx.response(),
+                  next -> exportWorkers.executeBlocking(() -> csvPage(csv.account(), next, false), false),
+                  csv.slot(), stallTimeout, () -> timer.stop(ABORTED)).start(csv.first());
               return;
             }
-            reply(ctx, result.succeeded() ? result.result() : null, result.cause());
+            reply(ctx, exported == null ? null : exported.answer(), result.cause());
           });
     }
 
-    /** Starts the request timer; it stops when the response ends, tagged with the status sent. */
+    /**
+     * Starts the request timer; it stops when the response ends, tagged with the status sent, or {@value #ABORTED} when
+     * the connection failed first (a client gone in the middle of a CSV export).
+     */
     private RequestTimer time(RoutingContext ctx, String route) {
       RequestTimer timer = new RequestTimer(metrics, route);
-      ctx.addEndHandler(done -> timer.stop(Integer.toString(ctx.response().getStatusCode())));
+      ctx.addEndHandler(done -> timer.stop(done.failed() ? ABORTED : Integer.toString(ctx.response().getStatusCode())));
       return timer;
     }
 
@@ -327,6 +343,9 @@ public final class ActivityServer implements AutoCloseable {
         } else {
           if (answer.status() == 401) {
             ctx.response().putHeader("WWW-Authenticate", "Bearer");
+          }
+          if (answer.status() == 429) {
+            ctx.response().putHeader("Retry-After", Integer.toString(ExportSlots.RETRY_AFTER_SECONDS));
           }
           ErrorEnvelope.send(ctx, answer.status(), answer.body(), null);
         }
@@ -376,7 +395,7 @@ public final class ActivityServer implements AutoCloseable {
         answerBuffer.set(json);
       }
       json.clear().append(DATA_START);
-      if (!activity.activityJsonFromMemory(checked.account(), checked.request(), json)) {
+      if (!activity.activityJsonFromMemory(checked.account(), checked.request(), json, maxItems)) {
         return null;
       }
       return json.append(DATA_END);
@@ -455,25 +474,53 @@ public final class ActivityServer implements AutoCloseable {
       ActivityRequest request = checked.request();
       JsonBytes json = new JsonBytes(ANSWER_CAPACITY);
       json.append(DATA_START);
-      activity.activityJson(account, request, json);
+      try {
+        activity.activityJson(account, request, json, maxItems);
+      } catch (InvalidParameterException e) {
+        return new Answer(400, e.getMessage()); // the answer is too large
+      }
       json.append(DATA_END);
       return Answer.json(json);
     }
 
-    /** The JSON page or error answer; null once a CSV stream has ended the response itself. */
-    private Answer export(String authorization, Map<String, List<String>> params, CsvStream stream)
-        throws Exception {
+    /** An export's answer (a JSON page or a refusal), or the start of its CSV stream. */
+    private record Exported(Answer answer, CsvStart csv) {}
+
+    /** A CSV export that holds its slot and has read its first page. */
+    private record CsvStart(String account, ExportSlots.Slot slot, CsvExport.Page first) {}
+
+    /**
+     * Checks the request, takes an export slot (429 when the account or the service is at its limit), then reads the
+     * JSON page, or the first CSV page: read before the status line, so a ClickHouse failure up front is a clean 500.
+     */
+    private Exported export(String authorization, Map<String, List<String>> params) throws Exception {
       Checked<ExportRequest> checked = check(authorization, params, ExportRequest::parse, ExportRequest::apiKeyHash,
           activity::apiKeyKnown);
       if (checked.refusal() != null) {
-        return checked.refusal();
+        return new Exported(checked.refusal(), null);
       }
       String account = checked.account();
       ExportRequest request = checked.request();
-      if (request.format() == ExportRequest.Format.CSV) {
-        streamCsv(account, request, stream);
-        return null;
+      ExportSlots.Slot slot = exportSlots.tryAcquire(account);
+      if (slot == null) {
+        return new Exported(new Answer(429, exportSlots.refusal()), null);
       }
+      if (request.format() == ExportRequest.Format.CSV) {
+        try {
+          return new Exported(null, new CsvStart(account, slot, csvPage(account, request, true)));
+        } catch (RuntimeException e) {
+          slot.release();
+          throw e;
+        }
+      }
+      try {
+        return new Exported(jsonPage(account, request), null);
+      } finally {
+        slot.release(); // a page is at most MAX_LIMIT rows, written without waiting for the client
+      }
+    }
+
+    private Answer jsonPage(String account, ExportRequest request) throws Exception {
       // One row more than asked says whether a next page exists without an empty last page.
       List<ExportRow> rows = exports.page(account, request, request.limit() + 1);
       ObjectNode root = JSON.createObjectNode();
@@ -490,29 +537,21 @@ public final class ActivityServer implements AutoCloseable {
     }
 
     /**
-     * Every row, read from ClickHouse in keyset pages of {@value #CSV_PAGE_ROWS} and written page by page as
-     * chunks, waiting for the client when its write queue is full. The first page is read before the status is
-     * sent, so a ClickHouse failure up front is still a clean 500.
+     * One keyset page of {@value #CSV_PAGE_ROWS} rows as CSV text (after the header line when {@code first}), and the
+     * request of the next page unless this one was the last.
      */
-    private void streamCsv(String account, ExportRequest request, CsvStream stream) throws Exception {
+    private CsvExport.Page csvPage(String account, ExportRequest request, boolean first) {
       int pageRows = csvPageRows;
       List<ExportRow> page = exports.page(account, request, pageRows);
-      stream.start(ExportRow.csvHeader(request.groupColumns()));
-      while (true) {
-        StringBuilder chunk = new StringBuilder(page.size() * 160);
-        for (ExportRow row : page) {
-          row.appendCsv(chunk);
-        }
-        if (!chunk.isEmpty()) {
-          stream.write(chunk.toString());
-        }
-        if (page.size() < pageRows) {
-          break;
-        }
-        request = request.after(page.get(page.size() - 1).values());
-        page = exports.page(account, request, pageRows);
+      StringBuilder chunk = new StringBuilder(page.size() * 160 + 200);
+      if (first) {
+        chunk.append(ExportRow.csvHeader(request.groupColumns()));
       }
-      stream.end();
+      for (ExportRow row : page) {
+        row.appendCsv(chunk);
+      }
+      ExportRequest next = page.size() < pageRows ? null : request.after(page.get(page.size() - 1).values());
+      return new CsvExport.Page(Buffer.buffer(chunk.toString()), next);
     }
 
     /** The secret of {@code Authorization: Bearer <secret>}, or null. */
@@ -551,79 +590,6 @@ public final class ActivityServer implements AutoCloseable {
             .tag("status", status)
             .register(metrics));
       }
-    }
-  }
-
-  /**
-   * A chunked CSV response written from a worker thread: each write runs on the request's context, and the
-   * worker waits while the client's write queue is full, so at most about one page is buffered.
-   */
-  private static final class CsvStream {
-
-    private static final long WAIT_SECONDS = 300;
-
-    private final HttpServerResponse response;
-    private final Context context;
-    private final AtomicBoolean started = new AtomicBoolean();
-    private final CompletableFuture<Void> closed = new CompletableFuture<>();
-
-    CsvStream(HttpServerResponse response, Context context) {
-      this.response = response;
-      this.context = context;
-    }
-
-    boolean started() {
-      return started.get();
-    }
-
-    void start(String header) throws Exception {
-      started.set(true);
-      onContext(() -> {
-        response.closeHandler(v -> closed.completeExceptionally(new IOException("client went away")));
-        response.setStatusCode(200)
-            .setChunked(true)
-            .putHeader("Content-Type", "text/csv; charset=utf-8")
-            .putHeader("Content-Disposition", "attachment; filename=\"activity-export.csv\"")
-            .putHeader("Cache-Control", "no-store");
-        response.write(header);
-      });
-    }
-
-    void write(String chunk) throws Exception {
-      CompletableFuture<Void> ready = new CompletableFuture<>();
-      context.runOnContext(v -> {
-        if (response.closed()) {
-          ready.completeExceptionally(new IOException("client went away"));
-          return;
-        }
-        response.write(chunk);
-        if (response.writeQueueFull()) {
-          response.drainHandler(d -> ready.complete(null));
-        } else {
-          ready.complete(null);
-        }
-      });
-      CompletableFuture.anyOf(ready, closed).get(WAIT_SECONDS, TimeUnit.SECONDS);
-    }
-
-    void end() throws Exception {
-      onContext(response::end);
-    }
-
-    private void onContext(Runnable action) throws Exception {
-      CompletableFuture<Void> done = new CompletableFuture<>();
-      context.runOnContext(v -> {
-        try {
-          if (response.closed()) {
-            throw new IOException("client went away");
-          }
-          action.run();
-          done.complete(null);
-        } catch (Throwable t) {
-          done.completeExceptionally(t);
-        }
-      });
-      done.get(WAIT_SECONDS, TimeUnit.SECONDS);
     }
   }
 }

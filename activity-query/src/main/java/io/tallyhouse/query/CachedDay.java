@@ -7,13 +7,16 @@ import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.IntConsumer;
+import java.util.function.LongConsumer;
 
 /**
  * One completed UTC day of one account as the cache keeps it: the day's {@code usage_daily} rows summed over shards
@@ -40,10 +43,22 @@ final class CachedDay {
   /** Days with fewer rows are summed for each request: microseconds, and no memory for a memo. */
   static final int MEMO_MIN_ROWS = 64;
   /**
-   * A row of the arrays below takes about 100 bytes (six references, eight longs, its place in the user index), so a
-   * memo is counted as one row per 100 bytes of its text.
+   * Heap sizes the footprint is estimated with, on the high side for a 64-bit JVM: object headers of 16 bytes and
+   * references of 8 (4 with compressed oops), so the cache's bound is never exceeded by the estimate being low.
    */
-  static final int BYTES_PER_ROW = 100;
+  static final int HEADER = 16;
+  static final int REF = 8;
+  /** A String object without its array (header, hash, coder, the array reference). */
+  static final int STRING = 32;
+  /** An Endpoint record: header and four references. */
+  static final int ENDPOINT = HEADER + 4 * REF;
+  /** A BigDecimal with its BigInteger and magnitude array (rows of more than about 9.2 million USD). */
+  static final int BIG_DECIMAL = 112;
+  /** A memo's map node, key and value records beside its bytes; and a user's node in the per-user index. */
+  static final int MEMO_ENTRY = 128;
+  static final int USER_INDEX_ENTRY = 64;
+  /** This object's fields, its date and its empty memo map. */
+  static final int DAY = 256;
 
   private final LocalDate date;
   private final long marker;
@@ -68,11 +83,16 @@ final class CachedDay {
   private final byte[] itemStart;
 
   /** The UTF-8 JSON of aggregations already made, by {@link #json}. */
-  private final Map<Memo, byte[]> memo = new ConcurrentHashMap<>();
+  private final Map<Memo, Memoized> memo = new ConcurrentHashMap<>();
   private volatile Map<String, int[]> rowsByUser;
+  /** Estimated heap bytes of the arrays and of what they point to, without memos and the user index. */
+  private final long footprint;
 
   /** Which aggregation of the day, for which api key filter (null: all keys). */
   private record Memo(boolean byUser, boolean byApiKey, String apiKeyHash) {}
+
+  /** A memoized answer: its JSON objects and how many items they are. */
+  private record Memoized(byte[] json, int items) {}
 
   private CachedDay(LocalDate date, long marker, Builder rows) {
     this.date = date;
@@ -89,6 +109,56 @@ final class CachedDay {
     this.userJson = Arrays.copyOf(rows.userJson, n);
     this.apiKeyHashJson = Arrays.copyOf(rows.apiKeyHashJson, n);
     this.itemStart = ("{\"date\":\"" + date + "\",").getBytes(StandardCharsets.US_ASCII);
+    this.footprint = estimateFootprint();
+  }
+
+  /**
+   * The arrays plus every distinct string, endpoint and JSON text the rows point to, at their real lengths (a 256
+   * character user id weighs what it takes). The strings of one load are shared by its days, but each day counts those
+   * it points to, so a day evicted alone never leaves them uncounted: an upper bound.
+   */
+  private long estimateFootprint() {
+    int n = rows();
+    long bytes = DAY + array(itemStart.length, 1);
+    bytes += 6 * array(n, REF) + array(n * COUNTS, 8) + 2 * array(n, 8);
+    if (bigMoney != null) {
+      bytes += array(bigMoney.length, REF);
+      for (BigDecimal amount : bigMoney) {
+        bytes += amount == null ? 0 : BIG_DECIMAL;
+      }
+    }
+    Set<Object> counted = Collections.newSetFromMap(new IdentityHashMap<>());
+    for (int i = 0; i < n; i++) {
+      Endpoint endpoint = endpoints[i];
+      if (counted.add(endpoint)) {
+        bytes += ENDPOINT + string(endpoint.endpointId(), counted) + string(endpoint.model(), counted)
+            + string(endpoint.modelPermaslug(), counted) + string(endpoint.providerName(), counted);
+      }
+      bytes += string(apiKeyHashes[i], counted) + string(userIds[i], counted);
+      for (byte[] json : new byte[][] {endpointJson[i], userJson[i], apiKeyHashJson[i]}) {
+        bytes += counted.add(json) ? array(json.length, 1) : 0;
+      }
+    }
+    return bytes;
+  }
+
+  /** A string's bytes unless {@code counted} has it: one byte per character when all are Latin-1, else two. */
+  private static long string(String value, Set<Object> counted) {
+    if (!counted.add(value)) {
+      return 0;
+    }
+    boolean latin1 = value.chars().allMatch(c -> c <= 0xFF);
+    return STRING + array(value.length(), latin1 ? 1 : 2);
+  }
+
+  /** An array of {@code length} elements of {@code size} bytes, with its header, padded to 8 bytes. */
+  static long array(long length, int size) {
+    return (HEADER + length * size + 7) & ~7L;
+  }
+
+  /** Estimated heap bytes of this day as loaded; memos and the user index are reported as they are added. */
+  long footprint() {
+    return footprint;
   }
 
   LocalDate date() {
@@ -111,38 +181,38 @@ final class CachedDay {
 
   /**
    * Appends {@link #items} to {@code out} as the JSON objects of the answer's {@code data} array, separated by commas,
-   * and preceded by one when {@code separate} and there is an item. Requests without {@code user_id}, except the
-   * grouping by user and key, read every row of the day, so their bytes are memoized (for days of
-   * {@value #MEMO_MIN_ROWS} rows or more); {@code memoized} is told what a new memo weighs in rows, so the cache can
-   * count it against its bound.
+   * and preceded by one when {@code separate} and there is an item; returns how many items it appended. Requests
+   * without {@code user_id}, except the grouping by user and key, read every row of the day, so their bytes are
+   * memoized (for days of {@value #MEMO_MIN_ROWS} rows or more); {@code memoized} is told the estimated bytes of a new
+   * memo or user index, so the cache can count them against its bound.
    */
-  void json(ActivityRequest request, JsonBytes out, boolean separate, IntConsumer memoized) {
+  int json(ActivityRequest request, JsonBytes out, boolean separate, LongConsumer memoized) {
     if (rows() < MEMO_MIN_ROWS || request.userId().isPresent() || request.groupByUser() && request.groupByApiKey()) {
       // A small day or a user's rows are quickly summed; the grouping by user and key has about one item per row, so
       // a memo would take more memory than the day and save little.
-      write(sums(request, memoized), request.groupByUser(), request.groupByApiKey(), out, separate);
-      return;
+      return write(sums(request, memoized), request.groupByUser(), request.groupByApiKey(), out, separate);
     }
     Memo key = new Memo(request.groupByUser(), request.groupByApiKey(), request.apiKeyHash().orElse(null));
-    byte[] known = memo.get(key);
+    Memoized known = memo.get(key);
     if (known == null) {
       JsonBytes fresh = new JsonBytes();
-      write(sums(request, memoized), request.groupByUser(), request.groupByApiKey(), fresh, false);
-      known = fresh.toByteArray();
+      int items = write(sums(request, memoized), request.groupByUser(), request.groupByApiKey(), fresh, false);
+      known = new Memoized(fresh.toByteArray(), items);
       if (memo.putIfAbsent(key, known) == null) {
-        memoized.accept(1 + known.length / BYTES_PER_ROW);
+        memoized.accept(MEMO_ENTRY + array(known.json().length, 1));
       }
     }
-    if (known.length > 0) {
+    if (known.items() > 0) {
       if (separate) {
         out.append(',');
       }
-      out.append(known);
+      out.append(known.json());
     }
+    return known.items();
   }
 
   /** The items of {@code request}: a user's rows from the per-user index (built once), else every row. */
-  private List<ActivityItem> aggregate(ActivityRequest request, IntConsumer memoized) {
+  private List<ActivityItem> aggregate(ActivityRequest request, LongConsumer memoized) {
     List<ActivityItem> items = new ArrayList<>();
     for (Sum sum : sums(request, memoized)) {
       items.add(sum.toItem(date));
@@ -152,7 +222,7 @@ final class CachedDay {
   }
 
   /** The sums of {@code request}'s items, in no particular order. */
-  private Iterable<Sum> sums(ActivityRequest request, IntConsumer memoized) {
+  private Iterable<Sum> sums(ActivityRequest request, LongConsumer memoized) {
     String apiKeyHash = request.apiKeyHash().orElse(null);
     Optional<String> user = request.userId();
     if (user.isPresent()) {
@@ -162,7 +232,7 @@ final class CachedDay {
     return sums(null, rows(), apiKeyHash, request.groupByUser(), request.groupByApiKey());
   }
 
-  private int[] rowsOfUser(String user, IntConsumer memoized) {
+  private int[] rowsOfUser(String user, LongConsumer memoized) {
     Map<String, int[]> index = rowsByUser;
     if (index == null) {
       Map<String, List<Integer>> lists = new HashMap<>();
@@ -174,7 +244,11 @@ final class CachedDay {
       synchronized (this) {
         if (rowsByUser == null) {
           rowsByUser = built;
-          memoized.accept(built.size());
+          long bytes = HEADER + array(2L * built.size(), REF);
+          for (int[] rows : built.values()) {
+            bytes += USER_INDEX_ENTRY + array(rows.length, 4);
+          }
+          memoized.accept(bytes);
         }
         index = rowsByUser;
       }
@@ -233,9 +307,9 @@ final class CachedDay {
 
   /**
    * Writes the sums in the contract's order as {@link ActivityItem#jsonObjects} writes their items, preceded by a
-   * comma when {@code separate} and there is one.
+   * comma when {@code separate} and there is one; returns how many.
    */
-  private void write(Iterable<Sum> unordered, boolean byUser, boolean byApiKey, JsonBytes out, boolean separate) {
+  private int write(Iterable<Sum> unordered, boolean byUser, boolean byApiKey, JsonBytes out, boolean separate) {
     List<Sum> sums = new ArrayList<>();
     unordered.forEach(sums::add);
     sums.sort(ORDER);
@@ -261,6 +335,7 @@ final class CachedDay {
       }
       out.append('}');
     }
+    return sums.size();
   }
 
   /** The running totals of one item, and the first row summed (whose strings name the item). */

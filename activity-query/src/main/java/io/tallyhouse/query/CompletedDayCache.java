@@ -40,9 +40,9 @@ import org.slf4j.LoggerFactory;
  *       {@value #STALE_POLLS} poll intervals older than the last write to it.</li>
  * </ul>
  * Today is never cached (the window ends yesterday). The key includes the account and a load selects only that
- * account's rows, so one account's entries can never answer another. Memory is bounded by {@code maxRows}: a day
- * weighs its rows plus its memoized answers (one row per 100 bytes of JSON; a row takes about 100 bytes), and the least
- * recently used days go first.
+ * account's rows, so one account's entries can never answer another. Memory is bounded by {@code maxBytes}: a day
+ * weighs its estimated heap bytes ({@link CachedDay#footprint}, from its real string lengths and arrays) plus its
+ * memoized answers and user index as they are made, and the least recently used days go first.
  */
 final class CompletedDayCache implements AutoCloseable {
 
@@ -59,7 +59,7 @@ final class CompletedDayCache implements AutoCloseable {
 
   private final ActivityRepository repository;
   private final Clock clock;
-  private final long maxRows;
+  private final long maxBytes;
   private final Duration pollInterval;
 
   /** Access-ordered, so iteration starts at the least recently used day. Guarded by itself. */
@@ -87,14 +87,17 @@ final class CompletedDayCache implements AutoCloseable {
 
   private record KnownKey(String account, String apiKeyHash) {}
 
-  /** A cached day and the weight it is counted with (rows, then its memos and user index as they are added). */
+  /** The map entry, key, date and {@link Entry} of a cached day, beside the day's own footprint. */
+  private static final int ENTRY_BYTES = 160;
+
+  /** A cached day and its estimated bytes (as loaded, then its memos and user index as they are added). */
   private static final class Entry {
     private final CachedDay day;
     private long weight;
 
     Entry(CachedDay day) {
       this.day = day;
-      this.weight = Math.max(1, day.rows());
+      this.weight = ENTRY_BYTES + day.footprint();
     }
   }
 
@@ -115,14 +118,14 @@ final class CompletedDayCache implements AutoCloseable {
   }
 
   /**
-   * A cache in front of {@code repository}; {@code maxRows} 0 turns it off (every call goes to ClickHouse). Polling
-   * starts with {@link #start()}.
+   * A cache in front of {@code repository} holding at most {@code maxBytes} (estimated); 0 turns it off (every call
+   * goes to ClickHouse). Polling starts with {@link #start()}.
    */
-  CompletedDayCache(ActivityRepository repository, Clock clock, long maxRows, Duration pollInterval,
+  CompletedDayCache(ActivityRepository repository, Clock clock, long maxBytes, Duration pollInterval,
       MeterRegistry metrics) {
     this.repository = repository;
     this.clock = clock;
-    this.maxRows = maxRows;
+    this.maxBytes = maxBytes;
     this.pollInterval = pollInterval;
     for (String result : List.of(HIT, MISS, BYPASS)) {
       answers.put(result, Timer.builder("activity_cache_answers")
@@ -143,8 +146,8 @@ final class CompletedDayCache implements AutoCloseable {
     pollFailures = Counter.builder("activity_cache_poll_failures")
         .description("Polls of usage_daily_changes that failed")
         .register(metrics);
-    Gauge.builder("activity_cache_rows", this, CompletedDayCache::weight)
-        .description("Weight of the cache in rows (about 100 bytes each): the cached days' rows plus their memos")
+    Gauge.builder("activity_cache_bytes", this, CompletedDayCache::weight)
+        .description("Estimated heap bytes of the cached days: their arrays, strings, memos and user indexes")
         .register(metrics);
     Gauge.builder("activity_cache_days", this, CompletedDayCache::size)
         .description("(account, day) entries in the cache")
@@ -162,7 +165,7 @@ final class CompletedDayCache implements AutoCloseable {
   }
 
   boolean enabled() {
-    return maxRows > 0;
+    return maxBytes > 0;
   }
 
   /** Starts polling every interval (the first poll at once); does nothing when the cache is off. */
@@ -204,17 +207,31 @@ final class CompletedDayCache implements AutoCloseable {
    * Appends the same items as {@link #activity} to {@code out}, as the JSON objects of the answer's {@code data} array
    * separated by commas: for a day in memory the bytes are memoized with its aggregation or written straight from its
    * sums, so a hit builds no item and no String.
+   *
+   * @throws InvalidParameterException when the answer has more than {@code maxItems} items (found after at most one
+   *     day more, or {@code maxItems + 1} rows from ClickHouse)
    */
-  void activityJson(String account, ActivityRequest request, JsonBytes out) {
+  void activityJson(String account, ActivityRequest request, JsonBytes out, int maxItems) {
     long start = System.nanoTime();
     Resolved days = days(account, request);
     if (days == null) {
-      out.appendUtf8(bypass(start, () -> ActivityItem.jsonObjects(repository.activity(account, request),
-          request.groupByUser(), request.groupByApiKey())));
+      out.appendUtf8(bypass(start, () -> {
+        List<ActivityItem> items = repository.activity(account, request, maxItems + 1);
+        if (items.size() > maxItems) {
+          throw tooLarge(maxItems);
+        }
+        return ActivityItem.jsonObjects(items, request.groupByUser(), request.groupByApiKey());
+      }));
       return;
     }
-    append(account, request, days.newestFirst(), out);
+    append(account, request, days.newestFirst(), out, maxItems);
     answers.get(days.result()).record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+  }
+
+  /** The refusal of an answer of more than {@code maxItems} items: the client narrows it or uses the export. */
+  static InvalidParameterException tooLarge(int maxItems) {
+    return new InvalidParameterException("The answer would have more than " + maxItems + " items: narrow it with"
+        + " date, api_key_hash or user_id, or use /api/v1/activity/export");
   }
 
   /**
@@ -222,7 +239,7 @@ final class CompletedDayCache implements AutoCloseable {
    * objects and returns true. Otherwise writes nothing and returns false: the answer needs ClickHouse (a load or the
    * SQL path). Never waits for ClickHouse, so an event loop may call it.
    */
-  boolean activityJsonFromMemory(String account, ActivityRequest request, JsonBytes out) {
+  boolean activityJsonFromMemory(String account, ActivityRequest request, JsonBytes out, int maxItems) {
     long start = System.nanoTime();
     Markers current = enabled() ? usableMarkers() : null;
     if (current == null || !current.covers(request.from(), request.to())) {
@@ -232,15 +249,21 @@ final class CompletedDayCache implements AutoCloseable {
     if (found.size() < (int) (request.to().toEpochDay() - request.from().toEpochDay()) + 1) {
       return false;
     }
-    append(account, request, newestFirst(found, request), out);
+    append(account, request, newestFirst(found, request), out, maxItems);
     answers.get(HIT).record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     return true;
   }
 
-  private void append(String account, ActivityRequest request, List<CachedDay> newestFirst, JsonBytes out) {
+  /** Appends the days' items; checks the cap after each day, so at most one day's items more are ever written. */
+  private void append(String account, ActivityRequest request, List<CachedDay> newestFirst, JsonBytes out,
+      int maxItems) {
     int first = out.length();
+    long items = 0;
     for (CachedDay day : newestFirst) {
-      day.json(request, out, out.length() > first, added -> charge(account, day, added));
+      items += day.json(request, out, out.length() > first, added -> charge(account, day, added));
+      if (items > maxItems) {
+        throw tooLarge(maxItems);
+      }
     }
   }
 
@@ -406,11 +429,11 @@ final class CompletedDayCache implements AutoCloseable {
     synchronized (days) {
       Markers latest = markers;
       for (CachedDay day : loaded) {
+        Entry entry = new Entry(day);
         if (!latest.covers(day.date(), day.date()) || latest.of(account, day.date()) != day.marker()
-            || day.rows() > maxRows) {
+            || entry.weight > maxBytes) {
           continue; // answers the requests waiting for it, but is stale already (or too large to keep)
         }
-        Entry entry = new Entry(day);
         Entry previous = days.put(new DayKey(account, day.date()), entry);
         weight += entry.weight - (previous == null ? 0 : previous.weight);
       }
@@ -418,13 +441,13 @@ final class CompletedDayCache implements AutoCloseable {
     }
   }
 
-  /** Counts {@code items} memoized by {@code day} against the bound, if the day is still the cached one. */
-  private void charge(String account, CachedDay day, int items) {
+  /** Counts {@code bytes} memoized by {@code day} against the bound, if the day is still the cached one. */
+  private void charge(String account, CachedDay day, long bytes) {
     synchronized (days) {
       Entry entry = days.get(new DayKey(account, day.date()));
       if (entry != null && entry.day == day) {
-        entry.weight += items;
-        weight += items;
+        entry.weight += bytes;
+        weight += bytes;
         evictToBound();
       }
     }
@@ -433,7 +456,7 @@ final class CompletedDayCache implements AutoCloseable {
   /** Drops the least recently used days until the weight is within the bound. Under {@link #days}. */
   private void evictToBound() {
     Iterator<Entry> eldest = days.values().iterator();
-    while (weight > maxRows && eldest.hasNext()) {
+    while (weight > maxBytes && eldest.hasNext()) {
       weight -= eldest.next().weight;
       eldest.remove();
       evictedForSize.increment();

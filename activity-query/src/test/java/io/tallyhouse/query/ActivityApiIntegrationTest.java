@@ -670,6 +670,34 @@ class ActivityApiIntegrationTest {
   }
 
   @Test
+  void anAnswerOfMoreItemsThanTheCapIs400AndNarrowerAnswersAreUnchanged() throws Exception {
+    String wide = "group_by=user,api_key";
+    int all = data(server, acmeKey, wide).size();
+    JsonNode narrow = data(server, acmeKey, "");
+    assertTrue(narrow.size() < all && narrow.size() > 0, narrow.size() + " of " + all);
+    // From the cache (a miss, then hits on the event loop) and from the SQL path (cache off).
+    for (String cacheBytes : List.of("default", "0")) {
+      Map<String, String> env = QueryTestEnv.of(Infra.clickhouse(), database, keysFile);
+      env.put("ACTIVITY_MAX_ITEMS", Integer.toString(all - 1));
+      if (!cacheBytes.equals("default")) {
+        env.put("CACHE_MAX_BYTES", cacheBytes);
+      }
+      try (ActivityServer capped = ActivityServer.start(QueryConfig.fromEnv(env),
+          Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC))) {
+        if (capped.cache().enabled()) {
+          QueryTestEnv.awaitFreshPoll(capped);
+        }
+        for (int i = 0; i < 3; i++) {
+          String message = error(get(capped, "Bearer " + acmeKey, wide), 400).get("message").asText();
+          assertTrue(message.contains("more than " + (all - 1) + " items"), message);
+          assertTrue(message.contains("/api/v1/activity/export"), message);
+          assertEquals(narrow, data(capped, acmeKey, ""), cacheBytes);
+        }
+      }
+    }
+  }
+
+  @Test
   void clickHouseFailureIsAGeneric500() throws Exception {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
     try (FlakyClickHouseProxy proxy = new FlakyClickHouseProxy(endpoint.httpUrl())) {

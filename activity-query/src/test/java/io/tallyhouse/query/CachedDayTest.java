@@ -2,6 +2,7 @@ package io.tallyhouse.query;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -155,5 +156,43 @@ class CachedDayTest {
       CachedDay day = days.day(DAY, 1);
       assertEquals(generated(day, all()), json(day, all()), amounts.get(i));
     }
+  }
+
+  @Test
+  void theFootprintCountsTheRealLengthOfEveryUserId() {
+    int rows = 1000;
+    CachedDay.Days shortIds = new CachedDay.Days();
+    CachedDay.Days latin1Ids = new CachedDay.Days();
+    CachedDay.Days emojiIds = new CachedDay.Days();
+    for (int i = 0; i < rows; i++) {
+      add(shortIds, "u" + i, "1", "1");
+      add(latin1Ids, String.format("%0256d", i), "1", "1");
+      add(emojiIds, "\uD83D\uDE00".repeat(127) + (char) ('a' + i % 26) + i, "1", "1");
+    }
+    long small = shortIds.day(DAY, 1).footprint();
+    long latin1 = latin1Ids.day(DAY, 1).footprint();
+    long emoji = emojiIds.day(DAY, 1).footprint();
+    // Each 256-character id is held twice: the String (one byte a character) and its JSON text (UTF-8, quoted).
+    assertTrue(latin1 - small >= rows * 2L * 250, small + " vs " + latin1);
+    // 254 UTF-16 units of emoji: two bytes each in the String, four bytes a code point in the JSON.
+    assertTrue(emoji - small >= rows * (2L * 254 + 4L * 127 - 20), small + " vs " + emoji);
+    // The arrays and strings of a short-id row: a few hundred bytes, not the 100 once assumed for any row.
+    assertTrue(small > rows * 100L && small < rows * 400L, String.valueOf(small));
+  }
+
+  @Test
+  void aUserIdSharedByRowsIsCountedOncePerDay() {
+    long shortUser = footprintOfRowsOf("u");
+    long longUser = footprintOfRowsOf("x".repeat(256));
+    // 100 rows of one user: its String and JSON text once (about 2 x 256 bytes more), not once per row.
+    assertTrue(longUser - shortUser >= 2 * 240 && longUser - shortUser < 2 * 256 + 64, shortUser + " vs " + longUser);
+  }
+
+  private static long footprintOfRowsOf(String user) {
+    CachedDay.Days days = new CachedDay.Days();
+    for (int i = 0; i < 100; i++) {
+      days.add(DAY, KEY, user, "X/e" + i, "e", "e-1", "X", new String[] {"1", "1", "2", "0", "0", "0"}, "1", "0");
+    }
+    return days.day(DAY, 1).footprint();
   }
 }

@@ -182,7 +182,7 @@ class CompletedDayCacheIntegrationTest {
 
   private static String json(CompletedDayCache cache, String account, ActivityRequest request) {
     JsonBytes out = new JsonBytes();
-    cache.activityJson(account, request, out);
+    cache.activityJson(account, request, out, Integer.MAX_VALUE);
     return out.toString();
   }
 
@@ -194,9 +194,9 @@ class CompletedDayCacheIntegrationTest {
     return metrics.get(counter).counters().stream().mapToDouble(c -> c.count()).sum();
   }
 
-  private static CompletedDayCache cache(MeterRegistry metrics, long maxRows) {
+  private static CompletedDayCache cache(MeterRegistry metrics, long maxBytes) {
     // Polls only when a test says so: an hour between polls and no poller thread.
-    return new CompletedDayCache(new ActivityRepository(clickHouse, metrics), CLOCK, maxRows, Duration.ofHours(1),
+    return new CompletedDayCache(new ActivityRepository(clickHouse, metrics), CLOCK, maxBytes, Duration.ofHours(1),
         metrics);
   }
 
@@ -208,7 +208,7 @@ class CompletedDayCacheIntegrationTest {
     ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
     int compared = 0;
     int nonEmpty = 0;
-    try (CompletedDayCache cache = cache(metrics, 1_000_000)) {
+    try (CompletedDayCache cache = cache(metrics, 1L << 30)) {
       cache.poll();
       for (String account : List.of("acme", "beta")) {
         for (String date : Arrays.asList(null, D1.toString(), D30.toString(), QUIET.toString(), "2026-11-03")) {
@@ -218,8 +218,12 @@ class CompletedDayCacheIntegrationTest {
                 ActivityRequest request = request(date, key, user, groupBy);
                 List<ActivityItem> expected = sql(repository, account, request);
                 assertEquals(expected, cache.activity(account, request), account + " " + request);
+                double beforeMemo = bytes(metrics);
                 String json = ActivityItem.jsonObjects(expected, request.groupByUser(), request.groupByApiKey());
                 assertEquals(json, json(cache, account, request), "written " + account + " " + request);
+                if (compared == 0) {
+                  assertTrue(bytes(metrics) > beforeMemo, "memos count against the bound");
+                }
                 assertEquals(json, json(cache, account, request), "memoized " + account + " " + request);
                 compared++;
                 nonEmpty += expected.isEmpty() ? 0 : 1;
@@ -235,8 +239,6 @@ class CompletedDayCacheIntegrationTest {
           + account + "' AND date = '" + D1 + "' GROUP BY api_key_hash, user_id, endpoint_id)").get(0).get("n").asLong();
       assertTrue(groups >= CachedDay.MEMO_MIN_ROWS, "D1 is large enough for memos: " + groups);
     }
-    assertTrue(metrics.get("activity_cache_rows").gauge().value() > count(metrics, "activity_cache_loaded_rows"),
-        "memos count against the bound");
     assertEquals(2, answers(metrics, CompletedDayCache.MISS), "one load per account");
     assertEquals(3 * compared - 2, answers(metrics, CompletedDayCache.HIT));
     assertEquals(0, answers(metrics, CompletedDayCache.BYPASS));
@@ -245,7 +247,7 @@ class CompletedDayCacheIntegrationTest {
   @Test
   void nothingIsServedFromMemoryBeforeTheFirstPoll() {
     MeterRegistry metrics = new SimpleMeterRegistry();
-    try (CompletedDayCache cache = cache(metrics, 1_000_000)) {
+    try (CompletedDayCache cache = cache(metrics, 1L << 30)) {
       ActivityRequest all = request(null, null, null, null);
       assertEquals(sql(new ActivityRepository(clickHouse), "beta", all), cache.activity("beta", all));
       assertEquals(1, answers(metrics, CompletedDayCache.BYPASS));
@@ -259,16 +261,70 @@ class CompletedDayCacheIntegrationTest {
   void theLeastRecentlyUsedDaysGoWhenTheBoundIsReached() {
     MeterRegistry metrics = new SimpleMeterRegistry();
     ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
-    long bound = 1500; // about one account's window of rows (28 days of up to 40 groups, two of up to 280), not two
+    ActivityRequest all = request(null, null, null, "user");
+    long acme = bytesOfWindow("acme", all);
+    long beta = bytesOfWindow("beta", all);
+    long bound = Math.max(acme, beta) + Math.min(acme, beta) / 2; // either account's window, not both
     try (CompletedDayCache cache = cache(metrics, bound)) {
       cache.poll();
-      ActivityRequest all = request(null, null, null, "user");
       for (String account : List.of("acme", "beta", "acme", "beta")) {
         assertEquals(sql(repository, account, all), cache.activity(account, all), account);
-        assertTrue(metrics.get("activity_cache_rows").gauge().value() <= bound, "the weight stays within the bound");
+        assertEquals(ActivityItem.jsonObjects(sql(repository, account, all), true, false), json(cache, account, all));
+        assertTrue(bytes(metrics) <= bound, "the weight stays within the bound");
       }
       assertTrue(count(metrics, "activity_cache_evictions") > 0, "days were evicted");
       assertTrue(metrics.get("activity_cache_days").gauge().value() > 0, "and the latest ones kept");
+    }
+  }
+
+  private static double bytes(MeterRegistry metrics) {
+    return metrics.get("activity_cache_bytes").gauge().value();
+  }
+
+  /** The estimated bytes of {@code account}'s window in a cache of its own, after answering {@code request}. */
+  private static long bytesOfWindow(String account, ActivityRequest request) {
+    MeterRegistry metrics = new SimpleMeterRegistry();
+    try (CompletedDayCache cache = cache(metrics, 1L << 40)) {
+      cache.poll();
+      json(cache, account, request);
+      return (long) bytes(metrics);
+    }
+  }
+
+  @Test
+  void longUserIdsWeighTheirRealBytesAndAreEvictedByThem() {
+    // Two accounts with the same rows but for their user ids: 3 days of 300 users, 8 or 256 characters each.
+    List<String> rows = new ArrayList<>();
+    for (int d = 1; d <= 3; d++) {
+      for (int u = 0; u < 300; u++) {
+        for (String account : List.of("short-ids", "long-ids")) {
+          String user = account.equals("short-ids") ? String.format("u%07d", u) : String.format("%0256d", u);
+          rows.add(row(account, TODAY.minusDays(d), K1, user, ENDPOINTS.get(u % 4), 0, "1.5", 2, 1));
+        }
+      }
+    }
+    insert(rows);
+    ActivityRequest byUser = request(null, null, null, "user");
+    long shortIds = bytesOfWindow("short-ids", byUser);
+    long longIds = bytesOfWindow("long-ids", byUser);
+    // 900 ids of 248 characters more, each held as a String and as its JSON text: at least 2 bytes a character more.
+    assertTrue(longIds - shortIds >= 900L * 2 * 248, shortIds + " vs " + longIds);
+
+    MeterRegistry metrics = new SimpleMeterRegistry();
+    ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
+    long bound = shortIds * 2; // the short ids' window twice over, yet less than the long ids' window
+    assertTrue(bound < longIds, shortIds + " vs " + longIds);
+    try (CompletedDayCache cache = cache(metrics, bound)) {
+      cache.poll();
+      assertEquals(sql(repository, "short-ids", byUser), cache.activity("short-ids", byUser));
+      assertEquals(0, count(metrics, "activity_cache_evictions"), "the short ids fit");
+      for (int i = 0; i < 3; i++) {
+        assertEquals(sql(repository, "long-ids", byUser), cache.activity("long-ids", byUser));
+        assertEquals(ActivityItem.jsonObjects(sql(repository, "long-ids", byUser), true, false),
+            json(cache, "long-ids", byUser));
+        assertTrue(bytes(metrics) <= bound, "the bound holds: " + bytes(metrics) + " of " + bound);
+      }
+      assertTrue(count(metrics, "activity_cache_evictions") > 0, "the long ids' days did not all fit");
     }
   }
 
@@ -278,7 +334,7 @@ class CompletedDayCacheIntegrationTest {
   void aWriteBetweenReadingTheMarkersAndTheRowsIsAnsweredAndDropsTheDayAtTheNextPoll() {
     MeterRegistry metrics = new SimpleMeterRegistry();
     ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
-    try (CompletedDayCache cache = cache(metrics, 1_000_000)) {
+    try (CompletedDayCache cache = cache(metrics, 1L << 30)) {
       cache.poll();
       ActivityRequest all = request(null, null, null, null);
       cache.beforeLoadQuery(() -> insertLate("race", D1, "0.5"));
@@ -305,7 +361,7 @@ class CompletedDayCacheIntegrationTest {
   void aLoadRacedByAWriteAndAPollIsAnsweredButNotKept() {
     MeterRegistry metrics = new SimpleMeterRegistry();
     ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
-    try (CompletedDayCache cache = cache(metrics, 1_000_000)) {
+    try (CompletedDayCache cache = cache(metrics, 1L << 30)) {
       cache.poll();
       ActivityRequest all = request(null, null, null, null);
       cache.beforeLoadQuery(() -> {

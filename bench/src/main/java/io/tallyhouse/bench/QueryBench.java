@@ -56,8 +56,8 @@ import java.util.concurrent.TimeUnit;
  * <p>System properties: {@code bench.events} (10000000), {@code bench.accounts} (1000), {@code bench.days} (35),
  * {@code bench.shards} (6, the default partitions of the events topic),
  * {@code bench.concurrency} (50), {@code bench.warmup.seconds} (10), {@code bench.seconds} (30, each measured
- * phase), {@code bench.child.jvm.options} (see {@link ChildJvm}), {@code bench.cache.max.rows} (the service's
- * {@code CACHE_MAX_ROWS}; unset: its default).
+ * phase), {@code bench.child.jvm.options} (see {@link ChildJvm}), {@code bench.cache.max.bytes} (the service's
+ * {@code CACHE_MAX_BYTES}; unset: its default).
  */
 public final class QueryBench {
 
@@ -118,9 +118,9 @@ public final class QueryBench {
       env.put("CLICKHOUSE_URL", server.httpUrl());
       env.put("CLICKHOUSE_DATABASE", DATABASE);
       env.put("KEYS_FILE", keys.file().toString());
-      String cacheMaxRows = System.getProperty("bench.cache.max.rows");
-      if (cacheMaxRows != null) {
-        env.put("CACHE_MAX_ROWS", cacheMaxRows); // else the service's default, as in production
+      String cacheMaxBytes = System.getProperty("bench.cache.max.bytes");
+      if (cacheMaxBytes != null) {
+        env.put("CACHE_MAX_BYTES", cacheMaxBytes); // else the service's default, as in production
       }
       service = ChildJvm.start("io.tallyhouse.query.ActivityServer", env, dir.resolve("query.log"));
       BenchSupport.awaitReady("activity-query", port, service, dir.resolve("query.log"));
@@ -424,7 +424,7 @@ public final class QueryBench {
     Double hitP99 = p99Millis("hit", before, after);
     result.put("cache_hit_p99_ms_in_service", hitP99 == null ? null : round1(hitP99));
     result.put("cache_misses_whole_run", Math.round(after.getOrDefault(CACHE_ANSWERS + "_count{result=\"miss\"}", 0.0)));
-    result.put("cache_weight_at_end", Math.round(after.getOrDefault("activity_cache_rows", 0.0)));
+    result.put("cache_bytes_at_end", Math.round(after.getOrDefault("activity_cache_bytes", 0.0)));
     result.put("cache_days_at_end", Math.round(after.getOrDefault("activity_cache_days", 0.0)));
     result.put("cache_evictions_for_size", Math.round(after.getOrDefault(
         "activity_cache_evictions_total{reason=\"size\"}", 0.0)));
