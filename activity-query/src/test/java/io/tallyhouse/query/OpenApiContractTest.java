@@ -209,6 +209,10 @@ class OpenApiContractTest {
         }
       }
     }
+    // A refused export (ExportLimitsIntegrationTest provokes it) is documented with its Retry-After.
+    String ref = spec.at("/paths/~1api~1v1~1activity~1export/get/responses/429/$ref").asText();
+    JsonNode tooMany = spec.at("/components/responses/" + ref.substring("#/components/responses/".length()));
+    assertTrue(tooMany.at("/headers/Retry-After").isObject(), tooMany.toString());
     // Every response $ref resolves.
     spec.at("/paths/~1api~1v1~1activity~1export/get/responses").forEach(r -> {
       if (r.has("$ref")) {
