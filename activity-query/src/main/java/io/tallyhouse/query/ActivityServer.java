@@ -124,8 +124,8 @@ public final class ActivityServer implements AutoCloseable {
       vertx = Vertx.vertx();
       Handler handler = new Handler(new CredentialStore(config.keysFile()), cache,
           new ExportRepository(clickHouse, metrics), clock, metrics, config.activityMaxItems(),
-          new ExportSlots(config.exports(), metrics), vertx.createSharedWorkerExecutor("activity-export", EXPORT_WORKERS),
-          config.exports().stallTimeout());
+          new ExportSlots(config.exports(), metrics),
+          vertx.createSharedWorkerExecutor("activity-export", EXPORT_WORKERS), config.exports().stallTimeout());
       byte[] openApi = openApi();
       Router router = Router.router(vertx);
       router.get(ROUTE).handler(handler::handle);

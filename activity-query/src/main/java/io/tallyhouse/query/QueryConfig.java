@@ -97,8 +97,8 @@ public record QueryConfig(String host, int port, Path keysFile, ClickHouseConfig
   }
 
   /**
-   * From {@code HTTP_HOST}, {@code HTTP_PORT}, {@code KEYS_FILE}, {@code CACHE_MAX_BYTES}, {@code CACHE_POLL_INTERVAL_MS},
-   * {@code ACTIVITY_MAX_ITEMS}, {@code EXPORT_MAX_PER_ACCOUNT}, {@code EXPORT_MAX_TOTAL},
+   * From {@code HTTP_HOST}, {@code HTTP_PORT}, {@code KEYS_FILE}, {@code CACHE_MAX_BYTES},
+   * {@code CACHE_POLL_INTERVAL_MS}, {@code ACTIVITY_MAX_ITEMS}, {@code EXPORT_MAX_PER_ACCOUNT}, {@code EXPORT_MAX_TOTAL},
    * {@code EXPORT_STALL_TIMEOUT_MS} and the {@code CLICKHOUSE_*} variables.
    */
   public static QueryConfig fromEnv(Map<String, String> env) {

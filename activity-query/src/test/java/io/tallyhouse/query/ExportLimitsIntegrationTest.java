@@ -74,7 +74,8 @@ class ExportLimitsIntegrationTest {
       KEYS.put("abuser-" + a, QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, "abuser-" + a));
     }
     KEYS.put("bystander", QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, "bystander"));
-    clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    clickHouse = new ClickHouse(
+        new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
   }
 
   @AfterAll
@@ -201,7 +202,8 @@ class ExportLimitsIntegrationTest {
         // 5 accounts of at most 2 each could run 10: the total limit admits 8.
         assertEquals(QueryConfig.DEFAULT_EXPORT_MAX_TOTAL, admitted.values().stream().mapToInt(n -> n).sum(),
             admitted.toString());
-        admitted.values().forEach(n -> assertTrue(n <= QueryConfig.DEFAULT_EXPORT_MAX_PER_ACCOUNT, admitted.toString()));
+        admitted.values().forEach(
+            n -> assertTrue(n <= QueryConfig.DEFAULT_EXPORT_MAX_PER_ACCOUNT, admitted.toString()));
         assertEquals(QueryConfig.DEFAULT_EXPORT_MAX_TOTAL, inProgress(server), "the admitted exports are stalled");
 
         // Another account: a cache miss and a key never checked before (both need a worker) and readiness answer.
