@@ -149,7 +149,8 @@ class RecordTrustIntegrationTest {
   }
 
   private static int registerProtobuf(String subject) throws Exception {
-    String body = "{\"schemaType\":\"PROTOBUF\",\"schema\":\"syntax = \\\"proto3\\\"; message Usage { string id = 1; }\"}";
+    String body = "{\"schemaType\":\"PROTOBUF\","
+        + "\"schema\":\"syntax = \\\"proto3\\\"; message Usage { string id = 1; }\"}";
     HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
             URI.create(Infra.registry().url() + "/subjects/" + subject + "/versions"))
         .header("Content-Type", "application/vnd.schemaregistry.v1+json")

@@ -23,8 +23,8 @@ import org.apache.avro.Schema;
  *
  * <p>A failure is either the registry's answer about the schema (an unknown id, error_code 40403; a schema that is
  * not Avro, an incompatible or invalid schema) or trouble reaching the registry's API: unreachable, a timeout, 5xx,
- * 401/403, or a 404 without a Confluent "not found" code (a wrong path). The last trouble stays in {@link #trouble()} until the registry
- * answers again.
+ * 401/403, or a 404 without a Confluent "not found" code (a wrong path). The last trouble stays in
+ * {@link #trouble()} until the registry answers again.
  */
 public final class SchemaRegistryClient {
 

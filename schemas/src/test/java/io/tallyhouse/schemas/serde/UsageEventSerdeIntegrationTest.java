@@ -24,6 +24,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.avro.Schema;
 import org.apache.kafka.common.errors.SerializationException;
 import org.junit.jupiter.api.BeforeAll;
@@ -183,6 +184,34 @@ class UsageEventSerdeIntegrationTest {
           client.trouble().orElseThrow());
     } finally {
       outage.stop(0);
+    }
+  }
+
+  @Test
+  void aSchemaTextThatDoesNotParseIsUnusableAndDecidedOnce() throws Exception {
+    AtomicInteger lookups = new AtomicInteger();
+    HttpServer garbage = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    garbage.createContext("/", exchange -> {
+      lookups.incrementAndGet();
+      byte[] body = "{\"schema\":\"{\\\"type\\\":\\\"record\\\"\"}".getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    garbage.start();
+    try {
+      SchemaRegistryClient client = new SchemaRegistryClient(
+          new RegistryConfig("http://127.0.0.1:" + garbage.getAddress().getPort()));
+      byte[] framed = ByteBuffer.allocate(6).put((byte) 0).putInt(7).put((byte) 0).array();
+      for (int i = 0; i < 3; i++) {
+        SerializationException e = assertThrows(SerializationException.class,
+            () -> UsageEventSerde.deserializer(client).deserialize("t", framed));
+        assertTrue(e.getMessage().contains("schema 7 does not parse as Avro"), e.getMessage());
+      }
+      assertEquals(1, lookups.get(), "the verdict is kept for the id");
+      assertTrue(client.trouble().isEmpty(), "the registry answered");
+    } finally {
+      garbage.stop(0);
     }
   }
 
