@@ -7,11 +7,13 @@ import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.http.OpsRoutes;
 import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
+import io.tallyhouse.schemas.registry.SchemaRegistryException;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -24,6 +26,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.LogAndFailExceptionHandler;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,9 +40,12 @@ public final class UsageStreamApp implements AutoCloseable {
 
   private final StreamConfig config;
   private final ClickHouse clickHouse;
+  private final SchemaRegistryClient registry;
   private final KafkaStreams streams;
   private final ClickHouseWriter writer;
   private final LongAdder deadLettered = new LongAdder();
+  private final LongAdder threadFailures = new LongAdder();
+  private final RegistryBackoff registryBackoff = new RegistryBackoff();
   private final Vertx vertx = Vertx.vertx();
   private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private HttpServer server;
@@ -47,9 +53,10 @@ public final class UsageStreamApp implements AutoCloseable {
   private UsageStreamApp(StreamConfig config) {
     this.config = config;
     this.clickHouse = new ClickHouse(config.clickHouse());
-    SchemaRegistryClient registry = new SchemaRegistryClient(config.registry());
+    this.registry = new SchemaRegistryClient(config.registry());
     this.streams = new KafkaStreams(UsageTopology.build(config.topics(), config.dedupWindow(),
-        config.rollupCacheGroups(), UsageEventSerde.deserializer(registry), deadLettered), streamsProperties(config));
+        config.rollupCacheGroups(), new RetryingDeserializer<>(UsageEventSerde.deserializer(registry)), deadLettered),
+        streamsProperties(config));
     this.writer = new ClickHouseWriter(config, clickHouse, Clock.systemUTC());
   }
 
@@ -61,13 +68,7 @@ public final class UsageStreamApp implements AutoCloseable {
     UsageStreamApp app = new UsageStreamApp(config);
     try {
       app.createTopics();
-      app.streams.setUncaughtExceptionHandler(e -> {
-        LOG.error("usage-stream topology failed", e);
-        // A failed transaction is aborted and its records are read again by the new thread: nothing is lost or
-        // counted twice, and a passing outage (registry, broker) heals by itself.
-        return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse
-            .REPLACE_THREAD;
-      });
+      app.streams.setUncaughtExceptionHandler(app::onThreadFailure);
       app.streams.start();
       app.writer.start();
       app.listen();
@@ -82,9 +83,66 @@ public final class UsageStreamApp implements AutoCloseable {
     return server.actualPort();
   }
 
-  /** Whether the topology runs, the writer keeps up and ClickHouse answers. */
+  /** Whether the topology runs, the writer keeps up, ClickHouse answers and the schema registry can be used. */
   public boolean ready() {
-    return streams.state().isRunningOrRebalancing() && writer.healthy() && clickHouse.ping();
+    return streams.state().isRunningOrRebalancing() && writer.healthy() && clickHouse.ping()
+        && registry.trouble().isEmpty();
+  }
+
+  /** Stream threads that failed and were replaced since the start. */
+  long threadFailures() {
+    return threadFailures.sum();
+  }
+
+  /**
+   * A failed transaction is aborted and its records are read again by the new thread: nothing is lost or counted
+   * twice, and a passing outage (registry, broker) heals by itself. Under exactly_once_v2 the failed thread closes
+   * its tasks dirty and their stores are restored from the changelogs, so a registry that stays unusable is retried
+   * after a growing pause instead of in a loop.
+   */
+  private StreamThreadExceptionResponse onThreadFailure(Throwable e) {
+    threadFailures.increment();
+    SchemaRegistryException trouble = registryCause(e);
+    if (trouble == null) {
+      LOG.error("usage-stream topology failed", e);
+      return StreamThreadExceptionResponse.REPLACE_THREAD;
+    }
+    Duration pause = registryBackoff.next();
+    LOG.error("usage-stream cannot read events: the schema registry at {} cannot be used ({}); /health/ready fails, "
+        + "nothing is dead-lettered for it, and the record is read again in {} s", config.registry().url(),
+        trouble.getMessage(), pause.toSeconds());
+    try {
+      Thread.sleep(pause.toMillis());
+    } catch (InterruptedException interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    return StreamThreadExceptionResponse.REPLACE_THREAD;
+  }
+
+  private static SchemaRegistryException registryCause(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SchemaRegistryException registry) {
+        return registry;
+      }
+    }
+    return null;
+  }
+
+  /** 1 s doubling to 16 s while the registry stays unusable; back to 1 s once it was quiet for five minutes. */
+  static final class RegistryBackoff {
+    private static final Duration FIRST = Duration.ofSeconds(1);
+    private static final Duration LONGEST = Duration.ofSeconds(16);
+    private static final Duration QUIET = Duration.ofMinutes(5);
+    private Duration current = Duration.ZERO;
+    private long lastNanos;
+
+    synchronized Duration next() {
+      long now = System.nanoTime();
+      boolean quiet = current.isZero() || now - lastNanos > QUIET.toNanos();
+      current = quiet ? FIRST : current.multipliedBy(2).compareTo(LONGEST) > 0 ? LONGEST : current.multipliedBy(2);
+      lastNanos = now;
+      return current;
+    }
   }
 
   private void listen() {
@@ -95,6 +153,8 @@ public final class UsageStreamApp implements AutoCloseable {
         .description("times the writer found records deleted before it read them (see the log)").register(metrics);
     Gauge.builder("stream_dead_lettered_records", deadLettered, LongAdder::sum)
         .description("records sent to the dead-letter topic by this instance").register(metrics);
+    Gauge.builder("stream_thread_failures", threadFailures, LongAdder::sum)
+        .description("stream threads that failed and were replaced (see the log)").register(metrics);
     Router router = Router.router(vertx);
     OpsRoutes.mount(router, metrics, this::ready);
     try {

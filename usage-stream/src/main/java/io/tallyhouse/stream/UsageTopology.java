@@ -1,9 +1,9 @@
 package io.tallyhouse.stream;
 
 import io.tallyhouse.schemas.avro.UsageEvent;
-import io.tallyhouse.schemas.registry.SchemaRegistryException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
@@ -129,10 +129,12 @@ public final class UsageTopology {
   record Decoded(UsageEvent event, byte[] raw) {}
 
   /**
-   * Decodes a record. A record that can never be read (bad framing, corrupt Avro, a schema id the registry does not
-   * know, an event breaking the rollup's invariants, an event on a closed day) becomes a dead letter with the reason
-   * and its source position in headers. A registry that cannot be reached is not the record's fault: that error
-   * propagates and the record is retried after the thread restarts.
+   * Decodes a record. A record that can never be read (bad framing, corrupt Avro, a schema id the registry answers
+   * it does not know, a schema that is not Avro, an event breaking the rollup's invariants, a created_at after the
+   * record's timestamp plus the allowed skew, an event on a closed day) becomes a dead letter with the reason and its
+   * source position in headers. A registry that cannot be used is not the record's fault: the deserializer's
+   * {@link io.tallyhouse.schemas.registry.SchemaRegistryException} propagates and the record is read again after
+   * the thread restarts.
    *
    * <p>Closing days keeps the rollup store bounded. Once an hour it checks whether the day before
    * min(stream time, wall clock) - dedup window - 1 day can be closed; if so it deletes every rollup of the days
@@ -146,6 +148,15 @@ public final class UsageTopology {
   static final class Decode implements FixedKeyProcessor<String, byte[], Decoded> {
     static final String REASON = "tallyhouse.dlq.reason";
     static final String SOURCE = "tallyhouse.dlq.source";
+    /** How far in the future the contract lets created_at be (gateway-ingest refuses more). */
+    static final Duration MAX_FUTURE_SKEW = Duration.ofMinutes(5);
+    /**
+     * How far created_at may be after the record's timestamp, which the broker sets when it stores the record
+     * (LogAppendTime): the contract's skew plus a minute for the ingest host's clock running ahead of the broker's.
+     * Dedup stores each id at its created_at, and a window store forgets everything older than its latest time minus
+     * its retention, so this bound is also how far one record can move the dedup store's time ahead of the broker.
+     */
+    static final Duration MAX_AHEAD_OF_RECORD = MAX_FUTURE_SKEW.plusMinutes(1);
 
     private final Deserializer<UsageEvent> deserializer;
     private final String topic;
@@ -203,14 +214,17 @@ public final class UsageTopology {
         try {
           event = deserializer.deserialize(topic, raw);
           reason = PoisonCheck.problem(event);
+          if (reason == null && event.getCreatedAt().toEpochMilli() - record.timestamp()
+              > MAX_AHEAD_OF_RECORD.toMillis()) {
+            reason = "created_at " + event.getCreatedAt() + " is more than " + MAX_AHEAD_OF_RECORD.toMinutes()
+                + " minutes after the record's timestamp " + Instant.ofEpochMilli(record.timestamp())
+                + " (when the broker stored it): an event is not reported before it happens";
+          }
           if (reason == null && Rollup.utcDay(event).toEpochDay() < firstOpenDay) {
             reason = "created_at is on a closed UTC day (before " + LocalDate.ofEpochDay(firstOpenDay)
                 + "): older than the dedup window and a day, its totals are final";
           }
         } catch (SerializationException e) {
-          if (e.getCause() instanceof SchemaRegistryException registry && registry.httpStatus() != 404) {
-            throw e;
-          }
           reason = "cannot deserialize: " + e.getMessage();
         }
       }

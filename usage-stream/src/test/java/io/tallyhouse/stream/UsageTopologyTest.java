@@ -258,6 +258,41 @@ class UsageTopologyTest {
   }
 
   @Test
+  void aCreatedAtFarAheadOfTheRecordTimestampIsPoisonAndDedupHoldsForTheRestOfThePartition() {
+    UsageEvent a = Events.event("acme", "gen-a", "2026-11-20T09:00:00Z", null, "1");
+    UsageEvent future = Events.event("acme", "gen-f", "2100-01-01T00:00:00Z", null, "1");
+    UsageEvent b = Events.event("acme", "gen-b", "2026-11-20T09:30:00Z", null, "2");
+    // The broker stamps each record when it stores it (LogAppendTime): here, minutes after the events happened.
+    Instant appended = Instant.parse("2026-11-20T10:00:00Z");
+    List<UsageEvent> sequence = List.of(a, future, a, b, b);
+    for (int i = 0; i < sequence.size(); i++) {
+      UsageEvent e = sequence.get(i);
+      events.pipeInput(new TestRecord<>(e.getAccountId() + "/" + e.getEventId(), e, appended.plusSeconds(i)));
+    }
+
+    Rollup day = latestRollups().get(Rollup.groupKey(a));
+    assertEquals(2, day.totals().requests(), "A and B once each");
+    assertEquals(new BigDecimal("3.000000000000"), day.totals().usage());
+    assertEquals(2, distinct.readRecordsToList().size());
+    List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
+    assertEquals(List.of("acme/gen-f"), dead.stream().map(TestRecord::key).toList());
+    assertTrue(header(dead.get(0), UsageTopology.Decode.REASON).contains("created_at 2100-01-01T00:00:00Z is"),
+        header(dead.get(0), UsageTopology.Decode.REASON));
+  }
+
+  @Test
+  void aCreatedAtWithinTheAllowedSkewOfTheRecordTimestampIsCounted() {
+    Instant appended = Instant.parse("2026-11-20T10:00:00Z");
+    Instant edge = appended.plus(UsageTopology.Decode.MAX_AHEAD_OF_RECORD);
+    UsageEvent ahead = Events.event("acme", "ahead", edge.toString(), null, "1");
+    UsageEvent beyond = Events.event("acme", "beyond", edge.plusMillis(1).toString(), null, "1");
+    events.pipeInput(new TestRecord<>("acme/ahead", ahead, appended));
+    events.pipeInput(new TestRecord<>("acme/beyond", beyond, appended));
+    assertEquals(List.of("acme/beyond"), deadLetters.readRecordsToList().stream().map(TestRecord::key).toList());
+    assertEquals(1, distinct.readRecordsToList().size());
+  }
+
+  @Test
   void distinctEventsAreRawRowsWithExactMoney() {
     UsageEvent e = Events.event("acme", "raw-1", "2026-11-20T10:00:00.123456Z", "zoë", "4.3022187e-05");
     send(e);

@@ -11,6 +11,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.Schema;
 
@@ -18,7 +19,12 @@ import org.apache.avro.Schema;
  * A client of the Confluent Schema Registry REST API (also served by Redpanda, Karapace and Apicurio's
  * ccompat API). Confluent's own client is not on Maven Central, and the part we need is small: register
  * a schema under a subject and look a schema up by id. Both answers are immutable in the registry, so
- * both are cached for the life of the client.
+ * both are cached for the life of the client, and so is the verdict on a schema that is not usable Avro.
+ *
+ * <p>A failure is either the registry's answer about the schema (an unknown id, error_code 40403; a schema that is
+ * not Avro, an incompatible or invalid schema) or trouble reaching the registry's API: unreachable, a timeout, 5xx,
+ * 401/403, or a 404 without a Confluent "not found" code (a wrong path). The last trouble stays in
+ * {@link #trouble()} until the registry answers again.
  */
 public final class SchemaRegistryClient {
 
@@ -30,6 +36,8 @@ public final class SchemaRegistryClient {
   private final String authorization;
   private final Map<String, Integer> idsBySubjectAndSchema = new ConcurrentHashMap<>();
   private final Map<Integer, Schema> schemasById = new ConcurrentHashMap<>();
+  private final Map<Integer, String> unusableById = new ConcurrentHashMap<>();
+  private volatile String trouble;
 
   public SchemaRegistryClient(RegistryConfig config) {
     this.config = config;
@@ -62,20 +70,55 @@ public final class SchemaRegistryClient {
     return id;
   }
 
-  /** The schema with this id; an unknown id fails with error code 40403. */
+  /**
+   * The schema with this id. An unknown id fails with a {@link SchemaRegistryException} whose
+   * {@link SchemaRegistryException#schemaNotFound()} is true, a schema that is not Avro or does not parse with an
+   * {@link UnusableSchemaException}; any other {@link SchemaRegistryException} is trouble reaching the registry.
+   */
   public Schema schemaById(int id) {
     Schema cached = schemasById.get(id);
     if (cached != null) {
       return cached;
     }
-    JsonNode answer = send("GET", "/schemas/ids/" + id, null);
+    String unusable = unusableById.get(id);
+    if (unusable != null) {
+      throw new UnusableSchemaException(unusable);
+    }
+    String path = "/schemas/ids/" + id;
+    JsonNode answer = send("GET", path, null);
+    JsonNode text = answer.path("schema");
+    if (!text.isTextual()) {
+      throw troubled(new SchemaRegistryException(200, -1, "schema registry at " + config.url() + " answered GET "
+          + path + " without a schema (is the URL the registry's Confluent API?): " + abbreviate(answer.toString()),
+          null));
+    }
     String type = answer.path("schemaType").asText("AVRO");
     if (!"AVRO".equals(type)) {
-      throw new SchemaRegistryException(200, -1, "schema " + id + " is " + type + ", not AVRO", null);
+      throw unusable(id, "schema " + id + " is " + type + ", not AVRO");
     }
-    Schema schema = new Schema.Parser().parse(answer.path("schema").asText());
+    Schema schema;
+    try {
+      schema = new Schema.Parser().parse(text.asText());
+    } catch (RuntimeException e) {
+      throw unusable(id, "schema " + id + " does not parse as Avro: " + e.getMessage());
+    }
     schemasById.putIfAbsent(id, schema);
     return schema;
+  }
+
+  /** What went wrong the last time the registry could not be used, if it has not answered since. */
+  public Optional<String> trouble() {
+    return Optional.ofNullable(trouble);
+  }
+
+  private UnusableSchemaException unusable(int id, String reason) {
+    unusableById.putIfAbsent(id, reason);
+    return new UnusableSchemaException(unusableById.get(id));
+  }
+
+  private SchemaRegistryException troubled(SchemaRegistryException e) {
+    trouble = e.getMessage();
+    return e;
   }
 
   /** Sets the compatibility level of one subject ({@code BACKWARD}, {@code FULL}, ...). */
@@ -99,20 +142,32 @@ public final class SchemaRegistryClient {
     try {
       response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     } catch (IOException e) {
-      throw new SchemaRegistryException(-1, -1, "schema registry unreachable at " + config.url() + ": " + e, e);
+      throw troubled(new SchemaRegistryException(-1, -1, "schema registry unreachable at " + config.url() + ": " + e,
+          e));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new SchemaRegistryException(-1, -1, "interrupted while calling the schema registry", e);
+      throw troubled(new SchemaRegistryException(-1, -1, "interrupted while calling the schema registry at "
+          + config.url(), e));
     }
     JsonNode answer = parse(response.body());
-    if (response.statusCode() / 100 != 2) {
+    int status = response.statusCode();
+    if (status / 100 != 2) {
       int errorCode = answer.path("error_code").asInt(-1);
-      String message = answer.path("message").asText(response.body());
-      throw new SchemaRegistryException(response.statusCode(), errorCode,
-          "schema registry " + method + " " + path + " failed: HTTP " + response.statusCode()
+      String message = answer.path("message").asText(abbreviate(response.body()));
+      SchemaRegistryException e = new SchemaRegistryException(status, errorCode,
+          "schema registry " + method + " " + config.url() + path + " failed: HTTP " + status
               + ", error_code " + errorCode + ": " + message, null);
+      // The registry's answers about the request itself: an unknown subject, version or id (40401-40403), an
+      // incompatible (409) or invalid (422) schema. A 404 without such a code is a wrong path, not an answer.
+      boolean answered = status == 409 || status == 422 || status == 404 && errorCode / 10 == 4040;
+      throw answered ? e : troubled(e);
     }
+    trouble = null;
     return answer;
+  }
+
+  private static String abbreviate(String text) {
+    return text.length() <= 200 ? text : text.substring(0, 200) + "...";
   }
 
   private static JsonNode parse(String body) {

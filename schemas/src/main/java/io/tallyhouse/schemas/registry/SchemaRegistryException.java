@@ -23,4 +23,9 @@ public final class SchemaRegistryException extends RuntimeException {
   public int errorCode() {
     return errorCode;
   }
+
+  /** The registry's answer that it has no schema with the id asked for (HTTP 404, error_code 40403). */
+  public boolean schemaNotFound() {
+    return httpStatus == 404 && errorCode == 40403;
+  }
 }

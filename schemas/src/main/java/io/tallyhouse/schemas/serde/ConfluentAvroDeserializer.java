@@ -2,6 +2,7 @@ package io.tallyhouse.schemas.serde;
 
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.registry.SchemaRegistryException;
+import io.tallyhouse.schemas.registry.UnusableSchemaException;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,6 +19,11 @@ import org.apache.kafka.common.serialization.Deserializer;
  * Reads Confluent-framed Avro into a specific record class, resolving the writer's schema (looked up
  * by the id in the frame) against the reader's, so records written with an older compatible schema
  * still read.
+ *
+ * <p>A {@link SerializationException} means the payload can never be read: bad framing, an id the registry says it
+ * does not know (error_code 40403), a schema that is not usable Avro, a body that does not match its schema. A
+ * {@link SchemaRegistryException} means the registry could not be used (unreachable, 5xx, a wrong URL, ...): the
+ * same payload may read later, so it is never a reason to give up on the record.
  */
 public final class ConfluentAvroDeserializer<T extends SpecificRecord> implements Deserializer<T> {
 
@@ -43,8 +49,13 @@ public final class ConfluentAvroDeserializer<T extends SpecificRecord> implement
       reader = readers.computeIfAbsent(id,
           i -> new SpecificDatumReader<>(registry.schemaById(i), readerSchema, model));
     } catch (SchemaRegistryException e) {
+      if (!e.schemaNotFound()) {
+        throw e;
+      }
       throw new SerializationException("cannot resolve schema id " + id + " (error_code " + e.errorCode() + "): "
           + e.getMessage(), e);
+    } catch (UnusableSchemaException e) {
+      throw new SerializationException("cannot use schema id " + id + ": " + e.getMessage(), e);
     }
     try {
       BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(payload, ConfluentWireFormat.HEADER_SIZE,

@@ -2,20 +2,29 @@ package io.tallyhouse.schemas.serde;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.net.httpserver.HttpServer;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.registry.SchemaRegistryException;
 import io.tallyhouse.testkit.Infra;
 import java.math.BigDecimal;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.avro.Schema;
 import org.apache.kafka.common.errors.SerializationException;
 import org.junit.jupiter.api.BeforeAll;
@@ -90,6 +99,7 @@ class UsageEventSerdeIntegrationTest {
     SerializationException s = assertThrows(SerializationException.class,
         () -> UsageEventSerde.deserializer(registry).deserialize("t", framed));
     assertInstanceOf(SchemaRegistryException.class, s.getCause());
+    assertTrue(registry.trouble().isEmpty(), "40403 is the registry's answer, not trouble");
   }
 
   @Test
@@ -127,6 +137,92 @@ class UsageEventSerdeIntegrationTest {
     SchemaRegistryException e = assertThrows(SchemaRegistryException.class, () -> nowhere.schemaById(1));
     assertTrue(e.getMessage().contains("unreachable"));
     assertEquals(-1, e.errorCode());
+  }
+
+  @Test
+  void aRegisteredSchemaThatIsNotAvroMakesTheRecordUnreadableNotTheRegistryFaulty() throws Exception {
+    int id = registerRaw("not-avro-value",
+        "{\"schemaType\":\"PROTOBUF\",\"schema\":\"syntax = \\\"proto3\\\"; message Usage { string id = 1; }\"}");
+    byte[] framed = ByteBuffer.allocate(6).put((byte) 0).putInt(id).put((byte) 0).array();
+    ConfluentAvroDeserializer<UsageEvent> deserializer = UsageEventSerde.deserializer(registry);
+    SerializationException e = assertThrows(SerializationException.class, () -> deserializer.deserialize("t", framed));
+    assertTrue(e.getMessage().contains("PROTOBUF, not AVRO"), e.getMessage());
+    assertThrows(SerializationException.class, () -> deserializer.deserialize("t", framed));
+    assertTrue(registry.trouble().isEmpty(), "the registry answered");
+  }
+
+  @Test
+  void aWrongRegistryPathIsTroubleNotAnUnknownSchema() {
+    String wrong = URI.create(Infra.registry().url()).resolve("/wrong/").toString();
+    SchemaRegistryClient misconfigured = new SchemaRegistryClient(new RegistryConfig(wrong));
+    byte[] framed = ByteBuffer.allocate(6).put((byte) 0).putInt(987_654).put((byte) 0).array();
+    SchemaRegistryException e = assertThrows(SchemaRegistryException.class,
+        () -> UsageEventSerde.deserializer(misconfigured).deserialize("t", framed));
+    assertFalse(e.schemaNotFound());
+    String trouble = misconfigured.trouble().orElseThrow();
+    assertTrue(trouble.contains(wrong.substring(0, wrong.length() - 1)) && trouble.contains("HTTP 404"), trouble);
+  }
+
+  @Test
+  void aRegistryAnswering503IsTroubleUntilItAnswersAgain() throws Exception {
+    HttpServer outage = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    outage.createContext("/", exchange -> {
+      byte[] body = "{\"error_code\":50301,\"message\":\"overloaded\"}".getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(503, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    outage.start();
+    try {
+      SchemaRegistryClient client = new SchemaRegistryClient(
+          new RegistryConfig("http://127.0.0.1:" + outage.getAddress().getPort()));
+      byte[] framed = ByteBuffer.allocate(6).put((byte) 0).putInt(1).put((byte) 0).array();
+      SchemaRegistryException e = assertThrows(SchemaRegistryException.class,
+          () -> UsageEventSerde.deserializer(client).deserialize("t", framed));
+      assertEquals(503, e.httpStatus());
+      assertTrue(client.trouble().orElseThrow().contains("HTTP 503, error_code 50301: overloaded"),
+          client.trouble().orElseThrow());
+    } finally {
+      outage.stop(0);
+    }
+  }
+
+  @Test
+  void aSchemaTextThatDoesNotParseIsUnusableAndDecidedOnce() throws Exception {
+    AtomicInteger lookups = new AtomicInteger();
+    HttpServer garbage = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    garbage.createContext("/", exchange -> {
+      lookups.incrementAndGet();
+      byte[] body = "{\"schema\":\"{\\\"type\\\":\\\"record\\\"\"}".getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    garbage.start();
+    try {
+      SchemaRegistryClient client = new SchemaRegistryClient(
+          new RegistryConfig("http://127.0.0.1:" + garbage.getAddress().getPort()));
+      byte[] framed = ByteBuffer.allocate(6).put((byte) 0).putInt(7).put((byte) 0).array();
+      for (int i = 0; i < 3; i++) {
+        SerializationException e = assertThrows(SerializationException.class,
+            () -> UsageEventSerde.deserializer(client).deserialize("t", framed));
+        assertTrue(e.getMessage().contains("schema 7 does not parse as Avro"), e.getMessage());
+      }
+      assertEquals(1, lookups.get(), "the verdict is kept for the id");
+      assertTrue(client.trouble().isEmpty(), "the registry answered");
+    } finally {
+      garbage.stop(0);
+    }
+  }
+
+  /** Registers a schema through the ccompat API as another client would, returning its id. */
+  private static int registerRaw(String subject, String body) throws Exception {
+    HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+            URI.create(Infra.registry().url() + "/subjects/" + subject + "/versions"))
+        .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode(), response.body());
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(response.body()).path("id").asInt();
   }
 
   @Test
