@@ -51,6 +51,8 @@ final class StreamGenerations {
   /** The generation id standing for usage_daily rows written before generations were recorded. */
   static final String UNRECORDED = "unrecorded";
   private static final Duration CLICKHOUSE_WAIT = Duration.ofMinutes(2);
+  /** Longer than the session timeout of the stream's consumers (10 s, UsageStreamApp) by far. */
+  private static final Duration MEMBERS_WAIT = Duration.ofSeconds(60);
   private static final long TIMEOUT_SECONDS = 30;
 
   /** What the operator set for the start of a new generation (both null: nothing). */
@@ -281,10 +283,10 @@ final class StreamGenerations {
           + " came after it: continue from that one");
     }
     for (String group : List.of(previous, writerGroup(previous))) {
-      int members = members(admin, group);
+      int members = awaitNoMembers(admin, group);
       if (members > 0) {
-        throw new IllegalStateException(setting + "its group " + group + " still has " + members + " member(s):"
-            + " stop every instance of " + previous + " first");
+        throw new IllegalStateException(setting + "its group " + group + " still has " + members + " member(s) after "
+            + MEMBERS_WAIT.toSeconds() + " s: stop every instance of " + previous + " first");
       }
     }
     Map<TopicPartition, OffsetAndMetadata> input = only(committed(admin, previous), config.eventsTopic());
@@ -328,6 +330,22 @@ final class StreamGenerations {
     // Stable: an offset of a transaction still open (the old application just stopped) is waited for.
     return admin.listConsumerGroupOffsets(group, new ListConsumerGroupOffsetsOptions().requireStable(true))
         .partitionsToOffsetAndMetadata().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+  }
+
+  /**
+   * The members of {@code group}, waiting up to {@link #MEMBERS_WAIT} for them to go: a Kafka Streams instance that
+   * stopped does not leave its group, it stays a member until its session times out.
+   */
+  private static int awaitNoMembers(Admin admin, String group)
+      throws ExecutionException, InterruptedException, java.util.concurrent.TimeoutException {
+    long deadline = System.nanoTime() + MEMBERS_WAIT.toNanos();
+    int members = members(admin, group);
+    while (members > 0 && System.nanoTime() < deadline) {
+      LOG.info("waiting for the {} member(s) of group {} to leave or time out", members, group);
+      Thread.sleep(1_000);
+      members = members(admin, group);
+    }
+    return members;
   }
 
   private static int members(Admin admin, String group)
