@@ -186,12 +186,19 @@ final class StreamGenerations {
    * first free block.
    */
   Generation register(String cluster, String topicId, String applicationId, String rollupsTopic) {
-    List<Generation> recorded = recorded();
-    Optional<Generation> known = find(recorded, cluster, topicId);
+    Optional<Generation> known = find(recorded(), cluster, topicId);
     if (known.isPresent()) {
       return known.get();
     }
-    int base = recorded.isEmpty() ? 0 : nextShardBase(recorded, shardsInUse(), config.eventsPartitions());
+    // The shards in use before the generations: another instance of this generation recording it and writing its
+    // first rows in between is then found below instead of pushing this block above its own rows.
+    long shardsInUse = shardsInUse();
+    List<Generation> recorded = recorded();
+    known = find(recorded, cluster, topicId);
+    if (known.isPresent()) {
+      return known.get();
+    }
+    int base = recorded.isEmpty() ? 0 : nextShardBase(recorded, shardsInUse, config.eventsPartitions());
     record(new Generation(cluster, topicId, applicationId, rollupsTopic, base, config.eventsPartitions()));
     Generation mine = find(recorded(), cluster, topicId).orElseThrow();
     LOG.info("recorded the stream's new {}", mine);
