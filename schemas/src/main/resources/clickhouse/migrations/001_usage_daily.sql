@@ -1,6 +1,7 @@
 -- Daily rollup per (account, UTC day, api key, end user, endpoint) and shard: full running totals, never deltas.
--- shard is the partition of the events topic whose stream task counted the events (each event is counted in
--- exactly one shard), so a group's totals are the sum of its rows over shards: readers always sum.
+-- shard is the partition of the events topic whose stream task counted the events, plus the shard base of the stream's
+-- generation (005_stream_generations.sql); each event is counted in exactly one shard, so a group's totals are the
+-- sum of its rows over shards: readers always sum.
 -- Every update of a (group, shard) carries version = the number of distinct events folded into it so far, so a
 -- replayed update is the identical row and ReplacingMergeTree keeps the row with the highest version.
 -- Readers use FINAL so results do not depend on whether parts have merged yet.

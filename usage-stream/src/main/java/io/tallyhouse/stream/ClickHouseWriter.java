@@ -55,7 +55,9 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final ClickHouse clickHouse;
   private final Clock clock;
-  private final String rollupsTopic;
+  private final StreamGenerations generations;
+  /** The rollups topics and the usage_daily shard of each one's partition 0 (DESIGN.md, "Generations"). */
+  private Map<String, Integer> shardBases;
   private final Thread thread;
   private volatile boolean running = true;
   private volatile boolean healthy = true;
@@ -78,7 +80,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     this.config = config;
     this.clickHouse = clickHouse;
     this.clock = clock;
-    this.rollupsTopic = config.rollupsTopic();
+    this.generations = new StreamGenerations(config, clickHouse);
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
     props.put(ConsumerConfig.GROUP_ID_CONFIG, config.applicationId() + "-clickhouse-writer");
@@ -125,7 +127,13 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
   public void run() {
     try {
       ensureTables();
-      consumer.subscribe(List.of(rollupsTopic, config.rawEventsTopic()));
+      shardBases = generations.writerShardBases(() -> running);
+      if (shardBases == null) {
+        return;
+      }
+      List<String> topics = new ArrayList<>(shardBases.keySet());
+      topics.add(config.rawEventsTopic());
+      consumer.subscribe(topics);
       while (running) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         List<ConsumerRecord<byte[], byte[]>> batch = nextBatch(offsets);
@@ -201,10 +209,11 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     events.clear();
     int eventRows = 0;
     for (ConsumerRecord<byte[], byte[]> record : records) {
-      if (record.topic().equals(rollupsTopic)) {
+      Integer shardBase = shardBases.get(record.topic());
+      if (shardBase != null) {
         if (record.value() != null) {
-          latest.merge(new Shard(Bytes.wrap(record.key()), record.partition()), Totals.fromBytes(record.value()),
-              (a, b) -> a.version() >= b.version() ? a : b);
+          latest.merge(new Shard(Bytes.wrap(record.key()), shardBase + record.partition()),
+              Totals.fromBytes(record.value()), (a, b) -> a.version() >= b.version() ? a : b);
         }
       } else {
         // The raw topic holds each event's row, already in TabSeparated.
@@ -225,7 +234,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     Set<Bytes> pairs = new HashSet<>();
     for (Map.Entry<Shard, Totals> rollup : latest.entrySet()) {
       byte[] group = rollup.getKey().group().get();
-      Rollup.appendRow(rows, group, rollup.getKey().partition(), rollup.getValue(), updatedAt);
+      Rollup.appendRow(rows, group, rollup.getKey().shard(), rollup.getValue(), updatedAt);
       byte[] pair = Rollup.apiKeyPair(group);
       if (pairs.add(Bytes.wrap(pair))) {
         Rollup.appendApiKeyRow(hashes, pair);
@@ -314,8 +323,11 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     }
   }
 
-  /** A group as counted by the task of one partition of the events topic (the usage_daily row's shard). */
-  private record Shard(Bytes group, int partition) {}
+  /**
+   * A group as counted by the task of one partition of the events topic in one generation: the usage_daily row's
+   * shard, the generation's shard base plus the partition.
+   */
+  private record Shard(Bytes group, int shard) {}
 
   private void commit(Map<TopicPartition, OffsetAndMetadata> offsets) {
     consumer.resume(consumer.paused());

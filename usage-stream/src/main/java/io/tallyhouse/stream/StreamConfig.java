@@ -23,13 +23,15 @@ import java.util.Map;
  *     {@code zstd}, ... as Kafka's compression.type)
  * @param commitInterval how often Kafka Streams commits its transaction, i.e. how often the raw topic and the rollups
  *     changelog receive committed records
+ * @param generationSwitch where a new generation of the stream starts reading when ClickHouse holds counts already
+ *     ({@link StreamGenerations})
  */
 public record StreamConfig(
     String applicationId, String bootstrapServers, RegistryConfig registry, String eventsTopic, int eventsPartitions,
     String rawEventsTopic, String deadLetterTopic, Path stateDir, Duration dedupWindow,
     Duration commitInterval, ClickHouseConfig clickHouse, int writerBatchRows, Duration writerMaxWait,
     int rawRetentionDays, int streamThreads, int rollupCacheGroups, String producerCompression, String httpHost,
-    int httpPort) {
+    int httpPort, StreamGenerations.Switch generationSwitch) {
 
   /** What a cached group costs on the heap: 459 bytes measured with 176-character group keys, rounded up. */
   static final long BYTES_PER_CACHED_GROUP = 500;
@@ -66,7 +68,8 @@ public record StreamConfig(
             defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), partitions)),
         env.getOrDefault("PRODUCER_COMPRESSION", "lz4"),
         env.getOrDefault("HTTP_HOST", "127.0.0.1"),
-        EnvNumbers.port(env, "HTTP_PORT", 8082));
+        EnvNumbers.port(env, "HTTP_PORT", 8082),
+        StreamGenerations.Switch.fromEnv(env));
   }
 
   /**

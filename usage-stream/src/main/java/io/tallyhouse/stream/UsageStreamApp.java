@@ -62,13 +62,16 @@ public final class UsageStreamApp implements AutoCloseable {
 
   /**
    * Creates the topics that are missing, then starts the topology, the writer (which creates its tables first, and
-   * waits for ClickHouse if it is down: the stream does not need it) and the HTTP port.
+   * waits for ClickHouse if it is down: the stream does not need it, except at a new generation's first start) and the
+   * HTTP port.
    */
   public static UsageStreamApp start(StreamConfig config) {
     UsageStreamApp app = new UsageStreamApp(config);
     try {
       app.createTopics();
       app.streams.setUncaughtExceptionHandler(app::onThreadFailure);
+      // Before anything is read: a new generation must not count again what an earlier one counted.
+      new StreamGenerations(config, app.clickHouse).checkBeforeStart();
       app.streams.start();
       app.writer.start();
       app.listen();
