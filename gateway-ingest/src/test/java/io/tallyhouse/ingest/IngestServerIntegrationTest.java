@@ -86,13 +86,17 @@ class IngestServerIntegrationTest {
 
     // One bad event: 400 naming index and field, and none of the good ones are written.
     String bad = event("bad", "acme").replace("\"cost\":4.3022187e-05", "\"cost\":-1");
+    String aboveBound = event("above", "acme").replace("}", ",\"byok_cost\":\"1000000000.000000000001\"}");
     HttpResponse<String> refused = harness.post(server.port(), "[" + event(UUID.randomUUID().toString(), "acme") + ","
-        + bad + "]");
+        + bad + "," + aboveBound + "]");
     assertEquals(400, refused.statusCode());
     JsonNode errors = IngestServer.JSON.readTree(refused.body()).path("error").path("metadata").path("errors");
-    assertEquals(1, errors.size(), refused.body());
+    assertEquals(2, errors.size(), refused.body());
     assertEquals(1, errors.get(0).path("index").asInt());
     assertEquals("cost", errors.get(0).path("field").asText());
+    assertEquals(2, errors.get(1).path("index").asInt());
+    assertEquals("byok_cost", errors.get(1).path("field").asText());
+    assertEquals("must be at most 10^9 (1000000000)", errors.get(1).path("message").asText());
 
     // gzip is decoded
     String g = UUID.randomUUID().toString();
