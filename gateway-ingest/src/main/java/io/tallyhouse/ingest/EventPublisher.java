@@ -68,9 +68,14 @@ final class EventPublisher implements AutoCloseable {
         config.publishTimeout().toMillis());
   }
 
-  /** Registers the event schema under {@code <topic>-value} now, so no request waits on the registry. */
+  /**
+   * Registers the event schema under {@code <topic>-value} now, so no request waits on the registry, after making
+   * the subject itself BACKWARD compatible (CONTRACT.md section 1), which is what a Confluent client reads there.
+   */
   void publishSchema() {
-    registry.register(config.eventsTopic() + "-value", UsageEvent.getClassSchema());
+    String subject = config.eventsTopic() + "-value";
+    registry.requireBackwardCompatibility(subject);
+    registry.register(subject, UsageEvent.getClassSchema());
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.tallyhouse.ingest;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.tallyhouse.schemas.EventRules;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -14,15 +15,18 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Pattern;
+import java.util.function.Function;
 
 /**
  * Turns a request body (one event object or an array of them) into Avro events, checking every rule of
  * CONTRACT.md section 1. It reports every problem of every event, so a client fixes a batch in one round trip.
+ *
+ * <p>The field rules are {@link EventRules}, the ones usage-stream counts by; the rules that depend on the request
+ * (JSON types, {@code created_at} against now) are here. Every event built is checked once more as a whole by the
+ * stream's own check, so an event this accepts is never a dead letter downstream.
  */
 public final class EventValidator {
 
-  static final long MAX_TOKENS = 1_000_000_000_000L;
   /** Every field of an event (CONTRACT.md section 1); others are ignored. */
   public static final List<String> FIELDS = List.of("event_id", "account_id", "api_key_hash", "user", "model",
       "model_permaslug", "provider_name", "endpoint_id", "created_at", "prompt_tokens", "completion_tokens",
@@ -30,8 +34,6 @@ public final class EventValidator {
   public static final List<String> REQUIRED = List.of("event_id", "account_id", "api_key_hash", "model",
       "provider_name", "created_at", "cost");
   private static final Duration MAX_FUTURE = Duration.ofMinutes(5);
-  private static final Pattern ACCOUNT_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
-  private static final Pattern HEX_64 = Pattern.compile("[0-9a-fA-F]{64}");
   private static final String[] TOKEN_FIELDS = {"prompt_tokens", "completion_tokens", "reasoning_tokens", "cached_tokens"};
 
   private final Clock clock;
@@ -79,24 +81,15 @@ public final class EventValidator {
       return null;
     }
     Fields f = new Fields(index, node, errors);
-    String eventId = f.requiredString("event_id", 128);
-    if (eventId != null && !noWhitespaceOrControl(eventId)) {
-      f.error("event_id", "must not contain whitespace or control characters");
-    }
-    String accountId = f.requiredString("account_id", 128);
-    if (accountId != null && !ACCOUNT_ID.matcher(accountId).matches()) {
-      f.error("account_id", "must be 1-128 characters of A-Z a-z 0-9 . _ : -");
-    }
-    String apiKeyHash = f.requiredString("api_key_hash", 64);
-    if (apiKeyHash != null && !HEX_64.matcher(apiKeyHash).matches()) {
-      f.error("api_key_hash", "must be the SHA-256 of the API key: 64 hex characters");
-    }
-    String user = f.optionalString("user", 256);
-    String model = f.requiredString("model", 256);
-    String permaslug = f.optionalString("model_permaslug", 256);
-    String provider = f.requiredString("provider_name", 128);
-    String endpointId = f.optionalString("endpoint_id", 128);
-    String app = f.optionalString("app", 256);
+    String eventId = f.requiredString("event_id", EventRules::eventIdProblem);
+    String accountId = f.requiredString("account_id", EventRules::accountIdProblem);
+    String apiKeyHash = f.requiredString("api_key_hash", EventRules::apiKeyHashProblem);
+    String user = f.optionalString("user", s -> EventRules.textProblem(s, EventRules.USER_MAX));
+    String model = f.requiredString("model", s -> EventRules.textProblem(s, EventRules.MODEL_MAX));
+    String permaslug = f.optionalString("model_permaslug", s -> EventRules.textProblem(s, EventRules.MODEL_MAX));
+    String provider = f.requiredString("provider_name", s -> EventRules.textProblem(s, EventRules.PROVIDER_NAME_MAX));
+    String endpointId = f.optionalString("endpoint_id", s -> EventRules.textProblem(s, EventRules.ENDPOINT_ID_MAX));
+    String app = f.optionalString("app", s -> EventRules.textProblem(s, EventRules.APP_MAX));
     Instant createdAt = createdAt(f);
     long[] tokens = new long[TOKEN_FIELDS.length];
     for (int t = 0; t < TOKEN_FIELDS.length; t++) {
@@ -109,7 +102,7 @@ public final class EventValidator {
       return null;
     }
     String slug = permaslug == null ? model : permaslug;
-    return UsageEvent.newBuilder()
+    UsageEvent event = UsageEvent.newBuilder()
         .setEventId(eventId)
         .setAccountId(accountId)
         .setApiKeyHash(apiKeyHash.toLowerCase(Locale.ROOT))
@@ -129,10 +122,16 @@ public final class EventValidator {
         .setApp(app)
         .setReceivedAt(receivedAt)
         .build();
+    EventRules.Violation violation = EventRules.violation(event);
+    if (violation != null) {
+      f.error(violation.field(), violation.message());
+      return null;
+    }
+    return event;
   }
 
   private Instant createdAt(Fields f) {
-    String text = f.requiredString("created_at", 64);
+    String text = f.requiredString("created_at", s -> EventRules.textProblem(s, 64));
     if (text == null) {
       return null;
     }
@@ -141,6 +140,11 @@ public final class EventValidator {
       instant = OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
     } catch (DateTimeParseException e) {
       f.error("created_at", "must be an RFC 3339 timestamp with an offset, e.g. 2026-11-21T10:15:30.123Z");
+      return null;
+    }
+    String outOfRange = EventRules.timeProblem(instant);
+    if (outOfRange != null) {
+      f.error("created_at", outOfRange);
       return null;
     }
     Instant now = clock.instant();
@@ -153,27 +157,6 @@ public final class EventValidator {
       return null;
     }
     return instant.truncatedTo(ChronoUnit.MICROS);
-  }
-
-  // Plain loops over chars: every whitespace and control character is in the BMP, and this runs for every
-  // string of every event (a code point stream showed up in profiles).
-  static boolean noWhitespaceOrControl(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (Character.isWhitespace(c) || Character.isSpaceChar(c) || Character.isISOControl(c)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  static boolean noControl(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      if (Character.isISOControl(s.charAt(i))) {
-        return false;
-      }
-    }
-    return true;
   }
 
   /** Field access for one event that records problems instead of throwing. */
@@ -198,36 +181,33 @@ public final class EventValidator {
       errors.add(new FieldError(index, field, message));
     }
 
-    String requiredString(String field, int maxLength) {
+    /** The field's text when it obeys {@code rule} (which answers the problem, or null), else null and an error. */
+    String requiredString(String field, Function<String, String> rule) {
       JsonNode value = node.get(field);
       if (value == null || value.isNull()) {
         error(field, "is required");
         return null;
       }
-      return string(field, value, maxLength);
+      return string(field, value, rule);
     }
 
-    String optionalString(String field, int maxLength) {
+    String optionalString(String field, Function<String, String> rule) {
       JsonNode value = node.get(field);
       if (value == null || value.isNull()) {
         return null;
       }
-      return string(field, value, maxLength);
+      return string(field, value, rule);
     }
 
-    private String string(String field, JsonNode value, int maxLength) {
+    private String string(String field, JsonNode value, Function<String, String> rule) {
       if (!value.isTextual()) {
         error(field, "must be a string");
         return null;
       }
       String text = value.textValue();
-      int length = text.codePointCount(0, text.length());
-      if (length < 1 || length > maxLength) {
-        error(field, "must be 1-" + maxLength + " characters, got " + length);
-        return null;
-      }
-      if (!noControl(text)) {
-        error(field, "must not contain control characters");
+      String problem = rule.apply(text);
+      if (problem != null) {
+        error(field, problem);
         return null;
       }
       return text;
@@ -243,11 +223,13 @@ public final class EventValidator {
         return 0;
       }
       BigInteger n = value.bigIntegerValue();
-      if (n.signum() < 0 || n.compareTo(BigInteger.valueOf(MAX_TOKENS)) > 0) {
-        error(field, "must be between 0 and 10^12");
+      long count = n.bitLength() < Long.SIZE ? n.longValue() : n.signum() < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+      String problem = EventRules.tokensProblem(count);
+      if (problem != null) {
+        error(field, problem);
         return 0;
       }
-      return n.longValueExact();
+      return count;
     }
 
     BigDecimal money(String field, boolean required) {

@@ -1,18 +1,18 @@
 package io.tallyhouse.ingest;
 
+import io.tallyhouse.schemas.EventRules;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.regex.Pattern;
 
 /**
- * Exact USD amounts: parsed from the decimal text the client sent (never through a double), at most 12 fractional
- * digits, never negative, and brought to scale 12, the scale of Avro decimal(38,12) and ClickHouse Decimal(38,12).
+ * Exact USD amounts: parsed from the decimal text the client sent (never through a double), checked against the
+ * contract's money rule ({@link EventRules#moneyProblem}: 0 to 10^9, at most 12 fractional digits) and brought to
+ * scale 12, the scale of Avro decimal(38,12) and ClickHouse Decimal(38,12).
  */
 public final class Money {
 
-  public static final int SCALE = 12;
-  /** Decimal(38,12) leaves 26 digits before the point. */
-  private static final int MAX_INTEGER_DIGITS = 26;
+  public static final int SCALE = EventRules.MONEY_SCALE;
   private static final Pattern DECIMAL_TEXT = Pattern.compile("[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d{1,4})?");
 
   private Money() {}
@@ -27,17 +27,11 @@ public final class Money {
 
   /** Checks an amount Jackson already parsed exactly from a JSON number. */
   public static Result check(BigDecimal value) {
-    if (value.signum() < 0) {
-      return Result.error("must not be negative");
+    String problem = EventRules.moneyProblem(value);
+    if (problem != null) {
+      return Result.error(problem);
     }
-    BigDecimal stripped = value.stripTrailingZeros();
-    if (stripped.scale() > SCALE) {
-      return Result.error("must have at most " + SCALE + " fractional digits");
-    }
-    if (stripped.precision() - stripped.scale() > MAX_INTEGER_DIGITS) {
-      return Result.error("is too large (at most " + MAX_INTEGER_DIGITS + " integer digits)");
-    }
-    return new Result(stripped.setScale(SCALE, RoundingMode.UNNECESSARY), null);
+    return new Result(value.setScale(SCALE, RoundingMode.UNNECESSARY), null);
   }
 
   /** Either an exact amount at scale 12 or why the input is not one. */

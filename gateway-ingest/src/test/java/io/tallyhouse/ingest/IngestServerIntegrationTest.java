@@ -12,6 +12,7 @@ import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
+import io.tallyhouse.schemas.registry.SchemaRegistryException;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
 import io.tallyhouse.testkit.Infra;
 import io.tallyhouse.testkit.LocalKafka;
@@ -34,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.zip.GZIPOutputStream;
+import org.apache.avro.Schema;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -84,13 +86,17 @@ class IngestServerIntegrationTest {
 
     // One bad event: 400 naming index and field, and none of the good ones are written.
     String bad = event("bad", "acme").replace("\"cost\":4.3022187e-05", "\"cost\":-1");
+    String aboveBound = event("above", "acme").replace("}", ",\"byok_cost\":\"1000000000.000000000001\"}");
     HttpResponse<String> refused = harness.post(server.port(), "[" + event(UUID.randomUUID().toString(), "acme") + ","
-        + bad + "]");
+        + bad + "," + aboveBound + "]");
     assertEquals(400, refused.statusCode());
     JsonNode errors = IngestServer.JSON.readTree(refused.body()).path("error").path("metadata").path("errors");
-    assertEquals(1, errors.size(), refused.body());
+    assertEquals(2, errors.size(), refused.body());
     assertEquals(1, errors.get(0).path("index").asInt());
     assertEquals("cost", errors.get(0).path("field").asText());
+    assertEquals(2, errors.get(1).path("index").asInt());
+    assertEquals("byok_cost", errors.get(1).path("field").asText());
+    assertEquals("must be at most 10^9 (1000000000)", errors.get(1).path("message").asText());
 
     // gzip is decoded
     String g = UUID.randomUUID().toString();
@@ -114,6 +120,26 @@ class IngestServerIntegrationTest {
       assertEquals(org.apache.kafka.common.record.TimestampType.LOG_APPEND_TIME, record.timestampType());
       assertTrue(record.timestamp() >= firstPost, "append time, not the event's time");
     }
+  }
+
+  @Test
+  void theEventsSubjectItselfCarriesBackwardCompatibilityAndRefusesAnIncompatibleSchema() throws Exception {
+    String subject = harness.topic + "-value";
+    // What a Confluent client reads: the subject's own level, not the registry's global default.
+    HttpResponse<String> config = IngestHarness.HTTP.send(HttpRequest.newBuilder(
+        URI.create(Infra.registry().url() + "/config/" + subject)).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, config.statusCode(), config.body());
+    assertEquals("BACKWARD", IngestServer.JSON.readTree(config.body()).path("compatibilityLevel").asText(),
+        config.body());
+
+    // A new field without a default: a reader of the new schema could not read the events already on the topic.
+    var schema = (com.fasterxml.jackson.databind.node.ObjectNode) IngestServer.JSON.readTree(
+        UsageEvent.getClassSchema().toString());
+    ((ArrayNode) schema.get("fields")).addObject().put("name", "region").put("type", "string");
+    SchemaRegistryClient registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
+    SchemaRegistryException refused = org.junit.jupiter.api.Assertions.assertThrows(SchemaRegistryException.class,
+        () -> registry.register(subject, new Schema.Parser().parse(schema.toString())));
+    assertEquals(409, refused.httpStatus(), refused.getMessage());
   }
 
   @Test

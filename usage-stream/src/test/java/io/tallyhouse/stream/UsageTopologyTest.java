@@ -210,6 +210,44 @@ class UsageTopologyTest {
   }
 
   @Test
+  void lengthsAreCountedInCodePointsAsAtIngest() {
+    // 104 code points, 204 UTF-16 units: legal at ingest, so it must be counted here.
+    UsageEvent emoji = Events.event("acme", "gen-" + "\ud83d\ude00".repeat(100), "2026-11-20T10:00:00Z",
+        "\ud83d\ude00".repeat(256), "1");
+    send(emoji);
+    UsageEvent tooLong = Events.event("acme", "gen-" + "\ud83d\ude00".repeat(125), "2026-11-20T10:00:00Z", null, "1");
+    send(tooLong);
+    assertEquals(1, distinct.readRecordsToList().size());
+    List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
+    assertEquals(List.of(tooLong.getAccountId() + "/" + tooLong.getEventId()),
+        dead.stream().map(TestRecord::key).toList());
+    assertTrue(header(dead.get(0), UsageTopology.Decode.REASON).startsWith("event_id must be 1-128 characters"),
+        header(dead.get(0), UsageTopology.Decode.REASON));
+  }
+
+  @Test
+  void moneyAboveTenToTheNinthAndTokensAboveTenToTheTwelfthArePoison() {
+    UsageEvent largest = Events.event("acme", "largest", "2026-11-20T10:00:00Z", null, "1000000000");
+    largest.setByokCost(new BigDecimal("1000000000.000000000000"));
+    largest.setPromptTokens(1_000_000_000_000L);
+    UsageEvent cost = Events.event("acme", "cost", "2026-11-20T10:00:00Z", null, "1000000000.000000000001");
+    UsageEvent byok = Events.event("acme", "byok", "2026-11-20T10:00:00Z", null, "1");
+    byok.setByokCost(new BigDecimal("99999999999999999999999999.000000000000"));
+    UsageEvent tokens = Events.event("acme", "tokens", "2026-11-20T10:00:00Z", null, "1");
+    tokens.setCachedTokens(1_000_000_000_001L);
+    for (UsageEvent e : List.of(largest, cost, byok, tokens)) {
+      send(e);
+    }
+    assertEquals(1, distinct.readRecordsToList().size(), "the largest legal event is counted");
+    List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
+    assertEquals(List.of("acme/cost", "acme/byok", "acme/tokens"), dead.stream().map(TestRecord::key).toList());
+    List<String> reasons = dead.stream().map(r -> header(r, UsageTopology.Decode.REASON)).toList();
+    assertTrue(reasons.get(0).startsWith("cost must be at most 10^9"), reasons.toString());
+    assertTrue(reasons.get(1).startsWith("byok_cost must be at most 10^9"), reasons.toString());
+    assertTrue(reasons.get(2).startsWith("cached_tokens must be between 0 and 10^12"), reasons.toString());
+  }
+
+  @Test
   void timesOutsideClickHousesDateTimeRangeArePoisonNotAnotherTime() {
     UsageEvent tooLate = Events.event("acme", "late", "2106-01-01T00:00:00Z", null, "1");
     UsageEvent receivedTooEarly = Events.event("acme", "early", "2026-11-20T10:00:00Z", null, "1");

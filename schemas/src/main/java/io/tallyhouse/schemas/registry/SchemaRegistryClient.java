@@ -126,6 +126,30 @@ public final class SchemaRegistryClient {
     send("PUT", "/config/" + encode(subject), JSON.createObjectNode().put("compatibility", level).toString());
   }
 
+  /** The compatibility level set on {@code subject} itself, or null when it has none of its own. */
+  public String compatibility(String subject) {
+    try {
+      return send("GET", "/config/" + encode(subject), null).path("compatibilityLevel").asText(null);
+    } catch (SchemaRegistryException e) {
+      if (e.httpStatus() == 404) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Makes {@code subject} itself carry a level that checks BACKWARD compatibility, so a client reading the subject's
+   * config sees the rule that is enforced, whatever the registry's global default (Confluent's is BACKWARD,
+   * Apicurio's NONE). A level that already includes BACKWARD (BACKWARD_TRANSITIVE, FULL, FULL_TRANSITIVE) stays.
+   */
+  public void requireBackwardCompatibility(String subject) {
+    String level = compatibility(subject);
+    if (level == null || !(level.startsWith("BACKWARD") || level.startsWith("FULL"))) {
+      setCompatibility(subject, "BACKWARD");
+    }
+  }
+
   private JsonNode send(String method, String path, String body) {
     HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(config.url() + path))
         .timeout(config.timeout())

@@ -131,6 +131,28 @@ class UsageEventSerdeIntegrationTest {
   }
 
   @Test
+  void aSubjectIsMadeBackwardCompatibleItselfAndAStricterLevelStays() {
+    String fresh = "compat-fresh-" + System.nanoTime() + "-value";
+    registry.requireBackwardCompatibility(fresh);
+    assertEquals("BACKWARD", registry.compatibility(fresh));
+    registry.requireBackwardCompatibility(fresh);
+    assertEquals("BACKWARD", registry.compatibility(fresh), "idempotent");
+
+    // Apicurio keeps a level of NONE only on a subject that exists.
+    String loose = "compat-none-" + System.nanoTime() + "-value";
+    registry.register(loose, UsageEvent.getClassSchema());
+    registry.setCompatibility(loose, "NONE");
+    registry.requireBackwardCompatibility(loose);
+    assertEquals("BACKWARD", registry.compatibility(loose));
+
+    String strict = "compat-full-" + System.nanoTime() + "-value";
+    registry.register(strict, UsageEvent.getClassSchema());
+    registry.setCompatibility(strict, "FULL_TRANSITIVE");
+    registry.requireBackwardCompatibility(strict);
+    assertEquals("FULL_TRANSITIVE", registry.compatibility(strict));
+  }
+
+  @Test
   void unreachableRegistryIsAClearError() {
     SchemaRegistryClient nowhere = new SchemaRegistryClient(new RegistryConfig("http://127.0.0.1:9", null, null,
         Duration.ofSeconds(2)));
