@@ -33,7 +33,6 @@ public final class EventValidator {
       "reasoning_tokens", "cached_tokens", "cost", "is_byok", "byok_cost", "app");
   public static final List<String> REQUIRED = List.of("event_id", "account_id", "api_key_hash", "model",
       "provider_name", "created_at", "cost");
-  private static final Duration MAX_FUTURE = Duration.ofMinutes(5);
   private static final String[] TOKEN_FIELDS = {"prompt_tokens", "completion_tokens", "reasoning_tokens", "cached_tokens"};
 
   private final Clock clock;
@@ -148,7 +147,7 @@ public final class EventValidator {
       return null;
     }
     Instant now = clock.instant();
-    if (instant.isAfter(now.plus(MAX_FUTURE))) {
+    if (instant.isAfter(now.plus(EventRules.MAX_FUTURE_SKEW))) {
       f.error("created_at", "must not be more than 5 minutes in the future");
       return null;
     }

@@ -2,6 +2,7 @@ package io.tallyhouse.schemas;
 
 import io.tallyhouse.schemas.avro.UsageEvent;
 import java.math.BigDecimal;
+import java.time.Duration;
 import java.time.Instant;
 
 /**
@@ -25,6 +26,8 @@ public final class EventRules {
   public static final int STORED_ENDPOINT_ID_MAX = PROVIDER_NAME_MAX + 1 + MODEL_MAX;
   public static final int APP_MAX = 256;
   public static final long MAX_TOKENS = 1_000_000_000_000L;
+  /** How far in the future created_at may be: ingest checks it against its clock, the stream against the broker's. */
+  public static final Duration MAX_FUTURE_SKEW = Duration.ofMinutes(5);
   public static final int MONEY_SCALE = 12;
   /** Keeps any sum of up to 10^17 amounts inside Decimal(38,12). */
   public static final BigDecimal MAX_MONEY = BigDecimal.valueOf(1_000_000_000L);

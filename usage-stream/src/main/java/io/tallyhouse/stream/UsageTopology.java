@@ -1,5 +1,6 @@
 package io.tallyhouse.stream;
 
+import io.tallyhouse.schemas.EventRules;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -148,15 +149,13 @@ public final class UsageTopology {
   static final class Decode implements FixedKeyProcessor<String, byte[], Decoded> {
     static final String REASON = "tallyhouse.dlq.reason";
     static final String SOURCE = "tallyhouse.dlq.source";
-    /** How far in the future the contract lets created_at be (gateway-ingest refuses more). */
-    static final Duration MAX_FUTURE_SKEW = Duration.ofMinutes(5);
     /**
      * How far created_at may be after the record's timestamp, which the broker sets when it stores the record
      * (LogAppendTime): the contract's skew plus a minute for the ingest host's clock running ahead of the broker's.
      * Dedup stores each id at its created_at, and a window store forgets everything older than its latest time minus
      * its retention, so this bound is also how far one record can move the dedup store's time ahead of the broker.
      */
-    static final Duration MAX_AHEAD_OF_RECORD = MAX_FUTURE_SKEW.plusMinutes(1);
+    static final Duration MAX_AHEAD_OF_RECORD = EventRules.MAX_FUTURE_SKEW.plusMinutes(1);
 
     private final Deserializer<UsageEvent> deserializer;
     private final String topic;
