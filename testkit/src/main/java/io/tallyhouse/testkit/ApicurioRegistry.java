@@ -59,8 +59,9 @@ public final class ApicurioRegistry implements RegistryEndpoint {
     }
     ApicurioRegistry registry = new ApicurioRegistry(process, port, log);
     Runtime.getRuntime().addShutdownHook(new Thread(registry::stop, "apicurio-stop"));
+    // About 7 s on an idle box; minutes on a starved one. A registry that dies fails the wait at once.
     Processes.awaitHttp("Apicurio Registry", process, "http://127.0.0.1:" + port + "/health/ready",
-        body -> body.contains("UP"), Duration.ofSeconds(120), log);
+        body -> body.contains("UP"), Await.CEILING, log);
     registry.setBackwardCompatibility();
     return registry;
   }
