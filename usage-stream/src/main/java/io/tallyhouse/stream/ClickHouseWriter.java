@@ -49,6 +49,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(ClickHouseWriter.class);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+  private static final Duration FIRST_RESTART_BACKOFF = Duration.ofSeconds(1);
   private static final Duration MAX_RESTART_BACKOFF = Duration.ofSeconds(30);
   private static final Duration RETENTION_EVERY = Duration.ofHours(1);
   private static final List<String> API_KEY_HASH_COLUMNS = List.of("account_id", "api_key_hash");
@@ -140,7 +141,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
 
   @Override
   public void run() {
-    long backoff = 1000;
+    long backoff = FIRST_RESTART_BACKOFF.toMillis();
     try {
       ensureTables();
       while (running) {
@@ -155,7 +156,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
             if (!batch.isEmpty()) {
               writeUntilDone(batch);
               commit(offsets);
-              backoff = 1000;
+              backoff = FIRST_RESTART_BACKOFF.toMillis();
             }
             if (recovering && !consumer.assignment().isEmpty()) {
               recovering = false;
@@ -172,14 +173,22 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
           LOG.error("the ClickHouse writer failed; a new consumer resumes from the committed offsets in {} ms",
               backoff, e);
         } finally {
-          // Bounded: with the broker away, leaving the group would otherwise wait the default 30 s.
-          consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+          closeConsumer();
         }
         sleepWhileRunning(backoff);
         backoff = Math.min(backoff * 2, MAX_RESTART_BACKOFF.toMillis());
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  private void closeConsumer() {
+    try {
+      // Bounded: with the broker away, leaving the group would otherwise wait the default 30 s.
+      consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+    } catch (RuntimeException e) {
+      LOG.warn("closing the writer's consumer failed; a new one replaces it anyway", e);
     }
   }
 

@@ -7,6 +7,7 @@ import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
+import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.Infra;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -124,7 +125,7 @@ class RollupStoreIntegrationTest {
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
       List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      long deadline = System.nanoTime() + Await.STALL.toNanos();
       long settle = 0;
       while (System.nanoTime() < deadline && (records.size() < count || System.nanoTime() < settle)) {
         consumer.poll(Duration.ofMillis(200)).forEach(records::add);
