@@ -76,8 +76,9 @@ public final class ApicurioRegistry implements RegistryEndpoint {
   }
 
   private void setBackwardCompatibility() {
+    // The first request after ready warms the registry up; on a starved machine that took more than 10 s.
     HttpRequest request = HttpRequest.newBuilder(URI.create(url() + "/config"))
-        .timeout(Duration.ofSeconds(10))
+        .timeout(Await.STALL)
         .header("Content-Type", "application/vnd.schemaregistry.v1+json")
         .PUT(HttpRequest.BodyPublishers.ofString("{\"compatibility\":\"BACKWARD\"}"))
         .build();
