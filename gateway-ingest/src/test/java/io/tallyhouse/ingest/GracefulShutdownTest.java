@@ -50,7 +50,8 @@ class GracefulShutdownTest {
         thread.start();
         clients.add(thread);
       }
-      Thread.sleep(1500);
+      // The signal comes once the load is well under way, however slowly a loaded machine gets there.
+      Await.until("over 100 acknowledged events before the signal", () -> acknowledged.size() > 100, Await.STALL);
       int before = acknowledged.size();
       process.destroy(); // SIGTERM
       assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the service did not exit after SIGTERM");
