@@ -15,6 +15,7 @@ import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.http.ErrorEnvelope;
+import io.tallyhouse.common.http.EventLoopWatchdog;
 import io.tallyhouse.common.http.OpsRoutes;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -133,7 +134,7 @@ public final class ActivityServer implements AutoCloseable {
       router.get(OPENAPI_ROUTE).handler(ctx -> ctx.response()
           .putHeader("Content-Type", "application/yaml; charset=utf-8")
           .end(Buffer.buffer(openApi)));
-      OpsRoutes.mount(router, metrics, clickHouse::ping);
+      OpsRoutes.mount(router, metrics, clickHouse::ping, EventLoopWatchdog.start(vertx));
       router.errorHandler(404, ctx -> ErrorEnvelope.send(ctx, 404, "Not found", null));
       router.errorHandler(405, ctx -> ErrorEnvelope.send(ctx, 405, "Method not allowed", null));
       router.errorHandler(500, ctx -> {

@@ -14,6 +14,7 @@ import io.tallyhouse.common.auth.Credential;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.http.ErrorEnvelope;
+import io.tallyhouse.common.http.EventLoopWatchdog;
 import io.tallyhouse.common.http.OpsRoutes;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
@@ -100,7 +101,7 @@ public final class IngestServer implements AutoCloseable {
 
   private void listen() {
     Router router = Router.router(vertx);
-    OpsRoutes.mount(router, metrics, publisher::ready);
+    OpsRoutes.mount(router, metrics, publisher::ready, EventLoopWatchdog.start(vertx));
     byte[] openApi = openApiDocument();
     router.get("/openapi.yaml").handler(ctx -> ctx.response().putHeader("Content-Type", "application/yaml")
         .end(io.vertx.core.buffer.Buffer.buffer(openApi)));

@@ -4,6 +4,7 @@ import static io.tallyhouse.ingest.IngestHarness.event;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.Infra;
 import io.tallyhouse.testkit.Ports;
 import java.io.IOException;
@@ -11,7 +12,6 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +38,7 @@ class GracefulShutdownTest {
     builder.environment().putAll(env);
     Process process = builder.start();
     try {
-      awaitLive(port, process);
+      awaitLive(port, process, dir.resolve("ingest.log"));
       Set<String> acknowledged = ConcurrentHashMap.newKeySet();
       AtomicBoolean stop = new AtomicBoolean();
       List<Thread> clients = new ArrayList<>();
@@ -50,7 +50,8 @@ class GracefulShutdownTest {
         thread.start();
         clients.add(thread);
       }
-      Thread.sleep(1500);
+      // The signal comes once the load is well under way, however slowly a loaded machine gets there.
+      Await.until("over 100 acknowledged events before the signal", () -> acknowledged.size() > 100, Await.STALL);
       int before = acknowledged.size();
       process.destroy(); // SIGTERM
       assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the service did not exit after SIGTERM");
@@ -98,10 +99,12 @@ class GracefulShutdownTest {
     }
   }
 
-  private static void awaitLive(int port, Process process) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+  private static void awaitLive(int port, Process process, Path log) throws Exception {
+    long deadline = System.nanoTime() + Await.STALL.toNanos();
     while (System.nanoTime() < deadline) {
-      assertTrue(process.isAlive(), "the service exited during start-up");
+      if (!process.isAlive()) {
+        throw new AssertionError("the service exited during start-up:\n" + java.nio.file.Files.readString(log));
+      }
       try {
         HttpResponse<String> live = IngestHarness.HTTP.send(HttpRequest.newBuilder(
             URI.create("http://127.0.0.1:" + port + "/health/live")).build(), HttpResponse.BodyHandlers.ofString());

@@ -59,8 +59,9 @@ public final class ApicurioRegistry implements RegistryEndpoint {
     }
     ApicurioRegistry registry = new ApicurioRegistry(process, port, log);
     Runtime.getRuntime().addShutdownHook(new Thread(registry::stop, "apicurio-stop"));
+    // About 7 s on an idle box; minutes on a starved one. A registry that dies fails the wait at once.
     Processes.awaitHttp("Apicurio Registry", process, "http://127.0.0.1:" + port + "/health/ready",
-        body -> body.contains("UP"), Duration.ofSeconds(120), log);
+        body -> body.contains("UP"), Await.CEILING, log);
     registry.setBackwardCompatibility();
     return registry;
   }
@@ -75,8 +76,9 @@ public final class ApicurioRegistry implements RegistryEndpoint {
   }
 
   private void setBackwardCompatibility() {
+    // The first request after ready warms the registry up; on a starved machine that took more than 10 s.
     HttpRequest request = HttpRequest.newBuilder(URI.create(url() + "/config"))
-        .timeout(Duration.ofSeconds(10))
+        .timeout(Await.STALL)
         .header("Content-Type", "application/vnd.schemaregistry.v1+json")
         .PUT(HttpRequest.BodyPublishers.ofString("{\"compatibility\":\"BACKWARD\"}"))
         .build();

@@ -112,7 +112,7 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
       throw new UncheckedIOException("cannot start clickhouse-server", e);
     }
     Processes.awaitHttp("clickhouse-server", process, httpUrl() + "/ping", body -> body.startsWith("Ok."),
-        Duration.ofSeconds(60), log);
+        Await.STALL, log);
   }
 
   private void writeConfig() {

@@ -21,6 +21,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -40,19 +41,25 @@ import org.slf4j.LoggerFactory;
  * Copies committed rollups and distinct events into ClickHouse (the sequence and its guarantee: DESIGN.md).
  * A batch closes at {@code WRITER_BATCH_ROWS} records or {@code WRITER_MAX_WAIT_MS} after its first record; its
  * offsets are committed only after every insert of the batch succeeded. While ClickHouse is down the writer retries
- * with backoff and the backlog stays in Kafka.
+ * with backoff and the backlog stays in Kafka. Any other failure (a commit that timed out while the broker was away,
+ * a record it cannot write) closes the consumer; after a backoff a new one resumes from the committed offsets, which
+ * re-inserts at most the batch whose commit was lost (inserts are idempotent).
  */
 final class ClickHouseWriter implements Runnable, AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(ClickHouseWriter.class);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+  private static final Duration FIRST_RESTART_BACKOFF = Duration.ofSeconds(1);
+  private static final Duration MAX_RESTART_BACKOFF = Duration.ofSeconds(30);
   private static final Duration RETENTION_EVERY = Duration.ofHours(1);
   private static final List<String> API_KEY_HASH_COLUMNS = List.of("account_id", "api_key_hash");
   private static final DateTimeFormatter UPDATED_AT = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss")
       .withZone(ZoneOffset.UTC);
 
   private final StreamConfig config;
-  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final Properties consumerProperties;
+  // Replaced after a failure; volatile for close(), which wakes the current one up.
+  private volatile KafkaConsumer<byte[], byte[]> consumer;
   private final ClickHouse clickHouse;
   private final Clock clock;
   private final StreamGenerations generations;
@@ -64,6 +71,9 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
   private volatile long rowsWritten;
   private volatile long insertFailures;
   private volatile long partitionsWithDeletedRecords;
+  private volatile long restarts;
+  // From a failure until the new consumer has its partitions.
+  private volatile boolean recovering;
   private long nextRetentionNanos = System.nanoTime();
   // A batch's rows, per table. Kept from batch to batch: megabytes allocated anew for every batch were humongous
   // objects to G1 and set off a fifth of the stream JVM's collections.
@@ -96,9 +106,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     // The rollups topic is the rollup store's changelog, which Kafka Streams creates with the events topic's
     // partition count; a broker creating it first on this subscription would give it the broker's default count.
     props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-    // Keys stay bytes: rollup keys go into the rows as they are (no decoding only to encode again), and the raw
-    // topic's keys are not needed at all.
-    this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    this.consumerProperties = props;
     this.thread = new Thread(this, "clickhouse-writer");
   }
 
@@ -107,7 +115,17 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
   }
 
   boolean healthy() {
-    return healthy && thread.isAlive();
+    return healthy && !recovering && thread.isAlive();
+  }
+
+  /** Whether the writer thread runs (it ends only on close, or on an Error such as running out of memory). */
+  boolean alive() {
+    return thread.isAlive() || !running;
+  }
+
+  /** How many times the writer replaced its consumer after a failure. */
+  long restarts() {
+    return restarts;
   }
 
   long rowsWritten() {
@@ -125,6 +143,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
 
   @Override
   public void run() {
+    long backoff = FIRST_RESTART_BACKOFF.toMillis();
     try {
       ensureTables();
       shardBases = generations.writerShardBases(() -> running);
@@ -133,27 +152,58 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
       }
       List<String> topics = new ArrayList<>(shardBases.keySet());
       topics.add(config.rawEventsTopic());
-      consumer.subscribe(topics);
       while (running) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        List<ConsumerRecord<byte[], byte[]>> batch = nextBatch(offsets);
-        if (!batch.isEmpty()) {
-          writeUntilDone(batch);
-          commit(offsets);
+        // Keys stay bytes: rollup keys go into the rows as they are (no decoding only to encode again), and the raw
+        // topic's keys are not needed at all.
+        consumer = new KafkaConsumer<>(consumerProperties, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        try {
+          consumer.subscribe(topics);
+          while (running) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            List<ConsumerRecord<byte[], byte[]>> batch = nextBatch(offsets);
+            if (!batch.isEmpty()) {
+              writeUntilDone(batch);
+              commit(offsets);
+              backoff = FIRST_RESTART_BACKOFF.toMillis();
+            }
+            if (recovering && !consumer.assignment().isEmpty()) {
+              recovering = false;
+              LOG.info("the ClickHouse writer resumed with partitions {}", consumer.assignment());
+            }
+            maybeDropOldPartitions();
+          }
+        } catch (RuntimeException e) {
+          if (!running) {
+            return;
+          }
+          recovering = true;
+          restarts++;
+          LOG.error("the ClickHouse writer failed; a new consumer resumes from the committed offsets in {} ms",
+              backoff, e);
+        } finally {
+          closeConsumer();
         }
-        maybeDropOldPartitions();
-      }
-    } catch (WakeupException e) {
-      if (running) {
-        throw e;
+        sleepWhileRunning(backoff);
+        backoff = Math.min(backoff * 2, MAX_RESTART_BACKOFF.toMillis());
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  private void closeConsumer() {
+    try {
+      // Bounded: with the broker away, leaving the group would otherwise wait the default 30 s.
+      consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
     } catch (RuntimeException e) {
-      healthy = false;
-      LOG.error("the ClickHouse writer stopped", e);
-    } finally {
-      consumer.close();
+      LOG.warn("closing the writer's consumer failed; a new one replaces it anyway", e);
+    }
+  }
+
+  private void sleepWhileRunning(long millis) throws InterruptedException {
+    long end = System.nanoTime() + millis * 1_000_000;
+    while (running && System.nanoTime() < end) {
+      Thread.sleep(Math.min(100, Math.max(1, (end - System.nanoTime()) / 1_000_000)));
     }
   }
 
@@ -334,7 +384,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     // Partitions a rebalance took away meanwhile are left to their new owner.
     offsets.keySet().retainAll(consumer.assignment());
     try {
-      consumer.commitSync(offsets);
+      consumer.commitSync(offsets, config.writerCommitTimeout());
     } catch (CommitFailedException e) {
       // Lost the partitions in a rebalance: their new owner re-reads and re-inserts the same rows, which is harmless.
       LOG.info("offset commit after a rebalance failed; the rows will be written again: {}", e.getMessage());
@@ -374,7 +424,10 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
   @Override
   public void close() {
     running = false;
-    consumer.wakeup();
+    KafkaConsumer<byte[], byte[]> current = consumer;
+    if (current != null) {
+      current.wakeup();
+    }
     try {
       thread.join(Duration.ofSeconds(30).toMillis());
     } catch (InterruptedException e) {

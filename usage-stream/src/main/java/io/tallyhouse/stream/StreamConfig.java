@@ -25,13 +25,15 @@ import java.util.Map;
  *     changelog receive committed records
  * @param generationSwitch where a new generation of the stream starts reading when ClickHouse holds counts already
  *     ({@link StreamGenerations})
+ * @param writerCommitTimeout how long the writer waits for its offset commit; past it, it replaces its consumer and
+ *     resumes from the last committed offsets
  */
 public record StreamConfig(
     String applicationId, String bootstrapServers, RegistryConfig registry, String eventsTopic, int eventsPartitions,
     String rawEventsTopic, String deadLetterTopic, Path stateDir, Duration dedupWindow,
     Duration commitInterval, ClickHouseConfig clickHouse, int writerBatchRows, Duration writerMaxWait,
     int rawRetentionDays, int streamThreads, int rollupCacheGroups, String producerCompression, String httpHost,
-    int httpPort, StreamGenerations.Switch generationSwitch) {
+    int httpPort, StreamGenerations.Switch generationSwitch, Duration writerCommitTimeout) {
 
   /** What a cached group costs on the heap: 459 bytes measured with 176-character group keys, rounded up. */
   static final long BYTES_PER_CACHED_GROUP = 500;
@@ -69,7 +71,8 @@ public record StreamConfig(
         env.getOrDefault("PRODUCER_COMPRESSION", "lz4"),
         env.getOrDefault("HTTP_HOST", "127.0.0.1"),
         EnvNumbers.port(env, "HTTP_PORT", 8082),
-        StreamGenerations.Switch.fromEnv(env));
+        StreamGenerations.Switch.fromEnv(env),
+        Duration.ofMillis(EnvNumbers.positiveLong(env, "WRITER_COMMIT_TIMEOUT_MS", 60_000)));
   }
 
   /**

@@ -4,6 +4,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.http.EventLoopWatchdog;
+import io.tallyhouse.common.http.Liveness;
 import io.tallyhouse.common.http.OpsRoutes;
 import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
@@ -16,6 +18,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -49,6 +52,7 @@ public final class UsageStreamApp implements AutoCloseable {
   private final Vertx vertx = Vertx.vertx();
   private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private HttpServer server;
+  private volatile boolean closing;
 
   private UsageStreamApp(StreamConfig config) {
     this.config = config;
@@ -148,18 +152,36 @@ public final class UsageStreamApp implements AutoCloseable {
     }
   }
 
+  /**
+   * What only a restart cures: the writer thread ended, or Kafka Streams failed (every stream thread died) or stopped
+   * while nobody closed it. A writer that is restarting its consumer, or Streams rebalancing, is alive.
+   */
+  Optional<String> liveProblem() {
+    if (!writer.alive()) {
+      return Optional.of("the ClickHouse writer thread has died (see the log)");
+    }
+    KafkaStreams.State state = streams.state();
+    boolean failed = state == KafkaStreams.State.ERROR || state == KafkaStreams.State.PENDING_ERROR;
+    boolean stopped = !closing && (state == KafkaStreams.State.NOT_RUNNING
+        || state == KafkaStreams.State.PENDING_SHUTDOWN);
+    return failed || stopped ? Optional.of("Kafka Streams is " + state) : Optional.empty();
+  }
+
   private void listen() {
     Gauge.builder("stream_clickhouse_rows_written", writer, ClickHouseWriter::rowsWritten).register(metrics);
     Gauge.builder("stream_clickhouse_insert_failures", writer, ClickHouseWriter::insertFailures).register(metrics);
     Gauge.builder("stream_writer_partitions_with_deleted_records", writer,
             ClickHouseWriter::partitionsWithDeletedRecords)
         .description("times the writer found records deleted before it read them (see the log)").register(metrics);
+    Gauge.builder("stream_writer_restarts", writer, ClickHouseWriter::restarts)
+        .description("times the writer replaced its consumer after a failure (see the log)").register(metrics);
     Gauge.builder("stream_dead_lettered_records", deadLettered, LongAdder::sum)
         .description("records sent to the dead-letter topic by this instance").register(metrics);
     Gauge.builder("stream_thread_failures", threadFailures, LongAdder::sum)
         .description("stream threads that failed and were replaced (see the log)").register(metrics);
     Router router = Router.router(vertx);
-    OpsRoutes.mount(router, metrics, this::ready);
+    OpsRoutes.mount(router, metrics, this::ready,
+        Liveness.all(EventLoopWatchdog.start(vertx), this::liveProblem));
     try {
       server = vertx.createHttpServer().requestHandler(router).listen(config.httpPort(), config.httpHost())
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -194,6 +216,12 @@ public final class UsageStreamApp implements AutoCloseable {
     // JVM 27.0 against 27.1 us, broker 4.8 against 5.9 us, with and without).
     p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), config.producerCompression());
     p.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), 256 * 1024);
+    // Under exactly-once Kafka Streams lowers this to 10 s. A thread starved of CPU (a loaded box, a long GC) can keep
+    // a transaction open that long; the coordinator then aborts it and fences the producer, and the thread's tasks are
+    // closed dirty and restore their stores from the changelogs, which a starved box does slowly again. 30 s rides
+    // that out; the cost is that a transaction left open by an instance that never comes back holds up read_committed
+    // readers (the writer) for up to 30 s.
+    p.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), 30_000);
     // After a crash the restarted instance waits for the old member's session to expire; keep that short.
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
     return p;
@@ -202,6 +230,7 @@ public final class UsageStreamApp implements AutoCloseable {
   /** Stops the HTTP port, the topology (committing its transaction) and the writer. */
   @Override
   public void close() {
+    closing = true;
     if (server != null) {
       server.close();
     }

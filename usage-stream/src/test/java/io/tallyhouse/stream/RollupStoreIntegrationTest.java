@@ -7,6 +7,7 @@ import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
+import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.Infra;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,9 +47,10 @@ class RollupStoreIntegrationTest {
     env.put("APPLICATION_ID", name);
     env.put("EVENTS_TOPIC", name + "-events");
     env.put("STATE_DIR", dir.toString());
-    // Within the transaction timeout (10 s); the events are all in the topic before the application starts, so one
-    // poll returns them and no commit falls between them. A cache of 3 groups for 10 is over its limit at the commit.
-    env.put("COMMIT_INTERVAL_MS", "5000");
+    // Within the transaction timeout (30 s, UsageStreamApp); the events are all in the topic before the application
+    // starts and the clean close commits, so no commit falls between them even when a starved machine takes many
+    // seconds over the first records (5 s did not suffice). A cache of 3 groups for 10 is over its limit at the commit.
+    env.put("COMMIT_INTERVAL_MS", "25000");
     env.put("ROLLUP_CACHE_GROUPS", "3");
     StreamConfig config = StreamConfig.fromEnv(env);
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", config.bootstrapServers()))) {
@@ -124,7 +126,7 @@ class RollupStoreIntegrationTest {
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
       List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      long deadline = System.nanoTime() + Await.STALL.toNanos();
       long settle = 0;
       while (System.nanoTime() < deadline && (records.size() < count || System.nanoTime() < settle)) {
         consumer.poll(Duration.ofMillis(200)).forEach(records::add);

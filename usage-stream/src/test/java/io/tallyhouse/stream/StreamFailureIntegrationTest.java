@@ -12,6 +12,7 @@ import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
+import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.Backend;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
@@ -34,10 +35,14 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -70,10 +75,11 @@ class StreamFailureIntegrationTest {
       children.get(0).destroyForcibly().waitFor();
       children.add(s.startChild(dir.resolve("stream-2.log")));
 
-      // ClickHouse goes away for a while; the writer keeps its backlog in Kafka and catches up.
+      // ClickHouse goes away until the stream has counted what was sent meanwhile; the writer keeps that backlog in
+      // Kafka and catches up.
       Infra.localClickHouse().stop();
       s.send(producer, events.subList(1500, 2200));
-      Thread.sleep(3000);
+      awaitStreamCaughtUp(s.name, children.get(1), dir.resolve("stream-2.log"));
       Infra.localClickHouse().start();
 
       // The broker restarts under the running application. The test's own producer is replaced: what is under test
@@ -117,6 +123,73 @@ class StreamFailureIntegrationTest {
         second.close();
       }
     }
+  }
+
+  /**
+   * The broker goes away right after the writer inserted a batch, for longer than the writer's commit timeout: the
+   * commit fails, the writer replaces its consumer and, once the broker is back, re-inserts that batch (harmlessly)
+   * and goes on, with no restart by hand; its thread stays alive throughout, so /health/live stays UP.
+   */
+  @Test
+  void writerHealsAfterTheBrokerWasAwayLongerThanItsCommitTimeout(@TempDir Path dir) throws Exception {
+    assumeTrue(Infra.backend() == Backend.LOCAL, "stopping the broker and ClickHouse needs the local backend");
+    Setup s = new Setup(dir, 2);
+    s.env.put("WRITER_COMMIT_TIMEOUT_MS", "3000");
+    List<UsageEvent> events = events(900, new Random(13));
+    KafkaProducer<String, UsageEvent> producer = s.producer();
+    UsageStreamApp app = UsageStreamApp.start(s.config("a"));
+    try (ClickHouse clickHouse = s.clickHouse()) {
+      s.send(producer, events.subList(0, 300));
+      awaitExact(clickHouse, events.subList(0, 300), null, null);
+
+      // ClickHouse away: the writer holds its next batch and retries the insert.
+      Infra.localClickHouse().stop();
+      s.send(producer, events.subList(300, 600));
+      awaitMetricAtLeast(app, "stream_clickhouse_insert_failures", 1);
+      // The broker away before ClickHouse is back: the retried insert succeeds, then the commit cannot.
+      producer.close();
+      Infra.localKafka().stop();
+      Infra.localClickHouse().start();
+      awaitMetricAtLeast(app, "stream_writer_restarts", 1);
+      assertEquals(200, get(app, "/health/live").statusCode(), "a writer that replaces its consumer is alive");
+
+      Infra.localKafka().restart();
+      producer = s.producer();
+      s.send(producer, events.subList(600, 900));
+      awaitExact(clickHouse, events, null, null);
+      assertEquals(200, get(app, "/health/live").statusCode());
+      assertReconciles(clickHouse);
+    } finally {
+      if (!Infra.localKafka().running()) {
+        Infra.localKafka().restart();
+      }
+      producer.close();
+      app.close();
+    }
+  }
+
+  private static java.net.http.HttpResponse<String> get(UsageStreamApp app, String path) throws Exception {
+    return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create("http://127.0.0.1:" + app.port() + path)).timeout(Duration.ofSeconds(30)).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Waits until the application's gauge {@code name} reaches {@code value}, or its writer thread has died. */
+  private static void awaitMetricAtLeast(UsageStreamApp app, String name, double value) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+    Pattern line = Pattern.compile("(?m)^" + name + "(?:\\{[^}]*})? (\\S+)$");
+    while (System.nanoTime() < deadline) {
+      Matcher m = line.matcher(get(app, "/metrics").body());
+      if (m.find() && Double.parseDouble(m.group(1)) >= value) {
+        return;
+      }
+      java.net.http.HttpResponse<String> live = get(app, "/health/live");
+      if (live.statusCode() != 200) {
+        throw new AssertionError("/health/live while waiting for " + name + ": " + live.body());
+      }
+      Thread.sleep(200);
+    }
+    throw new AssertionError(name + " did not reach " + value + " within 5 minutes");
   }
 
   /** Names, environment and clients of one test: its own topics, application id and ClickHouse database. */
@@ -195,7 +268,7 @@ class StreamFailureIntegrationTest {
           new org.apache.kafka.common.serialization.StringDeserializer(),
           new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
         consumer.subscribe(List.of(env.get("EVENTS_TOPIC") + "-dlq"));
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        long deadline = System.nanoTime() + Await.STALL.toNanos();
         while (out.size() < expected && System.nanoTime() < deadline) {
           consumer.poll(Duration.ofMillis(200)).forEach(out::add);
         }
@@ -244,22 +317,91 @@ class StreamFailureIntegrationTest {
   }
 
   private static void awaitAtLeast(ClickHouse clickHouse, long requests, Process child, Path log) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-    while (System.nanoTime() < deadline) {
-      if (!child.isAlive()) {
-        throw new AssertionError("usage-stream died:\n" + tail(log));
-      }
-      try {
-        if (tableExists(clickHouse) && scalar(clickHouse, "SELECT sum(requests) AS n FROM usage_daily") >= requests) {
-          return;
-        }
-      } catch (RuntimeException e) {
-        // the application has not created its database yet
-      }
-      Thread.sleep(200);
+    try (Admin admin = admin()) {
+      Await.untilProgressStops("rows reaching ClickHouse", () -> {
+        assertAlive(child, log);
+        return requests(clickHouse, "usage_daily") >= requests;
+      }, () -> progress(admin, clickHouse, log), () -> "the writer's committed/end offsets of the raw topic: "
+          + writerPositions(clickHouse.database()) + "; end of the usage-stream log:\n" + tail(log));
     }
-    throw new AssertionError("nothing reached ClickHouse in 120 s; the writer's committed/end offsets of the raw"
-        + " topic: " + writerPositions(clickHouse.database()) + "; end of the usage-stream log:\n" + tail(log));
+  }
+
+  /** Waits until the application's committed offsets on the events topic reach its end. */
+  private static void awaitStreamCaughtUp(String app, Process child, Path log) throws Exception {
+    try (Admin admin = admin()) {
+      Await.untilProgressStops("the stream counting every event sent", () -> {
+        assertAlive(child, log);
+        return streamLag(admin, app) == 0;
+      }, () -> List.of(committed(admin, app), logSize(log)), () -> "lag " + streamLag(admin, app)
+          + "; end of the usage-stream log:\n" + tail(log));
+    }
+  }
+
+  private static Admin admin() {
+    return Admin.create(Map.of("bootstrap.servers", Infra.kafka().bootstrapServers()));
+  }
+
+  private static void assertAlive(Process child, Path log) {
+    if (child != null && !child.isAlive()) {
+      throw new AssertionError("usage-stream died:\n" + tail(log));
+    }
+  }
+
+  /**
+   * What moves while the pipeline works, however slowly: what both consumer groups committed, the rows in ClickHouse
+   * and the length of the child's log.
+   */
+  private static List<Object> progress(Admin admin, ClickHouse clickHouse, Path log) {
+    String app = clickHouse.database();
+    return List.of(committed(admin, app), committed(admin, app + "-clickhouse-writer"),
+        requests(clickHouse, "usage_daily FINAL"), requests(clickHouse, "usage_events FINAL"), logSize(log));
+  }
+
+  /** The offsets a consumer group committed, summed over its partitions; -1 while the broker does not answer. */
+  private static long committed(Admin admin, String group) {
+    try {
+      return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS)
+          .values().stream().filter(java.util.Objects::nonNull).mapToLong(o -> o.offset()).sum();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  /** How many records of the events topic the application has not committed yet; -1 while that cannot be told. */
+  private static long streamLag(Admin admin, String app) {
+    try {
+      String topic = app + "-events";
+      Map<TopicPartition, OffsetSpec> ends = new HashMap<>();
+      admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic).partitions()
+          .forEach(p -> ends.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+      var committed = admin.listConsumerGroupOffsets(app).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+      long lag = 0;
+      for (var end : admin.listOffsets(ends).all().get(30, TimeUnit.SECONDS).entrySet()) {
+        var done = committed.get(end.getKey());
+        lag += end.getValue().offset() - (done == null ? 0 : done.offset());
+      }
+      return lag;
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  /** {@code sum(requests)} or {@code count()} of a table, -1 while it cannot be read (no table yet, ClickHouse away). */
+  private static long requests(ClickHouse clickHouse, String table) {
+    try {
+      return tableExists(clickHouse) ? scalar(clickHouse, "SELECT " + (table.startsWith("usage_daily")
+          ? "sum(requests)" : "count()") + " AS n FROM " + table) : -1;
+    } catch (RuntimeException e) {
+      return -1;
+    }
+  }
+
+  private static long logSize(Path log) {
+    try {
+      return log == null ? 0 : Files.size(log);
+    } catch (IOException e) {
+      return -1;
+    }
   }
 
   private static boolean tableExists(ClickHouse clickHouse) {
@@ -271,28 +413,14 @@ class StreamFailureIntegrationTest {
   private static void awaitExact(ClickHouse clickHouse, List<UsageEvent> events, Process child, Path log)
       throws Exception {
     long expected = events.size();
-    long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
-    long rollup = -1;
-    long raw = -1;
-    while (System.nanoTime() < deadline) {
-      if (child != null && !child.isAlive()) {
-        throw new AssertionError("usage-stream died:\n" + Files.readString(log));
-      }
-      try {
-        rollup = scalar(clickHouse, "SELECT sum(requests) AS n FROM usage_daily FINAL");
-        raw = scalar(clickHouse, "SELECT count() AS n FROM usage_events FINAL");
-      } catch (RuntimeException e) {
-        Thread.sleep(200); // ClickHouse may still be coming back
-        continue;
-      }
-      assertTrue(rollup <= expected, "rollups counted " + rollup + " of " + expected + " distinct events");
-      if (rollup == expected && raw == expected) {
-        break;
-      }
-      Thread.sleep(250);
-    }
-    if (rollup != expected || raw != expected) {
-      throw new AssertionError("usage_daily counts " + rollup + ", usage_events " + raw + ", expected " + expected
+    try (Admin admin = admin()) {
+      Await.untilProgressStops("every distinct event in both tables", () -> {
+        assertAlive(child, log);
+        long rollup = requests(clickHouse, "usage_daily FINAL");
+        assertTrue(rollup <= expected, "rollups counted " + rollup + " of " + expected + " distinct events");
+        return rollup == expected && requests(clickHouse, "usage_events FINAL") == expected;
+      }, () -> progress(admin, clickHouse, log), () -> "usage_daily counts " + requests(clickHouse, "usage_daily FINAL")
+          + ", usage_events " + requests(clickHouse, "usage_events FINAL") + ", expected " + expected
           + "; missing from usage_events: " + missingRawEvents(clickHouse, events)
           + "; the writer's committed/end offsets of the raw topic: " + writerPositions(clickHouse.database())
           + "; end of the usage-stream log:\n" + tail(log));
@@ -351,11 +479,16 @@ class StreamFailureIntegrationTest {
         .map(e -> e.getEventId() + "@" + e.getCreatedAt()).limit(30).toList();
   }
 
-  private static String tail(Path log) throws IOException {
+  private static String tail(Path log) {
     if (log == null) {
       return "(in-process instances)";
     }
-    List<String> lines = Files.readAllLines(log).stream().filter(l -> !l.startsWith("\tat ")).toList();
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(log).stream().filter(l -> !l.startsWith("\tat ")).toList();
+    } catch (IOException e) {
+      return "(unreadable: " + e + ")";
+    }
     return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
   }
 

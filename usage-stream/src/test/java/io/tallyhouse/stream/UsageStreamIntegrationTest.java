@@ -10,6 +10,7 @@ import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
+import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import java.math.BigDecimal;
@@ -18,7 +19,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -103,7 +103,7 @@ class UsageStreamIntegrationTest {
   }
 
   private static void awaitRequests(ClickHouse clickHouse, long expected) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    long deadline = System.nanoTime() + Await.STALL.toNanos();
     long seen = -1;
     while (System.nanoTime() < deadline) {
       seen = clickHouse.query("SELECT sum(requests) AS n FROM usage_daily FINAL").get(0).get("n").asLong();

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.kafka.PipelineTopics;
+import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.Infra;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -78,7 +78,7 @@ class WriterDeletedRecordsIntegrationTest {
 
   private static void awaitCommitted(Admin admin, String group, TopicPartition partition, long offset)
       throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    long deadline = System.nanoTime() + Await.STALL.toNanos();
     while (System.nanoTime() < deadline) {
       var committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().get(partition);
       if (committed != null && committed.offset() >= offset) {
@@ -91,7 +91,7 @@ class WriterDeletedRecordsIntegrationTest {
 
   private static void awaitEvents(ClickHouse clickHouse, Set<String> expected) throws InterruptedException {
     Set<String> seen = new TreeSet<>();
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    long deadline = System.nanoTime() + Await.STALL.toNanos();
     while (System.nanoTime() < deadline) {
       try {
         seen.clear();

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.local.ExpectedActivity.SentEvent;
+import io.tallyhouse.testkit.Await;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.math.BigDecimal;
@@ -103,7 +104,7 @@ class EndToEndIntegrationTest {
     SENT.add(SENT.get(5));
 
     long distinct = SENT.stream().map(e -> e.account() + "/" + e.eventId()).distinct().count();
-    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    long deadline = System.nanoTime() + Await.STALL.toNanos();
     long counted = -1;
     while (System.nanoTime() < deadline) {
       List<JsonNode> rows = pipeline.clickHouse.query("SELECT toString(sum(requests)) AS n FROM usage_daily FINAL");
