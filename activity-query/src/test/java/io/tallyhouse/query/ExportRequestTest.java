@@ -51,8 +51,11 @@ class ExportRequestTest {
     assertEquals("SELECT toString(date) AS day, user_id, sum(requests) AS requests_sum"
         + ", sum(prompt_tokens) AS prompt_tokens_sum, sum(completion_tokens) AS completion_tokens_sum"
         + ", sum(reasoning_tokens) AS reasoning_tokens_sum, sum(cached_tokens) AS cached_tokens_sum"
-        + ", sum(byok_requests) AS byok_requests_sum, toString(sum(usage)) AS usage_sum"
-        + ", toString(sum(byok_usage_inference)) AS byok_usage_inference_sum FROM usage_daily FINAL"
+        + ", sum(byok_requests) AS byok_requests_sum, sum(toDecimal128(usage, 0)) AS usage_sum_whole"
+        + ", sum(usage - toDecimal128(usage, 0)) AS usage_sum_fraction, min(usage) AS usage_sum_min"
+        + ", sum(toDecimal128(byok_usage_inference, 0)) AS byok_usage_inference_sum_whole"
+        + ", sum(byok_usage_inference - toDecimal128(byok_usage_inference, 0)) AS byok_usage_inference_sum_fraction"
+        + ", min(byok_usage_inference) AS byok_usage_inference_sum_min FROM usage_daily FINAL"
         + " WHERE account_id = 'ac\\'me' AND date >= toDate('2026-11-01') AND date <= toDate('2026-11-21')"
         + " AND user_id = 'o\\'b\\\\' AND (date, user_id) > (toDate('2026-11-02'), 'x\\'y')"
         + " GROUP BY date, user_id ORDER BY date, user_id LIMIT 4",

@@ -23,7 +23,6 @@ public final class MoneyTotals {
   /** Decimal(38,12) leaves 26 digits before the point: every amount is below 10^26. */
   public static final int MAX_INTEGER_DIGITS = 26;
 
-  private static final BigInteger UNSCALED_LIMIT = BigInteger.TEN.pow(MAX_INTEGER_DIGITS + SCALE);
   private static final BigInteger UNSCALED_PER_EVENT = MAX_EVENT_AMOUNT.unscaledValue();
 
   private MoneyTotals() {}
@@ -86,7 +85,8 @@ public final class MoneyTotals {
     if (scaled.signum() < 0) {
       throw new ImpossibleTotalException(field + " " + value.toPlainString() + " is negative");
     }
-    if (scaled.unscaledValue().compareTo(UNSCALED_LIMIT) >= 0) {
+    // Below 10^26 at scale 12 is at most 38 digits; precision() allocates nothing for the common small amounts.
+    if (scaled.precision() > MAX_INTEGER_DIGITS + SCALE) {
       throw new ImpossibleTotalException(field + " " + value.toPlainString() + " is not below 10^"
           + MAX_INTEGER_DIGITS + " (Decimal(38,12))");
     }
