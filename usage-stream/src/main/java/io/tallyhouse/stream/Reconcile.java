@@ -112,12 +112,12 @@ public final class Reconcile {
         + " GROUP BY account_id, date";
     // Aliases differ from column names: on 18.16 `sum(cost) AS cost` breaks the query.
     Map<String, String> impossible = new TreeMap<>();
-    Map<String, Totals> raw = totals(clickHouse, "usage_events", "SELECT account_id, toString(date) AS day,"
+    Map<String, Totals> raw = totals(clickHouse, "usage_events", "cost", "byok_cost", "SELECT account_id, toString(date) AS day,"
         + " count() AS n, sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(reasoning_tokens) AS r,"
         + " sum(cached_tokens) AS ca, " + MoneyTotals.sumSql("cost", "money") + ", "
         + MoneyTotals.sumSql("byok_cost", "byok_money") + ", sum(is_byok) AS byok_n FROM usage_events FINAL" + range,
         impossible);
-    Map<String, Totals> rollup = totals(clickHouse, "usage_daily", "SELECT account_id, toString(date) AS day,"
+    Map<String, Totals> rollup = totals(clickHouse, "usage_daily", "usage", "byok_usage_inference", "SELECT account_id, toString(date) AS day,"
         + " sum(requests) AS n, sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(reasoning_tokens) AS r,"
         + " sum(cached_tokens) AS ca, " + MoneyTotals.sumSql("usage", "money") + ", "
         + MoneyTotals.sumSql("byok_usage_inference", "byok_money") + ", sum(byok_requests) AS byok_n"
@@ -152,18 +152,18 @@ public final class Reconcile {
       List.of("account_id", "day", "n", "p", "c", "r", "ca", "byok_n"), MONEY, BYOK_MONEY));
 
   /**
-   * The totals per account and day of {@code sql}; an account-day whose money is impossible goes to
-   * {@code impossible} instead, with what is wrong in {@code table}.
+   * The totals per account and day of {@code sql}; an account-day whose money ({@code cost} and {@code byok}, the
+   * columns summed) is impossible goes to {@code impossible} instead, with what is wrong in {@code table}.
    */
-  private static Map<String, Totals> totals(ClickHouse clickHouse, String table, String sql,
-      Map<String, String> impossible) {
+  private static Map<String, Totals> totals(ClickHouse clickHouse, String table, String cost, String byok,
+      String sql, Map<String, String> impossible) {
     Map<String, Totals> result = new TreeMap<>();
     ROWS.read(clickHouse.queryJsonEachRow(sql), row -> {
       String key = ROWS.value(row, "account_id") + '\u001f' + ROWS.value(row, "day");
       BigInteger requests = new BigInteger(ROWS.value(row, "n"));
       try {
         result.put(key, new Totals(requests.longValue(), count(row, "p"), count(row, "c"), count(row, "r"),
-            count(row, "ca"), money(row, "cost", MONEY, requests), money(row, "byok_cost", BYOK_MONEY, requests),
+            count(row, "ca"), money(row, cost, MONEY, requests), money(row, byok, BYOK_MONEY, requests),
             count(row, "byok_n")));
       } catch (ImpossibleTotalException e) {
         impossible.merge(key, table + ": " + e.getMessage(), (a, b) -> a + "\n  " + b);
