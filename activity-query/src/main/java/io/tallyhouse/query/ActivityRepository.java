@@ -173,7 +173,7 @@ public final class ActivityRepository {
       BigInteger requests, String account, Object day) {
     try {
       return MoneyTotals.total(field, reader.value(row, aliases.get(0)), reader.value(row, aliases.get(1)),
-          reader.value(row, aliases.get(2)), requests);
+          reader.value(row, aliases.get(2)), reader.value(row, aliases.get(3)), requests);
     } catch (ImpossibleTotalException e) {
       throw new ImpossibleTotalException("impossible total in usage_daily for account " + account + ", day " + day
           + ": " + e.getMessage(), e);

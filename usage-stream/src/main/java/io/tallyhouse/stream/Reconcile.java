@@ -174,7 +174,7 @@ public final class Reconcile {
 
   private static BigDecimal money(String[] row, String field, List<String> aliases, BigInteger requests) {
     return MoneyTotals.total(field, ROWS.value(row, aliases.get(0)), ROWS.value(row, aliases.get(1)),
-        ROWS.value(row, aliases.get(2)), requests);
+        ROWS.value(row, aliases.get(2)), ROWS.value(row, aliases.get(3)), requests);
   }
 
   /** A UInt64 sum, as the bits of a long. */

@@ -28,32 +28,44 @@ public final class MoneyTotals {
   private MoneyTotals() {}
 
   /**
-   * The SELECT expressions that sum {@code column} (Decimal(38,12)) without any possible wrap, as three values named
-   * by {@link #aliases}: the sum of the rows' whole parts as Decimal(38,0) (its range is 10^12 times wider), the sum
-   * of their fractional parts (each below 1), and the smallest row (a negative row is impossible). No toString: the
-   * output formats print every digit, toString does not. The aliases never repeat a column name (18.16 breaks).
+   * The SELECT expressions that sum {@code column} (Decimal(38,12)) and let {@link #total} prove the sum did not wrap,
+   * as four values named by {@link #aliases}: the sum; the sum of the rows' whole parts as Decimal(38,0), whose range
+   * is 10^12 times wider, so it cannot wrap; how many rows are negative; and how many rows there are. Each row's
+   * fraction is below 1, so an unwrapped sum is within the row count of the whole parts' sum, while a wrapped one is
+   * about 3.4 * 10^26 away. (Summing whole parts and fractions separately needs no check, but 18.16's Decimal
+   * subtraction per row costs more than the check's count.) No toString: the output formats print every digit,
+   * toString does not. The aliases never repeat a column name (18.16 breaks).
    */
   public static String sumSql(String column, String alias) {
-    String whole = "toDecimal128(" + column + ", 0)";
     List<String> names = aliases(alias);
-    return "sum(" + whole + ") AS " + names.get(0) + ", sum(" + column + " - " + whole + ") AS " + names.get(1)
-        + ", min(" + column + ") AS " + names.get(2);
+    return "sum(" + column + ") AS " + names.get(0) + ", sum(toDecimal128(" + column + ", 0)) AS " + names.get(1)
+        + ", countIf(" + column + " < 0) AS " + names.get(2) + ", count() AS " + names.get(3);
   }
 
-  /** The names {@link #sumSql} gives its three values: whole parts, fractional parts, smallest row. */
+  /** The names {@link #sumSql} gives its four values: sum, whole parts' sum, negative rows, rows. */
   public static List<String> aliases(String alias) {
-    return List.of(alias + "_whole", alias + "_fraction", alias + "_min");
+    return List.of(alias, alias + "_whole", alias + "_negative", alias + "_rows");
   }
 
   /**
-   * The total of the three texts {@link #sumSql} selected, at scale 12, for {@code requests} events. Throws
-   * {@link ImpossibleTotalException} naming {@code field} unless each text is plain decimal digits (at most 12 after
-   * the point) and the total is at most {@code requests * 10^9} (so below 10^26 too).
+   * The total that the four texts {@link #sumSql} selected vouch for, at scale 12, for {@code requests} events. Throws
+   * {@link ImpossibleTotalException} naming {@code field} unless the sum and the whole parts' sum are plain decimal
+   * digits (at most 12 after the point), no row is negative, the sum is within the row count of the whole parts' sum
+   * (so it did not wrap), and the total is at most {@code requests * 10^9} (so below 10^26 too).
    */
-  public static BigDecimal total(String field, String wholeText, String fractionText, String minText,
-      BigInteger requests) {
-    amount(field + " (smallest row)", minText);
-    BigDecimal total = amount(field + " (whole parts)", wholeText).add(amount(field + " (fractions)", fractionText));
+  public static BigDecimal total(String field, String sumText, String wholeText, String negativeText,
+      String rowsText, BigInteger requests) {
+    if (!"0".equals(negativeText)) {
+      throw new ImpossibleTotalException(field + " sums " + printable(negativeText) + " negative rows");
+    }
+    BigDecimal total = amount(field, sumText);
+    BigDecimal whole = amount(field + " (whole parts)", wholeText);
+    BigDecimal rows = amount(field + " (rows)", rowsText);
+    // Truncated whole parts leave the sum 0..rows above them; a rounding server, less than rows either side.
+    if (total.subtract(whole).abs().compareTo(rows) >= 0) {
+      throw new ImpossibleTotalException(field + " sum " + total.toPlainString() + " of " + rows.toBigInteger()
+          + " rows has wrapped: their whole parts sum to " + whole.toPlainString());
+    }
     return checkTotal(field, total, requests);
   }
 

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link MoneyTotals#sumSql} on the real server: exact for the largest legal rows, and an impossible stored row is
- * refused, where a plain {@code sum} wraps and {@code toString} garbles.
+ * {@link MoneyTotals#sumSql} on the real server: exact for the largest legal rows, and rows whose plain {@code sum}
+ * wraps, or that are negative or dearer than their requests allow, are refused.
  */
 class MoneyTotalsIntegrationTest {
 
@@ -64,7 +64,8 @@ class MoneyTotalsIntegrationTest {
     reader.read(clickHouse.queryJsonEachRow("SELECT sum(requests) AS requests_sum, "
         + MoneyTotals.sumSql("amount", "amount_sum") + " FROM t WHERE g = '" + group + "' GROUP BY g"), row ->
         totals.add(MoneyTotals.total("amount", reader.value(row, aliases.get(0)), reader.value(row, aliases.get(1)),
-            reader.value(row, aliases.get(2)), new BigInteger(reader.value(row, "requests_sum")))));
+            reader.value(row, aliases.get(2)), reader.value(row, aliases.get(3)),
+            new BigInteger(reader.value(row, "requests_sum")))));
     assertEquals(1, totals.size());
     return totals.get(0);
   }
@@ -81,13 +82,14 @@ class MoneyTotalsIntegrationTest {
   @Test
   void rowsWhosePlainSumWrapsAreRefusedNotServed() {
     BigDecimal huge = new BigDecimal("99999999999999999999999999");
-    insert("wrapped", 1, huge, 2);
+    // Four rows: 18.16 wraps their sum to a positive amount below 10^26 (what the sum alone cannot give away).
+    insert("wrapped", 100_000_000_000_000_000L, huge, 4);
     // What the issue saw: 18.16 wraps the plain sum; a current server may refuse instead, either way no total.
     List<String> plain = new ArrayList<>();
     try {
       new JsonEachRowText(List.of("s")).read(clickHouse.queryJsonEachRow(
           "SELECT sum(amount) AS s FROM t WHERE g = 'wrapped'"), row -> plain.add(row[0]));
-      assertFalse(plain.get(0).equals(huge.multiply(BigDecimal.valueOf(2)).setScale(12).toPlainString()));
+      assertFalse(plain.get(0).equals(huge.multiply(BigDecimal.valueOf(4)).setScale(12).toPlainString()));
     } catch (RuntimeException refusedByServer) {
       // nothing to compare
     }

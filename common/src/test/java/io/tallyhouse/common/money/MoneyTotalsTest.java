@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -36,11 +37,24 @@ class MoneyTotalsTest {
   }
 
   @Test
-  void totalIsWholePartsPlusFractions() {
-    assertEquals(new BigDecimal("2000000001.999999999998"), MoneyTotals.total("usage", "1999999999",
-        "2.999999999998", "999999999.999999999999", BigInteger.valueOf(3)));
-    // 25.x prints no trailing zeros.
-    assertEquals(new BigDecimal("1.250000000000"), MoneyTotals.total("usage", "0", "1.25", "0.5", BigInteger.TWO));
+  void aSumWithinItsRowCountOfTheWholePartsIsTheTotal() {
+    assertEquals(new BigDecimal("2000000001.999999999998"), MoneyTotals.total("usage", "2000000001.999999999998",
+        "1999999999", "0", "3", BigInteger.valueOf(3)));
+    // 25.x prints no trailing zeros; a server that rounds whole parts leaves the sum less than the rows either side.
+    assertEquals(new BigDecimal("1.250000000000"), MoneyTotals.total("usage", "1.25", "2", "0", "2", BigInteger.TWO));
+  }
+
+  @Test
+  void aSumThatWrappedIsImpossibleEvenWhenItLooksLegal() {
+    // Four rows of 10^26 - 1: 18.16's sum wraps to about 6 * 10^25, far from the whole parts' true sum.
+    ImpossibleTotalException e = assertThrows(ImpossibleTotalException.class, () -> MoneyTotals.total("usage",
+        "59717633079061536536625386.264463788032", "399999999999999999999999996", "0", "4", MANY));
+    assertTrue(e.getMessage().startsWith("usage (whole parts) "), e.getMessage());
+    ImpossibleTotalException shifted = assertThrows(ImpossibleTotalException.class, () -> MoneyTotals.total("usage",
+        "10.5", "7", "0", "3", MANY));
+    assertTrue(shifted.getMessage().contains("wrapped"), shifted.getMessage());
+    assertThrows(ImpossibleTotalException.class, () -> MoneyTotals.total("usage",
+        "-140282366920938463463374609.431768211456", "199999999999999999999999998", "0", "2", MANY));
   }
 
   @Test
@@ -50,7 +64,7 @@ class MoneyTotalsTest {
     assertThrows(ImpossibleTotalException.class,
         () -> MoneyTotals.checkTotal("usage", largest.add(new BigDecimal("0.000000000001")), MANY));
     assertThrows(ImpossibleTotalException.class,
-        () -> MoneyTotals.total("usage", "100000000000000000000000000", "0", "1", MANY));
+        () -> MoneyTotals.total("usage", "100000000000000000000000000", "100000000000000000000000000", "0", "1", MANY));
   }
 
   @Test
@@ -67,8 +81,8 @@ class MoneyTotalsTest {
   @Test
   void aNegativeRowMakesTheTotalImpossibleEvenWhenTheSumLooksFine() {
     ImpossibleTotalException e = assertThrows(ImpossibleTotalException.class,
-        () -> MoneyTotals.total("byok_usage_inference", "5", "0", "-5.000000000000", BigInteger.TEN));
-    assertTrue(e.getMessage().contains("byok_usage_inference (smallest row)"), e.getMessage());
+        () -> MoneyTotals.total("byok_usage_inference", "5", "5", "1", "2", BigInteger.TEN));
+    assertTrue(e.getMessage().startsWith("byok_usage_inference sums \"1\" negative rows"), e.getMessage());
   }
 
   @Test
@@ -82,8 +96,11 @@ class MoneyTotalsTest {
   }
 
   @Test
-  void sumSqlNamesItsThreeValuesByTheAliases() {
-    assertEquals("sum(toDecimal128(usage, 0)) AS usage_sum_whole, sum(usage - toDecimal128(usage, 0))"
-        + " AS usage_sum_fraction, min(usage) AS usage_sum_min", MoneyTotals.sumSql("usage", "usage_sum"));
+  void sumSqlNamesItsFourValuesByTheAliases() {
+    assertEquals("sum(usage) AS usage_sum, sum(toDecimal128(usage, 0)) AS usage_sum_whole,"
+        + " countIf(usage < 0) AS usage_sum_negative, count() AS usage_sum_rows",
+        MoneyTotals.sumSql("usage", "usage_sum"));
+    assertEquals(List.of("usage_sum", "usage_sum_whole", "usage_sum_negative", "usage_sum_rows"),
+        MoneyTotals.aliases("usage_sum"));
   }
 }
