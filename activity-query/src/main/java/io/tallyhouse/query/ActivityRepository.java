@@ -40,7 +40,7 @@ public final class ActivityRepository {
       + MoneyTotals.sumSql("byok_usage_inference", "byok_usage_inference_sum");
 
   /** The count aliases of {@link #SUMS}, in the order of {@link CachedDay}'s counts. */
-  static final List<String> COUNT_SUMS = List.of("requests_sum", "prompt_tokens_sum", "completion_tokens_sum",
+  private static final List<String> COUNT_SUMS = List.of("requests_sum", "prompt_tokens_sum", "completion_tokens_sum",
       "reasoning_tokens_sum", "cached_tokens_sum", "byok_requests_sum");
   private static final List<String> USAGE_SUM = MoneyTotals.aliases("usage_sum");
   private static final List<String> BYOK_USAGE_SUM = MoneyTotals.aliases("byok_usage_inference_sum");

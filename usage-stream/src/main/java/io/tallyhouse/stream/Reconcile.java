@@ -19,7 +19,8 @@ import java.util.TreeSet;
 
 /**
  * {@code reconcile}: per account and UTC day, the sums of the raw table (usage_events, one row per distinct event)
- * against the rollups (usage_daily). Exits 0 when every number agrees, 1 and prints the differing rows otherwise.
+ * against the rollups (usage_daily). Exits 0 when every number agrees, 1 and prints the differing rows otherwise,
+ * including an account-day whose money no legal events can sum to ({@code IMPOSSIBLE}, see {@code MoneyTotals}).
  *
  * <pre>make reconcile ARGS="[--from YYYY-MM-DD] [--to YYYY-MM-DD]"</pre>
  * The default range is the raw table's retention (RAW_RETENTION_DAYS) up to today; older days have no raw rows.
