@@ -1,26 +1,22 @@
 package io.tallyhouse.query;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.JsonEachRowText;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.tallyhouse.common.money.ImpossibleTotalException;
+import io.tallyhouse.common.money.MoneyTotals;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -34,22 +30,26 @@ public final class ActivityRepository {
 
   /**
    * The sums both the activity API and the export select. Aliases never repeat a column name (on 18.16
-   * {@code sum(requests) AS requests} breaks the query); money is summed as Decimal and read as text, exactly.
+   * {@code sum(requests) AS requests} breaks the query); money is summed so that it cannot wrap and read strictly
+   * ({@link MoneyTotals}).
    */
   static final String SUMS = "sum(requests) AS requests_sum, sum(prompt_tokens) AS prompt_tokens_sum,"
       + " sum(completion_tokens) AS completion_tokens_sum, sum(reasoning_tokens) AS reasoning_tokens_sum,"
-      + " sum(cached_tokens) AS cached_tokens_sum, sum(byok_requests) AS byok_requests_sum,"
-      + " toString(sum(usage)) AS usage_sum, toString(sum(byok_usage_inference)) AS byok_usage_inference_sum";
+      + " sum(cached_tokens) AS cached_tokens_sum, sum(byok_requests) AS byok_requests_sum, "
+      + MoneyTotals.sumSql("usage", "usage_sum") + ", "
+      + MoneyTotals.sumSql("byok_usage_inference", "byok_usage_inference_sum");
 
   /** The count aliases of {@link #SUMS}, in the order of {@link CachedDay}'s counts. */
   private static final List<String> COUNT_SUMS = List.of("requests_sum", "prompt_tokens_sum", "completion_tokens_sum",
       "reasoning_tokens_sum", "cached_tokens_sum", "byok_requests_sum");
-  /** The columns of the activity statement, by name, to their place in a row being read. */
-  private static final Map<String, Integer> ROW_COLUMNS = index("day", "endpoint_id", "model", "model_permaslug",
-      "provider_name", "user_id", "api_key_hash", "requests_sum", "prompt_tokens_sum", "completion_tokens_sum",
-      "reasoning_tokens_sum", "cached_tokens_sum", "byok_requests_sum", "usage_sum", "byok_usage_inference_sum");
-  private static final Map<String, Integer> MARKER_COLUMNS = index("account_id", "day", "inserts_sum");
-  private static final JsonFactory JSON_FACTORY = new JsonFactory();
+  private static final List<String> USAGE_SUM = MoneyTotals.aliases("usage_sum");
+  private static final List<String> BYOK_USAGE_SUM = MoneyTotals.aliases("byok_usage_inference_sum");
+  /** Every alias of {@link #SUMS}. */
+  static final List<String> SUM_COLUMNS = concat(COUNT_SUMS, USAGE_SUM, BYOK_USAGE_SUM);
+  /** The columns of the activity statement. */
+  private static final JsonEachRowText ROWS = new JsonEachRowText(concat(List.of("day", "endpoint_id", "model",
+      "model_permaslug", "provider_name", "user_id", "api_key_hash"), SUM_COLUMNS));
+  private static final JsonEachRowText MARKERS = new JsonEachRowText(List.of("account_id", "day", "inserts_sum"));
 
   private final ClickHouse clickHouse;
   private final MeterRegistry metrics;
@@ -89,7 +89,7 @@ public final class ActivityRepository {
   public List<ActivityItem> activity(String account, ActivityRequest request, int limit) {
     String sql = activitySql(account, request) + (limit == Integer.MAX_VALUE ? "" : " LIMIT " + limit);
     byte[] rows = timed(metrics, "activity", () -> clickHouse.queryJsonEachRow(sql));
-    List<ActivityItem> items = readItems(rows, request);
+    List<ActivityItem> items = readItems(rows, account, request);
     // ClickHouse 18.16 orders decimals through floats; BigDecimal order is exact.
     items.sort(ActivityItem.ORDER);
     return items;
@@ -140,69 +140,64 @@ public final class ActivityRepository {
    * The rows of the activity statement (JSONEachRow) as items, read token by token: a large account's answer has
    * thousands of rows, and a JSON tree per row cost the service more CPU than ClickHouse spent computing them
    * (profiled with {@code make bench-query}). Every value is taken as its text, so numbers stay exact whether the
-   * server quotes 64-bit integers or not.
+   * server quotes 64-bit integers or not. An impossible total fails the whole answer, naming the account and day.
    */
-  static List<ActivityItem> readItems(byte[] rows, ActivityRequest request) {
+  static List<ActivityItem> readItems(byte[] rows, String account, ActivityRequest request) {
     List<ActivityItem> items = new ArrayList<>();
-    readRows(rows, ROW_COLUMNS, row -> items.add(toItem(row, request)));
+    ROWS.read(rows, row -> items.add(toItem(row, account, request)));
     return items;
   }
 
-  /**
-   * Hands every JSONEachRow object of {@code rows} to {@code sink} as the texts of {@code columns} (by their index;
-   * other fields are skipped). The array is reused for the next row.
-   */
-  private static void readRows(byte[] rows, Map<String, Integer> columns, Consumer<String[]> sink) {
-    String[] row = new String[columns.size()];
-    try (JsonParser parser = JSON_FACTORY.createParser(rows)) {
-      while (parser.nextToken() == JsonToken.START_OBJECT) {
-        Arrays.fill(row, null);
-        while (parser.nextToken() == JsonToken.FIELD_NAME) {
-          Integer column = columns.get(parser.currentName());
-          parser.nextToken();
-          if (column != null) {
-            row[column] = parser.getText();
-          } else {
-            parser.skipChildren();
-          }
-        }
-        sink.accept(row);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("unreadable rows from ClickHouse", e);
-    }
-  }
-
-  private static ActivityItem toItem(String[] row, ActivityRequest request) {
+  private static ActivityItem toItem(String[] row, String account, ActivityRequest request) {
     String user = null;
     if (request.groupByUser()) {
-      String stored = value(row, ROW_COLUMNS, "user_id");
+      String stored = ROWS.value(row, "user_id");
       user = stored.isEmpty() ? null : stored;
     }
+    LocalDate day = day(ROWS.value(row, "day"));
+    BigInteger requests = new BigInteger(ROWS.value(row, "requests_sum"));
     return new ActivityItem(
-        day(value(row, ROW_COLUMNS, "day")),
-        value(row, ROW_COLUMNS, "model"),
-        value(row, ROW_COLUMNS, "model_permaslug"),
-        value(row, ROW_COLUMNS, "endpoint_id"),
-        value(row, ROW_COLUMNS, "provider_name"),
+        day,
+        ROWS.value(row, "model"),
+        ROWS.value(row, "model_permaslug"),
+        ROWS.value(row, "endpoint_id"),
+        ROWS.value(row, "provider_name"),
         user,
-        request.groupByApiKey() ? value(row, ROW_COLUMNS, "api_key_hash") : null,
-        new BigDecimal(value(row, ROW_COLUMNS, "usage_sum")),
-        new BigDecimal(value(row, ROW_COLUMNS, "byok_usage_inference_sum")),
-        new BigInteger(value(row, ROW_COLUMNS, "requests_sum")),
-        new BigInteger(value(row, ROW_COLUMNS, "prompt_tokens_sum")),
-        new BigInteger(value(row, ROW_COLUMNS, "completion_tokens_sum")),
-        new BigInteger(value(row, ROW_COLUMNS, "reasoning_tokens_sum")),
-        new BigInteger(value(row, ROW_COLUMNS, "cached_tokens_sum")),
-        new BigInteger(value(row, ROW_COLUMNS, "byok_requests_sum")));
+        request.groupByApiKey() ? ROWS.value(row, "api_key_hash") : null,
+        usage(ROWS, row, requests, account, day),
+        byokUsage(ROWS, row, requests, account, day),
+        requests,
+        new BigInteger(ROWS.value(row, "prompt_tokens_sum")),
+        new BigInteger(ROWS.value(row, "completion_tokens_sum")),
+        new BigInteger(ROWS.value(row, "reasoning_tokens_sum")),
+        new BigInteger(ROWS.value(row, "cached_tokens_sum")),
+        new BigInteger(ROWS.value(row, "byok_requests_sum")));
   }
 
-  private static String value(String[] row, Map<String, Integer> columns, String column) {
-    String value = row[columns.get(column)];
-    if (value == null) {
-      throw new IllegalStateException("ClickHouse row without " + column);
+  /**
+   * The total {@code field} of a row that selected {@link #SUMS}, checked by {@link MoneyTotals#total}; an impossible
+   * one is rethrown naming the account and day, for the error log (the client only sees a 500).
+   */
+  private static BigDecimal money(JsonEachRowText reader, String[] row, String field, List<String> aliases,
+      BigInteger requests, String account, Object day) {
+    try {
+      return MoneyTotals.total(field, reader.value(row, aliases.get(0)), reader.value(row, aliases.get(1)),
+          reader.value(row, aliases.get(2)), reader.value(row, aliases.get(3)), requests);
+    } catch (ImpossibleTotalException e) {
+      throw new ImpossibleTotalException("impossible total in usage_daily for account " + account + ", day " + day
+          + ": " + e.getMessage(), e);
     }
-    return value;
+  }
+
+  /** {@link #money} of {@code usage}. */
+  static BigDecimal usage(JsonEachRowText reader, String[] row, BigInteger requests, String account, Object day) {
+    return money(reader, row, "usage", USAGE_SUM, requests, account, day);
+  }
+
+  /** {@link #money} of {@code byok_usage_inference}. */
+  static BigDecimal byokUsage(JsonEachRowText reader, String[] row, BigInteger requests, String account,
+      Object day) {
+    return money(reader, row, "byok_usage_inference", BYOK_USAGE_SUM, requests, account, day);
   }
 
   /**
@@ -214,14 +209,15 @@ public final class ActivityRepository {
     CachedDay.Days loaded = new CachedDay.Days();
     // The same columns as the activity statement grouped by user and api key.
     String[] counts = new String[COUNT_SUMS.size()];
-    readRows(rows, ROW_COLUMNS, row -> {
+    ROWS.read(rows, row -> {
       for (int c = 0; c < counts.length; c++) {
-        counts[c] = value(row, ROW_COLUMNS, COUNT_SUMS.get(c));
+        counts[c] = ROWS.value(row, COUNT_SUMS.get(c));
       }
-      loaded.add(day(value(row, ROW_COLUMNS, "day")), value(row, ROW_COLUMNS, "api_key_hash"),
-          value(row, ROW_COLUMNS, "user_id"), value(row, ROW_COLUMNS, "endpoint_id"), value(row, ROW_COLUMNS, "model"),
-          value(row, ROW_COLUMNS, "model_permaslug"), value(row, ROW_COLUMNS, "provider_name"), counts,
-          value(row, ROW_COLUMNS, "usage_sum"), value(row, ROW_COLUMNS, "byok_usage_inference_sum"));
+      LocalDate day = day(ROWS.value(row, "day"));
+      BigInteger requests = new BigInteger(counts[0]);
+      loaded.add(day, ROWS.value(row, "api_key_hash"), ROWS.value(row, "user_id"), ROWS.value(row, "endpoint_id"),
+          ROWS.value(row, "model"), ROWS.value(row, "model_permaslug"), ROWS.value(row, "provider_name"), counts,
+          usage(ROWS, row, requests, account, day), byokUsage(ROWS, row, requests, account, day));
     });
     return loaded;
   }
@@ -252,11 +248,11 @@ public final class ActivityRepository {
     byte[] rows = timed(metrics, "cache_poll", () -> clickHouse.queryJsonEachRow(changeMarkersSql(from, to)));
     int days = (int) (to.toEpochDay() - from.toEpochDay()) + 1;
     Map<String, long[]> markers = new HashMap<>();
-    readRows(rows, MARKER_COLUMNS, row -> {
-      long offset = day(value(row, MARKER_COLUMNS, "day")).toEpochDay() - from.toEpochDay();
+    MARKERS.read(rows, row -> {
+      long offset = day(MARKERS.value(row, "day")).toEpochDay() - from.toEpochDay();
       if (offset >= 0 && offset < days) {
-        markers.computeIfAbsent(value(row, MARKER_COLUMNS, "account_id"), a -> new long[days])[(int) offset] =
-            Long.parseUnsignedLong(value(row, MARKER_COLUMNS, "inserts_sum"));
+        markers.computeIfAbsent(MARKERS.value(row, "account_id"), a -> new long[days])[(int) offset] =
+            Long.parseUnsignedLong(MARKERS.value(row, "inserts_sum"));
       }
     });
     return markers;
@@ -288,16 +284,12 @@ public final class ActivityRepository {
         Integer.parseInt(text, 8, 10, 10));
   }
 
-  private static Map<String, Integer> index(String... columns) {
-    Map<String, Integer> index = new HashMap<>();
-    for (int i = 0; i < columns.length; i++) {
-      index.put(columns[i], i);
+  @SafeVarargs
+  private static List<String> concat(List<String>... lists) {
+    List<String> all = new ArrayList<>();
+    for (List<String> list : lists) {
+      all.addAll(list);
     }
-    return Map.copyOf(index);
-  }
-
-  /** UInt64 arrives as a quoted string in JSONEachRow (and as a number on some servers): read its text. */
-  static BigInteger integer(JsonNode row, String name) {
-    return new BigInteger(row.get(name).asText());
+    return List.copyOf(all);
   }
 }

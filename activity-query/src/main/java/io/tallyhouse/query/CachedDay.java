@@ -445,11 +445,11 @@ final class CachedDay {
     private long rows;
 
     /**
-     * One row of {@code date}: its group and sums as ClickHouse returned them (decimal text of any scale up to 12,
-     * UInt64 text).
+     * One row of {@code date}: its group and sums as ClickHouse returned them (UInt64 text), the amounts already read
+     * and checked ({@link io.tallyhouse.common.money.MoneyTotals}).
      */
     void add(LocalDate date, String apiKeyHash, String userId, String endpointId, String model, String modelPermaslug,
-        String providerName, String[] countsText, String usageText, String byokUsageText) {
+        String providerName, String[] countsText, BigDecimal usage, BigDecimal byokUsage) {
       Endpoint endpoint = new Endpoint(intern(endpointId), intern(model), intern(modelPermaslug), intern(providerName));
       Endpoint shared = endpoints.putIfAbsent(endpoint, endpoint);
       endpoint = shared == null ? endpoint : shared;
@@ -461,7 +461,7 @@ final class CachedDay {
         parsed[c] = Long.parseUnsignedLong(countsText[c]);
       }
       days.computeIfAbsent(date, d -> new Builder()).add(endpoint, intern(apiKeyHash), intern(userId), parsed,
-          new BigDecimal(usageText), new BigDecimal(byokUsageText), endpointFields,
+          usage, byokUsage, endpointFields,
           userId.isEmpty() ? NULL : json(userId), json(apiKeyHash));
       rows++;
     }

@@ -1,10 +1,10 @@
 package io.tallyhouse.query;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.JsonEachRowText;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
-import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,20 +30,34 @@ public final class ExportRepository {
    */
   public List<ExportRow> page(String account, ExportRequest request, int limit) {
     List<String> columns = request.groupColumns();
-    List<JsonNode> rows = ActivityRepository.timed(metrics, "export",
-        () -> clickHouse.query(exportSql(account, request, limit)));
-    List<ExportRow> page = new ArrayList<>(rows.size());
-    for (JsonNode row : rows) {
-      List<String> values = new ArrayList<>(columns.size());
-      for (String column : columns) {
-        values.add(row.get(column.equals("date") ? "day" : column).asText());
-      }
-      page.add(new ExportRow(columns, values,
-          ActivityRepository.integer(row, "requests_sum"), ActivityRepository.integer(row, "prompt_tokens_sum"), ActivityRepository.integer(row, "completion_tokens_sum"),
-          ActivityRepository.integer(row, "reasoning_tokens_sum"), ActivityRepository.integer(row, "cached_tokens_sum"), ActivityRepository.integer(row, "byok_requests_sum"),
-          new BigDecimal(row.get("usage_sum").asText()), new BigDecimal(row.get("byok_usage_inference_sum").asText())));
+    List<String> selected = new ArrayList<>();
+    for (String column : columns) {
+      selected.add(column.equals("date") ? "day" : column);
     }
+    selected.addAll(ActivityRepository.SUM_COLUMNS);
+    JsonEachRowText reader = new JsonEachRowText(selected);
+    byte[] rows = ActivityRepository.timed(metrics, "export",
+        () -> clickHouse.queryJsonEachRow(exportSql(account, request, limit)));
+    List<ExportRow> page = new ArrayList<>();
+    reader.read(rows, row -> {
+      List<String> values = new ArrayList<>(columns.size());
+      for (String column : selected.subList(0, columns.size())) {
+        values.add(reader.value(row, column));
+      }
+      // A row of several days names none: the error then names the request's range.
+      Object day = columns.contains("date") ? reader.value(row, "day") : request.from() + ".." + request.to();
+      BigInteger requests = integer(reader, row, "requests_sum");
+      page.add(new ExportRow(columns, values, requests, integer(reader, row, "prompt_tokens_sum"),
+          integer(reader, row, "completion_tokens_sum"), integer(reader, row, "reasoning_tokens_sum"),
+          integer(reader, row, "cached_tokens_sum"), integer(reader, row, "byok_requests_sum"),
+          ActivityRepository.usage(reader, row, requests, account, day),
+          ActivityRepository.byokUsage(reader, row, requests, account, day)));
+    });
     return page;
+  }
+
+  private static BigInteger integer(JsonEachRowText reader, String[] row, String column) {
+    return new BigInteger(reader.value(row, column));
   }
 
   /**

@@ -17,7 +17,12 @@ class ActivityRepositoryTest {
   private static final String SUMS = ", sum(requests) AS requests_sum, sum(prompt_tokens) AS prompt_tokens_sum"
       + ", sum(completion_tokens) AS completion_tokens_sum, sum(reasoning_tokens) AS reasoning_tokens_sum"
       + ", sum(cached_tokens) AS cached_tokens_sum, sum(byok_requests) AS byok_requests_sum"
-      + ", toString(sum(usage)) AS usage_sum, toString(sum(byok_usage_inference)) AS byok_usage_inference_sum";
+      + ", sum(usage) AS usage_sum, sum(toDecimal128(usage, 0)) AS usage_sum_whole"
+      + ", countIf(usage < 0) AS usage_sum_negative, count() AS usage_sum_rows"
+      + ", sum(byok_usage_inference) AS byok_usage_inference_sum"
+      + ", sum(toDecimal128(byok_usage_inference, 0)) AS byok_usage_inference_sum_whole"
+      + ", countIf(byok_usage_inference < 0) AS byok_usage_inference_sum_negative"
+      + ", count() AS byok_usage_inference_sum_rows";
 
   @Test
   void windowWithoutFilters() {
@@ -50,13 +55,20 @@ class ActivityRepositoryTest {
     String rows = "{\"day\":\"2026-11-21\",\"endpoint_id\":\"e\",\"model\":\"m\",\"model_permaslug\":\"m-1\","
         + "\"provider_name\":\"P\",\"user_id\":\"\",\"requests_sum\":\"18446744073709551615\","
         + "\"prompt_tokens_sum\":2,\"completion_tokens_sum\":\"3\",\"reasoning_tokens_sum\":\"0\","
-        + "\"cached_tokens_sum\":\"1\",\"byok_requests_sum\":\"0\",\"usage_sum\":\"123456789.123456789012\","
-        + "\"byok_usage_inference_sum\":\"0.000000000001\",\"extra\":[1,{\"x\":2}]}\n"
+        + "\"cached_tokens_sum\":\"1\",\"byok_requests_sum\":\"0\",\"usage_sum\":123456789.123456789012,"
+        + "\"usage_sum_whole\":123456788,\"usage_sum_negative\":\"0\",\"usage_sum_rows\":\"3\","
+        + "\"byok_usage_inference_sum\":0.000000000001,\"byok_usage_inference_sum_whole\":0,"
+        + "\"byok_usage_inference_sum_negative\":\"0\",\"byok_usage_inference_sum_rows\":\"3\","
+        + "\"extra\":[1,{\"x\":2}]}\n"
         + "{\"day\":\"2026-10-02\",\"endpoint_id\":\"e\",\"model\":\"m\",\"model_permaslug\":\"m\","
         + "\"provider_name\":\"P\",\"user_id\":\"ü'ser\",\"requests_sum\":\"1\",\"prompt_tokens_sum\":\"1\","
         + "\"completion_tokens_sum\":\"1\",\"reasoning_tokens_sum\":\"1\",\"cached_tokens_sum\":\"1\","
-        + "\"byok_requests_sum\":\"1\",\"usage_sum\":\"0\",\"byok_usage_inference_sum\":\"0\"}\n";
-    List<ActivityItem> items = ActivityRepository.readItems(rows.getBytes(StandardCharsets.UTF_8), byUser);
+        + "\"byok_requests_sum\":\"1\",\"usage_sum\":0.000000000000,"
+        + "\"usage_sum_whole\":0,\"usage_sum_negative\":\"0\",\"usage_sum_rows\":\"1\","
+        + "\"byok_usage_inference_sum\":0,\"byok_usage_inference_sum_whole\":0,"
+        + "\"byok_usage_inference_sum_negative\":0,\"byok_usage_inference_sum_rows\":1}\n";
+    List<ActivityItem> items = ActivityRepository.readItems(rows.getBytes(StandardCharsets.UTF_8), "acme",
+        byUser);
     assertEquals(2, items.size());
     ActivityItem first = items.get(0);
     assertEquals(LocalDate.parse("2026-11-21"), first.date());

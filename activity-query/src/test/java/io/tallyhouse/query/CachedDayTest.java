@@ -23,7 +23,8 @@ class CachedDayTest {
   private static final String KEY = "ab".repeat(32);
 
   private static void add(CachedDay.Days days, String user, String requests, String usage) {
-    days.add(DAY, KEY, user, "X/e", "e", "e-1", "X", new String[] {requests, "1", "2", "0", "0", "0"}, usage, "0");
+    days.add(DAY, KEY, user, "X/e", "e", "e-1", "X", new String[] {requests, "1", "2", "0", "0", "0"},
+        new BigDecimal(usage), BigDecimal.ZERO);
   }
 
   private static ActivityRequest all() {
@@ -121,7 +122,8 @@ class CachedDayTest {
         String key = HOSTILE.get(random.nextInt(3));
         String model = HOSTILE.get(random.nextInt(HOSTILE.size()));
         days.add(DAY, key, user, "E" + random.nextInt(3), model, model + "-1", HOSTILE.get(random.nextInt(2)),
-            new String[] {"1", "2", "3", "4", "5", "6"}, random.nextInt(3) + "." + random.nextInt(1000), "0.5");
+            new String[] {"1", "2", "3", "4", "5", "6"}, new BigDecimal(random.nextInt(3) + "." + random.nextInt(1000)),
+            new BigDecimal("0.5"));
       }
       CachedDay day = days.day(DAY, 1);
       for (ActivityRequest request : requestsOf(HOSTILE.get(3), HOSTILE.get(1))) {
@@ -152,7 +154,7 @@ class CachedDayTest {
       CachedDay.Days days = new CachedDay.Days();
       String count = counts.get(i % counts.size());
       days.add(DAY, KEY, "u", "X/e", "e", "e-1", "X", new String[] {count, count, "0", "1", count, "7"},
-          amounts.get(i), amounts.get(amounts.size() - 1 - i));
+          new BigDecimal(amounts.get(i)), new BigDecimal(amounts.get(amounts.size() - 1 - i)));
       CachedDay day = days.day(DAY, 1);
       assertEquals(generated(day, all()), json(day, all()), amounts.get(i));
     }

@@ -124,7 +124,7 @@ class CompletedDayCacheIntegrationTest {
         current.addAll(rows.values());
       }
     }
-    current.add(row("acme", D1.minusDays(2), K1, "u1", ENDPOINTS.get(0), 0, "12345678901.123456789012", 5, 2));
+    current.add(row("acme", D1.minusDays(2), K1, "u1", ENDPOINTS.get(0), 0, "12345678901.123456789012", 13, 2));
     insert(current);
     insert(older);
     insert(newer);

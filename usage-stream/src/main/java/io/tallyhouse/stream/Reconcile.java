@@ -1,12 +1,16 @@
 package io.tallyhouse.stream;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.JsonEachRowText;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
+import io.tallyhouse.common.money.ImpossibleTotalException;
+import io.tallyhouse.common.money.MoneyTotals;
 import java.io.PrintStream;
 import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.time.Clock;
 import java.time.LocalDate;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -15,7 +19,8 @@ import java.util.TreeSet;
 
 /**
  * {@code reconcile}: per account and UTC day, the sums of the raw table (usage_events, one row per distinct event)
- * against the rollups (usage_daily). Exits 0 when every number agrees, 1 and prints the differing rows otherwise.
+ * against the rollups (usage_daily). Exits 0 when every number agrees, 1 and prints the differing rows otherwise,
+ * including an account-day whose money no legal events can sum to ({@code IMPOSSIBLE}, see {@code MoneyTotals}).
  *
  * <pre>make reconcile ARGS="[--from YYYY-MM-DD] [--to YYYY-MM-DD]"</pre>
  * The default range is the raw table's retention (RAW_RETENTION_DAYS) up to today; older days have no raw rows.
@@ -99,26 +104,36 @@ public final class Reconcile {
     }
   }
 
-  /** Compares the days in [from, to]; returns the exit code. */
+  /**
+   * Compares the days in [from, to]; returns the exit code. A total no legal events can produce (negative, wrapped,
+   * above its count times 10^9) is a difference too, printed with its account and day.
+   */
   public static int run(ClickHouse clickHouse, LocalDate from, LocalDate to, PrintStream out) {
     String range = " WHERE date >= " + SqlLiteral.date(from) + " AND date <= " + SqlLiteral.date(to)
         + " GROUP BY account_id, date";
     // Aliases differ from column names: on 18.16 `sum(cost) AS cost` breaks the query.
-    Map<String, Totals> raw = totals(clickHouse, "SELECT account_id, toString(date) AS day, count() AS n,"
-        + " sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(reasoning_tokens) AS r,"
-        + " sum(cached_tokens) AS ca, toString(sum(cost)) AS money, toString(sum(byok_cost)) AS byok_money,"
-        + " sum(is_byok) AS byok_n FROM usage_events FINAL" + range);
-    Map<String, Totals> rollup = totals(clickHouse, "SELECT account_id, toString(date) AS day, sum(requests) AS n,"
-        + " sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(reasoning_tokens) AS r,"
-        + " sum(cached_tokens) AS ca, toString(sum(usage)) AS money, toString(sum(byok_usage_inference)) AS byok_money,"
-        + " sum(byok_requests) AS byok_n FROM usage_daily FINAL" + range);
+    Map<String, String> impossible = new TreeMap<>();
+    Map<String, Totals> raw = totals(clickHouse, "usage_events", "cost", "byok_cost", "SELECT account_id, toString(date) AS day,"
+        + " count() AS n, sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(reasoning_tokens) AS r,"
+        + " sum(cached_tokens) AS ca, " + MoneyTotals.sumSql("cost", "money") + ", "
+        + MoneyTotals.sumSql("byok_cost", "byok_money") + ", sum(is_byok) AS byok_n FROM usage_events FINAL" + range,
+        impossible);
+    Map<String, Totals> rollup = totals(clickHouse, "usage_daily", "usage", "byok_usage_inference", "SELECT account_id, toString(date) AS day,"
+        + " sum(requests) AS n, sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(reasoning_tokens) AS r,"
+        + " sum(cached_tokens) AS ca, " + MoneyTotals.sumSql("usage", "money") + ", "
+        + MoneyTotals.sumSql("byok_usage_inference", "byok_money") + ", sum(byok_requests) AS byok_n"
+        + " FROM usage_daily FINAL" + range, impossible);
     TreeSet<String> keys = new TreeSet<>(raw.keySet());
     keys.addAll(rollup.keySet());
+    keys.addAll(impossible.keySet());
     int differences = 0;
     for (String key : keys) {
       Totals r = raw.get(key);
       Totals u = rollup.get(key);
-      if (r == null || !r.sameAs(u)) {
+      if (impossible.containsKey(key)) {
+        differences++;
+        out.println("IMPOSSIBLE " + key.replace('\u001f', ' ') + "\n  " + impossible.get(key));
+      } else if (r == null || !r.sameAs(u)) {
         differences++;
         out.println("DIFF " + key.replace('\u001f', ' ') + "\n  usage_events: " + Objects.toString(r, "(none)")
             + "\n  usage_daily:  " + Objects.toString(u, "(none)"));
@@ -132,15 +147,46 @@ public final class Reconcile {
     return 1;
   }
 
-  private static Map<String, Totals> totals(ClickHouse clickHouse, String sql) {
+  private static final List<String> MONEY = MoneyTotals.aliases("money");
+  private static final List<String> BYOK_MONEY = MoneyTotals.aliases("byok_money");
+  private static final JsonEachRowText ROWS = new JsonEachRowText(concat(
+      List.of("account_id", "day", "n", "p", "c", "r", "ca", "byok_n"), MONEY, BYOK_MONEY));
+
+  /**
+   * The totals per account and day of {@code sql}; an account-day whose money ({@code cost} and {@code byok}, the
+   * columns summed) is impossible goes to {@code impossible} instead, with what is wrong in {@code table}.
+   */
+  private static Map<String, Totals> totals(ClickHouse clickHouse, String table, String cost, String byok,
+      String sql, Map<String, String> impossible) {
     Map<String, Totals> result = new TreeMap<>();
-    List<JsonNode> rows = clickHouse.query(sql);
-    for (JsonNode row : rows) {
-      result.put(row.get("account_id").asText() + '\u001f' + row.get("day").asText(), new Totals(
-          row.get("n").asLong(), row.get("p").asLong(), row.get("c").asLong(), row.get("r").asLong(),
-          row.get("ca").asLong(), new BigDecimal(row.get("money").asText()),
-          new BigDecimal(row.get("byok_money").asText()), row.get("byok_n").asLong()));
-    }
+    ROWS.read(clickHouse.queryJsonEachRow(sql), row -> {
+      String key = ROWS.value(row, "account_id") + '\u001f' + ROWS.value(row, "day");
+      BigInteger requests = new BigInteger(ROWS.value(row, "n"));
+      try {
+        result.put(key, new Totals(requests.longValue(), count(row, "p"), count(row, "c"), count(row, "r"),
+            count(row, "ca"), money(row, cost, MONEY, requests), money(row, byok, BYOK_MONEY, requests),
+            count(row, "byok_n")));
+      } catch (ImpossibleTotalException e) {
+        impossible.merge(key, table + ": " + e.getMessage(), (a, b) -> a + "\n  " + b);
+      }
+    });
     return result;
+  }
+
+  private static BigDecimal money(String[] row, String field, List<String> aliases, BigInteger requests) {
+    return MoneyTotals.total(field, ROWS.value(row, aliases.get(0)), ROWS.value(row, aliases.get(1)),
+        ROWS.value(row, aliases.get(2)), ROWS.value(row, aliases.get(3)), requests);
+  }
+
+  /** A UInt64 sum, as the bits of a long. */
+  private static long count(String[] row, String column) {
+    return Long.parseUnsignedLong(ROWS.value(row, column));
+  }
+
+  private static List<String> concat(List<String> first, List<String> second, List<String> third) {
+    List<String> all = new ArrayList<>(first);
+    all.addAll(second);
+    all.addAll(third);
+    return all;
   }
 }

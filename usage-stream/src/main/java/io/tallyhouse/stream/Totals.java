@@ -1,5 +1,7 @@
 package io.tallyhouse.stream;
 
+import io.tallyhouse.common.money.ImpossibleTotalException;
+import io.tallyhouse.common.money.MoneyTotals;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.BufferUnderflowException;
@@ -17,6 +19,22 @@ record Totals(long requests, long promptTokens, long completionTokens, long reas
     BigDecimal usage, BigDecimal byokUsageInference, long byokRequests, long version) {
 
   static final int SCALE = 12;
+  /** The longest unscaled amount Decimal(38,12) holds (below 10^38 < 2^127) in two's complement: 16 bytes. */
+  static final int MAX_AMOUNT_BYTES = 16;
+
+  /**
+   * Refuses amounts ClickHouse's Decimal(38,12) cannot hold or no legal events can sum to (negative): the writer could
+   * never insert them, and {@link #toBytes}'s one-byte length could not frame them. The contract's bound on an event
+   * keeps every legal total far inside, so this only ever stops a bug, before it reaches the changelog.
+   */
+  Totals {
+    try {
+      usage = MoneyTotals.checkAmount("usage", usage);
+      byokUsageInference = MoneyTotals.checkAmount("byok_usage_inference", byokUsageInference);
+    } catch (ImpossibleTotalException e) {
+      throw new IllegalArgumentException("impossible totals: " + e.getMessage(), e);
+    }
+  }
 
   byte[] toBytes() {
     byte[] usageBytes = usage.unscaledValue().toByteArray();
@@ -45,13 +63,17 @@ record Totals(long requests, long promptTokens, long completionTokens, long reas
         throw new IllegalArgumentException("not stored totals: " + in.remaining() + " bytes left over");
       }
       return new Totals(requests, prompt, completion, reasoning, cached, usage, byok, byokRequests, version);
-    } catch (BufferUnderflowException | NegativeArraySizeException e) {
+    } catch (BufferUnderflowException e) {
       throw new IllegalArgumentException("not stored totals: too short", e);
     }
   }
 
   private static BigDecimal readAmount(ByteBuffer in) {
-    byte[] unscaled = new byte[in.get()];
+    int length = in.get();
+    if (length < 1 || length > MAX_AMOUNT_BYTES) {
+      throw new IllegalArgumentException("not stored totals: an amount of " + length + " bytes");
+    }
+    byte[] unscaled = new byte[length];
     in.get(unscaled);
     return new BigDecimal(new BigInteger(unscaled), SCALE);
   }

@@ -44,6 +44,26 @@ class RollupStoreSlotTest {
   }
 
   @Test
+  void theLargestLegalEventsSumExactlyThroughTheStoreFormat() {
+    BigDecimal top = new BigDecimal("1000000000.000000000000");
+    BigDecimal belowTop = new BigDecimal("999999999.999999999999");
+    List<UsageEvent> events = new ArrayList<>();
+    for (int i = 0; i < 20_000; i++) {
+      events.add(event(i, i % 2 == 0 ? top : belowTop, i % 3 == 0 ? belowTop : top, true));
+    }
+    RollupStore.Slot slot = assertFolds(null, events);
+    Totals back = Totals.fromBytes(slot.totals().toBytes());
+    assertEquals(new BigDecimal("19999999999999.999999990000"), back.usage());
+    assertEquals(slot.totals(), back);
+    // Carried on from a stored total near the top of Decimal(38,12): still exact, never wrapped.
+    BigDecimal nearTop = new BigDecimal("99999999999999000000000000.000000000000");
+    RollupStore.Slot big = new RollupStore.Slot("g", new Totals(10, 0, 0, 0, 0, nearTop, nearTop, 0, 10));
+    events.subList(0, 99).forEach(big::add);
+    assertEquals(nearTop.add(new BigDecimal("98999999999.999999999951")),
+        Totals.fromBytes(big.totals().toBytes()).usage());
+  }
+
+  @Test
   void storedTotalsBeyondTheLongRangeGoOnAddingUp() {
     BigDecimal huge = new BigDecimal("99999999999999.999999999999");
     Totals stored = new Totals(7, 70, 140, 21, 28, huge, huge, 3, 7);

@@ -38,6 +38,34 @@ class RollupTest {
   }
 
   @Test
+  void theLargestTotalsDecimal38HoldsTakeSixteenBytesAndAnythingBeyondIsRefused() {
+    BigDecimal largest = new BigDecimal("99999999999999999999999999.999999999999");
+    assertEquals(Totals.MAX_AMOUNT_BYTES, largest.unscaledValue().toByteArray().length);
+    for (String impossible : new String[] {"100000000000000000000000000", "-0.000000000001"}) {
+      BigDecimal money = new BigDecimal(impossible);
+      assertThrows(IllegalArgumentException.class, () -> new Totals(1, 0, 0, 0, 0, money, BigDecimal.ZERO, 0, 1),
+          impossible);
+      assertThrows(IllegalArgumentException.class, () -> new Totals(1, 0, 0, 0, 0, BigDecimal.ZERO, money, 0, 1),
+          impossible);
+    }
+  }
+
+  @Test
+  void storedAmountsOfImpossibleLengthOrValueAreRefused() {
+    byte[] bytes = Events.totals(Events.event("acme", "1", "2026-11-20T10:00:00Z", null, "1")).toBytes();
+    int usageLength = 7 * Long.BYTES;
+    for (byte length : new byte[] {0, -1, (byte) (Totals.MAX_AMOUNT_BYTES + 1)}) {
+      byte[] corrupt = bytes.clone();
+      corrupt[usageLength] = length;
+      assertThrows(IllegalArgumentException.class, () -> Totals.fromBytes(corrupt), "length " + length);
+    }
+    // A negative unscaled amount: no legal events sum to it.
+    byte[] negative = bytes.clone();
+    negative[usageLength + 1] = (byte) 0x80;
+    assertThrows(IllegalArgumentException.class, () -> Totals.fromBytes(negative));
+  }
+
+  @Test
   void aGroupKeyGivesBackEveryFieldOfItsRow() {
     UsageEvent e = Events.event("beta.corp:eu-1", "1", "2026-11-20T23:59:59.999Z", null, "0.000043022187");
     Totals totals = Events.totals(e, e);

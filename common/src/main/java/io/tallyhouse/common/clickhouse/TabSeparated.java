@@ -1,5 +1,6 @@
 package io.tallyhouse.common.clickhouse;
 
+import io.tallyhouse.common.money.MoneyTotals;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.math.BigDecimal;
@@ -127,10 +128,17 @@ public final class TabSeparated {
     return this;
   }
 
-  /** A decimal value with all its digits, never in exponent form. */
+  /**
+   * A Decimal(38,12) value with all its digits, never in exponent form. Refuses what the column cannot hold (more than
+   * 12 fractional digits, 10^26 or more either side of zero) rather than leave it to the server's reading of it.
+   */
   public TabSeparated decimal(BigDecimal value) {
+    BigDecimal fitted = value.scale() > MoneyTotals.SCALE ? value.stripTrailingZeros() : value;
+    if (fitted.scale() > MoneyTotals.SCALE || fitted.precision() - fitted.scale() > MoneyTotals.MAX_INTEGER_DIGITS) {
+      throw new IllegalArgumentException("not a Decimal(38,12) value: " + value.toPlainString());
+    }
     separate();
-    plain(value.toPlainString());
+    plain(fitted.toPlainString());
     return this;
   }
 

@@ -21,6 +21,17 @@ class TabSeparatedTest {
   }
 
   @Test
+  void decimalsAreWrittenWholeAndOnlyWhenDecimal38Scale12HoldsThem() {
+    assertEquals("99999999999999999999999999.999999999999\t-1\t1.5\t100\n", text(new TabSeparated(1)
+        .decimal(new BigDecimal("99999999999999999999999999.999999999999")).decimal(new BigDecimal("-1"))
+        .decimal(new BigDecimal("1.5000000000000000")).decimal(new BigDecimal("1E+2")).endRow()));
+    for (String refused : new String[] {"100000000000000000000000000", "-1E+26", "0.0000000000001"}) {
+      assertThrows(IllegalArgumentException.class, () -> new TabSeparated(1).decimal(new BigDecimal(refused)),
+          refused);
+    }
+  }
+
+  @Test
   void theCharactersThatEndAValueAreEscapedAsClickHousePrintsThem() {
     assertEquals("\\\\\\t\\n\\r\\0\\b\\f'\"\\\\N\n",
         text(new TabSeparated(1).string("\\\t\n\r\0\b\f'\"\\N").endRow()));
