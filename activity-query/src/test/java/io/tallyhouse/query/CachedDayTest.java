@@ -193,7 +193,8 @@ class CachedDayTest {
   private static long footprintOfRowsOf(String user) {
     CachedDay.Days days = new CachedDay.Days();
     for (int i = 0; i < 100; i++) {
-      days.add(DAY, KEY, user, "X/e" + i, "e", "e-1", "X", new String[] {"1", "1", "2", "0", "0", "0"}, "1", "0");
+      days.add(DAY, KEY, user, "X/e" + i, "e", "e-1", "X", new String[] {"1", "1", "2", "0", "0", "0"}, new BigDecimal("1"),
+          BigDecimal.ZERO);
     }
     return days.day(DAY, 1).footprint();
   }
