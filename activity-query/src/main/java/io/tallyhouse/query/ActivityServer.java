@@ -116,7 +116,7 @@ public final class ActivityServer implements AutoCloseable {
       ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
       cache = new CompletedDayCache(repository, clock, config.cacheMaxRows(), config.cachePollInterval(), metrics);
       cache.start();
-      Handler handler = new Handler(new CredentialStore(config.keysFile()), cache,
+      Handler handler = new Handler(new CredentialStore(config.keysFile(), metrics), cache,
           new ExportRepository(clickHouse, metrics), clock, metrics);
       byte[] openApi = openApi();
       vertx = Vertx.vertx();

@@ -71,7 +71,7 @@ public final class IngestServer implements AutoCloseable {
   private IngestServer(IngestConfig config, Clock clock) {
     this.config = config;
     this.vertx = Vertx.vertx();
-    this.keys = new CredentialStore(config.keysFile());
+    this.keys = new CredentialStore(config.keysFile(), metrics);
     this.validator = new EventValidator(clock, config.dedupWindow(), config.maxEvents());
     this.publisher = new EventPublisher(config, new SchemaRegistryClient(config.registry()));
     this.accepted = Counter.builder("ingest_events_accepted").description("events acknowledged with 202")
