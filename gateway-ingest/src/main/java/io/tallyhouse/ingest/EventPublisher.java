@@ -139,22 +139,27 @@ final class EventPublisher implements AutoCloseable {
         return;
       }
       int[] pending = {records.size()};
-      for (ProducerRecord<String, byte[]> record : records) {
-        Future<RecordMetadata> sent = producer.send(record, (metadata, error) -> {
-          if (error != null) {
-            acknowledged.completeExceptionally(error);
+      try {
+        for (ProducerRecord<String, byte[]> record : records) {
+          Future<RecordMetadata> sent = producer.send(record, (metadata, error) -> {
+            if (error != null) {
+              acknowledged.completeExceptionally(error);
+              return;
+            }
+            synchronized (pending) {
+              if (--pending[0] == 0) {
+                acknowledged.complete(records.size());
+              }
+            }
+          });
+          if (timedOutInSend(sent)) {
+            failQueued();
             return;
           }
-          synchronized (pending) {
-            if (--pending[0] == 0) {
-              acknowledged.complete(records.size());
-            }
-          }
-        });
-        if (timedOutInSend(sent)) {
-          failQueued();
-          return;
         }
+      } catch (RuntimeException e) {
+        // A producer that is closing throws instead of calling back; the request must still get its answer.
+        acknowledged.completeExceptionally(e);
       }
     }
   }
