@@ -38,7 +38,7 @@ class GracefulShutdownTest {
     builder.environment().putAll(env);
     Process process = builder.start();
     try {
-      awaitLive(port, process);
+      awaitLive(port, process, dir.resolve("ingest.log"));
       Set<String> acknowledged = ConcurrentHashMap.newKeySet();
       AtomicBoolean stop = new AtomicBoolean();
       List<Thread> clients = new ArrayList<>();
@@ -98,10 +98,12 @@ class GracefulShutdownTest {
     }
   }
 
-  private static void awaitLive(int port, Process process) throws Exception {
+  private static void awaitLive(int port, Process process, Path log) throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (System.nanoTime() < deadline) {
-      assertTrue(process.isAlive(), "the service exited during start-up");
+      if (!process.isAlive()) {
+        throw new AssertionError("the service exited during start-up:\n" + java.nio.file.Files.readString(log));
+      }
       try {
         HttpResponse<String> live = IngestHarness.HTTP.send(HttpRequest.newBuilder(
             URI.create("http://127.0.0.1:" + port + "/health/live")).build(), HttpResponse.BodyHandlers.ofString());
