@@ -123,7 +123,7 @@ public final class ActivityServer implements AutoCloseable {
       cache = new CompletedDayCache(repository, clock, config.cacheMaxBytes(), config.cachePollInterval(), metrics);
       cache.start();
       vertx = Vertx.vertx();
-      Handler handler = new Handler(new CredentialStore(config.keysFile()), cache,
+      Handler handler = new Handler(new CredentialStore(config.keysFile(), metrics), cache,
           new ExportRepository(clickHouse, metrics), clock, metrics, config.activityMaxItems(),
           new ExportSlots(config.exports(), metrics),
           vertx.createSharedWorkerExecutor("activity-export", EXPORT_WORKERS), config.exports().stallTimeout());

@@ -4,6 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.Locale;
+import java.util.function.LongPredicate;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -30,6 +31,14 @@ final class GzipBody {
   }
 
   static Decoded decode(byte[] compressed, int maxDecodedBytes) {
+    return decode(compressed, maxDecodedBytes, bytes -> true);
+  }
+
+  /**
+   * As {@link #decode(byte[], int)}, asking {@code admit} for every chunk of decoded bytes before keeping it; a
+   * refusal stops the inflation and answers 503 (the service holds too much data already).
+   */
+  static Decoded decode(byte[] compressed, int maxDecodedBytes, LongPredicate admit) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(Math.min(maxDecodedBytes, compressed.length * 8 + 64));
     byte[] buffer = new byte[16 * 1024];
     try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(compressed), buffer.length)) {
@@ -38,10 +47,13 @@ final class GzipBody {
         if (out.size() + n > maxDecodedBytes) {
           return new Decoded(null, 413, "too_large", "The body exceeds " + maxDecodedBytes + " bytes (after decoding)");
         }
+        if (!admit.test(n)) {
+          return new Decoded(null, 503, "overloaded", "Too much data in flight; retry the request");
+        }
         out.write(buffer, 0, n);
       }
     } catch (IOException e) {
-      return new Decoded(null, 400, "malformed_gzip", "Malformed gzip body: " + e.getMessage());
+      return new Decoded(null, 400, "malformed_gzip", "Malformed gzip body: not valid gzip data");
     }
     return new Decoded(out.toByteArray(), 200, null, null);
   }

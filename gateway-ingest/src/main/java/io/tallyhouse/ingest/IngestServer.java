@@ -1,6 +1,8 @@
 package io.tallyhouse.ingest;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -46,10 +48,18 @@ import org.slf4j.LoggerFactory;
 public final class IngestServer implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(IngestServer.class);
-  /** Exact decimals: every JSON number with a fraction or exponent becomes a BigDecimal parsed from its text. */
-  static final ObjectMapper JSON = JsonMapper.builder()
+  /** An array of event objects is two levels deep; the rest is room for field values the validator refuses. */
+  static final int MAX_NESTING = 32;
+  /**
+   * Exact decimals: every JSON number with a fraction or exponent becomes a BigDecimal parsed from its text. A key
+   * given twice in one object is refused (the last value would silently win: {@code "cost":1,"cost":1000}); events
+   * are flat, so nesting is capped far below the parser's default.
+   */
+  static final ObjectMapper JSON = JsonMapper.builder(JsonFactory.builder()
+          .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build()).build())
       .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
       .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
       .build();
 
@@ -72,7 +82,7 @@ public final class IngestServer implements AutoCloseable {
   private IngestServer(IngestConfig config, Clock clock) {
     this.config = config;
     this.vertx = Vertx.vertx();
-    this.keys = new CredentialStore(config.keysFile());
+    this.keys = new CredentialStore(config.keysFile(), metrics);
     this.validator = new EventValidator(clock, config.dedupWindow(), config.maxEvents());
     this.publisher = new EventPublisher(config, new SchemaRegistryClient(config.registry()));
     this.accepted = Counter.builder("ingest_events_accepted").description("events acknowledged with 202")
@@ -187,24 +197,20 @@ public final class IngestServer implements AutoCloseable {
       return;
     }
     // Bounded memory: past the in-flight limit a request is refused at once instead of queueing behind Kafka.
-    long size = body.length;
-    long inFlight = inFlightBytes.addAndGet(size);
-    // A lone request is always admitted, however large (it is at most MAX_BODY_BYTES).
-    if (inFlight > config.maxInFlightBytes() && inFlight != size) {
-      inFlightBytes.addAndGet(-size);
-      ctx.response().putHeader("Retry-After", "1");
-      reject(ctx, "overloaded", 503, "Too much data in flight; retry the request", null);
+    Reservation reservation = new Reservation();
+    if (!reservation.take(body.length)) {
+      refuseOverloaded(ctx);
       sample.stop(requestTimer(503));
       return;
     }
     inFlightRequests.incrementAndGet();
-    // Parsing, validation, Avro encoding and producer.send (which may block while its buffer is full) run on a
-    // worker thread; the acknowledgement is awaited as a callback, holding no thread.
     boolean gzip = GzipBody.isGzip(ctx.request().getHeader("Content-Encoding"));
     Callable<Checked> work = () -> {
       byte[] json = body;
       if (gzip) {
-        GzipBody.Decoded decoded = GzipBody.decode(body, config.maxBodyBytes());
+        // The decoded bytes count against the in-flight limit as they are inflated: a small body that inflates to
+        // megabytes holds megabytes.
+        GzipBody.Decoded decoded = GzipBody.decode(body, config.maxBodyBytes(), reservation::take);
         if (decoded.refusal() != null) {
           return Checked.refuse(decoded.reason(), decoded.status(), decoded.refusal(), null);
         }
@@ -215,7 +221,7 @@ public final class IngestServer implements AutoCloseable {
           : new Checked(checked.events(), null, publisher.publish(checked.events()));
     };
     // A small body costs tens of microseconds: handing it to a worker thread would cost more than the work.
-    // producer.send() does not block here: the in-flight limit keeps the producer's buffer from filling up.
+    // publish() never blocks: the producer's waits for metadata or buffer space happen on its sender thread.
     Future<Checked> checkedAndSent;
     // A compressed body may inflate to megabytes: always a worker for those.
     if (!gzip && body.length <= INLINE_BODY_BYTES) {
@@ -229,25 +235,58 @@ public final class IngestServer implements AutoCloseable {
     }
     checkedAndSent
         .compose(checked -> checked.acknowledged() == null ? Future.succeededFuture(checked)
-            // The producer answers every record within the publish timeout; the extra margin only guards against a bug.
+            // The producer answers every record: a queued send within the publish timeout (else it fails unsent),
+            // then its delivery within the publish timeout again. The margin only guards against a bug.
             : Future.fromCompletionStage(checked.acknowledged()
-                .orTimeout(config.publishTimeout().toMillis() + 5000, TimeUnit.MILLISECONDS),
+                .orTimeout(2 * config.publishTimeout().toMillis() + 5000, TimeUnit.MILLISECONDS),
                 ctx.vertx().getOrCreateContext())
                 .map(n -> checked))
         .onComplete(result -> {
           try {
             respond(ctx, result);
           } finally {
-            inFlightBytes.addAndGet(-size);
+            reservation.release();
             inFlightRequests.decrementAndGet();
             sample.stop(requestTimer(ctx.response().getStatusCode()));
           }
         });
   }
 
+  private void refuseOverloaded(RoutingContext ctx) {
+    ctx.response().putHeader("Retry-After", "1");
+    reject(ctx, "overloaded", 503, "Too much data in flight; retry the request", null);
+  }
+
+  /**
+   * One request's bytes held against MAX_IN_FLIGHT_BYTES: the body as received, then, for gzip, its decoded bytes as
+   * they are inflated. Used by one thread at a time (the event loop, a worker, the event loop again).
+   */
+  private final class Reservation {
+    private long held;
+
+    /** Holds {@code bytes} more, or nothing and false past the limit; a request alone is always admitted. */
+    boolean take(long bytes) {
+      long inFlight = inFlightBytes.addAndGet(bytes);
+      if (inFlight > config.maxInFlightBytes() && inFlight != held + bytes) {
+        inFlightBytes.addAndGet(-bytes);
+        return false;
+      }
+      held += bytes;
+      return true;
+    }
+
+    void release() {
+      inFlightBytes.addAndGet(-held);
+      held = 0;
+    }
+  }
+
   private void respond(RoutingContext ctx, io.vertx.core.AsyncResult<Checked> result) {
     if (result.succeeded() && result.result().refusal() != null) {
       Refusal r = result.result().refusal();
+      if (r.code() == 503) {
+        ctx.response().putHeader("Retry-After", "1");
+      }
       reject(ctx, r.reason(), r.code(), r.message(), r.metadata());
     } else if (result.succeeded()) {
       int n = result.result().events().size();
@@ -278,7 +317,8 @@ public final class IngestServer implements AutoCloseable {
     try {
       tree = JSON.readTree(body);
     } catch (JsonProcessingException e) {
-      return Checked.refuse("malformed_json", 400, "Malformed JSON: " + e.getOriginalMessage(), null);
+      return Checked.refuse("malformed_json", 400,
+          JsonProblem.describe(e, JSON.getFactory().streamReadConstraints()), null);
     } catch (java.io.IOException e) {
       return Checked.refuse("malformed_json", 400, "Malformed JSON", null);
     }

@@ -133,6 +133,26 @@ class IngestRobustnessTest {
   }
 
   @Test
+  void hostileJsonIsRefusedWithA400InTheApisOwnWords() throws Exception {
+    String valid = event("hostile-1", "acme");
+    Map<String, String> expected = Map.of(
+        valid.replace("\"cost\":4.3022187e-05", "\"cost\":1,\"cost\":1000"), "duplicate key \"cost\"",
+        "[" + valid + "," + valid.replace("\"user\":\"zoë\"", "\"user\":\"a\",\"user\":\"b\"") + "]",
+        "duplicate key \"user\"",
+        "[".repeat(5000) + "]".repeat(5000), "nesting deeper than " + IngestServer.MAX_NESTING + " levels",
+        valid.replace("4.3022187e-05", "1".repeat(5000)), "a number longer than 1000 characters",
+        "{\"event_id\":", "Malformed JSON: the text ends inside a value at line 1 column 13",
+        "{\"event_id\" \"x\"}", "Malformed JSON at line 1 column 13");
+    for (Map.Entry<String, String> hostile : expected.entrySet()) {
+      HttpResponse<String> response = harness.post(server.port(), hostile.getKey());
+      assertEquals(400, response.statusCode(), response.body());
+      String message = IngestServer.JSON.readTree(response.body()).at("/error/message").asText();
+      assertTrue(message.contains(hostile.getValue()), message);
+      assertTrue(!JsonProblemTest.INTERNALS.matcher(response.body()).find(), response.body());
+    }
+  }
+
+  @Test
   void aGzipBombIsRefusedWithoutInflatingIt() throws Exception {
     // 200 MiB of zeros compress to about 200 KiB; the limit of 5 MiB applies to the decoded bytes.
     ByteArrayOutputStream zipped = new ByteArrayOutputStream();

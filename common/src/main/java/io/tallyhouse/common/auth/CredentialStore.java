@@ -4,40 +4,60 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keys kept in a file of JSON lines, one {@link Credential} a line, holding hashes only. Both services
  * read the same file (for example a mounted secret) and see changes without a restart: the file is
  * re-read when its modification time or size changes, checked at most once per second.
+ *
+ * <p>A line that cannot be read (hand-edited, half-written) is skipped with an error log and counted in the
+ * {@code keys_file_malformed_lines} gauge: it never locks out the valid keys around it. Changes are made under an
+ * exclusive lock on {@code <file>.lock} and land by an atomic rename, so concurrent writers (threads or processes)
+ * lose nothing and a reader never sees half a file; a malformed line is carried over unchanged, never dropped.
  */
 public final class CredentialStore {
 
+  private static final Logger LOG = LoggerFactory.getLogger(CredentialStore.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final long RECHECK_NANOS = 1_000_000_000L;
+  /** FileChannel locks belong to the whole JVM (a second lock from this JVM throws): threads queue here first. */
+  private static final Map<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
 
   private final Path file;
-  private volatile Snapshot snapshot = new Snapshot(null, -1, List.of(), 0);
+  private volatile Snapshot snapshot = new Snapshot(null, -1, List.of(), 0, 0);
 
   private record Snapshot(FileTime modified, long size, List<Credential> credentials, Map<String, Credential> byHash,
-      long checkedAtNanos) {
+      int malformedLines, long checkedAtNanos) {
 
-    Snapshot(FileTime modified, long size, List<Credential> credentials, long checkedAtNanos) {
-      this(modified, size, credentials, index(credentials), checkedAtNanos);
+    Snapshot(FileTime modified, long size, List<Credential> credentials, int malformedLines, long checkedAtNanos) {
+      this(modified, size, credentials, index(credentials), malformedLines, checkedAtNanos);
     }
 
     /** By hash; the first of equal hashes wins, as in the file's order. */
@@ -48,12 +68,33 @@ public final class CredentialStore {
     }
   }
 
+  /** One line of the key file: a credential, or the text of a line that is not one (kept as it was). */
+  private record Line(Credential credential, String text) {}
+
+  private record Parsed(List<Line> lines, int malformed) {
+    List<Credential> credentials() {
+      return lines.stream().map(Line::credential).filter(Objects::nonNull).toList();
+    }
+  }
+
   public CredentialStore(Path file) {
     this.file = file;
   }
 
+  /** A store that reports {@code keys_file_malformed_lines} (lines skipped in the current file) to {@code metrics}. */
+  public CredentialStore(Path file, MeterRegistry metrics) {
+    this(file);
+    Gauge.builder("keys_file_malformed_lines", this, CredentialStore::malformedLines)
+        .description("lines of the key file that are not a valid key and are ignored").register(metrics);
+  }
+
   public Path file() {
     return file;
+  }
+
+  /** Lines of the key file, as last read, that are not a valid key and are ignored. */
+  public int malformedLines() {
+    return current(false).malformedLines();
   }
 
   /**
@@ -87,40 +128,67 @@ public final class CredentialStore {
   }
 
   /** Creates a credential for {@code secret} and stores its hash; the secret itself is not kept. */
-  public synchronized Credential add(String secret, CredentialKind kind, String accountId, List<String> accounts,
-      String name) {
+  public Credential add(String secret, CredentialKind kind, String accountId, List<String> accounts, String name) {
     String hash = Secrets.sha256Hex(secret);
-    List<Credential> all = new ArrayList<>(read());
-    if (all.stream().anyMatch(c -> c.hash().equals(hash))) {
-      return all.stream().filter(c -> c.hash().equals(hash)).findFirst().orElseThrow();
-    }
     Credential created = new Credential(hash, kind, accountId, accounts, name, Instant.now(), null);
-    all.add(created);
-    write(all);
-    return created;
+    return underLock(lines -> {
+      for (Line line : lines) {
+        if (line.credential() != null && line.credential().hash().equals(hash)) {
+          return line.credential();
+        }
+      }
+      lines.add(new Line(created, null));
+      return created;
+    });
   }
 
   /** Revokes every live credential whose hash starts with {@code hashPrefix}; returns them. */
-  public synchronized List<Credential> revoke(String hashPrefix) {
+  public List<Credential> revoke(String hashPrefix) {
     if (hashPrefix == null || hashPrefix.length() < 8) {
       throw new IllegalArgumentException("give at least 8 hex chars of the hash to revoke");
     }
-    String prefix = hashPrefix.toLowerCase();
-    List<Credential> all = new ArrayList<>(read());
-    List<Credential> revoked = new ArrayList<>();
+    String prefix = hashPrefix.toLowerCase(Locale.ROOT);
     Instant now = Instant.now();
-    for (int i = 0; i < all.size(); i++) {
-      Credential c = all.get(i);
-      if (!c.revoked() && c.hash().startsWith(prefix)) {
-        Credential r = c.revoke(now);
-        all.set(i, r);
-        revoked.add(r);
+    return underLock(lines -> {
+      List<Credential> revoked = new ArrayList<>();
+      for (int i = 0; i < lines.size(); i++) {
+        Credential c = lines.get(i).credential();
+        if (c != null && !c.revoked() && c.hash().startsWith(prefix)) {
+          Credential r = c.revoke(now);
+          lines.set(i, new Line(r, null));
+          revoked.add(r);
+        }
       }
+      return revoked;
+    });
+  }
+
+  /**
+   * Reads the file, applies {@code change} and writes the result back, all under the file lock, so a change made
+   * by another thread or process in between is never overwritten (a create cannot undo a racing revocation).
+   */
+  private <T> T underLock(Function<List<Line>, T> change) {
+    Path target = file.toAbsolutePath().normalize();
+    ReentrantLock jvmLock = JVM_LOCKS.computeIfAbsent(target, p -> new ReentrantLock());
+    jvmLock.lock();
+    try {
+      Files.createDirectories(target.getParent());
+      try (FileChannel lockFile = FileChannel.open(target.resolveSibling(target.getFileName() + ".lock"),
+          StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+          FileLock ignored = lockFile.lock()) {
+        List<Line> lines = new ArrayList<>(read().lines());
+        List<Line> before = List.copyOf(lines);
+        T result = change.apply(lines);
+        if (!lines.equals(before)) {
+          write(lines);
+        }
+        return result;
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot update key file " + file, e);
+    } finally {
+      jvmLock.unlock();
     }
-    if (!revoked.isEmpty()) {
-      write(all);
-    }
-    return revoked;
   }
 
   /** The known credentials; the file is looked at again when {@code force} or after {@link #RECHECK_NANOS}. */
@@ -134,56 +202,71 @@ public final class CredentialStore {
       FileTime modified = Files.getLastModifiedTime(file);
       long size = Files.size(file);
       if (modified.equals(s.modified()) && size == s.size()) {
-        snapshot = new Snapshot(modified, size, s.credentials(), s.byHash(), now);
+        snapshot = new Snapshot(modified, size, s.credentials(), s.byHash(), s.malformedLines(), now);
         return snapshot;
       }
-      snapshot = new Snapshot(modified, size, read(), now);
+      Parsed parsed = read();
+      snapshot = new Snapshot(modified, size, parsed.credentials(), parsed.malformed(), now);
       return snapshot;
     } catch (NoSuchFileException e) {
-      snapshot = new Snapshot(FileTime.fromMillis(0), -1, List.of(), now);
+      snapshot = new Snapshot(FileTime.fromMillis(0), -1, List.of(), 0, now);
       return snapshot;
-    } catch (IOException e) {
+    } catch (IOException | UncheckedIOException e) {
       // Keep serving the keys we know rather than locking everybody out on a transient read error.
       return s;
     }
   }
 
-  private List<Credential> read() {
+  /** Every line of the file; one that is not a valid key is logged (by number, not content) and kept as text. */
+  private Parsed read() {
+    List<String> texts;
     try {
-      if (!Files.exists(file)) {
-        return List.of();
-      }
-      List<Credential> result = new ArrayList<>();
-      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-        if (!line.isBlank()) {
-          result.add(fromJson(JSON.readTree(line)));
-        }
-      }
-      return result;
+      texts = Files.readAllLines(file, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      return new Parsed(List.of(), 0);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read key file " + file, e);
     }
+    List<Line> lines = new ArrayList<>();
+    int malformed = 0;
+    for (int i = 0; i < texts.size(); i++) {
+      String text = texts.get(i);
+      if (text.isBlank()) {
+        continue;
+      }
+      try {
+        lines.add(new Line(fromJson(JSON.readTree(text)), null));
+      } catch (IOException | RuntimeException e) {
+        malformed++;
+        LOG.error("key file {}, line {}: not a valid key ({}); the line is ignored, the other keys still work",
+            file, i + 1, e instanceof IOException ? "not a complete JSON object" : e.getMessage());
+        lines.add(new Line(null, text));
+      }
+    }
+    return new Parsed(List.copyOf(lines), malformed);
   }
 
-  private void write(List<Credential> all) {
+  private void write(List<Line> lines) throws IOException {
     StringBuilder out = new StringBuilder();
-    for (Credential c : all) {
-      out.append(toJson(c)).append('\n');
+    for (Line line : lines) {
+      out.append(line.credential() != null ? toJson(line.credential()) : line.text()).append('\n');
     }
+    Path parent = file.toAbsolutePath().getParent();
+    Path tmp = Files.createTempFile(parent, ".keys", ".tmp");
     try {
-      Path parent = file.toAbsolutePath().getParent();
-      Files.createDirectories(parent);
-      Path tmp = Files.createTempFile(parent, ".keys", ".tmp");
-      Files.writeString(tmp, out, StandardCharsets.UTF_8);
+      try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+        channel.write(StandardCharsets.UTF_8.encode(out.toString()));
+        channel.force(true);
+      }
       try {
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
       }
-      snapshot = new Snapshot(null, -1, List.of(), 0);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write key file " + file, e);
+    } finally {
+      Files.deleteIfExists(tmp);
     }
+    snapshot = new Snapshot(null, -1, List.of(), 0, 0);
   }
 
   private static String toJson(Credential c) {
