@@ -92,7 +92,7 @@ class MoneyBoundsIntegrationTest {
     Clock clock = Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC);
     cached = ActivityServer.start(QueryConfig.fromEnv(env), clock);
     Map<String, String> noCache = new HashMap<>(env);
-    noCache.put("CACHE_MAX_ROWS", "0");
+    noCache.put("CACHE_MAX_BYTES", "0");
     sqlOnly = ActivityServer.start(QueryConfig.fromEnv(noCache), clock);
     clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(),
         database));
