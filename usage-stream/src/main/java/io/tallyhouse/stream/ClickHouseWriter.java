@@ -81,7 +81,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     this.rollupsTopic = config.rollupsTopic();
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-    props.put(ConsumerConfig.GROUP_ID_CONFIG, config.applicationId() + "-clickhouse-writer");
+    props.put(ConsumerConfig.GROUP_ID_CONFIG, group(config.applicationId()));
     // Only records of committed Streams transactions: an aborted attempt must never reach ClickHouse.
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -98,6 +98,11 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     // topic's keys are not needed at all.
     this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.thread = new Thread(this, "clickhouse-writer");
+  }
+
+  /** The writer's consumer group: closing days reads its committed offsets on the rollups topic. */
+  static String group(String applicationId) {
+    return applicationId + "-clickhouse-writer";
   }
 
   void start() {

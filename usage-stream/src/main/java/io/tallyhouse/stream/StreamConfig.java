@@ -23,13 +23,15 @@ import java.util.Map;
  *     {@code zstd}, ... as Kafka's compression.type)
  * @param commitInterval how often Kafka Streams commits its transaction, i.e. how often the raw topic and the rollups
  *     changelog receive committed records
+ * @param closeBatchGroups the most groups of its rollup store a stream task visits (and deletes) per second while it
+ *     removes closed days, so that no transaction does unbounded work
  */
 public record StreamConfig(
     String applicationId, String bootstrapServers, RegistryConfig registry, String eventsTopic, int eventsPartitions,
     String rawEventsTopic, String deadLetterTopic, Path stateDir, Duration dedupWindow,
     Duration commitInterval, ClickHouseConfig clickHouse, int writerBatchRows, Duration writerMaxWait,
     int rawRetentionDays, int streamThreads, int rollupCacheGroups, String producerCompression, String httpHost,
-    int httpPort) {
+    int httpPort, int closeBatchGroups) {
 
   /** What a cached group costs on the heap: 459 bytes measured with 176-character group keys, rounded up. */
   static final long BYTES_PER_CACHED_GROUP = 500;
@@ -66,7 +68,8 @@ public record StreamConfig(
             defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), partitions)),
         env.getOrDefault("PRODUCER_COMPRESSION", "lz4"),
         env.getOrDefault("HTTP_HOST", "127.0.0.1"),
-        EnvNumbers.port(env, "HTTP_PORT", 8082));
+        EnvNumbers.port(env, "HTTP_PORT", 8082),
+        EnvNumbers.positiveInt(env, "CLOSE_BATCH_GROUPS", 5_000));
   }
 
   /**

@@ -94,9 +94,10 @@ class RollupStoreIntegrationTest {
         producer.send(new ProducerRecord<>(config.eventsTopic(), e.getAccountId() + "/" + e.getEventId(), e)).get();
       }
     }
+    Admin admin = Admin.create(Map.of("bootstrap.servers", config.bootstrapServers()));
     KafkaStreams streams = new KafkaStreams(UsageTopology.build(config.topics(), config.dedupWindow(),
-        config.rollupCacheGroups(), UsageEventSerde.deserializer(registry), new LongAdder()),
-        UsageStreamApp.streamsProperties(config));
+        config.rollupCacheGroups(), UsageStreamApp.closing(config, admin), UsageEventSerde.deserializer(registry),
+        new LongAdder()), UsageStreamApp.streamsProperties(config));
     streams.start();
     try {
       // Processed, and committed or not: an uncommitted read sees the raw records of an open transaction too.
@@ -104,6 +105,7 @@ class RollupStoreIntegrationTest {
     } finally {
       // A clean close commits what is open, flushing the cache first.
       streams.close(Duration.ofSeconds(60));
+      admin.close();
     }
   }
 

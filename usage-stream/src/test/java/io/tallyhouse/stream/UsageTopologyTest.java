@@ -39,6 +39,7 @@ class UsageTopologyTest {
   private TestOutputTopic<String, byte[]> distinct;
   private TestOutputTopic<String, byte[]> deadLetters;
   private final java.util.concurrent.atomic.LongAdder deadLettered = new java.util.concurrent.atomic.LongAdder();
+  private final OffsetsTwin writer = new OffsetsTwin();
 
   /** The driver's wall clock: closing days takes the earlier of it and stream time. */
   private static final Instant WALL_CLOCK = Instant.parse("2026-11-23T00:00:00Z");
@@ -53,7 +54,8 @@ class UsageTopologyTest {
     // The driver commits after every record, so each update reaches the changelog at once; a cache of two groups also
     // makes the tests with more groups evict.
     driver = new TopologyTestDriver(UsageTopology.build(new UsageTopology.Topics("events", "distinct", "dlq"),
-        Duration.ofDays(35), 2, serde.deserializer(), deadLettered), props, WALL_CLOCK);
+        Duration.ofDays(35), 2, new DayCloser.Settings(1000, writer), serde.deserializer(), deadLettered), props,
+        WALL_CLOCK);
     events = driver.createInputTopic("events", Serdes.String().serializer(), serde.serializer());
     rawInput = driver.createInputTopic("events", Serdes.String().serializer(), Serdes.ByteArray().serializer());
     rollups = driver.createOutputTopic(UsageTopology.rollupsTopic("topology-test"), Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
@@ -235,10 +237,10 @@ class UsageTopologyTest {
     rollups.readRecordsToList();
     distinct.readRecordsToList();
 
-    driver.advanceWallClockTime(UsageTopology.CLOSE_CHECK_EVERY);
+    driver.advanceWallClockTime(DayCloser.STEP_EVERY);
 
-    // 2026-11-23T01:00 - 35 days - 1 day falls on 2026-10-18: the days before it are closed.
-    List<TestRecord<String, byte[]>> changes = rollups.readRecordsToList();
+    // 2026-11-23 - 35 days - 1 day falls on 2026-10-18: the days before it are closed.
+    List<TestRecord<String, byte[]>> changes = groupChanges();
     assertEquals(List.of(Rollup.groupKey(old)), changes.stream().map(TestRecord::key).toList());
     assertEquals(null, changes.get(0).value(), "a tombstone: the store forgets the group, ClickHouse keeps its row");
 
@@ -255,6 +257,33 @@ class UsageTopologyTest {
     Rollup day = latestRollups().get(Rollup.groupKey(open));
     assertEquals(2, day.totals().requests());
     assertEquals(2, day.totals().version());
+  }
+
+  @Test
+  void aClosedDaysGroupsStayInTheStoreUntilTheWriterCommittedPastTheChangelogsEnd() {
+    UsageEvent old = Events.event("acme", "old-1", "2026-09-01T10:00:00Z", null, "1");
+    send(old);
+    send(Events.event("acme", "now-1", "2026-11-22T10:00:00Z", null, "1"));
+    rollups.readRecordsToList();
+    writer.stableEnd = 40;
+    writer.writerCommitted = 39;
+
+    driver.advanceWallClockTime(DayCloser.STEP_EVERY);
+    driver.advanceWallClockTime(DayCloser.STEP_EVERY);
+    // The day is closed at once, but its group's tombstone waits: compaction could drop its last totals unread.
+    send(Events.event("acme", "old-2", "2026-09-01T11:00:00Z", null, "1"));
+    assertEquals(List.of("acme/old-2"), deadLetters.readRecordsToList().stream().map(TestRecord::key).toList());
+    assertEquals(List.of(), groupChanges());
+
+    writer.writerCommitted = 40;
+    driver.advanceWallClockTime(DayCloser.STEP_EVERY);
+    assertEquals(List.of(Rollup.groupKey(old)), groupChanges().stream().map(TestRecord::key).toList());
+  }
+
+  /** The changelog's records of groups, without the probe of closing days. */
+  private List<TestRecord<String, byte[]>> groupChanges() {
+    String probe = new String(DayCloser.PROBE.get(), java.nio.charset.StandardCharsets.UTF_8);
+    return rollups.readRecordsToList().stream().filter(r -> !r.key().equals(probe)).toList();
   }
 
   @Test
