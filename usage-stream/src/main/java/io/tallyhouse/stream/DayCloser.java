@@ -15,6 +15,9 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.processor.Cancellable;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.ProcessingContext;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,7 +40,12 @@ final class DayCloser {
 
   private static final Logger LOG = LoggerFactory.getLogger(DayCloser.class);
 
-  /** How often a step runs. */
+  /**
+   * How often the cut-off is checked while nothing is to be done: a punctuation makes Kafka Streams commit, so an idle
+   * task checking every second would run a transaction every second.
+   */
+  static final Duration CHECK_EVERY = Duration.ofMinutes(1);
+  /** How often a step runs while closed days wait for the writer or their groups are being deleted. */
   static final Duration STEP_EVERY = Duration.ofSeconds(1);
   /** Under this key the closed-days store holds the first open day (epoch day). */
   static final String FIRST_OPEN = "before";
@@ -115,6 +123,7 @@ final class DayCloser {
   private long writerTarget;
   private Bytes cursor;
   private long deleted;
+  private Cancellable steps;
 
   DayCloser(Duration dedupWindow, RollupStore totals, KeyValueStore<String, Long> closed, Settings settings,
       String applicationId, TopicPartition input) {
@@ -129,6 +138,29 @@ final class DayCloser {
     Long swept = closed.get(SWEPT);
     this.firstOpenDay = first == null ? Long.MIN_VALUE : first;
     this.sweptBefore = swept == null ? Long.MIN_VALUE : swept;
+  }
+
+  /**
+   * Checks the cut-off every {@link #CHECK_EVERY}; while there is work, steps every {@link #STEP_EVERY} instead (never
+   * both in one punctuation, so one transaction deletes one batch at most).
+   */
+  void schedule(ProcessingContext context) {
+    context.schedule(CHECK_EVERY, PunctuationType.WALL_CLOCK_TIME, now -> {
+      if (steps == null) {
+        punctuate(context, now);
+      }
+    });
+  }
+
+  private void punctuate(ProcessingContext context, long now) {
+    step(Math.min(now, context.currentStreamTimeMs()));
+    boolean busy = stage != Stage.IDLE;
+    if (busy && steps == null) {
+      steps = context.schedule(STEP_EVERY, PunctuationType.WALL_CLOCK_TIME, time -> punctuate(context, time));
+    } else if (!busy && steps != null) {
+      steps.cancel();
+      steps = null;
+    }
   }
 
   /** Epoch day: events of earlier UTC days are refused. */

@@ -24,7 +24,6 @@ import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
 import org.apache.kafka.streams.processor.api.FixedKeyRecord;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
-import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.state.WindowStore;
@@ -127,7 +126,7 @@ public final class UsageTopology {
    * and its source position in headers. A registry that cannot be reached is not the record's fault: that error
    * propagates and the record is retried after the thread restarts.
    *
-   * <p>Closing days keeps the rollup store bounded ({@link DayCloser}): every second it checks whether the day of
+   * <p>Closing days keeps the rollup store bounded ({@link DayCloser}): every minute it checks whether the day of
    * min(stream time, wall clock) - dedup window - 1 day is later than the first open day; if so the days before it
    * close at once and their groups leave the store over the following steps. From then on an event of a closed day
    * is a dead letter instead of restarting its group at version 1, which would lose against the row already in
@@ -165,8 +164,7 @@ public final class UsageTopology {
       this.closer = new DayCloser(dedupWindow, context.getStateStore(ROLLUP_STORE),
           context.getStateStore(CLOSED_STORE), closing, context.applicationId(),
           new TopicPartition(topic, context.taskId().partition()));
-      context.schedule(DayCloser.STEP_EVERY, PunctuationType.WALL_CLOCK_TIME,
-          now -> closer.step(Math.min(now, context.currentStreamTimeMs())));
+      closer.schedule(context);
     }
 
     @Override

@@ -237,7 +237,7 @@ class UsageTopologyTest {
     rollups.readRecordsToList();
     distinct.readRecordsToList();
 
-    driver.advanceWallClockTime(DayCloser.STEP_EVERY);
+    driver.advanceWallClockTime(DayCloser.CHECK_EVERY);
 
     // 2026-11-23 - 35 days - 1 day falls on 2026-10-18: the days before it are closed.
     List<TestRecord<String, byte[]>> changes = groupChanges();
@@ -268,7 +268,7 @@ class UsageTopologyTest {
     writer.stableEnd = 40;
     writer.writerCommitted = 39;
 
-    driver.advanceWallClockTime(DayCloser.STEP_EVERY);
+    driver.advanceWallClockTime(DayCloser.CHECK_EVERY);
     driver.advanceWallClockTime(DayCloser.STEP_EVERY);
     // The day is closed at once, but its group's tombstone waits: compaction could drop its last totals unread.
     send(Events.event("acme", "old-2", "2026-09-01T11:00:00Z", null, "1"));
