@@ -154,7 +154,7 @@ final class DayCloser {
 
   private void punctuate(ProcessingContext context, long now) {
     step(Math.min(now, context.currentStreamTimeMs()));
-    boolean busy = stage != Stage.IDLE;
+    boolean busy = stage != Stage.IDLE || sweptBefore < firstOpenDay;
     if (busy && steps == null) {
       steps = context.schedule(STEP_EVERY, PunctuationType.WALL_CLOCK_TIME, time -> punctuate(context, time));
     } else if (!busy && steps != null) {

@@ -205,10 +205,10 @@ class ChangelogCompactionIntegrationTest {
   }
 
   private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within 120 s: " + what);
+        throw new AssertionError("not within 240 s: " + what);
       }
       Thread.sleep(200);
     }

@@ -5,10 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tallyhouse.schemas.avro.UsageEvent;
-import io.tallyhouse.schemas.registry.RegistryConfig;
-import io.tallyhouse.schemas.registry.SchemaRegistryClient;
-import io.tallyhouse.schemas.serde.UsageEventSerde;
-import io.tallyhouse.testkit.Infra;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,7 +15,6 @@ import java.util.Properties;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -43,11 +38,8 @@ class ClosingDaysTest {
 
   @Test
   void twoMillionGroupsAreSweptInBoundedStepsAndOnlyTheClosedDaysGo(@TempDir Path stateDir) {
-    Serde<UsageEvent> serde = UsageEventSerde.create(new SchemaRegistryClient(new RegistryConfig(Infra.registry().url())));
-    Properties props = new Properties();
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "closing-days-test");
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    Serde<UsageEvent> serde = UsageTopologyTest.serde();
+    Properties props = UsageTopologyTest.driverProperties("closing-days-test", stateDir);
     try (TopologyTestDriver driver = new TopologyTestDriver(UsageTopology.build(
         new UsageTopology.Topics("events", "distinct", "dlq"), Duration.ofDays(35), 10_000,
         new DayCloser.Settings(PER_STEP, new OffsetsTwin()), serde.deserializer(), new LongAdder()), props,

@@ -46,11 +46,8 @@ class UsageTopologyTest {
 
   @BeforeEach
   void setUp(@TempDir Path stateDir) {
-    Serde<UsageEvent> serde = UsageEventSerde.create(new SchemaRegistryClient(new RegistryConfig(Infra.registry().url())));
-    Properties props = new Properties();
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    Serde<UsageEvent> serde = serde();
+    Properties props = driverProperties("topology-test", stateDir);
     // The driver commits after every record, so each update reaches the changelog at once; a cache of two groups also
     // makes the tests with more groups evict.
     driver = new TopologyTestDriver(UsageTopology.build(new UsageTopology.Topics("events", "distinct", "dlq"),
@@ -61,6 +58,20 @@ class UsageTopologyTest {
     rollups = driver.createOutputTopic(UsageTopology.rollupsTopic("topology-test"), Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
     distinct = driver.createOutputTopic("distinct", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
     deadLetters = driver.createOutputTopic("dlq", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+  }
+
+  /** The event serde on the real registry. */
+  static Serde<UsageEvent> serde() {
+    return UsageEventSerde.create(new SchemaRegistryClient(new RegistryConfig(Infra.registry().url())));
+  }
+
+  /** A TopologyTestDriver's settings: its application id and state directory. */
+  static Properties driverProperties(String applicationId, Path stateDir) {
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    return props;
   }
 
   @AfterEach
