@@ -112,17 +112,24 @@ class ChangelogCompactionIntegrationTest {
           await("the late update in the changelog", () -> versions(config, changelog, group).contains(2L));
           // A record of now moves stream time: the day closes.
           int filler = 0;
-          sendNow(producer, config, "filler-" + filler++);
+          sendNow(producer, config, "filler-" + filler++, now);
           await("the day closed", () -> firstOpenDay(streams) > day.toEpochDay());
+          // The closing steps have read the changelog's end when their probe is there; a step that did not wait for
+          // the writer would write the group's tombstone next.
+          String probe = new String(DayCloser.PROBE.get(), java.nio.charset.StandardCharsets.UTF_8);
+          await("the probe of closing days", () -> versions(config, changelog, probe).contains(null));
+          String fillers = Rollup.groupKey(Events.event("acme", "filler", now.toString(), "f", "1"));
+          long fillersBefore = versions(config, changelog, fillers).stream().mapToLong(Long::longValue).max()
+              .orElse(0);
 
-          // More records roll the changelog's segments; the cleaner compacts all but the active one, until one record
-          // of the group is left.
-          long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-          while (versions(config, changelog, group).size() > 1) {
+          // More records roll the changelog's segments, until the log cleaner compacted away a record written a few
+          // seconds after the probe: the cleaned range then held whatever the closing steps wrote.
+          long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
+          while (versions(config, changelog, fillers).get(0) <= fillersBefore + 5) {
             if (System.nanoTime() > deadline) {
-              throw new AssertionError("the log cleaner did not compact " + changelog + " in 180 s");
+              throw new AssertionError("the log cleaner did not compact " + changelog + " in 240 s");
             }
-            sendNow(producer, config, "filler-" + filler++);
+            sendNow(producer, config, "filler-" + filler++, now);
             Thread.sleep(500);
           }
           assertEquals(List.of(2L), versions(config, changelog, group),
@@ -152,11 +159,13 @@ class ChangelogCompactionIntegrationTest {
         event.getAccountId() + "/" + event.getEventId(), event)).get(60, TimeUnit.SECONDS);
   }
 
-  /** An event of another group, created now: the changelog rolls a segment when a record is newer by segment.ms. */
-  private static void sendNow(KafkaProducer<String, UsageEvent> producer, StreamConfig config, String id)
-      throws Exception {
-    Instant now = Instant.now();
-    send(producer, config, Events.event("acme", id, now.toString(), "f", "1"), now);
+  /**
+   * An event of the filler group, sent now: the changelog rolls a segment when a record is newer than the segment's
+   * first by segment.ms.
+   */
+  private static void sendNow(KafkaProducer<String, UsageEvent> producer, StreamConfig config, String id,
+      Instant createdAt) throws Exception {
+    send(producer, config, Events.event("acme", id, createdAt.toString(), "f", "1"), Instant.now());
   }
 
   /** The group's requests in usage_daily, 0 while ClickHouse does not answer. */
@@ -181,7 +190,7 @@ class ChangelogCompactionIntegrationTest {
     }
   }
 
-  /** The versions of a group's committed records in the changelog, in order; null for a tombstone. */
+  /** The versions of a key's committed records in the changelog, in order; null for a tombstone. */
   private static List<Long> versions(StreamConfig config, TopicPartition partition, String group) {
     Properties props = new Properties();
     props.put("bootstrap.servers", config.bootstrapServers());
