@@ -93,7 +93,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     this.generations = new StreamGenerations(config, clickHouse);
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-    props.put(ConsumerConfig.GROUP_ID_CONFIG, config.applicationId() + "-clickhouse-writer");
+    props.put(ConsumerConfig.GROUP_ID_CONFIG, group(config.applicationId()));
     // Only records of committed Streams transactions: an aborted attempt must never reach ClickHouse.
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -108,6 +108,11 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     this.consumerProperties = props;
     this.thread = new Thread(this, "clickhouse-writer");
+  }
+
+  /** The writer's consumer group: closing days reads its committed offsets on the rollups topic. */
+  static String group(String applicationId) {
+    return applicationId + "-clickhouse-writer";
   }
 
   void start() {

@@ -174,27 +174,39 @@ final class RollupStore implements StateStore, CachedStateStore<String, Totals> 
     }
   }
 
+  /** Where a sweep of the store goes on ({@code null}: it reached the end), and how many groups it deleted. */
+  record Sweep(Bytes next, int deleted) {}
+
   /**
-   * Deletes every group of a UTC day before {@code firstOpenDay} (ISO text) from the cache and the store; the
-   * changelog receives a tombstone for each. Returns how many were deleted.
+   * Visits at most {@code limit} groups in key order from {@code from} (null: the first) and deletes those of a UTC
+   * day before {@code firstOpenDay} (ISO text) from the cache and the store; the changelog receives a tombstone for
+   * each. The group key begins with a hash, so a day's groups are spread over the whole store.
    */
-  int deleteDaysBefore(String firstOpenDay) {
+  Sweep deleteDaysBefore(String firstOpenDay, Bytes from, int limit) {
+    // Every change reaches the inner store first, so a closed group cannot be written back by a later flush.
     flushCache();
     List<Bytes> expired = new ArrayList<>();
-    try (KeyValueIterator<Bytes, byte[]> all = inner.all()) {
-      while (all.hasNext()) {
-        KeyValue<Bytes, byte[]> entry = all.next();
+    Bytes next;
+    try (KeyValueIterator<Bytes, byte[]> groups = inner.range(from, null)) {
+      for (int visited = 0; visited < limit && groups.hasNext(); visited++) {
+        Bytes key = groups.next().key;
         // ISO dates order as text.
-        if (Rollup.day(new String(entry.key.get(), StandardCharsets.UTF_8)).compareTo(firstOpenDay) < 0) {
-          expired.add(entry.key);
+        if (Rollup.day(new String(key.get(), StandardCharsets.UTF_8)).compareTo(firstOpenDay) < 0) {
+          expired.add(key);
         }
       }
+      next = groups.hasNext() ? groups.peekNextKey() : null;
     }
     for (Bytes key : expired) {
       cache.remove(new String(key.get(), StandardCharsets.UTF_8));
       inner.delete(key);
     }
-    return expired.size();
+    return new Sweep(next, expired.size());
+  }
+
+  /** Writes a tombstone for a key that is no group (the store holds nothing under it). */
+  void tombstone(Bytes key) {
+    inner.delete(key);
   }
 
   private static Bytes key(String group) {

@@ -27,13 +27,15 @@ import java.util.Map;
  *     ({@link StreamGenerations})
  * @param writerCommitTimeout how long the writer waits for its offset commit; past it, it replaces its consumer and
  *     resumes from the last committed offsets
+ * @param closeBatchGroups the most groups of its rollup store a stream task visits (and deletes) per second while it
+ *     removes closed days, so that no transaction does unbounded work
  */
 public record StreamConfig(
     String applicationId, String bootstrapServers, RegistryConfig registry, String eventsTopic, int eventsPartitions,
     String rawEventsTopic, String deadLetterTopic, Path stateDir, Duration dedupWindow,
     Duration commitInterval, ClickHouseConfig clickHouse, int writerBatchRows, Duration writerMaxWait,
     int rawRetentionDays, int streamThreads, int rollupCacheGroups, String producerCompression, String httpHost,
-    int httpPort, StreamGenerations.Switch generationSwitch, Duration writerCommitTimeout) {
+    int httpPort, StreamGenerations.Switch generationSwitch, Duration writerCommitTimeout, int closeBatchGroups) {
 
   /** What a cached group costs on the heap: 459 bytes measured with 176-character group keys, rounded up. */
   static final long BYTES_PER_CACHED_GROUP = 500;
@@ -72,7 +74,8 @@ public record StreamConfig(
         env.getOrDefault("HTTP_HOST", "127.0.0.1"),
         EnvNumbers.port(env, "HTTP_PORT", 8082),
         StreamGenerations.Switch.fromEnv(env),
-        Duration.ofMillis(EnvNumbers.positiveLong(env, "WRITER_COMMIT_TIMEOUT_MS", 60_000)));
+        Duration.ofMillis(EnvNumbers.positiveLong(env, "WRITER_COMMIT_TIMEOUT_MS", 60_000)),
+        EnvNumbers.positiveInt(env, "CLOSE_BATCH_GROUPS", 5_000));
   }
 
   /**

@@ -46,6 +46,8 @@ public final class UsageStreamApp implements AutoCloseable {
   private final SchemaRegistryClient registry;
   private final KafkaStreams streams;
   private final ClickHouseWriter writer;
+  /** Answers the stream tasks' questions about offsets while they close days. */
+  private final Admin offsetsAdmin;
   private final LongAdder deadLettered = new LongAdder();
   private final LongAdder threadFailures = new LongAdder();
   private final RegistryBackoff registryBackoff = new RegistryBackoff();
@@ -58,9 +60,10 @@ public final class UsageStreamApp implements AutoCloseable {
     this.config = config;
     this.clickHouse = new ClickHouse(config.clickHouse());
     this.registry = new SchemaRegistryClient(config.registry());
+    this.offsetsAdmin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()));
     this.streams = new KafkaStreams(UsageTopology.build(config.topics(), config.dedupWindow(),
-        config.rollupCacheGroups(), new RetryingDeserializer<>(UsageEventSerde.deserializer(registry)), deadLettered),
-        streamsProperties(config));
+        config.rollupCacheGroups(), closing(config, offsetsAdmin),
+        new RetryingDeserializer<>(UsageEventSerde.deserializer(registry)), deadLettered), streamsProperties(config));
     this.writer = new ClickHouseWriter(config, clickHouse, Clock.systemUTC());
   }
 
@@ -198,6 +201,10 @@ public final class UsageStreamApp implements AutoCloseable {
   }
 
 
+  static DayCloser.Settings closing(StreamConfig config, Admin admin) {
+    return new DayCloser.Settings(config.closeBatchGroups(), DayCloser.Offsets.of(admin));
+  }
+
   static Properties streamsProperties(StreamConfig config) {
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
@@ -235,6 +242,7 @@ public final class UsageStreamApp implements AutoCloseable {
       server.close();
     }
     streams.close(java.time.Duration.ofSeconds(30));
+    offsetsAdmin.close();
     writer.close();
     clickHouse.close();
     try {

@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -24,14 +25,10 @@ import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
 import org.apache.kafka.streams.processor.api.FixedKeyRecord;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
-import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.state.WindowStore;
 import org.apache.kafka.streams.state.WindowStoreIterator;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * events topic -> dead-letter what cannot be counted -> drop copies of (account_id, event_id) -> each distinct event
@@ -47,17 +44,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class UsageTopology {
 
-  private static final Logger LOG = LoggerFactory.getLogger(UsageTopology.class);
-
   static final String DEDUP_STORE = "dedup-store";
   /** Named apart from the repartitioned global totals of earlier versions, whose changelog held another format. */
   static final String ROLLUP_STORE = "rollup-partials";
-  /** The first UTC day (epoch day) still open to events, under {@link #CLOSED_BEFORE}. */
+  /** Which UTC days are closed, and which of them have left the rollup store ({@link DayCloser}). */
   static final String CLOSED_STORE = "closed-days";
-  static final String CLOSED_BEFORE = "before";
-  /** How often the stream thread checks whether another day can be closed (a full pass over the rollup store). */
-  static final Duration CLOSE_CHECK_EVERY = Duration.ofHours(1);
-  private static final long DAY_MS = Duration.ofDays(1).toMillis();
 
   private UsageTopology() {}
 
@@ -74,7 +65,7 @@ public final class UsageTopology {
    * per-group running totals into the rollup store.
    */
   public static Topology build(Topics topics, Duration dedupWindow, int rollupCacheGroups,
-      Deserializer<UsageEvent> deserializer, LongAdder deadLettered) {
+      DayCloser.Settings closing, Deserializer<UsageEvent> deserializer, LongAdder deadLettered) {
     StreamsBuilder builder = new StreamsBuilder();
     // Retention covers the whole window plus two days: every event on a day that is not closed (see Decode) is
     // younger than that, so a copy of it is still found.
@@ -90,7 +81,8 @@ public final class UsageTopology {
     // transaction instead of stopping the application or vanishing.
     Map<String, KStream<String, Decoded>> branches = builder.stream(topics.events(),
             Consumed.with(Serdes.String(), Serdes.ByteArray()))
-        .processValues(() -> new Decode(deserializer, topics.events(), deadLettered, dedupWindow), ROLLUP_STORE,
+        .processValues(() -> new Decode(deserializer, topics.events(), deadLettered, dedupWindow, closing),
+            ROLLUP_STORE,
             CLOSED_STORE)
         .split(Named.as("decoded-"))
         .branch((key, decoded) -> decoded.event() == null, Branched.as("poison"))
@@ -137,14 +129,14 @@ public final class UsageTopology {
    * {@link io.tallyhouse.schemas.registry.SchemaRegistryException} propagates and the record is read again after
    * the thread restarts.
    *
-   * <p>Closing days keeps the rollup store bounded. Once an hour it checks whether the day before
-   * min(stream time, wall clock) - dedup window - 1 day can be closed; if so it deletes every rollup of the days
-   * before it (tombstones in the changelog, which the writer skips: the rows in ClickHouse stay) and records the
-   * first open day, in the same transaction. From then on an event of a closed day is a dead letter instead of
-   * restarting its group at version 1, which would lose against the row already in ClickHouse. gateway-ingest only
-   * accepts events up to the dedup window old, so only a record delayed by more than a day beyond that, or
-   * written by another producer, can meet a closed day. The wall clock bounds how far one record with a timestamp
-   * in the future can move the cut-off; stream time keeps a backlog being worked through after an outage open.
+   * <p>Closing days keeps the rollup store bounded ({@link DayCloser}): every minute it checks whether the day of
+   * min(stream time, wall clock) - dedup window - 1 day is later than the first open day; if so the days before it
+   * close at once and their groups leave the store over the following steps. From then on an event of a closed day
+   * is a dead letter instead of restarting its group at version 1, which would lose against the row already in
+   * ClickHouse. gateway-ingest only accepts events up to the dedup window old, so only a record delayed by more than
+   * a day beyond that, or written by another producer, can meet a closed day. The wall clock bounds how far one
+   * record with a timestamp in the future can move the cut-off; stream time keeps a backlog being worked through
+   * after an outage open.
    */
   static final class Decode implements FixedKeyProcessor<String, byte[], Decoded> {
     static final String REASON = "tallyhouse.dlq.reason";
@@ -160,50 +152,34 @@ public final class UsageTopology {
     private final Deserializer<UsageEvent> deserializer;
     private final String topic;
     private final LongAdder deadLettered;
-    private final long windowMillis;
+    private final Duration dedupWindow;
+    private final DayCloser.Settings closing;
     private FixedKeyProcessorContext<String, Decoded> context;
-    private RollupStore totals;
-    private KeyValueStore<String, Long> closed;
-    /** Epoch day: events of earlier UTC days are refused. */
-    private long firstOpenDay;
+    private DayCloser closer;
 
-    Decode(Deserializer<UsageEvent> deserializer, String topic, LongAdder deadLettered, Duration dedupWindow) {
+    Decode(Deserializer<UsageEvent> deserializer, String topic, LongAdder deadLettered, Duration dedupWindow,
+        DayCloser.Settings closing) {
       this.deserializer = deserializer;
       this.topic = topic;
       this.deadLettered = deadLettered;
-      this.windowMillis = dedupWindow.toMillis();
+      this.dedupWindow = dedupWindow;
+      this.closing = closing;
     }
 
     @Override
     public void init(FixedKeyProcessorContext<String, Decoded> context) {
       this.context = context;
-      this.totals = context.getStateStore(ROLLUP_STORE);
-      this.closed = context.getStateStore(CLOSED_STORE);
-      Long stored = closed.get(CLOSED_BEFORE);
-      this.firstOpenDay = stored == null ? Long.MIN_VALUE : stored;
-      context.schedule(CLOSE_CHECK_EVERY, PunctuationType.WALL_CLOCK_TIME,
-          now -> closeDaysBefore(Math.min(now, context.currentStreamTimeMs())));
-    }
-
-    /** Closes the days before the one holding {@code time} - window - 1 day, if that moves the cut-off. */
-    void closeDaysBefore(long time) {
-      if (time < 0) {
-        return;
-      }
-      long firstOpen = Math.floorDiv(time - windowMillis - DAY_MS, DAY_MS);
-      if (firstOpen <= firstOpenDay) {
-        return;
-      }
-      String firstOpenText = LocalDate.ofEpochDay(firstOpen).toString();
-      int expired = totals.deleteDaysBefore(firstOpenText);
-      closed.put(CLOSED_BEFORE, firstOpen);
-      firstOpenDay = firstOpen;
-      LOG.info("closed the UTC days before {}: {} rollups of this task removed from its store", firstOpenText,
-          expired);
+      // A new instance per (re-)initialisation: after an aborted transaction the stores are restored and a pass
+      // starts again from what they hold.
+      this.closer = new DayCloser(dedupWindow, context.getStateStore(ROLLUP_STORE),
+          context.getStateStore(CLOSED_STORE), closing, context.applicationId(),
+          new TopicPartition(topic, context.taskId().partition()));
+      closer.schedule(context);
     }
 
     @Override
     public void process(FixedKeyRecord<String, byte[]> record) {
+      context.recordMetadata().ifPresent(m -> closer.processed(m.offset()));
       byte[] raw = record.value();
       String reason;
       UsageEvent event = null;
@@ -219,8 +195,8 @@ public final class UsageTopology {
                 + " minutes after the record's timestamp " + Instant.ofEpochMilli(record.timestamp())
                 + " (when the broker stored it): an event is not reported before it happens";
           }
-          if (reason == null && Rollup.utcDay(event).toEpochDay() < firstOpenDay) {
-            reason = "created_at is on a closed UTC day (before " + LocalDate.ofEpochDay(firstOpenDay)
+          if (reason == null && Rollup.utcDay(event).toEpochDay() < closer.firstOpenDay()) {
+            reason = "created_at is on a closed UTC day (before " + LocalDate.ofEpochDay(closer.firstOpenDay())
                 + "): older than the dedup window and a day, its totals are final";
           }
         } catch (SerializationException e) {

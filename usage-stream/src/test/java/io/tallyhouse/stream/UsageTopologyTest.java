@@ -39,26 +39,39 @@ class UsageTopologyTest {
   private TestOutputTopic<String, byte[]> distinct;
   private TestOutputTopic<String, byte[]> deadLetters;
   private final java.util.concurrent.atomic.LongAdder deadLettered = new java.util.concurrent.atomic.LongAdder();
+  private final OffsetsTwin writer = new OffsetsTwin();
 
   /** The driver's wall clock: closing days takes the earlier of it and stream time. */
   private static final Instant WALL_CLOCK = Instant.parse("2026-11-23T00:00:00Z");
 
   @BeforeEach
   void setUp(@TempDir Path stateDir) {
-    Serde<UsageEvent> serde = UsageEventSerde.create(new SchemaRegistryClient(new RegistryConfig(Infra.registry().url())));
-    Properties props = new Properties();
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    Serde<UsageEvent> serde = serde();
+    Properties props = driverProperties("topology-test", stateDir);
     // The driver commits after every record, so each update reaches the changelog at once; a cache of two groups also
     // makes the tests with more groups evict.
     driver = new TopologyTestDriver(UsageTopology.build(new UsageTopology.Topics("events", "distinct", "dlq"),
-        Duration.ofDays(35), 2, serde.deserializer(), deadLettered), props, WALL_CLOCK);
+        Duration.ofDays(35), 2, new DayCloser.Settings(1000, writer), serde.deserializer(), deadLettered), props,
+        WALL_CLOCK);
     events = driver.createInputTopic("events", Serdes.String().serializer(), serde.serializer());
     rawInput = driver.createInputTopic("events", Serdes.String().serializer(), Serdes.ByteArray().serializer());
     rollups = driver.createOutputTopic(UsageTopology.rollupsTopic("topology-test"), Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
     distinct = driver.createOutputTopic("distinct", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
     deadLetters = driver.createOutputTopic("dlq", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+  }
+
+  /** The event serde on the real registry. */
+  static Serde<UsageEvent> serde() {
+    return UsageEventSerde.create(new SchemaRegistryClient(new RegistryConfig(Infra.registry().url())));
+  }
+
+  /** A TopologyTestDriver's settings: its application id and state directory. */
+  static Properties driverProperties(String applicationId, Path stateDir) {
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    return props;
   }
 
   @AfterEach
@@ -273,10 +286,10 @@ class UsageTopologyTest {
     rollups.readRecordsToList();
     distinct.readRecordsToList();
 
-    driver.advanceWallClockTime(UsageTopology.CLOSE_CHECK_EVERY);
+    driver.advanceWallClockTime(DayCloser.CHECK_EVERY);
 
-    // 2026-11-23T01:00 - 35 days - 1 day falls on 2026-10-18: the days before it are closed.
-    List<TestRecord<String, byte[]>> changes = rollups.readRecordsToList();
+    // 2026-11-23 - 35 days - 1 day falls on 2026-10-18: the days before it are closed.
+    List<TestRecord<String, byte[]>> changes = groupChanges();
     assertEquals(List.of(Rollup.groupKey(old)), changes.stream().map(TestRecord::key).toList());
     assertEquals(null, changes.get(0).value(), "a tombstone: the store forgets the group, ClickHouse keeps its row");
 
@@ -328,6 +341,33 @@ class UsageTopologyTest {
     events.pipeInput(new TestRecord<>("acme/beyond", beyond, appended));
     assertEquals(List.of("acme/beyond"), deadLetters.readRecordsToList().stream().map(TestRecord::key).toList());
     assertEquals(1, distinct.readRecordsToList().size());
+  }
+
+  @Test
+  void aClosedDaysGroupsStayInTheStoreUntilTheWriterCommittedPastTheChangelogsEnd() {
+    UsageEvent old = Events.event("acme", "old-1", "2026-09-01T10:00:00Z", null, "1");
+    send(old);
+    send(Events.event("acme", "now-1", "2026-11-22T10:00:00Z", null, "1"));
+    rollups.readRecordsToList();
+    writer.stableEnd = 40;
+    writer.writerCommitted = 39;
+
+    driver.advanceWallClockTime(DayCloser.CHECK_EVERY);
+    driver.advanceWallClockTime(DayCloser.STEP_EVERY);
+    // The day is closed at once, but its group's tombstone waits: compaction could drop its last totals unread.
+    send(Events.event("acme", "old-2", "2026-09-01T11:00:00Z", null, "1"));
+    assertEquals(List.of("acme/old-2"), deadLetters.readRecordsToList().stream().map(TestRecord::key).toList());
+    assertEquals(List.of(), groupChanges());
+
+    writer.writerCommitted = 40;
+    driver.advanceWallClockTime(DayCloser.STEP_EVERY);
+    assertEquals(List.of(Rollup.groupKey(old)), groupChanges().stream().map(TestRecord::key).toList());
+  }
+
+  /** The changelog's records of groups, without the probe of closing days. */
+  private List<TestRecord<String, byte[]>> groupChanges() {
+    String probe = new String(DayCloser.PROBE.get(), java.nio.charset.StandardCharsets.UTF_8);
+    return rollups.readRecordsToList().stream().filter(r -> !r.key().equals(probe)).toList();
   }
 
   @Test
