@@ -9,7 +9,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Retries a deserializer while the schema registry cannot be used, for a bounded time, then lets the trouble
  * through. It runs on the stream thread inside an open Kafka transaction, which the broker aborts after
- * {@code transaction.timeout.ms} (10 s under Kafka Streams' exactly_once_v2): the budget stays well below that, so a
+ * {@code transaction.timeout.ms} (30 s as UsageStreamApp sets it): the budget stays well below that, so a
  * registry that is back within it costs nothing but the wait. Longer trouble fails the stream thread (see
  * {@link UsageStreamApp}); its transaction aborts and the record is read again, so nothing is lost or counted twice.
  */
