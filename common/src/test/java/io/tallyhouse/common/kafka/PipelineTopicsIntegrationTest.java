@@ -3,6 +3,7 @@ package io.tallyhouse.common.kafka;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.Infra;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,7 +35,7 @@ class PipelineTopicsIntegrationTest {
     String topic = "pt-" + UUID.randomUUID();
     try (Admin admin = Admin.create(KAFKA)) {
       PipelineTopics.ensure(admin, List.of(topic), 2, 30_000);
-      assertEquals("LogAppendTime", timestampType(admin, topic));
+      awaitTimestampType(admin, topic, "LogAppendTime");
     }
     long thirtyDaysAgo = Instant.now().minus(Duration.ofDays(30)).toEpochMilli();
     long beforeSend = System.currentTimeMillis();
@@ -52,13 +53,27 @@ class PipelineTopicsIntegrationTest {
     String topic = "pt-" + UUID.randomUUID();
     try (Admin admin = Admin.create(KAFKA)) {
       admin.createTopics(List.of(new NewTopic(topic, Optional.of(1), Optional.empty()))).all().get();
-      assertEquals("CreateTime", timestampType(admin, topic));
+      awaitTimestampType(admin, topic, "CreateTime");
       PipelineTopics.ensure(admin, List.of(topic), 1, 30_000);
-      assertEquals("LogAppendTime", timestampType(admin, topic));
+      awaitTimestampType(admin, topic, "LogAppendTime");
       // Idempotent: a second service starting changes nothing and does not fail.
       PipelineTopics.ensure(admin, List.of(topic), 1, 30_000);
       assertEquals("LogAppendTime", timestampType(admin, topic));
     }
+  }
+
+  /**
+   * Waits until the broker answers {@code expected}: a broker applies topic creations and config changes from the
+   * metadata log after acknowledging them, so on a busy machine a describe right after may still see the old state.
+   */
+  private static void awaitTimestampType(Admin admin, String topic, String expected) throws InterruptedException {
+    Await.until("message.timestamp.type of " + topic + " is " + expected, () -> {
+      try {
+        return expected.equals(timestampType(admin, topic));
+      } catch (Exception e) {
+        return false;
+      }
+    }, Duration.ofMinutes(2));
   }
 
   private static String timestampType(Admin admin, String topic) throws Exception {
