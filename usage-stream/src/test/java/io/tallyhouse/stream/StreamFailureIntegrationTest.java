@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
@@ -209,6 +210,21 @@ class StreamFailureIntegrationTest {
       env.put("ROLLUP_CACHE_GROUPS", "16");
       env.put("HTTP_PORT", "0");
       env.put("STATE_DIR", dir.resolve("state").toString());
+      createTopics(partitions);
+    }
+
+    /**
+     * The topics as the services create them (PipelineTopics), before the test writes anything. A topic the test's
+     * producer created instead would take CreateTime stamps, here the events' created_at of days ago, and the broker's
+     * retention check could delete every one of them before the stream read them: the test then waited for rows that
+     * could never come, which looked like a stalled stream on a slow machine.
+     */
+    private void createTopics(int partitions) {
+      StreamConfig config = StreamConfig.fromEnv(env);
+      try (Admin admin = Admin.create(Map.of("bootstrap.servers", Infra.kafka().bootstrapServers()))) {
+        PipelineTopics.ensure(admin, List.of(config.eventsTopic(), config.rawEventsTopic(), config.deadLetterTopic()),
+            partitions, 60_000);
+      }
     }
 
     StreamConfig config(String instance) {
