@@ -15,6 +15,7 @@ import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
 import io.tallyhouse.testkit.Infra;
+import io.tallyhouse.testkit.RegistrySubjects;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -151,12 +152,7 @@ class RecordTrustIntegrationTest {
   private static int registerProtobuf(String subject) throws Exception {
     String body = "{\"schemaType\":\"PROTOBUF\","
         + "\"schema\":\"syntax = \\\"proto3\\\"; message Usage { string id = 1; }\"}";
-    HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-            URI.create(Infra.registry().url() + "/subjects/" + subject + "/versions"))
-        .header("Content-Type", "application/vnd.schemaregistry.v1+json")
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, response.statusCode(), response.body());
-    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(response.body()).path("id").asInt();
+    return RegistrySubjects.register(subject, body);
   }
 
   private static String reason(ConsumerRecord<String, byte[]> record) {

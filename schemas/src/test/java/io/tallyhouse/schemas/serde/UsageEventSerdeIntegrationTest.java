@@ -14,12 +14,10 @@ import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.registry.SchemaRegistryException;
 import io.tallyhouse.testkit.Infra;
+import io.tallyhouse.testkit.RegistrySubjects;
 import java.math.BigDecimal;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -163,7 +161,7 @@ class UsageEventSerdeIntegrationTest {
 
   @Test
   void aRegisteredSchemaThatIsNotAvroMakesTheRecordUnreadableNotTheRegistryFaulty() throws Exception {
-    int id = registerRaw("not-avro-value",
+    int id = RegistrySubjects.register("not-avro-value",
         "{\"schemaType\":\"PROTOBUF\",\"schema\":\"syntax = \\\"proto3\\\"; message Usage { string id = 1; }\"}");
     byte[] framed = ByteBuffer.allocate(6).put((byte) 0).putInt(id).put((byte) 0).array();
     ConfluentAvroDeserializer<UsageEvent> deserializer = UsageEventSerde.deserializer(registry);
@@ -237,15 +235,6 @@ class UsageEventSerdeIntegrationTest {
     }
   }
 
-  /** Registers a schema through the ccompat API as another client would, returning its id. */
-  private static int registerRaw(String subject, String body) throws Exception {
-    HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-            URI.create(Infra.registry().url() + "/subjects/" + subject + "/versions"))
-        .header("Content-Type", "application/vnd.schemaregistry.v1+json")
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, response.statusCode(), response.body());
-    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(response.body()).path("id").asInt();
-  }
 
   @Test
   void serializerOutputIsStableForTheSameEvent() {
