@@ -1,7 +1,8 @@
 package io.tallyhouse.ingest;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.tallyhouse.schemas.EventRules;
+import io.tallyhouse.schemas.contract.EventRules;
+import io.tallyhouse.schemas.contract.Money;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import java.math.BigDecimal;
 import java.math.BigInteger;

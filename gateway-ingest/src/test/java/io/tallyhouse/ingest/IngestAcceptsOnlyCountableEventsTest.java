@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.tallyhouse.schemas.EventRules;
+import io.tallyhouse.schemas.contract.EventRules;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

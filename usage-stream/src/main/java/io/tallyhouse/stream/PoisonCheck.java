@@ -1,6 +1,6 @@
 package io.tallyhouse.stream;
 
-import io.tallyhouse.schemas.EventRules;
+import io.tallyhouse.schemas.contract.EventRules;
 import io.tallyhouse.schemas.avro.UsageEvent;
 
 /**

@@ -1,6 +1,6 @@
 package io.tallyhouse.common.clickhouse;
 
-import io.tallyhouse.common.money.MoneyTotals;
+import io.tallyhouse.schemas.contract.Money;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.math.BigDecimal;
@@ -133,8 +133,8 @@ public final class TabSeparated {
    * 12 fractional digits, 10^26 or more either side of zero) rather than leave it to the server's reading of it.
    */
   public TabSeparated decimal(BigDecimal value) {
-    BigDecimal fitted = value.scale() > MoneyTotals.SCALE ? value.stripTrailingZeros() : value;
-    if (fitted.scale() > MoneyTotals.SCALE || fitted.precision() - fitted.scale() > MoneyTotals.MAX_INTEGER_DIGITS) {
+    BigDecimal fitted = value.scale() > Money.SCALE ? value.stripTrailingZeros() : value;
+    if (fitted.scale() > Money.SCALE || fitted.precision() - fitted.scale() > Money.MAX_INTEGER_DIGITS) {
       throw new IllegalArgumentException("not a Decimal(38,12) value: " + value.toPlainString());
     }
     separate();

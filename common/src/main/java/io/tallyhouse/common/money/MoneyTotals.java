@@ -1,5 +1,6 @@
 package io.tallyhouse.common.money;
 
+import io.tallyhouse.schemas.contract.Money;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.List;
@@ -17,13 +18,10 @@ import java.util.List;
  */
 public final class MoneyTotals {
 
-  public static final int SCALE = 12;
-  /** The most one event may cost, in {@code cost} and in {@code byok_cost} (the contract's bound). */
-  public static final BigDecimal MAX_EVENT_AMOUNT = BigDecimal.valueOf(1_000_000_000L).setScale(SCALE);
-  /** Decimal(38,12) leaves 26 digits before the point: every amount is below 10^26. */
-  public static final int MAX_INTEGER_DIGITS = 26;
-
-  private static final BigInteger UNSCALED_PER_EVENT = MAX_EVENT_AMOUNT.unscaledValue();
+  private static final int SCALE = Money.SCALE;
+  private static final int MAX_INTEGER_DIGITS = Money.MAX_INTEGER_DIGITS;
+  /** The most one event may cost, in {@code cost} and in {@code byok_cost} (the contract's bound), unscaled. */
+  private static final BigInteger UNSCALED_PER_EVENT = Money.unscaled(Money.MAX);
 
   private MoneyTotals() {}
 

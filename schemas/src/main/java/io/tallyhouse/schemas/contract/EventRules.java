@@ -1,4 +1,4 @@
-package io.tallyhouse.schemas;
+package io.tallyhouse.schemas.contract;
 
 import io.tallyhouse.schemas.avro.UsageEvent;
 import java.math.BigDecimal;
@@ -28,9 +28,6 @@ public final class EventRules {
   public static final long MAX_TOKENS = 1_000_000_000_000L;
   /** How far in the future created_at may be: ingest checks it against its clock, the stream against the broker's. */
   public static final Duration MAX_FUTURE_SKEW = Duration.ofMinutes(5);
-  public static final int MONEY_SCALE = 12;
-  /** Keeps any sum of up to 10^17 amounts inside Decimal(38,12). */
-  public static final BigDecimal MAX_MONEY = BigDecimal.valueOf(1_000_000_000L);
   /** ClickHouse's DateTime ends in 2106; a time outside [1970, 2106) would be stored as another time. */
   private static final long FIRST_SECOND_AFTER_RANGE = Instant.parse("2106-01-01T00:00:00Z").getEpochSecond();
 
@@ -148,12 +145,12 @@ public final class EventRules {
     if (amount.signum() < 0) {
       return "must not be negative";
     }
-    if (amount.compareTo(MAX_MONEY) > 0) {
+    if (amount.compareTo(Money.MAX) > 0) {
       return "must be at most 10^9 (1000000000)";
     }
     // Amounts read from Avro already have scale 12: only other scales pay for stripping.
-    if (amount.scale() > MONEY_SCALE && amount.stripTrailingZeros().scale() > MONEY_SCALE) {
-      return "must have at most " + MONEY_SCALE + " fractional digits";
+    if (amount.scale() > Money.SCALE && amount.stripTrailingZeros().scale() > Money.SCALE) {
+      return "must have at most " + Money.SCALE + " fractional digits";
     }
     return null;
   }

@@ -1,4 +1,4 @@
-package io.tallyhouse.schemas;
+package io.tallyhouse.schemas.contract;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
