@@ -34,6 +34,7 @@ public final class ApicurioRegistry implements RegistryEndpoint {
    * sets the global compatibility to BACKWARD (Confluent's default; Apicurio's is NONE).
    */
   public static ApicurioRegistry start(Path home, int port) {
+    TestLane.requireServersAllowed("the schema registry");
     Path runner = findRunner(home);
     Path log;
     try {

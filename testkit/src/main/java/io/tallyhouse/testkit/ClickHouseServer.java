@@ -30,6 +30,7 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
   }
 
   public static ClickHouseServer start(Path dir, int httpPort, int tcpPort) {
+    TestLane.requireServersAllowed("ClickHouse");
     ClickHouseServer server = new ClickHouseServer(dir.toAbsolutePath(), httpPort, tcpPort);
     server.writeConfig();
     server.launch();

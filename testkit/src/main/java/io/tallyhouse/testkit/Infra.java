@@ -112,6 +112,7 @@ public final class Infra {
 
   private static DockerServers docker() {
     if (docker == null) {
+      TestLane.requireServersAllowed("Docker servers");
       docker = new DockerServers();
     }
     return docker;

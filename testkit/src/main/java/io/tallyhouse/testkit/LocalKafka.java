@@ -32,6 +32,7 @@ public final class LocalKafka implements KafkaEndpoint {
 
   /** Formats {@code dir} if needed and starts the broker on {@code port}, its controller on {@code controllerPort}. */
   public static LocalKafka start(Path dir, int port, int controllerPort) {
+    TestLane.requireServersAllowed("Kafka");
     LocalKafka kafka = new LocalKafka(dir.toAbsolutePath(), port, controllerPort);
     kafka.startServer();
     return kafka;

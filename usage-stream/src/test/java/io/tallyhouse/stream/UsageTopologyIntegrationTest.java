@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Dedup and rollup logic of the topology, record by record (the serde talks to the real registry). */
-class UsageTopologyTest {
+class UsageTopologyIntegrationTest {
 
   private TopologyTestDriver driver;
   private TestInputTopic<String, UsageEvent> events;

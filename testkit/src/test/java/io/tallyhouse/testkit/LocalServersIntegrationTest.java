@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The local servers are real and survive restarts with their data. */
-class LocalServersTest {
+class LocalServersIntegrationTest {
 
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 

@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Hostile and random input never gets a 5xx and never leaks onto the topic; the OpenAPI document is the truth. */
-class IngestRobustnessTest {
+class IngestRobustnessIntegrationTest {
 
   private static IngestHarness harness;
   private static IngestServer server;

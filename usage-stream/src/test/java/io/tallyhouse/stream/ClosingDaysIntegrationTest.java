@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * bound, every group of a closed day ends up deleted and no other, and a closed day's event is a dead letter while
  * the deletion is still going on.
  */
-class ClosingDaysTest {
+class ClosingDaysIntegrationTest {
 
   private static final int CLOSED_GROUPS = 1_000_000;
   private static final int OPEN_GROUPS = 1_000_000;
@@ -38,8 +38,8 @@ class ClosingDaysTest {
 
   @Test
   void twoMillionGroupsAreSweptInBoundedStepsAndOnlyTheClosedDaysGo(@TempDir Path stateDir) {
-    Serde<UsageEvent> serde = UsageTopologyTest.serde();
-    Properties props = UsageTopologyTest.driverProperties("closing-days-test", stateDir);
+    Serde<UsageEvent> serde = UsageTopologyIntegrationTest.serde();
+    Properties props = UsageTopologyIntegrationTest.driverProperties("closing-days-test", stateDir);
     try (TopologyTestDriver driver = new TopologyTestDriver(UsageTopology.build(
         new UsageTopology.Topics("events", "distinct", "dlq"), Duration.ofDays(35), 10_000,
         new DayCloser.Settings(PER_STEP, new OffsetsTwin()), serde.deserializer(), new LongAdder()), props,

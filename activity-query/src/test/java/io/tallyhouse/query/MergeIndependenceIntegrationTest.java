@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The answers are the same before ClickHouse merges the parts of usage_daily and after (OPTIMIZE ... FINAL). */
-class MergeIndependenceTest {
+class MergeIndependenceIntegrationTest {
 
   private static final String KEY = "ab".repeat(32);
 

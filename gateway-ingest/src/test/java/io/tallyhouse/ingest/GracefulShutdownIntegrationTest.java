@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** SIGTERM in the middle of a load: the process drains and exits, and every event that got 202 is on the topic. */
-class GracefulShutdownTest {
+class GracefulShutdownIntegrationTest {
 
   @Test
   void everyAcknowledgedEventSurvivesSigtermUnderLoad(@TempDir Path dir) throws Exception {

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * producer, requests get 503 with Retry-After while the service keeps answering, and the in-flight limit counts
  * decoded bytes.
  */
-class IngestKafkaOutageTest {
+class IngestKafkaOutageIntegrationTest {
 
   /** Long enough that every request below is still waiting for Kafka while the test looks at the service. */
   private static final String PUBLISH_TIMEOUT_MS = "10000";

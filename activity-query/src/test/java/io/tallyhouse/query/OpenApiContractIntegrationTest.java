@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * src/main/resources/activity-openapi.yaml against the running service: item and row schemas list exactly the
  * fields the service returns, every documented GET answers, and every status seen here is documented.
  */
-class OpenApiContractTest {
+class OpenApiContractIntegrationTest {
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   private static final ObjectMapper JSON = new ObjectMapper();

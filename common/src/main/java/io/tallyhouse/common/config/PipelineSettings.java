@@ -1,0 +1,72 @@
+package io.tallyhouse.common.config;
+
+import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.schemas.registry.RegistryConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * The settings several services read and must agree on, read in one place with one default and one meaning each:
+ * gateway-ingest and usage-stream share Kafka, the registry, the events topic and the dedup window; usage-stream and
+ * activity-query share ClickHouse; gateway-ingest and activity-query share the key file.
+ *
+ * @param dedupWindow how far back created_at may lie: ingest refuses older events, the stream recognises copies for
+ *     that long, so every accepted event falls inside the window the stream removes duplicates in
+ */
+public record PipelineSettings(
+    String bootstrapServers, RegistryConfig registry, String eventsTopic, int eventsPartitions, Duration dedupWindow) {
+
+  public static final String DEFAULT_EVENTS_TOPIC = "usage-events";
+  public static final Duration DEFAULT_DEDUP_WINDOW = Duration.ofDays(35);
+
+  /** The Kafka side: brokers, registry, events topic and dedup window. */
+  public static PipelineSettings read(Settings settings) {
+    return new PipelineSettings(
+        settings.text("KAFKA_BOOTSTRAP_SERVERS", "Kafka brokers, host:port[,host:port...]").orElse("127.0.0.1:9092"),
+        registry(settings),
+        settings.text("EVENTS_TOPIC", "the topic gateway-ingest publishes accepted events to, as Avro")
+            .orElse(DEFAULT_EVENTS_TOPIC),
+        settings.number("EVENTS_PARTITIONS", "partitions of the pipeline's topics when a service creates them")
+            .intOrElse(6),
+        settings.number("DEDUP_WINDOW_DAYS", "how old created_at may be; the same value for gateway-ingest"
+            + " (which refuses older events) and usage-stream (which recognises copies that long)")
+            .daysOrElse(DEFAULT_DEDUP_WINDOW));
+  }
+
+  /** The Confluent-compatible schema registry. */
+  public static RegistryConfig registry(Settings settings) {
+    String url = settings.text("SCHEMA_REGISTRY_URL", "base URL of the registry's Confluent API")
+        .orElse("http://127.0.0.1:8085/apis/ccompat/v7");
+    String user = settings.text("SCHEMA_REGISTRY_USER", "basic-auth user of the registry (none when unset)").orNull();
+    String password = settings.text("SCHEMA_REGISTRY_PASSWORD", "basic-auth password of the registry").orNull();
+    Duration timeout = settings.number("SCHEMA_REGISTRY_TIMEOUT_MS", "connect and request timeout of the registry")
+        .millisOrElse(Duration.ofSeconds(10));
+    settings.retired("SCHEMA_REGISTRY_TIMEOUT", "set SCHEMA_REGISTRY_TIMEOUT_MS (milliseconds)");
+    return new RegistryConfig(url, user, password, timeout);
+  }
+
+  /** ClickHouse, over its HTTP interface. */
+  public static ClickHouseConfig clickHouse(Settings settings) {
+    return new ClickHouseConfig(
+        settings.text("CLICKHOUSE_URL", "ClickHouse HTTP endpoint").orElse("http://127.0.0.1:8123"),
+        settings.text("CLICKHOUSE_USER", "ClickHouse user").orElse("default"),
+        settings.text("CLICKHOUSE_PASSWORD", "ClickHouse password (empty when unset)").orNull(),
+        settings.text("CLICKHOUSE_DATABASE", "the database holding the Tallyhouse tables").orElse("tallyhouse"));
+  }
+
+  /** The key file: ingest keys and management keys, stored as hashes. */
+  public static Path keysFile(Settings settings) {
+    return settings.text("KEYS_FILE", "the key file (JSON lines of key hashes), written by the keys tool")
+        .pathOrElse(".run/keys.jsonl");
+  }
+
+  /** Where a service's HTTP server listens. */
+  public record Http(String host, int port) {}
+
+  /** {@code HTTP_HOST} and {@code HTTP_PORT}, the port defaulting to the service's own. */
+  public static Http http(Settings settings, int defaultPort) {
+    return new Http(
+        settings.text("HTTP_HOST", "the address the HTTP server binds").orElse("127.0.0.1"),
+        settings.port("HTTP_PORT", defaultPort, "the HTTP port (0 picks a free one)"));
+  }
+}
