@@ -63,7 +63,6 @@ public final class ActivityServer implements AutoCloseable {
   static final int CSV_PAGE_ROWS = 10_000;
   /** {@link #CSV_PAGE_ROWS}, smaller only in tests that make a CSV span several pages. */
   static volatile int csvPageRows = CSV_PAGE_ROWS;
-  static final String MIGRATIONS = "clickhouse/migrations";
   /** The {@code status} tag of an export whose CSV stream was cut after rows were sent (the connection is reset). */
   static final String ABORTED = "aborted";
   /**
@@ -116,7 +115,7 @@ public final class ActivityServer implements AutoCloseable {
     CompletedDayCache cache = null;
     try {
       clickHouse.createDatabaseIfMissing();
-      Migrations.apply(clickHouse, MIGRATIONS);
+      Migrations.apply(clickHouse);
 
       PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       ActivityRepository repository = new ActivityRepository(clickHouse, metrics);

@@ -75,7 +75,7 @@ class CompletedDayCacheIntegrationTest {
     endpoint = Infra.clickhouse();
     database = QueryTestEnv.newDatabase("aqc");
     clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
-    Migrations.apply(clickHouse, ActivityServer.MIGRATIONS);
+    Migrations.apply(clickHouse);
     insertDataset(new Random(7));
   }
 

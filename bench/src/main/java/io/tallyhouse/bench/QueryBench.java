@@ -88,7 +88,7 @@ public final class QueryBench {
     ObjectNode result = JSON.createObjectNode();
     Process service = null;
     try (ClickHouse clickHouse = new ClickHouse(config)) {
-      Migrations.apply(clickHouse, "clickhouse/migrations");
+      Migrations.apply(clickHouse);
       LocalDate today = LocalDate.now(ZoneOffset.UTC);
       log(String.format("generating %,d events of %d accounts over %d days in ClickHouse", events, accounts, days));
       long loadStart = System.nanoTime();

@@ -217,7 +217,7 @@ final class ClickHouseWriter implements Runnable, AutoCloseable {
     long backoff = 100;
     while (running) {
       try {
-        List<String> applied = Migrations.apply(clickHouse, "clickhouse/migrations");
+        List<String> applied = Migrations.apply(clickHouse);
         LOG.info("ClickHouse database {}: migrations applied now: {}", clickHouse.database(), applied);
         healthy = true;
         return;

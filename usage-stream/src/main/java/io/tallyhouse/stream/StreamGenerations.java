@@ -392,7 +392,7 @@ final class StreamGenerations {
     long backoff = 100;
     while (true) {
       try {
-        Migrations.apply(clickHouse, "clickhouse/migrations");
+        Migrations.apply(clickHouse);
         return;
       } catch (ClickHouseException e) {
         if (System.nanoTime() > deadline) {

@@ -32,7 +32,7 @@ class RawRetentionIntegrationTest {
     ClickHouseEndpoint ch = Infra.clickhouse();
     String name = "rr_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     try (ClickHouse clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
-      Migrations.apply(clickHouse, "clickhouse/migrations");
+      Migrations.apply(clickHouse);
       ByteArrayOutputStream rows = new ByteArrayOutputStream();
       for (String day : List.of("2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04")) {
         for (int i = 0; i < 3; i++) {
@@ -57,7 +57,7 @@ class RawRetentionIntegrationTest {
     ClickHouseEndpoint ch = Infra.clickhouse();
     String name = "rc_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     try (ClickHouse clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
-      Migrations.apply(clickHouse, "clickhouse/migrations");
+      Migrations.apply(clickHouse);
       var first = Events.event("acme", "a", "2026-01-01T10:00:00Z", null, "0.5");
       var second = Events.event("acme", "b", "2026-01-01T11:00:00Z", null, "0.25");
       clickHouse.insertTabSeparated("usage_events", RawEventRow.COLUMNS,

@@ -40,7 +40,7 @@ class ReconcileMoneyIntegrationTest {
     ClickHouseEndpoint ch = Infra.clickhouse();
     String name = "rm_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     try (ClickHouse clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
-      Migrations.apply(clickHouse, "clickhouse/migrations");
+      Migrations.apply(clickHouse);
       TabSeparated raw = new TabSeparated(1 << 20);
       TabSeparated rollups = new TabSeparated(1 << 20);
       for (int user = 0; user < USERS; user++) {

@@ -31,7 +31,7 @@ class StreamGenerationsCheckIntegrationTest {
   void rowsFromBeforeGenerationsBelongToTheRunningGeneration() throws Exception {
     StreamConfig running = config("old", Map.of());
     try (ClickHouse clickHouse = new ClickHouse(running.clickHouse())) {
-      Migrations.apply(clickHouse, "clickhouse/migrations");
+      Migrations.apply(clickHouse);
       insertRollup(clickHouse, 2);
       createRollupsTopic(running);
 
@@ -50,7 +50,7 @@ class StreamGenerationsCheckIntegrationTest {
   void aNewGenerationAfterUnrecordedRowsNeedsTheOperatorsWordAndTakesTheShardsAboveThem() throws Exception {
     StreamConfig plain = config("new", Map.of());
     try (ClickHouse clickHouse = new ClickHouse(plain.clickHouse())) {
-      Migrations.apply(clickHouse, "clickhouse/migrations");
+      Migrations.apply(clickHouse);
       insertRollup(clickHouse, 4);
 
       IllegalStateException refused = assertThrows(IllegalStateException.class,
@@ -79,7 +79,7 @@ class StreamGenerationsCheckIntegrationTest {
   void continuingFromAnApplicationThatDoesNotExistHereIsRefused() throws Exception {
     StreamConfig config = config("next", Map.of("CONTINUE_FROM_APPLICATION_ID", name + "-elsewhere"));
     try (ClickHouse clickHouse = new ClickHouse(config.clickHouse())) {
-      Migrations.apply(clickHouse, "clickhouse/migrations");
+      Migrations.apply(clickHouse);
       insertRollup(clickHouse, 0);
       IllegalStateException refused = assertThrows(IllegalStateException.class,
           () -> new StreamGenerations(config, clickHouse).checkBeforeStart());

@@ -21,7 +21,15 @@ public final class Migrations {
 
   private static final Logger LOG = LoggerFactory.getLogger(Migrations.class);
 
+  /** The classpath folder of the Tallyhouse tables' migrations (in the schemas module). */
+  public static final String TALLYHOUSE_TABLES = "clickhouse/migrations";
+
   private Migrations() {}
+
+  /** Applies what is missing of the Tallyhouse tables' migrations; returns the names applied now. */
+  public static List<String> apply(ClickHouse clickHouse) {
+    return apply(clickHouse, TALLYHOUSE_TABLES);
+  }
 
   /** Applies what is missing; returns the names applied now. */
   public static List<String> apply(ClickHouse clickHouse, String classpathFolder) {
