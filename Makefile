@@ -5,16 +5,25 @@ RUN_CP := deploy/local/target/runtime-classpath.txt
 SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query deploy/local bench \
              -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.avsc' -o -name '*.sql' -o -name '*.txt' -o -name '*.xml' -o -name '*.yaml' \) -print 2>/dev/null) pom.xml
 
-.PHONY: run test build deps clean keys reconcile bench-ingest bench-stream bench-query
+.PHONY: run test check format config-reference build deps clean keys reconcile bench-ingest bench-stream bench-query
 
 ## make run: the whole pipeline locally (Kafka, registry, ClickHouse, the three services) until Ctrl-C.
 ##           DEMO=1 also loads 30 days of generated traffic.
 run: deps $(RUN_CP)
 	@DEMO=$(DEMO) java -XX:+UseSerialGC -Xss1m -cp "$$(cat $(RUN_CP)):deploy/local/target/classes" io.tallyhouse.local.LocalStack
 
-## make test: every test, including the end-to-end tests on the real servers.
+## make test: every test: the unit tests (surefire), then the *IntegrationTest classes on the real servers
+##           (failsafe), the end-to-end tests and the formatter check.
 test: deps
 	$(MVN) $(MVN_FLAGS) verify
+
+## make check: the fast lane, no server: compile, unit tests and the formatter check.
+check:
+	$(MVN) $(MVN_FLAGS) -q test spotless:check
+
+## make format: formats the Java sources (google-java-format, the layout make check and make test require).
+format:
+	$(MVN) $(MVN_FLAGS) -q spotless:apply
 
 ## make bench-ingest: Kafka's ProducerPerformance, then POST /v1/events (arrays of 100, single events); last line JSON.
 BENCH_CP := bench/target/runtime-classpath.txt
