@@ -74,7 +74,7 @@ public final class IngestHttpServer implements AutoCloseable {
     return servers.get(0).actualPort();
   }
 
-  /** New requests get 503, requests in flight finish (for at most the publish timeout and a margin), the port closes. */
+  /** New requests get 503, requests in flight finish (within the publish timeout and a margin), the port closes. */
   @Override
   public void close() {
     admission.drain(settings.publishTimeout().plusSeconds(2));

@@ -49,7 +49,7 @@ public final class EventPublisher implements AutoCloseable {
   }
 
   /**
-   * Registers the event schema under {@code <topic>-value} now, so no request waits on the registry, after making
+   * Registers the event schema under {@code <topic>-value} at start, so no request waits on the registry, after making
    * the subject itself BACKWARD compatible (CONTRACT.md section 1), which is what a Confluent client reads there.
    */
   public void publishSchema() {

@@ -117,7 +117,7 @@ final class SenderThread implements AutoCloseable {
     }
   }
 
-  /** Kafka just could not take a record in time: every request queued now would wait as long again, so it fails. */
+  /** Kafka just could not take a record in time: every request queued behind it would wait as long again, so fails. */
   private void failQueued() {
     List<Runnable> queued = new ArrayList<>();
     sender.getQueue().drainTo(queued);
