@@ -13,6 +13,7 @@ import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.ingest.IngestServer;
 import io.tallyhouse.testkit.ApicurioRegistry;
@@ -98,7 +99,7 @@ public final class StreamBench {
       createTopic(kafka, "usage-events", partitions);
       Map<String, String> ingestEnv = new HashMap<>(env);
       ingestEnv.put("HTTP_PORT", "0");
-      ingest = IngestServer.start(IngestConfig.fromEnv(ingestEnv), Clock.systemUTC());
+      ingest = IngestServer.start(ServiceMain.read(ingestEnv, IngestConfig::read), Clock.systemUTC());
 
       log("preloading " + warmup + " + " + events + " events through gateway-ingest (arrays of 500)");
       preload(ingest.port(), token, warmup + events);

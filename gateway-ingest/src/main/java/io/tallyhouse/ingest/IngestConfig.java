@@ -1,63 +1,63 @@
 package io.tallyhouse.ingest;
 
-import io.tallyhouse.common.config.EnvNumbers;
-import io.tallyhouse.schemas.registry.RegistryConfig;
+import io.tallyhouse.common.config.PipelineSettings;
+import io.tallyhouse.common.config.Settings;
+import io.tallyhouse.ingest.http.EndpointSettings;
+import io.tallyhouse.ingest.publish.PublishSettings;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeMap;
 
 /**
- * Settings of gateway-ingest, from the environment; a bad number names its variable (EnvNumbers).
+ * Everything gateway-ingest reads from its environment, each variable described for the configuration reference.
  *
- * @param publishTimeout how long a request may wait for Kafka's acknowledgement before it gets 503
- * @param maxInFlightBytes request bytes (decoded) accepted and not yet answered; beyond it requests get 503 at once
+ * @param pipeline Kafka, the registry, the events topic and the dedup window, shared with usage-stream
+ * @param http where the HTTP server listens
+ * @param keysFile the key file holding the hashed ingest tokens
+ * @param maxBodyBytes the largest request body, counted after gzip decoding
+ * @param maxEventsPerRequest the most events one request's array may hold
+ * @param publishTimeout how long Kafka may take to take a request's records, and again to acknowledge them
+ * @param maxInFlightBytes request bytes (decoded) admitted and not yet answered; past it requests get 503 at once
  * @param producerOverrides Kafka producer settings from {@code KAFKA_PRODUCER_*} variables (for example
  *     {@code KAFKA_PRODUCER_SECURITY_PROTOCOL} is {@code security.protocol}); the settings that carry the 202
  *     guarantee and the publish deadline cannot be overridden
  */
 public record IngestConfig(
-    String httpHost, int httpPort, String bootstrapServers, RegistryConfig registry, String eventsTopic,
-    int eventsPartitions, Path keysFile, Duration dedupWindow, int maxBodyBytes, int maxEvents,
+    PipelineSettings pipeline, PipelineSettings.Http http, Path keysFile, int maxBodyBytes, int maxEventsPerRequest,
     Duration publishTimeout, long maxInFlightBytes, Map<String, String> producerOverrides) {
 
-  private static final String PRODUCER_PREFIX = "KAFKA_PRODUCER_";
-  /** What the 202 promise and the publish deadline rest on. */
-  private static final Set<String> FIXED_PRODUCER_SETTINGS = Set.of("acks", "enable.idempotence",
-      "delivery.timeout.ms", "request.timeout.ms", "max.block.ms", "bootstrap.servers", "key.serializer",
-      "value.serializer", "transactional.id");
+  private static final int DEFAULT_PORT = 8080;
 
-  public static IngestConfig fromEnv(Map<String, String> env) {
-    return new IngestConfig(
-        env.getOrDefault("HTTP_HOST", "127.0.0.1"),
-        EnvNumbers.port(env, "HTTP_PORT", 8080),
-        env.getOrDefault("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-        RegistryConfig.fromEnv(env),
-        env.getOrDefault("EVENTS_TOPIC", "usage-events"),
-        EnvNumbers.positiveInt(env, "EVENTS_PARTITIONS", 6),
-        Path.of(env.getOrDefault("KEYS_FILE", ".run/keys.jsonl")),
-        Duration.ofDays(EnvNumbers.positiveLong(env, "DEDUP_WINDOW_DAYS", 35)),
-        EnvNumbers.positiveInt(env, "MAX_BODY_BYTES", 5 * 1024 * 1024),
-        EnvNumbers.positiveInt(env, "MAX_EVENTS_PER_REQUEST", 1000),
-        Duration.ofMillis(EnvNumbers.positiveLong(env, "PUBLISH_TIMEOUT_MS", 10_000)),
-        EnvNumbers.positiveLong(env, "MAX_IN_FLIGHT_BYTES", 32L * 1024 * 1024),
-        producerOverrides(env));
+  public IngestConfig {
+    producerOverrides = Map.copyOf(producerOverrides);
   }
 
-  private static Map<String, String> producerOverrides(Map<String, String> env) {
-    Map<String, String> overrides = new TreeMap<>();
-    env.forEach((name, value) -> {
-      if (name.startsWith(PRODUCER_PREFIX) && name.length() > PRODUCER_PREFIX.length()) {
-        String setting = name.substring(PRODUCER_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
-        if (FIXED_PRODUCER_SETTINGS.contains(setting)) {
-          throw new IllegalArgumentException(name + " cannot be set: gateway-ingest fixes " + setting
-              + " (the 202 guarantee and PUBLISH_TIMEOUT_MS depend on it)");
-        }
-        overrides.put(setting, value);
-      }
-    });
-    return Map.copyOf(overrides);
+  /** Reads every variable, noting each broken one in {@code s} (ServiceMain lists them all at once). */
+  public static IngestConfig read(Settings s) {
+    return new IngestConfig(
+        PipelineSettings.read(s),
+        PipelineSettings.http(s, DEFAULT_PORT),
+        PipelineSettings.keysFile(s),
+        s.number("MAX_BODY_BYTES", "the largest request body in bytes, after gzip decoding; larger gets 413")
+            .intOrElse(5 * 1024 * 1024, "5242880 (5 MiB)"),
+        s.number("MAX_EVENTS_PER_REQUEST", "the most events one request's array may hold").intOrElse(1000),
+        s.number("PUBLISH_TIMEOUT_MS", "the longest wait for Kafka to take a request's events, and again for"
+            + " their acknowledgement, before 503").atMost(Integer.MAX_VALUE).millisOrElse(Duration.ofSeconds(10)),
+        s.number("MAX_IN_FLIGHT_BYTES", "request bytes (decoded) being handled at once; past it a request gets 503")
+            .orElse(32L * 1024 * 1024, "33554432 (32 MiB)"),
+        s.prefixed("KAFKA_PRODUCER_", "any other Kafka producer setting (KAFKA_PRODUCER_SECURITY_PROTOCOL is"
+            + " security.protocol); those the 202 guarantee and the publish deadline rest on are refused",
+            PublishSettings::fixedSettingProblem));
+  }
+
+  /** The publisher's part. */
+  public PublishSettings publish() {
+    return new PublishSettings(pipeline.bootstrapServers(), pipeline.eventsTopic(), pipeline.eventsPartitions(),
+        publishTimeout, maxInFlightBytes, producerOverrides);
+  }
+
+  /** The HTTP side's part. */
+  public EndpointSettings endpoint() {
+    return new EndpointSettings(http.host(), http.port(), maxBodyBytes, maxInFlightBytes, publishTimeout);
   }
 }

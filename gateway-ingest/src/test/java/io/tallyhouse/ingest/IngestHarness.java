@@ -3,6 +3,8 @@ package io.tallyhouse.ingest;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
+import io.tallyhouse.common.runtime.ServiceMain;
+import io.tallyhouse.ingest.validation.EventValidatorTest;
 import io.tallyhouse.testkit.Infra;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -48,6 +50,11 @@ final class IngestHarness {
     env.put("MAX_BODY_BYTES", maxBody);
     env.put("PUBLISH_TIMEOUT_MS", "3000");
     return env;
+  }
+
+  /** The service's configuration from {@code env}, validated as at start-up. */
+  static IngestConfig config(Map<String, String> env) {
+    return ServiceMain.read(env, IngestConfig::read);
   }
 
   /** A valid event as JSON text, created a minute ago, with money in exponent form. */

@@ -44,7 +44,7 @@ class IngestKafkaOutageIntegrationTest {
     // The producer drops an unused topic's metadata after 5 s (Kafka's minimum) at its next refresh (every 0.5 s).
     env.put("KAFKA_PRODUCER_METADATA_MAX_IDLE_MS", "5000");
     env.put("KAFKA_PRODUCER_METADATA_MAX_AGE_MS", "500");
-    IngestServer ingest = IngestServer.start(IngestConfig.fromEnv(env), Clock.systemUTC());
+    IngestServer ingest = IngestServer.start(IngestHarness.config(env), Clock.systemUTC());
     List<String> acknowledged = new ArrayList<>();
     try {
       assertEquals(202, harness.post(ingest.port(), event("before-1", "acme")).statusCode());
@@ -111,7 +111,7 @@ class IngestKafkaOutageIntegrationTest {
     Map<String, String> env = harness.env(kafka.bootstrapServers(), String.valueOf(5 * 1024 * 1024));
     env.put("PUBLISH_TIMEOUT_MS", PUBLISH_TIMEOUT_MS);
     env.put("MAX_IN_FLIGHT_BYTES", String.valueOf(IN_FLIGHT_LIMIT));
-    IngestServer ingest = IngestServer.start(IngestConfig.fromEnv(env), Clock.systemUTC());
+    IngestServer ingest = IngestServer.start(IngestHarness.config(env), Clock.systemUTC());
     try {
       // The producer has never sent: with the broker gone, the first request waits for metadata it cannot get.
       kafka.stop();

@@ -11,6 +11,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.Secrets;
+import io.tallyhouse.common.http.HttpServers;
+import io.tallyhouse.ingest.http.IngestHttpServer;
+import io.tallyhouse.ingest.validation.EventJson;
+import io.tallyhouse.ingest.validation.EventValidator;
+import io.tallyhouse.ingest.validation.JsonProblemTest;
 import io.tallyhouse.testkit.Infra;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
@@ -42,7 +47,7 @@ class IngestRobustnessIntegrationTest {
   @BeforeAll
   static void start(@TempDir Path dir) {
     harness = new IngestHarness(dir);
-    server = IngestServer.start(IngestConfig.fromEnv(harness.env(Infra.kafka().bootstrapServers(),
+    server = IngestServer.start(IngestHarness.config(harness.env(Infra.kafka().bootstrapServers(),
         String.valueOf(5 * 1024 * 1024))), Clock.systemUTC());
   }
 
@@ -55,7 +60,7 @@ class IngestRobustnessIntegrationTest {
   void randomlyMutatedRequestsNeverGet5xxAndOnlyAcceptedEventsReachTheTopic(@TempDir Path dir) throws Exception {
     // A topic of its own, so only this test's requests are on it.
     IngestHarness fuzz = new IngestHarness(dir);
-    try (IngestServer fuzzed = IngestServer.start(IngestConfig.fromEnv(fuzz.env(Infra.kafka().bootstrapServers(),
+    try (IngestServer fuzzed = IngestServer.start(IngestHarness.config(fuzz.env(Infra.kafka().bootstrapServers(),
         String.valueOf(5 * 1024 * 1024))), Clock.systemUTC())) {
       fuzz(fuzz, fuzzed);
     }
@@ -69,11 +74,11 @@ class IngestRobustnessIntegrationTest {
     for (int r = 0; r < requests; r++) {
       List<String> ids = new ArrayList<>();
       int size = 1 + random.nextInt(3);
-      ArrayNode batch = IngestServer.JSON.createArrayNode();
+      ArrayNode batch = EventJson.MAPPER.createArrayNode();
       for (int i = 0; i < size; i++) {
         String id = "fuzz-" + r + "-" + i;
         ids.add(id);
-        batch.add(IngestServer.JSON.readTree(event(id, "acme")));
+        batch.add(EventJson.MAPPER.readTree(event(id, "acme")));
       }
       String body = mutate(random, batch);
       HttpResponse<String> response = harness.post(server.port(), body);
@@ -81,8 +86,8 @@ class IngestRobustnessIntegrationTest {
       assertTrue(response.statusCode() < 500, "5xx for " + body + " -> " + response.body());
       if (response.statusCode() == 202) {
         // What was accepted is what the body held after mutation: read the ids back from it.
-        JsonNode sent = IngestServer.JSON.readTree(body);
-        for (JsonNode e : sent.isArray() ? sent : IngestServer.JSON.createArrayNode().add(sent)) {
+        JsonNode sent = EventJson.MAPPER.readTree(body);
+        for (JsonNode e : sent.isArray() ? sent : EventJson.MAPPER.createArrayNode().add(sent)) {
           accepted.add(e.get("account_id").asText() + "/" + e.get("event_id").asText());
         }
       } else {
@@ -104,15 +109,15 @@ class IngestRobustnessIntegrationTest {
     }
     String field = fields.get(random.nextInt(fields.size()));
     JsonNode[] values = {
-        IngestServer.JSON.getNodeFactory().nullNode(), IngestServer.JSON.getNodeFactory().textNode(""),
-        IngestServer.JSON.getNodeFactory().textNode("x".repeat(random.nextInt(400))),
-        IngestServer.JSON.getNodeFactory().numberNode(random.nextLong()),
-        IngestServer.JSON.getNodeFactory().numberNode(new java.math.BigDecimal("1e-" + random.nextInt(20))),
-        IngestServer.JSON.getNodeFactory().booleanNode(random.nextBoolean()),
-        IngestServer.JSON.getNodeFactory().textNode("' OR 1=1 --\u0000\u202e😀"),
-        IngestServer.JSON.createObjectNode().put("nested", 1), IngestServer.JSON.createArrayNode().add(1),
-        IngestServer.JSON.getNodeFactory().textNode("NaN"), IngestServer.JSON.getNodeFactory().textNode("-0.0"),
-        IngestServer.JSON.getNodeFactory().textNode("2026-13-45T99:99:99Z")};
+        EventJson.MAPPER.getNodeFactory().nullNode(), EventJson.MAPPER.getNodeFactory().textNode(""),
+        EventJson.MAPPER.getNodeFactory().textNode("x".repeat(random.nextInt(400))),
+        EventJson.MAPPER.getNodeFactory().numberNode(random.nextLong()),
+        EventJson.MAPPER.getNodeFactory().numberNode(new java.math.BigDecimal("1e-" + random.nextInt(20))),
+        EventJson.MAPPER.getNodeFactory().booleanNode(random.nextBoolean()),
+        EventJson.MAPPER.getNodeFactory().textNode("' OR 1=1 --\u0000\u202e😀"),
+        EventJson.MAPPER.createObjectNode().put("nested", 1), EventJson.MAPPER.createArrayNode().add(1),
+        EventJson.MAPPER.getNodeFactory().textNode("NaN"), EventJson.MAPPER.getNodeFactory().textNode("-0.0"),
+        EventJson.MAPPER.getNodeFactory().textNode("2026-13-45T99:99:99Z")};
     switch (random.nextInt(6)) {
       case 0 -> target.remove(field);
       case 1, 2 -> target.set(field, values[random.nextInt(values.length)]);
@@ -139,14 +144,14 @@ class IngestRobustnessIntegrationTest {
         valid.replace("\"cost\":4.3022187e-05", "\"cost\":1,\"cost\":1000"), "duplicate key \"cost\"",
         "[" + valid + "," + valid.replace("\"user\":\"zoë\"", "\"user\":\"a\",\"user\":\"b\"") + "]",
         "duplicate key \"user\"",
-        "[".repeat(5000) + "]".repeat(5000), "nesting deeper than " + IngestServer.MAX_NESTING + " levels",
+        "[".repeat(5000) + "]".repeat(5000), "nesting deeper than " + EventJson.MAX_NESTING + " levels",
         valid.replace("4.3022187e-05", "1".repeat(5000)), "a number longer than 1000 characters",
         "{\"event_id\":", "Malformed JSON: the text ends inside a value at line 1 column 13",
         "{\"event_id\" \"x\"}", "Malformed JSON at line 1 column 13");
     for (Map.Entry<String, String> hostile : expected.entrySet()) {
       HttpResponse<String> response = harness.post(server.port(), hostile.getKey());
       assertEquals(400, response.statusCode(), response.body());
-      String message = IngestServer.JSON.readTree(response.body()).at("/error/message").asText();
+      String message = EventJson.MAPPER.readTree(response.body()).at("/error/message").asText();
       assertTrue(message.contains(hostile.getValue()), message);
       assertTrue(!JsonProblemTest.INTERNALS.matcher(response.body()).find(), response.body());
     }
@@ -189,7 +194,8 @@ class IngestRobustnessIntegrationTest {
     HttpResponse<String> served = IngestHarness.HTTP.send(HttpRequest.newBuilder(
         URI.create("http://127.0.0.1:" + server.port() + "/openapi.yaml")).build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(200, served.statusCode());
-    assertEquals(new String(IngestServer.openApiDocument(), StandardCharsets.UTF_8), served.body());
+    assertEquals(new String(HttpServers.openApiDocument(IngestHttpServer.class, IngestHttpServer.OPENAPI),
+        StandardCharsets.UTF_8), served.body());
     JsonNode doc = new ObjectMapper(new YAMLFactory()).readTree(served.body());
     assertTrue(doc.get("openapi").asText().startsWith("3."));
 

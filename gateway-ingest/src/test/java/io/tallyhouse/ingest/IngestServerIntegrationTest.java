@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
+import io.tallyhouse.ingest.validation.EventJson;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
@@ -58,7 +59,7 @@ class IngestServerIntegrationTest {
     harness = new IngestHarness(dir);
     keys = harness.keys;
     token = harness.token;
-    server = IngestServer.start(IngestConfig.fromEnv(harness.env(Infra.kafka().bootstrapServers(), "65536")),
+    server = IngestServer.start(IngestHarness.config(harness.env(Infra.kafka().bootstrapServers(), "65536")),
         Clock.systemUTC());
   }
 
@@ -90,7 +91,7 @@ class IngestServerIntegrationTest {
     HttpResponse<String> refused = harness.post(server.port(), "[" + event(UUID.randomUUID().toString(), "acme") + ","
         + bad + "," + aboveBound + "]");
     assertEquals(400, refused.statusCode());
-    JsonNode errors = IngestServer.JSON.readTree(refused.body()).path("error").path("metadata").path("errors");
+    JsonNode errors = EventJson.MAPPER.readTree(refused.body()).path("error").path("metadata").path("errors");
     assertEquals(2, errors.size(), refused.body());
     assertEquals(1, errors.get(0).path("index").asInt());
     assertEquals("cost", errors.get(0).path("field").asText());
@@ -129,11 +130,11 @@ class IngestServerIntegrationTest {
     HttpResponse<String> config = IngestHarness.HTTP.send(HttpRequest.newBuilder(
         URI.create(Infra.registry().url() + "/config/" + subject)).build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(200, config.statusCode(), config.body());
-    assertEquals("BACKWARD", IngestServer.JSON.readTree(config.body()).path("compatibilityLevel").asText(),
+    assertEquals("BACKWARD", EventJson.MAPPER.readTree(config.body()).path("compatibilityLevel").asText(),
         config.body());
 
     // A new field without a default: a reader of the new schema could not read the events already on the topic.
-    var schema = (com.fasterxml.jackson.databind.node.ObjectNode) IngestServer.JSON.readTree(
+    var schema = (com.fasterxml.jackson.databind.node.ObjectNode) EventJson.MAPPER.readTree(
         UsageEvent.getClassSchema().toString());
     ((ArrayNode) schema.get("fields")).addObject().put("name", "region").put("type", "string");
     SchemaRegistryClient registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
@@ -151,7 +152,7 @@ class IngestServerIntegrationTest {
     keys.add(management, CredentialKind.MANAGEMENT, "acme", List.of(), "test");
     HttpResponse<String> forbidden = IngestHarness.post(server.port(), management, body);
     assertEquals(403, forbidden.statusCode());
-    assertEquals(403, IngestServer.JSON.readTree(forbidden.body()).path("error").path("code").asInt());
+    assertEquals(403, EventJson.MAPPER.readTree(forbidden.body()).path("error").path("code").asInt());
     assertEquals(415, IngestHarness.post(server.port(), token, "text/plain", body.getBytes(StandardCharsets.UTF_8), false).statusCode());
     HttpResponse<String> malformed = harness.post(server.port(), "{\"event_id\":");
     assertEquals(400, malformed.statusCode());
@@ -175,7 +176,7 @@ class IngestServerIntegrationTest {
       throws Exception {
     LocalKafka kafka = LocalKafka.start(dir.resolve("kafka"), Ports.freePort(), Ports.freePort());
     IngestHarness isolated = new IngestHarness(dir);
-    IngestServer ingest = IngestServer.start(IngestConfig.fromEnv(isolated.env(kafka.bootstrapServers(), "65536")),
+    IngestServer ingest = IngestServer.start(IngestHarness.config(isolated.env(kafka.bootstrapServers(), "65536")),
         Clock.systemUTC());
     List<String> acknowledged = new ArrayList<>();
     try {

@@ -3,6 +3,7 @@ package io.tallyhouse.local;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
+import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.ingest.IngestServer;
 import io.tallyhouse.query.ActivityServer;
@@ -94,7 +95,8 @@ public final class LocalStack {
 
     UsageStreamApp stream = UsageStreamApp.start(StreamConfig.fromEnv(with(env, "HTTP_PORT", "8082")));
     running.add(stream::close);
-    IngestServer ingest = IngestServer.start(IngestConfig.fromEnv(with(env, "HTTP_PORT", "8080")), Clock.systemUTC());
+    IngestServer ingest = IngestServer.start(ServiceMain.read(with(env, "HTTP_PORT", "8080"), IngestConfig::read),
+        Clock.systemUTC());
     running.add(ingest::close);
     ActivityServer query = ActivityServer.start(QueryConfig.fromEnv(with(env, "HTTP_PORT", "8081")), Clock.systemUTC());
     running.add(query::close);

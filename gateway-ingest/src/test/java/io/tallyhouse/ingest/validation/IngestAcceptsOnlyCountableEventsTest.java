@@ -1,4 +1,4 @@
-package io.tallyhouse.ingest;
+package io.tallyhouse.ingest.validation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -125,7 +125,7 @@ class IngestAcceptsOnlyCountableEventsTest {
         new Refused("cached_tokens", "-1", e -> e.setCachedTokens(-1L)));
     for (Refused r : refused) {
       ObjectNode json = EventValidatorTest.valid();
-      json.set(r.field(), IngestServer.JSON.readTree(r.json()));
+      json.set(r.field(), EventJson.MAPPER.readTree(r.json()));
       EventValidator.Outcome outcome = validator.validate(json);
       assertEquals(List.of(r.field()), outcome.errors().stream().map(FieldError::field).toList(), r.json());
 
@@ -139,7 +139,7 @@ class IngestAcceptsOnlyCountableEventsTest {
 
   private UsageEvent acceptedEvent(String json) {
     try {
-      EventValidator.Outcome outcome = validator.validate(IngestServer.JSON.readTree(json));
+      EventValidator.Outcome outcome = validator.validate(EventJson.MAPPER.readTree(json));
       assertTrue(outcome.valid(), outcome.errors() + " for " + json);
       return outcome.events().get(0);
     } catch (IOException e) {
@@ -168,11 +168,11 @@ class IngestAcceptsOnlyCountableEventsTest {
   }
 
   private static String quoted(String text) {
-    return IngestServer.JSON.getNodeFactory().textNode(text).toString();
+    return EventJson.MAPPER.getNodeFactory().textNode(text).toString();
   }
 
   private static ObjectNode randomValidEvent(Random random) {
-    ObjectNode e = IngestServer.JSON.createObjectNode();
+    ObjectNode e = EventJson.MAPPER.createObjectNode();
     e.put("event_id", randomText(random, EventRules.EVENT_ID_MAX, true));
     e.put("account_id", randomFrom(random, "ABCXYZabcxyz0189._:-", 1 + random.nextInt(EventRules.ACCOUNT_ID_MAX)));
     e.put("api_key_hash", randomFrom(random, "0123456789abcdefABCDEF", 64));

@@ -1,9 +1,9 @@
-package io.tallyhouse.ingest;
+package io.tallyhouse.ingest.validation;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.contract.EventRules;
 import io.tallyhouse.schemas.contract.Money;
-import io.tallyhouse.schemas.avro.UsageEvent;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.Clock;

@@ -1,4 +1,4 @@
-package io.tallyhouse.ingest;
+package io.tallyhouse.ingest.validation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -20,14 +20,15 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Every field rule of CONTRACT.md section 1, with its boundary values, one row each. */
-class EventValidatorTest {
+public class EventValidatorTest {
 
   static final Instant NOW = Instant.parse("2026-11-22T12:00:00Z");
   private final EventValidator validator =
       new EventValidator(Clock.fixed(NOW, ZoneOffset.UTC), Duration.ofDays(35), 1000);
 
-  static ObjectNode valid() {
-    ObjectNode e = IngestServer.JSON.createObjectNode();
+  /** A valid event with only the required fields, created shortly before {@link #NOW}. */
+  public static ObjectNode valid() {
+    ObjectNode e = EventJson.MAPPER.createObjectNode();
     e.put("event_id", "gen-1");
     e.put("account_id", "acme");
     e.put("api_key_hash", "A".repeat(64));
@@ -147,7 +148,7 @@ class EventValidatorTest {
     if (json == null) {
       event.remove(field);
     } else {
-      event.set(field, IngestServer.JSON.readTree(json));
+      event.set(field, EventJson.MAPPER.readTree(json));
     }
     EventValidator.Outcome outcome = validator.validate(event);
     assertEquals(valid, outcome.valid(), field + "=" + json + " -> " + outcome.errors());
@@ -162,13 +163,13 @@ class EventValidatorTest {
 
   @Test
   void exponentMoneyIsExact() throws Exception {
-    JsonNode body = IngestServer.JSON.readTree(valid().put("cost", "x").toString().replace("\"x\"", "4.3022187e-05"));
+    JsonNode body = EventJson.MAPPER.readTree(valid().put("cost", "x").toString().replace("\"x\"", "4.3022187e-05"));
     assertEquals(new BigDecimal("0.000043022187"), validator.validate(body).events().get(0).getCost());
   }
 
   @Test
   void arrayReportsEveryProblemByIndexAndAcceptsNothing() {
-    var array = IngestServer.JSON.createArrayNode();
+    var array = EventJson.MAPPER.createArrayNode();
     array.add(valid());
     array.add(valid().put("cost", "-1"));
     array.add(valid().put("account_id", "bad/id").put("model", ""));
@@ -181,8 +182,8 @@ class EventValidatorTest {
 
   @Test
   void arraySizeLimits() {
-    assertEquals(1, validator.validate(IngestServer.JSON.createArrayNode()).errors().size());
-    var big = IngestServer.JSON.createArrayNode();
+    assertEquals(1, validator.validate(EventJson.MAPPER.createArrayNode()).errors().size());
+    var big = EventJson.MAPPER.createArrayNode();
     for (int i = 0; i < 1001; i++) {
       big.add(valid().put("event_id", "e" + i));
     }
@@ -193,13 +194,13 @@ class EventValidatorTest {
 
   @Test
   void duplicatesInsideOneRequestAreAccepted() {
-    var array = IngestServer.JSON.createArrayNode().add(valid()).add(valid());
+    var array = EventJson.MAPPER.createArrayNode().add(valid()).add(valid());
     assertEquals(2, validator.validate(array).events().size());
   }
 
   @Test
   void nonObjectBodiesAreRefused() throws Exception {
-    assertTrue(!validator.validate(IngestServer.JSON.readTree("\"x\"")).valid());
-    assertTrue(!validator.validate(IngestServer.JSON.readTree("[1]")).valid());
+    assertTrue(!validator.validate(EventJson.MAPPER.readTree("\"x\"")).valid());
+    assertTrue(!validator.validate(EventJson.MAPPER.readTree("[1]")).valid());
   }
 }

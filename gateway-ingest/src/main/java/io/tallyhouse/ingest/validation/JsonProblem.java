@@ -1,4 +1,4 @@
-package io.tallyhouse.ingest;
+package io.tallyhouse.ingest.validation;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;

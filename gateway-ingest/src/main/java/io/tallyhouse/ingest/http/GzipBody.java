@@ -1,4 +1,4 @@
-package io.tallyhouse.ingest;
+package io.tallyhouse.ingest.http;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -12,9 +12,6 @@ import java.util.zip.GZIPInputStream;
  * inflation, never its full size. The compressed body itself is already bounded by the same limit.
  */
 final class GzipBody {
-
-  /** The decoded bytes, or the status, metric reason and message that refuse the body. */
-  record Decoded(byte[] bytes, int status, String reason, String refusal) {}
 
   private GzipBody() {}
 
@@ -30,31 +27,28 @@ final class GzipBody {
     return isGzip(contentEncoding) || contentEncoding.trim().equalsIgnoreCase("identity");
   }
 
-  static Decoded decode(byte[] compressed, int maxDecodedBytes) {
-    return decode(compressed, maxDecodedBytes, bytes -> true);
-  }
-
   /**
-   * As {@link #decode(byte[], int)}, asking {@code admit} for every chunk of decoded bytes before keeping it; a
-   * refusal stops the inflation and answers 503 (the service holds too much data already).
+   * The decoded bytes, asking {@code admit} for every chunk of them before keeping it. Refused: 413 past
+   * {@code maxDecodedBytes}, 503 when {@code admit} says no (the service holds too much data already, so the
+   * inflation stops there), 400 for data that is not gzip.
    */
-  static Decoded decode(byte[] compressed, int maxDecodedBytes, LongPredicate admit) {
+  static byte[] decode(byte[] compressed, int maxDecodedBytes, LongPredicate admit) throws RequestRefused {
     ByteArrayOutputStream out = new ByteArrayOutputStream(Math.min(maxDecodedBytes, compressed.length * 8 + 64));
     byte[] buffer = new byte[16 * 1024];
     try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(compressed), buffer.length)) {
       int n;
       while ((n = in.read(buffer)) > 0) {
         if (out.size() + n > maxDecodedBytes) {
-          return new Decoded(null, 413, "too_large", "The body exceeds " + maxDecodedBytes + " bytes (after decoding)");
+          throw RequestRefused.tooLarge(maxDecodedBytes);
         }
         if (!admit.test(n)) {
-          return new Decoded(null, 503, "overloaded", "Too much data in flight; retry the request");
+          throw RequestRefused.overloaded();
         }
         out.write(buffer, 0, n);
       }
     } catch (IOException e) {
-      return new Decoded(null, 400, "malformed_gzip", "Malformed gzip body: not valid gzip data");
+      throw new RequestRefused("malformed_gzip", 400, "Malformed gzip body: not valid gzip data");
     }
-    return new Decoded(out.toByteArray(), 200, null, null);
+    return out.toByteArray();
   }
 }

@@ -1,4 +1,4 @@
-package io.tallyhouse.ingest;
+package io.tallyhouse.ingest.validation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,16 +10,16 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /** Bad JSON is described in the API's own words: the key, the limit or the place, never the parser's internals. */
-class JsonProblemTest {
+public class JsonProblemTest {
 
   /** A Java class or package name (com.fasterxml..., StreamReadConstraints.get...), or the parser's name. */
-  static final Pattern INTERNALS = Pattern.compile(
+  public static final Pattern INTERNALS = Pattern.compile(
       "(?i)jackson|fasterxml|StreamRead|DeserializationFeature|Exception|`|\\b[a-z]+\\.[a-z]+\\.[A-Za-z]|[A-Z][a-z]+[A-Z]\\w*\\.\\w+\\(");
 
   static String problem(String json) {
     JsonProcessingException e = assertThrows(JsonProcessingException.class,
-        () -> IngestServer.JSON.readTree(json.getBytes(StandardCharsets.UTF_8)));
-    String message = JsonProblem.describe(e, IngestServer.JSON.getFactory().streamReadConstraints());
+        () -> EventJson.MAPPER.readTree(json.getBytes(StandardCharsets.UTF_8)));
+    String message = JsonProblem.describe(e, EventJson.MAPPER.getFactory().streamReadConstraints());
     assertFalse(INTERNALS.matcher(message).find(), message);
     return message;
   }
@@ -34,8 +34,8 @@ class JsonProblemTest {
 
   @Test
   void deepNestingNamesTheLimitNotTheParser() {
-    assertEquals("Malformed JSON: nesting deeper than " + IngestServer.MAX_NESTING + " levels",
-        problem("[".repeat(IngestServer.MAX_NESTING + 1) + "]".repeat(IngestServer.MAX_NESTING + 1)));
+    assertEquals("Malformed JSON: nesting deeper than " + EventJson.MAX_NESTING + " levels",
+        problem("[".repeat(EventJson.MAX_NESTING + 1) + "]".repeat(EventJson.MAX_NESTING + 1)));
   }
 
   @Test
