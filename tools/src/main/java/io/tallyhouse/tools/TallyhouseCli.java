@@ -31,7 +31,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
     versionProvider = TallyhouseCli.Version.class,
     description = "The command-line tools of Tallyhouse. 'tallyhouse COMMAND --help' describes a command.",
     commandListHeading = "%nCommands:%n",
-    exitCodeListHeading = "%nExit codes (every command):%n",
+    exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
         " 0:done; reconcile: every account-day agrees",
         " 1:a finding: reconcile found a difference, revoke found no key to revoke",

@@ -16,7 +16,7 @@ class TallyhouseCliTest {
     assertTrue(help.out().startsWith("Usage: tallyhouse"), help.toString());
     assertTrue(help.out().contains("keys       Creates, lists and revokes management keys")
         && help.out().contains("reconcile  Compares the rollups with the distinct events"), help.toString());
-    assertTrue(help.out().contains("Exit codes (every command):")
+    assertTrue(help.out().contains("Exit codes:")
         && help.out().contains(" 3   what the command needs cannot be reached or read"), help.toString());
     assertEquals("", help.err());
   }

@@ -33,7 +33,6 @@ import picocli.CommandLine.TypeConversionException;
     description = "The key file holds SHA-256 hashes only; gateway-ingest and activity-query read it (KEYS_FILE) and"
         + " pick up changes without a restart.",
     subcommands = {KeysCommand.Create.class, KeysCommand.ListKeys.class, KeysCommand.Revoke.class},
-    exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
         "0:done",
         "1:revoke found no live key with that hash prefix",
@@ -62,14 +61,35 @@ public final class KeysCommand implements Callable<Integer> {
     return new CredentialStore(file);
   }
 
+  /** What every subcommand of keys has: the key file of its parent, picocli's streams and usage errors. */
+  abstract static class KeysSubcommand implements Callable<Integer> {
+
+    @ParentCommand
+    KeysCommand keys;
+
+    @Spec
+    CommandSpec spec;
+
+    PrintWriter out() {
+      return spec.commandLine().getOut();
+    }
+
+    PrintWriter err() {
+      return spec.commandLine().getErr();
+    }
+
+    ParameterException usage(String message) {
+      return new ParameterException(spec.commandLine(), message);
+    }
+  }
+
   @Command(name = "create", header = "Creates a key and prints its secret, once.",
       description = {
           "The secret goes to stdout, what was created to stderr; only the secret's hash is stored.",
           "A management key reads one account: --account ID. An ingest token posts for exactly the accounts of"
               + " --accounts A,B, or for any account with --all-accounts."},
-      exitCodeListHeading = "%nExit codes:%n",
       exitCodeList = {"0:created", "2:usage error; nothing was written", "3:the key file cannot be written"})
-  static final class Create implements Callable<Integer> {
+  static final class Create extends KeysSubcommand {
 
     @Option(names = "--kind", required = true, paramLabel = "management|ingest", converter = KindConverter.class,
         description = "what the key is for: management (reads one account's activity) or ingest (posts events)")
@@ -86,12 +106,6 @@ public final class KeysCommand implements Callable<Integer> {
 
     @Option(names = "--name", paramLabel = "N", defaultValue = "", description = "a name to recognise the key by")
     String name;
-
-    @ParentCommand
-    KeysCommand keys;
-
-    @Spec
-    CommandSpec spec;
 
     @Override
     public Integer call() {
@@ -120,8 +134,8 @@ public final class KeysCommand implements Callable<Integer> {
       CredentialStore store = keys.store();
       String secret = Secrets.generate(kind.secretPrefix());
       Credential c = store.add(secret, kind, accountId, ingestAccounts, name);
-      spec.commandLine().getOut().println(secret);
-      spec.commandLine().getErr().println("created " + kind.name().toLowerCase() + " key " + c.hash().substring(0, 12)
+      out().println(secret);
+      err().println("created " + kind.name().toLowerCase() + " key " + c.hash().substring(0, 12)
           + (c.accountId() != null ? " for account " + c.accountId()
               : c.accounts().isEmpty() ? " for any account" : " for account(s) " + String.join(",", c.accounts()))
           + "; the secret above is shown only once");
@@ -133,29 +147,18 @@ public final class KeysCommand implements Callable<Integer> {
         throw usage(option + " does not apply: " + why);
       }
     }
-
-    private ParameterException usage(String message) {
-      return new ParameterException(spec.commandLine(), message);
-    }
   }
 
   @Command(name = "list", header = "Lists every key of the file, revoked ones included.",
       description = "One key a line, tab-separated: hash prefix, kind, account(s) (* for any), name, created_at,"
           + " revoked_at (- while live). Secrets are never listed: the file has none.",
-      exitCodeListHeading = "%nExit codes:%n",
       exitCodeList = {"0:listed (a missing file lists no key)", "2:usage error", "3:the key file cannot be read"})
-  static final class ListKeys implements Callable<Integer> {
-
-    @ParentCommand
-    KeysCommand keys;
-
-    @Spec
-    CommandSpec spec;
+  static final class ListKeys extends KeysSubcommand {
 
     @Override
     public Integer call() {
       CredentialStore store = keys.store();
-      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter out = out();
       out.println("hash_prefix\tkind\taccount\tname\tcreated_at\trevoked_at");
       for (Credential c : store.list()) {
         String account = c.kind() == CredentialKind.MANAGEMENT ? c.accountId()
@@ -164,8 +167,7 @@ public final class KeysCommand implements Callable<Integer> {
             c.createdAt().toString(), c.revokedAt() == null ? "-" : c.revokedAt().toString()));
       }
       if (store.malformedLines() > 0) {
-        spec.commandLine().getErr().println(store.malformedLines() + " line(s) of " + store.file()
-            + " are not valid keys and are ignored");
+        err().println(store.malformedLines() + " line(s) of " + store.file() + " are not valid keys and are ignored");
       }
       return ExitCodes.OK;
     }
@@ -173,23 +175,16 @@ public final class KeysCommand implements Callable<Integer> {
 
   @Command(name = "revoke", header = "Revokes every live key whose hash starts with PREFIX.",
       description = "The services refuse a revoked key within a second; its line stays in the file, with revoked_at.",
-      exitCodeListHeading = "%nExit codes:%n",
       exitCodeList = {
           "0:revoked",
           "1:no live key has a hash starting with PREFIX",
           "2:usage error (PREFIX shorter than 8 hex chars, ...); nothing was written",
           "3:the key file cannot be written"})
-  static final class Revoke implements Callable<Integer> {
+  static final class Revoke extends KeysSubcommand {
 
     @Option(names = "--hash", required = true, paramLabel = "PREFIX",
         description = "at least 8 hex chars of the key's hash, as keys list shows it")
     String hash;
-
-    @ParentCommand
-    KeysCommand keys;
-
-    @Spec
-    CommandSpec spec;
 
     @Override
     public Integer call() {
@@ -197,14 +192,13 @@ public final class KeysCommand implements Callable<Integer> {
       try {
         revoked = keys.store().revoke(hash);
       } catch (IllegalArgumentException e) {
-        throw new ParameterException(spec.commandLine(), "--hash " + hash + ": " + e.getMessage());
+        throw usage("--hash " + hash + ": " + e.getMessage());
       }
       if (revoked.isEmpty()) {
-        spec.commandLine().getErr().println("no live key has a hash starting with " + hash
-            + "; keys list shows the hash prefixes");
+        err().println("no live key has a hash starting with " + hash + "; keys list shows the hash prefixes");
         return ExitCodes.FINDING;
       }
-      revoked.forEach(c -> spec.commandLine().getOut().println("revoked " + c.hash().substring(0, 12)));
+      revoked.forEach(c -> out().println("revoked " + c.hash().substring(0, 12)));
       return ExitCodes.OK;
     }
   }

@@ -34,7 +34,6 @@ import picocli.CommandLine.TypeConversionException;
         "While events flow, the two tables can differ for a moment: a scheduled check compares days up to yesterday"
             + " and treats a difference still there on its next run as real.",
         ""},
-    exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
         "0:every account-day agrees",
         "1:an account-day differs or is IMPOSSIBLE (printed on stdout)",
@@ -80,8 +79,18 @@ public final class ReconcileCommand implements Callable<Integer> {
     } catch (RuntimeException e) {
       // Not 1: a job that alerts on differences must tell them from a ClickHouse it could not ask.
       throw new Unavailable("ClickHouse could not be queried at " + clickHouse.url() + " (database "
-          + clickHouse.database() + "): " + e.getMessage() + "; check CLICKHOUSE_URL and that the server runs");
+          + clickHouse.database() + "): " + e.getMessage() + rootCause(e)
+          + "; check CLICKHOUSE_URL and that the server runs");
     }
+  }
+
+  /** The first cause, where the reason is (connection refused, unknown host), when it says more than the top. */
+  private static String rootCause(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return root == e ? "" : " (" + root + ")";
   }
 
   /** A day as YYYY-MM-DD, refused with an example of one. */
