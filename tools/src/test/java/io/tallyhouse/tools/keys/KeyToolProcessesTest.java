@@ -46,8 +46,10 @@ class KeyToolProcessesTest {
   }
 
   private static Process keyTool(Path stdout, String... args) throws Exception {
+    // A short-lived process: the JIT's top tier would only cost start-up time.
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), TallyhouseCli.class.getName(), "keys"));
+        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+        TallyhouseCli.class.getName(), "keys"));
     command.addAll(List.of(args));
     return new ProcessBuilder(command).redirectOutput(stdout.toFile())
         .redirectError(ProcessBuilder.Redirect.DISCARD).start();
