@@ -2,7 +2,7 @@
 MVN ?= mvn
 MVN_FLAGS ?= -B
 RUN_CP := deploy/local/target/runtime-classpath.txt
-SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query deploy/local bench \
+SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query tools deploy/local bench \
              -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.avsc' -o -name '*.sql' -o -name '*.txt' -o -name '*.xml' -o -name '*.yaml' \) -print 2>/dev/null) pom.xml
 
 .PHONY: run test check format config-reference build deps clean keys reconcile bench-ingest bench-stream bench-query
@@ -38,18 +38,18 @@ bench-stream: deps $(RUN_CP)
 bench-query: deps $(RUN_CP)
 	@java -Xmx2g -cp "$$(cat $(BENCH_CP)):bench/target/classes" io.tallyhouse.bench.QueryBench
 
-# The command-line tools log only warnings, to stderr (deploy/local's logback-cli.xml).
-CLI_JAVA = -Dlogback.configurationFile=logback-cli.xml -cp "$$(cat $(RUN_CP)):deploy/local/target/classes"
+# The command-line tools (module tools, one entry point): each command's --help lists its options and exit codes.
+TOOLS = java -cp "$$(cat $(RUN_CP))" io.tallyhouse.tools.TallyhouseCli
 
 ## make keys ARGS="create --kind management --account demo": the key tool on the local stack's key file.
 KEYS_FILE ?= .run/keys.jsonl
 keys: $(RUN_CP)
-	@java $(CLI_JAVA) io.tallyhouse.common.auth.KeysCli $(ARGS) --file $(KEYS_FILE)
+	@$(TOOLS) keys $(ARGS) --file $(KEYS_FILE)
 
 ## make reconcile ARGS="--from 2026-11-01 --to 2026-11-30": usage_daily against usage_events per account and day,
 ##           on the ClickHouse of CLICKHOUSE_URL/_DATABASE (default: the local stack's); fails (code 1) on a difference.
 reconcile: $(RUN_CP)
-	@java $(CLI_JAVA) io.tallyhouse.stream.Reconcile $(ARGS)
+	@$(TOOLS) reconcile $(ARGS)
 
 ## Builds what is missing or changed (skipping tests), and the runtime classpath of the local stack.
 build: $(RUN_CP)

@@ -10,18 +10,12 @@ import io.tallyhouse.common.clickhouse.TabSeparated;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
+import io.tallyhouse.tools.reconcile.Reconcile;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.LocalDate;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** Retention of usage_events and reconcile against the real ClickHouse. */
@@ -53,7 +47,7 @@ class RawRetentionIntegrationTest {
   }
 
   @Test
-  void reconcileReportsADifferingDayAndExitsNonZero() throws Exception {
+  void reconcileReportsADifferingDayAndExitsNonZero() {
     ClickHouseEndpoint ch = Infra.clickhouse();
     String name = "rc_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     try (ClickHouse clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
@@ -80,51 +74,7 @@ class RawRetentionIntegrationTest {
           new java.io.PrintStream(again, true, StandardCharsets.UTF_8));
       assertEquals(0, passing, again.toString(StandardCharsets.UTF_8));
 
-      // The command itself, as `make reconcile` runs it: 0 on agreement, 2 on bad arguments, 3 without ClickHouse.
-      Map<String, String> env = Map.of("CLICKHOUSE_URL", ch.httpUrl(), "CLICKHOUSE_USER", ch.user(),
-          "CLICKHOUSE_PASSWORD", ch.password(), "CLICKHOUSE_DATABASE", name);
-      Command agreed = reconcile(env, "--from", "2026-01-01", "--to", "2026-01-02");
-      assertEquals(0, agreed.code(), agreed.output());
-      assertTrue(agreed.output().contains("reconciled: 1 account-days from 2026-01-01 to 2026-01-02 agree"),
-          agreed.output());
-      Command badDate = reconcile(env, "--from", "2026-13-01");
-      assertEquals(2, badDate.code(), badDate.output());
-      assertTrue(badDate.output().contains("--from is not a date (YYYY-MM-DD): 2026-13-01"), badDate.output());
-      Map<String, String> badSetting = new HashMap<>(env);
-      badSetting.put("RAW_RETENTION_DAYS", "forever");
-      Command unusable = reconcile(badSetting);
-      assertEquals(2, unusable.code(), unusable.output());
-      assertTrue(unusable.output().contains("RAW_RETENTION_DAYS must be a whole number, got: forever"),
-          unusable.output());
-      Map<String, String> nowhere = new HashMap<>(env);
-      nowhere.put("CLICKHOUSE_URL", "http://127.0.0.1:" + closedPort());
-      Command unreachable = reconcile(nowhere, "--from", "2026-01-01");
-      assertEquals(3, unreachable.code(), unreachable.output());
-      assertTrue(unreachable.output().contains("ClickHouse could not be queried"), unreachable.output());
       clickHouse.execute("DROP DATABASE IF EXISTS " + io.tallyhouse.common.clickhouse.SqlLiteral.identifier(name));
-    }
-  }
-
-  record Command(int code, String output) {}
-
-  /** Runs the reconcile command in its own JVM with only {@code env} for ClickHouse; stdout and stderr together. */
-  private static Command reconcile(Map<String, String> env, String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), Reconcile.class.getName()));
-    command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().keySet().removeIf(k -> k.startsWith("CLICKHOUSE_"));
-    builder.environment().putAll(env);
-    Process process = builder.start();
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(process.waitFor(60, TimeUnit.SECONDS), output);
-    return new Command(process.exitValue(), output);
-  }
-
-  /** A local port nothing listens on: bound, then released. */
-  private static int closedPort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
     }
   }
 

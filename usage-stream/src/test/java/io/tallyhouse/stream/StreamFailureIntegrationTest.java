@@ -17,6 +17,7 @@ import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.Backend;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
+import io.tallyhouse.tools.reconcile.Reconcile;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;

@@ -11,6 +11,7 @@ import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
 import io.tallyhouse.testkit.Infra;
+import io.tallyhouse.tools.reconcile.Reconcile;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.math.BigDecimal;

@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -83,33 +80,6 @@ class CredentialStoreTest {
     }
     assertTrue(reader.authenticate("th_mk_secret").isEmpty());
     assertTrue(reader.list().get(0).revoked());
-  }
-
-  @Test
-  void cliCreatesPrintsTheSecretOnceListsAndRevokes() {
-    String file = dir.resolve("keys.jsonl").toString();
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = KeysCli.run(new String[] {"create", "--file", file, "--kind", "management", "--account", "acme",
-        "--name", "ci"}, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-    assertEquals(0, code);
-    String secret = out.toString(StandardCharsets.UTF_8).trim();
-    assertTrue(secret.startsWith("th_mk_"));
-    CredentialStore store = new CredentialStore(Path.of(file));
-    assertEquals("acme", store.authenticate(secret).orElseThrow().accountId());
-
-    out.reset();
-    assertEquals(0, KeysCli.run(new String[] {"list", "--file", file}, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8)));
-    String listing = out.toString(StandardCharsets.UTF_8);
-    assertTrue(listing.contains("acme") && listing.contains("management") && !listing.contains(secret));
-
-    String prefix = Secrets.sha256Hex(secret).substring(0, 12);
-    assertEquals(0, KeysCli.run(new String[] {"revoke", "--file", file, "--hash", prefix},
-        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)));
-    assertTrue(new CredentialStore(Path.of(file)).authenticate(secret).isEmpty());
-    assertEquals(2, KeysCli.run(new String[] {"create", "--file", file, "--kind", "bogus"},
-        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)));
   }
 
   @Test

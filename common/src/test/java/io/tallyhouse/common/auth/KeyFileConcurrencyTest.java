@@ -19,7 +19,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
-/** A damaged key file never locks out the valid keys, and concurrent writers (threads or processes) lose nothing. */
+/**
+ * A damaged key file never locks out the valid keys, and concurrent writers lose nothing (threads here; the key
+ * tool's processes in tools' KeyToolProcessesTest).
+ */
 class KeyFileConcurrencyTest {
 
   @TempDir
@@ -118,39 +121,6 @@ class KeyFileConcurrencyTest {
         assertTrue(reader.authenticate(secret).isPresent(), "round " + round + ": lost " + secret);
       }
     }
-  }
-
-  @Test
-  void concurrentKeyToolProcessesLoseNothingAndKeepARevocation() throws Exception {
-    Path file = dir.resolve("keys.jsonl");
-    String victim = "th_mk_victim";
-    String prefix = new CredentialStore(file).add(victim, CredentialKind.MANAGEMENT, "acme", List.of(), "")
-        .hash().substring(0, 12);
-    List<Process> processes = new ArrayList<>();
-    for (int i = 0; i < 5; i++) {
-      processes.add(keyTool(dir.resolve("out-" + i), "create", "--file", file.toString(), "--kind", "ingest",
-          "--all-accounts", "--name", "p" + i));
-    }
-    processes.add(keyTool(dir.resolve("out-revoke"), "revoke", "--file", file.toString(), "--hash", prefix));
-    for (Process p : processes) {
-      assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the key tool did not finish");
-      assertEquals(0, p.exitValue());
-    }
-    CredentialStore reader = new CredentialStore(file);
-    assertTrue(reader.authenticate(victim).isEmpty(), "the revocation was undone");
-    for (int i = 0; i < 5; i++) {
-      String secret = Files.readString(dir.resolve("out-" + i)).trim();
-      assertEquals("p" + i, reader.authenticate(secret).orElseThrow().name());
-    }
-    assertEquals(6, reader.list().size());
-  }
-
-  private static Process keyTool(Path stdout, String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), KeysCli.class.getName()));
-    command.addAll(List.of(args));
-    return new ProcessBuilder(command).redirectOutput(stdout.toFile())
-        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
   }
 
   private interface Task {

@@ -1,4 +1,4 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.tools.reconcile;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,10 +8,9 @@ import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
-import io.tallyhouse.common.clickhouse.TabSeparated;
-import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
+import io.tallyhouse.tools.reconcile.UsageRows.Event;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.math.BigDecimal;
@@ -41,27 +40,25 @@ class ReconcileMoneyIntegrationTest {
     String name = "rm_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     try (ClickHouse clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
       Migrations.apply(clickHouse);
-      TabSeparated raw = new TabSeparated(1 << 20);
-      TabSeparated rollups = new TabSeparated(1 << 20);
+      UsageRows rows = new UsageRows();
       for (int user = 0; user < USERS; user++) {
-        List<List<UsageEvent>> byShard = new ArrayList<>();
+        List<List<Event>> byShard = new ArrayList<>();
         for (int shard = 0; shard < SHARDS; shard++) {
           byShard.add(new ArrayList<>());
         }
+        List<Event> events = new ArrayList<>();
         for (int i = 0; i < EVENTS_PER_USER; i++) {
-          UsageEvent e = UsageEvent.newBuilder(Events.event("whale", "u" + user + "-" + i, "2026-01-01T10:00:00Z",
-                  "u" + user, i % 2 == 0 ? TOP : BELOW_TOP))
-              .setIsByok(true).setByokCost(new BigDecimal(i % 3 == 0 ? BELOW_TOP : TOP).setScale(12)).build();
-          raw.rows(RawEventRow.toRow(e));
+          Event e = Event.of("whale", "2026-01-01", "u" + user + "-" + i, i % 2 == 0 ? TOP : BELOW_TOP)
+              .withByok(i % 3 == 0 ? BELOW_TOP : TOP);
+          events.add(e);
           byShard.get(i % SHARDS).add(e);
         }
+        rows.events(events);
         for (int shard = 0; shard < SHARDS; shard++) {
-          List<UsageEvent> events = byShard.get(shard);
-          appendRollup(rollups, events.get(0), shard, Events.totals(events.toArray(UsageEvent[]::new)));
+          rows.rollup("u" + user, shard, byShard.get(shard));
         }
       }
-      clickHouse.insertTabSeparated("usage_events", RawEventRow.COLUMNS, raw.toByteArray());
-      clickHouse.insertTabSeparated("usage_daily", Rollup.COLUMNS, rollups.toByteArray());
+      rows.insert(clickHouse);
 
       Result agreed = reconcile(clickHouse);
       assertEquals(0, agreed.code(), agreed.report());
@@ -71,17 +68,12 @@ class ReconcileMoneyIntegrationTest {
 
       // Bypassing ingest: four events near 10^26, each in its own shard. Both tables' plain sums wrap to the same
       // plausible positive number, so comparing them alone would call the day reconciled.
-      BigDecimal nearLimit = new BigDecimal("99999999999999999999999999");
-      TabSeparated badRaw = new TabSeparated(4096);
-      TabSeparated badRollups = new TabSeparated(4096);
+      String nearLimit = "99999999999999999999999999";
       for (int shard = 0; shard < 4; shard++) {
-        UsageEvent e = UsageEvent.newBuilder(Events.event("mallory", "m" + shard, "2026-01-02T10:00:00Z", null, "0"))
-            .setCost(nearLimit.setScale(12)).build();
-        badRaw.rows(RawEventRow.toRow(e));
-        appendRollup(badRollups, e, shard, Events.totals(e));
+        Event e = Event.of("mallory", "2026-01-02", "m" + shard, nearLimit);
+        rows.events(List.of(e)).rollup("", shard, List.of(e));
       }
-      clickHouse.insertTabSeparated("usage_events", RawEventRow.COLUMNS, badRaw.toByteArray());
-      clickHouse.insertTabSeparated("usage_daily", Rollup.COLUMNS, badRollups.toByteArray());
+      rows.insert(clickHouse);
       String wrapped = plainSum(clickHouse, "usage_events", "cost", "mallory");
       assertEquals(wrapped, plainSum(clickHouse, "usage_daily", "usage", "mallory"), "the plain sums agree");
       assertFalse(wrapped.startsWith("-"), "and look plausible: " + wrapped);
@@ -103,12 +95,6 @@ class ReconcileMoneyIntegrationTest {
     int code = Reconcile.run(clickHouse, LocalDate.parse("2026-01-01"), LocalDate.parse("2026-01-02"),
         new PrintStream(out, true, StandardCharsets.UTF_8));
     return new Result(code, out.toString(StandardCharsets.UTF_8));
-  }
-
-  /** The group's row for {@code shard}, rendered by the writer's own code. */
-  private static void appendRollup(TabSeparated out, UsageEvent anyOfGroup, int shard, Totals totals) {
-    Rollup.appendRow(out, Rollup.groupKey(anyOfGroup).getBytes(StandardCharsets.UTF_8), shard, totals,
-        "2026-01-01 12:00:00");
   }
 
   private static BigDecimal sumOf(ClickHouse clickHouse, String table, String column) {

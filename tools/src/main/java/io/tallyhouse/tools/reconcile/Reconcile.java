@@ -1,14 +1,14 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.tools.reconcile;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.JsonEachRowText;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.common.money.ImpossibleTotalException;
 import io.tallyhouse.common.money.MoneyTotals;
+import io.tallyhouse.tools.ExitCodes;
 import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.math.BigInteger;
-import java.time.Clock;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,14 +18,10 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * {@code reconcile}: per account and UTC day, the sums of the raw table (usage_events, one row per distinct event)
- * against the rollups (usage_daily). Exits 0 when every number agrees, 1 and prints the differing rows otherwise,
- * including an account-day whose money no legal events can sum to ({@code IMPOSSIBLE}, see {@code MoneyTotals}).
- *
- * <pre>make reconcile ARGS="[--from YYYY-MM-DD] [--to YYYY-MM-DD]"</pre>
- * The default range is the raw table's retention (RAW_RETENTION_DAYS) up to today; older days have no raw rows.
- * ClickHouse comes from the CLICKHOUSE_* environment, as for usage-stream. Bad arguments exit 2, a ClickHouse that
- * cannot be queried 3.
+ * Per account and UTC day, the sums of the raw table (usage_events, one row per distinct event) against the rollups
+ * (usage_daily): the check behind {@code tallyhouse reconcile} ({@link ReconcileCommand}), and the independent
+ * count the stream's own tests compare against. An account-day whose money no legal events can sum to is a
+ * difference too ({@code IMPOSSIBLE}, see {@code MoneyTotals}).
  */
 public final class Reconcile {
 
@@ -43,70 +39,10 @@ public final class Reconcile {
 
   private Reconcile() {}
 
-  public static void main(String[] args) {
-    StreamConfig config;
-    Range range;
-    try {
-      config = StreamConfig.fromEnv(System.getenv());
-      range = Range.parse(args, LocalDate.now(Clock.systemUTC()), config.rawRetentionDays());
-    } catch (IllegalArgumentException e) {
-      System.err.println("reconcile: " + e.getMessage() + "\n" + USAGE);
-      System.exit(2);
-      return;
-    }
-    int code;
-    try (ClickHouse clickHouse = new ClickHouse(config.clickHouse())) {
-      code = run(clickHouse, range.from(), range.to(), System.out);
-    } catch (RuntimeException e) {
-      // Not 1: a job that alerts on differences must tell them from a ClickHouse it could not ask.
-      System.err.println("reconcile: ClickHouse could not be queried: " + e.getMessage());
-      code = 3;
-    }
-    System.exit(code);
-  }
-
-  static final String USAGE = "usage: reconcile [--from YYYY-MM-DD] [--to YYYY-MM-DD]";
-
-  /** The days compared, both ends included. */
-  record Range(LocalDate from, LocalDate to) {
-
-    /**
-     * Reads {@code --from} and {@code --to}; by default the raw table's retention up to today (older days have no raw
-     * rows to compare). Throws IllegalArgumentException naming the argument and the problem.
-     */
-    static Range parse(String[] args, LocalDate today, int retentionDays) {
-      LocalDate from = today.minusDays(retentionDays - 1L);
-      LocalDate to = today;
-      for (int i = 0; i < args.length; i += 2) {
-        String name = args[i];
-        if (!name.equals("--from") && !name.equals("--to")) {
-          throw new IllegalArgumentException("unknown argument " + name);
-        }
-        if (i + 1 == args.length) {
-          throw new IllegalArgumentException(name + " needs a date (YYYY-MM-DD)");
-        }
-        LocalDate day;
-        try {
-          day = LocalDate.parse(args[i + 1]);
-        } catch (java.time.format.DateTimeParseException e) {
-          throw new IllegalArgumentException(name + " is not a date (YYYY-MM-DD): " + args[i + 1]);
-        }
-        if (name.equals("--from")) {
-          from = day;
-        } else {
-          to = day;
-        }
-      }
-      if (from.isAfter(to)) {
-        throw new IllegalArgumentException("--from " + from + " is after --to " + to);
-      }
-      return new Range(from, to);
-    }
-  }
-
   /**
-   * Compares the days in [from, to]; returns the exit code. A total no legal events can produce (negative, wrapped,
-   * above its count times 10^9) is a difference too, printed with its account and day.
+   * Compares the days in [from, to] and prints the report to {@code out}; returns the exit code: {@link ExitCodes#OK}
+   * when every account-day agrees, {@link ExitCodes#FINDING} when one differs. A total no legal events can produce
+   * (negative, wrapped, above its count times 10^9) is a difference too, printed with its account and day.
    */
   public static int run(ClickHouse clickHouse, LocalDate from, LocalDate to, PrintStream out) {
     String range = " WHERE date >= " + SqlLiteral.date(from) + " AND date <= " + SqlLiteral.date(to)
@@ -141,10 +77,10 @@ public final class Reconcile {
     }
     if (differences == 0) {
       out.println("reconciled: " + keys.size() + " account-days from " + from + " to " + to + " agree");
-      return 0;
+      return ExitCodes.OK;
     }
     out.println(differences + " of " + keys.size() + " account-days differ");
-    return 1;
+    return ExitCodes.FINDING;
   }
 
   private static final List<String> MONEY = MoneyTotals.aliases("money");
