@@ -1,28 +1,29 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.stream.rows;
 
+import io.tallyhouse.stream.rollup.GroupKey;
 import io.tallyhouse.common.clickhouse.TabSeparated;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import java.time.Instant;
 import java.util.List;
 
 /**
- * A distinct event as its {@code usage_events} row in TabSeparated: the raw topic's value, inserted by the writer
+ * A distinct event as its {@code usage_events} row in TabSeparated: the distinct events topic's value, inserted by the writer
  * as it is. Money is the decimal's plain digits, exact.
  */
-final class RawEventRow {
+public final class DistinctEventRow {
 
   /** The usage_events columns of {@link #toRow}, in its order. */
-  static final List<String> COLUMNS = List.of("date", "account_id", "event_id", "api_key_hash", "user", "model",
+  public static final List<String> COLUMNS = List.of("date", "account_id", "event_id", "api_key_hash", "user", "model",
       "model_permaslug", "provider_name", "endpoint_id", "created_at", "created_at_us", "prompt_tokens",
       "completion_tokens", "reasoning_tokens", "cached_tokens", "cost", "is_byok", "byok_cost", "app", "received_at",
       "received_at_us");
 
-  private RawEventRow() {}
+  private DistinctEventRow() {}
 
   /** The row, ending in a newline. */
-  static byte[] toRow(UsageEvent e) {
+  public static byte[] toRow(UsageEvent e) {
     return new TabSeparated(384)
-        .date(Rollup.utcDay(e))
+        .date(GroupKey.utcDay(e))
         .string(e.getAccountId())
         .string(e.getEventId())
         .string(e.getApiKeyHash())

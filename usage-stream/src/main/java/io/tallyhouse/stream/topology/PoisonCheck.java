@@ -1,4 +1,4 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.stream.topology;
 
 import io.tallyhouse.schemas.contract.EventRules;
 import io.tallyhouse.schemas.avro.UsageEvent;

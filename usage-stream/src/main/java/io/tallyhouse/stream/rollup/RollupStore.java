@@ -1,10 +1,10 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.stream.rollup;
 
+import io.tallyhouse.schemas.contract.Money;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import java.nio.charset.StandardCharsets;
 import java.math.BigDecimal;
 import java.math.BigInteger;
-import java.math.RoundingMode;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -24,7 +24,7 @@ import org.apache.kafka.streams.state.internals.CachedStateStore;
 
 /**
  * One stream task's running totals per group: a logged RocksDB store (its changelog is the rollups topic the writer
- * reads; key the group key's UTF-8 bytes, value {@link Totals#toBytes}) behind a cache of the totals as objects.
+ * reads; key the group key's UTF-8 bytes, value {@link GroupTotals#toBytes}) behind a cache of the totals as objects.
  *
  * <p>Why not Kafka Streams' record cache: it keeps serialized entries in one sorted map per thread. In the benchmark
  * a task has over 100 000 groups and most events touch a group that is not in a cache of a few MiB, so every event
@@ -42,7 +42,18 @@ import org.apache.kafka.streams.state.internals.CachedStateStore;
  * {@code RollupStoreIntegrationTest} (a commit carries every changed group's totals) and
  * {@code StreamFailureIntegrationTest} (SIGKILL and restarts with a cache smaller than the groups lose nothing).
  */
-final class RollupStore implements StateStore, CachedStateStore<String, Totals> {
+public final class RollupStore implements StateStore, CachedStateStore<String, GroupTotals> {
+
+  /** The store's name; named apart from the repartitioned global totals of earlier versions, whose changelog held
+   * another format. */
+  public static final String NAME = "rollup-partials";
+  /** What a cached group costs on the heap, rounded up (bench/README.md, "usage-stream"). */
+  public static final long BYTES_PER_CACHED_GROUP = 500;
+
+  /** The store's changelog, the rollups topic the writer reads (key group, value {@link GroupTotals}). */
+  public static String changelogTopic(String applicationId) {
+    return applicationId + "-" + NAME + "-changelog";
+  }
 
   /**
    * An amount at scale 12, unscaled in a long until a sum leaves the long range (about 9.2 million), then in a
@@ -53,7 +64,7 @@ final class RollupStore implements StateStore, CachedStateStore<String, Totals> 
     private BigInteger big;
 
     Amount(BigDecimal value) {
-      BigInteger v = value.setScale(Totals.SCALE, RoundingMode.UNNECESSARY).unscaledValue();
+      BigInteger v = Money.unscaled(value);
       if (v.bitLength() < Long.SIZE) {
         unscaled = v.longValue();
       } else {
@@ -62,7 +73,7 @@ final class RollupStore implements StateStore, CachedStateStore<String, Totals> 
     }
 
     void add(BigDecimal value) {
-      BigInteger v = value.setScale(Totals.SCALE, RoundingMode.UNNECESSARY).unscaledValue();
+      BigInteger v = Money.unscaled(value);
       if (big == null && v.bitLength() < Long.SIZE) {
         long sum = unscaled + v.longValue();
         // Overflow iff both operands have the sign the result lacks (Math.addExact's test, without the exception).
@@ -75,7 +86,7 @@ final class RollupStore implements StateStore, CachedStateStore<String, Totals> 
     }
 
     BigDecimal value() {
-      return big == null ? BigDecimal.valueOf(unscaled, Totals.SCALE) : new BigDecimal(big, Totals.SCALE);
+      return big == null ? Money.ofUnscaled(unscaled) : Money.ofUnscaled(big);
     }
   }
 
@@ -100,7 +111,7 @@ final class RollupStore implements StateStore, CachedStateStore<String, Totals> 
     /** Read or written since the last eviction pass (the clock algorithm's reference bit). */
     boolean used;
 
-    Slot(String group, Totals stored) {
+    Slot(String group, GroupTotals stored) {
       this.group = group;
       if (stored == null) {
         usage = new Amount(BigDecimal.ZERO);
@@ -130,8 +141,8 @@ final class RollupStore implements StateStore, CachedStateStore<String, Totals> 
       byokUsage.add(e.getByokCost());
     }
 
-    Totals totals() {
-      return new Totals(requests, promptTokens, completionTokens, reasoningTokens, cachedTokens, usage.value(),
+    GroupTotals totals() {
+      return new GroupTotals(requests, promptTokens, completionTokens, reasoningTokens, cachedTokens, usage.value(),
           byokUsage.value(), byokRequests, version);
     }
   }
@@ -148,7 +159,7 @@ final class RollupStore implements StateStore, CachedStateStore<String, Totals> 
   }
 
   /** Builds one store per task, logged, without Kafka Streams' record cache. */
-  static StoreBuilder<RollupStore> builder(String name, int maxGroups) {
+  public static StoreBuilder<RollupStore> builder(String name, int maxGroups) {
     if (maxGroups < 1) {
       throw new IllegalArgumentException("the rollup cache must hold at least one group, not " + maxGroups);
     }
@@ -158,12 +169,12 @@ final class RollupStore implements StateStore, CachedStateStore<String, Totals> 
   }
 
   /** Folds a distinct event into its group's totals. */
-  void add(UsageEvent event) {
-    String group = Rollup.groupKey(event);
+  public void add(UsageEvent event) {
+    String group = GroupKey.of(event);
     Slot slot = cache.get(group);
     if (slot == null) {
       byte[] stored = inner.get(key(group));
-      slot = new Slot(group, stored == null ? null : Totals.fromBytes(stored));
+      slot = new Slot(group, stored == null ? null : GroupTotals.fromBytes(stored));
       cache.put(group, slot);
     }
     slot.add(event);
@@ -175,14 +186,14 @@ final class RollupStore implements StateStore, CachedStateStore<String, Totals> 
   }
 
   /** Where a sweep of the store goes on ({@code null}: it reached the end), and how many groups it deleted. */
-  record Sweep(Bytes next, int deleted) {}
+  public record Sweep(Bytes next, int deleted) {}
 
   /**
    * Visits at most {@code limit} groups in key order from {@code from} (null: the first) and deletes those of a UTC
    * day before {@code firstOpenDay} (ISO text) from the cache and the store; the changelog receives a tombstone for
    * each. The group key begins with a hash, so a day's groups are spread over the whole store.
    */
-  Sweep deleteDaysBefore(String firstOpenDay, Bytes from, int limit) {
+  public Sweep deleteDaysBefore(String firstOpenDay, Bytes from, int limit) {
     // Every change reaches the inner store first, so a closed group cannot be written back by a later flush.
     flushCache();
     List<Bytes> expired = new ArrayList<>();
@@ -191,7 +202,7 @@ final class RollupStore implements StateStore, CachedStateStore<String, Totals> 
       for (int visited = 0; visited < limit && groups.hasNext(); visited++) {
         Bytes key = groups.next().key;
         // ISO dates order as text.
-        if (Rollup.day(new String(key.get(), StandardCharsets.UTF_8)).compareTo(firstOpenDay) < 0) {
+        if (GroupKey.day(new String(key.get(), StandardCharsets.UTF_8)).compareTo(firstOpenDay) < 0) {
           expired.add(key);
         }
       }
@@ -205,7 +216,7 @@ final class RollupStore implements StateStore, CachedStateStore<String, Totals> 
   }
 
   /** Writes a tombstone for a key that is no group (the store holds nothing under it). */
-  void tombstone(Bytes key) {
+  public void tombstone(Bytes key) {
     inner.delete(key);
   }
 
@@ -262,7 +273,7 @@ final class RollupStore implements StateStore, CachedStateStore<String, Totals> 
   }
 
   @Override
-  public boolean setFlushListener(CacheFlushListener<String, Totals> listener, boolean sendOldValues) {
+  public boolean setFlushListener(CacheFlushListener<String, GroupTotals> listener, boolean sendOldValues) {
     return false;
   }
 

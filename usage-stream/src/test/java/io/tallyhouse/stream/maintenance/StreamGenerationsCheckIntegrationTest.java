@@ -1,9 +1,14 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.stream.maintenance;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tallyhouse.common.runtime.ServiceMain;
+import io.tallyhouse.stream.rows.UsageDailyRow;
+import io.tallyhouse.stream.rollup.GroupKey;
+import io.tallyhouse.stream.StreamConfig;
+import io.tallyhouse.stream.Events;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
@@ -36,12 +41,12 @@ class StreamGenerationsCheckIntegrationTest {
       createRollupsTopic(running);
 
       // Its changelog exists, so it has started before: no setting needed, whatever ClickHouse holds.
-      new StreamGenerations(running, clickHouse).checkBeforeStart();
-      Map<String, Integer> bases = new StreamGenerations(running, clickHouse).writerShardBases(() -> true);
+      new StreamGenerations(running.generations(), clickHouse).checkBeforeStart();
+      Map<String, Integer> bases = new StreamGenerations(running.generations(), clickHouse).writerShardBases(() -> true);
 
       assertEquals(Map.of(running.rollupsTopic(), 0), bases, "the generation that wrote the rows keeps shards 0-2");
       assertEquals(Map.of(running.rollupsTopic(), 0),
-          new StreamGenerations(running, clickHouse).writerShardBases(() -> true), "recorded once, found again");
+          new StreamGenerations(running.generations(), clickHouse).writerShardBases(() -> true), "recorded once, found again");
       dropDatabase(clickHouse);
     }
   }
@@ -54,21 +59,21 @@ class StreamGenerationsCheckIntegrationTest {
       insertRollup(clickHouse, 4);
 
       IllegalStateException refused = assertThrows(IllegalStateException.class,
-          () -> new StreamGenerations(plain, clickHouse).checkBeforeStart());
-      assertTrue(refused.getMessage().contains("NEW_GENERATION_AFTER=" + StreamGenerations.UNRECORDED),
+          () -> new StreamGenerations(plain.generations(), clickHouse).checkBeforeStart());
+      assertTrue(refused.getMessage().contains("NEW_GENERATION_AFTER=" + GenerationLedger.UNRECORDED),
           refused.getMessage());
       assertTrue(refused.getMessage().contains("shards 0-4"), refused.getMessage());
 
-      StreamConfig acknowledged = config("new", Map.of("NEW_GENERATION_AFTER", StreamGenerations.UNRECORDED));
-      new StreamGenerations(acknowledged, clickHouse).checkBeforeStart();
+      StreamConfig acknowledged = config("new", Map.of("NEW_GENERATION_AFTER", GenerationLedger.UNRECORDED));
+      new StreamGenerations(acknowledged.generations(), clickHouse).checkBeforeStart();
       createRollupsTopic(acknowledged);
-      Map<String, Integer> bases = new StreamGenerations(acknowledged, clickHouse).writerShardBases(() -> true);
+      Map<String, Integer> bases = new StreamGenerations(acknowledged.generations(), clickHouse).writerShardBases(() -> true);
       assertEquals(Map.of(acknowledged.rollupsTopic(), 5), bases, "above the unrecorded rows' shards 0-4");
 
       // The same word again, for yet another generation, names a generation that is no longer the newest.
-      StreamConfig stale = config("third", Map.of("NEW_GENERATION_AFTER", StreamGenerations.UNRECORDED));
+      StreamConfig stale = config("third", Map.of("NEW_GENERATION_AFTER", GenerationLedger.UNRECORDED));
       IllegalStateException again = assertThrows(IllegalStateException.class,
-          () -> new StreamGenerations(stale, clickHouse).checkBeforeStart());
+          () -> new StreamGenerations(stale.generations(), clickHouse).checkBeforeStart());
       assertTrue(again.getMessage().contains("does not name the newest generation"), again.getMessage());
       assertTrue(again.getMessage().contains("CONTINUE_FROM_APPLICATION_ID=" + name + "-new"), again.getMessage());
       dropDatabase(clickHouse);
@@ -82,7 +87,7 @@ class StreamGenerationsCheckIntegrationTest {
       Migrations.apply(clickHouse);
       insertRollup(clickHouse, 0);
       IllegalStateException refused = assertThrows(IllegalStateException.class,
-          () -> new StreamGenerations(config, clickHouse).checkBeforeStart());
+          () -> new StreamGenerations(config.generations(), clickHouse).checkBeforeStart());
       assertTrue(refused.getMessage().contains("does not exist on Kafka cluster"), refused.getMessage());
       dropDatabase(clickHouse);
     }
@@ -92,10 +97,10 @@ class StreamGenerationsCheckIntegrationTest {
   void anEmptyDatabaseTakesANewGenerationAsItIs() throws Exception {
     StreamConfig config = config("fresh", Map.of());
     try (ClickHouse clickHouse = new ClickHouse(config.clickHouse())) {
-      new StreamGenerations(config, clickHouse).checkBeforeStart();
+      new StreamGenerations(config.generations(), clickHouse).checkBeforeStart();
       createRollupsTopic(config);
       assertEquals(Map.of(config.rollupsTopic(), 0),
-          new StreamGenerations(config, clickHouse).writerShardBases(() -> true));
+          new StreamGenerations(config.generations(), clickHouse).writerShardBases(() -> true));
       dropDatabase(clickHouse);
     }
   }
@@ -107,7 +112,7 @@ class StreamGenerationsCheckIntegrationTest {
     env.put("EVENTS_PARTITIONS", "3");
     env.put("APPLICATION_ID", name + "-" + application);
     env.putAll(extra);
-    return StreamConfig.fromEnv(env);
+    return ServiceMain.read(env, StreamConfig::read);
   }
 
   /** What Kafka Streams does when the application first runs: create the rollup store's changelog. */
@@ -122,9 +127,9 @@ class StreamGenerationsCheckIntegrationTest {
   private static void insertRollup(ClickHouse clickHouse, int shard) {
     var event = Events.event("acme", "e-" + shard, "2026-11-20T10:00:00Z", null, "1");
     TabSeparated row = new TabSeparated(256);
-    Rollup.appendRow(row, Rollup.groupKey(event).getBytes(StandardCharsets.UTF_8), shard, Events.totals(event),
+    UsageDailyRow.appendRow(row, GroupKey.of(event).getBytes(StandardCharsets.UTF_8), shard, Events.totals(event),
         "2026-11-20 10:00:01");
-    clickHouse.insertTabSeparated("usage_daily", Rollup.COLUMNS, row.inputStream());
+    clickHouse.insertTabSeparated("usage_daily", UsageDailyRow.COLUMNS, row.inputStream());
   }
 
   private void dropDatabase(ClickHouse clickHouse) {

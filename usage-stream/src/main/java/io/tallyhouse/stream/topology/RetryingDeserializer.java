@@ -1,4 +1,4 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.stream.topology;
 
 import io.tallyhouse.schemas.registry.SchemaRegistryException;
 import java.time.Duration;
@@ -9,11 +9,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Retries a deserializer while the schema registry cannot be used, for a bounded time, then lets the trouble
  * through. It runs on the stream thread inside an open Kafka transaction, which the broker aborts after
- * {@code transaction.timeout.ms} (30 s as UsageStreamApp sets it): the budget stays well below that, so a
+ * {@code transaction.timeout.ms} (30 s as StreamsProperties sets it): the budget stays well below that, so a
  * registry that is back within it costs nothing but the wait. Longer trouble fails the stream thread (see
- * {@link UsageStreamApp}); its transaction aborts and the record is read again, so nothing is lost or counted twice.
+ * {@link StreamThreadFailures}); its transaction aborts and the record is read again, so nothing is lost or counted twice.
  */
-final class RetryingDeserializer<T> implements Deserializer<T> {
+public final class RetryingDeserializer<T> implements Deserializer<T> {
 
   private static final Logger LOG = LoggerFactory.getLogger(RetryingDeserializer.class);
 
@@ -23,7 +23,7 @@ final class RetryingDeserializer<T> implements Deserializer<T> {
 
   private final Deserializer<T> deserializer;
 
-  RetryingDeserializer(Deserializer<T> deserializer) {
+  public RetryingDeserializer(Deserializer<T> deserializer) {
     this.deserializer = deserializer;
   }
 

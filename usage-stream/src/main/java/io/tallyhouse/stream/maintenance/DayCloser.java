@@ -1,5 +1,8 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.stream.maintenance;
 
+
+import io.tallyhouse.stream.rollup.RollupStore;
+import io.tallyhouse.stream.writer.ClickHouseWriter;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.util.List;
@@ -36,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * <p>The cursor lives in memory: after a restart or a rebalance a new pass starts from the beginning, as the
  * {@code closed-days} store records only which days a completed pass removed.
  */
-final class DayCloser {
+public final class DayCloser {
 
   private static final Logger LOG = LoggerFactory.getLogger(DayCloser.class);
 
@@ -44,22 +47,22 @@ final class DayCloser {
    * How often the cut-off is checked while nothing is to be done: a punctuation makes Kafka Streams commit, so an idle
    * task checking every second would run a transaction every second.
    */
-  static final Duration CHECK_EVERY = Duration.ofMinutes(1);
+  public static final Duration CHECK_EVERY = Duration.ofMinutes(1);
   /** How often a step runs while closed days wait for the writer or their groups are being deleted. */
-  static final Duration STEP_EVERY = Duration.ofSeconds(1);
+  public static final Duration STEP_EVERY = Duration.ofSeconds(1);
   /** Under this key the closed-days store holds the first open day (epoch day). */
-  static final String FIRST_OPEN = "before";
+  public static final String FIRST_OPEN = "before";
   /** Under this key: the days before this epoch day have no groups left in the store. */
   static final String SWEPT = "swept";
   /**
    * Deleted (never written) once the changelog's stable end is known: a data record after it that the writer reads
    * and commits past even when no event follows. The writer skips tombstones, and no group key lacks the separator.
    */
-  static final Bytes PROBE = Bytes.wrap("closing-days-probe".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  public static final Bytes PROBE = Bytes.wrap("closing-days-probe".getBytes(java.nio.charset.StandardCharsets.UTF_8));
   private static final long DAY_MS = Duration.ofDays(1).toMillis();
 
   /** What the broker says about offsets; each answer is a future, so asking never blocks. */
-  interface Offsets {
+  public interface Offsets {
     /** The offset a consumer group committed on a partition, -1 when it has none. */
     Future<Long> committed(String group, TopicPartition partition);
 
@@ -67,7 +70,7 @@ final class DayCloser {
     Future<Long> stableEnd(TopicPartition partition);
 
     /** The broker's answers through an admin client. */
-    static Offsets of(Admin admin) {
+    public static Offsets of(Admin admin) {
       return new Offsets() {
         @Override
         public Future<Long> committed(String group, TopicPartition partition) {
@@ -94,8 +97,8 @@ final class DayCloser {
    * @param groupsPerStep the most groups one step visits (and so deletes)
    * @param offsets where the steps before a pass ask the broker
    */
-  record Settings(int groupsPerStep, Offsets offsets) {
-    Settings {
+  public record Settings(int groupsPerStep, Offsets offsets) {
+    public Settings {
       if (groupsPerStep < 1) {
         throw new IllegalArgumentException("a step must visit at least one group, not " + groupsPerStep);
       }
@@ -125,7 +128,7 @@ final class DayCloser {
   private long deleted;
   private Cancellable steps;
 
-  DayCloser(Duration dedupWindow, RollupStore totals, KeyValueStore<String, Long> closed, Settings settings,
+  public DayCloser(Duration dedupWindow, RollupStore totals, KeyValueStore<String, Long> closed, Settings settings,
       String applicationId, TopicPartition input) {
     this.windowMillis = dedupWindow.toMillis();
     this.totals = totals;
@@ -133,7 +136,7 @@ final class DayCloser {
     this.settings = settings;
     this.applicationId = applicationId;
     this.input = input;
-    this.changelog = new TopicPartition(UsageTopology.rollupsTopic(applicationId), input.partition());
+    this.changelog = new TopicPartition(RollupStore.changelogTopic(applicationId), input.partition());
     Long first = closed.get(FIRST_OPEN);
     Long swept = closed.get(SWEPT);
     this.firstOpenDay = first == null ? Long.MIN_VALUE : first;
@@ -144,7 +147,7 @@ final class DayCloser {
    * Checks the cut-off every {@link #CHECK_EVERY}; while there is work, steps every {@link #STEP_EVERY} instead (never
    * both in one punctuation, so one transaction deletes one batch at most).
    */
-  void schedule(ProcessingContext context) {
+  public void schedule(ProcessingContext context) {
     context.schedule(CHECK_EVERY, PunctuationType.WALL_CLOCK_TIME, now -> {
       if (steps == null) {
         punctuate(context, now);
@@ -164,12 +167,12 @@ final class DayCloser {
   }
 
   /** Epoch day: events of earlier UTC days are refused. */
-  long firstOpenDay() {
+  public long firstOpenDay() {
     return firstOpenDay;
   }
 
   /** Notes an input record's offset: the transaction that commits it holds every update made before a close. */
-  void processed(long offset) {
+  public void processed(long offset) {
     processedUntil = offset + 1;
   }
 

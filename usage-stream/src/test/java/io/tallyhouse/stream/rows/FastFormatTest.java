@@ -1,7 +1,9 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.stream.rows;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.tallyhouse.stream.rollup.GroupKey;
+import io.tallyhouse.stream.Events;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
@@ -13,7 +15,7 @@ class FastFormatTest {
   void rawRowsCarryTheCreatedAndReceivedTimesAsClickHouseDateTimeAndExactMicroseconds() {
     var e = Events.event("acme", "1", "2026-11-22T23:59:59.999999Z", null, "1");
     e.setReceivedAt(Instant.parse("1970-01-01T00:00:00.5Z"));
-    java.util.Map<String, String> byColumn = Events.byColumn(RawEventRow.toRow(e), RawEventRow.COLUMNS);
+    java.util.Map<String, String> byColumn = Events.byColumn(DistinctEventRow.toRow(e), DistinctEventRow.COLUMNS);
     assertEquals("2026-11-22", byColumn.get("date"));
     assertEquals("2026-11-22 23:59:59", byColumn.get("created_at"));
     assertEquals("1795391999999999", byColumn.get("created_at_us"));
@@ -27,7 +29,7 @@ class FastFormatTest {
         "2024-02-29T12:00:00Z"}) {
       Instant instant = Instant.parse(t);
       assertEquals(java.time.LocalDate.ofInstant(instant, ZoneOffset.UTC),
-          Rollup.utcDay(Events.event("acme", "1", t, null, "1")));
+          GroupKey.utcDay(Events.event("acme", "1", t, null, "1")));
     }
   }
 }

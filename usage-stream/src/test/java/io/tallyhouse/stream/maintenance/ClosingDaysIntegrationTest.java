@@ -1,9 +1,16 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.stream.maintenance;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tallyhouse.stream.topology.UsageTopology;
+import io.tallyhouse.stream.rows.UsageDailyRow;
+import io.tallyhouse.stream.rollup.GroupKey;
+import io.tallyhouse.stream.rollup.GroupTotals;
+import io.tallyhouse.stream.rollup.RollupStore;
+import io.tallyhouse.stream.Events;
+import io.tallyhouse.stream.topology.UsageTopologyIntegrationTest;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -47,13 +54,13 @@ class ClosingDaysIntegrationTest {
       TestInputTopic<String, UsageEvent> events = driver.createInputTopic("events", Serdes.String().serializer(),
           serde.serializer());
       TestOutputTopic<String, byte[]> rollups = driver.createOutputTopic(
-          UsageTopology.rollupsTopic("closing-days-test"), Serdes.String().deserializer(),
+          RollupStore.changelogTopic("closing-days-test"), Serdes.String().deserializer(),
           Serdes.ByteArray().deserializer());
       TestOutputTopic<String, byte[]> deadLetters = driver.createOutputTopic("dlq", Serdes.String().deserializer(),
           Serdes.ByteArray().deserializer());
 
       // Loaded straight into the task's store: group i is user "u<i>", on a closed day for i < CLOSED_GROUPS.
-      RollupStore store = (RollupStore) driver.getStateStore(UsageTopology.ROLLUP_STORE);
+      RollupStore store = (RollupStore) driver.getStateStore(RollupStore.NAME);
       UsageEvent closed = Events.event("acme", "load", "2026-10-01T10:00:00Z", null, "1");
       UsageEvent open = Events.event("acme", "load", "2026-11-20T10:00:00Z", null, "1");
       for (int i = 0; i < CLOSED_GROUPS + OPEN_GROUPS; i++) {
@@ -88,7 +95,7 @@ class ClosingDaysIntegrationTest {
             continue;
           }
           assertEquals(null, change.value(), "closing only deletes: " + change.key());
-          Rollup group = Rollup.of(change.key(), null);
+          UsageDailyRow group = UsageDailyRow.of(change.key(), null);
           assertTrue(group.date().toString().compareTo(FIRST_OPEN_DAY) < 0, "an open day's group deleted: "
               + change.key());
           int index = Integer.parseInt(group.userId().substring(1));
@@ -113,8 +120,8 @@ class ClosingDaysIntegrationTest {
       UsageEvent next = Events.event("acme", "next", "2026-11-20T11:00:00Z", "u" + (CLOSED_GROUPS + 7), "1");
       events.pipeInput(new TestRecord<>("acme/next", next, Instant.parse("2026-11-22T12:00:00Z")));
       List<TestRecord<String, byte[]>> after = rollups.readRecordsToList();
-      assertEquals(List.of(Rollup.groupKey(next)), after.stream().map(TestRecord::key).toList());
-      assertEquals(2, Totals.fromBytes(after.get(0).value()).version());
+      assertEquals(List.of(GroupKey.of(next)), after.stream().map(TestRecord::key).toList());
+      assertEquals(2, GroupTotals.fromBytes(after.get(0).value()).version());
     }
   }
 }

@@ -1,8 +1,14 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.stream.maintenance;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tallyhouse.stream.rows.DistinctEventRow;
+import io.tallyhouse.stream.rows.UsageDailyRow;
+import io.tallyhouse.stream.rollup.GroupKey;
+import io.tallyhouse.stream.writer.ClickHouseWriter;
+import io.tallyhouse.stream.Events;
+import io.tallyhouse.stream.Reconcile;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.Migrations;
@@ -36,12 +42,12 @@ class RawRetentionIntegrationTest {
       ByteArrayOutputStream rows = new ByteArrayOutputStream();
       for (String day : List.of("2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04")) {
         for (int i = 0; i < 3; i++) {
-          rows.writeBytes(RawEventRow.toRow(Events.event("acme", day + "-" + i, day + "T12:00:0" + i + "Z", null, "1")));
+          rows.writeBytes(DistinctEventRow.toRow(Events.event("acme", day + "-" + i, day + "T12:00:0" + i + "Z", null, "1")));
         }
       }
-      clickHouse.insertTabSeparated("usage_events", RawEventRow.COLUMNS, rows.toByteArray());
+      clickHouse.insertTabSeparated("usage_events", DistinctEventRow.COLUMNS, rows.toByteArray());
 
-      List<LocalDate> dropped = ClickHouseWriter.dropPartitionsBefore(clickHouse, LocalDate.parse("2026-01-03"));
+      List<LocalDate> dropped = RawRetention.dropPartitionsBefore(clickHouse, LocalDate.parse("2026-01-03"));
 
       assertEquals(List.of(LocalDate.parse("2026-01-01"), LocalDate.parse("2026-01-02")), dropped.stream().sorted().toList());
       assertEquals(List.of("2026-01-03", "2026-01-04"), clickHouse.query(
@@ -60,8 +66,8 @@ class RawRetentionIntegrationTest {
       Migrations.apply(clickHouse);
       var first = Events.event("acme", "a", "2026-01-01T10:00:00Z", null, "0.5");
       var second = Events.event("acme", "b", "2026-01-01T11:00:00Z", null, "0.25");
-      clickHouse.insertTabSeparated("usage_events", RawEventRow.COLUMNS,
-          new TabSeparated(1024).rows(RawEventRow.toRow(first)).rows(RawEventRow.toRow(second)).toByteArray());
+      clickHouse.insertTabSeparated("usage_events", DistinctEventRow.COLUMNS,
+          new TabSeparated(1024).rows(DistinctEventRow.toRow(first)).rows(DistinctEventRow.toRow(second)).toByteArray());
       // Shard 0 counted the first event; the shard that counted the second has not written yet: one request and 0.5
       // instead of two and 0.75.
       insertRollup(clickHouse, first, 0);
@@ -131,7 +137,7 @@ class RawRetentionIntegrationTest {
   /** The usage_daily row of one event counted by {@code shard}, as the writer inserts it. */
   private static void insertRollup(ClickHouse clickHouse, UsageEvent event, int shard) {
     TabSeparated row = new TabSeparated(256);
-    Rollup.appendRow(row, Rollup.groupKey(event).getBytes(StandardCharsets.UTF_8), shard, Events.totals(event), "2026-01-01 12:00:00");
-    clickHouse.insertTabSeparated("usage_daily", Rollup.COLUMNS, row.toByteArray());
+    UsageDailyRow.appendRow(row, GroupKey.of(event).getBytes(StandardCharsets.UTF_8), shard, Events.totals(event), "2026-01-01 12:00:00");
+    clickHouse.insertTabSeparated("usage_daily", UsageDailyRow.COLUMNS, row.toByteArray());
   }
 }

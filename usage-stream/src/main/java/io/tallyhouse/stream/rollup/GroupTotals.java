@@ -1,7 +1,8 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.stream.rollup;
 
 import io.tallyhouse.common.money.ImpossibleTotalException;
 import io.tallyhouse.common.money.MoneyTotals;
+import io.tallyhouse.schemas.contract.Money;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.BufferUnderflowException;
@@ -10,15 +11,14 @@ import java.nio.ByteBuffer;
 /**
  * Running totals of one group as counted by one stream task, i.e. one partition of the events topic. This is the
  * value of the rollup store, read and written for every event, so its form is a fixed binary layout: seven longs,
- * then each amount as its unscaled value (the scale is always 12, Avro decimal(38,12)).
+ * then each amount as its unscaled value (the scale is always Money.SCALE, Avro decimal(38,12)).
  *
  * <p>{@code version} counts the distinct events folded in. It only grows, so ReplacingMergeTree(version) keeps the
  * latest totals and replaying an old update can never win over a newer one.
  */
-record Totals(long requests, long promptTokens, long completionTokens, long reasoningTokens, long cachedTokens,
+public record GroupTotals(long requests, long promptTokens, long completionTokens, long reasoningTokens, long cachedTokens,
     BigDecimal usage, BigDecimal byokUsageInference, long byokRequests, long version) {
 
-  static final int SCALE = 12;
   /** The longest unscaled amount Decimal(38,12) holds (below 10^38 < 2^127) in two's complement: 16 bytes. */
   static final int MAX_AMOUNT_BYTES = 16;
 
@@ -27,7 +27,7 @@ record Totals(long requests, long promptTokens, long completionTokens, long reas
    * never insert them, and {@link #toBytes}'s one-byte length could not frame them. The contract's bound on an event
    * keeps every legal total far inside, so this only ever stops a bug, before it reaches the changelog.
    */
-  Totals {
+  public GroupTotals {
     try {
       usage = MoneyTotals.checkAmount("usage", usage);
       byokUsageInference = MoneyTotals.checkAmount("byok_usage_inference", byokUsageInference);
@@ -36,9 +36,9 @@ record Totals(long requests, long promptTokens, long completionTokens, long reas
     }
   }
 
-  byte[] toBytes() {
-    byte[] usageBytes = usage.unscaledValue().toByteArray();
-    byte[] byokBytes = byokUsageInference.unscaledValue().toByteArray();
+  public byte[] toBytes() {
+    byte[] usageBytes = Money.unscaled(usage).toByteArray();
+    byte[] byokBytes = Money.unscaled(byokUsageInference).toByteArray();
     ByteBuffer out = ByteBuffer.allocate(7 * Long.BYTES + 2 + usageBytes.length + byokBytes.length);
     out.putLong(requests).putLong(promptTokens).putLong(completionTokens).putLong(reasoningTokens)
         .putLong(cachedTokens).putLong(byokRequests).putLong(version);
@@ -47,7 +47,7 @@ record Totals(long requests, long promptTokens, long completionTokens, long reas
     return out.array();
   }
 
-  static Totals fromBytes(byte[] bytes) {
+  public static GroupTotals fromBytes(byte[] bytes) {
     try {
       ByteBuffer in = ByteBuffer.wrap(bytes);
       long requests = in.getLong();
@@ -62,7 +62,7 @@ record Totals(long requests, long promptTokens, long completionTokens, long reas
       if (in.hasRemaining()) {
         throw new IllegalArgumentException("not stored totals: " + in.remaining() + " bytes left over");
       }
-      return new Totals(requests, prompt, completion, reasoning, cached, usage, byok, byokRequests, version);
+      return new GroupTotals(requests, prompt, completion, reasoning, cached, usage, byok, byokRequests, version);
     } catch (BufferUnderflowException e) {
       throw new IllegalArgumentException("not stored totals: too short", e);
     }
@@ -75,6 +75,6 @@ record Totals(long requests, long promptTokens, long completionTokens, long reas
     }
     byte[] unscaled = new byte[length];
     in.get(unscaled);
-    return new BigDecimal(new BigInteger(unscaled), SCALE);
+    return Money.ofUnscaled(new BigInteger(unscaled));
   }
 }

@@ -1,4 +1,4 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.stream.maintenance;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
@@ -9,10 +9,10 @@ import org.apache.kafka.common.TopicPartition;
  * commits are always there, the changelog's stable end is {@link #stableEnd}, and the ClickHouse writer has committed
  * {@link #writerCommitted} (by default past everything).
  */
-final class OffsetsTwin implements DayCloser.Offsets {
+public final class OffsetsTwin implements DayCloser.Offsets {
 
-  volatile long stableEnd = 0;
-  volatile long writerCommitted = Long.MAX_VALUE;
+  public volatile long stableEnd = 0;
+  public volatile long writerCommitted = Long.MAX_VALUE;
 
   @Override
   public Future<Long> committed(String group, TopicPartition partition) {

@@ -1,8 +1,10 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.stream.rollup;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tallyhouse.stream.Events;
+import io.tallyhouse.schemas.contract.Money;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -20,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class RollupStoreSlotTest {
 
   /** The largest amount a long holds unscaled at scale 12: 9 223 372.036854775807. */
-  private static final BigDecimal LONG_EDGE = new BigDecimal(BigInteger.valueOf(Long.MAX_VALUE), Totals.SCALE);
+  private static final BigDecimal LONG_EDGE = new BigDecimal(BigInteger.valueOf(Long.MAX_VALUE), Money.SCALE);
 
   @Test
   void sumsEqualBigDecimalAdditionFromTinyToBeyondTheLongRange() {
@@ -52,21 +54,21 @@ class RollupStoreSlotTest {
       events.add(event(i, i % 2 == 0 ? top : belowTop, i % 3 == 0 ? belowTop : top, true));
     }
     RollupStore.Slot slot = assertFolds(null, events);
-    Totals back = Totals.fromBytes(slot.totals().toBytes());
+    GroupTotals back = GroupTotals.fromBytes(slot.totals().toBytes());
     assertEquals(new BigDecimal("19999999999999.999999990000"), back.usage());
     assertEquals(slot.totals(), back);
     // Carried on from a stored total near the top of Decimal(38,12): still exact, never wrapped.
     BigDecimal nearTop = new BigDecimal("99999999999999000000000000.000000000000");
-    RollupStore.Slot big = new RollupStore.Slot("g", new Totals(10, 0, 0, 0, 0, nearTop, nearTop, 0, 10));
+    RollupStore.Slot big = new RollupStore.Slot("g", new GroupTotals(10, 0, 0, 0, 0, nearTop, nearTop, 0, 10));
     events.subList(0, 99).forEach(big::add);
     assertEquals(nearTop.add(new BigDecimal("98999999999.999999999951")),
-        Totals.fromBytes(big.totals().toBytes()).usage());
+        GroupTotals.fromBytes(big.totals().toBytes()).usage());
   }
 
   @Test
   void storedTotalsBeyondTheLongRangeGoOnAddingUp() {
     BigDecimal huge = new BigDecimal("99999999999999.999999999999");
-    Totals stored = new Totals(7, 70, 140, 21, 28, huge, huge, 3, 7);
+    GroupTotals stored = new GroupTotals(7, 70, 140, 21, 28, huge, huge, 3, 7);
     RollupStore.Slot slot = new RollupStore.Slot("g", stored);
     assertEquals(stored, slot.totals());
     slot.add(event(1, new BigDecimal("0.000000000001"), BigDecimal.ZERO, false));
@@ -97,15 +99,15 @@ class RollupStoreSlotTest {
   }
 
   /** Folds {@code events} into a slot loaded from {@code stored} and compares with the oracle. */
-  private static RollupStore.Slot assertFolds(Totals stored, List<UsageEvent> events) {
+  private static RollupStore.Slot assertFolds(GroupTotals stored, List<UsageEvent> events) {
     RollupStore.Slot slot = new RollupStore.Slot("g", stored);
     for (UsageEvent e : events) {
       slot.add(e);
     }
-    Totals expected = Events.totals(events.toArray(UsageEvent[]::new));
+    GroupTotals expected = Events.totals(events.toArray(UsageEvent[]::new));
     assertEquals(expected, slot.totals());
     // And the same after a trip through the store's bytes, as a group evicted and read back.
-    RollupStore.Slot reloaded = new RollupStore.Slot("g", Totals.fromBytes(slot.totals().toBytes()));
+    RollupStore.Slot reloaded = new RollupStore.Slot("g", GroupTotals.fromBytes(slot.totals().toBytes()));
     assertEquals(expected, reloaded.totals());
     return slot;
   }
@@ -113,17 +115,17 @@ class RollupStoreSlotTest {
   /** Mostly cents-sized amounts, some near and above the long range, up to decimal(38,12)'s 26 integer digits. */
   private static BigDecimal amount(Random random) {
     return switch (random.nextInt(4)) {
-      case 0 -> BigDecimal.valueOf(random.nextInt(1_000_000), 9).setScale(Totals.SCALE);
-      case 1 -> LONG_EDGE.subtract(BigDecimal.valueOf(random.nextInt(1000), Totals.SCALE));
-      case 2 -> new BigDecimal(new BigInteger(80, random), Totals.SCALE);
-      default -> BigDecimal.ZERO.setScale(Totals.SCALE);
+      case 0 -> BigDecimal.valueOf(random.nextInt(1_000_000), 9).setScale(Money.SCALE);
+      case 1 -> LONG_EDGE.subtract(BigDecimal.valueOf(random.nextInt(1000), Money.SCALE));
+      case 2 -> new BigDecimal(new BigInteger(80, random), Money.SCALE);
+      default -> BigDecimal.ZERO.setScale(Money.SCALE);
     };
   }
 
   private static UsageEvent event(int id, BigDecimal cost, BigDecimal byokCost, boolean byok) {
     UsageEvent e = Events.event("acme", "e" + id, "2026-11-20T10:00:00Z", "u", "0");
-    e.setCost(cost.setScale(Totals.SCALE));
-    e.setByokCost(byokCost.setScale(Totals.SCALE));
+    e.setCost(cost.setScale(Money.SCALE));
+    e.setByokCost(byokCost.setScale(Money.SCALE));
     e.setIsByok(byok);
     return e;
   }

@@ -1,8 +1,13 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.stream.writer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.tallyhouse.common.runtime.ServiceMain;
+import io.tallyhouse.stream.rows.DistinctEventRow;
+import io.tallyhouse.stream.StreamConfig;
+import io.tallyhouse.stream.Events;
+import io.tallyhouse.stream.UsageStreamApp;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.testkit.Await;
@@ -35,34 +40,34 @@ class WriterDeletedRecordsIntegrationTest {
     env.put("EVENTS_TOPIC", name + "-events");
     env.put("APPLICATION_ID", name);
     env.put("WRITER_MAX_WAIT_MS", "50");
-    StreamConfig config = StreamConfig.fromEnv(env);
+    StreamConfig config = ServiceMain.read(env, StreamConfig::read);
     Map<String, Object> kafka = Map.of("bootstrap.servers", Infra.kafka().bootstrapServers());
-    TopicPartition raw = new TopicPartition(config.rawEventsTopic(), 0);
+    TopicPartition raw = new TopicPartition(config.distinctEventsTopic(), 0);
     try (Admin admin = Admin.create(kafka);
          KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka, new ByteArraySerializer(),
              new ByteArraySerializer());
          ClickHouse clickHouse = new ClickHouse(config.clickHouse())) {
       clickHouse.createDatabaseIfMissing();
       // The writer subscribes to the rollup changelog too, which Kafka Streams would have created.
-      PipelineTopics.ensure(admin, List.of(config.rawEventsTopic(), config.rollupsTopic()), 1, 30_000);
+      PipelineTopics.ensure(admin, List.of(config.distinctEventsTopic(), config.rollupsTopic()), 1, 30_000);
       send(producer, raw, "e1", "e2", "e3");
 
-      try (ClickHouseWriter writer = new ClickHouseWriter(config, clickHouse, Clock.systemUTC())) {
+      try (ClickHouseWriter writer = UsageStreamApp.writer(config, clickHouse)) {
         writer.start();
         awaitEvents(clickHouse, Set.of("e1", "e2", "e3"));
         // The writer commits a batch's offsets once the next poll is done; stop it only after that.
         awaitCommitted(admin, config.applicationId() + "-clickhouse-writer", raw, 3);
-        assertEquals(0, writer.partitionsWithDeletedRecords(), "a first start reads from the beginning");
+        assertEquals(0, writer.health().partitionsWithDeletedRecords(), "a first start reads from the beginning");
       }
 
       // While no writer runs, e4 and e5 are deleted before anyone read them.
       send(producer, raw, "e4", "e5", "e6");
       admin.deleteRecords(Map.of(raw, RecordsToDelete.beforeOffset(5))).all().get();
 
-      try (ClickHouseWriter writer = new ClickHouseWriter(config, clickHouse, Clock.systemUTC())) {
+      try (ClickHouseWriter writer = UsageStreamApp.writer(config, clickHouse)) {
         writer.start();
         awaitEvents(clickHouse, Set.of("e1", "e2", "e3", "e6"));
-        assertEquals(1, writer.partitionsWithDeletedRecords(), "the loss is reported, not skipped silently");
+        assertEquals(1, writer.health().partitionsWithDeletedRecords(), "the loss is reported, not skipped silently");
       }
       clickHouse.execute("DROP DATABASE IF EXISTS " + io.tallyhouse.common.clickhouse.SqlLiteral.identifier(name));
     }
@@ -72,7 +77,7 @@ class WriterDeletedRecordsIntegrationTest {
       throws Exception {
     for (String id : ids) {
       producer.send(new ProducerRecord<>(partition.topic(), partition.partition(), null,
-          RawEventRow.toRow(Events.event("acme", id, "2026-11-20T10:00:00Z", null, "1")))).get();
+          DistinctEventRow.toRow(Events.event("acme", id, "2026-11-20T10:00:00Z", null, "1")))).get();
     }
   }
 

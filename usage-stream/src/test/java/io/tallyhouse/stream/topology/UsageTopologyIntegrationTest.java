@@ -1,8 +1,16 @@
-package io.tallyhouse.stream;
+package io.tallyhouse.stream.topology;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tallyhouse.stream.rollup.RollupStore;
+import io.tallyhouse.stream.rows.DistinctEventRow;
+import io.tallyhouse.stream.rows.UsageDailyRow;
+import io.tallyhouse.stream.rollup.GroupKey;
+import io.tallyhouse.stream.rollup.GroupTotals;
+import io.tallyhouse.stream.maintenance.DayCloser;
+import io.tallyhouse.stream.Events;
+import io.tallyhouse.stream.maintenance.OffsetsTwin;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
@@ -30,7 +38,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Dedup and rollup logic of the topology, record by record (the serde talks to the real registry). */
-class UsageTopologyIntegrationTest {
+public class UsageTopologyIntegrationTest {
 
   private TopologyTestDriver driver;
   private TestInputTopic<String, UsageEvent> events;
@@ -55,18 +63,18 @@ class UsageTopologyIntegrationTest {
         WALL_CLOCK);
     events = driver.createInputTopic("events", Serdes.String().serializer(), serde.serializer());
     rawInput = driver.createInputTopic("events", Serdes.String().serializer(), Serdes.ByteArray().serializer());
-    rollups = driver.createOutputTopic(UsageTopology.rollupsTopic("topology-test"), Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+    rollups = driver.createOutputTopic(RollupStore.changelogTopic("topology-test"), Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
     distinct = driver.createOutputTopic("distinct", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
     deadLetters = driver.createOutputTopic("dlq", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
   }
 
   /** The event serde on the real registry. */
-  static Serde<UsageEvent> serde() {
+  public static Serde<UsageEvent> serde() {
     return UsageEventSerde.create(new SchemaRegistryClient(new RegistryConfig(Infra.registry().url())));
   }
 
   /** A TopologyTestDriver's settings: its application id and state directory. */
-  static Properties driverProperties(String applicationId, Path stateDir) {
+  public static Properties driverProperties(String applicationId, Path stateDir) {
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -83,10 +91,10 @@ class UsageTopologyIntegrationTest {
     events.pipeInput(new TestRecord<>(e.getAccountId() + "/" + e.getEventId(), e, e.getCreatedAt()));
   }
 
-  private Map<String, Rollup> latestRollups() {
-    Map<String, Rollup> latest = new HashMap<>();
+  private Map<String, UsageDailyRow> latestRollups() {
+    Map<String, UsageDailyRow> latest = new HashMap<>();
     for (TestRecord<String, byte[]> r : rollups.readRecordsToList()) {
-      latest.put(r.key(), Rollup.of(r.key(), Totals.fromBytes(r.value())));
+      latest.put(r.key(), UsageDailyRow.of(r.key(), GroupTotals.fromBytes(r.value())));
     }
     return latest;
   }
@@ -99,8 +107,8 @@ class UsageTopologyIntegrationTest {
     // Stream time moves 20 days on with other events; the copy still falls inside the 35-day window.
     send(Events.event("acme", "gen-2", "2026-11-21T10:00:00Z", "u1", "1"));
     send(e);
-    Map<String, Rollup> latest = latestRollups();
-    Rollup day = latest.get(Rollup.groupKey(e));
+    Map<String, UsageDailyRow> latest = latestRollups();
+    UsageDailyRow day = latest.get(GroupKey.of(e));
     assertEquals(1, day.totals().requests());
     assertEquals(1, day.totals().version());
     assertEquals(new BigDecimal("0.500000000000"), day.totals().usage());
@@ -110,7 +118,7 @@ class UsageTopologyIntegrationTest {
   void sameEventIdInAnotherAccountIsADifferentEvent() {
     send(Events.event("acme", "gen-1", "2026-11-20T10:00:00Z", null, "1"));
     send(Events.event("beta", "gen-1", "2026-11-20T10:00:00Z", null, "2"));
-    Map<String, Rollup> latest = latestRollups();
+    Map<String, UsageDailyRow> latest = latestRollups();
     assertEquals(2, latest.size());
     assertTrue(latest.values().stream().allMatch(r -> r.totals().requests() == 1));
   }
@@ -122,9 +130,9 @@ class UsageTopologyIntegrationTest {
     send(Events.event("acme", "3", "2026-11-20T23:59:59.999999Z", "u1", "4.3022187e-05"));
     List<TestRecord<String, byte[]>> out = rollups.readRecordsToList();
     assertEquals(3, out.size());
-    List<Long> versions = out.stream().map(r -> Totals.fromBytes(r.value()).version()).toList();
+    List<Long> versions = out.stream().map(r -> GroupTotals.fromBytes(r.value()).version()).toList();
     assertEquals(List.of(1L, 2L, 3L), versions);
-    Rollup last = Rollup.of(out.get(2).key(), Totals.fromBytes(out.get(2).value()));
+    UsageDailyRow last = UsageDailyRow.of(out.get(2).key(), GroupTotals.fromBytes(out.get(2).value()));
     assertEquals(new BigDecimal("123456789.123499811200"), last.totals().usage());
     assertEquals(3, last.totals().requests());
     assertEquals(30, last.totals().promptTokens());
@@ -143,9 +151,9 @@ class UsageTopologyIntegrationTest {
     UsageEvent otherKey = Events.event("acme", "4", "2026-11-21T00:00:02Z", null, "1");
     otherKey.setApiKeyHash(Events.KEY_B);
     send(otherKey);
-    Map<String, Rollup> latest = latestRollups();
+    Map<String, UsageDailyRow> latest = latestRollups();
     assertEquals(4, latest.size());
-    assertEquals(List.of("", "", "u1", "u1"), latest.values().stream().map(Rollup::userId).sorted().toList());
+    assertEquals(List.of("", "", "u1", "u1"), latest.values().stream().map(UsageDailyRow::userId).sorted().toList());
     assertEquals(1, latest.values().stream().filter(r -> r.date().equals(LocalDate.parse("2026-11-20"))).count());
   }
 
@@ -156,7 +164,7 @@ class UsageTopologyIntegrationTest {
     a.setByokCost(new BigDecimal("0.250000000000"));
     send(a);
     send(Events.event("acme", "2", "2026-11-20T11:00:00Z", null, "0.2"));
-    Rollup r = latestRollups().get(Rollup.groupKey(a));
+    UsageDailyRow r = latestRollups().get(GroupKey.of(a));
     assertEquals(2, r.totals().requests());
     assertEquals(1, r.totals().byokRequests());
     assertEquals(new BigDecimal("0.250000000000"), r.totals().byokUsageInference());
@@ -170,8 +178,8 @@ class UsageTopologyIntegrationTest {
     // Stream time moves 34 days and 23 hours on: the copy still counts as seen.
     send(Events.event("acme", "new", "2026-11-04T23:00:00Z", null, "1"));
     send(early);
-    Map<String, Rollup> latest = latestRollups();
-    assertEquals(1, latest.get(Rollup.groupKey(early)).totals().requests());
+    Map<String, UsageDailyRow> latest = latestRollups();
+    assertEquals(1, latest.get(GroupKey.of(early)).totals().requests());
     assertEquals(2, distinct.readRecordsToList().size());
   }
 
@@ -182,7 +190,7 @@ class UsageTopologyIntegrationTest {
     // Ten days of newer traffic, then an event for the first day arrives: no grace period drops it.
     send(Events.event("acme", "2", "2026-11-11T10:00:00Z", null, "1"));
     send(Events.event("acme", "3", "2026-11-01T22:00:00Z", null, "2"));
-    Rollup day = latestRollups().get(Rollup.groupKey(first));
+    UsageDailyRow day = latestRollups().get(GroupKey.of(first));
     assertEquals(2, day.totals().requests());
     assertEquals(new BigDecimal("3.000000000000"), day.totals().usage());
     assertEquals(2, day.totals().version());
@@ -201,14 +209,14 @@ class UsageTopologyIntegrationTest {
     List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
     assertEquals(List.of("k1", "k2", "acme/bad-cost"), dead.stream().map(TestRecord::key).toList());
     assertEquals(6, dead.get(0).value().length, "the original bytes are kept");
-    assertTrue(header(dead.get(0), UsageTopology.Decode.REASON).contains("magic byte"));
-    assertTrue(header(dead.get(1), UsageTopology.Decode.REASON).contains("40403"), header(dead.get(1),
-        UsageTopology.Decode.REASON));
-    assertTrue(header(dead.get(2), UsageTopology.Decode.REASON).contains("negative"));
-    assertEquals("events/0@1", header(dead.get(0), UsageTopology.Decode.SOURCE));
+    assertTrue(header(dead.get(0), Decode.REASON).contains("magic byte"));
+    assertTrue(header(dead.get(1), Decode.REASON).contains("40403"), header(dead.get(1),
+        Decode.REASON));
+    assertTrue(header(dead.get(2), Decode.REASON).contains("negative"));
+    assertEquals("events/0@1", header(dead.get(0), Decode.SOURCE));
     assertEquals(3, deadLettered.sum());
 
-    Map<String, Rollup> latest = latestRollups();
+    Map<String, UsageDailyRow> latest = latestRollups();
     assertEquals(1, latest.size());
     assertEquals(2, latest.values().iterator().next().totals().requests());
     assertEquals(2, distinct.readRecordsToList().size());
@@ -234,8 +242,8 @@ class UsageTopologyIntegrationTest {
     List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
     assertEquals(List.of(tooLong.getAccountId() + "/" + tooLong.getEventId()),
         dead.stream().map(TestRecord::key).toList());
-    assertTrue(header(dead.get(0), UsageTopology.Decode.REASON).startsWith("event_id must be 1-128 characters"),
-        header(dead.get(0), UsageTopology.Decode.REASON));
+    assertTrue(header(dead.get(0), Decode.REASON).startsWith("event_id must be 1-128 characters"),
+        header(dead.get(0), Decode.REASON));
   }
 
   @Test
@@ -254,7 +262,7 @@ class UsageTopologyIntegrationTest {
     assertEquals(1, distinct.readRecordsToList().size(), "the largest legal event is counted");
     List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
     assertEquals(List.of("acme/cost", "acme/byok", "acme/tokens"), dead.stream().map(TestRecord::key).toList());
-    List<String> reasons = dead.stream().map(r -> header(r, UsageTopology.Decode.REASON)).toList();
+    List<String> reasons = dead.stream().map(r -> header(r, Decode.REASON)).toList();
     assertTrue(reasons.get(0).startsWith("cost must be at most 10^9"), reasons.toString());
     assertTrue(reasons.get(1).startsWith("byok_cost must be at most 10^9"), reasons.toString());
     assertTrue(reasons.get(2).startsWith("cached_tokens must be between 0 and 10^12"), reasons.toString());
@@ -270,7 +278,7 @@ class UsageTopologyIntegrationTest {
     send(Events.event("acme", "edge", "2105-12-31T23:59:59Z", null, "1"));
     List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
     assertEquals(List.of("acme/late", "acme/early"), dead.stream().map(TestRecord::key).toList());
-    assertTrue(header(dead.get(0), UsageTopology.Decode.REASON).contains("between 1970-01-01 and 2105-12-31"));
+    assertTrue(header(dead.get(0), Decode.REASON).contains("between 1970-01-01 and 2105-12-31"));
     assertEquals(1, distinct.readRecordsToList().size(), "the last second of 2105 is still a ClickHouse DateTime");
   }
 
@@ -290,20 +298,20 @@ class UsageTopologyIntegrationTest {
 
     // 2026-11-23 - 35 days - 1 day falls on 2026-10-18: the days before it are closed.
     List<TestRecord<String, byte[]>> changes = groupChanges();
-    assertEquals(List.of(Rollup.groupKey(old)), changes.stream().map(TestRecord::key).toList());
+    assertEquals(List.of(GroupKey.of(old)), changes.stream().map(TestRecord::key).toList());
     assertEquals(null, changes.get(0).value(), "a tombstone: the store forgets the group, ClickHouse keeps its row");
 
     send(Events.event("acme", "old-2", "2026-09-01T11:00:00Z", null, "1"));
     List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
     assertEquals(List.of("acme/old-2"), dead.stream().map(TestRecord::key).toList());
-    assertTrue(header(dead.get(0), UsageTopology.Decode.REASON).contains("closed UTC day (before 2026-10-18)"),
-        header(dead.get(0), UsageTopology.Decode.REASON));
+    assertTrue(header(dead.get(0), Decode.REASON).contains("closed UTC day (before 2026-10-18)"),
+        header(dead.get(0), Decode.REASON));
     assertTrue(rollups.isEmpty(), "nothing counted for a closed day");
     assertTrue(distinct.isEmpty(), "no raw row for a closed day");
 
     // A late event of a day still open is counted on top of its group's totals.
     send(Events.event("acme", "open-2", "2026-10-20T11:00:00Z", null, "1"));
-    Rollup day = latestRollups().get(Rollup.groupKey(open));
+    UsageDailyRow day = latestRollups().get(GroupKey.of(open));
     assertEquals(2, day.totals().requests());
     assertEquals(2, day.totals().version());
   }
@@ -321,20 +329,20 @@ class UsageTopologyIntegrationTest {
       events.pipeInput(new TestRecord<>(e.getAccountId() + "/" + e.getEventId(), e, appended.plusSeconds(i)));
     }
 
-    Rollup day = latestRollups().get(Rollup.groupKey(a));
+    UsageDailyRow day = latestRollups().get(GroupKey.of(a));
     assertEquals(2, day.totals().requests(), "A and B once each");
     assertEquals(new BigDecimal("3.000000000000"), day.totals().usage());
     assertEquals(2, distinct.readRecordsToList().size());
     List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
     assertEquals(List.of("acme/gen-f"), dead.stream().map(TestRecord::key).toList());
-    assertTrue(header(dead.get(0), UsageTopology.Decode.REASON).contains("created_at 2100-01-01T00:00:00Z is"),
-        header(dead.get(0), UsageTopology.Decode.REASON));
+    assertTrue(header(dead.get(0), Decode.REASON).contains("created_at 2100-01-01T00:00:00Z is"),
+        header(dead.get(0), Decode.REASON));
   }
 
   @Test
   void aCreatedAtWithinTheAllowedSkewOfTheRecordTimestampIsCounted() {
     Instant appended = Instant.parse("2026-11-20T10:00:00Z");
-    Instant edge = appended.plus(UsageTopology.Decode.MAX_AHEAD_OF_RECORD);
+    Instant edge = appended.plus(Decode.MAX_AHEAD_OF_RECORD);
     UsageEvent ahead = Events.event("acme", "ahead", edge.toString(), null, "1");
     UsageEvent beyond = Events.event("acme", "beyond", edge.plusMillis(1).toString(), null, "1");
     events.pipeInput(new TestRecord<>("acme/ahead", ahead, appended));
@@ -361,7 +369,7 @@ class UsageTopologyIntegrationTest {
 
     writer.writerCommitted = 40;
     driver.advanceWallClockTime(DayCloser.STEP_EVERY);
-    assertEquals(List.of(Rollup.groupKey(old)), groupChanges().stream().map(TestRecord::key).toList());
+    assertEquals(List.of(GroupKey.of(old)), groupChanges().stream().map(TestRecord::key).toList());
   }
 
   /** The changelog's records of groups, without the probe of closing days. */
@@ -377,7 +385,7 @@ class UsageTopologyIntegrationTest {
     send(e);
     List<TestRecord<String, byte[]>> rows = distinct.readRecordsToList();
     assertEquals(1, rows.size());
-    java.util.Map<String, String> row = Events.byColumn(rows.get(0).value(), RawEventRow.COLUMNS);
+    java.util.Map<String, String> row = Events.byColumn(rows.get(0).value(), DistinctEventRow.COLUMNS);
     assertEquals("0.000043022187", row.get("cost"));
     assertEquals("2026-11-20", row.get("date"));
     assertEquals("2026-11-20 10:00:00", row.get("created_at"));
