@@ -22,7 +22,6 @@ import io.tallyhouse.testkit.Backend;
 import io.tallyhouse.testkit.Infra;
 import java.math.BigDecimal;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;

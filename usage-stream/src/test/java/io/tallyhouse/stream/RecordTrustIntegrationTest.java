@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.stream.topology.Decode;
-import io.tallyhouse.stream.topology.UsageTopology;
 import io.tallyhouse.stream.rollup.GroupKey;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.stream.topology.Decode;
-import io.tallyhouse.stream.topology.UsageTopology;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;

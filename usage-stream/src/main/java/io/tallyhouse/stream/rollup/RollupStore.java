@@ -26,10 +26,11 @@ import org.apache.kafka.streams.state.internals.CachedStateStore;
  * One stream task's running totals per group: a logged RocksDB store (its changelog is the rollups topic the writer
  * reads; key the group key's UTF-8 bytes, value {@link GroupTotals#toBytes}) behind a cache of the totals as objects.
  *
- * <p>Why not Kafka Streams' record cache: it keeps serialized entries in one sorted map per thread. In the benchmark
- * a task has over 100 000 groups and most events touch a group that is not in a cache of a few MiB, so every event
- * paid a RocksDB read (a memtable skip-list search), a decode, an encode and two sorted-map walks: about half of the
- * stream thread's time. Here a hit is one hash lookup and some additions, and the cache can hold the day's groups.
+ * <p>Why not Kafka Streams' record cache: it keeps serialized entries in one sorted map per thread, sized in bytes. A
+ * task holds over 100 000 groups and most events touch a group that is not in a cache of a few MiB, so every event
+ * would pay a RocksDB read (a memtable skip-list search), a decode, an encode and two sorted-map walks (what that cost
+ * in the benchmark: bench/README.md, "usage-stream"). Here a hit is one hash lookup and some additions, and the cache
+ * can hold the day's groups.
  *
  * <p>Exactly once rests on one call: Kafka Streams flushes the cache of every {@link CachedStateStore} before it
  * flushes the producer and commits the transaction ({@code StreamTask.prepareCommit}). {@link #flushCache} writes
@@ -44,8 +45,7 @@ import org.apache.kafka.streams.state.internals.CachedStateStore;
  */
 public final class RollupStore implements StateStore, CachedStateStore<String, GroupTotals> {
 
-  /** The store's name; named apart from the repartitioned global totals of earlier versions, whose changelog held
-   * another format. */
+  /** The store's name, which names its changelog: kept apart from any store whose changelog held another format. */
   public static final String NAME = "rollup-partials";
   /** What a cached group costs on the heap, rounded up (bench/README.md, "usage-stream"). */
   public static final long BYTES_PER_CACHED_GROUP = 500;
@@ -92,8 +92,8 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
 
   /**
    * A group's totals in the cache, updated in place: an update writes no reference into this long-lived object, so
-   * it costs the garbage collector nothing (replacing an immutable value per update made G1's card refinement take a
-   * sixth of the stream JVM's CPU in the benchmark).
+   * it costs the garbage collector nothing (an immutable value replaced per update keeps G1's card refinement busy:
+   * bench/README.md, "usage-stream").
    */
   static final class Slot {
     final String group;

@@ -1,21 +1,12 @@
 package io.tallyhouse.stream.topology;
 
 import io.tallyhouse.stream.rows.DistinctEventRow;
-import io.tallyhouse.stream.rollup.GroupKey;
-import io.tallyhouse.stream.rollup.GroupTotals;
 import io.tallyhouse.stream.rollup.RollupStore;
 import io.tallyhouse.stream.maintenance.DayCloser;
-import io.tallyhouse.schemas.contract.EventRules;
 import io.tallyhouse.schemas.avro.UsageEvent;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.LocalDate;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -44,8 +35,8 @@ import org.apache.kafka.streams.state.WindowStoreIterator;
  * usage_daily therefore holds one row per group and partition ({@code shard}), and readers sum them. Each event is
  * written to Kafka twice (the dedup changelog and the distinct events topic) instead of five times.
  *
- * <p>Under exactly_once_v2 the dedup store, the rollup store and its changelog, the distinct events topic and the consumed
- * offsets change in one Kafka transaction, so a crash replays work without counting anything twice.
+ * <p>Under exactly_once_v2 the dedup store, the rollup store and its changelog, the distinct events topic and the
+ * consumed offsets change in one Kafka transaction, so a crash replays work without counting anything twice.
  */
 public final class UsageTopology {
 
@@ -59,8 +50,8 @@ public final class UsageTopology {
   public record Topics(String events, String distinctEvents, String deadLetters) {}
 
   /**
-   * events -> decode (poison to the dead-letter topic) -> dedup -> distinct events to the distinct events topic, and their
-   * per-group running totals into the rollup store.
+   * events -> decode (poison to the dead-letter topic) -> dedup -> each distinct event to the distinct events topic,
+   * and their per-group running totals into the rollup store.
    */
   public static Topology build(Topics topics, Duration dedupWindow, int rollupCacheGroups,
       DayCloser.Settings closing, Deserializer<UsageEvent> deserializer, LongAdder deadLettered) {

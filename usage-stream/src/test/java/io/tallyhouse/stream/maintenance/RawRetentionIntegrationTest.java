@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tallyhouse.stream.rows.DistinctEventRow;
 import io.tallyhouse.stream.rows.UsageDailyRow;
 import io.tallyhouse.stream.rollup.GroupKey;
-import io.tallyhouse.stream.writer.ClickHouseWriter;
 import io.tallyhouse.stream.Events;
 import io.tallyhouse.stream.Reconcile;
 import io.tallyhouse.common.clickhouse.ClickHouse;
@@ -42,14 +41,16 @@ class RawRetentionIntegrationTest {
       ByteArrayOutputStream rows = new ByteArrayOutputStream();
       for (String day : List.of("2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04")) {
         for (int i = 0; i < 3; i++) {
-          rows.writeBytes(DistinctEventRow.toRow(Events.event("acme", day + "-" + i, day + "T12:00:0" + i + "Z", null, "1")));
+          rows.writeBytes(DistinctEventRow.toRow(Events.event("acme", day + "-" + i, day + "T12:00:0" + i + "Z", null,
+              "1")));
         }
       }
       clickHouse.insertTabSeparated("usage_events", DistinctEventRow.COLUMNS, rows.toByteArray());
 
       List<LocalDate> dropped = RawRetention.dropPartitionsBefore(clickHouse, LocalDate.parse("2026-01-03"));
 
-      assertEquals(List.of(LocalDate.parse("2026-01-01"), LocalDate.parse("2026-01-02")), dropped.stream().sorted().toList());
+      assertEquals(List.of(LocalDate.parse("2026-01-01"), LocalDate.parse("2026-01-02")),
+          dropped.stream().sorted().toList());
       assertEquals(List.of("2026-01-03", "2026-01-04"), clickHouse.query(
               "SELECT DISTINCT toString(date) AS day FROM usage_events ORDER BY day").stream()
           .map(r -> r.get("day").asText()).toList());
@@ -67,7 +68,8 @@ class RawRetentionIntegrationTest {
       var first = Events.event("acme", "a", "2026-01-01T10:00:00Z", null, "0.5");
       var second = Events.event("acme", "b", "2026-01-01T11:00:00Z", null, "0.25");
       clickHouse.insertTabSeparated("usage_events", DistinctEventRow.COLUMNS,
-          new TabSeparated(1024).rows(DistinctEventRow.toRow(first)).rows(DistinctEventRow.toRow(second)).toByteArray());
+          new TabSeparated(1024).rows(DistinctEventRow.toRow(first)).rows(DistinctEventRow.toRow(second))
+              .toByteArray());
       // Shard 0 counted the first event; the shard that counted the second has not written yet: one request and 0.5
       // instead of two and 0.75.
       insertRollup(clickHouse, first, 0);
@@ -137,7 +139,8 @@ class RawRetentionIntegrationTest {
   /** The usage_daily row of one event counted by {@code shard}, as the writer inserts it. */
   private static void insertRollup(ClickHouse clickHouse, UsageEvent event, int shard) {
     TabSeparated row = new TabSeparated(256);
-    UsageDailyRow.appendRow(row, GroupKey.of(event).getBytes(StandardCharsets.UTF_8), shard, Events.totals(event), "2026-01-01 12:00:00");
+    UsageDailyRow.appendRow(row, GroupKey.of(event).getBytes(StandardCharsets.UTF_8), shard, Events.totals(event),
+        "2026-01-01 12:00:00");
     clickHouse.insertTabSeparated("usage_daily", UsageDailyRow.COLUMNS, row.toByteArray());
   }
 }

@@ -63,7 +63,8 @@ public class UsageTopologyIntegrationTest {
         WALL_CLOCK);
     events = driver.createInputTopic("events", Serdes.String().serializer(), serde.serializer());
     rawInput = driver.createInputTopic("events", Serdes.String().serializer(), Serdes.ByteArray().serializer());
-    rollups = driver.createOutputTopic(RollupStore.changelogTopic("topology-test"), Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+    rollups = driver.createOutputTopic(RollupStore.changelogTopic("topology-test"), Serdes.String().deserializer(),
+        Serdes.ByteArray().deserializer());
     distinct = driver.createOutputTopic("distinct", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
     deadLetters = driver.createOutputTopic("dlq", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
   }
@@ -306,6 +307,9 @@ public class UsageTopologyIntegrationTest {
     assertEquals(List.of("acme/old-2"), dead.stream().map(TestRecord::key).toList());
     assertTrue(header(dead.get(0), Decode.REASON).contains("closed UTC day (before 2026-10-18)"),
         header(dead.get(0), Decode.REASON));
+    // An operator who set another window on gateway-ingest sees which setting disagrees.
+    assertTrue(header(dead.get(0), Decode.REASON).contains("DEDUP_WINDOW_DAYS=35"), header(dead.get(0),
+        Decode.REASON));
     assertTrue(rollups.isEmpty(), "nothing counted for a closed day");
     assertTrue(distinct.isEmpty(), "no raw row for a closed day");
 

@@ -12,7 +12,6 @@ import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.Infra;
-import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
