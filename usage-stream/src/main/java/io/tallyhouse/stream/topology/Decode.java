@@ -94,7 +94,9 @@ public final class Decode implements FixedKeyProcessor<String, byte[], Decoded> 
         }
         if (reason == null && GroupKey.utcDay(event).toEpochDay() < closer.firstOpenDay()) {
           reason = "created_at is on a closed UTC day (before " + LocalDate.ofEpochDay(closer.firstOpenDay())
-              + "): older than the dedup window and a day, its totals are final";
+              + "): older than usage-stream's dedup window (DEDUP_WINDOW_DAYS=" + dedupWindow.toDays()
+              + ") and a day, its totals are final; gateway-ingest refuses events older than its own"
+              + " DEDUP_WINDOW_DAYS, so set the same value on both";
         }
       } catch (SerializationException e) {
         reason = "cannot deserialize: " + e.getMessage();
