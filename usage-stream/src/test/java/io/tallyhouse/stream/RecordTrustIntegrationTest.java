@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.stream.topology.Decode;
 import io.tallyhouse.stream.rollup.GroupKey;
+import io.tallyhouse.stream.topology.StreamThreadFailures;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
@@ -111,7 +112,7 @@ class RecordTrustIntegrationTest {
     UsageEvent b = event("gen-b", NOW.minusSeconds(60), "2");
     UsageEvent marker = event("gen-marker", NOW.minusSeconds(60), "4");
     ListAppender<ILoggingEvent> log = new ListAppender<>();
-    Logger appLog = (Logger) LoggerFactory.getLogger(UsageStreamApp.class);
+    Logger appLog = (Logger) LoggerFactory.getLogger(StreamThreadFailures.class);
     log.start();
     appLog.addAppender(log);
     try (ClickHouse clickHouse = new ClickHouse(misconfigured.config.clickHouse())) {

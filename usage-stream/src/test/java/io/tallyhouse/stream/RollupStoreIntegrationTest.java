@@ -91,7 +91,10 @@ class RollupStoreIntegrationTest {
     assertEquals(expected(everything), latest(all));
   }
 
-  /** Sends {@code events}, runs the topology until the raw topic holds {@code distinct} records, closes it cleanly. */
+  /**
+   * Sends {@code events}, runs the topology until the distinct events topic holds {@code distinct} records, closes it
+   * cleanly.
+   */
   private static void runUntilConsumed(StreamConfig config, List<UsageEvent> events, int distinct) throws Exception {
     SchemaRegistryClient registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
     Properties props = new Properties();

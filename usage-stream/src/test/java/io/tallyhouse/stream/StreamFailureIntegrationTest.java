@@ -339,8 +339,8 @@ class StreamFailureIntegrationTest {
       Await.untilProgressStops("rows reaching ClickHouse", () -> {
         assertAlive(child, log);
         return requests(clickHouse, "usage_daily") >= requests;
-      }, () -> progress(admin, clickHouse, log), () -> "the writer's committed/end offsets of the raw topic: "
-          + writerPositions(clickHouse.database()) + "; end of the usage-stream log:\n" + tail(log));
+      }, () -> progress(admin, clickHouse, log), () -> "the writer's committed/end offsets of the distinct events"
+          + " topic: " + writerPositions(clickHouse.database()) + "; end of the usage-stream log:\n" + tail(log));
     }
   }
 
@@ -440,7 +440,8 @@ class StreamFailureIntegrationTest {
       }, () -> progress(admin, clickHouse, log), () -> "usage_daily counts " + requests(clickHouse, "usage_daily FINAL")
           + ", usage_events " + requests(clickHouse, "usage_events FINAL") + ", expected " + expected
           + "; missing from usage_events: " + missingRawEvents(clickHouse, events)
-          + "; the writer's committed/end offsets of the raw topic: " + writerPositions(clickHouse.database())
+          + "; the writer's committed/end offsets of the distinct events topic: "
+          + writerPositions(clickHouse.database())
           + "; end of the usage-stream log:\n" + tail(log));
     }
     for (String account : ACCOUNTS) {

@@ -102,7 +102,7 @@ class RawRetentionIntegrationTest {
       badSetting.put("RAW_RETENTION_DAYS", "forever");
       Command unusable = reconcile(badSetting);
       assertEquals(2, unusable.code(), unusable.output());
-      assertTrue(unusable.output().contains("RAW_RETENTION_DAYS must be a whole number, got: forever"),
+      assertTrue(unusable.output().contains("RAW_RETENTION_DAYS=forever: must be a whole number"),
           unusable.output());
       Map<String, String> nowhere = new HashMap<>(env);
       nowhere.put("CLICKHOUSE_URL", "http://127.0.0.1:" + closedPort());
