@@ -1,81 +1,121 @@
 package io.tallyhouse.stream;
 
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
-import io.tallyhouse.common.config.EnvNumbers;
+import io.tallyhouse.common.config.PipelineSettings;
+import io.tallyhouse.common.config.Settings;
 import io.tallyhouse.schemas.registry.RegistryConfig;
+import io.tallyhouse.stream.maintenance.StreamGenerations;
+import io.tallyhouse.stream.rollup.RollupStore;
+import io.tallyhouse.stream.topology.UsageTopology;
+import io.tallyhouse.stream.writer.WriterSettings;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
+import java.util.Set;
 
 /**
- * Settings of usage-stream, from the environment.
+ * Settings of usage-stream, read with {@link Settings} (every variable is described in docs/CONFIGURATION.md).
  *
- * @param dedupWindow how long a copy of an event is still recognised; the same value gateway-ingest enforces on
- *     created_at, so every event it accepts falls inside the window
- * @param writerMaxWait how long the ClickHouse writer gathers rows before it inserts what it has
+ * @param pipeline the settings usage-stream shares with gateway-ingest: Kafka, the registry, the events topic, its
+ *     partitions and the dedup window (the same value gateway-ingest enforces on created_at, so every event it
+ *     accepts falls inside the window)
+ * @param distinctEventsTopic the distinct events topic: each event once, as its usage_events row, for the writer
  * @param rawRetentionDays days of usage_events kept; older day partitions are dropped
  * @param streamThreads Kafka Streams threads; each commits its own transactions, so while one waits for the broker
  *     another processes; by default one per core, but no more than there are partitions
  * @param rollupCacheGroups groups whose totals each stream task keeps in memory in front of RocksDB (about
- *     {@link #BYTES_PER_CACHED_GROUP} bytes each): enough for a partition's groups of the last day or two saves a
- *     RocksDB read per event; by default a quarter of the heap shared out over the partitions
- * @param producerCompression compression of what the topology writes to Kafka ({@code lz4}; {@code none},
- *     {@code zstd}, ... as Kafka's compression.type)
- * @param commitInterval how often Kafka Streams commits its transaction, i.e. how often the raw topic and the rollups
- *     changelog receive committed records
+ *     {@link RollupStore#BYTES_PER_CACHED_GROUP} bytes each): enough for a partition's groups of the last day or two
+ *     saves a RocksDB read per event; by default a quarter of the heap shared out over the partitions
+ * @param producerCompression compression of what the topology writes to Kafka
+ * @param commitInterval how often Kafka Streams commits its transaction, i.e. how often the distinct events topic and
+ *     the rollups changelog receive committed records
  * @param generationSwitch where a new generation of the stream starts reading when ClickHouse holds counts already
  *     ({@link StreamGenerations})
- * @param writerCommitTimeout how long the writer waits for its offset commit; past it, it replaces its consumer and
- *     resumes from the last committed offsets
- * @param closeBatchGroups the most groups of its rollup store a stream task visits (and deletes) per second while it
+ * @param closeBatchGroups the most groups of its rollup store a stream task visits (and deletes) per step while it
  *     removes closed days, so that no transaction does unbounded work
  */
 public record StreamConfig(
-    String applicationId, String bootstrapServers, RegistryConfig registry, String eventsTopic, int eventsPartitions,
-    String rawEventsTopic, String deadLetterTopic, Path stateDir, Duration dedupWindow,
-    Duration commitInterval, ClickHouseConfig clickHouse, int writerBatchRows, Duration writerMaxWait,
-    int rawRetentionDays, int streamThreads, int rollupCacheGroups, String producerCompression, String httpHost,
-    int httpPort, StreamGenerations.Switch generationSwitch, Duration writerCommitTimeout, int closeBatchGroups) {
+    String applicationId, PipelineSettings pipeline, String distinctEventsTopic, String deadLetterTopic,
+    Path stateDir, Duration commitInterval, ClickHouseConfig clickHouse, WriterSettings writer, int rawRetentionDays,
+    int streamThreads, int rollupCacheGroups, String producerCompression, PipelineSettings.Http http,
+    StreamGenerations.Switch generationSwitch, int closeBatchGroups) {
 
-  /** What a cached group costs on the heap: 459 bytes measured with 176-character group keys, rounded up. */
-  static final long BYTES_PER_CACHED_GROUP = 500;
+  /** Kafka's compression.type values. */
+  private static final Set<String> COMPRESSIONS = Set.of("none", "gzip", "snappy", "lz4", "zstd");
 
-  UsageTopology.Topics topics() {
-    return new UsageTopology.Topics(eventsTopic, rawEventsTopic, deadLetterTopic);
+  public static StreamConfig read(Settings s) {
+    PipelineSettings pipeline = PipelineSettings.read(s);
+    int partitions = pipeline.eventsPartitions();
+    String applicationId = s.text("APPLICATION_ID", "Kafka Streams application id: names the stream's consumer"
+        + " group, its state and its rollups changelog").orElse("usage-stream");
+    String distinct = s.text("DISTINCT_EVENTS_TOPIC", "the distinct events topic: each event once, as its"
+        + " usage_events row, for the ClickHouse writer").orElse(pipeline.eventsTopic() + "-distinct",
+        "EVENTS_TOPIC-distinct");
+    s.retired("RAW_EVENTS_TOPIC", "set DISTINCT_EVENTS_TOPIC (the same topic under its one name)");
+    String deadLetters = s.text("DEAD_LETTER_TOPIC", "where records that cannot be counted go, with the reason in a"
+        + " header").orElse(pipeline.eventsTopic() + "-dlq", "EVENTS_TOPIC-dlq");
+    Path stateDir = s.text("STATE_DIR", "Kafka Streams' state directory (the RocksDB stores)")
+        .pathOrElse("/var/lib/tallyhouse/usage-stream");
+    Duration commitInterval = s.number("COMMIT_INTERVAL_MS", "how often Kafka Streams commits its transaction")
+        .millisOrElse(Duration.ofMillis(200));
+    ClickHouseConfig clickHouse = PipelineSettings.clickHouse(s);
+    WriterSettings writer = new WriterSettings(
+        s.number("WRITER_BATCH_ROWS", "the most records the ClickHouse writer inserts in one batch").intOrElse(20_000),
+        s.number("WRITER_MAX_WAIT_MS", "how long the ClickHouse writer gathers records before it inserts what it has")
+            .millisOrElse(Duration.ofMillis(250)),
+        s.number("WRITER_COMMIT_TIMEOUT_MS", "how long the writer waits for its offset commit before it replaces its"
+            + " consumer and resumes from the last committed offsets").millisOrElse(Duration.ofSeconds(60)));
+    int rawRetentionDays = s.number("RAW_RETENTION_DAYS", "days of usage_events kept; older day partitions are"
+        + " dropped").intOrElse(400);
+    int streamThreads = s.number("STREAM_THREADS", "Kafka Streams threads")
+        .intOrElse(defaultStreamThreads(Runtime.getRuntime().availableProcessors(), partitions),
+            "one per core, at most EVENTS_PARTITIONS");
+    int rollupCacheGroups = s.number("ROLLUP_CACHE_GROUPS", "groups whose totals each stream task caches in front"
+        + " of RocksDB").intOrElse(defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), partitions),
+            "a quarter of the heap over EVENTS_PARTITIONS, at least 10000");
+    String compression = s.text("PRODUCER_COMPRESSION", "compression of what the topology writes to Kafka")
+        .oneOf(COMPRESSIONS).orElse("lz4");
+    PipelineSettings.Http http = PipelineSettings.http(s, 8082);
+    StreamGenerations.Switch generationSwitch = StreamGenerations.Switch.read(s);
+    int closeBatchGroups = s.number("CLOSE_BATCH_GROUPS", "the most rollup-store groups a stream task deletes per"
+        + " step while it removes closed days").intOrElse(5_000);
+    return new StreamConfig(applicationId, pipeline, distinct, deadLetters, stateDir, commitInterval, clickHouse,
+        writer, rawRetentionDays, streamThreads, rollupCacheGroups, compression, http, generationSwitch,
+        closeBatchGroups);
+  }
+
+  public String bootstrapServers() {
+    return pipeline.bootstrapServers();
+  }
+
+  public RegistryConfig registry() {
+    return pipeline.registry();
+  }
+
+  public String eventsTopic() {
+    return pipeline.eventsTopic();
+  }
+
+  public int eventsPartitions() {
+    return pipeline.eventsPartitions();
+  }
+
+  public Duration dedupWindow() {
+    return pipeline.dedupWindow();
+  }
+
+  public UsageTopology.Topics topics() {
+    return new UsageTopology.Topics(eventsTopic(), distinctEventsTopic, deadLetterTopic);
   }
 
   /** Where the writer reads the rollups: the rollup store's changelog, named after the application id. */
-  String rollupsTopic() {
-    return UsageTopology.rollupsTopic(applicationId);
+  public String rollupsTopic() {
+    return RollupStore.changelogTopic(applicationId);
   }
 
-  public static StreamConfig fromEnv(Map<String, String> env) {
-    int partitions = EnvNumbers.positiveInt(env, "EVENTS_PARTITIONS", 6);
-    return new StreamConfig(
-        env.getOrDefault("APPLICATION_ID", "usage-stream"),
-        env.getOrDefault("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-        RegistryConfig.fromEnv(env),
-        env.getOrDefault("EVENTS_TOPIC", "usage-events"),
-        partitions,
-        env.getOrDefault("RAW_EVENTS_TOPIC", env.getOrDefault("EVENTS_TOPIC", "usage-events") + "-distinct"),
-        env.getOrDefault("DEAD_LETTER_TOPIC", env.getOrDefault("EVENTS_TOPIC", "usage-events") + "-dlq"),
-        Path.of(env.getOrDefault("STATE_DIR", "/var/lib/tallyhouse/usage-stream")),
-        Duration.ofDays(EnvNumbers.positiveLong(env, "DEDUP_WINDOW_DAYS", 35)),
-        Duration.ofMillis(EnvNumbers.positiveLong(env, "COMMIT_INTERVAL_MS", 200)),
-        ClickHouseConfig.fromEnv(env),
-        EnvNumbers.positiveInt(env, "WRITER_BATCH_ROWS", 20_000),
-        Duration.ofMillis(EnvNumbers.positiveLong(env, "WRITER_MAX_WAIT_MS", 250)),
-        EnvNumbers.positiveInt(env, "RAW_RETENTION_DAYS", 400),
-        EnvNumbers.positiveInt(env, "STREAM_THREADS",
-            defaultStreamThreads(Runtime.getRuntime().availableProcessors(), partitions)),
-        EnvNumbers.positiveInt(env, "ROLLUP_CACHE_GROUPS",
-            defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), partitions)),
-        env.getOrDefault("PRODUCER_COMPRESSION", "lz4"),
-        env.getOrDefault("HTTP_HOST", "127.0.0.1"),
-        EnvNumbers.port(env, "HTTP_PORT", 8082),
-        StreamGenerations.Switch.fromEnv(env),
-        Duration.ofMillis(EnvNumbers.positiveLong(env, "WRITER_COMMIT_TIMEOUT_MS", 60_000)),
-        EnvNumbers.positiveInt(env, "CLOSE_BATCH_GROUPS", 5_000));
+  /** What the generation check and the writer's shard bases need to know. */
+  public StreamGenerations.Setup generations() {
+    return new StreamGenerations.Setup(applicationId, bootstrapServers(), eventsTopic(), eventsPartitions(),
+        distinctEventsTopic, generationSwitch);
   }
 
   /**
@@ -83,14 +123,13 @@ public record StreamConfig(
    * task, so a small heap still caches the hottest groups.
    */
   static int defaultRollupCacheGroups(long maxHeapBytes, int partitions) {
-    long groups = maxHeapBytes / 4 / BYTES_PER_CACHED_GROUP / Math.max(1, partitions);
+    long groups = maxHeapBytes / 4 / RollupStore.BYTES_PER_CACHED_GROUP / Math.max(1, partitions);
     return (int) Math.max(10_000, Math.min(Integer.MAX_VALUE, groups));
   }
 
   /**
-   * One thread per core, as a thread waits for its transaction commits while another processes (on the 2-core bench
-   * box one thread left the machine 87-90 % busy, two 96-97 %, at the same CPU per event); a thread without a
-   * partition would only idle.
+   * One thread per core, as a thread waits for its transaction commits while another processes (bench/README.md,
+   * "usage-stream"); a thread without a partition would only idle.
    */
   static int defaultStreamThreads(int cores, int partitions) {
     return Math.max(1, Math.min(cores, partitions));

@@ -8,9 +8,18 @@ import io.tallyhouse.common.http.EventLoopWatchdog;
 import io.tallyhouse.common.http.Liveness;
 import io.tallyhouse.common.http.OpsRoutes;
 import io.tallyhouse.common.kafka.PipelineTopics;
+import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
-import io.tallyhouse.schemas.registry.SchemaRegistryException;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
+import io.tallyhouse.stream.maintenance.DayCloser;
+import io.tallyhouse.stream.maintenance.RawRetention;
+import io.tallyhouse.stream.maintenance.StreamGenerations;
+import io.tallyhouse.stream.topology.RetryingDeserializer;
+import io.tallyhouse.stream.topology.StreamThreadFailures;
+import io.tallyhouse.stream.topology.StreamsProperties;
+import io.tallyhouse.stream.topology.UsageTopology;
+import io.tallyhouse.stream.writer.ClickHouseWriter;
+import io.tallyhouse.stream.writer.WriterHealth;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
@@ -24,18 +33,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.KafkaStreams;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.errors.LogAndFailExceptionHandler;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * usage-stream: the dedup and rollup topology (Kafka Streams, exactly_once_v2) and the ClickHouse writer, plus
- * health and metrics over HTTP.
+ * usage-stream's composition root: wires the dedup and rollup topology (Kafka Streams, exactly_once_v2), the
+ * ClickHouse writer and the raw-table retention, starts them, and serves health and metrics over HTTP.
  */
 public final class UsageStreamApp implements AutoCloseable {
 
@@ -46,11 +50,12 @@ public final class UsageStreamApp implements AutoCloseable {
   private final SchemaRegistryClient registry;
   private final KafkaStreams streams;
   private final ClickHouseWriter writer;
+  private final RawRetention rawRetention;
+  private final StreamGenerations generations;
   /** Answers the stream tasks' questions about offsets while they close days. */
   private final Admin offsetsAdmin;
   private final LongAdder deadLettered = new LongAdder();
-  private final LongAdder threadFailures = new LongAdder();
-  private final RegistryBackoff registryBackoff = new RegistryBackoff();
+  private final StreamThreadFailures threadFailures;
   private final Vertx vertx = Vertx.vertx();
   private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private HttpServer server;
@@ -61,26 +66,30 @@ public final class UsageStreamApp implements AutoCloseable {
     this.clickHouse = new ClickHouse(config.clickHouse());
     this.registry = new SchemaRegistryClient(config.registry());
     this.offsetsAdmin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()));
+    this.threadFailures = new StreamThreadFailures(config.registry().url());
     this.streams = new KafkaStreams(UsageTopology.build(config.topics(), config.dedupWindow(),
         config.rollupCacheGroups(), closing(config, offsetsAdmin),
         new RetryingDeserializer<>(UsageEventSerde.deserializer(registry)), deadLettered), streamsProperties(config));
-    this.writer = new ClickHouseWriter(config, clickHouse, Clock.systemUTC());
+    this.generations = new StreamGenerations(config.generations(), clickHouse);
+    this.writer = writer(config, clickHouse);
+    this.rawRetention = new RawRetention(clickHouse, config.rawRetentionDays(), Clock.systemUTC());
   }
 
   /**
    * Creates the topics that are missing, then starts the topology, the writer (which creates its tables first, and
-   * waits for ClickHouse if it is down: the stream does not need it, except at a new generation's first start) and the
-   * HTTP port.
+   * waits for ClickHouse if it is down: the stream does not need it, except at a new generation's first start), the
+   * raw-table retention and the HTTP port.
    */
   public static UsageStreamApp start(StreamConfig config) {
     UsageStreamApp app = new UsageStreamApp(config);
     try {
       app.createTopics();
-      app.streams.setUncaughtExceptionHandler(app::onThreadFailure);
+      app.streams.setUncaughtExceptionHandler(app.threadFailures);
       // Before anything is read: a new generation must not count again what an earlier one counted.
-      new StreamGenerations(config, app.clickHouse).checkBeforeStart();
+      app.generations.checkBeforeStart();
       app.streams.start();
       app.writer.start();
+      app.rawRetention.start();
       app.listen();
     } catch (RuntimeException e) {
       app.close();
@@ -101,58 +110,7 @@ public final class UsageStreamApp implements AutoCloseable {
 
   /** Stream threads that failed and were replaced since the start. */
   long threadFailures() {
-    return threadFailures.sum();
-  }
-
-  /**
-   * A failed transaction is aborted and its records are read again by the new thread: nothing is lost or counted
-   * twice, and a passing outage (registry, broker) heals by itself. Under exactly_once_v2 the failed thread closes
-   * its tasks dirty and their stores are restored from the changelogs, so a registry that stays unusable is retried
-   * after a growing pause instead of in a loop.
-   */
-  private StreamThreadExceptionResponse onThreadFailure(Throwable e) {
-    threadFailures.increment();
-    SchemaRegistryException trouble = registryCause(e);
-    if (trouble == null) {
-      LOG.error("usage-stream topology failed", e);
-      return StreamThreadExceptionResponse.REPLACE_THREAD;
-    }
-    Duration pause = registryBackoff.next();
-    LOG.error("usage-stream cannot read events: the schema registry at {} cannot be used ({}); /health/ready fails, "
-        + "nothing is dead-lettered for it, and the record is read again in {} s", config.registry().url(),
-        trouble.getMessage(), pause.toSeconds());
-    try {
-      Thread.sleep(pause.toMillis());
-    } catch (InterruptedException interrupted) {
-      Thread.currentThread().interrupt();
-    }
-    return StreamThreadExceptionResponse.REPLACE_THREAD;
-  }
-
-  private static SchemaRegistryException registryCause(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof SchemaRegistryException registry) {
-        return registry;
-      }
-    }
-    return null;
-  }
-
-  /** 1 s doubling to 16 s while the registry stays unusable; back to 1 s once it was quiet for five minutes. */
-  static final class RegistryBackoff {
-    private static final Duration FIRST = Duration.ofSeconds(1);
-    private static final Duration LONGEST = Duration.ofSeconds(16);
-    private static final Duration QUIET = Duration.ofMinutes(5);
-    private Duration current = Duration.ZERO;
-    private long lastNanos;
-
-    synchronized Duration next() {
-      long now = System.nanoTime();
-      boolean quiet = current.isZero() || now - lastNanos > QUIET.toNanos();
-      current = quiet ? FIRST : current.multipliedBy(2).compareTo(LONGEST) > 0 ? LONGEST : current.multipliedBy(2);
-      lastNanos = now;
-      return current;
-    }
+    return threadFailures.count();
   }
 
   /**
@@ -171,79 +129,64 @@ public final class UsageStreamApp implements AutoCloseable {
   }
 
   private void listen() {
-    Gauge.builder("stream_clickhouse_rows_written", writer, ClickHouseWriter::rowsWritten).register(metrics);
-    Gauge.builder("stream_clickhouse_insert_failures", writer, ClickHouseWriter::insertFailures).register(metrics);
-    Gauge.builder("stream_writer_partitions_with_deleted_records", writer,
-            ClickHouseWriter::partitionsWithDeletedRecords)
+    WriterHealth health = writer.health();
+    Gauge.builder("stream_clickhouse_rows_written", health, WriterHealth::rowsWritten).register(metrics);
+    Gauge.builder("stream_clickhouse_insert_failures", health, WriterHealth::insertFailures).register(metrics);
+    Gauge.builder("stream_writer_partitions_with_deleted_records", health, WriterHealth::partitionsWithDeletedRecords)
         .description("times the writer found records deleted before it read them (see the log)").register(metrics);
-    Gauge.builder("stream_writer_restarts", writer, ClickHouseWriter::restarts)
+    Gauge.builder("stream_writer_restarts", health, WriterHealth::restarts)
         .description("times the writer replaced its consumer after a failure (see the log)").register(metrics);
     Gauge.builder("stream_dead_lettered_records", deadLettered, LongAdder::sum)
         .description("records sent to the dead-letter topic by this instance").register(metrics);
-    Gauge.builder("stream_thread_failures", threadFailures, LongAdder::sum)
+    Gauge.builder("stream_thread_failures", threadFailures, StreamThreadFailures::count)
         .description("stream threads that failed and were replaced (see the log)").register(metrics);
     Router router = Router.router(vertx);
     OpsRoutes.mount(router, metrics, this::ready,
         Liveness.all(EventLoopWatchdog.start(vertx), this::liveProblem));
+    String host = config.http().host();
+    int port = config.http().port();
     try {
-      server = vertx.createHttpServer().requestHandler(router).listen(config.httpPort(), config.httpHost())
+      server = vertx.createHttpServer().requestHandler(router).listen(port, host)
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
-      throw new IllegalStateException("usage-stream cannot listen on " + config.httpHost() + ":" + config.httpPort(), e);
+      throw new IllegalStateException("usage-stream cannot listen on " + host + ":" + port, e);
     }
   }
 
   private void createTopics() {
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()))) {
-      PipelineTopics.ensure(admin, List.of(config.eventsTopic(), config.rawEventsTopic(), config.deadLetterTopic()),
-          config.eventsPartitions(), 30_000);
+      PipelineTopics.ensure(admin, List.of(config.eventsTopic(), config.distinctEventsTopic(),
+          config.deadLetterTopic()), config.eventsPartitions(), 30_000);
     }
   }
 
+  /** The ClickHouse writer of {@code config}'s stream, writing into the shards of its generation. */
+  public static ClickHouseWriter writer(StreamConfig config, ClickHouse clickHouse) {
+    StreamGenerations generations = new StreamGenerations(config.generations(), clickHouse);
+    return ClickHouseWriter.of(config.applicationId(), config.bootstrapServers(), config.distinctEventsTopic(),
+        config.writer(), clickHouse, generations::writerShardBases);
+  }
 
   static DayCloser.Settings closing(StreamConfig config, Admin admin) {
     return new DayCloser.Settings(config.closeBatchGroups(), DayCloser.Offsets.of(admin));
   }
 
   static Properties streamsProperties(StreamConfig config) {
-    Properties p = new Properties();
-    p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
-    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-    p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
-    p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitInterval().toMillis());
-    // A stream thread spends much of its time waiting for the broker (transaction commits, flushes); more threads
-    // overlap those waits when there are cores to spare.
-    p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.streamThreads());
-    // No store uses Kafka Streams' record cache: the rollup store has its own (RollupStore).
-    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
-    // A record that cannot be read stops the application rather than being skipped: nothing is dropped silently.
-    p.put(StreamsConfig.DEFAULT_DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndFailExceptionHandler.class);
-    // lz4 by default: the raw rows compress well, and on the bench box it cost no measurable CPU per event (stream
-    // JVM 27.0 against 27.1 us, broker 4.8 against 5.9 us, with and without).
-    p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), config.producerCompression());
-    p.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), 256 * 1024);
-    // Under exactly-once Kafka Streams lowers this to 10 s. A thread starved of CPU (a loaded box, a long GC) can keep
-    // a transaction open that long; the coordinator then aborts it and fences the producer, and the thread's tasks are
-    // closed dirty and restore their stores from the changelogs, which a starved box does slowly again. 30 s rides
-    // that out; the cost is that a transaction left open by an instance that never comes back holds up read_committed
-    // readers (the writer) for up to 30 s.
-    p.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), 30_000);
-    // After a crash the restarted instance waits for the old member's session to expire; keep that short.
-    p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
-    return p;
+    return StreamsProperties.of(config.applicationId(), config.bootstrapServers(), config.stateDir(),
+        config.commitInterval(), config.streamThreads(), config.producerCompression());
   }
 
-  /** Stops the HTTP port, the topology (committing its transaction) and the writer. */
+  /** Stops the HTTP port, the topology (committing its transaction), the writer and the retention. */
   @Override
   public void close() {
     closing = true;
     if (server != null) {
       server.close();
     }
-    streams.close(java.time.Duration.ofSeconds(30));
+    streams.close(Duration.ofSeconds(30));
     offsetsAdmin.close();
     writer.close();
+    rawRetention.close();
     clickHouse.close();
     try {
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -252,14 +195,8 @@ public final class UsageStreamApp implements AutoCloseable {
     }
   }
 
-  /** Runs usage-stream from the environment until SIGTERM or Ctrl-C. */
-  public static void main(String[] args) throws InterruptedException {
-    UsageStreamApp app = start(StreamConfig.fromEnv(System.getenv()));
-    java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      app.close();
-      stopped.countDown();
-    }, "usage-stream-shutdown"));
-    stopped.await();
+  /** Runs usage-stream with the settings of its environment until SIGTERM or Ctrl-C. */
+  public static void main(String[] args) throws Exception {
+    ServiceMain.run("usage-stream", args, StreamConfig::read, UsageStreamApp::start);
   }
 }

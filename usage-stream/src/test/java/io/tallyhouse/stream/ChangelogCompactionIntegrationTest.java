@@ -3,6 +3,13 @@ package io.tallyhouse.stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.tallyhouse.common.runtime.ServiceMain;
+import io.tallyhouse.stream.topology.UsageTopology;
+import io.tallyhouse.stream.rows.UsageDailyRow;
+import io.tallyhouse.stream.rollup.GroupKey;
+import io.tallyhouse.stream.rollup.GroupTotals;
+import io.tallyhouse.stream.writer.ClickHouseWriter;
+import io.tallyhouse.stream.maintenance.DayCloser;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
@@ -15,7 +22,6 @@ import io.tallyhouse.testkit.Backend;
 import io.tallyhouse.testkit.Infra;
 import java.math.BigDecimal;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -68,13 +74,13 @@ class ChangelogCompactionIntegrationTest {
     env.put("DEDUP_WINDOW_DAYS", "1");
     env.put("COMMIT_INTERVAL_MS", "100");
     env.put("WRITER_MAX_WAIT_MS", "50");
-    StreamConfig config = StreamConfig.fromEnv(env);
+    StreamConfig config = ServiceMain.read(env, StreamConfig::read);
     Instant now = Instant.now();
     LocalDate day = LocalDate.ofInstant(now, ZoneOffset.UTC).minusDays(3);
     Instant before = now.minus(Duration.ofDays(2));
     UsageEvent first = Events.event("acme", "first", day + "T10:00:00Z", "g", "1.25");
     UsageEvent late = Events.event("acme", "late", day + "T11:00:00Z", "g", "0.000000000007");
-    String group = Rollup.groupKey(first);
+    String group = GroupKey.of(first);
     TopicPartition changelog = new TopicPartition(config.rollupsTopic(), 0);
 
     SchemaRegistryClient registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
@@ -94,12 +100,12 @@ class ChangelogCompactionIntegrationTest {
               TopicConfig.MIN_CLEANABLE_DIRTY_RATIO_CONFIG, "0.001",
               TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, "0",
               TopicConfig.DELETE_RETENTION_MS_CONFIG, "100")))).all().get(30, TimeUnit.SECONDS);
-      PipelineTopics.ensure(admin, List.of(config.rawEventsTopic(), config.deadLetterTopic()), 1, 30_000);
+      PipelineTopics.ensure(admin, List.of(config.distinctEventsTopic(), config.deadLetterTopic()), 1, 30_000);
 
       KafkaStreams streams = new KafkaStreams(UsageTopology.build(config.topics(), config.dedupWindow(),
           config.rollupCacheGroups(), UsageStreamApp.closing(config, admin), UsageEventSerde.deserializer(registry),
           new LongAdder()), UsageStreamApp.streamsProperties(config));
-      ClickHouseWriter[] writer = {new ClickHouseWriter(config, clickHouse, Clock.systemUTC())};
+      ClickHouseWriter[] writer = {UsageStreamApp.writer(config, clickHouse)};
       streams.start();
       writer[0].start();
       try {
@@ -121,7 +127,7 @@ class ChangelogCompactionIntegrationTest {
           // the writer would write the group's tombstone next.
           String probe = new String(DayCloser.PROBE.get(), java.nio.charset.StandardCharsets.UTF_8);
           await("the probe of closing days", () -> versions(config, changelog, probe).contains(null));
-          String fillers = Rollup.groupKey(Events.event("acme", "filler", now.toString(), "f", "1"));
+          String fillers = GroupKey.of(Events.event("acme", "filler", now.toString(), "f", "1"));
           long fillersBefore = versions(config, changelog, fillers).stream().mapToLong(Long::longValue).max()
               .orElse(0);
 
@@ -138,7 +144,7 @@ class ChangelogCompactionIntegrationTest {
           assertEquals(List.of(2L), versions(config, changelog, group),
               "compacted: only the late update is left, no tombstone while the writer has not read it");
         } finally {
-          writer[0] = new ClickHouseWriter(config, clickHouse, Clock.systemUTC());
+          writer[0] = UsageStreamApp.writer(config, clickHouse);
           writer[0].start();
           Infra.localClickHouse().start();
         }
@@ -177,7 +183,7 @@ class ChangelogCompactionIntegrationTest {
   private static long requests(ClickHouse clickHouse, String group) {
     try {
       List<JsonNode> rows = clickHouse.query("SELECT sum(requests) AS n FROM usage_daily FINAL WHERE user_id = "
-          + SqlLiteral.string(Rollup.of(group, null).userId()));
+          + SqlLiteral.string(UsageDailyRow.of(group, null).userId()));
       return rows.isEmpty() ? 0 : rows.get(0).get("n").asLong();
     } catch (RuntimeException e) {
       return 0;
@@ -210,7 +216,7 @@ class ChangelogCompactionIntegrationTest {
       while (consumer.position(partition) < end && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
           if (r.key().equals(group)) {
-            versions.add(r.value() == null ? null : Totals.fromBytes(r.value()).version());
+            versions.add(r.value() == null ? null : GroupTotals.fromBytes(r.value()).version());
           }
         }
       }

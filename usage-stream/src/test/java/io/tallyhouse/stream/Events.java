@@ -1,18 +1,20 @@
 package io.tallyhouse.stream;
 
+import io.tallyhouse.stream.rollup.GroupTotals;
+import io.tallyhouse.schemas.contract.Money;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import java.math.BigDecimal;
 import java.time.Instant;
 
 /** Test events with only what a test cares about spelled out. */
-final class Events {
+public final class Events {
 
-  static final String KEY_A = "a".repeat(64);
-  static final String KEY_B = "b".repeat(64);
+  public static final String KEY_A = "a".repeat(64);
+  public static final String KEY_B = "b".repeat(64);
 
   private Events() {}
 
-  static UsageEvent event(String account, String id, String createdAt, String user, String cost) {
+  public static UsageEvent event(String account, String id, String createdAt, String user, String cost) {
     return UsageEvent.newBuilder()
         .setEventId(id)
         .setAccountId(account)
@@ -39,15 +41,15 @@ final class Events {
    * The totals of a group's events, added up independently of the rollup store: plain BigDecimal and long
    * arithmetic, the test's oracle.
    */
-  static Totals totals(UsageEvent... events) {
+  public static GroupTotals totals(UsageEvent... events) {
     long requests = 0;
     long prompt = 0;
     long completion = 0;
     long reasoning = 0;
     long cached = 0;
     long byokRequests = 0;
-    BigDecimal usage = BigDecimal.ZERO.setScale(Totals.SCALE);
-    BigDecimal byok = BigDecimal.ZERO.setScale(Totals.SCALE);
+    BigDecimal usage = BigDecimal.ZERO.setScale(Money.SCALE);
+    BigDecimal byok = BigDecimal.ZERO.setScale(Money.SCALE);
     for (UsageEvent e : events) {
       requests++;
       prompt += e.getPromptTokens();
@@ -58,14 +60,14 @@ final class Events {
       usage = usage.add(e.getCost());
       byok = byok.add(e.getByokCost());
     }
-    return new Totals(requests, prompt, completion, reasoning, cached, usage, byok, byokRequests, requests);
+    return new GroupTotals(requests, prompt, completion, reasoning, cached, usage, byok, byokRequests, requests);
   }
 
   /**
    * A TabSeparated row by column name; fails unless it is exactly one line of one value per column. Values stay
    * escaped as written.
    */
-  static java.util.Map<String, String> byColumn(byte[] row, java.util.List<String> columns) {
+  public static java.util.Map<String, String> byColumn(byte[] row, java.util.List<String> columns) {
     String text = new String(row, java.nio.charset.StandardCharsets.UTF_8);
     org.junit.jupiter.api.Assertions.assertEquals(text.length() - 1, text.indexOf('\n'), "one whole line");
     String[] values = text.substring(0, text.length() - 1).split("\t", -1);

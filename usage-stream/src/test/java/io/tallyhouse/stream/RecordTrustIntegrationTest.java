@@ -4,6 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.tallyhouse.common.runtime.ServiceMain;
+import io.tallyhouse.stream.topology.Decode;
+import io.tallyhouse.stream.rollup.GroupKey;
+import io.tallyhouse.stream.topology.StreamThreadFailures;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
@@ -108,7 +112,7 @@ class RecordTrustIntegrationTest {
     UsageEvent b = event("gen-b", NOW.minusSeconds(60), "2");
     UsageEvent marker = event("gen-marker", NOW.minusSeconds(60), "4");
     ListAppender<ILoggingEvent> log = new ListAppender<>();
-    Logger appLog = (Logger) LoggerFactory.getLogger(UsageStreamApp.class);
+    Logger appLog = (Logger) LoggerFactory.getLogger(StreamThreadFailures.class);
     log.start();
     appLog.addAppender(log);
     try (ClickHouse clickHouse = new ClickHouse(misconfigured.config.clickHouse())) {
@@ -156,7 +160,7 @@ class RecordTrustIntegrationTest {
   }
 
   private static String reason(ConsumerRecord<String, byte[]> record) {
-    return new String(record.headers().lastHeader(UsageTopology.Decode.REASON).value(), StandardCharsets.UTF_8);
+    return new String(record.headers().lastHeader(Decode.REASON).value(), StandardCharsets.UTF_8);
   }
 
   private static int status(UsageStreamApp app, String path) {
@@ -199,7 +203,7 @@ class RecordTrustIntegrationTest {
       env.put("APPLICATION_ID", name);
       env.put("STATE_DIR", dir.toString());
       env.put("HTTP_PORT", "0");
-      this.config = StreamConfig.fromEnv(env);
+      this.config = ServiceMain.read(env, StreamConfig::read);
     }
 
     /** Writes the values in order to partition 0, as a plain Kafka producer of another team would. */
@@ -228,7 +232,7 @@ class RecordTrustIntegrationTest {
         throws InterruptedException {
       String sql = "SELECT sum(requests) AS requests, toString(sum(usage)) AS usage FROM usage_daily FINAL"
           + " WHERE account_id = " + SqlLiteral.string(member.getAccountId())
-          + " AND date = " + SqlLiteral.string(Rollup.utcDay(member).toString());
+          + " AND date = " + SqlLiteral.string(GroupKey.utcDay(member).toString());
       JsonNode[] seen = new JsonNode[1];
       await("usage_daily reaches " + least + " for " + member.getEventId() + "'s day", () -> {
         try {
@@ -265,7 +269,7 @@ class RecordTrustIntegrationTest {
     }
 
     private static long sourceOffset(ConsumerRecord<String, byte[]> record) {
-      String source = new String(record.headers().lastHeader(UsageTopology.Decode.SOURCE).value(),
+      String source = new String(record.headers().lastHeader(Decode.SOURCE).value(),
           StandardCharsets.UTF_8);
       return Long.parseLong(source.substring(source.indexOf('@') + 1));
     }

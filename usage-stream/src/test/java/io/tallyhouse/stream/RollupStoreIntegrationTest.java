@@ -2,6 +2,11 @@ package io.tallyhouse.stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.tallyhouse.common.runtime.ServiceMain;
+import io.tallyhouse.stream.topology.UsageTopology;
+import io.tallyhouse.stream.rollup.GroupKey;
+import io.tallyhouse.stream.rollup.GroupTotals;
+import io.tallyhouse.stream.maintenance.DayCloser;
 import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
@@ -54,9 +59,9 @@ class RollupStoreIntegrationTest {
     // seconds over the first records (5 s did not suffice). A cache of 3 groups for 10 is over its limit at the commit.
     env.put("COMMIT_INTERVAL_MS", "25000");
     env.put("ROLLUP_CACHE_GROUPS", "3");
-    StreamConfig config = StreamConfig.fromEnv(env);
+    StreamConfig config = ServiceMain.read(env, StreamConfig::read);
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", config.bootstrapServers()))) {
-      PipelineTopics.ensure(admin, List.of(config.eventsTopic(), config.rawEventsTopic(), config.deadLetterTopic()), 1,
+      PipelineTopics.ensure(admin, List.of(config.eventsTopic(), config.distinctEventsTopic(), config.deadLetterTopic()), 1,
           30_000);
     }
 
@@ -86,7 +91,10 @@ class RollupStoreIntegrationTest {
     assertEquals(expected(everything), latest(all));
   }
 
-  /** Sends {@code events}, runs the topology until the raw topic holds {@code distinct} records, closes it cleanly. */
+  /**
+   * Sends {@code events}, runs the topology until the distinct events topic holds {@code distinct} records, closes it
+   * cleanly.
+   */
   private static void runUntilConsumed(StreamConfig config, List<UsageEvent> events, int distinct) throws Exception {
     SchemaRegistryClient registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
     Properties props = new Properties();
@@ -105,7 +113,7 @@ class RollupStoreIntegrationTest {
     streams.start();
     try {
       // Processed, and committed or not: an uncommitted read sees the raw records of an open transaction too.
-      read(config, config.rawEventsTopic(), "read_uncommitted", distinct);
+      read(config, config.distinctEventsTopic(), "read_uncommitted", distinct);
     } finally {
       // A clean close commits what is open, flushing the cache first.
       streams.close(Duration.ofSeconds(60));
@@ -147,16 +155,16 @@ class RollupStoreIntegrationTest {
     }
   }
 
-  private static Map<String, Totals> latest(List<ConsumerRecord<String, byte[]>> records) {
-    Map<String, Totals> latest = new HashMap<>();
-    records.forEach(r -> latest.put(r.key(), Totals.fromBytes(r.value())));
+  private static Map<String, GroupTotals> latest(List<ConsumerRecord<String, byte[]>> records) {
+    Map<String, GroupTotals> latest = new HashMap<>();
+    records.forEach(r -> latest.put(r.key(), GroupTotals.fromBytes(r.value())));
     return latest;
   }
 
-  private static Map<String, Totals> expected(List<UsageEvent> events) {
+  private static Map<String, GroupTotals> expected(List<UsageEvent> events) {
     Map<String, List<UsageEvent>> byGroup = new HashMap<>();
-    events.forEach(e -> byGroup.computeIfAbsent(Rollup.groupKey(e), k -> new ArrayList<>()).add(e));
-    Map<String, Totals> expected = new HashMap<>();
+    events.forEach(e -> byGroup.computeIfAbsent(GroupKey.of(e), k -> new ArrayList<>()).add(e));
+    Map<String, GroupTotals> expected = new HashMap<>();
     byGroup.forEach((group, mine) -> expected.put(group, Events.totals(mine.toArray(UsageEvent[]::new))));
     return expected;
   }

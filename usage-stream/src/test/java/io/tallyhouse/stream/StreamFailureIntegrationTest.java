@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.tallyhouse.common.runtime.ServiceMain;
+import io.tallyhouse.stream.topology.Decode;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
@@ -119,7 +121,7 @@ class StreamFailureIntegrationTest {
         // The poison records are in the dead-letter topic, with their reason, and changed no total (awaitExact).
         List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> dead = s.readDeadLetters(poisonKeys.size());
         assertEquals(poisonKeys, dead.stream().map(r -> r.key()).sorted().toList());
-        assertTrue(dead.stream().allMatch(r -> r.headers().lastHeader(UsageTopology.Decode.REASON) != null));
+        assertTrue(dead.stream().allMatch(r -> r.headers().lastHeader(Decode.REASON) != null));
       } finally {
         first.close();
         second.close();
@@ -221,9 +223,9 @@ class StreamFailureIntegrationTest {
      * could never come, which looked like a stalled stream on a slow machine.
      */
     private void createTopics(int partitions) {
-      StreamConfig config = StreamConfig.fromEnv(env);
+      StreamConfig config = ServiceMain.read(env, StreamConfig::read);
       try (Admin admin = Admin.create(Map.of("bootstrap.servers", Infra.kafka().bootstrapServers()))) {
-        PipelineTopics.ensure(admin, List.of(config.eventsTopic(), config.rawEventsTopic(), config.deadLetterTopic()),
+        PipelineTopics.ensure(admin, List.of(config.eventsTopic(), config.distinctEventsTopic(), config.deadLetterTopic()),
             partitions, 60_000);
       }
     }
@@ -231,7 +233,7 @@ class StreamFailureIntegrationTest {
     StreamConfig config(String instance) {
       Map<String, String> own = new java.util.HashMap<>(env);
       own.put("STATE_DIR", dir.resolve("state-" + instance).toString());
-      return StreamConfig.fromEnv(own);
+      return ServiceMain.read(own, StreamConfig::read);
     }
 
     Process startChild(Path log) throws IOException {
@@ -338,8 +340,8 @@ class StreamFailureIntegrationTest {
       Await.untilProgressStops("rows reaching ClickHouse", () -> {
         assertAlive(child, log);
         return requests(clickHouse, "usage_daily") >= requests;
-      }, () -> progress(admin, clickHouse, log), () -> "the writer's committed/end offsets of the raw topic: "
-          + writerPositions(clickHouse.database()) + "; end of the usage-stream log:\n" + tail(log));
+      }, () -> progress(admin, clickHouse, log), () -> "the writer's committed/end offsets of the distinct events"
+          + " topic: " + writerPositions(clickHouse.database()) + "; end of the usage-stream log:\n" + tail(log));
     }
   }
 
@@ -439,7 +441,8 @@ class StreamFailureIntegrationTest {
       }, () -> progress(admin, clickHouse, log), () -> "usage_daily counts " + requests(clickHouse, "usage_daily FINAL")
           + ", usage_events " + requests(clickHouse, "usage_events FINAL") + ", expected " + expected
           + "; missing from usage_events: " + missingRawEvents(clickHouse, events)
-          + "; the writer's committed/end offsets of the raw topic: " + writerPositions(clickHouse.database())
+          + "; the writer's committed/end offsets of the distinct events topic: "
+          + writerPositions(clickHouse.database())
           + "; end of the usage-stream log:\n" + tail(log));
     }
     for (String account : ACCOUNTS) {

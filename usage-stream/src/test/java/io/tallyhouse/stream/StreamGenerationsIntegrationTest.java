@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tallyhouse.common.runtime.ServiceMain;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.schemas.avro.UsageEvent;
@@ -131,7 +132,7 @@ class StreamGenerationsIntegrationTest {
     own.put("APPLICATION_ID", applicationId);
     own.put("STATE_DIR", dir.resolve(applicationId).toString());
     own.putAll(extra);
-    return StreamConfig.fromEnv(own);
+    return ServiceMain.read(own, StreamConfig::read);
   }
 
   /** Distinct events of the last three days in a handful of groups per account, with exact random money. */

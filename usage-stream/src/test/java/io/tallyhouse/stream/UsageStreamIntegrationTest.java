@@ -3,6 +3,7 @@ package io.tallyhouse.stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tallyhouse.common.runtime.ServiceMain;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
@@ -46,7 +47,7 @@ class UsageStreamIntegrationTest {
     env.put("APPLICATION_ID", name);
     env.put("STATE_DIR", dir.toString());
     env.put("HTTP_PORT", "0");
-    StreamConfig config = StreamConfig.fromEnv(env);
+    StreamConfig config = ServiceMain.read(env, StreamConfig::read);
 
     Instant base = Instant.now().truncatedTo(ChronoUnit.DAYS).minus(2, ChronoUnit.DAYS).plusSeconds(3600);
     List<UsageEvent> distinct = new ArrayList<>();

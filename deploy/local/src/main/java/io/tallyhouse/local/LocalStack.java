@@ -8,6 +8,7 @@ import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.ingest.IngestServer;
 import io.tallyhouse.query.ActivityServer;
 import io.tallyhouse.query.QueryConfig;
+import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.stream.StreamConfig;
 import io.tallyhouse.stream.UsageStreamApp;
 import io.tallyhouse.testkit.ApicurioRegistry;
@@ -93,7 +94,7 @@ public final class LocalStack {
     env.put("KEYS_FILE", keysFile.toString());
     env.put("STATE_DIR", data.resolve("usage-stream").toString());
 
-    UsageStreamApp stream = UsageStreamApp.start(StreamConfig.fromEnv(with(env, "HTTP_PORT", "8082")));
+    UsageStreamApp stream = UsageStreamApp.start(ServiceMain.read(with(env, "HTTP_PORT", "8082"), StreamConfig::read));
     running.add(stream::close);
     IngestServer ingest = IngestServer.start(ServiceMain.read(with(env, "HTTP_PORT", "8080"), IngestConfig::read),
         Clock.systemUTC());

@@ -1,0 +1,54 @@
+package io.tallyhouse.stream.rows;
+
+import io.tallyhouse.stream.rollup.GroupKey;
+import io.tallyhouse.common.clickhouse.TabSeparated;
+import io.tallyhouse.schemas.avro.UsageEvent;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A distinct event as its {@code usage_events} row in TabSeparated: the distinct events topic's value, inserted by the writer
+ * as it is. Money is the decimal's plain digits, exact.
+ */
+public final class DistinctEventRow {
+
+  /** The usage_events columns of {@link #toRow}, in its order. */
+  public static final List<String> COLUMNS = List.of("date", "account_id", "event_id", "api_key_hash", "user", "model",
+      "model_permaslug", "provider_name", "endpoint_id", "created_at", "created_at_us", "prompt_tokens",
+      "completion_tokens", "reasoning_tokens", "cached_tokens", "cost", "is_byok", "byok_cost", "app", "received_at",
+      "received_at_us");
+
+  private DistinctEventRow() {}
+
+  /** The row, ending in a newline. */
+  public static byte[] toRow(UsageEvent e) {
+    return new TabSeparated(384)
+        .date(GroupKey.utcDay(e))
+        .string(e.getAccountId())
+        .string(e.getEventId())
+        .string(e.getApiKeyHash())
+        .nullableString(e.getUser())
+        .string(e.getModel())
+        .string(e.getModelPermaslug())
+        .string(e.getProviderName())
+        .string(e.getEndpointId())
+        .dateTime(e.getCreatedAt().getEpochSecond())
+        .number(micros(e.getCreatedAt()))
+        .number(e.getPromptTokens())
+        .number(e.getCompletionTokens())
+        .number(e.getReasoningTokens())
+        .number(e.getCachedTokens())
+        .decimal(e.getCost())
+        .number(e.getIsByok() ? 1 : 0)
+        .decimal(e.getByokCost())
+        .nullableString(e.getApp())
+        .dateTime(e.getReceivedAt().getEpochSecond())
+        .number(micros(e.getReceivedAt()))
+        .endRow()
+        .toByteArray();
+  }
+
+  private static long micros(Instant instant) {
+    return instant.getEpochSecond() * 1_000_000 + instant.getNano() / 1_000;
+  }
+}

@@ -1,0 +1,68 @@
+package io.tallyhouse.stream.writer;
+
+/** What the ClickHouse writer reports about itself: readiness and the counters behind its metrics. */
+public final class WriterHealth {
+
+  private volatile boolean healthy = true;
+  // From a failure until the new consumer has its partitions.
+  private volatile boolean recovering;
+  private volatile long rowsWritten;
+  private volatile long insertFailures;
+  private volatile long partitionsWithDeletedRecords;
+  private volatile long restarts;
+
+  /** Whether the last insert (or migration) succeeded and no failure is being recovered from. */
+  public boolean ok() {
+    return healthy && !recovering;
+  }
+
+  public long rowsWritten() {
+    return rowsWritten;
+  }
+
+  public long insertFailures() {
+    return insertFailures;
+  }
+
+  /** How many times a partition's next records had been deleted before the writer read them. */
+  public long partitionsWithDeletedRecords() {
+    return partitionsWithDeletedRecords;
+  }
+
+  /** How many times the writer replaced its consumer after a failure. */
+  public long restarts() {
+    return restarts;
+  }
+
+  void healthy(boolean healthy) {
+    this.healthy = healthy;
+  }
+
+  boolean recovering() {
+    return recovering;
+  }
+
+  void recovering(boolean recovering) {
+    this.recovering = recovering;
+  }
+
+  void written(long rows) {
+    rowsWritten += rows;
+    healthy = true;
+  }
+
+  void insertFailed() {
+    insertFailures++;
+    healthy = false;
+  }
+
+  void recordsDeleted(int partitions) {
+    partitionsWithDeletedRecords += partitions;
+    healthy = false;
+  }
+
+  void restarted() {
+    restarts++;
+    recovering = true;
+  }
+}
