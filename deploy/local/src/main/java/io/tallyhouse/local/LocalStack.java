@@ -3,6 +3,7 @@ package io.tallyhouse.local;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
+import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.ingest.IngestServer;
 import io.tallyhouse.query.ActivityServer;
@@ -96,7 +97,8 @@ public final class LocalStack {
     running.add(stream::close);
     IngestServer ingest = IngestServer.start(IngestConfig.fromEnv(with(env, "HTTP_PORT", "8080")), Clock.systemUTC());
     running.add(ingest::close);
-    ActivityServer query = ActivityServer.start(QueryConfig.fromEnv(with(env, "HTTP_PORT", "8081")), Clock.systemUTC());
+    ActivityServer query = ActivityServer.start(ServiceMain.read(with(env, "HTTP_PORT", "8081"), QueryConfig::read),
+        Clock.systemUTC());
     running.add(query::close);
 
     String ingestUrl = "http://127.0.0.1:" + ingest.port();

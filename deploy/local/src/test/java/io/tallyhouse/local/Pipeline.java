@@ -4,6 +4,7 @@ import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.ingest.IngestServer;
 import io.tallyhouse.query.ActivityServer;
@@ -49,7 +50,7 @@ final class Pipeline implements AutoCloseable {
     this.clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name));
     this.stream = UsageStreamApp.start(StreamConfig.fromEnv(env));
     this.ingest = IngestServer.start(IngestConfig.fromEnv(env), clock);
-    this.query = ActivityServer.start(QueryConfig.fromEnv(env), clock);
+    this.query = ActivityServer.start(ServiceMain.read(env, QueryConfig::read), clock);
   }
 
   String ingestUrl() {
