@@ -186,7 +186,8 @@ public final class ActivityRepository {
   }
 
   /** {@link #money} of {@code usage}. */
-  public static BigDecimal usage(JsonEachRowText reader, String[] row, BigInteger requests, String account, Object day) {
+  public static BigDecimal usage(JsonEachRowText reader, String[] row, BigInteger requests, String account,
+      Object day) {
     return money(reader, row, "usage", USAGE_SUM, requests, account, day);
   }
 
@@ -196,7 +197,10 @@ public final class ActivityRepository {
     return money(reader, row, "byok_usage_inference", BYOK_USAGE_SUM, requests, account, day);
   }
 
-  /** {@code toString(date)} is always {@code YYYY-MM-DD}; LocalDate.parse's formatter was a hot spot. */
+  /**
+   * {@code toString(date)} is always {@code YYYY-MM-DD}; LocalDate.parse's formatter is a hot spot when large answers
+   * are read.
+   */
   public static LocalDate day(String text) {
     if (text.length() != 10 || text.charAt(4) != '-' || text.charAt(7) != '-') {
       throw new IllegalStateException("not a ClickHouse date: " + text);

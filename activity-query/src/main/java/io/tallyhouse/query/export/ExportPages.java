@@ -25,7 +25,10 @@ public final class ExportPages {
   private final ExportRepository repository;
   private final int csvPageRows;
 
-  /** @param csvPageRows rows per keyset page of a CSV export ({@link #CSV_PAGE_ROWS}; fewer make small CSVs span pages) */
+  /**
+   * @param csvPageRows rows per keyset page of a CSV export ({@link #CSV_PAGE_ROWS}; fewer make a small CSV span
+   *     several pages)
+   */
   public ExportPages(ExportRepository repository, int csvPageRows) {
     this.repository = repository;
     this.csvPageRows = csvPageRows;
