@@ -82,12 +82,6 @@ public record QueryConfig(String host, int port, Path keysFile, ClickHouseConfig
     }
   }
 
-  /** Without the cache, answer and export settings: the defaults. */
-  public QueryConfig(String host, int port, Path keysFile, ClickHouseConfig clickHouse) {
-    this(host, port, keysFile, clickHouse, defaultCacheMaxBytes(), DEFAULT_CACHE_POLL_INTERVAL,
-        DEFAULT_ACTIVITY_MAX_ITEMS, ExportLimits.DEFAULT);
-  }
-
   /**
    * A quarter of the heap the JVM may grow to: the rest is left to answers in flight, export pages (at most
    * {@code EXPORT_MAX_TOTAL} of them) and the collector's headroom.
