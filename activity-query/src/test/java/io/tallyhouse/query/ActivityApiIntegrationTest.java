@@ -19,6 +19,7 @@ import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.query.QueryTestEnv.Endpoint;
+import io.tallyhouse.query.cache.CompletedDayCache;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import io.vertx.core.VertxOptions;
@@ -116,7 +117,7 @@ class ActivityApiIntegrationTest {
     ingestToken = QueryTestEnv.newKey(keys, CredentialKind.INGEST, null);
 
     Map<String, String> env = QueryTestEnv.of(endpoint, database, keys.file());
-    QueryConfig config = QueryConfig.fromEnv(env);
+    QueryConfig config = QueryTestEnv.config(env);
     // The server creates the database and tables itself, before any row exists.
     server = ActivityServer.start(config, Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC));
     lateEvening = ActivityServer.start(config, Clock.fixed(Instant.parse("2026-11-22T23:59:59.999Z"), ZoneOffset.UTC));
@@ -682,7 +683,7 @@ class ActivityApiIntegrationTest {
       if (!cacheBytes.equals("default")) {
         env.put("CACHE_MAX_BYTES", cacheBytes);
       }
-      try (ActivityServer capped = ActivityServer.start(QueryConfig.fromEnv(env),
+      try (ActivityServer capped = ActivityServer.start(QueryTestEnv.config(env),
           Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC))) {
         if (capped.cache().enabled()) {
           QueryTestEnv.awaitFreshPoll(capped);
@@ -702,7 +703,7 @@ class ActivityApiIntegrationTest {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
     try (FlakyClickHouseProxy proxy = new FlakyClickHouseProxy(endpoint.httpUrl())) {
       Map<String, String> env = QueryTestEnv.of(proxy.url(), endpoint, database, keysFile);
-      try (ActivityServer failing = ActivityServer.start(QueryConfig.fromEnv(env),
+      try (ActivityServer failing = ActivityServer.start(QueryTestEnv.config(env),
           Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC))) {
         // Beta's answer proves the proxy forwards; acme's days are not cached, so acme's answers need ClickHouse.
         assertEquals(200, get(failing, "Bearer " + betaKey, "date=" + D1).statusCode());

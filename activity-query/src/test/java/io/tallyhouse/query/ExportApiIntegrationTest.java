@@ -16,6 +16,11 @@ import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.query.QueryTestEnv.Endpoint;
+import io.tallyhouse.query.export.ExportCursor;
+import io.tallyhouse.query.export.ExportRequest;
+import io.tallyhouse.query.export.ExportRow;
+import io.tallyhouse.query.http.ActivityRouter;
+import io.tallyhouse.query.http.QueryString;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import java.math.BigDecimal;
@@ -109,17 +114,15 @@ class ExportApiIntegrationTest {
     gammaKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, GAMMA);
     ingestToken = QueryTestEnv.newKey(keys, CredentialKind.INGEST, null);
     Map<String, String> env = QueryTestEnv.of(endpoint, database, keys.file());
-    server = ActivityServer.start(QueryConfig.fromEnv(env), Clock.fixed(NOW, ZoneOffset.UTC));
-    clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
     // Several CSV pages even for this small fixture, so the keyset continuation of the stream is exercised.
-    ActivityServer.csvPageRows = 4;
+    server = ActivityServer.start(QueryTestEnv.config(env), Clock.fixed(NOW, ZoneOffset.UTC), 4);
+    clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
     insertFixture();
   }
 
   @AfterAll
   static void stop() {
-    ActivityServer.csvPageRows = ActivityServer.CSV_PAGE_ROWS;
-    if (server != null) {
+        if (server != null) {
       server.close();
     }
     QueryTestEnv.dropDatabase(clickHouse, database);
@@ -177,7 +180,7 @@ class ExportApiIntegrationTest {
   }
 
   private static HttpResponse<String> export(String key, String query) throws Exception {
-    return get("Bearer " + key, ActivityServer.EXPORT_ROUTE, query);
+    return get("Bearer " + key, ActivityRouter.EXPORT_ROUTE, query);
   }
 
   private static JsonNode json(HttpResponse<String> response) throws Exception {
@@ -420,7 +423,7 @@ class ExportApiIntegrationTest {
               r.get("provider_name").asText()));
     });
     assertEquals(new TreeSet<>(FORMULA_USERS), new TreeSet<>(exported));
-    JsonNode activity = json(get("Bearer " + gammaKey, ActivityServer.ROUTE, "date=" + D1 + "&group_by=user"));
+    JsonNode activity = json(get("Bearer " + gammaKey, ActivityRouter.ROUTE, "date=" + D1 + "&group_by=user"));
     Set<String> users = new TreeSet<>();
     activity.get("data").forEach(item -> {
       users.add(item.get("user_id").asText());
@@ -578,13 +581,13 @@ class ExportApiIntegrationTest {
 
   @Test
   void authIsTheActivityAuth() throws Exception {
-    HttpResponse<String> none = get(null, ActivityServer.EXPORT_ROUTE, RANGE);
+    HttpResponse<String> none = get(null, ActivityRouter.EXPORT_ROUTE, RANGE);
     error(none, 401);
     assertEquals("Bearer", none.headers().firstValue("WWW-Authenticate").orElse(""));
     error(export("sk-th-mgmt-unknown", RANGE), 401);
     error(export(ingestToken, RANGE), 403);
     // Key before parameters.
-    error(get(null, ActivityServer.EXPORT_ROUTE, "from=bad"), 401);
+    error(get(null, ActivityRouter.EXPORT_ROUTE, "from=bad"), 401);
     error(export(ingestToken, "from=bad"), 403);
   }
 
@@ -662,7 +665,7 @@ class ExportApiIntegrationTest {
   void malformedPercentEscapeAndHugeLinesAreNot500() throws Exception {
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
       socket.setSoTimeout(10_000);
-      socket.getOutputStream().write(("GET " + ActivityServer.EXPORT_ROUTE + "?" + RANGE + "&user_id=%zz HTTP/1.1\r\n"
+      socket.getOutputStream().write(("GET " + ActivityRouter.EXPORT_ROUTE + "?" + RANGE + "&user_id=%zz HTTP/1.1\r\n"
           + "Host: 127.0.0.1\r\nAuthorization: Bearer " + acmeKey + "\r\nConnection: close\r\n\r\n")
           .getBytes(StandardCharsets.ISO_8859_1));
       String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -749,7 +752,7 @@ class ExportApiIntegrationTest {
     // Once the cache has polled, the activity answer loads the account's days (the SQL path's "activity" timer is
     // CompletedDayCacheIntegrationTest's).
     QueryTestEnv.awaitFreshPoll(server);
-    get("Bearer " + acmeKey, ActivityServer.ROUTE, "");
+    get("Bearer " + acmeKey, ActivityRouter.ROUTE, "");
     String metrics = get(null, "/metrics", "").body();
     for (String query : List.of("export", "key_lookup", "cache_poll", "cache_load")) {
       assertTrue(metrics.contains("activity_clickhouse_query_seconds_count{query=\"" + query + "\"}"), metrics);
@@ -761,7 +764,7 @@ class ExportApiIntegrationTest {
   @Test
   void otherMethodsAre405() throws Exception {
     HttpResponse<String> post = HTTP.send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + server.port() + ActivityServer.EXPORT_ROUTE + "?" + RANGE))
+        URI.create("http://127.0.0.1:" + server.port() + ActivityRouter.EXPORT_ROUTE + "?" + RANGE))
         .header("Authorization", "Bearer " + acmeKey)
         .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
     error(post, 405);

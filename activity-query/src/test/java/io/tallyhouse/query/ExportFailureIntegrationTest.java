@@ -13,6 +13,7 @@ import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.query.http.ActivityRouter;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import java.io.ByteArrayOutputStream;
@@ -72,8 +73,9 @@ class ExportFailureIntegrationTest {
     acmeKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, ACME);
     QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, BETA);
     proxy = new FlakyClickHouseProxy(endpoint.httpUrl());
-    server = ActivityServer.start(QueryConfig.fromEnv(QueryTestEnv.of(proxy.url(), endpoint, database, keys.file())),
-        Clock.fixed(NOW, ZoneOffset.UTC));
+    // CSV pages of 4 rows, so a CSV spans several keyset pages and ClickHouse can fail after the first.
+    server = ActivityServer.start(QueryTestEnv.config(QueryTestEnv.of(proxy.url(), endpoint, database, keys.file())),
+        Clock.fixed(NOW, ZoneOffset.UTC), 4);
     clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
     List<String> rows = new ArrayList<>();
     for (int i = 0; i < ACME_USERS; i++) {
@@ -86,13 +88,11 @@ class ExportFailureIntegrationTest {
     rows.add(ExportApiIntegrationTest.row(BETA, "2026-11-21", BETA_KEY_HASH, "user-5", ExportApiIntegrationTest.OPENAI,
         98, "777.777", 1));
     clickHouse.insertJsonEachRow("usage_daily", (String.join("\n", rows) + "\n").getBytes(StandardCharsets.UTF_8));
-    ActivityServer.csvPageRows = 4;
   }
 
   @AfterAll
   static void stop() {
-    ActivityServer.csvPageRows = ActivityServer.CSV_PAGE_ROWS;
-    if (server != null) {
+        if (server != null) {
       server.close();
     }
     if (proxy != null) {
@@ -144,7 +144,7 @@ class ExportFailureIntegrationTest {
   void anOrdinaryClientSeesTheCutCsvAsAnError() throws Exception {
     proxy.failAfter(1);
     // java.net.http reads chunked bodies strictly: a connection closed before the last chunk is an IOException.
-    assertThrows(IOException.class, () -> HTTP.send(request(ActivityServer.EXPORT_ROUTE, CSV_QUERY),
+    assertThrows(IOException.class, () -> HTTP.send(request(ActivityRouter.EXPORT_ROUTE, CSV_QUERY),
         HttpResponse.BodyHandlers.ofString()));
   }
 
@@ -156,7 +156,7 @@ class ExportFailureIntegrationTest {
 
     proxy.recover();
     // The same service answers the same export completely afterwards.
-    HttpResponse<String> again = HTTP.send(request(ActivityServer.EXPORT_ROUTE, CSV_QUERY),
+    HttpResponse<String> again = HTTP.send(request(ActivityRouter.EXPORT_ROUTE, CSV_QUERY),
         HttpResponse.BodyHandlers.ofString());
     assertEquals(200, again.statusCode());
     assertEquals(1 + ACME_USERS, ExportApiIntegrationTest.parseCsv(again.body()).size());
@@ -173,14 +173,14 @@ class ExportFailureIntegrationTest {
   @Test
   void jsonExportIsAGeneric500WhenClickHouseFails() throws Exception {
     String first = "from=2026-11-01&to=2026-11-21&group_by=user&limit=3";
-    HttpResponse<String> page = HTTP.send(request(ActivityServer.EXPORT_ROUTE, first),
+    HttpResponse<String> page = HTTP.send(request(ActivityRouter.EXPORT_ROUTE, first),
         HttpResponse.BodyHandlers.ofString());
     assertEquals(200, page.statusCode(), page.body());
     String cursor = ExportApiIntegrationTest.EXACT.readTree(page.body()).get("next_cursor").asText();
 
     proxy.fail();
     for (String query : List.of(first, first + "&cursor=" + cursor, first + "&api_key_hash=" + ACME_KEY_HASH)) {
-      HttpResponse<String> failed = HTTP.send(request(ActivityServer.EXPORT_ROUTE, query),
+      HttpResponse<String> failed = HTTP.send(request(ActivityRouter.EXPORT_ROUTE, query),
           HttpResponse.BodyHandlers.ofString());
       assertEquals(500, failed.statusCode(), query);
       assertEquals(GENERIC_500, failed.body(), "nothing of ClickHouse's message reaches the client");
@@ -191,7 +191,7 @@ class ExportFailureIntegrationTest {
   @Test
   void csvExportFailingBeforeTheFirstRowIsAClean500() throws Exception {
     proxy.fail();
-    HttpResponse<String> failed = HTTP.send(request(ActivityServer.EXPORT_ROUTE, CSV_QUERY),
+    HttpResponse<String> failed = HTTP.send(request(ActivityRouter.EXPORT_ROUTE, CSV_QUERY),
         HttpResponse.BodyHandlers.ofString());
     assertEquals(500, failed.statusCode());
     assertEquals(GENERIC_500, failed.body());
@@ -224,8 +224,8 @@ class ExportFailureIntegrationTest {
 
   /** How many exports were cut after rows were sent (0 before the first). */
   private static double aborted(String metrics) {
-    String series = "activity_requests_seconds_count{route=\"" + ActivityServer.EXPORT_ROUTE + "\",status=\""
-        + ActivityServer.ABORTED + "\"} ";
+    String series = "activity_requests_seconds_count{route=\"" + ActivityRouter.EXPORT_ROUTE + "\",status=\""
+        + ActivityRouter.ABORTED + "\"} ";
     for (String line : metrics.split("\n")) {
       if (line.startsWith(series)) {
         return Double.parseDouble(line.substring(series.length()).trim());
@@ -245,7 +245,7 @@ class ExportFailureIntegrationTest {
     ByteArrayOutputStream received = new ByteArrayOutputStream();
     try (Socket socket = new Socket("127.0.0.1", server.port())) {
       socket.setSoTimeout(30_000);
-      socket.getOutputStream().write(("GET " + ActivityServer.EXPORT_ROUTE + "?" + query + " HTTP/1.1\r\n"
+      socket.getOutputStream().write(("GET " + ActivityRouter.EXPORT_ROUTE + "?" + query + " HTTP/1.1\r\n"
           + "Host: 127.0.0.1\r\nAuthorization: Bearer " + acmeKey + "\r\nConnection: close\r\n\r\n")
           .getBytes(StandardCharsets.ISO_8859_1));
       InputStream in = socket.getInputStream();

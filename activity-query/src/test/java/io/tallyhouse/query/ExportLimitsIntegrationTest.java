@@ -10,6 +10,7 @@ import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.query.QueryTestEnv.Endpoint;
+import io.tallyhouse.query.http.ActivityRouter;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import java.io.ByteArrayOutputStream;
@@ -86,7 +87,7 @@ class ExportLimitsIntegrationTest {
   private static ActivityServer server(Map<String, String> settings) {
     Map<String, String> env = QueryTestEnv.of(endpoint, database, keys.file());
     env.putAll(settings);
-    return ActivityServer.start(QueryConfig.fromEnv(env), Clock.fixed(NOW, ZoneOffset.UTC));
+    return ActivityServer.start(QueryTestEnv.config(env), Clock.fixed(NOW, ZoneOffset.UTC));
   }
 
   private static void insertRows() {
@@ -110,7 +111,7 @@ class ExportLimitsIntegrationTest {
     socket.setReceiveBufferSize(8 * 1024);
     socket.setSoTimeout(120_000);
     socket.connect(new InetSocketAddress("127.0.0.1", server.port()), 30_000);
-    socket.getOutputStream().write(("GET " + ActivityServer.EXPORT_ROUTE + "?from=" + DAY + "&to=" + DAY
+    socket.getOutputStream().write(("GET " + ActivityRouter.EXPORT_ROUTE + "?from=" + DAY + "&to=" + DAY
         + "&format=csv HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + KEYS.get(account) + "\r\n\r\n")
         .getBytes(StandardCharsets.ISO_8859_1));
     InputStream in = socket.getInputStream();
@@ -207,7 +208,7 @@ class ExportLimitsIntegrationTest {
         assertEquals(QueryConfig.DEFAULT_EXPORT_MAX_TOTAL, inProgress(server), "the admitted exports are stalled");
 
         // Another account: a cache miss and a key never checked before (both need a worker) and readiness answer.
-        HttpResponse<String> activity = get(server, "bystander", ActivityServer.ROUTE, "group_by=user");
+        HttpResponse<String> activity = get(server, "bystander", ActivityRouter.ROUTE, "group_by=user");
         assertEquals(200, activity.statusCode(), activity.body());
         JsonNode item = ExportApiIntegrationTest.EXACT.readTree(activity.body()).get("data").get(0);
         assertEquals("carol", item.get("user_id").asText());
@@ -215,8 +216,8 @@ class ExportLimitsIntegrationTest {
         assertEquals(200, get(server, null, "/health/ready", "").statusCode());
         assertEquals(200, get(server, null, "/health/live", "").statusCode());
         // Its exports wait for a free slot, like everyone's.
-        assertRetryLater(get(server, "bystander", ActivityServer.EXPORT_ROUTE, "from=" + DAY + "&to=" + DAY));
-        assertRetryLater(get(server, "abuser-0", ActivityServer.EXPORT_ROUTE, "from=" + DAY + "&to=" + DAY));
+        assertRetryLater(get(server, "bystander", ActivityRouter.EXPORT_ROUTE, "from=" + DAY + "&to=" + DAY));
+        assertRetryLater(get(server, "abuser-0", ActivityRouter.EXPORT_ROUTE, "from=" + DAY + "&to=" + DAY));
         assertEquals(QueryConfig.DEFAULT_EXPORT_MAX_TOTAL, inProgress(server));
       } finally {
         for (Stalled client : clients) {
@@ -227,15 +228,15 @@ class ExportLimitsIntegrationTest {
 
       // Gone clients give their slots back.
       awaitInProgress(server, 0);
-      HttpResponse<String> csv = get(server, "bystander", ActivityServer.EXPORT_ROUTE,
+      HttpResponse<String> csv = get(server, "bystander", ActivityRouter.EXPORT_ROUTE,
           "from=" + DAY + "&to=" + DAY + "&format=csv");
       assertEquals(200, csv.statusCode(), csv.body());
       assertTrue(csv.body().contains("\r\ncarol,7,"), csv.body());
-      HttpResponse<String> full = get(server, "abuser-1", ActivityServer.EXPORT_ROUTE,
+      HttpResponse<String> full = get(server, "abuser-1", ActivityRouter.EXPORT_ROUTE,
           "from=" + DAY + "&to=" + DAY + "&format=csv");
       assertEquals(200, full.statusCode());
       assertEquals(ROWS_PER_ABUSER + 1, full.body().split("\r\n").length, "a reading client gets every row");
-      assertTrue(QueryTestEnv.metric(server, "activity_requests_seconds_count{route=\"" + ActivityServer.EXPORT_ROUTE
+      assertTrue(QueryTestEnv.metric(server, "activity_requests_seconds_count{route=\"" + ActivityRouter.EXPORT_ROUTE
           + "\",status=\"aborted\"}") >= QueryConfig.DEFAULT_EXPORT_MAX_TOTAL);
       awaitInProgress(server, 0);
     }
@@ -250,7 +251,7 @@ class ExportLimitsIntegrationTest {
         assertEquals(200, stalled.status());
         // The one slot is taken until the stalled export times out, with its client still connected.
         awaitInProgress(server, 0);
-        HttpResponse<String> next = get(server, "abuser-3", ActivityServer.EXPORT_ROUTE,
+        HttpResponse<String> next = get(server, "abuser-3", ActivityRouter.EXPORT_ROUTE,
             "from=" + DAY + "&to=" + DAY + "&format=json&limit=1");
         assertEquals(200, next.statusCode(), next.body());
         // The stalled client then reads what was sent before the reset: a cut transfer, never the last chunk.

@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * internals the service must never repeat, until {@link #recover()}. The cache's polls of the change markers arrive
  * on their own clock, so they never count against {@link #failAfter}; {@link #failPolls()} fails only them.
  */
-final class FlakyClickHouseProxy implements AutoCloseable {
+public final class FlakyClickHouseProxy implements AutoCloseable {
 
   static final String INTERNAL_DETAIL = "Code: 60. DB::Exception: Table secret_internal_db.usage_daily doesn't exist";
 
@@ -37,32 +37,32 @@ final class FlakyClickHouseProxy implements AutoCloseable {
   private final AtomicInteger forwardsLeft = new AtomicInteger(-1);
   private volatile boolean failPolls;
 
-  FlakyClickHouseProxy(String targetUrl) throws IOException {
+  public FlakyClickHouseProxy(String targetUrl) throws IOException {
     this.target = targetUrl.endsWith("/") ? targetUrl.substring(0, targetUrl.length() - 1) : targetUrl;
     this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.createContext("/", this::handle);
     server.start();
   }
 
-  String url() {
+  public String url() {
     return "http://127.0.0.1:" + server.getAddress().getPort();
   }
 
-  void fail() {
+  public void fail() {
     failAfter(0);
   }
 
   /** Forwards the next {@code requests} requests, then fails every later one. */
-  void failAfter(int requests) {
+  public void failAfter(int requests) {
     forwardsLeft.set(requests);
   }
 
   /** Fails the cache's polls of {@code usage_daily_changes} only; everything else is forwarded. */
-  void failPolls() {
+  public void failPolls() {
     failPolls = true;
   }
 
-  void recover() {
+  public void recover() {
     failPolls = false;
     forwardsLeft.set(-1);
   }

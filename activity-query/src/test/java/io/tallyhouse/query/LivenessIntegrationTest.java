@@ -33,7 +33,7 @@ class LivenessIntegrationTest {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
     String database = QueryTestEnv.newDatabase("aqlive");
     CredentialStore keys = QueryTestEnv.newKeyStore("activity-query-liveness");
-    ActivityServer server = ActivityServer.start(QueryConfig.fromEnv(QueryTestEnv.of(endpoint, database,
+    ActivityServer server = ActivityServer.start(QueryTestEnv.config(QueryTestEnv.of(endpoint, database,
         keys.file())), Clock.systemUTC());
     CountDownLatch release = new CountDownLatch(1);
     try {

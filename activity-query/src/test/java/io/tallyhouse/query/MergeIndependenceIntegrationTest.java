@@ -39,7 +39,7 @@ class MergeIndependenceIntegrationTest {
     // ClickHouse's answers are under test here: with the cache the second round would come from memory (an OPTIMIZE is
     // no INSERT, so it moves no change marker). CompletedDayCacheIntegrationTest holds the cache to the SQL answers.
     env.put("CACHE_MAX_BYTES", "0");
-    try (ActivityServer server = ActivityServer.start(QueryConfig.fromEnv(env),
+    try (ActivityServer server = ActivityServer.start(QueryTestEnv.config(env),
             Clock.fixed(Instant.parse("2026-11-22T08:00:00Z"), ZoneOffset.UTC));
          ClickHouse clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(),
              endpoint.password(), database))) {

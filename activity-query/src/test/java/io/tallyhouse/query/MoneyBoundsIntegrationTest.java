@@ -18,6 +18,7 @@ import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.query.http.ActivityRouter;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import java.math.BigDecimal;
@@ -90,10 +91,10 @@ class MoneyBoundsIntegrationTest {
     malloryKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, MALLORY);
     Map<String, String> env = QueryTestEnv.of(endpoint, database, keys.file());
     Clock clock = Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC);
-    cached = ActivityServer.start(QueryConfig.fromEnv(env), clock);
+    cached = ActivityServer.start(QueryTestEnv.config(env), clock);
     Map<String, String> noCache = new HashMap<>(env);
     noCache.put("CACHE_MAX_BYTES", "0");
-    sqlOnly = ActivityServer.start(QueryConfig.fromEnv(noCache), clock);
+    sqlOnly = ActivityServer.start(QueryTestEnv.config(noCache), clock);
     clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(),
         database));
 
@@ -212,13 +213,13 @@ class MoneyBoundsIntegrationTest {
     for (ActivityServer server : new ActivityServer[] {cached, sqlOnly}) {
       // Twice: on the cached server the first is a load, the second a hit.
       for (int round = 0; round < 2; round++) {
-        JsonNode day = data(server, whaleKey, ActivityServer.ROUTE, "date=" + D1);
+        JsonNode day = data(server, whaleKey, ActivityRouter.ROUTE, "date=" + D1);
         assertEquals(1, day.size());
         assertMoney(DAY_USAGE, day.get(0).get("usage"));
         assertMoney(DAY_USAGE, day.get(0).get("byok_usage_inference"));
         assertEquals(DAY_REQUESTS.toBigInteger(), day.get(0).get("requests").bigIntegerValue());
 
-        JsonNode byUser = data(server, whaleKey, ActivityServer.ROUTE, "date=" + D1 + "&group_by=user");
+        JsonNode byUser = data(server, whaleKey, ActivityRouter.ROUTE, "date=" + D1 + "&group_by=user");
         assertEquals(USERS, byUser.size());
         for (JsonNode item : byUser) {
           assertMoney(USER_USAGE, item.get("usage"));
@@ -230,19 +231,19 @@ class MoneyBoundsIntegrationTest {
 
   @Test
   void theLargestLegalRowsAreExportedExactlyAsJsonAndCsv() throws Exception {
-    JsonNode byUser = data(sqlOnly, whaleKey, ActivityServer.EXPORT_ROUTE,
+    JsonNode byUser = data(sqlOnly, whaleKey, ActivityRouter.EXPORT_ROUTE,
         "from=" + D1 + "&to=" + D1 + "&group_by=user&limit=1000");
     assertEquals(USERS, byUser.size());
     for (JsonNode row : byUser) {
       assertMoney(USER_USAGE, row.get("usage"));
       assertMoney(USER_USAGE, row.get("byok_usage_inference"));
     }
-    JsonNode byDate = data(sqlOnly, whaleKey, ActivityServer.EXPORT_ROUTE, "from=" + D2 + "&to=" + D1
+    JsonNode byDate = data(sqlOnly, whaleKey, ActivityRouter.EXPORT_ROUTE, "from=" + D2 + "&to=" + D1
         + "&group_by=date");
     assertEquals(1, byDate.size());
     assertMoney(DAY_USAGE, byDate.get(0).get("usage"));
 
-    HttpResponse<String> csv = get(sqlOnly, whaleKey, ActivityServer.EXPORT_ROUTE, "from=" + D1 + "&to=" + D1
+    HttpResponse<String> csv = get(sqlOnly, whaleKey, ActivityRouter.EXPORT_ROUTE, "from=" + D1 + "&to=" + D1
         + "&group_by=date&format=csv");
     assertEquals(200, csv.statusCode(), csv.body());
     String[] lines = csv.body().split("\r\n");
@@ -260,10 +261,10 @@ class MoneyBoundsIntegrationTest {
   void aTotalThatWrapsOrHidesANegativeRowIsAnErrorNamingTheAccountAndDayNeverANumber() throws Exception {
     for (ActivityServer server : new ActivityServer[] {cached, sqlOnly}) {
       for (String day : List.of(D2, D3)) {
-        for (String route : List.of(ActivityServer.ROUTE, ActivityServer.EXPORT_ROUTE)) {
+        for (String route : List.of(ActivityRouter.ROUTE, ActivityRouter.EXPORT_ROUTE)) {
           for (String query : List.of("date=" + day, "from=" + day + "&to=" + day + "&group_by=date",
               "from=" + day + "&to=" + day + "&group_by=user&format=csv")) {
-            if (route.equals(ActivityServer.ROUTE) != query.startsWith("date=")) {
+            if (route.equals(ActivityRouter.ROUTE) != query.startsWith("date=")) {
               continue;
             }
             logs.list.clear();
@@ -277,7 +278,7 @@ class MoneyBoundsIntegrationTest {
         }
       }
       // The account's good day is still served, exactly: the impossible days fail only their own answers.
-      JsonNode good = data(server, malloryKey, ActivityServer.ROUTE, "date=" + D1);
+      JsonNode good = data(server, malloryKey, ActivityRouter.ROUTE, "date=" + D1);
       assertMoney(BigDecimal.ONE, good.get(0).get("usage"));
     }
   }

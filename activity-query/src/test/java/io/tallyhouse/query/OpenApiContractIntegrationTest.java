@@ -11,6 +11,12 @@ import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.http.HttpServers;
+import io.tallyhouse.query.activity.ActivityItem;
+import io.tallyhouse.query.export.ExportRequest;
+import io.tallyhouse.query.export.ExportRow;
+import io.tallyhouse.query.http.ActivityRouter;
+import io.tallyhouse.query.http.QueryString;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import java.net.URI;
@@ -59,7 +65,7 @@ class OpenApiContractIntegrationTest {
     key = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, "acme");
     ingestToken = QueryTestEnv.newKey(keys, CredentialKind.INGEST, null);
     Map<String, String> env = QueryTestEnv.of(endpoint, database, keys.file());
-    server = ActivityServer.start(QueryConfig.fromEnv(env),
+    server = ActivityServer.start(QueryTestEnv.config(env),
         Clock.fixed(Instant.parse("2026-11-22T12:00:00Z"), ZoneOffset.UTC));
     clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
     String row = "{\"account_id\":\"acme\",\"date\":\"2026-11-21\",\"api_key_hash\":\"" + KEY + "\",\"user_id\":\"%s\","
@@ -117,7 +123,8 @@ class OpenApiContractIntegrationTest {
     HttpResponse<String> response = get(null, "/openapi.yaml", "");
     assertEquals(200, response.statusCode());
     assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/yaml"));
-    assertEquals(new String(ActivityServer.openApi(), StandardCharsets.UTF_8), response.body());
+    assertEquals(new String(HttpServers.openApiDocument(ActivityRouter.class, ActivityRouter.OPENAPI_RESOURCE),
+        StandardCharsets.UTF_8), response.body());
     assertTrue(spec.get("openapi").asText().startsWith("3."));
   }
 

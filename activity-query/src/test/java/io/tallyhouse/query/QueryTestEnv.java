@@ -5,6 +5,7 @@ import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
+import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import java.io.IOException;
 import java.net.URI;
@@ -21,14 +22,14 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /** The environment of an activity-query under test, and its keys: shared by the module's integration tests. */
-final class QueryTestEnv {
+public final class QueryTestEnv {
 
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   private QueryTestEnv() {}
 
   /** A service on any free port, reading {@code keysFile}, with its own database on the server at {@code url}. */
-  static Map<String, String> of(String url, ClickHouseEndpoint endpoint, String database, Path keysFile) {
+  public static Map<String, String> of(String url, ClickHouseEndpoint endpoint, String database, Path keysFile) {
     Map<String, String> env = new HashMap<>();
     env.put("CLICKHOUSE_URL", url);
     env.put("CLICKHOUSE_USER", endpoint.user());
@@ -39,19 +40,24 @@ final class QueryTestEnv {
     return env;
   }
 
-  static Map<String, String> of(ClickHouseEndpoint endpoint, String database, Path keysFile) {
+  public static Map<String, String> of(ClickHouseEndpoint endpoint, String database, Path keysFile) {
     return of(endpoint.httpUrl(), endpoint, database, keysFile);
   }
 
+  /** The configuration a service reads from {@code env}, validated as at start. */
+  public static QueryConfig config(Map<String, String> env) {
+    return ServiceMain.read(env, QueryConfig::read);
+  }
+
   /** A database name no other test class uses: {@code prefix_} and 16 random hex digits. */
-  static String newDatabase(String prefix) {
+  public static String newDatabase(String prefix) {
     byte[] random = new byte[8];
     ThreadLocalRandom.current().nextBytes(random);
     return prefix + "_" + HexFormat.of().formatHex(random);
   }
 
   /** Drops a test class's database and closes its client; null (the setup failed early) is nothing to do. */
-  static void dropDatabase(ClickHouse clickHouse, String database) {
+  public static void dropDatabase(ClickHouse clickHouse, String database) {
     if (clickHouse != null) {
       clickHouse.execute("DROP DATABASE IF EXISTS " + SqlLiteral.identifier(database));
       clickHouse.close();
@@ -59,7 +65,7 @@ final class QueryTestEnv {
   }
 
   /** An empty key file in a new temporary folder named after {@code test}. */
-  static CredentialStore newKeyStore(String test) throws IOException {
+  public static CredentialStore newKeyStore(String test) throws IOException {
     return new CredentialStore(Files.createTempDirectory(test).resolve("keys.jsonl"));
   }
 
@@ -67,7 +73,7 @@ final class QueryTestEnv {
    * Waits until {@code server}'s cache has completed a poll that started after this call, so it serves from memory
    * and knows every write made before. Fails after a minute (a guard against a hang, not a timing assertion).
    */
-  static void awaitFreshPoll(ActivityServer server) throws InterruptedException {
+  public static void awaitFreshPoll(ActivityServer server) throws InterruptedException {
     long seen = server.cache().polls();
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
     // The poll running now may have started before the call: the one after it surely did not.
@@ -80,7 +86,7 @@ final class QueryTestEnv {
   }
 
   /** One series of {@code server}'s {@code /metrics}, named with its labels as printed; 0 when absent. */
-  static double metric(ActivityServer server, String series) throws IOException, InterruptedException {
+  public static double metric(ActivityServer server, String series) throws IOException, InterruptedException {
     String metrics = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
         .build(), HttpResponse.BodyHandlers.ofString()).body();
     for (String line : metrics.split("\n")) {
@@ -92,19 +98,19 @@ final class QueryTestEnv {
   }
 
   /** How many activity answers {@code server}'s cache gave with {@code result} (hit, miss, bypass). */
-  static double cacheAnswers(ActivityServer server, String result) throws IOException, InterruptedException {
+  public static double cacheAnswers(ActivityServer server, String result) throws IOException, InterruptedException {
     return metric(server, "activity_cache_answers_seconds_count{result=\"" + result + "\"}");
   }
 
   /** A new secret of {@code kind} stored in {@code keys}; returns the secret. */
-  static String newKey(CredentialStore keys, CredentialKind kind, String account) {
+  public static String newKey(CredentialStore keys, CredentialKind kind, String account) {
     String secret = Secrets.generate(kind.secretPrefix());
     keys.add(secret, kind, account, List.of(), "test");
     return secret;
   }
 
   /** An endpoint as the rollup rows of the tests name it. */
-  record Endpoint(String model, String permaslug, String provider, String id) {}
+  public record Endpoint(String model, String permaslug, String provider, String id) {}
 
   private static final com.fasterxml.jackson.databind.ObjectMapper PLAIN =
       com.fasterxml.jackson.databind.json.JsonMapper.builder()
@@ -114,7 +120,7 @@ final class QueryTestEnv {
    * One usage_daily row as JSONEachRow, money as exact plain numbers; tokens derive from requests (prompt 100x,
    * completion 10x, reasoning 1x, cached 3x).
    */
-  static String rollupRow(String account, String date, String key, String user, Endpoint ep, long requests,
+  public static String rollupRow(String account, String date, String key, String user, Endpoint ep, long requests,
       String usage, String byok, long byokRequests, long version) {
     com.fasterxml.jackson.databind.node.ObjectNode node = PLAIN.createObjectNode();
     node.put("account_id", account);

@@ -99,7 +99,8 @@ public final class LocalStack {
     IngestServer ingest = IngestServer.start(ServiceMain.read(with(env, "HTTP_PORT", "8080"), IngestConfig::read),
         Clock.systemUTC());
     running.add(ingest::close);
-    ActivityServer query = ActivityServer.start(QueryConfig.fromEnv(with(env, "HTTP_PORT", "8081")), Clock.systemUTC());
+    ActivityServer query = ActivityServer.start(ServiceMain.read(with(env, "HTTP_PORT", "8081"), QueryConfig::read),
+        Clock.systemUTC());
     running.add(query::close);
 
     String ingestUrl = "http://127.0.0.1:" + ingest.port();

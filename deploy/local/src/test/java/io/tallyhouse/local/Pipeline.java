@@ -9,7 +9,6 @@ import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.ingest.IngestServer;
 import io.tallyhouse.query.ActivityServer;
 import io.tallyhouse.query.QueryConfig;
-import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.stream.StreamConfig;
 import io.tallyhouse.stream.UsageStreamApp;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
@@ -51,7 +50,7 @@ final class Pipeline implements AutoCloseable {
     this.clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name));
     this.stream = UsageStreamApp.start(ServiceMain.read(env, StreamConfig::read));
     this.ingest = IngestServer.start(ServiceMain.read(env, IngestConfig::read), clock);
-    this.query = ActivityServer.start(QueryConfig.fromEnv(env), clock);
+    this.query = ActivityServer.start(ServiceMain.read(env, QueryConfig::read), clock);
   }
 
   String ingestUrl() {
