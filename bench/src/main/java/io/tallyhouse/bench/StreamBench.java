@@ -13,6 +13,7 @@ import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.config.PipelineSettings;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.ingest.IngestServer;
@@ -95,7 +96,7 @@ public final class StreamBench {
     ObjectNode result = JSON.createObjectNode();
     Process stream = null;
     IngestServer ingest = null;
-    try (ClickHouse clickHouse = new ClickHouse(ClickHouseConfig.fromEnv(env))) {
+    try (ClickHouse clickHouse = new ClickHouse(ServiceMain.read(env, PipelineSettings::clickHouse))) {
       createTopic(kafka, "usage-events", partitions);
       Map<String, String> ingestEnv = new HashMap<>(env);
       ingestEnv.put("HTTP_PORT", "0");

@@ -64,8 +64,7 @@ public record StreamConfig(
             .millisOrElse(Duration.ofMillis(250)),
         s.number("WRITER_COMMIT_TIMEOUT_MS", "how long the writer waits for its offset commit before it replaces its"
             + " consumer and resumes from the last committed offsets").millisOrElse(Duration.ofSeconds(60)));
-    int rawRetentionDays = s.number("RAW_RETENTION_DAYS", "days of usage_events kept; older day partitions are"
-        + " dropped").intOrElse(400);
+    int rawRetentionDays = PipelineSettings.rawRetentionDays(s);
     int streamThreads = s.number("STREAM_THREADS", "Kafka Streams threads")
         .intOrElse(defaultStreamThreads(Runtime.getRuntime().availableProcessors(), partitions),
             "one per core, at most EVENTS_PARTITIONS");

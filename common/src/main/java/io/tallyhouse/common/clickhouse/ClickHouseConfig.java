@@ -1,7 +1,6 @@
 package io.tallyhouse.common.clickhouse;
 
 import java.time.Duration;
-import java.util.Map;
 
 /**
  * Where and how to reach ClickHouse.
@@ -25,12 +24,4 @@ public record ClickHouseConfig(String url, String user, String password, String 
     this(url, user, password, database, null);
   }
 
-  /** From {@code CLICKHOUSE_URL}, {@code CLICKHOUSE_USER}, {@code CLICKHOUSE_PASSWORD}, {@code CLICKHOUSE_DATABASE}. */
-  public static ClickHouseConfig fromEnv(Map<String, String> env) {
-    return new ClickHouseConfig(
-        env.getOrDefault("CLICKHOUSE_URL", "http://127.0.0.1:8123"),
-        env.getOrDefault("CLICKHOUSE_USER", "default"),
-        env.getOrDefault("CLICKHOUSE_PASSWORD", ""),
-        env.getOrDefault("CLICKHOUSE_DATABASE", "tallyhouse"));
-  }
 }

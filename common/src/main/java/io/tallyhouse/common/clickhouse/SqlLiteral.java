@@ -41,9 +41,18 @@ public final class SqlLiteral {
     return "toDate('" + date + "')";
   }
 
+  /** The rule {@link #identifier} enforces, in words. */
+  public static final String IDENTIFIER_RULE =
+      "must be a plain identifier: 1-64 letters, digits or _, not starting with a digit";
+
+  /** Whether {@code name} is a plain identifier {@link #identifier} accepts. */
+  public static boolean isIdentifier(String name) {
+    return name != null && IDENTIFIER.matcher(name).matches();
+  }
+
   /** A database or table name; only plain identifiers are accepted, never quoted user input. */
   public static String identifier(String name) {
-    if (name == null || !IDENTIFIER.matcher(name).matches()) {
+    if (!isIdentifier(name)) {
       throw new IllegalArgumentException("not a plain identifier: " + name);
     }
     return name;

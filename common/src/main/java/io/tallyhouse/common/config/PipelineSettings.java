@@ -1,6 +1,7 @@
 package io.tallyhouse.common.config;
 
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -8,7 +9,8 @@ import java.time.Duration;
 /**
  * The settings several services read and must agree on, read in one place with one default and one meaning each:
  * gateway-ingest and usage-stream share Kafka, the registry, the events topic and the dedup window; usage-stream and
- * activity-query share ClickHouse; gateway-ingest and activity-query share the key file.
+ * activity-query share ClickHouse (and usage-stream and reconcile the raw table's retention); gateway-ingest and
+ * activity-query share the key file.
  *
  * @param dedupWindow how far back created_at may lie: ingest refuses older events, the stream recognises copies for
  *     that long, so every accepted event falls inside the window the stream removes duplicates in
@@ -18,6 +20,7 @@ public record PipelineSettings(
 
   public static final String DEFAULT_EVENTS_TOPIC = "usage-events";
   public static final Duration DEFAULT_DEDUP_WINDOW = Duration.ofDays(35);
+  public static final String DEFAULT_DATABASE = "tallyhouse";
 
   /** The Kafka side: brokers, registry, events topic and dedup window. */
   public static PipelineSettings read(Settings settings) {
@@ -47,11 +50,25 @@ public record PipelineSettings(
 
   /** ClickHouse, over its HTTP interface. */
   public static ClickHouseConfig clickHouse(Settings settings) {
-    return new ClickHouseConfig(
-        settings.text("CLICKHOUSE_URL", "ClickHouse HTTP endpoint").orElse("http://127.0.0.1:8123"),
-        settings.text("CLICKHOUSE_USER", "ClickHouse user").orElse("default"),
-        settings.text("CLICKHOUSE_PASSWORD", "ClickHouse password (empty when unset)").orNull(),
-        settings.text("CLICKHOUSE_DATABASE", "the database holding the Tallyhouse tables").orElse("tallyhouse"));
+    String url = settings.text("CLICKHOUSE_URL", "ClickHouse HTTP endpoint").orElse("http://127.0.0.1:8123");
+    String user = settings.text("CLICKHOUSE_USER", "ClickHouse user").orElse("default");
+    String password = settings.text("CLICKHOUSE_PASSWORD", "ClickHouse password (empty when unset)").orNull();
+    String database = settings.text("CLICKHOUSE_DATABASE", "the database holding the Tallyhouse tables")
+        .orElse(DEFAULT_DATABASE);
+    if (!SqlLiteral.isIdentifier(database)) {
+      settings.problem("CLICKHOUSE_DATABASE", SqlLiteral.IDENTIFIER_RULE);
+      database = DEFAULT_DATABASE;
+    }
+    return new ClickHouseConfig(url, user, password, database);
+  }
+
+  /**
+   * Days of usage_events (the raw table) kept: usage-stream drops older day partitions, and reconcile compares only
+   * the days still kept.
+   */
+  public static int rawRetentionDays(Settings settings) {
+    return settings.number("RAW_RETENTION_DAYS", "days of usage_events kept; usage-stream drops older day"
+        + " partitions, reconcile compares only the days kept").intOrElse(400);
   }
 
   /** The key file: ingest keys and management keys, stored as hashes. */

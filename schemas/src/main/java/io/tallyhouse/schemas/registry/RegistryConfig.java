@@ -1,7 +1,6 @@
 package io.tallyhouse.schemas.registry;
 
 import java.time.Duration;
-import java.util.Map;
 
 /**
  * Where the Confluent-compatible schema registry is and how to talk to it.
@@ -26,13 +25,4 @@ public record RegistryConfig(String url, String username, String password, Durat
     this(url, null, null, null);
   }
 
-  /** From {@code SCHEMA_REGISTRY_URL}, {@code SCHEMA_REGISTRY_USER}, {@code SCHEMA_REGISTRY_PASSWORD}, {@code SCHEMA_REGISTRY_TIMEOUT}. */
-  public static RegistryConfig fromEnv(Map<String, String> env) {
-    String timeout = env.get("SCHEMA_REGISTRY_TIMEOUT");
-    return new RegistryConfig(
-        env.getOrDefault("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8085/apis/ccompat/v7"),
-        env.get("SCHEMA_REGISTRY_USER"),
-        env.get("SCHEMA_REGISTRY_PASSWORD"),
-        timeout == null ? null : Duration.parse(timeout));
-  }
 }

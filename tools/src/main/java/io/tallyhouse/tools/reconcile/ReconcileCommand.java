@@ -28,7 +28,7 @@ import picocli.CommandLine.TypeConversionException;
         "",
         "ClickHouse comes from CLICKHOUSE_URL (default http://127.0.0.1:8123, the local stack of make run),"
             + " CLICKHOUSE_USER, CLICKHOUSE_PASSWORD and CLICKHOUSE_DATABASE (default tallyhouse). RAW_RETENTION_DAYS"
-            + " (default " + ReconcileSettings.DEFAULT_RAW_RETENTION_DAYS + ", as usage-stream's) sets the default"
+            + " (default 400, read as usage-stream reads it) sets the default"
             + " range: older days have no raw rows.",
         "",
         "While events flow, the two tables can differ for a moment: a scheduled check compares days up to yesterday"

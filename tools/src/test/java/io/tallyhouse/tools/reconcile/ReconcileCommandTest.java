@@ -50,7 +50,7 @@ class ReconcileCommandTest {
   void aBrokenSettingIsAUsageErrorNamingVariableAndValue() {
     Run run = Cli.run(Map.of("RAW_RETENTION_DAYS", "forever", "CLICKHOUSE_DATABASE", "no-such name"), "reconcile");
     assertUsageError(run, "RAW_RETENTION_DAYS=forever: must be a whole number");
-    assertUsageError(run, "not a plain identifier: no-such name");
+    assertUsageError(run, "CLICKHOUSE_DATABASE=no-such name: must be a plain identifier");
   }
 
   @Test
