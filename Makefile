@@ -21,6 +21,10 @@ test: deps
 check:
 	$(MVN) $(MVN_FLAGS) -q test spotless:check
 
+## make config-reference: writes docs/CONFIGURATION.md (every variable, default and meaning) from the code.
+config-reference: $(RUN_CP)
+	@java -cp "$$(cat $(RUN_CP)):deploy/local/target/classes" io.tallyhouse.local.ConfigurationReferenceFile .
+
 ## make format: formats the Java sources (google-java-format, the layout make check and make test require).
 format:
 	$(MVN) $(MVN_FLAGS) -q spotless:apply

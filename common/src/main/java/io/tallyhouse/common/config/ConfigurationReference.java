@@ -54,7 +54,7 @@ public final class ConfigurationReference {
         .append("| Variable | Read by |\n")
         .append("|---|---|\n");
     readers.forEach((name, names) -> {
-      if (names.size() > 1) {
+      if (names.size() > 1 && !PipelineSettings.PER_SERVICE.contains(name)) {
         md.append("| `").append(name).append("` | ").append(String.join(", ", names)).append(" |\n");
       }
     });

@@ -5,6 +5,7 @@ import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Set;
 
 /**
  * The settings several services read and must agree on, read in one place with one default and one meaning each:
@@ -76,6 +77,9 @@ public record PipelineSettings(
     return settings.text("KEYS_FILE", "the key file (JSON lines of key hashes), written by the keys tool")
         .pathOrElse(".run/keys.jsonl");
   }
+
+  /** Variables every service reads for itself, with its own value (not settings the services must agree on). */
+  public static final Set<String> PER_SERVICE = Set.of("HTTP_HOST", "HTTP_PORT");
 
   /** Where a service's HTTP server listens. */
   public record Http(String host, int port) {}
