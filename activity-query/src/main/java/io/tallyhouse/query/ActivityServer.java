@@ -28,24 +28,32 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The composition root of activity-query: loads the configuration, applies the migrations, wires the cache, the
- * repositories and the routes ({@link ActivityRouter}), and listens on every core.
+ * The composition root of activity-query: loads the configuration, applies the migrations, wires
+ * the cache, the repositories and the routes ({@link ActivityRouter}), and listens on every core.
  */
 public final class ActivityServer implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(ActivityServer.class);
 
-  /** Long enough that oversized parameters get a 400 naming them instead of the server's bare 414. */
+  /**
+   * Long enough that oversized parameters get a 400 naming them instead of the server's bare 414.
+   */
   private static final int MAX_INITIAL_LINE = 64 * 1024;
 
   private final Vertx vertx;
+
   /** One per core, sharing the port. */
   private final List<HttpServer> servers;
+
   private final ClickHouse clickHouse;
   private final CompletedDayCache cache;
   private final PrometheusMeterRegistry metrics;
 
-  private ActivityServer(Vertx vertx, List<HttpServer> servers, ClickHouse clickHouse, CompletedDayCache cache,
+  private ActivityServer(
+      Vertx vertx,
+      List<HttpServer> servers,
+      ClickHouse clickHouse,
+      CompletedDayCache cache,
       PrometheusMeterRegistry metrics) {
     this.vertx = vertx;
     this.servers = servers;
@@ -56,12 +64,13 @@ public final class ActivityServer implements AutoCloseable {
 
   /** Runs until SIGTERM; {@code --check-config} only validates the environment. */
   public static void main(String[] args) throws Exception {
-    ServiceMain.run("activity-query", args, QueryConfig::read, config -> start(config, Clock.systemUTC()));
+    ServiceMain.run(
+        "activity-query", args, QueryConfig::read, config -> start(config, Clock.systemUTC()));
   }
 
   /**
-   * Applies the ClickHouse migrations (so this service may start before usage-stream), then listens; returns once the
-   * server accepts connections.
+   * Applies the ClickHouse migrations (so this service may start before usage-stream), then
+   * listens; returns once the server accepts connections.
    *
    * @param clock decides which UTC days are completed
    */
@@ -69,7 +78,10 @@ public final class ActivityServer implements AutoCloseable {
     return start(config, clock, ExportPages.CSV_PAGE_ROWS);
   }
 
-  /** As {@link #start(QueryConfig, Clock)}, reading CSV exports in keyset pages of {@code csvPageRows} rows. */
+  /**
+   * As {@link #start(QueryConfig, Clock)}, reading CSV exports in keyset pages of {@code
+   * csvPageRows} rows.
+   */
   public static ActivityServer start(QueryConfig config, Clock clock, int csvPageRows) {
     ClickHouse clickHouse = new ClickHouse(config.clickHouse());
     Vertx vertx = null;
@@ -80,25 +92,40 @@ public final class ActivityServer implements AutoCloseable {
 
       PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
-      cache = new CompletedDayCache(repository, new CompletedDayRepository(clickHouse, metrics), clock,
-          config.cacheMaxBytes(), config.cachePollInterval(), metrics);
+      cache =
+          new CompletedDayCache(
+              repository,
+              new CompletedDayRepository(clickHouse, metrics),
+              clock,
+              config.cacheMaxBytes(),
+              config.cachePollInterval(),
+              metrics);
       cache.start();
       vertx = Vertx.vertx();
-      Router router = ActivityRouter.create(vertx,
-          new ManagementKeys(new CredentialStore(config.keysFile(), metrics)),
-          new ReportedApiKeys(repository::apiKeyKnown, cache.enabled()),
-          new ActivityRouter.Activity(cache, config.activityMaxItems()),
-          new ActivityRouter.Exports(new ExportPages(new ExportRepository(clickHouse, metrics), csvPageRows),
-              new ExportSlots(config.exports().perAccount(), config.exports().total(), metrics),
-              config.exports().stallTimeout()),
-          clock, metrics, clickHouse::ping);
-      HttpServerOptions options = new HttpServerOptions()
-          .setHost(config.host())
-          .setPort(config.port())
-          .setMaxInitialLineLength(MAX_INITIAL_LINE);
+      Router router =
+          ActivityRouter.create(
+              vertx,
+              new ManagementKeys(new CredentialStore(config.keysFile(), metrics)),
+              new ReportedApiKeys(repository::apiKeyKnown, cache.enabled()),
+              new ActivityRouter.Activity(cache, config.activityMaxItems()),
+              new ActivityRouter.Exports(
+                  new ExportPages(new ExportRepository(clickHouse, metrics), csvPageRows),
+                  new ExportSlots(config.exports().perAccount(), config.exports().total(), metrics),
+                  config.exports().stallTimeout()),
+              clock,
+              metrics,
+              clickHouse::ping);
+      HttpServerOptions options =
+          new HttpServerOptions()
+              .setHost(config.host())
+              .setPort(config.port())
+              .setMaxInitialLineLength(MAX_INITIAL_LINE);
       List<HttpServer> servers = HttpServers.listenOnEveryCore(vertx, options, router);
-      LOG.info("activity-query listening on {}:{} (ClickHouse database {})", config.host(),
-          servers.get(0).actualPort(), clickHouse.database());
+      LOG.info(
+          "activity-query listening on {}:{} (ClickHouse database {})",
+          config.host(),
+          servers.get(0).actualPort(),
+          clickHouse.database());
       return new ActivityServer(vertx, servers, clickHouse, cache, metrics);
     } catch (Exception e) {
       if (cache != null) {
@@ -112,7 +139,9 @@ public final class ActivityServer implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
       Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-      throw cause instanceof RuntimeException r ? r : new IllegalStateException("activity-query cannot start", cause);
+      throw cause instanceof RuntimeException r
+          ? r
+          : new IllegalStateException("activity-query cannot start", cause);
     }
   }
 

@@ -51,19 +51,23 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * GET /api/v1/activity against a real ClickHouse: rows are written straight into the rollup tables, the
- * answers are compared item by item, field by field.
+ * GET /api/v1/activity against a real ClickHouse: rows are written straight into the rollup tables,
+ * the answers are compared item by item, field by field.
  */
 class ActivityApiIntegrationTest {
 
-  private static final ObjectMapper PLAIN = JsonMapper.builder()
-      .enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
+  private static final ObjectMapper PLAIN =
+      JsonMapper.builder().enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
+
   /** Reads numbers exactly as written: 2.60 stays 2.60, so a trailing zero fails an equality. */
-  private static final ObjectMapper EXACT = JsonMapper.builder()
-      .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-      .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
-      .build();
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private static final ObjectMapper EXACT =
+      JsonMapper.builder()
+          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+          .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
+          .build();
+
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   private static final String ACME = "acme";
   private static final String BETA = "beta";
@@ -72,16 +76,21 @@ class ActivityApiIntegrationTest {
   private static final String BETA_KEY = "c3".repeat(32);
   private static final String HOSTILE_USER = "ü'ser \\ 1";
 
-
-  private static final Endpoint OPENAI = new Endpoint("openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI",
-      "OpenAI/openai/gpt-4o-2024-08-06");
-  private static final Endpoint CLAUDE = new Endpoint("anthropic/claude-sonnet-4", "anthropic/claude-sonnet-4",
-      "Anthropic", "Anthropic/anthropic/claude-sonnet-4");
+  private static final Endpoint OPENAI =
+      new Endpoint(
+          "openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI", "OpenAI/openai/gpt-4o-2024-08-06");
+  private static final Endpoint CLAUDE =
+      new Endpoint(
+          "anthropic/claude-sonnet-4",
+          "anthropic/claude-sonnet-4",
+          "Anthropic",
+          "Anthropic/anthropic/claude-sonnet-4");
   private static final Endpoint EP_A = new Endpoint("x/a", "x/a", "X", "X/a");
   private static final Endpoint EP_Z = new Endpoint("x/z", "x/z", "X", "X/z");
 
   /** Just after midnight UTC on 2026-11-22: the window is 2026-10-23 .. 2026-11-21. */
   private static final Instant AFTER_MIDNIGHT = Instant.parse("2026-11-22T00:00:05Z");
+
   private static final String TODAY = "2026-11-22";
   private static final String D1 = "2026-11-21";
   private static final String D2 = "2026-11-20";
@@ -94,10 +103,13 @@ class ActivityApiIntegrationTest {
   private static String database;
   private static ClickHouse clickHouse;
   private static ActivityServer server;
+
   /** Just before midnight at the end of 2026-11-22: same day, same window. */
   private static ActivityServer lateEvening;
+
   /** Just before midnight at the end of 2026-11-21: the window is 2026-10-22 .. 2026-11-20. */
   private static ActivityServer dayBefore;
+
   private static Path keysFile;
   private static String acmeKey;
   private static String betaKey;
@@ -120,9 +132,16 @@ class ActivityApiIntegrationTest {
     QueryConfig config = QueryTestEnv.config(env);
     // The server creates the database and tables itself, before any row exists.
     server = ActivityServer.start(config, Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC));
-    lateEvening = ActivityServer.start(config, Clock.fixed(Instant.parse("2026-11-22T23:59:59.999Z"), ZoneOffset.UTC));
-    dayBefore = ActivityServer.start(config, Clock.fixed(Instant.parse("2026-11-21T23:59:59.999Z"), ZoneOffset.UTC));
-    clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    lateEvening =
+        ActivityServer.start(
+            config, Clock.fixed(Instant.parse("2026-11-22T23:59:59.999Z"), ZoneOffset.UTC));
+    dayBefore =
+        ActivityServer.start(
+            config, Clock.fixed(Instant.parse("2026-11-21T23:59:59.999Z"), ZoneOffset.UTC));
+    clickHouse =
+        new ClickHouse(
+            new ClickHouseConfig(
+                endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
     insertFixture();
     // From here on the caches answer (a miss loads an account's days, then hits), as in production.
     for (ActivityServer s : new ActivityServer[] {server, lateEvening, dayBefore}) {
@@ -140,22 +159,46 @@ class ActivityApiIntegrationTest {
     QueryTestEnv.dropDatabase(clickHouse, database);
   }
 
-  // ---- fixture ------------------------------------------------------------------------------------------
+  // ---- fixture
+  // ------------------------------------------------------------------------------------------
 
-  /** One usage_daily row; tokens derive from requests (prompt 100x, completion 10x, reasoning 1x, cached 3x). */
-  private static String row(String account, String date, String key, String user, Endpoint ep, long requests,
-      String usage, String byok, long byokRequests, long version) {
-    return QueryTestEnv.rollupRow(account, date, key, user, ep, requests, usage, byok, byokRequests, version);
+  /**
+   * One usage_daily row; tokens derive from requests (prompt 100x, completion 10x, reasoning 1x,
+   * cached 3x).
+   */
+  private static String row(
+      String account,
+      String date,
+      String key,
+      String user,
+      Endpoint ep,
+      long requests,
+      String usage,
+      String byok,
+      long byokRequests,
+      long version) {
+    return QueryTestEnv.rollupRow(
+        account, date, key, user, ep, requests, usage, byok, byokRequests, version);
   }
 
-  private static String row(String account, String date, String key, String user, Endpoint ep, long requests,
+  private static String row(
+      String account,
+      String date,
+      String key,
+      String user,
+      Endpoint ep,
+      long requests,
       String usage) {
     return row(account, date, key, user, ep, requests, usage, "0", 0, 1);
   }
 
-  /** Each call is its own insert, so its rows land in their own part (FINAL must merge across parts). */
+  /**
+   * Each call is its own insert, so its rows land in their own part (FINAL must merge across
+   * parts).
+   */
   private static void insert(String table, String... lines) {
-    clickHouse.insertJsonEachRow(table, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+    clickHouse.insertJsonEachRow(
+        table, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
   }
 
   private static String keyRow(String account, String key) {
@@ -163,19 +206,24 @@ class ActivityApiIntegrationTest {
   }
 
   private static void insertFixture() {
-    // Three versions of one rollup row in three parts; the highest version (3) is the truth, even though
+    // Three versions of one rollup row in three parts; the highest version (3) is the truth, even
+    // though
     // version 2 arrives last.
     insert("usage_daily", row(ACME, D1, A1, "u1", OPENAI, 1, "1.5", "0", 0, 1));
-    insert("usage_daily", row(ACME, D1, A1, "u1", OPENAI, 3, "123456789.123456789012", "0.000043022187", 1, 3));
+    insert(
+        "usage_daily",
+        row(ACME, D1, A1, "u1", OPENAI, 3, "123456789.123456789012", "0.000043022187", 1, 3));
     insert("usage_daily", row(ACME, D1, A1, "u1", OPENAI, 2, "2", "0", 0, 2));
-    insert("usage_daily",
+    insert(
+        "usage_daily",
         row(ACME, D1, A2, "", OPENAI, 1, "0.000000000001"),
         row(ACME, D1, A1, "u2", CLAUDE, 4, "2.5"),
         row(ACME, D1, A2, HOSTILE_USER, CLAUDE, 1, "0.1"),
         // Equal usage: endpoint ascending decides.
         row(ACME, D2, A1, "u1", EP_Z, 1, "5"),
         row(ACME, D2, A1, "u1", EP_A, 1, "5"),
-        // Equal as doubles, different as decimals: the larger usage comes first although its endpoint sorts last.
+        // Equal as doubles, different as decimals: the larger usage comes first although its
+        // endpoint sorts last.
         row(ACME, D3, A1, "u1", EP_Z, 1, "123456789.123456789013"),
         row(ACME, D3, A1, "u1", EP_A, 1, "123456789.123456789012"),
         // Equal usage: no user first, then users ascending.
@@ -193,13 +241,20 @@ class ActivityApiIntegrationTest {
         row(BETA, D1, A1, "u1", OPENAI, 50, "500"));
     // An older version inserted after the newer one changes nothing.
     insert("usage_daily", row(ACME, D30, A2, "u1", OPENAI, 99, "99999", "0", 0, 0));
-    insert("api_key_hashes", keyRow(ACME, A1), keyRow(ACME, A2), keyRow(BETA, BETA_KEY), keyRow(BETA, A1));
+    insert(
+        "api_key_hashes",
+        keyRow(ACME, A1),
+        keyRow(ACME, A2),
+        keyRow(BETA, BETA_KEY),
+        keyRow(BETA, A1));
     insert("api_key_hashes", keyRow(ACME, A1));
   }
 
-  // ---- expected items -----------------------------------------------------------------------------------
+  // ---- expected items
+  // -----------------------------------------------------------------------------------
 
-  private static ObjectNode item(String date, Endpoint ep, String usage, long requests, String byok, long byokRequests) {
+  private static ObjectNode item(
+      String date, Endpoint ep, String usage, long requests, String byok, long byokRequests) {
     ObjectNode node = PLAIN.createObjectNode();
     node.put("date", date);
     node.put("model", ep.model());
@@ -236,13 +291,21 @@ class ActivityApiIntegrationTest {
 
   /** The three D1 openai versions collapse to version 3; plus the user-less 0.000000000001 row. */
   private static final String D1_OPENAI_USAGE = "123456789.123456789013";
+
   private static final String BYOK = "0.000043022187";
 
-  // ---- HTTP ---------------------------------------------------------------------------------------------
+  // ---- HTTP
+  // ---------------------------------------------------------------------------------------------
 
-  private static HttpResponse<String> get(ActivityServer target, String authorization, String query) throws Exception {
-    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.port()
-        + "/api/v1/activity" + (query.isEmpty() ? "" : "?" + query)));
+  private static HttpResponse<String> get(ActivityServer target, String authorization, String query)
+      throws Exception {
+    HttpRequest.Builder builder =
+        HttpRequest.newBuilder(
+            URI.create(
+                "http://127.0.0.1:"
+                    + target.port()
+                    + "/api/v1/activity"
+                    + (query.isEmpty() ? "" : "?" + query)));
     if (authorization != null) {
       builder.header("Authorization", authorization);
     }
@@ -257,7 +320,9 @@ class ActivityApiIntegrationTest {
     HttpResponse<String> response = get(target, "Bearer " + key, query);
     assertEquals(200, response.statusCode(), response.body());
     assertEquals("application/json", response.headers().firstValue("Content-Type").orElse(""));
-    assertFalse(response.body().matches("(?s).*[0-9][eE][-+]?[0-9].*"), "no exponent notation: " + response.body());
+    assertFalse(
+        response.body().matches("(?s).*[0-9][eE][-+]?[0-9].*"),
+        "no exponent notation: " + response.body());
     JsonNode root = EXACT.readTree(response.body());
     assertEquals(1, root.size(), "only data at the top level");
     return root.get("data");
@@ -267,15 +332,16 @@ class ActivityApiIntegrationTest {
     assertItems(server, acmeKey, query, expected);
   }
 
-  private static void assertItems(ActivityServer target, String key, String query, ObjectNode... expected)
-      throws Exception {
+  private static void assertItems(
+      ActivityServer target, String key, String query, ObjectNode... expected) throws Exception {
     ArrayNode want = PLAIN.createArrayNode();
     for (ObjectNode item : expected) {
       want.add(item);
     }
     // Through text and back with the exact reader, so both sides have the same number types.
     JsonNode wanted = EXACT.readTree(PLAIN.writeValueAsString(want));
-    assertEquals(wanted.toPrettyString(), data(target, key, query).toPrettyString(), "items for ?" + query);
+    assertEquals(
+        wanted.toPrettyString(), data(target, key, query).toPrettyString(), "items for ?" + query);
   }
 
   private static JsonNode error(HttpResponse<String> response, int status) throws Exception {
@@ -290,11 +356,13 @@ class ActivityApiIntegrationTest {
     return URLEncoder.encode(value, StandardCharsets.UTF_8);
   }
 
-  // ---- window -------------------------------------------------------------------------------------------
+  // ---- window
+  // -------------------------------------------------------------------------------------------
 
   @Test
   void defaultAnswerHasOneItemPerDayAndEndpointInContractOrder() throws Exception {
-    assertItems("",
+    assertItems(
+        "",
         item(D1, OPENAI, D1_OPENAI_USAGE, 4, BYOK, 1),
         item(D1, CLAUDE, "2.6", 5),
         item(D2, EP_A, "5", 1),
@@ -314,7 +382,10 @@ class ActivityApiIntegrationTest {
   @Test
   void justBeforeMidnightTheWindowEndsAtYesterday() throws Exception {
     // today = 2026-11-21: 2026-10-22 (today-30) is in, 2026-11-21 (today) is out.
-    assertItems(dayBefore, acmeKey, "",
+    assertItems(
+        dayBefore,
+        acmeKey,
+        "",
         item(D2, EP_A, "5", 1),
         item(D2, EP_Z, "5", 1),
         item(D3, EP_Z, "123456789.123456789013", 1),
@@ -329,7 +400,8 @@ class ActivityApiIntegrationTest {
 
   @Test
   void dateFilterReadsOneDayOfTheWindowEdgesIncluded() throws Exception {
-    assertItems("date=" + D1, item(D1, OPENAI, D1_OPENAI_USAGE, 4, BYOK, 1), item(D1, CLAUDE, "2.6", 5));
+    assertItems(
+        "date=" + D1, item(D1, OPENAI, D1_OPENAI_USAGE, 4, BYOK, 1), item(D1, CLAUDE, "2.6", 5));
     assertItems("date=" + D30, item(D30, OPENAI, "7", 1));
     assertItems("date=2026-11-10");
   }
@@ -338,23 +410,27 @@ class ActivityApiIntegrationTest {
   void dateOutsideTheWindowIsRefused() throws Exception {
     for (String date : List.of(TODAY, D31, "2026-11-23", "2025-11-21")) {
       JsonNode error = error(get(acmeKey, "date=" + date), 400);
-      assertEquals("Date must be within the last 30 (completed) UTC days", error.get("message").asText());
+      assertEquals(
+          "Date must be within the last 30 (completed) UTC days", error.get("message").asText());
     }
   }
 
-  // ---- filters and groupings ----------------------------------------------------------------------------
+  // ---- filters and groupings
+  // ----------------------------------------------------------------------------
 
   @Test
   void apiKeyFilterInEitherCase() throws Exception {
     ObjectNode[] a2 = {
-        item(D1, CLAUDE, "0.1", 1),
-        item(D1, OPENAI, "0.000000000001", 1),
-        item(D5, EP_A, "1", 1),
-        item(D30, OPENAI, "7", 1)};
+      item(D1, CLAUDE, "0.1", 1),
+      item(D1, OPENAI, "0.000000000001", 1),
+      item(D5, EP_A, "1", 1),
+      item(D30, OPENAI, "7", 1)
+    };
     assertItems("api_key_hash=" + A2, a2);
     assertItems("api_key_hash=" + A2.toUpperCase(), a2);
     // Beta's rows under the same hash never show.
-    assertItems("api_key_hash=" + A1,
+    assertItems(
+        "api_key_hash=" + A1,
         item(D1, OPENAI, "123456789.123456789012", 3, BYOK, 1),
         item(D1, CLAUDE, "2.5", 4),
         item(D2, EP_A, "5", 1),
@@ -367,7 +443,8 @@ class ActivityApiIntegrationTest {
 
   @Test
   void userFilterMatchesTheExactUser() throws Exception {
-    assertItems("user_id=u1",
+    assertItems(
+        "user_id=u1",
         item(D1, OPENAI, "123456789.123456789012", 3, BYOK, 1),
         item(D2, EP_A, "5", 1),
         item(D2, EP_Z, "5", 1),
@@ -381,7 +458,8 @@ class ActivityApiIntegrationTest {
 
   @Test
   void filtersCombineWithGroupings() throws Exception {
-    assertItems("user_id=u1&api_key_hash=" + A2 + "&group_by=user",
+    assertItems(
+        "user_id=u1&api_key_hash=" + A2 + "&group_by=user",
         user(item(D5, EP_A, "1", 1), "u1"),
         user(item(D30, OPENAI, "7", 1), "u1"));
     assertItems("date=" + D4 + "&group_by=user&user_id=a", user(item(D4, EP_A, "1", 1), "a"));
@@ -389,7 +467,8 @@ class ActivityApiIntegrationTest {
 
   @Test
   void groupByUserSplitsPerUserWithNoUserAsNull() throws Exception {
-    assertItems("group_by=user",
+    assertItems(
+        "group_by=user",
         user(item(D1, OPENAI, "123456789.123456789012", 3, BYOK, 1), "u1"),
         user(item(D1, CLAUDE, "2.5", 4), "u2"),
         user(item(D1, CLAUDE, "0.1", 1), HOSTILE_USER),
@@ -407,7 +486,8 @@ class ActivityApiIntegrationTest {
 
   @Test
   void groupByApiKeySplitsPerKey() throws Exception {
-    assertItems("group_by=api_key",
+    assertItems(
+        "group_by=api_key",
         key(item(D1, OPENAI, "123456789.123456789012", 3, BYOK, 1), A1),
         key(item(D1, CLAUDE, "2.5", 4), A1),
         key(item(D1, CLAUDE, "0.1", 1), A2),
@@ -425,27 +505,29 @@ class ActivityApiIntegrationTest {
   @Test
   void groupByBothSplitsPerUserAndKey() throws Exception {
     ObjectNode[] expected = {
-        key(user(item(D1, OPENAI, "123456789.123456789012", 3, BYOK, 1), "u1"), A1),
-        key(user(item(D1, CLAUDE, "2.5", 4), "u2"), A1),
-        key(user(item(D1, CLAUDE, "0.1", 1), HOSTILE_USER), A2),
-        key(user(item(D1, OPENAI, "0.000000000001", 1), null), A2),
-        key(user(item(D2, EP_A, "5", 1), "u1"), A1),
-        key(user(item(D2, EP_Z, "5", 1), "u1"), A1),
-        key(user(item(D3, EP_Z, "123456789.123456789013", 1), "u1"), A1),
-        key(user(item(D3, EP_A, "123456789.123456789012", 1), "u1"), A1),
-        key(user(item(D4, EP_A, "1", 1), null), A1),
-        key(user(item(D4, EP_A, "1", 1), "a"), A1),
-        key(user(item(D4, EP_A, "1", 1), "b"), A1),
-        key(user(item(D5, EP_A, "1", 1), "u1"), A1),
-        key(user(item(D5, EP_A, "1", 1), "u1"), A2),
-        key(user(item(D30, OPENAI, "7", 1), "u1"), A2)};
+      key(user(item(D1, OPENAI, "123456789.123456789012", 3, BYOK, 1), "u1"), A1),
+      key(user(item(D1, CLAUDE, "2.5", 4), "u2"), A1),
+      key(user(item(D1, CLAUDE, "0.1", 1), HOSTILE_USER), A2),
+      key(user(item(D1, OPENAI, "0.000000000001", 1), null), A2),
+      key(user(item(D2, EP_A, "5", 1), "u1"), A1),
+      key(user(item(D2, EP_Z, "5", 1), "u1"), A1),
+      key(user(item(D3, EP_Z, "123456789.123456789013", 1), "u1"), A1),
+      key(user(item(D3, EP_A, "123456789.123456789012", 1), "u1"), A1),
+      key(user(item(D4, EP_A, "1", 1), null), A1),
+      key(user(item(D4, EP_A, "1", 1), "a"), A1),
+      key(user(item(D4, EP_A, "1", 1), "b"), A1),
+      key(user(item(D5, EP_A, "1", 1), "u1"), A1),
+      key(user(item(D5, EP_A, "1", 1), "u1"), A2),
+      key(user(item(D30, OPENAI, "7", 1), "u1"), A2)
+    };
     assertItems("group_by=user,api_key", expected);
     assertItems("group_by=" + enc("api_key,user"), expected);
   }
 
   @Test
   void unknownParametersAreIgnored() throws Exception {
-    assertEquals(data(server, acmeKey, "").toString(),
+    assertEquals(
+        data(server, acmeKey, "").toString(),
         data(server, acmeKey, "foo=bar&limit=1&Date=nonsense&GROUP_BY=x").toString());
   }
 
@@ -456,12 +538,16 @@ class ActivityApiIntegrationTest {
     error(get(acmeKey, "group_by=user&group_by=api_key"), 400);
   }
 
-  // ---- tenants and keys ---------------------------------------------------------------------------------
+  // ---- tenants and keys
+  // ---------------------------------------------------------------------------------
 
   @Test
   void anotherAccountSeesOnlyItsOwnRows() throws Exception {
     assertItems(server, betaKey, "", item(D1, OPENAI, "1500", 150));
-    assertItems(server, betaKey, "api_key_hash=" + A1 + "&group_by=api_key",
+    assertItems(
+        server,
+        betaKey,
+        "api_key_hash=" + A1 + "&group_by=api_key",
         key(item(D1, OPENAI, "500", 50), A1));
   }
 
@@ -470,40 +556,62 @@ class ActivityApiIntegrationTest {
     QueryTestEnv.awaitFreshPoll(server);
     data(server, acmeKey, "");
     data(server, acmeKey, "group_by=user,api_key");
-    double cached = QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT)
-        + QueryTestEnv.cacheAnswers(server, CompletedDayCache.MISS);
+    double cached =
+        QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT)
+            + QueryTestEnv.cacheAnswers(server, CompletedDayCache.MISS);
     assertItems(server, betaKey, "", item(D1, OPENAI, "1500", 150));
-    assertItems(server, betaKey, "group_by=user,api_key", key(user(item(D1, OPENAI, "1000", 100), "u1"), BETA_KEY),
+    assertItems(
+        server,
+        betaKey,
+        "group_by=user,api_key",
+        key(user(item(D1, OPENAI, "1000", 100), "u1"), BETA_KEY),
         key(user(item(D1, OPENAI, "500", 50), "u1"), A1));
     assertItems(server, betaKey, "api_key_hash=" + A1, item(D1, OPENAI, "500", 50));
     assertItems(server, betaKey, "user_id=u1&date=" + D30);
-    assertEquals(cached + 4, QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT)
-        + QueryTestEnv.cacheAnswers(server, CompletedDayCache.MISS), "beta's answers came from the cache");
+    assertEquals(
+        cached + 4,
+        QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT)
+            + QueryTestEnv.cacheAnswers(server, CompletedDayCache.MISS),
+        "beta's answers came from the cache");
   }
 
   @Test
   void cacheHitsAreAnsweredWhileEveryWorkerThreadIsBusy() throws Exception {
     QueryTestEnv.awaitFreshPoll(server);
     String filtered = "api_key_hash=" + A1 + "&group_by=user";
-    // The first requests load acme's days and find the key valid and the api key reported, on worker threads.
+    // The first requests load acme's days and find the key valid and the api key reported, on
+    // worker threads.
     String all = get(acmeKey, "").body();
     String byKey = get(acmeKey, filtered).body();
     CountDownLatch release = new CountDownLatch(1);
     CountDownLatch busy = new CountDownLatch(VertxOptions.DEFAULT_WORKER_POOL_SIZE);
     for (int i = 0; i < VertxOptions.DEFAULT_WORKER_POOL_SIZE; i++) {
-      server.vertx().executeBlocking(() -> {
-        busy.countDown();
-        return release.await(1, TimeUnit.MINUTES);
-      }, false);
+      server
+          .vertx()
+          .executeBlocking(
+              () -> {
+                busy.countDown();
+                return release.await(1, TimeUnit.MINUTES);
+              },
+              false);
     }
     try {
       assertTrue(busy.await(1, TimeUnit.MINUTES), "every worker thread is taken");
-      // A request that needed a worker would wait for the release; a hit is answered on the event loop.
+      // A request that needed a worker would wait for the release; a hit is answered on the event
+      // loop.
       for (String[] hit : new String[][] {{"", all}, {filtered, byKey}}) {
-        HttpResponse<String> answer = HTTP.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                + server.port() + "/api/v1/activity" + (hit[0].isEmpty() ? "" : "?" + hit[0])))
-            .header("Authorization", "Bearer " + acmeKey).build(), HttpResponse.BodyHandlers.ofString())
-            .get(1, TimeUnit.MINUTES);
+        HttpResponse<String> answer =
+            HTTP.sendAsync(
+                    HttpRequest.newBuilder(
+                            URI.create(
+                                "http://127.0.0.1:"
+                                    + server.port()
+                                    + "/api/v1/activity"
+                                    + (hit[0].isEmpty() ? "" : "?" + hit[0])))
+                        .header("Authorization", "Bearer " + acmeKey)
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString())
+                .get(1, TimeUnit.MINUTES);
         assertEquals(200, answer.statusCode());
         assertEquals(hit[1], answer.body(), "the same answer as from a worker for ?" + hit[0]);
         assertEquals(1, release.getCount(), "answered while the workers were still taken");
@@ -521,7 +629,8 @@ class ActivityApiIntegrationTest {
     assertEquals(200, get(key, "").statusCode());
     assertEquals(200, get(key, "").statusCode(), "a hit on the event loop");
     keys.revoke(Secrets.sha256Hex(key));
-    // The store looks at the file again within a second; polled until then (a guard, not a timing assertion).
+    // The store looks at the file again within a second; polled until then (a guard, not a timing
+    // assertion).
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
     while (get(key, "").statusCode() == 200) {
       assertTrue(System.nanoTime() < deadline, "the revocation was not read within a minute");
@@ -564,7 +673,8 @@ class ActivityApiIntegrationTest {
     error(get(ingestToken, "date=nonsense"), 403);
   }
 
-  // ---- hostile input ------------------------------------------------------------------------------------
+  // ---- hostile input
+  // ------------------------------------------------------------------------------------
 
   static Stream<Arguments> hostileValues() {
     String big = "x".repeat(10_240);
@@ -600,22 +710,27 @@ class ActivityApiIntegrationTest {
 
   @ParameterizedTest(name = "{0}={2}")
   @MethodSource("hostileValues")
-  void hostileValueIsRefusedOrMatchesNothing(String name, String value, int status) throws Exception {
+  void hostileValueIsRefusedOrMatchesNothing(String name, String value, int status)
+      throws Exception {
     HttpResponse<String> response = get(acmeKey, name + "=" + enc(value));
     assertEquals(status, response.statusCode(), response.body());
     if (status == 200) {
       assertEquals(0, data(server, acmeKey, name + "=" + enc(value)).size());
     } else {
       String message = error(response, 400).get("message").asText();
-      assertTrue(message.contains(name) || name.equals("date") && message.startsWith("Date"), message);
+      assertTrue(
+          message.contains(name) || name.equals("date") && message.startsWith("Date"), message);
       assertFalse(message.contains(value.isEmpty() ? "\u0000" : value), "the value is not echoed");
     }
   }
 
   @Test
   void malformedPercentEscapeIs400() throws Exception {
-    String answer = raw("GET /api/v1/activity?user_id=%zz HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
-        + acmeKey + "\r\nConnection: close\r\n\r\n");
+    String answer =
+        raw(
+            "GET /api/v1/activity?user_id=%zz HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+                + acmeKey
+                + "\r\nConnection: close\r\n\r\n");
     assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
   }
 
@@ -623,7 +738,9 @@ class ActivityApiIntegrationTest {
   void hugeRequestLineIsRefusedWithoutA500() throws Exception {
     HttpResponse<String> response = get(acmeKey, "user_id=" + "x".repeat(100_000));
     assertNotEquals(500, response.statusCode());
-    assertTrue(response.statusCode() >= 400 && response.statusCode() < 500, String.valueOf(response.statusCode()));
+    assertTrue(
+        response.statusCode() >= 400 && response.statusCode() < 500,
+        String.valueOf(response.statusCode()));
   }
 
   private static String raw(String request) throws Exception {
@@ -639,7 +756,8 @@ class ActivityApiIntegrationTest {
     }
   }
 
-  // ---- ops ----------------------------------------------------------------------------------------------
+  // ---- ops
+  // ----------------------------------------------------------------------------------------------
 
   @Test
   void healthAndMetrics() throws Exception {
@@ -647,26 +765,45 @@ class ActivityApiIntegrationTest {
     get(server, null, "");
     String base = "http://127.0.0.1:" + server.port();
     for (String path : List.of("/health/live", "/health/ready")) {
-      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create(base + path)).build(),
+              HttpResponse.BodyHandlers.ofString());
       assertEquals(200, response.statusCode(), path);
       assertEquals("{\"status\":\"UP\"}", response.body());
     }
-    String metrics = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
-    assertTrue(metrics.contains("activity_requests_seconds_count{route=\"/api/v1/activity\",status=\"200\"}"), metrics);
-    assertTrue(metrics.contains("activity_requests_seconds_count{route=\"/api/v1/activity\",status=\"401\"}"), metrics);
+    String metrics =
+        HTTP.send(
+                HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
+    assertTrue(
+        metrics.contains(
+            "activity_requests_seconds_count{route=\"/api/v1/activity\",status=\"200\"}"),
+        metrics);
+    assertTrue(
+        metrics.contains(
+            "activity_requests_seconds_count{route=\"/api/v1/activity\",status=\"401\"}"),
+        metrics);
   }
 
   @Test
   void unknownPathAndMethodAnswerTheEnvelope() throws Exception {
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + server.port() + "/api/v1/nothing")).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        HTTP.send(
+            HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + server.port() + "/api/v1/nothing"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     error(response, 404);
-    HttpResponse<String> post = HTTP.send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + server.port() + "/api/v1/activity"))
-        .header("Authorization", "Bearer " + acmeKey)
-        .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> post =
+        HTTP.send(
+            HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + server.port() + "/api/v1/activity"))
+                .header("Authorization", "Bearer " + acmeKey)
+                .POST(HttpRequest.BodyPublishers.ofString("{}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     error(post, 405);
   }
 
@@ -683,13 +820,15 @@ class ActivityApiIntegrationTest {
       if (!cacheBytes.equals("default")) {
         env.put("CACHE_MAX_BYTES", cacheBytes);
       }
-      try (ActivityServer capped = ActivityServer.start(QueryTestEnv.config(env),
-          Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC))) {
+      try (ActivityServer capped =
+          ActivityServer.start(
+              QueryTestEnv.config(env), Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC))) {
         if (capped.cache().enabled()) {
           QueryTestEnv.awaitFreshPoll(capped);
         }
         for (int i = 0; i < 3; i++) {
-          String message = error(get(capped, "Bearer " + acmeKey, wide), 400).get("message").asText();
+          String message =
+              error(get(capped, "Bearer " + acmeKey, wide), 400).get("message").asText();
           assertTrue(message.contains("more than " + (all - 1) + " items"), message);
           assertTrue(message.contains("/api/v1/activity/export"), message);
           assertEquals(narrow, data(capped, acmeKey, ""), cacheBytes);
@@ -703,18 +842,25 @@ class ActivityApiIntegrationTest {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
     try (FlakyClickHouseProxy proxy = new FlakyClickHouseProxy(endpoint.httpUrl())) {
       Map<String, String> env = QueryTestEnv.of(proxy.url(), endpoint, database, keysFile);
-      try (ActivityServer failing = ActivityServer.start(QueryTestEnv.config(env),
-          Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC))) {
-        // Beta's answer proves the proxy forwards; acme's days are not cached, so acme's answers need ClickHouse.
+      try (ActivityServer failing =
+          ActivityServer.start(
+              QueryTestEnv.config(env), Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC))) {
+        // Beta's answer proves the proxy forwards; acme's days are not cached, so acme's answers
+        // need ClickHouse.
         assertEquals(200, get(failing, "Bearer " + betaKey, "date=" + D1).statusCode());
         proxy.fail();
         for (String query : List.of("", "api_key_hash=" + A1)) {
           HttpResponse<String> response = get(failing, "Bearer " + acmeKey, query);
           assertEquals(500, response.statusCode());
-          assertEquals("{\"error\":{\"code\":500,\"message\":\"Internal server error\"}}", response.body());
+          assertEquals(
+              "{\"error\":{\"code\":500,\"message\":\"Internal server error\"}}", response.body());
         }
-        HttpResponse<String> ready = HTTP.send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + failing.port() + "/health/ready")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> ready =
+            HTTP.send(
+                HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + failing.port() + "/health/ready"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertEquals(503, ready.statusCode());
       }
     }

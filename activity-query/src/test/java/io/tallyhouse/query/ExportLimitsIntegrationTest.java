@@ -40,25 +40,37 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Exports under abuse against a real ClickHouse (its own database): CSV clients that send a request and never read
- * hold no worker thread, only an export slot, so other accounts' activity answers and readiness keep answering; beyond
- * the per-account and total limits an export is 429 with Retry-After; a slot is freed when its client goes away or
- * when the export stalls past its timeout.
+ * Exports under abuse against a real ClickHouse (its own database): CSV clients that send a request
+ * and never read hold no worker thread, only an export slot, so other accounts' activity answers
+ * and readiness keep answering; beyond the per-account and total limits an export is 429 with
+ * Retry-After; a slot is freed when its client goes away or when the export stalls past its
+ * timeout.
  */
 class ExportLimitsIntegrationTest {
 
   private static final Instant NOW = Instant.parse("2026-11-22T00:00:05Z");
   private static final String DAY = "2026-11-21";
   private static final String KEY_HASH = "e6".repeat(32);
-  private static final Endpoint EP = new Endpoint("openai/gpt-4o", "openai/gpt-4o", "OpenAI", "OpenAI/openai/gpt-4o");
-  /** Accounts whose exports are abused; each has far more CSV than the socket buffers of one connection hold. */
+  private static final Endpoint EP =
+      new Endpoint("openai/gpt-4o", "openai/gpt-4o", "OpenAI", "OpenAI/openai/gpt-4o");
+
+  /**
+   * Accounts whose exports are abused; each has far more CSV than the socket buffers of one
+   * connection hold.
+   */
   private static final int ABUSERS = 5;
+
   private static final int CLIENTS = 25;
+
   /** About 800 bytes of UTF-8 per user id: 12,000 rows are about 10 MB of CSV per export. */
   private static final int ROWS_PER_ABUSER = 12_000;
+
   private static final String LONG = "\uD83D\uDE00".repeat(200);
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(30)).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(30))
+          .build();
 
   private static String database;
   private static ClickHouse clickHouse;
@@ -75,8 +87,10 @@ class ExportLimitsIntegrationTest {
       KEYS.put("abuser-" + a, QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, "abuser-" + a));
     }
     KEYS.put("bystander", QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, "bystander"));
-    clickHouse = new ClickHouse(
-        new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    clickHouse =
+        new ClickHouse(
+            new ClickHouseConfig(
+                endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
   }
 
   @AfterAll
@@ -94,26 +108,43 @@ class ExportLimitsIntegrationTest {
     StringBuilder rows = new StringBuilder();
     for (int a = 0; a < ABUSERS; a++) {
       for (int i = 0; i < ROWS_PER_ABUSER; i++) {
-        rows.append(QueryTestEnv.rollupRow("abuser-" + a, DAY, KEY_HASH, LONG + "-" + i, EP, 1, "0.5", "0", 0, 1))
+        rows.append(
+                QueryTestEnv.rollupRow(
+                    "abuser-" + a, DAY, KEY_HASH, LONG + "-" + i, EP, 1, "0.5", "0", 0, 1))
             .append('\n');
       }
     }
-    rows.append(QueryTestEnv.rollupRow("bystander", DAY, KEY_HASH, "carol", EP, 7, "1.25", "0", 0, 1)).append('\n');
+    rows.append(
+            QueryTestEnv.rollupRow("bystander", DAY, KEY_HASH, "carol", EP, 7, "1.25", "0", 0, 1))
+        .append('\n');
     clickHouse.insertJsonEachRow("usage_daily", rows.toString().getBytes(StandardCharsets.UTF_8));
   }
 
-  /** A client that sends one CSV export request, reads its status line and then never reads again. */
+  /**
+   * A client that sends one CSV export request, reads its status line and then never reads again.
+   */
   private record Stalled(String account, Socket socket, int status, String retryAfter) {}
 
   private static Stalled stall(ActivityServer server, String account) throws IOException {
     Socket socket = new Socket();
-    // A small receive window, so the server's writes stop early; the service cannot tell this from a slow reader.
+    // A small receive window, so the server's writes stop early; the service cannot tell this from
+    // a slow reader.
     socket.setReceiveBufferSize(8 * 1024);
     socket.setSoTimeout(120_000);
     socket.connect(new InetSocketAddress("127.0.0.1", server.port()), 30_000);
-    socket.getOutputStream().write(("GET " + ActivityRouter.EXPORT_ROUTE + "?from=" + DAY + "&to=" + DAY
-        + "&format=csv HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + KEYS.get(account) + "\r\n\r\n")
-        .getBytes(StandardCharsets.ISO_8859_1));
+    socket
+        .getOutputStream()
+        .write(
+            ("GET "
+                    + ActivityRouter.EXPORT_ROUTE
+                    + "?from="
+                    + DAY
+                    + "&to="
+                    + DAY
+                    + "&format=csv HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+                    + KEYS.get(account)
+                    + "\r\n\r\n")
+                .getBytes(StandardCharsets.ISO_8859_1));
     InputStream in = socket.getInputStream();
     String statusLine = line(in);
     int status = Integer.parseInt(statusLine.split(" ")[1]);
@@ -143,10 +174,16 @@ class ExportLimitsIntegrationTest {
     throw new IOException("connection closed before the end of a line");
   }
 
-  private static HttpResponse<String> get(ActivityServer server, String account, String path, String query)
-      throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path
-        + (query.isEmpty() ? "" : "?" + query))).timeout(Duration.ofSeconds(90));
+  private static HttpResponse<String> get(
+      ActivityServer server, String account, String path, String query) throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(
+                URI.create(
+                    "http://127.0.0.1:"
+                        + server.port()
+                        + path
+                        + (query.isEmpty() ? "" : "?" + query)))
+            .timeout(Duration.ofSeconds(90));
     if (account != null) {
       request.header("Authorization", "Bearer " + KEYS.get(account));
     }
@@ -157,11 +194,16 @@ class ExportLimitsIntegrationTest {
     return QueryTestEnv.metric(server, "activity_exports_in_progress");
   }
 
-  /** Polls until the export slots in use are {@code expected}; fails after two minutes (a guard, not a timing). */
+  /**
+   * Polls until the export slots in use are {@code expected}; fails after two minutes (a guard, not
+   * a timing).
+   */
   private static void awaitInProgress(ActivityServer server, double expected) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
     while (inProgress(server) != expected) {
-      assertTrue(System.nanoTime() < deadline, "exports in progress stay " + inProgress(server) + ", not " + expected);
+      assertTrue(
+          System.nanoTime() < deadline,
+          "exports in progress stay " + inProgress(server) + ", not " + expected);
       Thread.sleep(50);
     }
   }
@@ -197,18 +239,30 @@ class ExportLimitsIntegrationTest {
             admitted.merge(client.account(), 1, Integer::sum);
           } else {
             assertEquals(429, client.status(), client.account());
-            assertTrue(Integer.parseInt(client.retryAfter()) >= 1, "Retry-After " + client.retryAfter());
+            assertTrue(
+                Integer.parseInt(client.retryAfter()) >= 1, "Retry-After " + client.retryAfter());
           }
         }
         // 5 accounts of at most 2 each could run 10: the total limit admits 8.
-        assertEquals(QueryConfig.DEFAULT_EXPORT_MAX_TOTAL, admitted.values().stream().mapToInt(n -> n).sum(),
+        assertEquals(
+            QueryConfig.DEFAULT_EXPORT_MAX_TOTAL,
+            admitted.values().stream().mapToInt(n -> n).sum(),
             admitted.toString());
-        admitted.values().forEach(
-            n -> assertTrue(n <= QueryConfig.DEFAULT_EXPORT_MAX_PER_ACCOUNT, admitted.toString()));
-        assertEquals(QueryConfig.DEFAULT_EXPORT_MAX_TOTAL, inProgress(server), "the admitted exports are stalled");
+        admitted
+            .values()
+            .forEach(
+                n ->
+                    assertTrue(
+                        n <= QueryConfig.DEFAULT_EXPORT_MAX_PER_ACCOUNT, admitted.toString()));
+        assertEquals(
+            QueryConfig.DEFAULT_EXPORT_MAX_TOTAL,
+            inProgress(server),
+            "the admitted exports are stalled");
 
-        // Another account: a cache miss and a key never checked before (both need a worker) and readiness answer.
-        HttpResponse<String> activity = get(server, "bystander", ActivityRouter.ROUTE, "group_by=user");
+        // Another account: a cache miss and a key never checked before (both need a worker) and
+        // readiness answer.
+        HttpResponse<String> activity =
+            get(server, "bystander", ActivityRouter.ROUTE, "group_by=user");
         assertEquals(200, activity.statusCode(), activity.body());
         JsonNode item = ExportApiIntegrationTest.EXACT.readTree(activity.body()).get("data").get(0);
         assertEquals("carol", item.get("user_id").asText());
@@ -216,8 +270,10 @@ class ExportLimitsIntegrationTest {
         assertEquals(200, get(server, null, "/health/ready", "").statusCode());
         assertEquals(200, get(server, null, "/health/live", "").statusCode());
         // Its exports wait for a free slot, like everyone's.
-        assertRetryLater(get(server, "bystander", ActivityRouter.EXPORT_ROUTE, "from=" + DAY + "&to=" + DAY));
-        assertRetryLater(get(server, "abuser-0", ActivityRouter.EXPORT_ROUTE, "from=" + DAY + "&to=" + DAY));
+        assertRetryLater(
+            get(server, "bystander", ActivityRouter.EXPORT_ROUTE, "from=" + DAY + "&to=" + DAY));
+        assertRetryLater(
+            get(server, "abuser-0", ActivityRouter.EXPORT_ROUTE, "from=" + DAY + "&to=" + DAY));
         assertEquals(QueryConfig.DEFAULT_EXPORT_MAX_TOTAL, inProgress(server));
       } finally {
         for (Stalled client : clients) {
@@ -228,33 +284,54 @@ class ExportLimitsIntegrationTest {
 
       // Gone clients give their slots back.
       awaitInProgress(server, 0);
-      HttpResponse<String> csv = get(server, "bystander", ActivityRouter.EXPORT_ROUTE,
-          "from=" + DAY + "&to=" + DAY + "&format=csv");
+      HttpResponse<String> csv =
+          get(
+              server,
+              "bystander",
+              ActivityRouter.EXPORT_ROUTE,
+              "from=" + DAY + "&to=" + DAY + "&format=csv");
       assertEquals(200, csv.statusCode(), csv.body());
       assertTrue(csv.body().contains("\r\ncarol,7,"), csv.body());
-      HttpResponse<String> full = get(server, "abuser-1", ActivityRouter.EXPORT_ROUTE,
-          "from=" + DAY + "&to=" + DAY + "&format=csv");
+      HttpResponse<String> full =
+          get(
+              server,
+              "abuser-1",
+              ActivityRouter.EXPORT_ROUTE,
+              "from=" + DAY + "&to=" + DAY + "&format=csv");
       assertEquals(200, full.statusCode());
-      assertEquals(ROWS_PER_ABUSER + 1, full.body().split("\r\n").length, "a reading client gets every row");
-      assertTrue(QueryTestEnv.metric(server, "activity_requests_seconds_count{route=\"" + ActivityRouter.EXPORT_ROUTE
-          + "\",status=\"aborted\"}") >= QueryConfig.DEFAULT_EXPORT_MAX_TOTAL);
+      assertEquals(
+          ROWS_PER_ABUSER + 1, full.body().split("\r\n").length, "a reading client gets every row");
+      assertTrue(
+          QueryTestEnv.metric(
+                  server,
+                  "activity_requests_seconds_count{route=\""
+                      + ActivityRouter.EXPORT_ROUTE
+                      + "\",status=\"aborted\"}")
+              >= QueryConfig.DEFAULT_EXPORT_MAX_TOTAL);
       awaitInProgress(server, 0);
     }
   }
 
   @Test
   void aStalledExportIsEndedAfterItsTimeoutAndItsSlotFreed() throws Exception {
-    try (ActivityServer server = server(Map.of("EXPORT_STALL_TIMEOUT_MS", "1000", "EXPORT_MAX_TOTAL", "1"))) {
+    try (ActivityServer server =
+        server(Map.of("EXPORT_STALL_TIMEOUT_MS", "1000", "EXPORT_MAX_TOTAL", "1"))) {
       insertRowsOnce();
       Stalled stalled = stall(server, "abuser-2");
       try {
         assertEquals(200, stalled.status());
-        // The one slot is taken until the stalled export times out, with its client still connected.
+        // The one slot is taken until the stalled export times out, with its client still
+        // connected.
         awaitInProgress(server, 0);
-        HttpResponse<String> next = get(server, "abuser-3", ActivityRouter.EXPORT_ROUTE,
-            "from=" + DAY + "&to=" + DAY + "&format=json&limit=1");
+        HttpResponse<String> next =
+            get(
+                server,
+                "abuser-3",
+                ActivityRouter.EXPORT_ROUTE,
+                "from=" + DAY + "&to=" + DAY + "&format=json&limit=1");
         assertEquals(200, next.statusCode(), next.body());
-        // The stalled client then reads what was sent before the reset: a cut transfer, never the last chunk.
+        // The stalled client then reads what was sent before the reset: a cut transfer, never the
+        // last chunk.
         ByteArrayOutputStream received = new ByteArrayOutputStream();
         try {
           stalled.socket().getInputStream().transferTo(received);

@@ -23,48 +23,65 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** {@code /health/live} of a running activity-query fails, naming the loop, while one of its event loops is blocked. */
+/**
+ * {@code /health/live} of a running activity-query fails, naming the loop, while one of its event
+ * loops is blocked.
+ */
 class LivenessIntegrationTest {
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   @Test
   void liveFailsWhileAnEventLoopIsBlockedAndRecoversAfter() throws Exception {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
     String database = QueryTestEnv.newDatabase("aqlive");
     CredentialStore keys = QueryTestEnv.newKeyStore("activity-query-liveness");
-    ActivityServer server = ActivityServer.start(QueryTestEnv.config(QueryTestEnv.of(endpoint, database,
-        keys.file())), Clock.systemUTC());
+    ActivityServer server =
+        ActivityServer.start(
+            QueryTestEnv.config(QueryTestEnv.of(endpoint, database, keys.file())),
+            Clock.systemUTC());
     CountDownLatch release = new CountDownLatch(1);
     try {
       assertEquals(200, live(server, Duration.ofMinutes(1)).statusCode());
       // One loop is enough; if it also serves HTTP, the probes it holds time out and others answer.
-      Iterator<EventExecutor> loops = ((VertxInternal) server.vertx()).nettyEventLoopGroup().iterator();
+      Iterator<EventExecutor> loops =
+          ((VertxInternal) server.vertx()).nettyEventLoopGroup().iterator();
       EventExecutor last = loops.next();
       while (loops.hasNext()) {
         last = loops.next();
       }
-      last.execute(() -> {
-        try {
-          release.await(5, TimeUnit.MINUTES);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      });
+      last.execute(
+          () -> {
+            try {
+              release.await(5, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          });
       HttpResponse<String> down = awaitStatus(server, 503);
-      assertTrue(down.body().contains("\"status\":\"DOWN\"") && down.body().contains("blocked"), down.body());
+      assertTrue(
+          down.body().contains("\"status\":\"DOWN\"") && down.body().contains("blocked"),
+          down.body());
       release.countDown();
       awaitStatus(server, 200);
     } finally {
       release.countDown();
       server.close();
-      QueryTestEnv.dropDatabase(new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(),
-          endpoint.password(), database)), database);
+      QueryTestEnv.dropDatabase(
+          new ClickHouse(
+              new ClickHouseConfig(
+                  endpoint.httpUrl(), endpoint.user(), endpoint.password(), database)),
+          database);
     }
   }
 
-  /** Probes until {@code status} is answered; probes that the blocked loop holds time out and are repeated. */
-  private static HttpResponse<String> awaitStatus(ActivityServer server, int status) throws Exception {
+  /**
+   * Probes until {@code status} is answered; probes that the blocked loop holds time out and are
+   * repeated.
+   */
+  private static HttpResponse<String> awaitStatus(ActivityServer server, int status)
+      throws Exception {
     // The bound is what the watchdog allows plus generous room for a loaded machine.
     long deadline = System.nanoTime() + EventLoopWatchdog.DEFAULT_BOUND.plusMinutes(3).toNanos();
     HttpResponse<String> last = null;
@@ -79,12 +96,19 @@ class LivenessIntegrationTest {
       }
       Thread.sleep(200);
     }
-    throw new AssertionError("/health/live never answered " + status + "; last answer: "
-        + (last == null ? "none" : last.statusCode() + " " + last.body()));
+    throw new AssertionError(
+        "/health/live never answered "
+            + status
+            + "; last answer: "
+            + (last == null ? "none" : last.statusCode() + " " + last.body()));
   }
 
-  private static HttpResponse<String> live(ActivityServer server, Duration timeout) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/health/live"))
-        .timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
+  private static HttpResponse<String> live(ActivityServer server, Duration timeout)
+      throws Exception {
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/health/live"))
+            .timeout(timeout)
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 }

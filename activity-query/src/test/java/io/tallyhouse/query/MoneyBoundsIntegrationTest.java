@@ -42,19 +42,21 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 /**
- * Money at the contract's bounds on the real ClickHouse, through the activity API (cache and SQL path) and the export
- * (JSON and CSV): the largest legal rollup rows of many shards and groups of one account and day are served exactly,
- * though their totals have more digits than 18.16's toString prints; stored rows whose totals cannot be right (a sum
- * that wraps Decimal(38,12) back into a plausible number, a negative row) are a 500 and an error log naming the account
- * and day, never a number.
+ * Money at the contract's bounds on the real ClickHouse, through the activity API (cache and SQL
+ * path) and the export (JSON and CSV): the largest legal rollup rows of many shards and groups of
+ * one account and day are served exactly, though their totals have more digits than 18.16's
+ * toString prints; stored rows whose totals cannot be right (a sum that wraps Decimal(38,12) back
+ * into a plausible number, a negative row) are a 500 and an error log naming the account and day,
+ * never a number.
  */
 class MoneyBoundsIntegrationTest {
 
-  private static final ObjectMapper PLAIN = JsonMapper.builder()
-      .enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
-  private static final ObjectMapper EXACT = JsonMapper.builder()
-      .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS).build();
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private static final ObjectMapper PLAIN =
+      JsonMapper.builder().enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
+  private static final ObjectMapper EXACT =
+      JsonMapper.builder().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   private static final Instant AFTER_MIDNIGHT = Instant.parse("2026-11-22T00:00:05Z");
   private static final String D1 = "2026-11-21";
@@ -65,12 +67,19 @@ class MoneyBoundsIntegrationTest {
   private static final String KEY = "ab".repeat(32);
   private static final int SHARDS = 64;
   private static final int USERS = 40;
-  /** Events per rollup row: a trillion, each at the most an event may cost (or one unit below it). */
+
+  /**
+   * Events per rollup row: a trillion, each at the most an event may cost (or one unit below it).
+   */
   private static final long REQUESTS = 1_000_000_000_000L;
+
   private static final BigDecimal TOP = new BigDecimal("1000000000");
   private static final BigDecimal BELOW_TOP = new BigDecimal("999999999.999999999999");
+
   /** Each user's total: 23 integer digits, beyond what 18.16's toString prints intact. */
-  private static final BigDecimal USER_USAGE = rowUsage(0).add(rowUsage(1)).multiply(BigDecimal.valueOf(SHARDS / 2));
+  private static final BigDecimal USER_USAGE =
+      rowUsage(0).add(rowUsage(1)).multiply(BigDecimal.valueOf(SHARDS / 2));
+
   private static final BigDecimal DAY_USAGE = USER_USAGE.multiply(BigDecimal.valueOf(USERS));
   private static final BigDecimal DAY_REQUESTS = BigDecimal.valueOf(REQUESTS * SHARDS * USERS);
 
@@ -95,8 +104,10 @@ class MoneyBoundsIntegrationTest {
     Map<String, String> noCache = new HashMap<>(env);
     noCache.put("CACHE_MAX_BYTES", "0");
     sqlOnly = ActivityServer.start(QueryTestEnv.config(noCache), clock);
-    clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(),
-        database));
+    clickHouse =
+        new ClickHouse(
+            new ClickHouseConfig(
+                endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
 
     List<String> rows = new ArrayList<>();
     for (int user = 0; user < USERS; user++) {
@@ -107,19 +118,23 @@ class MoneyBoundsIntegrationTest {
     insert(rows);
     BigDecimal nearLimit = new BigDecimal("99999999999999999999999999");
     long manyRequests = 100_000_000_000_000_000L;
-    insert(List.of(
-        row(MALLORY, D1, "u", 0, 1, BigDecimal.ONE, BigDecimal.ZERO),
-        // Each row alone looks legal; their plain sum wraps the 128 bits to about 6 * 10^25, which would pass
-        // every check on the sum alone (positive, below 10^26, below requests * 10^9).
-        row(MALLORY, D2, "u", 0, manyRequests, nearLimit, BigDecimal.ZERO),
-        row(MALLORY, D2, "u", 1, manyRequests, nearLimit, BigDecimal.ZERO),
-        row(MALLORY, D2, "u", 2, manyRequests, nearLimit, BigDecimal.ZERO),
-        row(MALLORY, D2, "u", 3, manyRequests, nearLimit, BigDecimal.ZERO),
-        // A negative row hidden in a plausible sum of 5.
-        row(MALLORY, D3, "u", 0, 1, new BigDecimal("-5"), BigDecimal.ZERO),
-        row(MALLORY, D3, "u", 1, 1, BigDecimal.TEN, BigDecimal.ZERO)));
-    clickHouse.insertJsonEachRow("api_key_hashes", ("{\"account_id\":\"" + WHALE + "\",\"api_key_hash\":\"" + KEY
-        + "\"}\n").getBytes(StandardCharsets.UTF_8));
+    insert(
+        List.of(
+            row(MALLORY, D1, "u", 0, 1, BigDecimal.ONE, BigDecimal.ZERO),
+            // Each row alone looks legal; their plain sum wraps the 128 bits to about 6 * 10^25,
+            // which would pass
+            // every check on the sum alone (positive, below 10^26, below requests * 10^9).
+            row(MALLORY, D2, "u", 0, manyRequests, nearLimit, BigDecimal.ZERO),
+            row(MALLORY, D2, "u", 1, manyRequests, nearLimit, BigDecimal.ZERO),
+            row(MALLORY, D2, "u", 2, manyRequests, nearLimit, BigDecimal.ZERO),
+            row(MALLORY, D2, "u", 3, manyRequests, nearLimit, BigDecimal.ZERO),
+            // A negative row hidden in a plausible sum of 5.
+            row(MALLORY, D3, "u", 0, 1, new BigDecimal("-5"), BigDecimal.ZERO),
+            row(MALLORY, D3, "u", 1, 1, BigDecimal.TEN, BigDecimal.ZERO)));
+    clickHouse.insertJsonEachRow(
+        "api_key_hashes",
+        ("{\"account_id\":\"" + WHALE + "\",\"api_key_hash\":\"" + KEY + "\"}\n")
+            .getBytes(StandardCharsets.UTF_8));
     QueryTestEnv.awaitFreshPoll(cached);
   }
 
@@ -149,12 +164,21 @@ class MoneyBoundsIntegrationTest {
     return (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
   }
 
-  /** A rollup row's usage: its trillion events at the top price on even shards, one unit below it on odd ones. */
+  /**
+   * A rollup row's usage: its trillion events at the top price on even shards, one unit below it on
+   * odd ones.
+   */
   private static BigDecimal rowUsage(int shard) {
     return (shard % 2 == 0 ? TOP : BELOW_TOP).multiply(BigDecimal.valueOf(REQUESTS));
   }
 
-  private static String row(String account, String date, String user, int shard, long requests, BigDecimal usage,
+  private static String row(
+      String account,
+      String date,
+      String user,
+      int shard,
+      long requests,
+      BigDecimal usage,
       BigDecimal byok) {
     ObjectNode node = PLAIN.createObjectNode();
     node.put("account_id", account);
@@ -184,16 +208,21 @@ class MoneyBoundsIntegrationTest {
   }
 
   private static void insert(List<String> rows) {
-    clickHouse.insertJsonEachRow("usage_daily", (String.join("\n", rows) + "\n").getBytes(StandardCharsets.UTF_8));
+    clickHouse.insertJsonEachRow(
+        "usage_daily", (String.join("\n", rows) + "\n").getBytes(StandardCharsets.UTF_8));
   }
 
-  private static HttpResponse<String> get(ActivityServer server, String key, String path, String query)
+  private static HttpResponse<String> get(
+      ActivityServer server, String key, String path, String query) throws Exception {
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path + "?" + query))
+            .header("Authorization", "Bearer " + key)
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static JsonNode data(ActivityServer server, String key, String path, String query)
       throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path + "?" + query))
-        .header("Authorization", "Bearer " + key).build(), HttpResponse.BodyHandlers.ofString());
-  }
-
-  private static JsonNode data(ActivityServer server, String key, String path, String query) throws Exception {
     HttpResponse<String> response = get(server, key, path, query);
     assertEquals(200, response.statusCode(), response.body());
     return EXACT.readTree(response.body()).get("data");
@@ -201,15 +230,19 @@ class MoneyBoundsIntegrationTest {
 
   private static void assertMoney(BigDecimal expected, JsonNode actual) {
     assertTrue(actual.isNumber(), "a JSON number: " + actual);
-    assertEquals(0, expected.compareTo(actual.decimalValue()), "expected " + expected.toPlainString() + ", got "
-        + actual);
+    assertEquals(
+        0,
+        expected.compareTo(actual.decimalValue()),
+        "expected " + expected.toPlainString() + ", got " + actual);
   }
 
-  // ---- the largest legal totals -------------------------------------------------------------------------------
+  // ---- the largest legal totals
+  // -------------------------------------------------------------------------------
 
   @Test
   void theLargestLegalRowsOfManyShardsAndGroupsAreServedExactlyByTheActivityApi() throws Exception {
-    assertEquals(0, new BigDecimal("63999999999999999999968").compareTo(USER_USAGE), "23 integer digits");
+    assertEquals(
+        0, new BigDecimal("63999999999999999999968").compareTo(USER_USAGE), "23 integer digits");
     for (ActivityServer server : new ActivityServer[] {cached, sqlOnly}) {
       // Twice: on the cached server the first is a load, the second a hit.
       for (int round = 0; round < 2; round++) {
@@ -219,7 +252,8 @@ class MoneyBoundsIntegrationTest {
         assertMoney(DAY_USAGE, day.get(0).get("byok_usage_inference"));
         assertEquals(DAY_REQUESTS.toBigInteger(), day.get(0).get("requests").bigIntegerValue());
 
-        JsonNode byUser = data(server, whaleKey, ActivityRouter.ROUTE, "date=" + D1 + "&group_by=user");
+        JsonNode byUser =
+            data(server, whaleKey, ActivityRouter.ROUTE, "date=" + D1 + "&group_by=user");
         assertEquals(USERS, byUser.size());
         for (JsonNode item : byUser) {
           assertMoney(USER_USAGE, item.get("usage"));
@@ -231,20 +265,32 @@ class MoneyBoundsIntegrationTest {
 
   @Test
   void theLargestLegalRowsAreExportedExactlyAsJsonAndCsv() throws Exception {
-    JsonNode byUser = data(sqlOnly, whaleKey, ActivityRouter.EXPORT_ROUTE,
-        "from=" + D1 + "&to=" + D1 + "&group_by=user&limit=1000");
+    JsonNode byUser =
+        data(
+            sqlOnly,
+            whaleKey,
+            ActivityRouter.EXPORT_ROUTE,
+            "from=" + D1 + "&to=" + D1 + "&group_by=user&limit=1000");
     assertEquals(USERS, byUser.size());
     for (JsonNode row : byUser) {
       assertMoney(USER_USAGE, row.get("usage"));
       assertMoney(USER_USAGE, row.get("byok_usage_inference"));
     }
-    JsonNode byDate = data(sqlOnly, whaleKey, ActivityRouter.EXPORT_ROUTE, "from=" + D2 + "&to=" + D1
-        + "&group_by=date");
+    JsonNode byDate =
+        data(
+            sqlOnly,
+            whaleKey,
+            ActivityRouter.EXPORT_ROUTE,
+            "from=" + D2 + "&to=" + D1 + "&group_by=date");
     assertEquals(1, byDate.size());
     assertMoney(DAY_USAGE, byDate.get(0).get("usage"));
 
-    HttpResponse<String> csv = get(sqlOnly, whaleKey, ActivityRouter.EXPORT_ROUTE, "from=" + D1 + "&to=" + D1
-        + "&group_by=date&format=csv");
+    HttpResponse<String> csv =
+        get(
+            sqlOnly,
+            whaleKey,
+            ActivityRouter.EXPORT_ROUTE,
+            "from=" + D1 + "&to=" + D1 + "&group_by=date&format=csv");
     assertEquals(200, csv.statusCode(), csv.body());
     String[] lines = csv.body().split("\r\n");
     assertEquals(2, lines.length, csv.body());
@@ -255,29 +301,39 @@ class MoneyBoundsIntegrationTest {
     assertEquals(0, DAY_USAGE.compareTo(new BigDecimal(cells[cells.length - 1])));
   }
 
-  // ---- impossible stored totals ---------------------------------------------------------------------------------
+  // ---- impossible stored totals
+  // ---------------------------------------------------------------------------------
 
   @Test
-  void aTotalThatWrapsOrHidesANegativeRowIsAnErrorNamingTheAccountAndDayNeverANumber() throws Exception {
+  void aTotalThatWrapsOrHidesANegativeRowIsAnErrorNamingTheAccountAndDayNeverANumber()
+      throws Exception {
     for (ActivityServer server : new ActivityServer[] {cached, sqlOnly}) {
       for (String day : List.of(D2, D3)) {
         for (String route : List.of(ActivityRouter.ROUTE, ActivityRouter.EXPORT_ROUTE)) {
-          for (String query : List.of("date=" + day, "from=" + day + "&to=" + day + "&group_by=date",
-              "from=" + day + "&to=" + day + "&group_by=user&format=csv")) {
+          for (String query :
+              List.of(
+                  "date=" + day,
+                  "from=" + day + "&to=" + day + "&group_by=date",
+                  "from=" + day + "&to=" + day + "&group_by=user&format=csv")) {
             if (route.equals(ActivityRouter.ROUTE) != query.startsWith("date=")) {
               continue;
             }
             logs.list.clear();
             HttpResponse<String> response = get(server, malloryKey, route, query);
             assertEquals(500, response.statusCode(), route + "?" + query + ": " + response.body());
-            assertEquals("Internal server error", EXACT.readTree(response.body()).get("error").get("message").asText());
-            assertFalse(response.body().matches("(?s).*[0-9]{4,}.*"), "no amount in " + response.body());
-            assertTrue(logs.list.stream().anyMatch(e -> names(e, "account " + MALLORY + ", day " + day)),
+            assertEquals(
+                "Internal server error",
+                EXACT.readTree(response.body()).get("error").get("message").asText());
+            assertFalse(
+                response.body().matches("(?s).*[0-9]{4,}.*"), "no amount in " + response.body());
+            assertTrue(
+                logs.list.stream().anyMatch(e -> names(e, "account " + MALLORY + ", day " + day)),
                 "an error log names the account and day: " + route + "?" + query);
           }
         }
       }
-      // The account's good day is still served, exactly: the impossible days fail only their own answers.
+      // The account's good day is still served, exactly: the impossible days fail only their own
+      // answers.
       JsonNode good = data(server, malloryKey, ActivityRouter.ROUTE, "date=" + D1);
       assertMoney(BigDecimal.ONE, good.get(0).get("usage"));
     }

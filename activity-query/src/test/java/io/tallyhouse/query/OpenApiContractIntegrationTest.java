@@ -12,7 +12,6 @@ import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.http.HttpServers;
-import io.tallyhouse.query.activity.ActivityItem;
 import io.tallyhouse.query.export.ExportRequest;
 import io.tallyhouse.query.export.ExportRow;
 import io.tallyhouse.query.http.ActivityRouter;
@@ -38,14 +37,16 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * src/main/resources/activity-openapi.yaml against the running service: item and row schemas list exactly the
- * fields the service returns, every documented GET answers, and every status seen here is documented.
+ * src/main/resources/activity-openapi.yaml against the running service: item and row schemas list
+ * exactly the fields the service returns, every documented GET answers, and every status seen here
+ * is documented.
  */
 class OpenApiContractIntegrationTest {
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private static final String KEY = "d4".repeat(32);
 
   private static String database;
@@ -54,6 +55,7 @@ class OpenApiContractIntegrationTest {
   private static String key;
   private static String ingestToken;
   private static JsonNode spec;
+
   /** path -> statuses this test saw on it. */
   private static final Map<String, Set<String>> SEEN = new TreeMap<>();
 
@@ -65,17 +67,28 @@ class OpenApiContractIntegrationTest {
     key = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, "acme");
     ingestToken = QueryTestEnv.newKey(keys, CredentialKind.INGEST, null);
     Map<String, String> env = QueryTestEnv.of(endpoint, database, keys.file());
-    server = ActivityServer.start(QueryTestEnv.config(env),
-        Clock.fixed(Instant.parse("2026-11-22T12:00:00Z"), ZoneOffset.UTC));
-    clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
-    String row = "{\"account_id\":\"acme\",\"date\":\"2026-11-21\",\"api_key_hash\":\"" + KEY + "\",\"user_id\":\"%s\","
-        + "\"endpoint_id\":\"E/m\",\"model\":\"m\",\"model_permaslug\":\"m\",\"provider_name\":\"E\",\"requests\":1,"
-        + "\"prompt_tokens\":2,\"completion_tokens\":3,\"reasoning_tokens\":4,\"cached_tokens\":5,\"usage\":0.5,"
-        + "\"byok_usage_inference\":0.25,\"byok_requests\":1,\"version\":1,\"updated_at\":\"2026-11-22 00:00:00\"}";
-    clickHouse.insertJsonEachRow("usage_daily",
+    server =
+        ActivityServer.start(
+            QueryTestEnv.config(env),
+            Clock.fixed(Instant.parse("2026-11-22T12:00:00Z"), ZoneOffset.UTC));
+    clickHouse =
+        new ClickHouse(
+            new ClickHouseConfig(
+                endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    String row =
+        "{\"account_id\":\"acme\",\"date\":\"2026-11-21\",\"api_key_hash\":\""
+            + KEY
+            + "\",\"user_id\":\"%s\","
+            + "\"endpoint_id\":\"E/m\",\"model\":\"m\",\"model_permaslug\":\"m\",\"provider_name\":\"E\",\"requests\":1,"
+            + "\"prompt_tokens\":2,\"completion_tokens\":3,\"reasoning_tokens\":4,\"cached_tokens\":5,\"usage\":0.5,"
+            + "\"byok_usage_inference\":0.25,\"byok_requests\":1,\"version\":1,\"updated_at\":\"2026-11-22 00:00:00\"}";
+    clickHouse.insertJsonEachRow(
+        "usage_daily",
         (row.formatted("u1") + "\n" + row.formatted("") + "\n").getBytes(StandardCharsets.UTF_8));
-    clickHouse.insertJsonEachRow("api_key_hashes",
-        ("{\"account_id\":\"acme\",\"api_key_hash\":\"" + KEY + "\"}\n").getBytes(StandardCharsets.UTF_8));
+    clickHouse.insertJsonEachRow(
+        "api_key_hashes",
+        ("{\"account_id\":\"acme\",\"api_key_hash\":\"" + KEY + "\"}\n")
+            .getBytes(StandardCharsets.UTF_8));
     spec = YAML.readTree(get(null, "/openapi.yaml", "").body());
   }
 
@@ -87,13 +100,17 @@ class OpenApiContractIntegrationTest {
     QueryTestEnv.dropDatabase(clickHouse, database);
   }
 
-  private static HttpResponse<String> get(String bearer, String path, String query) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + server.port() + path + (query.isEmpty() ? "" : "?" + query)));
+  private static HttpResponse<String> get(String bearer, String path, String query)
+      throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(
+            URI.create(
+                "http://127.0.0.1:" + server.port() + path + (query.isEmpty() ? "" : "?" + query)));
     if (bearer != null) {
       request.header("Authorization", "Bearer " + bearer);
     }
-    HttpResponse<String> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
     synchronized (SEEN) {
       SEEN.computeIfAbsent(path, p -> new TreeSet<>()).add(Integer.toString(response.statusCode()));
     }
@@ -102,7 +119,9 @@ class OpenApiContractIntegrationTest {
 
   private static Set<String> properties(String schema) {
     Set<String> names = new TreeSet<>();
-    spec.at("/components/schemas/" + schema + "/properties").fieldNames().forEachRemaining(names::add);
+    spec.at("/components/schemas/" + schema + "/properties")
+        .fieldNames()
+        .forEachRemaining(names::add);
     return names;
   }
 
@@ -122,9 +141,13 @@ class OpenApiContractIntegrationTest {
   void servedDocumentIsTheResource() throws Exception {
     HttpResponse<String> response = get(null, "/openapi.yaml", "");
     assertEquals(200, response.statusCode());
-    assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/yaml"));
-    assertEquals(new String(HttpServers.openApiDocument(ActivityRouter.class, ActivityRouter.OPENAPI_RESOURCE),
-        StandardCharsets.UTF_8), response.body());
+    assertTrue(
+        response.headers().firstValue("Content-Type").orElse("").startsWith("application/yaml"));
+    assertEquals(
+        new String(
+            HttpServers.openApiDocument(ActivityRouter.class, ActivityRouter.OPENAPI_RESOURCE),
+            StandardCharsets.UTF_8),
+        response.body());
     assertTrue(spec.get("openapi").asText().startsWith("3."));
   }
 
@@ -134,8 +157,11 @@ class OpenApiContractIntegrationTest {
     Set<String> always = required("ActivityItem");
     Set<String> union = new TreeSet<>();
     for (String groupBy : List.of("", "user", "api_key", "user,api_key")) {
-      JsonNode data = JSON.readTree(get(key, "/api/v1/activity", groupBy.isEmpty() ? "" : "group_by=" + groupBy)
-          .body()).get("data");
+      JsonNode data =
+          JSON.readTree(
+                  get(key, "/api/v1/activity", groupBy.isEmpty() ? "" : "group_by=" + groupBy)
+                      .body())
+              .get("data");
       assertTrue(data.size() > 0, groupBy);
       Set<String> expected = new TreeSet<>(always);
       if (groupBy.contains("user")) {
@@ -166,7 +192,8 @@ class OpenApiContractIntegrationTest {
         }
       }
       String query = "from=2026-11-01&to=2026-11-21&group_by=" + String.join(",", parts);
-      ExportRequest request = ExportRequest.parse(QueryString.parse(query), java.time.LocalDate.parse("2026-11-22"));
+      ExportRequest request =
+          ExportRequest.parse(QueryString.parse(query), java.time.LocalDate.parse("2026-11-22"));
       Set<String> expected = new TreeSet<>(ExportRow.TOTALS);
       expected.addAll(request.groupColumns());
       JsonNode data = JSON.readTree(get(key, "/api/v1/activity/export", query).body()).get("data");
@@ -175,7 +202,8 @@ class OpenApiContractIntegrationTest {
         assertEquals(expected, fields(row), query);
         union.addAll(fields(row));
       }
-      String csvHeader = get(key, "/api/v1/activity/export", query + "&format=csv").body().split("\r\n")[0];
+      String csvHeader =
+          get(key, "/api/v1/activity/export", query + "&format=csv").body().split("\r\n")[0];
       assertEquals(expected, new TreeSet<>(List.of(csvHeader.split(","))), query);
     }
     assertEquals(documented, union);
@@ -185,8 +213,16 @@ class OpenApiContractIntegrationTest {
   void everyDocumentedGetAnswersAndEveryStatusSeenIsDocumented() throws Exception {
     List<String> paths = new ArrayList<>();
     spec.get("paths").fieldNames().forEachRemaining(paths::add);
-    assertEquals(new TreeSet<>(List.of("/api/v1/activity", "/api/v1/activity/export", "/health/live",
-        "/health/ready", "/metrics", "/openapi.yaml")), new TreeSet<>(paths));
+    assertEquals(
+        new TreeSet<>(
+            List.of(
+                "/api/v1/activity",
+                "/api/v1/activity/export",
+                "/health/live",
+                "/health/ready",
+                "/metrics",
+                "/openapi.yaml")),
+        new TreeSet<>(paths));
     for (String path : paths) {
       assertEquals(Set.of("get"), toSet(spec.get("paths").get(path).fieldNames()), path);
       String query = path.endsWith("export") ? "from=2026-11-21&to=2026-11-21" : "";
@@ -201,32 +237,49 @@ class OpenApiContractIntegrationTest {
       assertEquals(401, get(null, path, valid).statusCode());
       assertEquals(401, get("sk-th-unknown", path, valid).statusCode());
       assertEquals(403, get(ingestToken, path, valid).statusCode());
-      assertEquals(400, get(key, path, "group_by=nope" + (valid.isEmpty() ? "" : "&" + valid)).statusCode());
-      assertEquals(404, get(key, path, "api_key_hash=" + "e5".repeat(32) + (valid.isEmpty() ? "" : "&" + valid))
-          .statusCode());
-      assertEquals(200, get(key, path, "api_key_hash=" + KEY + (valid.isEmpty() ? "" : "&" + valid)).statusCode());
+      assertEquals(
+          400, get(key, path, "group_by=nope" + (valid.isEmpty() ? "" : "&" + valid)).statusCode());
+      assertEquals(
+          404,
+          get(key, path, "api_key_hash=" + "e5".repeat(32) + (valid.isEmpty() ? "" : "&" + valid))
+              .statusCode());
+      assertEquals(
+          200,
+          get(key, path, "api_key_hash=" + KEY + (valid.isEmpty() ? "" : "&" + valid))
+              .statusCode());
     }
-    assertEquals(200, get(key, "/api/v1/activity/export", "from=2026-11-21&to=2026-11-21&format=csv").statusCode());
+    assertEquals(
+        200,
+        get(key, "/api/v1/activity/export", "from=2026-11-21&to=2026-11-21&format=csv")
+            .statusCode());
     synchronized (SEEN) {
       for (Map.Entry<String, Set<String>> seen : SEEN.entrySet()) {
-        JsonNode responses = spec.at("/paths/" + seen.getKey().replace("~", "~0").replace("/", "~1") + "/get/responses");
+        JsonNode responses =
+            spec.at(
+                "/paths/" + seen.getKey().replace("~", "~0").replace("/", "~1") + "/get/responses");
         assertTrue(!responses.isMissingNode(), seen.getKey() + " is documented");
         for (String status : seen.getValue()) {
-          assertTrue(responses.has(status), seen.getKey() + " answered " + status + " but documents " + responses);
+          assertTrue(
+              responses.has(status),
+              seen.getKey() + " answered " + status + " but documents " + responses);
         }
       }
     }
-    // A refused export (ExportLimitsIntegrationTest provokes it) is documented with its Retry-After.
+    // A refused export (ExportLimitsIntegrationTest provokes it) is documented with its
+    // Retry-After.
     String ref = spec.at("/paths/~1api~1v1~1activity~1export/get/responses/429/$ref").asText();
-    JsonNode tooMany = spec.at("/components/responses/" + ref.substring("#/components/responses/".length()));
+    JsonNode tooMany =
+        spec.at("/components/responses/" + ref.substring("#/components/responses/".length()));
     assertTrue(tooMany.at("/headers/Retry-After").isObject(), tooMany.toString());
     // Every response $ref resolves.
-    spec.at("/paths/~1api~1v1~1activity~1export/get/responses").forEach(r -> {
-      if (r.has("$ref")) {
-        String name = r.get("$ref").asText().substring("#/components/responses/".length());
-        assertTrue(spec.at("/components/responses/" + name).has("description"), name);
-      }
-    });
+    spec.at("/paths/~1api~1v1~1activity~1export/get/responses")
+        .forEach(
+            r -> {
+              if (r.has("$ref")) {
+                String name = r.get("$ref").asText().substring("#/components/responses/".length());
+                assertTrue(spec.at("/components/responses/" + name).has("description"), name);
+              }
+            });
   }
 
   private static Set<String> toSet(java.util.Iterator<String> names) {

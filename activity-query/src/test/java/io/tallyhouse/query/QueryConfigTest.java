@@ -14,7 +14,9 @@ import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** activity-query's settings: defaults, every variable described, every broken one reported at once. */
+/**
+ * activity-query's settings: defaults, every variable described, every broken one reported at once.
+ */
 class QueryConfigTest {
 
   @Test
@@ -31,21 +33,55 @@ class QueryConfigTest {
 
   @Test
   void everySettingIsRead() {
-    QueryConfig config = ServiceMain.read(Map.of("HTTP_HOST", "0.0.0.0", "HTTP_PORT", "0", "KEYS_FILE", "/k.jsonl",
-        "CACHE_MAX_BYTES", "0", "CACHE_POLL_INTERVAL_MS", "250", "ACTIVITY_MAX_ITEMS", "7",
-        "EXPORT_MAX_PER_ACCOUNT", "1", "EXPORT_MAX_TOTAL", "3", "EXPORT_STALL_TIMEOUT_MS", "1000"), QueryConfig::read);
-    assertEquals(new QueryConfig("0.0.0.0", 0, Path.of("/k.jsonl"), config.clickHouse(), 0, Duration.ofMillis(250), 7,
-        new QueryConfig.ExportLimits(1, 3, Duration.ofSeconds(1))), config);
+    QueryConfig config =
+        ServiceMain.read(
+            Map.of(
+                "HTTP_HOST",
+                "0.0.0.0",
+                "HTTP_PORT",
+                "0",
+                "KEYS_FILE",
+                "/k.jsonl",
+                "CACHE_MAX_BYTES",
+                "0",
+                "CACHE_POLL_INTERVAL_MS",
+                "250",
+                "ACTIVITY_MAX_ITEMS",
+                "7",
+                "EXPORT_MAX_PER_ACCOUNT",
+                "1",
+                "EXPORT_MAX_TOTAL",
+                "3",
+                "EXPORT_STALL_TIMEOUT_MS",
+                "1000"),
+            QueryConfig::read);
+    assertEquals(
+        new QueryConfig(
+            "0.0.0.0",
+            0,
+            Path.of("/k.jsonl"),
+            config.clickHouse(),
+            0,
+            Duration.ofMillis(250),
+            7,
+            new QueryConfig.ExportLimits(1, 3, Duration.ofSeconds(1))),
+        config);
   }
 
   @Test
   void everyBrokenVariableIsReportedAtOnceWithItsValueAndRule() {
-    ConfigException e = assertThrows(ConfigException.class, () -> ServiceMain.read(Map.of(
-        "HTTP_PORT", "70000",
-        "CACHE_MAX_BYTES", "-1",
-        "CACHE_POLL_INTERVAL_MS", "soon",
-        "EXPORT_MAX_TOTAL", "0",
-        "CACHE_MAX_ROWS", "5000"), QueryConfig::read));
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                ServiceMain.read(
+                    Map.of(
+                        "HTTP_PORT", "70000",
+                        "CACHE_MAX_BYTES", "-1",
+                        "CACHE_POLL_INTERVAL_MS", "soon",
+                        "EXPORT_MAX_TOTAL", "0",
+                        "CACHE_MAX_ROWS", "5000"),
+                    QueryConfig::read));
     List<String> problems = e.problems();
     assertEquals(5, problems.size(), problems.toString());
     assertProblem(problems, "HTTP_PORT=70000", "from 0 to 65535");
@@ -59,17 +95,35 @@ class QueryConfigTest {
   void everyVariableIsDescribedWithAMeaning() {
     Settings settings = Settings.of(Map.of());
     QueryConfig.read(settings);
-    List<String> names = settings.described().stream().map(Settings.Setting::name).collect(Collectors.toList());
-    assertTrue(names.containsAll(List.of("HTTP_HOST", "HTTP_PORT", "KEYS_FILE", "CLICKHOUSE_URL", "CACHE_MAX_BYTES",
-        "CACHE_POLL_INTERVAL_MS", "ACTIVITY_MAX_ITEMS", "EXPORT_MAX_PER_ACCOUNT", "EXPORT_MAX_TOTAL",
-        "EXPORT_STALL_TIMEOUT_MS")), names.toString());
+    List<String> names =
+        settings.described().stream().map(Settings.Setting::name).collect(Collectors.toList());
+    assertTrue(
+        names.containsAll(
+            List.of(
+                "HTTP_HOST",
+                "HTTP_PORT",
+                "KEYS_FILE",
+                "CLICKHOUSE_URL",
+                "CACHE_MAX_BYTES",
+                "CACHE_POLL_INTERVAL_MS",
+                "ACTIVITY_MAX_ITEMS",
+                "EXPORT_MAX_PER_ACCOUNT",
+                "EXPORT_MAX_TOTAL",
+                "EXPORT_STALL_TIMEOUT_MS")),
+        names.toString());
     settings.described().forEach(s -> assertTrue(!s.meaning().isBlank(), s.name()));
-    assertEquals("a quarter of the maximum heap", settings.described().stream()
-        .filter(s -> s.name().equals("CACHE_MAX_BYTES")).findFirst().orElseThrow().defaultText());
+    assertEquals(
+        "a quarter of the maximum heap",
+        settings.described().stream()
+            .filter(s -> s.name().equals("CACHE_MAX_BYTES"))
+            .findFirst()
+            .orElseThrow()
+            .defaultText());
   }
 
   private static void assertProblem(List<String> problems, String variableAndValue, String rule) {
-    assertTrue(problems.stream().anyMatch(p -> p.startsWith(variableAndValue + ": ") && p.contains(rule)),
+    assertTrue(
+        problems.stream().anyMatch(p -> p.startsWith(variableAndValue + ": ") && p.contains(rule)),
         variableAndValue + " / " + rule + " in " + problems);
   }
 }

@@ -21,15 +21,23 @@ import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
-/** The environment of an activity-query under test, and its keys: shared by the module's integration tests. */
+/**
+ * The environment of an activity-query under test, and its keys: shared by the module's integration
+ * tests.
+ */
 public final class QueryTestEnv {
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   private QueryTestEnv() {}
 
-  /** A service on any free port, reading {@code keysFile}, with its own database on the server at {@code url}. */
-  public static Map<String, String> of(String url, ClickHouseEndpoint endpoint, String database, Path keysFile) {
+  /**
+   * A service on any free port, reading {@code keysFile}, with its own database on the server at
+   * {@code url}.
+   */
+  public static Map<String, String> of(
+      String url, ClickHouseEndpoint endpoint, String database, Path keysFile) {
     Map<String, String> env = new HashMap<>();
     env.put("CLICKHOUSE_URL", url);
     env.put("CLICKHOUSE_USER", endpoint.user());
@@ -40,7 +48,8 @@ public final class QueryTestEnv {
     return env;
   }
 
-  public static Map<String, String> of(ClickHouseEndpoint endpoint, String database, Path keysFile) {
+  public static Map<String, String> of(
+      ClickHouseEndpoint endpoint, String database, Path keysFile) {
     return of(endpoint.httpUrl(), endpoint, database, keysFile);
   }
 
@@ -56,7 +65,10 @@ public final class QueryTestEnv {
     return prefix + "_" + HexFormat.of().formatHex(random);
   }
 
-  /** Drops a test class's database and closes its client; null (the setup failed early) is nothing to do. */
+  /**
+   * Drops a test class's database and closes its client; null (the setup failed early) is nothing
+   * to do.
+   */
   public static void dropDatabase(ClickHouse clickHouse, String database) {
     if (clickHouse != null) {
       clickHouse.execute("DROP DATABASE IF EXISTS " + SqlLiteral.identifier(database));
@@ -70,8 +82,9 @@ public final class QueryTestEnv {
   }
 
   /**
-   * Waits until {@code server}'s cache has completed a poll that started after this call, so it serves from memory
-   * and knows every write made before. Fails after a minute (a guard against a hang, not a timing assertion).
+   * Waits until {@code server}'s cache has completed a poll that started after this call, so it
+   * serves from memory and knows every write made before. Fails after a minute (a guard against a
+   * hang, not a timing assertion).
    */
   public static void awaitFreshPoll(ActivityServer server) throws InterruptedException {
     long seen = server.cache().polls();
@@ -85,10 +98,18 @@ public final class QueryTestEnv {
     }
   }
 
-  /** One series of {@code server}'s {@code /metrics}, named with its labels as printed; 0 when absent. */
-  public static double metric(ActivityServer server, String series) throws IOException, InterruptedException {
-    String metrics = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
-        .build(), HttpResponse.BodyHandlers.ofString()).body();
+  /**
+   * One series of {@code server}'s {@code /metrics}, named with its labels as printed; 0 when
+   * absent.
+   */
+  public static double metric(ActivityServer server, String series)
+      throws IOException, InterruptedException {
+    String metrics =
+        HTTP.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
     for (String line : metrics.split("\n")) {
       if (line.startsWith(series + " ")) {
         return Double.parseDouble(line.substring(series.length()).trim());
@@ -97,8 +118,11 @@ public final class QueryTestEnv {
     return 0;
   }
 
-  /** How many activity answers {@code server}'s cache gave with {@code result} (hit, miss, bypass). */
-  public static double cacheAnswers(ActivityServer server, String result) throws IOException, InterruptedException {
+  /**
+   * How many activity answers {@code server}'s cache gave with {@code result} (hit, miss, bypass).
+   */
+  public static double cacheAnswers(ActivityServer server, String result)
+      throws IOException, InterruptedException {
     return metric(server, "activity_cache_answers_seconds_count{result=\"" + result + "\"}");
   }
 
@@ -114,14 +138,24 @@ public final class QueryTestEnv {
 
   private static final com.fasterxml.jackson.databind.ObjectMapper PLAIN =
       com.fasterxml.jackson.databind.json.JsonMapper.builder()
-          .enable(com.fasterxml.jackson.core.StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
+          .enable(com.fasterxml.jackson.core.StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN)
+          .build();
 
   /**
-   * One usage_daily row as JSONEachRow, money as exact plain numbers; tokens derive from requests (prompt 100x,
-   * completion 10x, reasoning 1x, cached 3x).
+   * One usage_daily row as JSONEachRow, money as exact plain numbers; tokens derive from requests
+   * (prompt 100x, completion 10x, reasoning 1x, cached 3x).
    */
-  public static String rollupRow(String account, String date, String key, String user, Endpoint ep, long requests,
-      String usage, String byok, long byokRequests, long version) {
+  public static String rollupRow(
+      String account,
+      String date,
+      String key,
+      String user,
+      Endpoint ep,
+      long requests,
+      String usage,
+      String byok,
+      long byokRequests,
+      long version) {
     com.fasterxml.jackson.databind.node.ObjectNode node = PLAIN.createObjectNode();
     node.put("account_id", account);
     node.put("date", date);

@@ -6,27 +6,33 @@ import java.time.LocalDate;
 import java.util.Random;
 
 /**
- * The data of {@code make bench-query}: usage events generated inside ClickHouse ({@code INSERT ... SELECT FROM
- * numbers}, so 10 million rows take seconds instead of a trip through Kafka) and {@code usage_daily} filled with
- * exactly their rollup, the way usage-stream would have left it. Every INSERT names its columns, so a column added
- * with a default (for example a {@code shard}) changes nothing here.
+ * The data of {@code make bench-query}: usage events generated inside ClickHouse ({@code INSERT ...
+ * SELECT FROM numbers}, so 10 million rows take seconds instead of a trip through Kafka) and {@code
+ * usage_daily} filled with exactly their rollup, the way usage-stream would have left it. Every
+ * INSERT names its columns, so a column added with a default (for example a {@code shard}) changes
+ * nothing here.
  *
  * <p>The shape, all derived from hashes of the event number so a run is reproducible:
+ *
  * <ul>
- *   <li>accounts {@code acct-0 .. acct-(n-1)}, log-uniform (Zipf with exponent 1): with 1000 accounts the largest
- *       has about 10 % of the events, the median one about 0.03 %;</li>
- *   <li>2-5 api keys per account, the first used most;</li>
- *   <li>12 % of events without a user; the others spread exponentially over users {@code user-0, user-1, ...}
- *       with a mean of {@link #userMean} (about 19 for the largest account, 4 for small ones);</li>
- *   <li>8 endpoints with real prices, each account mostly on one (its number mod 8) and sometimes on the next;</li>
- *   <li>{@code days} completed UTC days up to {@code lastDay}, uniform; 1/3 of events with cached tokens,
- *       reasoning tokens on two endpoints, 3 % BYOK;</li>
- *   <li>cost exact: (prompt x input price + completion x output price) / 10^9 as Decimal(38,12), never a float;</li>
- *   <li>one usage_daily row per group and shard, the shard a hash of account and event id (as the events topic's
- *       partition is), so a busy group has a row in every shard;</li>
- *   <li>2 % of events are "late" (event id {@code late-*}): the rollup is written without them, merged, and then
- *       the groups they touch are written again with their full totals and a higher version, as usage-stream does
- *       when events arrive for a day that already has rows. So FINAL has real work to do.</li>
+ *   <li>accounts {@code acct-0 .. acct-(n-1)}, log-uniform (Zipf with exponent 1): with 1000
+ *       accounts the largest has about 10 % of the events, the median one about 0.03 %;
+ *   <li>2-5 api keys per account, the first used most;
+ *   <li>12 % of events without a user; the others spread exponentially over users {@code user-0,
+ *       user-1, ...} with a mean of {@link #userMean} (about 19 for the largest account, 4 for
+ *       small ones);
+ *   <li>8 endpoints with real prices, each account mostly on one (its number mod 8) and sometimes
+ *       on the next;
+ *   <li>{@code days} completed UTC days up to {@code lastDay}, uniform; 1/3 of events with cached
+ *       tokens, reasoning tokens on two endpoints, 3 % BYOK;
+ *   <li>cost exact: (prompt x input price + completion x output price) / 10^9 as Decimal(38,12),
+ *       never a float;
+ *   <li>one usage_daily row per group and shard, the shard a hash of account and event id (as the
+ *       events topic's partition is), so a busy group has a row in every shard;
+ *   <li>2 % of events are "late" (event id {@code late-*}): the rollup is written without them,
+ *       merged, and then the groups they touch are written again with their full totals and a
+ *       higher version, as usage-stream does when events arrive for a day that already has rows. So
+ *       FINAL has real work to do.
  * </ul>
  */
 final class ActivityFixture {
@@ -34,7 +40,8 @@ final class ActivityFixture {
   /** Events per INSERT ... SELECT: bounded memory and a progress line every few seconds. */
   private static final long CHUNK = 1_000_000;
 
-  private static final String EVENTS = """
+  private static final String EVENTS =
+      """
       INSERT INTO usage_events (date, account_id, event_id, api_key_hash, user, model, model_permaslug, provider_name,
         endpoint_id, created_at, created_at_us, prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, cost,
         is_byok, byok_cost, app, received_at, received_at_us)
@@ -74,10 +81,11 @@ final class ActivityFixture {
       )""";
 
   /**
-   * Sums of the raw events per usage_daily row, one row per group and shard as usage-stream writes them (%1$s is
-   * the shard of an event); version = number of events, as the stream counts them.
+   * Sums of the raw events per usage_daily row, one row per group and shard as usage-stream writes
+   * them (%1$s is the shard of an event); version = number of events, as the stream counts them.
    */
-  private static final String ROLLUP = """
+  private static final String ROLLUP =
+      """
       INSERT INTO usage_daily (account_id, date, api_key_hash, user_id, endpoint_id, model, model_permaslug,
         provider_name, shard, requests, prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, usage,
         byok_usage_inference, byok_requests, version, updated_at)
@@ -92,44 +100,67 @@ final class ActivityFixture {
   private ActivityFixture() {}
 
   /**
-   * Generates {@code events} events over {@code accounts} accounts and the {@code days} days up to {@code lastDay},
-   * and their rollup over {@code shards} shards: gateway-ingest keys events by account and event id, so the events
-   * of one group spread over the partitions of the events topic, and usage-stream writes a row per group and
-   * partition (the shard).
+   * Generates {@code events} events over {@code accounts} accounts and the {@code days} days up to
+   * {@code lastDay}, and their rollup over {@code shards} shards: gateway-ingest keys events by
+   * account and event id, so the events of one group spread over the partitions of the events
+   * topic, and usage-stream writes a row per group and partition (the shard).
    */
-  static void load(ClickHouse clickHouse, long events, int accounts, int days, LocalDate lastDay, int shards) {
+  static void load(
+      ClickHouse clickHouse, long events, int accounts, int days, LocalDate lastDay, int shards) {
     String shard = "toUInt16(cityHash64(account_id, event_id) % " + shards + ")";
     for (long first = 0; first < events; first += CHUNK) {
       long count = Math.min(CHUNK, events - first);
-      clickHouse.execute(EVENTS.formatted(first + ", " + count, accounts - 1, accounts + 1,
-          SqlLiteral.date(lastDay), days));
+      clickHouse.execute(
+          EVENTS.formatted(
+              first + ", " + count, accounts - 1, accounts + 1, SqlLiteral.date(lastDay), days));
       BenchSupport.log(String.format("  %,d of %,d events", first + count, events));
     }
-    // One day at a time keeps the GROUP BY small; the late events are left out of this first version.
+    // One day at a time keeps the GROUP BY small; the late events are left out of this first
+    // version.
     for (int d = 0; d < days; d++) {
-      clickHouse.execute(ROLLUP.formatted(shard, "date = " + SqlLiteral.date(lastDay.minusDays(d))
-          + " AND event_id NOT LIKE 'late-%'"));
+      clickHouse.execute(
+          ROLLUP.formatted(
+              shard,
+              "date = "
+                  + SqlLiteral.date(lastDay.minusDays(d))
+                  + " AND event_id NOT LIKE 'late-%'"));
     }
     clickHouse.execute("OPTIMIZE TABLE usage_daily FINAL");
-    // The (group, shard) rows the late events touch, again with full totals: a higher version in a new part.
-    String rowKey = "(account_id, date, api_key_hash, ifNull(user, ''), endpoint_id, " + shard + ")";
-    clickHouse.execute(ROLLUP.formatted(shard, rowKey + " IN (SELECT " + rowKey.substring(1, rowKey.length() - 1)
-        + " FROM usage_events WHERE event_id LIKE 'late-%')"));
-    clickHouse.execute("INSERT INTO api_key_hashes (account_id, api_key_hash)"
-        + " SELECT DISTINCT account_id, api_key_hash FROM usage_events");
+    // The (group, shard) rows the late events touch, again with full totals: a higher version in a
+    // new part.
+    String rowKey =
+        "(account_id, date, api_key_hash, ifNull(user, ''), endpoint_id, " + shard + ")";
+    clickHouse.execute(
+        ROLLUP.formatted(
+            shard,
+            rowKey
+                + " IN (SELECT "
+                + rowKey.substring(1, rowKey.length() - 1)
+                + " FROM usage_events WHERE event_id LIKE 'late-%')"));
+    clickHouse.execute(
+        "INSERT INTO api_key_hashes (account_id, api_key_hash)"
+            + " SELECT DISTINCT account_id, api_key_hash FROM usage_events");
   }
 
   /** An account drawn like the events' accounts (the same log-uniform law). */
   static int account(Random random, int accounts) {
-    return Math.min(accounts - 1, (int) Math.floor(Math.exp(Math.log(accounts + 1.0) * random.nextDouble())) - 1);
+    return Math.min(
+        accounts - 1,
+        (int) Math.floor(Math.exp(Math.log(accounts + 1.0) * random.nextDouble())) - 1);
   }
 
-  /** A user of {@code account} drawn like the events' users (rarely one without rows: an empty answer). */
+  /**
+   * A user of {@code account} drawn like the events' users (rarely one without rows: an empty
+   * answer).
+   */
   static String user(Random random, int account) {
     return "user-" + (int) Math.floor(-Math.log(1 - random.nextDouble()) * userMean(account));
   }
 
-  /** The mean of the exponential law of user numbers: more users for the larger (lower-numbered) accounts. */
+  /**
+   * The mean of the exponential law of user numbers: more users for the larger (lower-numbered)
+   * accounts.
+   */
   static double userMean(int account) {
     return 4 + 60.0 / (account + 4);
   }

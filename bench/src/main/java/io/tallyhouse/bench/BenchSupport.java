@@ -27,16 +27,20 @@ final class BenchSupport {
 
   private BenchSupport() {}
 
-  /** A realistic event: 50 accounts with four keys each, a skewed user population, three endpoints, exact prices. */
+  /**
+   * A realistic event: 50 accounts with four keys each, a skewed user population, three endpoints,
+   * exact prices.
+   */
   static ObjectNode event(Random random, String id) {
     return event(random, id, Instant.now().minusSeconds(random.nextInt(3600)));
   }
 
   static ObjectNode event(Random random, String id, Instant createdAt) {
     String[][] endpoints = {
-        {"openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI"},
-        {"anthropic/claude-sonnet-4", "anthropic/claude-4-sonnet-20250522", "Anthropic"},
-        {"google/gemini-2.5-flash", "google/gemini-2.5-flash", "Google"}};
+      {"openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI"},
+      {"anthropic/claude-sonnet-4", "anthropic/claude-4-sonnet-20250522", "Anthropic"},
+      {"google/gemini-2.5-flash", "google/gemini-2.5-flash", "Google"}
+    };
     String[] endpoint = endpoints[random.nextInt(endpoints.length)];
     long prompt = 50 + random.nextInt(4000);
     long completion = 10 + random.nextInt(1200);
@@ -54,8 +58,11 @@ final class BenchSupport {
     e.put("prompt_tokens", prompt);
     e.put("completion_tokens", completion);
     e.put("cached_tokens", prompt / 4);
-    e.put("cost", new BigDecimal("0.0000025").multiply(BigDecimal.valueOf(prompt))
-        .add(new BigDecimal("0.00001").multiply(BigDecimal.valueOf(completion))));
+    e.put(
+        "cost",
+        new BigDecimal("0.0000025")
+            .multiply(BigDecimal.valueOf(prompt))
+            .add(new BigDecimal("0.00001").multiply(BigDecimal.valueOf(completion))));
     e.put("app", "https://chat.example.com");
     return e;
   }
@@ -76,8 +83,12 @@ final class BenchSupport {
         throw new IllegalStateException(name + " exited:\n" + Files.readString(log));
       }
       try {
-        if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),
-            HttpResponse.BodyHandlers.ofString()).statusCode() == 200) {
+        if (http.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready"))
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString())
+                .statusCode()
+            == 200) {
           return;
         }
       } catch (IOException e) {
@@ -90,7 +101,9 @@ final class BenchSupport {
 
   static Path apicurioHome() {
     String configured = System.getProperty("tallyhouse.apicurio.home");
-    return configured != null ? Path.of(configured) : Path.of("testkit", "target", "apicurio").toAbsolutePath();
+    return configured != null
+        ? Path.of(configured)
+        : Path.of("testkit", "target", "apicurio").toAbsolutePath();
   }
 
   static BigDecimal round1(double millis) {
@@ -101,6 +114,7 @@ final class BenchSupport {
     System.out.println(line);
     System.out.flush();
   }
+
   /** The machine's CPU ticks from /proc/stat: {busy, total}; {0, 0} where there is no /proc. */
   static long[] machineCpuTicks() {
     try {
@@ -124,8 +138,9 @@ final class BenchSupport {
   }
 
   /**
-   * Deletes a benchmark's working directory (servers' data: gigabytes per run) unless {@code -Dbench.keep.dir=true}
-   * asks to keep it for a look afterwards. Runs left their directories behind once and filled the disk.
+   * Deletes a benchmark's working directory (servers' data: gigabytes per run) unless {@code
+   * -Dbench.keep.dir=true} asks to keep it for a look afterwards. Runs left their directories
+   * behind once and filled the disk.
    */
   static void removeWorkingDirectory(Path dir) {
     if (Boolean.getBoolean("bench.keep.dir")) {

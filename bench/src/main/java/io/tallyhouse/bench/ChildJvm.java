@@ -13,8 +13,12 @@ final class ChildJvm {
   private ChildJvm() {}
 
   static Process start(String mainClass, Map<String, String> env, Path log, String... args) {
-    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path")));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path")));
     // For profiling, e.g. -Dbench.child.jvm.options=-XX:StartFlightRecording=filename=child.jfr
     String extra = System.getProperty("bench.child.jvm.options", "");
     if (!extra.isBlank()) {
@@ -22,7 +26,8 @@ final class ChildJvm {
     }
     command.add(mainClass);
     command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder builder =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().putAll(env);
     try {
       return builder.start();

@@ -8,7 +8,6 @@ import static io.tallyhouse.bench.BenchSupport.event;
 import static io.tallyhouse.bench.BenchSupport.log;
 import static io.tallyhouse.bench.BenchSupport.round1;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
@@ -17,42 +16,33 @@ import io.tallyhouse.testkit.ApicurioRegistry;
 import io.tallyhouse.testkit.LocalKafka;
 import io.tallyhouse.testkit.Ports;
 import io.vertx.core.buffer.Buffer;
-import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 
 /**
- * {@code make bench-ingest}: the raw Kafka producer ceiling (Kafka's own ProducerPerformance, 200-byte records,
- * acks=all) and then POST /v1/events with realistic events, arrays of 100 and single events, on the same broker in
- * the same run. The last line of output is one JSON object.
+ * {@code make bench-ingest}: the raw Kafka producer ceiling (Kafka's own ProducerPerformance,
+ * 200-byte records, acks=all) and then POST /v1/events with realistic events, arrays of 100 and
+ * single events, on the same broker in the same run. The last line of output is one JSON object.
  *
- * <p>Settings (system properties): {@code bench.seconds} per measured phase (default 20), {@code bench.partitions}
- * (6), {@code bench.single.concurrency} (128), {@code bench.batch.concurrency} (16),
- * {@code bench.producer.records} (1500000).
+ * <p>Settings (system properties): {@code bench.seconds} per measured phase (default 20), {@code
+ * bench.partitions} (6), {@code bench.single.concurrency} (128), {@code bench.batch.concurrency}
+ * (16), {@code bench.producer.records} (1500000).
  */
-
 public final class IngestBench {
 
-  private static final Pattern PERF_SUMMARY = Pattern.compile("(\\d+) records sent, ([0-9.]+) records/sec");
+  private static final Pattern PERF_SUMMARY =
+      Pattern.compile("(\\d+) records sent, ([0-9.]+) records/sec");
 
   private IngestBench() {}
 
@@ -73,8 +63,12 @@ public final class IngestBench {
       createTopic(kafka, "perf", partitions);
       createTopic(kafka, "usage-events", partitions);
 
-      log("Kafka ProducerPerformance: " + producerRecords + " records of 200 bytes, acks=all, " + partitions
-          + " partitions");
+      log(
+          "Kafka ProducerPerformance: "
+              + producerRecords
+              + " records of 200 bytes, acks=all, "
+              + partitions
+              + " partitions");
       double producerRate = producerPerformance(kafka, dir, producerRecords);
       log(String.format("  %.0f records/s", producerRate));
 
@@ -113,19 +107,31 @@ public final class IngestBench {
         load.run(batches, 100, batchConcurrency, Duration.ofSeconds(5));
         log("single events, " + singleConcurrency + " concurrent requests, " + seconds + " s");
         single = load.run(singles, 1, singleConcurrency, Duration.ofSeconds(seconds));
-        log(String.format("  %.0f events/s, p50 %.1f ms, p99 %.1f ms, %d errors", single.eventsPerSecond(),
-            single.p50Millis(), single.p99Millis(), single.errors()));
-        log("arrays of 100 events, " + batchConcurrency + " concurrent requests, " + seconds + " s");
+        log(
+            String.format(
+                "  %.0f events/s, p50 %.1f ms, p99 %.1f ms, %d errors",
+                single.eventsPerSecond(), single.p50Millis(), single.p99Millis(), single.errors()));
+        log(
+            "arrays of 100 events, "
+                + batchConcurrency
+                + " concurrent requests, "
+                + seconds
+                + " s");
         batch = load.run(batches, 100, batchConcurrency, Duration.ofSeconds(seconds));
-        log(String.format("  %.0f events/s, p50 %.1f ms, p99 %.1f ms, %d errors", batch.eventsPerSecond(),
-            batch.p50Millis(), batch.p99Millis(), batch.errors()));
+        log(
+            String.format(
+                "  %.0f events/s, p50 %.1f ms, p99 %.1f ms, %d errors",
+                batch.eventsPerSecond(), batch.p50Millis(), batch.p99Millis(), batch.errors()));
       }
 
       result.put("benchmark", "ingest");
       result.put("batch_events_per_s", Math.round(batch.eventsPerSecond()));
       result.put("single_events_per_s", Math.round(single.eventsPerSecond()));
       result.put("kafka_producer_events_per_s", Math.round(producerRate));
-      result.put("ratio", BigDecimal.valueOf(batch.eventsPerSecond() / producerRate).setScale(3, RoundingMode.HALF_UP));
+      result.put(
+          "ratio",
+          BigDecimal.valueOf(batch.eventsPerSecond() / producerRate)
+              .setScale(3, RoundingMode.HALF_UP));
       result.put("batch_p99_ms", round1(batch.p99Millis()));
       result.put("single_p99_ms", round1(single.p99Millis()));
       result.put("batch_p50_ms", round1(batch.p50Millis()));
@@ -151,12 +157,28 @@ public final class IngestBench {
     System.exit(0);
   }
 
-  private static double producerPerformance(LocalKafka kafka, Path dir, int records) throws Exception {
+  private static double producerPerformance(LocalKafka kafka, Path dir, int records)
+      throws Exception {
     Path log = dir.resolve("producer-performance.log");
-    Process perf = ChildJvm.start("org.apache.kafka.tools.ProducerPerformance", Map.of(), log,
-        "--topic", "perf", "--num-records", String.valueOf(records), "--record-size", "200", "--throughput", "-1",
-        "--producer-props", "bootstrap.servers=" + kafka.bootstrapServers(), "acks=all", "linger.ms=5",
-        "batch.size=65536", "compression.type=lz4");
+    Process perf =
+        ChildJvm.start(
+            "org.apache.kafka.tools.ProducerPerformance",
+            Map.of(),
+            log,
+            "--topic",
+            "perf",
+            "--num-records",
+            String.valueOf(records),
+            "--record-size",
+            "200",
+            "--throughput",
+            "-1",
+            "--producer-props",
+            "bootstrap.servers=" + kafka.bootstrapServers(),
+            "acks=all",
+            "linger.ms=5",
+            "batch.size=65536",
+            "compression.type=lz4");
     if (!perf.waitFor(10, TimeUnit.MINUTES) || perf.exitValue() != 0) {
       throw new IllegalStateException("ProducerPerformance failed:\n" + Files.readString(log));
     }
@@ -172,6 +194,4 @@ public final class IngestBench {
     }
     return Double.parseDouble(last.group(2));
   }
-
-
 }

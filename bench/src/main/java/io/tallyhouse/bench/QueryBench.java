@@ -44,27 +44,33 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code make bench-query}: {@code GET /api/v1/activity} latency on about 10 million events (see
- * {@link ActivityFixture}) with 50 clients in a closed loop, against the very same SQL sent straight to ClickHouse's
- * HTTP interface by 50 clients in the same run. The last line of output is one JSON object.
+ * {@link ActivityFixture}) with 50 clients in a closed loop, against the very same SQL sent
+ * straight to ClickHouse's HTTP interface by 50 clients in the same run. The last line of output is
+ * one JSON object.
  *
- * <p>activity-query runs in a child JVM exactly as in production ({@code io.tallyhouse.query.ActivityServer}).
- * Requests: a fifth each of no filter, {@code date=}, {@code api_key_hash=}, {@code user_id=} and
- * {@code group_by=user}, for accounts drawn with the events' own skew, so the largest account gets about 10 % of
- * them. The direct side runs, per request, the statements the service runs for it: the api key lookup (only with
- * {@code api_key_hash}) and then the activity query, built by activity-query's own code.
+ * <p>activity-query runs in a child JVM exactly as in production ({@code
+ * io.tallyhouse.query.ActivityServer}). Requests: a fifth each of no filter, {@code date=}, {@code
+ * api_key_hash=}, {@code user_id=} and {@code group_by=user}, for accounts drawn with the events'
+ * own skew, so the largest account gets about 10 % of them. The direct side runs, per request, the
+ * statements the service runs for it: the api key lookup (only with {@code api_key_hash}) and then
+ * the activity query, built by activity-query's own code.
  *
- * <p>System properties: {@code bench.events} (10000000), {@code bench.accounts} (1000), {@code bench.days} (35),
- * {@code bench.shards} (6, the default partitions of the events topic),
- * {@code bench.concurrency} (50), {@code bench.warmup.seconds} (10), {@code bench.seconds} (30, each measured
- * phase), {@code bench.child.jvm.options} (see {@link ChildJvm}), {@code bench.cache.max.bytes} (the service's
- * {@code CACHE_MAX_BYTES}; unset: its default).
+ * <p>System properties: {@code bench.events} (10000000), {@code bench.accounts} (1000), {@code
+ * bench.days} (35), {@code bench.shards} (6, the default partitions of the events topic), {@code
+ * bench.concurrency} (50), {@code bench.warmup.seconds} (10), {@code bench.seconds} (30, each
+ * measured phase), {@code bench.child.jvm.options} (see {@link ChildJvm}), {@code
+ * bench.cache.max.bytes} (the service's {@code CACHE_MAX_BYTES}; unset: its default).
  */
 public final class QueryBench {
 
   private static final String DATABASE = "bench";
-  private static final List<String> KINDS = List.of("none", "date", "api_key_hash", "user_id", "group_by_user");
+  private static final List<String> KINDS =
+      List.of("none", "date", "api_key_hash", "user_id", "group_by_user");
 
-  /** One request of the mix: the API path with its query string, and the statements the service runs for it. */
+  /**
+   * One request of the mix: the API path with its query string, and the statements the service runs
+   * for it.
+   */
   record Probe(String kind, int account, String path, List<String> statements) {}
 
   private QueryBench() {}
@@ -81,26 +87,40 @@ public final class QueryBench {
     log("working in " + dir);
     String loadBefore = loadAverage();
 
-    ClickHouseServer server = ClickHouseServer.start(dir.resolve("clickhouse"), Ports.freePort(), Ports.freePort());
+    ClickHouseServer server =
+        ClickHouseServer.start(dir.resolve("clickhouse"), Ports.freePort(), Ports.freePort());
     // Loading statements run for tens of seconds; the service keeps its own default timeout.
-    ClickHouseConfig config = new ClickHouseConfig(server.httpUrl(), server.user(), server.password(), DATABASE,
-        Duration.ofMinutes(30));
+    ClickHouseConfig config =
+        new ClickHouseConfig(
+            server.httpUrl(), server.user(), server.password(), DATABASE, Duration.ofMinutes(30));
     ObjectNode result = JSON.createObjectNode();
     Process service = null;
     try (ClickHouse clickHouse = new ClickHouse(config)) {
       Migrations.apply(clickHouse);
       LocalDate today = LocalDate.now(ZoneOffset.UTC);
-      log(String.format("generating %,d events of %d accounts over %d days in ClickHouse", events, accounts, days));
+      log(
+          String.format(
+              "generating %,d events of %d accounts over %d days in ClickHouse",
+              events, accounts, days));
       long loadStart = System.nanoTime();
       ActivityFixture.load(clickHouse, events, accounts, days, today.minusDays(1), shards);
       long rawEvents = count(clickHouse, "SELECT count() AS n FROM usage_events");
       long rollupRows = count(clickHouse, "SELECT count() AS n FROM usage_daily FINAL");
-      // What the service's cache holds when every account is warm: the window's rows summed over shards.
-      long windowRows = count(clickHouse, "SELECT count() AS n FROM (SELECT 1 FROM usage_daily FINAL"
-          + " WHERE date >= " + SqlLiteral.date(today.minusDays(30)) + " AND date <= " + SqlLiteral.date(today.minusDays(1))
-          + " GROUP BY account_id, date, api_key_hash, user_id, endpoint_id, model, model_permaslug, provider_name)");
-      log(String.format("  %,d raw events, %,d rollup rows in %.0f s", rawEvents, rollupRows,
-          (System.nanoTime() - loadStart) / 1e9));
+      // What the service's cache holds when every account is warm: the window's rows summed over
+      // shards.
+      long windowRows =
+          count(
+              clickHouse,
+              "SELECT count() AS n FROM (SELECT 1 FROM usage_daily FINAL"
+                  + " WHERE date >= "
+                  + SqlLiteral.date(today.minusDays(30))
+                  + " AND date <= "
+                  + SqlLiteral.date(today.minusDays(1))
+                  + " GROUP BY account_id, date, api_key_hash, user_id, endpoint_id, model, model_permaslug, provider_name)");
+      log(
+          String.format(
+              "  %,d raw events, %,d rollup rows in %.0f s",
+              rawEvents, rollupRows, (System.nanoTime() - loadStart) / 1e9));
       // Both phases must read the same parts: no merge may fold the late versions in between.
       clickHouse.execute("SYSTEM STOP MERGES usage_daily");
 
@@ -108,7 +128,8 @@ public final class QueryBench {
       Map<Integer, String> secrets = new HashMap<>();
       for (int a = 0; a < accounts; a++) {
         String secret = Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix());
-        keys.add(secret, CredentialKind.MANAGEMENT, ActivityFixture.accountId(a), List.of(), "bench");
+        keys.add(
+            secret, CredentialKind.MANAGEMENT, ActivityFixture.accountId(a), List.of(), "bench");
         secrets.put(a, secret);
       }
 
@@ -125,7 +146,8 @@ public final class QueryBench {
       service = ChildJvm.start("io.tallyhouse.query.ActivityServer", env, dir.resolve("query.log"));
       BenchSupport.awaitReady("activity-query", port, service, dir.resolve("query.log"));
 
-      // The service answers completed days from memory once its cache has polled the change markers: the first
+      // The service answers completed days from memory once its cache has polled the change
+      // markers: the first
       // request of an account loads its window (cold), later ones are answered from memory (warm).
       awaitCachePoll(port);
       ObjectNode cold = result.putObject("cold_ms");
@@ -147,22 +169,32 @@ public final class QueryBench {
       Map<String, Double> cacheBefore;
       Map<String, Double> cacheAfter;
       try (HttpLoad load = new HttpLoad()) {
-        log(String.format("GET /api/v1/activity, %d clients: %d s warm-up, %d s measured", concurrency, warmup,
-            seconds));
-        // The warm-up lasts until every request of the list has been sent once (and at least bench.warmup.seconds),
-        // so the measured phase is the steady state of dashboards asking again; what a first request costs is
+        log(
+            String.format(
+                "GET /api/v1/activity, %d clients: %d s warm-up, %d s measured",
+                concurrency, warmup, seconds));
+        // The warm-up lasts until every request of the list has been sent once (and at least
+        // bench.warmup.seconds),
+        // so the measured phase is the steady state of dashboards asking again; what a first
+        // request costs is
         // measured apart (cold_ms) and any miss left is counted (cache_misses).
         long warmed = 0;
         do {
-          warmed += new Phase(probes, warmed).viaApi(load, port, secrets, concurrency, warmup).total.requests();
+          warmed +=
+              new Phase(probes, warmed)
+                  .viaApi(load, port, secrets, concurrency, warmup)
+                  .total
+                  .requests();
         } while (warmed < probes.size());
         log("  warm-up: " + warmed + " requests");
         cacheBefore = scrape(port);
         api = new Phase(probes).viaApi(load, port, secrets, concurrency, seconds);
         cacheAfter = scrape(port);
         log("  " + api);
-        log(String.format("the same SQL straight to ClickHouse, %d clients: %d s warm-up, %d s measured", concurrency,
-            warmup, seconds));
+        log(
+            String.format(
+                "the same SQL straight to ClickHouse, %d clients: %d s warm-up, %d s measured",
+                concurrency, warmup, seconds));
         new Phase(probes).direct(load, clickHouseUri, concurrency, warmup);
         direct = new Phase(probes).direct(load, clickHouseUri, concurrency, seconds);
         log("  " + direct);
@@ -173,8 +205,10 @@ public final class QueryBench {
       result.put("p99_ms", round1(api.total.p99Millis()));
       result.put("clickhouse_direct_p50_ms", round1(direct.total.p50Millis()));
       result.put("clickhouse_direct_p99_ms", round1(direct.total.p99Millis()));
-      result.put("overhead_ratio", BigDecimal.valueOf(api.total.p99Millis() / direct.total.p99Millis())
-          .setScale(2, RoundingMode.HALF_UP));
+      result.put(
+          "overhead_ratio",
+          BigDecimal.valueOf(api.total.p99Millis() / direct.total.p99Millis())
+              .setScale(2, RoundingMode.HALF_UP));
       result.put("requests_per_s", Math.round(api.total.requestsPerSecond()));
       result.put("clickhouse_direct_requests_per_s", Math.round(direct.total.requestsPerSecond()));
       putCacheFigures(result, cacheBefore, cacheAfter);
@@ -209,13 +243,15 @@ public final class QueryBench {
   }
 
   /**
-   * {@code n} requests: a fifth of each kind, accounts with the events' skew. Every api_key_hash is one the account
-   * reported; user ids follow the events' law, so now and then one matches nothing (an empty answer, also real).
+   * {@code n} requests: a fifth of each kind, accounts with the events' skew. Every api_key_hash is
+   * one the account reported; user ids follow the events' law, so now and then one matches nothing
+   * (an empty answer, also real).
    */
   static List<Probe> probes(ClickHouse clickHouse, int accounts, LocalDate today, int n) {
     Map<String, List<String>> keysOf = new HashMap<>();
     for (JsonNode row : clickHouse.query("SELECT account_id, api_key_hash FROM api_key_hashes")) {
-      keysOf.computeIfAbsent(row.get("account_id").asText(), k -> new ArrayList<>())
+      keysOf
+          .computeIfAbsent(row.get("account_id").asText(), k -> new ArrayList<>())
           .add(row.get("api_key_hash").asText());
     }
     Random random = new Random(5);
@@ -229,47 +265,59 @@ public final class QueryBench {
       }
       Map<String, List<String>> params = new LinkedHashMap<>();
       switch (kind) {
-        case "date" -> params.put("date", List.of(today.minusDays(1 + random.nextInt(30)).toString()));
+        case "date" ->
+            params.put("date", List.of(today.minusDays(1 + random.nextInt(30)).toString()));
         case "api_key_hash" -> {
           List<String> keys = keysOf.get(account);
           params.put("api_key_hash", List.of(keys.get(random.nextInt(keys.size()))));
         }
         case "user_id" -> params.put("user_id", List.of(ActivityFixture.user(random, a)));
         case "group_by_user" -> params.put("group_by", List.of("user"));
-        default -> { }
+        default -> {}
       }
       // The service's own parser and SQL builder: the direct side runs exactly its statements.
       ActivityRequest request = ActivityRequest.parse(params, today);
       List<String> statements = new ArrayList<>();
-      request.apiKeyHash().ifPresent(h -> statements.add(ActivityRepository.apiKeyKnownSql(account, h)));
+      request
+          .apiKeyHash()
+          .ifPresent(h -> statements.add(ActivityRepository.apiKeyKnownSql(account, h)));
       statements.add(ActivityRepository.activitySql(account, request));
       StringBuilder path = new StringBuilder("/api/v1/activity");
-      params.forEach((name, values) -> path.append(path.indexOf("?") < 0 ? '?' : '&').append(name).append('=')
-          .append(URLEncoder.encode(values.get(0), StandardCharsets.UTF_8)));
+      params.forEach(
+          (name, values) ->
+              path.append(path.indexOf("?") < 0 ? '?' : '&')
+                  .append(name)
+                  .append('=')
+                  .append(URLEncoder.encode(values.get(0), StandardCharsets.UTF_8)));
       probes.add(new Probe(kind, a, path.toString(), statements));
     }
     return probes;
   }
 
   /**
-   * Fails unless the service and the direct SQL give the same items for {@code probes}: the same count and the same
-   * totals of requests and usage. Guards against timing 401s or empty answers. Returns how many were compared.
+   * Fails unless the service and the direct SQL give the same items for {@code probes}: the same
+   * count and the same totals of requests and usage. Guards against timing 401s or empty answers.
+   * Returns how many were compared.
    */
-  private static int checkAgreement(List<Probe> probes, int port, Map<Integer, String> secrets,
-      ClickHouseConfig config) throws Exception {
+  private static int checkAgreement(
+      List<Probe> probes, int port, Map<Integer, String> secrets, ClickHouseConfig config)
+      throws Exception {
     java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
     try (ClickHouse clickHouse = new ClickHouse(config)) {
       for (Probe probe : probes) {
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + port + probe.path()))
-            .header("Authorization", "Bearer " + secrets.get(probe.account())).build(),
-            HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response =
+            http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + probe.path()))
+                    .header("Authorization", "Bearer " + secrets.get(probe.account()))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() != 200) {
-          throw new IllegalStateException(probe.path() + " answered " + response.statusCode() + ": "
-              + response.body());
+          throw new IllegalStateException(
+              probe.path() + " answered " + response.statusCode() + ": " + response.body());
         }
         JsonNode data = JSON.readTree(response.body()).get("data");
-        List<JsonNode> rows = clickHouse.query(probe.statements().get(probe.statements().size() - 1));
+        List<JsonNode> rows =
+            clickHouse.query(probe.statements().get(probe.statements().size() - 1));
         long requests = 0;
         BigDecimal usage = BigDecimal.ZERO;
         for (JsonNode item : data) {
@@ -281,8 +329,11 @@ public final class QueryBench {
           usage = usage.subtract(new BigDecimal(row.get("usage_sum").asText()));
         }
         if (data.size() != rows.size() || requests != 0 || usage.signum() != 0) {
-          throw new IllegalStateException("the service and ClickHouse disagree on " + probe.path() + " of account "
-              + probe.account());
+          throw new IllegalStateException(
+              "the service and ClickHouse disagree on "
+                  + probe.path()
+                  + " of account "
+                  + probe.account());
         }
       }
     }
@@ -312,32 +363,55 @@ public final class QueryBench {
       return byKind.get(kind).percentileMillis(0.99);
     }
 
-    Phase viaApi(HttpLoad load, int port, Map<Integer, String> secrets, int concurrency, int seconds)
+    Phase viaApi(
+        HttpLoad load, int port, Map<Integer, String> secrets, int concurrency, int seconds)
         throws Exception {
-      total = load.run((client, n) -> {
-        long start = System.nanoTime();
-        Probe probe = probes.get((int) ((first + n) % probes.size()));
-        RequestOptions get = new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1").setPort(port)
-            .setURI(probe.path()).putHeader("Authorization", "Bearer " + secrets.get(probe.account()));
-        return timed(probe, start, call(client, get, null));
-      }, concurrency, Duration.ofSeconds(seconds));
+      total =
+          load.run(
+              (client, n) -> {
+                long start = System.nanoTime();
+                Probe probe = probes.get((int) ((first + n) % probes.size()));
+                RequestOptions get =
+                    new RequestOptions()
+                        .setMethod(HttpMethod.GET)
+                        .setHost("127.0.0.1")
+                        .setPort(port)
+                        .setURI(probe.path())
+                        .putHeader("Authorization", "Bearer " + secrets.get(probe.account()));
+                return timed(probe, start, call(client, get, null));
+              },
+              concurrency,
+              Duration.ofSeconds(seconds));
       return this;
     }
 
-    /** The probe's statements one after the other, as the service sends them (database as URL parameter). */
+    /**
+     * The probe's statements one after the other, as the service sends them (database as URL
+     * parameter).
+     */
     Phase direct(HttpLoad load, URI clickHouse, int concurrency, int seconds) throws Exception {
-      RequestOptions post = new RequestOptions().setMethod(HttpMethod.POST).setHost(clickHouse.getHost())
-          .setPort(clickHouse.getPort()).setURI("/?database=" + DATABASE);
-      total = load.run((client, n) -> {
-        long start = System.nanoTime();
-        Probe probe = probes.get((int) (n % probes.size()));
-        Future<Boolean> chain = Future.succeededFuture(true);
-        for (String sql : probe.statements()) {
-          Buffer body = Buffer.buffer(sql + "\nFORMAT JSONEachRow");
-          chain = chain.compose(ok -> ok ? call(client, post, body) : Future.succeededFuture(false));
-        }
-        return timed(probe, start, chain);
-      }, concurrency, Duration.ofSeconds(seconds));
+      RequestOptions post =
+          new RequestOptions()
+              .setMethod(HttpMethod.POST)
+              .setHost(clickHouse.getHost())
+              .setPort(clickHouse.getPort())
+              .setURI("/?database=" + DATABASE);
+      total =
+          load.run(
+              (client, n) -> {
+                long start = System.nanoTime();
+                Probe probe = probes.get((int) (n % probes.size()));
+                Future<Boolean> chain = Future.succeededFuture(true);
+                for (String sql : probe.statements()) {
+                  Buffer body = Buffer.buffer(sql + "\nFORMAT JSONEachRow");
+                  chain =
+                      chain.compose(
+                          ok -> ok ? call(client, post, body) : Future.succeededFuture(false));
+                }
+                return timed(probe, start, chain);
+              },
+              concurrency,
+              Duration.ofSeconds(seconds));
       return this;
     }
 
@@ -347,21 +421,26 @@ public final class QueryBench {
 
     /** One request; true when it answered 200 (the body is read to its end either way). */
     private static Future<Boolean> call(HttpClient client, RequestOptions options, Buffer body) {
-      return client.request(options)
+      return client
+          .request(options)
           .compose(request -> body == null ? request.send() : request.send(body))
           .compose(response -> response.body().map(ignored -> response.statusCode() == 200));
     }
 
     @Override
     public String toString() {
-      return String.format("%.0f requests/s, p50 %.1f ms, p99 %.1f ms, %d errors", total.requestsPerSecond(),
-          total.p50Millis(), total.p99Millis(), total.errors());
+      return String.format(
+          "%.0f requests/s, p50 %.1f ms, p99 %.1f ms, %d errors",
+          total.requestsPerSecond(), total.p50Millis(), total.p99Millis(), total.errors());
     }
   }
 
   private static final String CACHE_ANSWERS = "activity_cache_answers_seconds";
 
-  /** Waits until the service's cache has polled the change markers once (before that it answers with SQL). */
+  /**
+   * Waits until the service's cache has polled the change markers once (before that it answers with
+   * SQL).
+   */
   private static void awaitCachePoll(int port) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (Double.isNaN(scrape(port).getOrDefault("activity_cache_poll_age_seconds", Double.NaN))) {
@@ -375,10 +454,15 @@ public final class QueryBench {
   /** One GET answered 200, in milliseconds. */
   private static double timedGet(int port, String secret, String path) throws Exception {
     long start = System.nanoTime();
-    HttpResponse<String> response = java.net.http.HttpClient.newBuilder()
-        .version(java.net.http.HttpClient.Version.HTTP_1_1).build()
-        .send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-            .header("Authorization", "Bearer " + secret).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        java.net.http.HttpClient.newBuilder()
+            .version(java.net.http.HttpClient.Version.HTTP_1_1)
+            .build()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .header("Authorization", "Bearer " + secret)
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
     double millis = (System.nanoTime() - start) / 1e6;
     if (response.statusCode() != 200) {
       throw new IllegalStateException(path + " answered " + response.statusCode());
@@ -388,9 +472,14 @@ public final class QueryBench {
 
   /** The service's Prometheus metrics: each series (name with labels, as printed) to its value. */
   private static Map<String, Double> scrape(int port) throws Exception {
-    String text = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build()
-        .send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
-            HttpResponse.BodyHandlers.ofString()).body();
+    String text =
+        java.net.http.HttpClient.newBuilder()
+            .version(java.net.http.HttpClient.Version.HTTP_1_1)
+            .build()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
     Map<String, Double> series = new HashMap<>();
     for (String line : text.split("\n")) {
       int space = line.lastIndexOf(' ');
@@ -402,19 +491,24 @@ public final class QueryBench {
   }
 
   /**
-   * The cache's figures of the measured phase, from the service's own counters before and after it: the share of
-   * answers given from memory, how many requests had to load, and the p99 of those and of the hits, as the service
-   * timed them (the upper edge of the histogram bucket holding it; null without any).
+   * The cache's figures of the measured phase, from the service's own counters before and after it:
+   * the share of answers given from memory, how many requests had to load, and the p99 of those and
+   * of the hits, as the service timed them (the upper edge of the histogram bucket holding it; null
+   * without any).
    */
-  private static void putCacheFigures(ObjectNode result, Map<String, Double> before, Map<String, Double> after) {
+  private static void putCacheFigures(
+      ObjectNode result, Map<String, Double> before, Map<String, Double> after) {
     Map<String, Double> answers = new HashMap<>();
     for (String kind : List.of("hit", "miss", "bypass")) {
       String series = CACHE_ANSWERS + "_count{result=\"" + kind + "\"}";
       answers.put(kind, after.getOrDefault(series, 0.0) - before.getOrDefault(series, 0.0));
     }
     double total = answers.values().stream().mapToDouble(Double::doubleValue).sum();
-    result.put("cache_hit_ratio", total == 0 ? null : BigDecimal.valueOf(answers.get("hit") / total)
-        .setScale(4, RoundingMode.HALF_UP));
+    result.put(
+        "cache_hit_ratio",
+        total == 0
+            ? null
+            : BigDecimal.valueOf(answers.get("hit") / total).setScale(4, RoundingMode.HALF_UP));
     result.put("cache_misses", Math.round(answers.get("miss")));
     result.put("cache_bypasses", Math.round(answers.get("bypass")));
     Double p99 = p99Millis("miss", before, after);
@@ -423,24 +517,34 @@ public final class QueryBench {
     result.put("cache_miss_p99_ms_whole_run", p99All == null ? null : round1(p99All));
     Double hitP99 = p99Millis("hit", before, after);
     result.put("cache_hit_p99_ms_in_service", hitP99 == null ? null : round1(hitP99));
-    result.put("cache_misses_whole_run", Math.round(after.getOrDefault(CACHE_ANSWERS + "_count{result=\"miss\"}", 0.0)));
+    result.put(
+        "cache_misses_whole_run",
+        Math.round(after.getOrDefault(CACHE_ANSWERS + "_count{result=\"miss\"}", 0.0)));
     result.put("cache_bytes_at_end", Math.round(after.getOrDefault("activity_cache_bytes", 0.0)));
     result.put("cache_days_at_end", Math.round(after.getOrDefault("activity_cache_days", 0.0)));
-    result.put("cache_evictions_for_size", Math.round(after.getOrDefault(
-        "activity_cache_evictions_total{reason=\"size\"}", 0.0)));
+    result.put(
+        "cache_evictions_for_size",
+        Math.round(after.getOrDefault("activity_cache_evictions_total{reason=\"size\"}", 0.0)));
   }
 
-  /** The p99 of the service's own time for answers with {@code result} (upper edge of its bucket); null without any. */
-  private static Double p99Millis(String result, Map<String, Double> before, Map<String, Double> after) {
+  /**
+   * The p99 of the service's own time for answers with {@code result} (upper edge of its bucket);
+   * null without any.
+   */
+  private static Double p99Millis(
+      String result, Map<String, Double> before, Map<String, Double> after) {
     java.util.TreeMap<Double, Double> buckets = new java.util.TreeMap<>();
-    after.forEach((series, count) -> {
-      if (series.startsWith(CACHE_ANSWERS + "_bucket{") && series.contains("result=\"" + result + "\"")) {
-        int le = series.indexOf("le=\"") + 4;
-        String bound = series.substring(le, series.indexOf('"', le));
-        buckets.put(bound.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound),
-            count - before.getOrDefault(series, 0.0));
-      }
-    });
+    after.forEach(
+        (series, count) -> {
+          if (series.startsWith(CACHE_ANSWERS + "_bucket{")
+              && series.contains("result=\"" + result + "\"")) {
+            int le = series.indexOf("le=\"") + 4;
+            String bound = series.substring(le, series.indexOf('"', le));
+            buckets.put(
+                bound.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound),
+                count - before.getOrDefault(series, 0.0));
+          }
+        });
     double total = buckets.isEmpty() ? 0 : buckets.lastEntry().getValue();
     if (total == 0) {
       return null;

@@ -12,7 +12,6 @@ import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.config.PipelineSettings;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.IngestConfig;
@@ -44,19 +43,21 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code make bench-stream}: throughput of the exactly-once topology plus the ClickHouse writer (preloaded events
- * until every one is visible in both tables), end-to-end freshness (202 from gateway-ingest until the event's row is
- * visible in ClickHouse) at about half that rate, and ClickHouse's raw insert speed for the same rows, in one run on
- * the same servers. The last line of output is one JSON object.
+ * {@code make bench-stream}: throughput of the exactly-once topology plus the ClickHouse writer
+ * (preloaded events until every one is visible in both tables), end-to-end freshness (202 from
+ * gateway-ingest until the event's row is visible in ClickHouse) at about half that rate, and
+ * ClickHouse's raw insert speed for the same rows, in one run on the same servers. The last line of
+ * output is one JSON object.
  *
- * <p>The throughput is measured as a JVM benchmark harness would: {@code bench.warmup.events} more events are preloaded
- * ahead of the measured ones, and the clock starts once they are visible, so the figure is the service's steady state
- * rather than its first seconds of JIT compilation (which took about a third of the stream JVM's CPU then). The
- * whole run from readiness is reported too, as {@code cold_events_per_s}.
+ * <p>The throughput is measured as a JVM benchmark harness would: {@code bench.warmup.events} more
+ * events are preloaded ahead of the measured ones, and the clock starts once they are visible, so
+ * the figure is the service's steady state rather than its first seconds of JIT compilation (which
+ * took about a third of the stream JVM's CPU then). The whole run from readiness is reported too,
+ * as {@code cold_events_per_s}.
  *
- * <p>System properties: {@code bench.events} (1200000, measured), {@code bench.warmup.events} (400000),
- * {@code bench.partitions} (6), {@code bench.seconds} (20, the freshness phase), {@code bench.commit.interval.ms}
- * (the service's default unless set).
+ * <p>System properties: {@code bench.events} (1200000, measured), {@code bench.warmup.events}
+ * (400000), {@code bench.partitions} (6), {@code bench.seconds} (20, the freshness phase), {@code
+ * bench.commit.interval.ms} (the service's default unless set).
  */
 public final class StreamBench {
 
@@ -71,8 +72,8 @@ public final class StreamBench {
     log("working in " + dir);
 
     LocalKafka kafka = LocalKafka.start(dir.resolve("kafka"), Ports.freePort(), Ports.freePort());
-    ClickHouseServer clickHouseServer = ClickHouseServer.start(dir.resolve("clickhouse"), Ports.freePort(),
-        Ports.freePort());
+    ClickHouseServer clickHouseServer =
+        ClickHouseServer.start(dir.resolve("clickhouse"), Ports.freePort(), Ports.freePort());
     ApicurioRegistry registry = ApicurioRegistry.start(apicurioHome(), Ports.freePort());
     CredentialStore keys = new CredentialStore(dir.resolve("keys.jsonl"));
     String token = Secrets.generate(CredentialKind.INGEST.secretPrefix());
@@ -90,29 +91,45 @@ public final class StreamBench {
       env.put("COMMIT_INTERVAL_MS", System.getProperty("bench.commit.interval.ms"));
     }
     // Any other setting of the service, e.g. -Dbench.env.STREAM_THREADS=1.
-    System.getProperties().stringPropertyNames().stream().filter(name -> name.startsWith("bench.env."))
+    System.getProperties().stringPropertyNames().stream()
+        .filter(name -> name.startsWith("bench.env."))
         .forEach(name -> env.put(name.substring("bench.env.".length()), System.getProperty(name)));
 
     ObjectNode result = JSON.createObjectNode();
     Process stream = null;
     IngestServer ingest = null;
-    try (ClickHouse clickHouse = new ClickHouse(ServiceMain.read(env, PipelineSettings::clickHouse))) {
+    try (ClickHouse clickHouse =
+        new ClickHouse(ServiceMain.read(env, PipelineSettings::clickHouse))) {
       createTopic(kafka, "usage-events", partitions);
       Map<String, String> ingestEnv = new HashMap<>(env);
       ingestEnv.put("HTTP_PORT", "0");
-      ingest = IngestServer.start(ServiceMain.read(ingestEnv, IngestConfig::read), Clock.systemUTC());
+      ingest =
+          IngestServer.start(ServiceMain.read(ingestEnv, IngestConfig::read), Clock.systemUTC());
 
-      log("preloading " + warmup + " + " + events + " events through gateway-ingest (arrays of 500)");
+      log(
+          "preloading "
+              + warmup
+              + " + "
+              + events
+              + " events through gateway-ingest (arrays of 500)");
       preload(ingest.port(), token, warmup + events);
 
       Map<String, String> streamEnv = new HashMap<>(env);
       streamEnv.put("HTTP_PORT", String.valueOf(Ports.freePort()));
-      stream = ChildJvm.start("io.tallyhouse.stream.UsageStreamApp", streamEnv, dir.resolve("stream.log"));
-      BenchSupport.awaitReady("usage-stream", Integer.parseInt(streamEnv.get("HTTP_PORT")), stream,
+      stream =
+          ChildJvm.start(
+              "io.tallyhouse.stream.UsageStreamApp", streamEnv, dir.resolve("stream.log"));
+      BenchSupport.awaitReady(
+          "usage-stream",
+          Integer.parseInt(streamEnv.get("HTTP_PORT")),
+          stream,
           dir.resolve("stream.log"));
-      // CPU time per process over the measured interval: which component each event costs the most, a figure far
-      // steadier than events/s on a shared 2-core box. This JVM holds the broker (and the idle ingest service).
-      List<ProcessHandle> processes = List.of(stream.toHandle(), clickHouseServer.process(), ProcessHandle.current());
+      // CPU time per process over the measured interval: which component each event costs the most,
+      // a figure far
+      // steadier than events/s on a shared 2-core box. This JVM holds the broker (and the idle
+      // ingest service).
+      List<ProcessHandle> processes =
+          List.of(stream.toHandle(), clickHouseServer.process(), ProcessHandle.current());
       long ready = System.nanoTime();
       awaitVisible(clickHouse, warmup, false, stream, dir.resolve("stream.log"), kafka);
       log("  warm-up: " + warmup + " events visible; measuring the next " + events);
@@ -128,19 +145,29 @@ public final class StreamBench {
       ObjectNode cpuPerEvent = JSON.createObjectNode();
       String[] names = {"stream", "clickhouse", "broker_and_bench"};
       for (int i = 0; i < names.length; i++) {
-        cpuPerEvent.put(names[i], Math.round((processCpu[i] - processCpuBefore[i]) / 1e3 / events * 10) / 10.0);
+        cpuPerEvent.put(
+            names[i], Math.round((processCpu[i] - processCpuBefore[i]) / 1e3 / events * 10) / 10.0);
       }
-      log(String.format("  %.0f events/s through dedup, rollup and the ClickHouse writer; machine CPU %.0f %% busy;"
-          + " CPU microseconds per event: %s", throughput, busy, cpuPerEvent));
+      log(
+          String.format(
+              "  %.0f events/s through dedup, rollup and the ClickHouse writer; machine CPU %.0f %% busy;"
+                  + " CPU microseconds per event: %s",
+              throughput, busy, cpuPerEvent));
 
       double rate = throughput / 2;
       log(String.format("freshness at %.0f events/s for %d s", rate, seconds));
       LatencyRecorder freshness = freshness(ingest.port(), token, clickHouse, rate, seconds);
-      log(String.format("  p50 %.0f ms, p99 %.0f ms over %d probes", freshness.percentileMillis(0.5),
-          freshness.percentileMillis(0.99), freshness.count()));
+      log(
+          String.format(
+              "  p50 %.0f ms, p99 %.0f ms over %d probes",
+              freshness.percentileMillis(0.5),
+              freshness.percentileMillis(0.99),
+              freshness.count()));
 
       double rawInsert = rawInsertSpeed(clickHouse);
-      log(String.format("ClickHouse raw insert of the same usage_events rows: %.0f rows/s", rawInsert));
+      log(
+          String.format(
+              "ClickHouse raw insert of the same usage_events rows: %.0f rows/s", rawInsert));
 
       result.put("benchmark", "stream");
       result.put("events_per_s", Math.round(throughput));
@@ -152,7 +179,8 @@ public final class StreamBench {
       result.put("freshness_rate_events_per_s", Math.round(rate));
       result.put("freshness_probes", freshness.count());
       result.put("clickhouse_raw_insert_rows_per_s", Math.round(rawInsert));
-      result.put("ratio", BigDecimal.valueOf(throughput / rawInsert).setScale(3, RoundingMode.HALF_UP));
+      result.put(
+          "ratio", BigDecimal.valueOf(throughput / rawInsert).setScale(3, RoundingMode.HALF_UP));
       result.put("events", events);
       result.put("warmup_events", warmup);
       result.put("partitions", partitions);
@@ -185,10 +213,14 @@ public final class StreamBench {
     for (int first = 0; first < events; first += 500) {
       StringBuilder body = new StringBuilder("[");
       for (int i = first; i < Math.min(events, first + 500); i++) {
-        body.append(i == first ? "" : ",").append(BenchSupport.event(random, "p-" + i,
-            now.minusMillis(random.nextInt(86_400_000))));
+        body.append(i == first ? "" : ",")
+            .append(
+                BenchSupport.event(random, "p-" + i, now.minusMillis(random.nextInt(86_400_000))));
       }
-      pending.add(http.sendAsync(post(port, token, body.append(']').toString()), HttpResponse.BodyHandlers.ofString()));
+      pending.add(
+          http.sendAsync(
+              post(port, token, body.append(']').toString()),
+              HttpResponse.BodyHandlers.ofString()));
       if (pending.size() == 8) {
         expectAccepted(pending);
       }
@@ -196,12 +228,13 @@ public final class StreamBench {
     expectAccepted(pending);
   }
 
-  private static void expectAccepted(List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> pending)
-      throws Exception {
+  private static void expectAccepted(
+      List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> pending) throws Exception {
     for (var response : pending) {
       HttpResponse<String> r = response.get(60, TimeUnit.SECONDS);
       if (r.statusCode() != 202) {
-        throw new IllegalStateException("ingest refused the preload: " + r.statusCode() + " " + r.body());
+        throw new IllegalStateException(
+            "ingest refused the preload: " + r.statusCode() + " " + r.body());
       }
     }
     pending.clear();
@@ -209,8 +242,10 @@ public final class StreamBench {
 
   private static HttpRequest post(int port, String token, String body) {
     return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/events"))
-        .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        .header("Authorization", "Bearer " + token)
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body))
+        .build();
   }
 
   private static long count(ClickHouse clickHouse, String sql) {
@@ -219,31 +254,45 @@ public final class StreamBench {
   }
 
   /**
-   * Waits until {@code events} rows are in usage_events and, when {@code counted}, their requests in usage_daily
-   * too.
+   * Waits until {@code events} rows are in usage_events and, when {@code counted}, their requests
+   * in usage_daily too.
    */
-  private static void awaitVisible(ClickHouse clickHouse, long events, boolean counted, Process stream, Path log,
-      LocalKafka kafka) throws Exception {
+  private static void awaitVisible(
+      ClickHouse clickHouse,
+      long events,
+      boolean counted,
+      Process stream,
+      Path log,
+      LocalKafka kafka)
+      throws Exception {
     long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();
     long start = System.nanoTime();
     long nextProgress = start;
     while (System.nanoTime() < deadline) {
       if (System.nanoTime() >= nextProgress) {
-        // Where a slow run loses its time: the topology's consumption against the rows that reached ClickHouse.
+        // Where a slow run loses its time: the topology's consumption against the rows that reached
+        // ClickHouse.
         nextProgress += Duration.ofSeconds(5).toNanos();
-        log(String.format("  %5.1f s: topology consumed %d events, writer consumed %d records (raw + rollup),"
-            + " usage_events %d rows",
-            (System.nanoTime() - start) / 1e9, committed(kafka, "usage-stream"),
-            committed(kafka, "usage-stream-clickhouse-writer"), countOrZero(clickHouse, "SELECT count() AS n FROM usage_events")));
+        log(
+            String.format(
+                "  %5.1f s: topology consumed %d events, writer consumed %d records (raw + rollup),"
+                    + " usage_events %d rows",
+                (System.nanoTime() - start) / 1e9,
+                committed(kafka, "usage-stream"),
+                committed(kafka, "usage-stream-clickhouse-writer"),
+                countOrZero(clickHouse, "SELECT count() AS n FROM usage_events")));
       }
       if (!stream.isAlive()) {
         throw new IllegalStateException("usage-stream exited:\n" + Files.readString(log));
       }
       try {
-        // Without FINAL for speed while counting; copies only make the counts reach the target earlier, so the
+        // Without FINAL for speed while counting; copies only make the counts reach the target
+        // earlier, so the
         // end is confirmed with FINAL.
         if (count(clickHouse, "SELECT count() AS n FROM usage_events") >= events
-            && (!counted || count(clickHouse, "SELECT sum(requests) AS n FROM usage_daily FINAL") >= events)) {
+            && (!counted
+                || count(clickHouse, "SELECT sum(requests) AS n FROM usage_daily FINAL")
+                    >= events)) {
           return;
         }
       } catch (RuntimeException e) {
@@ -256,10 +305,18 @@ public final class StreamBench {
 
   /** The sum of a consumer group's committed offsets over all its partitions. */
   private static long committed(LocalKafka kafka, String group) {
-    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
-        Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-      return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS)
-          .values().stream().filter(java.util.Objects::nonNull).mapToLong(o -> o.offset()).sum();
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(
+            Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      return admin
+          .listConsumerGroupOffsets(group)
+          .partitionsToOffsetAndMetadata()
+          .get(10, TimeUnit.SECONDS)
+          .values()
+          .stream()
+          .filter(java.util.Objects::nonNull)
+          .mapToLong(o -> o.offset())
+          .sum();
     } catch (Exception e) {
       return -1;
     }
@@ -274,11 +331,11 @@ public final class StreamBench {
   }
 
   /**
-   * Posts arrays of 100 events at {@code rate} events/s; every tenth array carries a probe event of its own account,
-   * and a poller notes when each probe's row appears in usage_daily.
+   * Posts arrays of 100 events at {@code rate} events/s; every tenth array carries a probe event of
+   * its own account, and a poller notes when each probe's row appears in usage_daily.
    */
-  private static LatencyRecorder freshness(int port, String token, ClickHouse clickHouse, double rate, int seconds)
-      throws Exception {
+  private static LatencyRecorder freshness(
+      int port, String token, ClickHouse clickHouse, double rate, int seconds) throws Exception {
     HttpClient http = HttpClient.newHttpClient();
     Random random = new Random(4);
     Map<String, Long> acknowledged = new ConcurrentHashMap<>();
@@ -287,37 +344,50 @@ public final class StreamBench {
     ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
     long periodMicros = (long) (100 * 1_000_000 / rate);
     long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
-    timer.scheduleAtFixedRate(() -> {
-      if (System.nanoTime() > end) {
-        return;
-      }
-      long n = sequence.getAndIncrement();
-      String probe = n % 10 == 0 ? "probe-" + n : null;
-      StringBuilder body = new StringBuilder("[");
-      for (int i = 0; i < 100; i++) {
-        ObjectNode e = BenchSupport.event(random, "f-" + n + "-" + i, Instant.now());
-        if (i == 0 && probe != null) {
-          e.put("account_id", probe);
-        }
-        body.append(i == 0 ? "" : ",").append(e);
-      }
-      http.sendAsync(post(port, token, body.append(']').toString()), HttpResponse.BodyHandlers.discarding())
-          .thenAccept(r -> {
-            if (r.statusCode() == 202 && probe != null) {
-              acknowledged.put(probe, System.nanoTime());
+    timer.scheduleAtFixedRate(
+        () -> {
+          if (System.nanoTime() > end) {
+            return;
+          }
+          long n = sequence.getAndIncrement();
+          String probe = n % 10 == 0 ? "probe-" + n : null;
+          StringBuilder body = new StringBuilder("[");
+          for (int i = 0; i < 100; i++) {
+            ObjectNode e = BenchSupport.event(random, "f-" + n + "-" + i, Instant.now());
+            if (i == 0 && probe != null) {
+              e.put("account_id", probe);
             }
-          });
-    }, 0, periodMicros, TimeUnit.MICROSECONDS);
-    timer.scheduleWithFixedDelay(() -> {
-      try {
-        long now = System.nanoTime();
-        for (JsonNode row : clickHouse.query("SELECT DISTINCT account_id FROM usage_daily WHERE account_id LIKE 'probe-%'")) {
-          visible.putIfAbsent(row.get("account_id").asText(), now);
-        }
-      } catch (RuntimeException e) {
-        // try again at the next tick
-      }
-    }, 0, 50, TimeUnit.MILLISECONDS);
+            body.append(i == 0 ? "" : ",").append(e);
+          }
+          http.sendAsync(
+                  post(port, token, body.append(']').toString()),
+                  HttpResponse.BodyHandlers.discarding())
+              .thenAccept(
+                  r -> {
+                    if (r.statusCode() == 202 && probe != null) {
+                      acknowledged.put(probe, System.nanoTime());
+                    }
+                  });
+        },
+        0,
+        periodMicros,
+        TimeUnit.MICROSECONDS);
+    timer.scheduleWithFixedDelay(
+        () -> {
+          try {
+            long now = System.nanoTime();
+            for (JsonNode row :
+                clickHouse.query(
+                    "SELECT DISTINCT account_id FROM usage_daily WHERE account_id LIKE 'probe-%'")) {
+              visible.putIfAbsent(row.get("account_id").asText(), now);
+            }
+          } catch (RuntimeException e) {
+            // try again at the next tick
+          }
+        },
+        0,
+        50,
+        TimeUnit.MILLISECONDS);
     Thread.sleep(Duration.ofSeconds(seconds).toMillis());
     // Let the last probes arrive.
     long drain = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -336,18 +406,36 @@ public final class StreamBench {
 
   /** Total CPU time so far of each process, in nanoseconds. */
   private static long[] cpuNanos(List<ProcessHandle> processes) {
-    return processes.stream().mapToLong(p -> p.info().totalCpuDuration()
-        .orElseThrow(() -> new IllegalStateException("no CPU time for process " + p.pid())).toNanos()).toArray();
+    return processes.stream()
+        .mapToLong(
+            p ->
+                p.info()
+                    .totalCpuDuration()
+                    .orElseThrow(
+                        () -> new IllegalStateException("no CPU time for process " + p.pid()))
+                    .toNanos())
+        .toArray();
   }
 
-  /** Inserts the usage_events rows again into an empty copy of the table, in batches like the writer's. */
+  /**
+   * Inserts the usage_events rows again into an empty copy of the table, in batches like the
+   * writer's.
+   */
   private static double rawInsertSpeed(ClickHouse clickHouse) {
     clickHouse.execute("CREATE TABLE IF NOT EXISTS usage_events_copy AS usage_events");
-    // The rows as ClickHouse prints them in the writer's format (TabSeparated, exact decimal digits), cut into
+    // The rows as ClickHouse prints them in the writer's format (TabSeparated, exact decimal
+    // digits), cut into
     // batches the size of the writer's.
-    List<String> columns = clickHouse.query("SELECT name FROM system.columns WHERE database = currentDatabase()"
-        + " AND table = 'usage_events'").stream().map(row -> row.get("name").asText()).toList();
-    byte[] all = clickHouse.queryTabSeparated("SELECT " + String.join(", ", columns) + " FROM usage_events");
+    List<String> columns =
+        clickHouse
+            .query(
+                "SELECT name FROM system.columns WHERE database = currentDatabase()"
+                    + " AND table = 'usage_events'")
+            .stream()
+            .map(row -> row.get("name").asText())
+            .toList();
+    byte[] all =
+        clickHouse.queryTabSeparated("SELECT " + String.join(", ", columns) + " FROM usage_events");
     List<byte[]> batches = new ArrayList<>();
     int rows = 0;
     int batchStart = 0;

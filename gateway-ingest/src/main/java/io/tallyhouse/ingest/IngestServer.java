@@ -15,8 +15,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The gateway-ingest process: builds its parts from an {@link IngestConfig}, starts them in order (topic, schema,
- * port) and stops them in reverse, so every request that got 202 is on the topic when it exits.
+ * The gateway-ingest process: builds its parts from an {@link IngestConfig}, starts them in order
+ * (topic, schema, port) and stops them in reverse, so every request that got 202 is on the topic
+ * when it exits.
  */
 public final class IngestServer implements AutoCloseable {
 
@@ -31,29 +32,42 @@ public final class IngestServer implements AutoCloseable {
     this.publisher = publisher;
   }
 
-  /** Runs the service from the environment until SIGTERM or Ctrl-C ({@code --check-config} only validates it). */
+  /**
+   * Runs the service from the environment until SIGTERM or Ctrl-C ({@code --check-config} only
+   * validates it).
+   */
   public static void main(String[] args) throws Exception {
-    ServiceMain.run("gateway-ingest", args, IngestConfig::read, config -> start(config, Clock.systemUTC()));
+    ServiceMain.run(
+        "gateway-ingest", args, IngestConfig::read, config -> start(config, Clock.systemUTC()));
   }
 
   /** Prepares the topic and schema, then listens; returns once the port is bound. */
   public static IngestServer start(IngestConfig config, Clock clock) {
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    EventPublisher publisher = new EventPublisher(config.publish(),
-        new SchemaRegistryClient(config.pipeline().registry()));
+    EventPublisher publisher =
+        new EventPublisher(
+            config.publish(), new SchemaRegistryClient(config.pipeline().registry()));
     IngestServer ingest = new IngestServer(Vertx.vertx(), publisher);
     try {
       ingest.publisher.prepare();
       ingest.publisher.publishSchema();
-      ingest.http = IngestHttpServer.listen(ingest.vertx, config.endpoint(),
-          new CredentialStore(config.keysFile(), metrics),
-          new EventValidator(clock, config.pipeline().dedupWindow(), config.maxEventsPerRequest()),
-          ingest.publisher, metrics);
+      ingest.http =
+          IngestHttpServer.listen(
+              ingest.vertx,
+              config.endpoint(),
+              new CredentialStore(config.keysFile(), metrics),
+              new EventValidator(
+                  clock, config.pipeline().dedupWindow(), config.maxEventsPerRequest()),
+              ingest.publisher,
+              metrics);
     } catch (RuntimeException e) {
       ingest.close();
       throw e;
     }
-    LOG.info("gateway-ingest listening on {}:{}, topic {}", config.http().host(), ingest.port(),
+    LOG.info(
+        "gateway-ingest listening on {}:{}, topic {}",
+        config.http().host(),
+        ingest.port(),
         config.pipeline().eventsTopic());
     return ingest;
   }
@@ -63,8 +77,8 @@ public final class IngestServer implements AutoCloseable {
   }
 
   /**
-   * Graceful stop: the HTTP side drains and closes its port, then the producer flushes, so every request that got
-   * 202 is on the topic.
+   * Graceful stop: the HTTP side drains and closes its port, then the producer flushes, so every
+   * request that got 202 is on the topic.
    */
   @Override
   public void close() {

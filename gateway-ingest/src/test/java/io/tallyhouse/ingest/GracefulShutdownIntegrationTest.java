@@ -22,19 +22,27 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** SIGTERM in the middle of a load: the process drains and exits, and every event that got 202 is on the topic. */
+/**
+ * SIGTERM in the middle of a load: the process drains and exits, and every event that got 202 is on
+ * the topic.
+ */
 class GracefulShutdownIntegrationTest {
 
   @Test
   void everyAcknowledgedEventSurvivesSigtermUnderLoad(@TempDir Path dir) throws Exception {
     IngestHarness harness = new IngestHarness(dir);
     int port = Ports.freePort();
-    Map<String, String> env = harness.env(Infra.kafka().bootstrapServers(), String.valueOf(5 * 1024 * 1024));
+    Map<String, String> env =
+        harness.env(Infra.kafka().bootstrapServers(), String.valueOf(5 * 1024 * 1024));
     env.put("HTTP_PORT", String.valueOf(port));
-    ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), IngestServer.class.getName())
-        .redirectErrorStream(true)
-        .redirectOutput(dir.resolve("ingest.log").toFile());
+    ProcessBuilder builder =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                IngestServer.class.getName())
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("ingest.log").toFile());
     builder.environment().putAll(env);
     Process process = builder.start();
     try {
@@ -50,8 +58,12 @@ class GracefulShutdownIntegrationTest {
         thread.start();
         clients.add(thread);
       }
-      // The signal comes once the load is well under way, however slowly a loaded machine gets there.
-      Await.until("over 100 acknowledged events before the signal", () -> acknowledged.size() > 100, Await.STALL);
+      // The signal comes once the load is well under way, however slowly a loaded machine gets
+      // there.
+      Await.until(
+          "over 100 acknowledged events before the signal",
+          () -> acknowledged.size() > 100,
+          Await.STALL);
       int before = acknowledged.size();
       process.destroy(); // SIGTERM
       assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the service did not exit after SIGTERM");
@@ -62,8 +74,10 @@ class GracefulShutdownIntegrationTest {
       assertEquals(List.of(), failures, "client failures");
       assertEquals(143, process.exitValue(), "exit after SIGTERM with the shutdown hook run");
       assertTrue(before > 100, "the load ran before the signal: " + before);
-      Set<String> onTopic = Set.copyOf(IngestHarness.keys(
-          harness.readTopic(Infra.kafka().bootstrapServers(), acknowledged.size())));
+      Set<String> onTopic =
+          Set.copyOf(
+              IngestHarness.keys(
+                  harness.readTopic(Infra.kafka().bootstrapServers(), acknowledged.size())));
       List<String> lost = acknowledged.stream().filter(k -> !onTopic.contains(k)).sorted().toList();
       assertEquals(List.of(), lost, "events that got 202 but are not on the topic");
     } finally {
@@ -71,7 +85,8 @@ class GracefulShutdownIntegrationTest {
     }
   }
 
-  private static void load(IngestHarness harness, int port, int client, Set<String> acknowledged, AtomicBoolean stop) {
+  private static void load(
+      IngestHarness harness, int port, int client, Set<String> acknowledged, AtomicBoolean stop) {
     for (int request = 0; !stop.get(); request++) {
       List<String> ids = new ArrayList<>();
       StringBuilder body = new StringBuilder("[");
@@ -85,10 +100,12 @@ class GracefulShutdownIntegrationTest {
         if (response.statusCode() == 202) {
           acknowledged.addAll(ids);
         } else if (response.statusCode() != 503) {
-          throw new AssertionError("unexpected answer while shutting down: " + response.statusCode());
+          throw new AssertionError(
+              "unexpected answer while shutting down: " + response.statusCode());
         }
       } catch (IOException e) {
-        // The port is closed: the service is gone; keep trying until the test says stop, as a gateway would.
+        // The port is closed: the service is gone; keep trying until the test says stop, as a
+        // gateway would.
         sleep(20);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -103,11 +120,15 @@ class GracefulShutdownIntegrationTest {
     long deadline = System.nanoTime() + Await.STALL.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new AssertionError("the service exited during start-up:\n" + java.nio.file.Files.readString(log));
+        throw new AssertionError(
+            "the service exited during start-up:\n" + java.nio.file.Files.readString(log));
       }
       try {
-        HttpResponse<String> live = IngestHarness.HTTP.send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + port + "/health/live")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> live =
+            IngestHarness.HTTP.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/live"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
         if (live.statusCode() == 200) {
           return;
         }

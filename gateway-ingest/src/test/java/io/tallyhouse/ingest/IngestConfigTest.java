@@ -34,37 +34,66 @@ class IngestConfigTest {
 
   @Test
   void producerSettingsPassThroughByTheirKafkaNames() {
-    IngestConfig config = ServiceMain.read(Map.of("KAFKA_PRODUCER_SECURITY_PROTOCOL", "SSL",
-        "KAFKA_PRODUCER_METADATA_MAX_AGE_MS", "500"), IngestConfig::read);
-    assertEquals(Map.of("security.protocol", "SSL", "metadata.max.age.ms", "500"), config.producerOverrides());
+    IngestConfig config =
+        ServiceMain.read(
+            Map.of(
+                "KAFKA_PRODUCER_SECURITY_PROTOCOL",
+                "SSL",
+                "KAFKA_PRODUCER_METADATA_MAX_AGE_MS",
+                "500"),
+            IngestConfig::read);
+    assertEquals(
+        Map.of("security.protocol", "SSL", "metadata.max.age.ms", "500"),
+        config.producerOverrides());
     assertEquals(config.producerOverrides(), config.publish().producerOverrides());
   }
 
   @Test
   void everyBrokenVariableIsReportedAtOnceWithItsValueAndRule() {
-    ConfigException e = assertThrows(ConfigException.class, () -> ServiceMain.read(Map.of(
-        "HTTP_PORT", "70000",
-        "EVENTS_PARTITIONS", "0",
-        "MAX_BODY_BYTES", "5MiB",
-        "PUBLISH_TIMEOUT_MS", "-1",
-        "DEDUP_WINDOW_DAYS", "",
-        "KAFKA_PRODUCER_ACKS", "1"), IngestConfig::read));
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                ServiceMain.read(
+                    Map.of(
+                        "HTTP_PORT", "70000",
+                        "EVENTS_PARTITIONS", "0",
+                        "MAX_BODY_BYTES", "5MiB",
+                        "PUBLISH_TIMEOUT_MS", "-1",
+                        "DEDUP_WINDOW_DAYS", "",
+                        "KAFKA_PRODUCER_ACKS", "1"),
+                    IngestConfig::read));
     List<String> problems = e.problems();
     assertEquals(6, problems.size(), problems.toString());
     assertTrue(problems.contains("HTTP_PORT=70000: must be from 0 to 65535"), problems.toString());
-    assertTrue(problems.contains("EVENTS_PARTITIONS=0: must be from 1 to 2147483647"), problems.toString());
-    assertTrue(problems.contains("MAX_BODY_BYTES=5MiB: must be a whole number"), problems.toString());
-    assertTrue(problems.contains("PUBLISH_TIMEOUT_MS=-1: must be from 1 to 2147483647"), problems.toString());
-    assertTrue(problems.stream().anyMatch(p -> p.startsWith("DEDUP_WINDOW_DAYS=: ")), problems.toString());
-    assertTrue(problems.stream().anyMatch(p -> p.startsWith("KAFKA_PRODUCER_ACKS=1: ")), problems.toString());
+    assertTrue(
+        problems.contains("EVENTS_PARTITIONS=0: must be from 1 to 2147483647"),
+        problems.toString());
+    assertTrue(
+        problems.contains("MAX_BODY_BYTES=5MiB: must be a whole number"), problems.toString());
+    assertTrue(
+        problems.contains("PUBLISH_TIMEOUT_MS=-1: must be from 1 to 2147483647"),
+        problems.toString());
+    assertTrue(
+        problems.stream().anyMatch(p -> p.startsWith("DEDUP_WINDOW_DAYS=: ")), problems.toString());
+    assertTrue(
+        problems.stream().anyMatch(p -> p.startsWith("KAFKA_PRODUCER_ACKS=1: ")),
+        problems.toString());
   }
 
   @Test
   void aFixedProducerSettingIsRefusedNamingTheVariableAndWhy() {
-    ConfigException e = assertThrows(ConfigException.class, () -> ServiceMain.read(
-        Map.of("KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS", "600000"), IngestConfig::read));
-    assertEquals(List.of("KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS=600000: cannot be set: gateway-ingest fixes"
-        + " delivery.timeout.ms (the 202 guarantee and PUBLISH_TIMEOUT_MS depend on it)"), e.problems());
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                ServiceMain.read(
+                    Map.of("KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS", "600000"), IngestConfig::read));
+    assertEquals(
+        List.of(
+            "KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS=600000: cannot be set: gateway-ingest fixes"
+                + " delivery.timeout.ms (the 202 guarantee and PUBLISH_TIMEOUT_MS depend on it)"),
+        e.problems());
   }
 
   @Test
@@ -72,9 +101,23 @@ class IngestConfigTest {
     Settings settings = Settings.of(Map.of());
     IngestConfig.read(settings);
     List<String> names = settings.described().stream().map(Settings.Setting::name).toList();
-    assertTrue(names.containsAll(List.of("HTTP_HOST", "HTTP_PORT", "KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL",
-        "EVENTS_TOPIC", "EVENTS_PARTITIONS", "DEDUP_WINDOW_DAYS", "KEYS_FILE", "MAX_BODY_BYTES",
-        "MAX_EVENTS_PER_REQUEST", "PUBLISH_TIMEOUT_MS", "MAX_IN_FLIGHT_BYTES", "KAFKA_PRODUCER_*")), names.toString());
+    assertTrue(
+        names.containsAll(
+            List.of(
+                "HTTP_HOST",
+                "HTTP_PORT",
+                "KAFKA_BOOTSTRAP_SERVERS",
+                "SCHEMA_REGISTRY_URL",
+                "EVENTS_TOPIC",
+                "EVENTS_PARTITIONS",
+                "DEDUP_WINDOW_DAYS",
+                "KEYS_FILE",
+                "MAX_BODY_BYTES",
+                "MAX_EVENTS_PER_REQUEST",
+                "PUBLISH_TIMEOUT_MS",
+                "MAX_IN_FLIGHT_BYTES",
+                "KAFKA_PRODUCER_*")),
+        names.toString());
     settings.described().forEach(s -> assertTrue(!s.meaning().isBlank(), s.name()));
   }
 }

@@ -24,7 +24,10 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
-/** What the ingest tests share: a key file with a token, the service's environment, requests, reading the topic. */
+/**
+ * What the ingest tests share: a key file with a token, the service's environment, requests,
+ * reading the topic.
+ */
 final class IngestHarness {
 
   static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -68,11 +71,12 @@ final class IngestHarness {
         .replace("\"cost\":0.000123", "\"cost\":4.3022187e-05");
   }
 
-  static HttpResponse<String> post(int port, String auth, String contentType, byte[] body, boolean gzip)
-      throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/events"))
-        .timeout(Duration.ofSeconds(30))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+  static HttpResponse<String> post(
+      int port, String auth, String contentType, byte[] body, boolean gzip) throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/events"))
+            .timeout(Duration.ofSeconds(30))
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
     if (auth != null) {
       request.header("Authorization", "Bearer " + auth);
     }
@@ -93,13 +97,23 @@ final class IngestHarness {
     return post(port, token, "application/json", json.getBytes(StandardCharsets.UTF_8), false);
   }
 
-  /** Every record of the topic (read_committed), reading on for 2 s after {@code atLeast} arrived. */
+  /**
+   * Every record of the topic (read_committed), reading on for 2 s after {@code atLeast} arrived.
+   */
   List<ConsumerRecord<String, byte[]>> readTopic(String bootstrap, int atLeast) {
-    Map<String, Object> props = Map.of("bootstrap.servers", bootstrap,
-        "group.id", "reader-" + UUID.randomUUID(), "auto.offset.reset", "earliest", "isolation.level", "read_committed");
+    Map<String, Object> props =
+        Map.of(
+            "bootstrap.servers",
+            bootstrap,
+            "group.id",
+            "reader-" + UUID.randomUUID(),
+            "auto.offset.reset",
+            "earliest",
+            "isolation.level",
+            "read_committed");
     List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
-    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props, new StringDeserializer(),
-        new ByteArrayDeserializer())) {
+    try (KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
       consumer.subscribe(List.of(topic));
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       // Read on a little after the expected count, so an extra record would be caught too.

@@ -24,24 +24,29 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Kafka that cannot take a write never stalls an event loop: with the broker down and no topic metadata in the
- * producer, requests get 503 with Retry-After while the service keeps answering, and the in-flight limit counts
- * decoded bytes.
+ * Kafka that cannot take a write never stalls an event loop: with the broker down and no topic
+ * metadata in the producer, requests get 503 with Retry-After while the service keeps answering,
+ * and the in-flight limit counts decoded bytes.
  */
 class IngestKafkaOutageIntegrationTest {
 
-  /** Long enough that every request below is still waiting for Kafka while the test looks at the service. */
+  /**
+   * Long enough that every request below is still waiting for Kafka while the test looks at the
+   * service.
+   */
   private static final String PUBLISH_TIMEOUT_MS = "10000";
+
   private static final int IN_FLIGHT_LIMIT = 768 * 1024;
 
   @Test
-  void brokerDownIdlePastMetadataExpiryTwentyPostsAllGet503WhileHealthKeepsAnswering(@TempDir Path dir)
-      throws Exception {
+  void brokerDownIdlePastMetadataExpiryTwentyPostsAllGet503WhileHealthKeepsAnswering(
+      @TempDir Path dir) throws Exception {
     LocalKafka kafka = LocalKafka.start(dir.resolve("kafka"), Ports.freePort(), Ports.freePort());
     IngestHarness harness = new IngestHarness(dir);
     Map<String, String> env = harness.env(kafka.bootstrapServers(), "65536");
     env.put("PUBLISH_TIMEOUT_MS", PUBLISH_TIMEOUT_MS);
-    // The producer drops an unused topic's metadata after 5 s (Kafka's minimum) at its next refresh (every 0.5 s).
+    // The producer drops an unused topic's metadata after 5 s (Kafka's minimum) at its next refresh
+    // (every 0.5 s).
     env.put("KAFKA_PRODUCER_METADATA_MAX_IDLE_MS", "5000");
     env.put("KAFKA_PRODUCER_METADATA_MAX_AGE_MS", "500");
     IngestServer ingest = IngestServer.start(IngestHarness.config(env), Clock.systemUTC());
@@ -49,7 +54,8 @@ class IngestKafkaOutageIntegrationTest {
     try {
       assertEquals(202, harness.post(ingest.port(), event("before-1", "acme")).statusCode());
       acknowledged.add("acme/before-1");
-      // Being idle is the condition itself: no request for longer than the metadata expiry and a few refreshes.
+      // Being idle is the condition itself: no request for longer than the metadata expiry and a
+      // few refreshes.
       Thread.sleep(5000 + 4 * 500);
       kafka.stop();
 
@@ -59,12 +65,15 @@ class IngestKafkaOutageIntegrationTest {
         bodies.add(event("during-" + i, "acme"));
         posts.add(postAsync(ingest.port(), harness.token, bodies.get(i)));
       }
-      long allBytes = bodies.stream().mapToLong(b -> b.getBytes(StandardCharsets.UTF_8).length).sum();
-      CompletableFuture<Void> anyAnswered = CompletableFuture.anyOf(posts.toArray(CompletableFuture[]::new))
-          .thenApply(r -> null);
+      long allBytes =
+          bodies.stream().mapToLong(b -> b.getBytes(StandardCharsets.UTF_8).length).sum();
+      CompletableFuture<Void> anyAnswered =
+          CompletableFuture.anyOf(posts.toArray(CompletableFuture[]::new)).thenApply(r -> null);
       // The service answers /metrics while all 20 wait for Kafka: none of them holds an event loop.
       long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (inFlightBytes(ingest.port()) < allBytes && !anyAnswered.isDone() && System.nanoTime() < deadline) {
+      while (inFlightBytes(ingest.port()) < allBytes
+          && !anyAnswered.isDone()
+          && System.nanoTime() < deadline) {
         Thread.sleep(20);
       }
       assertTrue(!anyAnswered.isDone(), "a post was answered before all 20 were waiting for Kafka");
@@ -96,7 +105,8 @@ class IngestKafkaOutageIntegrationTest {
       } while (back.statusCode() != 202 && System.nanoTime() < deadline);
       assertEquals(202, back.statusCode(), back.body());
       // Exactly the acknowledged events: none of the twenty that got 503 was written later.
-      assertEquals(acknowledged.stream().sorted().toList(),
+      assertEquals(
+          acknowledged.stream().sorted().toList(),
           IngestHarness.keys(harness.readTopic(kafka.bootstrapServers(), acknowledged.size())));
     } finally {
       ingest.close();
@@ -108,30 +118,40 @@ class IngestKafkaOutageIntegrationTest {
   void aGzipBodyHoldsItsDecodedBytesAgainstTheInFlightLimit(@TempDir Path dir) throws Exception {
     LocalKafka kafka = LocalKafka.start(dir.resolve("kafka"), Ports.freePort(), Ports.freePort());
     IngestHarness harness = new IngestHarness(dir);
-    Map<String, String> env = harness.env(kafka.bootstrapServers(), String.valueOf(5 * 1024 * 1024));
+    Map<String, String> env =
+        harness.env(kafka.bootstrapServers(), String.valueOf(5 * 1024 * 1024));
     env.put("PUBLISH_TIMEOUT_MS", PUBLISH_TIMEOUT_MS);
     env.put("MAX_IN_FLIGHT_BYTES", String.valueOf(IN_FLIGHT_LIMIT));
     IngestServer ingest = IngestServer.start(IngestHarness.config(env), Clock.systemUTC());
     try {
-      // The producer has never sent: with the broker gone, the first request waits for metadata it cannot get.
+      // The producer has never sent: with the broker gone, the first request waits for metadata it
+      // cannot get.
       kafka.stop();
       byte[] first = batch("first");
       byte[] second = batch("second");
       byte[] firstZipped = gzip(first);
-      assertTrue(first.length + second.length > IN_FLIGHT_LIMIT && 2 * firstZipped.length < IN_FLIGHT_LIMIT / 10,
-        first.length + " bytes decoded, " + firstZipped.length + " compressed");
+      assertTrue(
+          first.length + second.length > IN_FLIGHT_LIMIT
+              && 2 * firstZipped.length < IN_FLIGHT_LIMIT / 10,
+          first.length + " bytes decoded, " + firstZipped.length + " compressed");
 
-      CompletableFuture<HttpResponse<String>> pending = IngestHarness.HTTP.sendAsync(request(ingest.port(),
-          harness.token, firstZipped), HttpResponse.BodyHandlers.ofString());
+      CompletableFuture<HttpResponse<String>> pending =
+          IngestHarness.HTTP.sendAsync(
+              request(ingest.port(), harness.token, firstZipped),
+              HttpResponse.BodyHandlers.ofString());
       long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (inFlightBytes(ingest.port()) < first.length && !pending.isDone() && System.nanoTime() < deadline) {
+      while (inFlightBytes(ingest.port()) < first.length
+          && !pending.isDone()
+          && System.nanoTime() < deadline) {
         Thread.sleep(20);
       }
       assertTrue(inFlightBytes(ingest.port()) >= first.length, "the decoded bytes are in flight");
 
       // Compressed, the two bodies are far below the limit; decoded, they are above it.
-      HttpResponse<String> refused = IngestHarness.HTTP.send(request(ingest.port(), harness.token, gzip(second)),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> refused =
+          IngestHarness.HTTP.send(
+              request(ingest.port(), harness.token, gzip(second)),
+              HttpResponse.BodyHandlers.ofString());
       assertEquals(503, refused.statusCode(), refused.body());
       assertEquals("1", refused.headers().firstValue("Retry-After").orElse(""));
       assertTrue(refused.body().contains("Too much data in flight"), refused.body());
@@ -155,8 +175,9 @@ class IngestKafkaOutageIntegrationTest {
   private static byte[] batch(String prefix) {
     StringBuilder body = new StringBuilder("[");
     for (int i = 0; i < 1000; i++) {
-      String event = event(prefix + "-" + i, "acme").replace("\"user\":\"zoë\"",
-          "\"user\":\"zoë\",\"app\":\"" + "a".repeat(256) + "\"");
+      String event =
+          event(prefix + "-" + i, "acme")
+              .replace("\"user\":\"zoë\"", "\"user\":\"zoë\",\"app\":\"" + "a".repeat(256) + "\"");
       body.append(i == 0 ? "" : ",").append(event);
     }
     return body.append(']').toString().getBytes(StandardCharsets.UTF_8);
@@ -176,20 +197,28 @@ class IngestKafkaOutageIntegrationTest {
         .header("Authorization", "Bearer " + token)
         .header("Content-Type", "application/json")
         .header("Content-Encoding", "gzip")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(gzipped)).build();
+        .POST(HttpRequest.BodyPublishers.ofByteArray(gzipped))
+        .build();
   }
 
-  private static CompletableFuture<HttpResponse<String>> postAsync(int port, String token, String json) {
-    return IngestHarness.HTTP.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/events"))
-        .timeout(Duration.ofSeconds(90))
-        .header("Authorization", "Bearer " + token)
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+  private static CompletableFuture<HttpResponse<String>> postAsync(
+      int port, String token, String json) {
+    return IngestHarness.HTTP.sendAsync(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/events"))
+            .timeout(Duration.ofSeconds(90))
+            .header("Authorization", "Bearer " + token)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(json))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private static HttpResponse<String> get(int port, String path) throws Exception {
-    return IngestHarness.HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-        .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+    return IngestHarness.HTTP.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .timeout(Duration.ofSeconds(30))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   /** The service's own {@code ingest_in_flight_bytes} gauge, read from /metrics. */

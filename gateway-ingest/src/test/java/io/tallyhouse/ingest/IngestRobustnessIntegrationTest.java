@@ -38,7 +38,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Hostile and random input never gets a 5xx and never leaks onto the topic; the OpenAPI document is the truth. */
+/**
+ * Hostile and random input never gets a 5xx and never leaks onto the topic; the OpenAPI document is
+ * the truth.
+ */
 class IngestRobustnessIntegrationTest {
 
   private static IngestHarness harness;
@@ -47,8 +50,11 @@ class IngestRobustnessIntegrationTest {
   @BeforeAll
   static void start(@TempDir Path dir) {
     harness = new IngestHarness(dir);
-    server = IngestServer.start(IngestHarness.config(harness.env(Infra.kafka().bootstrapServers(),
-        String.valueOf(5 * 1024 * 1024))), Clock.systemUTC());
+    server =
+        IngestServer.start(
+            IngestHarness.config(
+                harness.env(Infra.kafka().bootstrapServers(), String.valueOf(5 * 1024 * 1024))),
+            Clock.systemUTC());
   }
 
   @AfterAll
@@ -57,11 +63,15 @@ class IngestRobustnessIntegrationTest {
   }
 
   @Test
-  void randomlyMutatedRequestsNeverGet5xxAndOnlyAcceptedEventsReachTheTopic(@TempDir Path dir) throws Exception {
+  void randomlyMutatedRequestsNeverGet5xxAndOnlyAcceptedEventsReachTheTopic(@TempDir Path dir)
+      throws Exception {
     // A topic of its own, so only this test's requests are on it.
     IngestHarness fuzz = new IngestHarness(dir);
-    try (IngestServer fuzzed = IngestServer.start(IngestHarness.config(fuzz.env(Infra.kafka().bootstrapServers(),
-        String.valueOf(5 * 1024 * 1024))), Clock.systemUTC())) {
+    try (IngestServer fuzzed =
+        IngestServer.start(
+            IngestHarness.config(
+                fuzz.env(Infra.kafka().bootstrapServers(), String.valueOf(5 * 1024 * 1024))),
+            Clock.systemUTC())) {
       fuzz(fuzz, fuzzed);
     }
   }
@@ -91,16 +101,25 @@ class IngestRobustnessIntegrationTest {
           accepted.add(e.get("account_id").asText() + "/" + e.get("event_id").asText());
         }
       } else {
-        assertTrue(response.body().startsWith("{\"error\":{\"code\":" + response.statusCode()), response.body());
+        assertTrue(
+            response.body().startsWith("{\"error\":{\"code\":" + response.statusCode()),
+            response.body());
       }
     }
-    assertTrue(statuses.getOrDefault(202, 0) > 100 && statuses.getOrDefault(400, 0) > 100, statuses.toString());
-    List<String> onTopic = IngestHarness.keys(harness.readTopic(Infra.kafka().bootstrapServers(), accepted.size()));
-    // Copies inside one accepted request are all written; compare as sets, and nothing else may be there.
+    assertTrue(
+        statuses.getOrDefault(202, 0) > 100 && statuses.getOrDefault(400, 0) > 100,
+        statuses.toString());
+    List<String> onTopic =
+        IngestHarness.keys(harness.readTopic(Infra.kafka().bootstrapServers(), accepted.size()));
+    // Copies inside one accepted request are all written; compare as sets, and nothing else may be
+    // there.
     assertEquals(new TreeSet<>(accepted), new TreeSet<>(onTopic));
   }
 
-  /** One random damage to a valid batch: a field removed, retyped or replaced, or the JSON text itself broken. */
+  /**
+   * One random damage to a valid batch: a field removed, retyped or replaced, or the JSON text
+   * itself broken.
+   */
   private static String mutate(Random random, ArrayNode batch) {
     ObjectNode target = (ObjectNode) batch.get(random.nextInt(batch.size()));
     List<String> fields = new ArrayList<>();
@@ -109,15 +128,21 @@ class IngestRobustnessIntegrationTest {
     }
     String field = fields.get(random.nextInt(fields.size()));
     JsonNode[] values = {
-        EventJson.MAPPER.getNodeFactory().nullNode(), EventJson.MAPPER.getNodeFactory().textNode(""),
-        EventJson.MAPPER.getNodeFactory().textNode("x".repeat(random.nextInt(400))),
-        EventJson.MAPPER.getNodeFactory().numberNode(random.nextLong()),
-        EventJson.MAPPER.getNodeFactory().numberNode(new java.math.BigDecimal("1e-" + random.nextInt(20))),
-        EventJson.MAPPER.getNodeFactory().booleanNode(random.nextBoolean()),
-        EventJson.MAPPER.getNodeFactory().textNode("' OR 1=1 --\u0000\u202e😀"),
-        EventJson.MAPPER.createObjectNode().put("nested", 1), EventJson.MAPPER.createArrayNode().add(1),
-        EventJson.MAPPER.getNodeFactory().textNode("NaN"), EventJson.MAPPER.getNodeFactory().textNode("-0.0"),
-        EventJson.MAPPER.getNodeFactory().textNode("2026-13-45T99:99:99Z")};
+      EventJson.MAPPER.getNodeFactory().nullNode(),
+      EventJson.MAPPER.getNodeFactory().textNode(""),
+      EventJson.MAPPER.getNodeFactory().textNode("x".repeat(random.nextInt(400))),
+      EventJson.MAPPER.getNodeFactory().numberNode(random.nextLong()),
+      EventJson.MAPPER
+          .getNodeFactory()
+          .numberNode(new java.math.BigDecimal("1e-" + random.nextInt(20))),
+      EventJson.MAPPER.getNodeFactory().booleanNode(random.nextBoolean()),
+      EventJson.MAPPER.getNodeFactory().textNode("' OR 1=1 --\u0000\u202e😀"),
+      EventJson.MAPPER.createObjectNode().put("nested", 1),
+      EventJson.MAPPER.createArrayNode().add(1),
+      EventJson.MAPPER.getNodeFactory().textNode("NaN"),
+      EventJson.MAPPER.getNodeFactory().textNode("-0.0"),
+      EventJson.MAPPER.getNodeFactory().textNode("2026-13-45T99:99:99Z")
+    };
     switch (random.nextInt(6)) {
       case 0 -> target.remove(field);
       case 1, 2 -> target.set(field, values[random.nextInt(values.length)]);
@@ -140,14 +165,24 @@ class IngestRobustnessIntegrationTest {
   @Test
   void hostileJsonIsRefusedWithA400InTheApisOwnWords() throws Exception {
     String valid = event("hostile-1", "acme");
-    Map<String, String> expected = Map.of(
-        valid.replace("\"cost\":4.3022187e-05", "\"cost\":1,\"cost\":1000"), "duplicate key \"cost\"",
-        "[" + valid + "," + valid.replace("\"user\":\"zoë\"", "\"user\":\"a\",\"user\":\"b\"") + "]",
-        "duplicate key \"user\"",
-        "[".repeat(5000) + "]".repeat(5000), "nesting deeper than " + EventJson.MAX_NESTING + " levels",
-        valid.replace("4.3022187e-05", "1".repeat(5000)), "a number longer than 1000 characters",
-        "{\"event_id\":", "Malformed JSON: the text ends inside a value at line 1 column 13",
-        "{\"event_id\" \"x\"}", "Malformed JSON at line 1 column 13");
+    Map<String, String> expected =
+        Map.of(
+            valid.replace("\"cost\":4.3022187e-05", "\"cost\":1,\"cost\":1000"),
+            "duplicate key \"cost\"",
+            "["
+                + valid
+                + ","
+                + valid.replace("\"user\":\"zoë\"", "\"user\":\"a\",\"user\":\"b\"")
+                + "]",
+            "duplicate key \"user\"",
+            "[".repeat(5000) + "]".repeat(5000),
+            "nesting deeper than " + EventJson.MAX_NESTING + " levels",
+            valid.replace("4.3022187e-05", "1".repeat(5000)),
+            "a number longer than 1000 characters",
+            "{\"event_id\":",
+            "Malformed JSON: the text ends inside a value at line 1 column 13",
+            "{\"event_id\" \"x\"}",
+            "Malformed JSON at line 1 column 13");
     for (Map.Entry<String, String> hostile : expected.entrySet()) {
       HttpResponse<String> response = harness.post(server.port(), hostile.getKey());
       assertEquals(400, response.statusCode(), response.body());
@@ -168,15 +203,18 @@ class IngestRobustnessIntegrationTest {
         out.write(zeros);
       }
     }
-    // Bytes allocated by every thread of this JVM (the service runs here): unlike the heap in use, this does not
+    // Bytes allocated by every thread of this JVM (the service runs here): unlike the heap in use,
+    // this does not
     // depend on when the collector runs. Inflating the bomb would allocate at least its 200 MiB.
     long allocatedBefore = allocatedBytes();
-    HttpResponse<String> response = IngestHarness.post(server.port(), harness.token, "application/json",
-        zipped.toByteArray(), true);
+    HttpResponse<String> response =
+        IngestHarness.post(
+            server.port(), harness.token, "application/json", zipped.toByteArray(), true);
     assertEquals(413, response.statusCode(), response.body());
     assertTrue(response.body().contains("\"code\":413"), response.body());
     long allocated = allocatedBytes() - allocatedBefore;
-    assertTrue(allocated < 100L * 1024 * 1024, "the bomb was inflated: " + allocated + " bytes allocated");
+    assertTrue(
+        allocated < 100L * 1024 * 1024, "the bomb was inflated: " + allocated + " bytes allocated");
   }
 
   private static long allocatedBytes() {
@@ -191,11 +229,18 @@ class IngestRobustnessIntegrationTest {
 
   @Test
   void theOpenApiDocumentIsServedAndMatchesTheImplementation() throws Exception {
-    HttpResponse<String> served = IngestHarness.HTTP.send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + server.port() + "/openapi.yaml")).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> served =
+        IngestHarness.HTTP.send(
+            HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + server.port() + "/openapi.yaml"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(200, served.statusCode());
-    assertEquals(new String(HttpServers.openApiDocument(IngestHttpServer.class, IngestHttpServer.OPENAPI),
-        StandardCharsets.UTF_8), served.body());
+    assertEquals(
+        new String(
+            HttpServers.openApiDocument(IngestHttpServer.class, IngestHttpServer.OPENAPI),
+            StandardCharsets.UTF_8),
+        served.body());
     JsonNode doc = new ObjectMapper(new YAMLFactory()).readTree(served.body());
     assertTrue(doc.get("openapi").asText().startsWith("3."));
 
@@ -206,24 +251,40 @@ class IngestRobustnessIntegrationTest {
     List<String> required = new ArrayList<>();
     event.get("required").forEach(n -> required.add(n.asText()));
     assertEquals(EventValidator.REQUIRED, required);
-    assertEquals(1000, doc.at("/paths/~1v1~1events/post/requestBody/content/application~1json/schema/oneOf/1/maxItems")
-        .asInt());
+    assertEquals(
+        1000,
+        doc.at(
+                "/paths/~1v1~1events/post/requestBody/content/application~1json/schema/oneOf/1/maxItems")
+            .asInt());
 
-    // Every documented operation exists (no 404/405), and every answer the endpoint gives is documented.
-    for (Iterator<Map.Entry<String, JsonNode>> paths = doc.get("paths").fields(); paths.hasNext(); ) {
+    // Every documented operation exists (no 404/405), and every answer the endpoint gives is
+    // documented.
+    for (Iterator<Map.Entry<String, JsonNode>> paths = doc.get("paths").fields();
+        paths.hasNext(); ) {
       Map.Entry<String, JsonNode> path = paths.next();
       for (Iterator<String> methods = path.getValue().fieldNames(); methods.hasNext(); ) {
         String method = methods.next().toUpperCase();
-        HttpResponse<String> answer = IngestHarness.HTTP.send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + server.port() + path.getKey()))
-            .method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-        assertTrue(answer.statusCode() != 404 && answer.statusCode() != 405, method + " " + path.getKey());
-        assertTrue(path.getValue().get(method.toLowerCase()).get("responses").has(String.valueOf(answer.statusCode())),
+        HttpResponse<String> answer =
+            IngestHarness.HTTP.send(
+                HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + server.port() + path.getKey()))
+                    .method(method, HttpRequest.BodyPublishers.noBody())
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertTrue(
+            answer.statusCode() != 404 && answer.statusCode() != 405, method + " " + path.getKey());
+        assertTrue(
+            path.getValue()
+                .get(method.toLowerCase())
+                .get("responses")
+                .has(String.valueOf(answer.statusCode())),
             method + " " + path.getKey() + " answered an undocumented " + answer.statusCode());
       }
     }
     Set<String> documentedCodes = new TreeSet<>();
-    doc.at("/paths/~1v1~1events/post/responses").fieldNames().forEachRemaining(documentedCodes::add);
+    doc.at("/paths/~1v1~1events/post/responses")
+        .fieldNames()
+        .forEachRemaining(documentedCodes::add);
     Set<String> observed = new TreeSet<>();
     String valid = event("openapi-1", "acme");
     String management = Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix());
@@ -232,10 +293,24 @@ class IngestRobustnessIntegrationTest {
     observed.add(String.valueOf(harness.post(server.port(), "[]").statusCode()));
     observed.add(String.valueOf(IngestHarness.post(server.port(), null, valid).statusCode()));
     observed.add(String.valueOf(IngestHarness.post(server.port(), management, valid).statusCode()));
-    observed.add(String.valueOf(IngestHarness.post(server.port(), harness.token, "text/plain",
-        valid.getBytes(StandardCharsets.UTF_8), false).statusCode()));
-    observed.add(String.valueOf(IngestHarness.post(server.port(), harness.token, "application/json",
-        new byte[6 * 1024 * 1024], false).statusCode()));
+    observed.add(
+        String.valueOf(
+            IngestHarness.post(
+                    server.port(),
+                    harness.token,
+                    "text/plain",
+                    valid.getBytes(StandardCharsets.UTF_8),
+                    false)
+                .statusCode()));
+    observed.add(
+        String.valueOf(
+            IngestHarness.post(
+                    server.port(),
+                    harness.token,
+                    "application/json",
+                    new byte[6 * 1024 * 1024],
+                    false)
+                .statusCode()));
     // 503 needs Kafka down: IngestServerIntegrationTest covers it.
     observed.add("503");
     assertEquals(documentedCodes, observed);
@@ -245,10 +320,16 @@ class IngestRobustnessIntegrationTest {
   void metricsCountAcceptedAndRejectedEvents() throws Exception {
     harness.post(server.port(), event("metrics-1", "acme"));
     harness.post(server.port(), "{");
-    String metrics = IngestHarness.HTTP.send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + server.port() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+    String metrics =
+        IngestHarness.HTTP
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
     assertTrue(metrics.contains("ingest_events_accepted_total"), metrics);
-    assertTrue(metrics.contains("ingest_requests_rejected_total{reason=\"malformed_json\"}"), metrics);
+    assertTrue(
+        metrics.contains("ingest_requests_rejected_total{reason=\"malformed_json\"}"), metrics);
     assertTrue(metrics.contains("ingest_request_seconds_bucket"), metrics);
     assertTrue(metrics.contains("ingest_in_flight_bytes"), metrics);
     assertTrue(!metrics.contains(harness.token), "no secret in metrics");

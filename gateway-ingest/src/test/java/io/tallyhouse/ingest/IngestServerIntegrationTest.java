@@ -1,8 +1,8 @@
 package io.tallyhouse.ingest;
 
+import static io.tallyhouse.ingest.IngestHarness.event;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static io.tallyhouse.ingest.IngestHarness.event;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -21,31 +21,27 @@ import io.tallyhouse.testkit.Ports;
 import java.io.ByteArrayOutputStream;
 import java.math.BigDecimal;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.zip.GZIPOutputStream;
 import org.apache.avro.Schema;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** POST /v1/events against the real broker and registry: what gets 202 is on the topic, nothing else is. */
+/**
+ * POST /v1/events against the real broker and registry: what gets 202 is on the topic, nothing else
+ * is.
+ */
 class IngestServerIntegrationTest {
 
   private static IngestHarness harness;
@@ -59,8 +55,10 @@ class IngestServerIntegrationTest {
     harness = new IngestHarness(dir);
     keys = harness.keys;
     token = harness.token;
-    server = IngestServer.start(IngestHarness.config(harness.env(Infra.kafka().bootstrapServers(), "65536")),
-        Clock.systemUTC());
+    server =
+        IngestServer.start(
+            IngestHarness.config(harness.env(Infra.kafka().bootstrapServers(), "65536")),
+            Clock.systemUTC());
   }
 
   @AfterAll
@@ -79,19 +77,31 @@ class IngestServerIntegrationTest {
 
     String a = UUID.randomUUID().toString();
     String b = UUID.randomUUID().toString();
-    HttpResponse<String> batch = harness.post(server.port(), "[" + event(a, "acme") + "," + event(b, "beta.corp:eu-1")
-        + "," + event(a, "acme") + "]");
+    HttpResponse<String> batch =
+        harness.post(
+            server.port(),
+            "["
+                + event(a, "acme")
+                + ","
+                + event(b, "beta.corp:eu-1")
+                + ","
+                + event(a, "acme")
+                + "]");
     assertEquals(202, batch.statusCode(), batch.body());
     assertEquals("{\"accepted\":3}", batch.body());
     acceptedKeys.addAll(List.of("acme/" + a, "beta.corp:eu-1/" + b, "acme/" + a));
 
     // One bad event: 400 naming index and field, and none of the good ones are written.
     String bad = event("bad", "acme").replace("\"cost\":4.3022187e-05", "\"cost\":-1");
-    String aboveBound = event("above", "acme").replace("}", ",\"byok_cost\":\"1000000000.000000000001\"}");
-    HttpResponse<String> refused = harness.post(server.port(), "[" + event(UUID.randomUUID().toString(), "acme") + ","
-        + bad + "," + aboveBound + "]");
+    String aboveBound =
+        event("above", "acme").replace("}", ",\"byok_cost\":\"1000000000.000000000001\"}");
+    HttpResponse<String> refused =
+        harness.post(
+            server.port(),
+            "[" + event(UUID.randomUUID().toString(), "acme") + "," + bad + "," + aboveBound + "]");
     assertEquals(400, refused.statusCode());
-    JsonNode errors = EventJson.MAPPER.readTree(refused.body()).path("error").path("metadata").path("errors");
+    JsonNode errors =
+        EventJson.MAPPER.readTree(refused.body()).path("error").path("metadata").path("errors");
     assertEquals(2, errors.size(), refused.body());
     assertEquals(1, errors.get(0).path("index").asInt());
     assertEquals("cost", errors.get(0).path("field").asText());
@@ -105,41 +115,61 @@ class IngestServerIntegrationTest {
     try (GZIPOutputStream out = new GZIPOutputStream(zipped)) {
       out.write(event(g, "acme").getBytes(StandardCharsets.UTF_8));
     }
-    HttpResponse<String> gzipped = IngestHarness.post(server.port(), token, "application/json; charset=utf-8", zipped.toByteArray(), true);
+    HttpResponse<String> gzipped =
+        IngestHarness.post(
+            server.port(), token, "application/json; charset=utf-8", zipped.toByteArray(), true);
     assertEquals(202, gzipped.statusCode(), gzipped.body());
     acceptedKeys.add("acme/" + g);
 
-    List<ConsumerRecord<String, byte[]>> records = harness.readTopic(Infra.kafka().bootstrapServers(), acceptedKeys.size());
-    assertEquals(acceptedKeys.stream().sorted().toList(), records.stream().map(ConsumerRecord::key).sorted().toList());
-    SchemaRegistryClient registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
+    List<ConsumerRecord<String, byte[]>> records =
+        harness.readTopic(Infra.kafka().bootstrapServers(), acceptedKeys.size());
+    assertEquals(
+        acceptedKeys.stream().sorted().toList(),
+        records.stream().map(ConsumerRecord::key).sorted().toList());
+    SchemaRegistryClient registry =
+        new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
     for (ConsumerRecord<String, byte[]> record : records) {
-      UsageEvent decoded = UsageEventSerde.deserializer(registry).deserialize(harness.topic, record.value());
+      UsageEvent decoded =
+          UsageEventSerde.deserializer(registry).deserialize(harness.topic, record.value());
       assertEquals(decoded.getAccountId() + "/" + decoded.getEventId(), record.key());
       assertEquals(new BigDecimal("0.000043022187"), decoded.getCost());
       assertEquals("zoë", decoded.getUser());
-      // Stamped by the broker when written, whatever the event's created_at: retention counts from acceptance.
-      assertEquals(org.apache.kafka.common.record.TimestampType.LOG_APPEND_TIME, record.timestampType());
+      // Stamped by the broker when written, whatever the event's created_at: retention counts from
+      // acceptance.
+      assertEquals(
+          org.apache.kafka.common.record.TimestampType.LOG_APPEND_TIME, record.timestampType());
       assertTrue(record.timestamp() >= firstPost, "append time, not the event's time");
     }
   }
 
   @Test
-  void theEventsSubjectItselfCarriesBackwardCompatibilityAndRefusesAnIncompatibleSchema() throws Exception {
+  void theEventsSubjectItselfCarriesBackwardCompatibilityAndRefusesAnIncompatibleSchema()
+      throws Exception {
     String subject = harness.topic + "-value";
     // What a Confluent client reads: the subject's own level, not the registry's global default.
-    HttpResponse<String> config = IngestHarness.HTTP.send(HttpRequest.newBuilder(
-        URI.create(Infra.registry().url() + "/config/" + subject)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> config =
+        IngestHarness.HTTP.send(
+            HttpRequest.newBuilder(URI.create(Infra.registry().url() + "/config/" + subject))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(200, config.statusCode(), config.body());
-    assertEquals("BACKWARD", EventJson.MAPPER.readTree(config.body()).path("compatibilityLevel").asText(),
+    assertEquals(
+        "BACKWARD",
+        EventJson.MAPPER.readTree(config.body()).path("compatibilityLevel").asText(),
         config.body());
 
-    // A new field without a default: a reader of the new schema could not read the events already on the topic.
-    var schema = (com.fasterxml.jackson.databind.node.ObjectNode) EventJson.MAPPER.readTree(
-        UsageEvent.getClassSchema().toString());
+    // A new field without a default: a reader of the new schema could not read the events already
+    // on the topic.
+    var schema =
+        (com.fasterxml.jackson.databind.node.ObjectNode)
+            EventJson.MAPPER.readTree(UsageEvent.getClassSchema().toString());
     ((ArrayNode) schema.get("fields")).addObject().put("name", "region").put("type", "string");
-    SchemaRegistryClient registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
-    SchemaRegistryException refused = org.junit.jupiter.api.Assertions.assertThrows(SchemaRegistryException.class,
-        () -> registry.register(subject, new Schema.Parser().parse(schema.toString())));
+    SchemaRegistryClient registry =
+        new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
+    SchemaRegistryException refused =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            SchemaRegistryException.class,
+            () -> registry.register(subject, new Schema.Parser().parse(schema.toString())));
     assertEquals(409, refused.httpStatus(), refused.getMessage());
   }
 
@@ -152,12 +182,18 @@ class IngestServerIntegrationTest {
     keys.add(management, CredentialKind.MANAGEMENT, "acme", List.of(), "test");
     HttpResponse<String> forbidden = IngestHarness.post(server.port(), management, body);
     assertEquals(403, forbidden.statusCode());
-    assertEquals(403, EventJson.MAPPER.readTree(forbidden.body()).path("error").path("code").asInt());
-    assertEquals(415, IngestHarness.post(server.port(), token, "text/plain", body.getBytes(StandardCharsets.UTF_8), false).statusCode());
+    assertEquals(
+        403, EventJson.MAPPER.readTree(forbidden.body()).path("error").path("code").asInt());
+    assertEquals(
+        415,
+        IngestHarness.post(
+                server.port(), token, "text/plain", body.getBytes(StandardCharsets.UTF_8), false)
+            .statusCode());
     HttpResponse<String> malformed = harness.post(server.port(), "{\"event_id\":");
     assertEquals(400, malformed.statusCode());
     assertTrue(malformed.body().contains("Malformed JSON"), malformed.body());
-    HttpResponse<String> tooLarge = harness.post(server.port(), "[" + (event("y", "acme") + ",").repeat(400) + "1]");
+    HttpResponse<String> tooLarge =
+        harness.post(server.port(), "[" + (event("y", "acme") + ",").repeat(400) + "1]");
     assertEquals(413, tooLarge.statusCode(), tooLarge.body());
   }
 
@@ -165,27 +201,37 @@ class IngestServerIntegrationTest {
   void tokenRestrictedToAccountsRefusesOthers() throws Exception {
     String restricted = Secrets.generate(CredentialKind.INGEST.secretPrefix());
     keys.add(restricted, CredentialKind.INGEST, null, List.of("acme"), "acme only");
-    HttpResponse<String> response = IngestHarness.post(server.port(), restricted, "[" + event("r1", "acme") + ","
-        + event("r2", "beta") + "]");
+    HttpResponse<String> response =
+        IngestHarness.post(
+            server.port(), restricted, "[" + event("r1", "acme") + "," + event("r2", "beta") + "]");
     assertEquals(403, response.statusCode());
     assertTrue(response.body().contains("beta"), response.body());
   }
 
   @Test
-  void brokerDownGives503WithRetryAfterThenRecoversAndTheTopicHoldsExactlyTheAcknowledged(@TempDir Path dir)
-      throws Exception {
+  void brokerDownGives503WithRetryAfterThenRecoversAndTheTopicHoldsExactlyTheAcknowledged(
+      @TempDir Path dir) throws Exception {
     LocalKafka kafka = LocalKafka.start(dir.resolve("kafka"), Ports.freePort(), Ports.freePort());
     IngestHarness isolated = new IngestHarness(dir);
-    IngestServer ingest = IngestServer.start(IngestHarness.config(isolated.env(kafka.bootstrapServers(), "65536")),
-        Clock.systemUTC());
+    IngestServer ingest =
+        IngestServer.start(
+            IngestHarness.config(isolated.env(kafka.bootstrapServers(), "65536")),
+            Clock.systemUTC());
     List<String> acknowledged = new ArrayList<>();
     try {
-      assertEquals(202, isolated.post(ingest.port(), "[" + event("before-1", "acme") + "," + event("before-2", "beta")
-          + "]").statusCode());
+      assertEquals(
+          202,
+          isolated
+              .post(
+                  ingest.port(),
+                  "[" + event("before-1", "acme") + "," + event("before-2", "beta") + "]")
+              .statusCode());
       acknowledged.addAll(List.of("acme/before-1", "beta/before-2"));
       kafka.stop();
-      HttpResponse<String> down = isolated.post(ingest.port(), "[" + event("during-1", "acme") + ","
-          + event("during-2", "beta") + "]");
+      HttpResponse<String> down =
+          isolated.post(
+              ingest.port(),
+              "[" + event("during-1", "acme") + "," + event("during-2", "beta") + "]");
       assertEquals(503, down.statusCode(), down.body());
       assertEquals("1", down.headers().firstValue("Retry-After").orElse(""));
       kafka.restart();
@@ -200,7 +246,8 @@ class IngestServerIntegrationTest {
         }
       } while (back.statusCode() != 202 && System.nanoTime() < deadline);
       assertEquals(202, back.statusCode(), back.body());
-      assertEquals(acknowledged.stream().sorted().toList(),
+      assertEquals(
+          acknowledged.stream().sorted().toList(),
           IngestHarness.keys(isolated.readTopic(kafka.bootstrapServers(), acknowledged.size())));
     } finally {
       ingest.close();

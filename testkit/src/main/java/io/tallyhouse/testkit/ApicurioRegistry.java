@@ -14,8 +14,9 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * The real Apicurio Registry (its Confluent-compatible API) as a child process. Confluent's own registry is not
- * on Maven Central; Apicurio's runnable archive is, and the testkit module unpacks it at build time.
+ * The real Apicurio Registry (its Confluent-compatible API) as a child process. Confluent's own
+ * registry is not on Maven Central; Apicurio's runnable archive is, and the testkit module unpacks
+ * it at build time.
  */
 public final class ApicurioRegistry implements RegistryEndpoint {
 
@@ -30,8 +31,9 @@ public final class ApicurioRegistry implements RegistryEndpoint {
   }
 
   /**
-   * Starts the registry from the unpacked archive in {@code home} on {@code port}, waits until it is ready and
-   * sets the global compatibility to BACKWARD (Confluent's default; Apicurio's is NONE).
+   * Starts the registry from the unpacked archive in {@code home} on {@code port}, waits until it
+   * is ready and sets the global compatibility to BACKWARD (Confluent's default; Apicurio's is
+   * NONE).
    */
   public static ApicurioRegistry start(Path home, int port) {
     TestLane.requireServersAllowed("the schema registry");
@@ -53,16 +55,26 @@ public final class ApicurioRegistry implements RegistryEndpoint {
     command.add(runner.getFileName().toString());
     Process process;
     try {
-      process = new ProcessBuilder(command).directory(runner.getParent().toFile())
-          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      process =
+          new ProcessBuilder(command)
+              .directory(runner.getParent().toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(log.toFile())
+              .start();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start Apicurio Registry from " + runner, e);
     }
     ApicurioRegistry registry = new ApicurioRegistry(process, port, log);
     Runtime.getRuntime().addShutdownHook(new Thread(registry::stop, "apicurio-stop"));
-    // About 7 s on an idle box; minutes on a starved one. A registry that dies fails the wait at once.
-    Processes.awaitHttp("Apicurio Registry", process, "http://127.0.0.1:" + port + "/health/ready",
-        body -> body.contains("UP"), Await.CEILING, log);
+    // About 7 s on an idle box; minutes on a starved one. A registry that dies fails the wait at
+    // once.
+    Processes.awaitHttp(
+        "Apicurio Registry",
+        process,
+        "http://127.0.0.1:" + port + "/health/ready",
+        body -> body.contains("UP"),
+        Await.CEILING,
+        log);
     registry.setBackwardCompatibility();
     return registry;
   }
@@ -77,17 +89,23 @@ public final class ApicurioRegistry implements RegistryEndpoint {
   }
 
   private void setBackwardCompatibility() {
-    // The first request after ready warms the registry up; on a starved machine that took more than 10 s.
-    HttpRequest request = HttpRequest.newBuilder(URI.create(url() + "/config"))
-        .timeout(Await.STALL)
-        .header("Content-Type", "application/vnd.schemaregistry.v1+json")
-        .PUT(HttpRequest.BodyPublishers.ofString("{\"compatibility\":\"BACKWARD\"}"))
-        .build();
+    // The first request after ready warms the registry up; on a starved machine that took more than
+    // 10 s.
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(url() + "/config"))
+            .timeout(Await.STALL)
+            .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+            .PUT(HttpRequest.BodyPublishers.ofString("{\"compatibility\":\"BACKWARD\"}"))
+            .build();
     try {
-      HttpResponse<String> response = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response =
+          HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
       if (response.statusCode() != 200) {
-        throw new IllegalStateException("setting BACKWARD compatibility failed: " + response.statusCode() + " "
-            + response.body());
+        throw new IllegalStateException(
+            "setting BACKWARD compatibility failed: "
+                + response.statusCode()
+                + " "
+                + response.body());
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -99,12 +117,16 @@ public final class ApicurioRegistry implements RegistryEndpoint {
 
   private static Path findRunner(Path home) {
     if (!Files.isDirectory(home)) {
-      throw new IllegalStateException("Apicurio Registry is not unpacked at " + home
-          + ". Fix: run `mvn -pl testkit -am install -DskipTests` (the testkit module unpacks it), or set the system"
-          + " property tallyhouse.apicurio.home to the unpacked apicurio-registry-app archive.");
+      throw new IllegalStateException(
+          "Apicurio Registry is not unpacked at "
+              + home
+              + ". Fix: run `mvn -pl testkit -am install -DskipTests` (the testkit module unpacks it), or set the system"
+              + " property tallyhouse.apicurio.home to the unpacked apicurio-registry-app archive.");
     }
     try (Stream<Path> files = Files.walk(home, 3)) {
-      return files.filter(p -> p.getFileName().toString().endsWith("-runner.jar")).findFirst()
+      return files
+          .filter(p -> p.getFileName().toString().endsWith("-runner.jar"))
+          .findFirst()
           .orElseThrow(() -> new IllegalStateException("no *-runner.jar under " + home));
     } catch (IOException e) {
       throw new UncheckedIOException(e);

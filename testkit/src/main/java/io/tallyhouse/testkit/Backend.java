@@ -4,6 +4,8 @@ package io.tallyhouse.testkit;
 public enum Backend {
   /** In-JVM Kafka broker, Apicurio and clickhouse-server as child processes: no Docker needed. */
   LOCAL,
-  /** Testcontainers: apache/kafka, confluentinc/cp-schema-registry, clickhouse/clickhouse-server. */
+  /**
+   * Testcontainers: apache/kafka, confluentinc/cp-schema-registry, clickhouse/clickhouse-server.
+   */
   DOCKER
 }

@@ -8,15 +8,16 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * A real ClickHouse server (Debian's clickhouse-server) as a child process with a generated configuration on the
- * given ports. Data lives in {@code dir} and survives {@link #restart()}.
+ * A real ClickHouse server (Debian's clickhouse-server) as a child process with a generated
+ * configuration on the given ports. Data lives in {@code dir} and survives {@link #restart()}.
  */
 public final class ClickHouseServer implements ClickHouseEndpoint {
 
   /** The fix printed when there is no binary; {@code make test} runs it by itself as root. */
-  static final String INSTALL_HINT = "Fix: as root run `apt-get update && apt-get install -y clickhouse-server`"
-      + " (scripts/ensure-clickhouse.sh does this for `make test`), set CLICKHOUSE_SERVER_BIN to a clickhouse-server"
-      + " binary, or run with a Docker engine (TALLYHOUSE_TEST_BACKEND=docker).";
+  static final String INSTALL_HINT =
+      "Fix: as root run `apt-get update && apt-get install -y clickhouse-server`"
+          + " (scripts/ensure-clickhouse.sh does this for `make test`), set CLICKHOUSE_SERVER_BIN to a clickhouse-server"
+          + " binary, or run with a Docker engine (TALLYHOUSE_TEST_BACKEND=docker).";
 
   private final Path dir;
   private final int httpPort;
@@ -84,7 +85,8 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
     if (configured != null && !configured.isBlank()) {
       Path path = Path.of(configured);
       if (!Files.isExecutable(path)) {
-        throw new IllegalStateException("CLICKHOUSE_SERVER_BIN=" + configured + " is not an executable. " + INSTALL_HINT);
+        throw new IllegalStateException(
+            "CLICKHOUSE_SERVER_BIN=" + configured + " is not an executable. " + INSTALL_HINT);
       }
       return path;
     }
@@ -98,22 +100,29 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
         return candidate;
       }
     }
-    throw new IllegalStateException("No clickhouse-server binary found on PATH and no Docker engine. " + INSTALL_HINT);
+    throw new IllegalStateException(
+        "No clickhouse-server binary found on PATH and no Docker engine. " + INSTALL_HINT);
   }
 
   private synchronized void launch() {
     Path log = dir.resolve("log/clickhouse-server.log");
     try {
-      process = new ProcessBuilder(binary().toString(), "--config-file=" + dir.resolve("config.xml"))
-          .directory(dir.toFile())
-          .redirectErrorStream(true)
-          .redirectOutput(dir.resolve("log/stdout.log").toFile())
-          .start();
+      process =
+          new ProcessBuilder(binary().toString(), "--config-file=" + dir.resolve("config.xml"))
+              .directory(dir.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(dir.resolve("log/stdout.log").toFile())
+              .start();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start clickhouse-server", e);
     }
-    Processes.awaitHttp("clickhouse-server", process, httpUrl() + "/ping", body -> body.startsWith("Ok."),
-        Await.STALL, log);
+    Processes.awaitHttp(
+        "clickhouse-server",
+        process,
+        httpUrl() + "/ping",
+        body -> body.startsWith("Ok."),
+        Await.STALL,
+        log);
   }
 
   private void writeConfig() {
@@ -121,7 +130,8 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
       for (String sub : new String[] {"data", "tmp", "user_files", "format_schemas", "log"}) {
         Files.createDirectories(dir.resolve(sub));
       }
-      String config = """
+      String config =
+          """
           <?xml version="1.0"?>
           <yandex>
             <logger>
@@ -145,8 +155,10 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
             <max_concurrent_queries>100</max_concurrent_queries>
             <timezone>UTC</timezone>
           </yandex>
-          """.formatted(dir, httpPort, tcpPort);
-      String users = """
+          """
+              .formatted(dir, httpPort, tcpPort);
+      String users =
+          """
           <?xml version="1.0"?>
           <yandex>
             <profiles>

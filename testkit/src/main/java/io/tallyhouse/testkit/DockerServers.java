@@ -9,7 +9,10 @@ import org.testcontainers.containers.Network;
 import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.kafka.KafkaContainer;
 
-/** The same servers from Testcontainers, for machines with a Docker engine. Ryuk removes them at exit. */
+/**
+ * The same servers from Testcontainers, for machines with a Docker engine. Ryuk removes them at
+ * exit.
+ */
 final class DockerServers {
 
   private final Network network = Network.newNetwork();
@@ -19,16 +22,18 @@ final class DockerServers {
 
   /** Cheap check first: without a socket or DOCKER_HOST, asking Testcontainers only costs time. */
   static boolean dockerAvailable() {
-    boolean socket = Files.exists(Path.of("/var/run/docker.sock")) || System.getenv("DOCKER_HOST") != null;
+    boolean socket =
+        Files.exists(Path.of("/var/run/docker.sock")) || System.getenv("DOCKER_HOST") != null;
     return socket && DockerClientFactory.instance().isDockerAvailable();
   }
 
   synchronized KafkaEndpoint kafka() {
     if (kafka == null) {
-      kafka = new KafkaContainer("apache/kafka:4.1.2")
-          .withNetwork(network)
-          .withNetworkAliases("kafka")
-          .withListener("kafka:19092");
+      kafka =
+          new KafkaContainer("apache/kafka:4.1.2")
+              .withNetwork(network)
+              .withNetworkAliases("kafka")
+              .withListener("kafka:19092");
       kafka.start();
     }
     KafkaContainer started = kafka;
@@ -38,13 +43,14 @@ final class DockerServers {
   synchronized RegistryEndpoint registry() {
     if (registry == null) {
       kafka();
-      registry = new GenericContainer<>("confluentinc/cp-schema-registry:7.9.1")
-          .withNetwork(network)
-          .withExposedPorts(8081)
-          .withEnv("SCHEMA_REGISTRY_HOST_NAME", "schema-registry")
-          .withEnv("SCHEMA_REGISTRY_LISTENERS", "http://0.0.0.0:8081")
-          .withEnv("SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS", "PLAINTEXT://kafka:19092")
-          .waitingFor(Wait.forHttp("/subjects").forStatusCode(200));
+      registry =
+          new GenericContainer<>("confluentinc/cp-schema-registry:7.9.1")
+              .withNetwork(network)
+              .withExposedPorts(8081)
+              .withEnv("SCHEMA_REGISTRY_HOST_NAME", "schema-registry")
+              .withEnv("SCHEMA_REGISTRY_LISTENERS", "http://0.0.0.0:8081")
+              .withEnv("SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS", "PLAINTEXT://kafka:19092")
+              .waitingFor(Wait.forHttp("/subjects").forStatusCode(200));
       registry.start();
     }
     String url = "http://" + registry.getHost() + ":" + registry.getMappedPort(8081);

@@ -9,10 +9,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The one set of real servers a test JVM shares: Kafka, the schema registry and ClickHouse, each started on
- * first use and stopped when the JVM exits. {@code TALLYHOUSE_TEST_BACKEND} picks where they come from:
- * {@code local} (child processes and an in-JVM broker), {@code docker} (Testcontainers) or {@code auto}
- * (the default: Docker when an engine answers, else local).
+ * The one set of real servers a test JVM shares: Kafka, the schema registry and ClickHouse, each
+ * started on first use and stopped when the JVM exits. {@code TALLYHOUSE_TEST_BACKEND} picks where
+ * they come from: {@code local} (child processes and an in-JVM broker), {@code docker}
+ * (Testcontainers) or {@code auto} (the default: Docker when an engine answers, else local).
  */
 public final class Infra {
 
@@ -34,8 +34,10 @@ public final class Infra {
 
   public static synchronized KafkaEndpoint kafka() {
     if (kafka == null) {
-      kafka = backend() == Backend.DOCKER ? docker().kafka()
-          : LocalKafka.start(workDir().resolve("kafka"), Ports.freePort(), Ports.freePort());
+      kafka =
+          backend() == Backend.DOCKER
+              ? docker().kafka()
+              : LocalKafka.start(workDir().resolve("kafka"), Ports.freePort(), Ports.freePort());
       if (kafka instanceof LocalKafka local) {
         Runtime.getRuntime().addShutdownHook(new Thread(local::stop, "kafka-stop"));
       }
@@ -45,23 +47,29 @@ public final class Infra {
 
   public static synchronized RegistryEndpoint registry() {
     if (registry == null) {
-      registry = backend() == Backend.DOCKER ? docker().registry()
-          : ApicurioRegistry.start(apicurioHome(), Ports.freePort());
+      registry =
+          backend() == Backend.DOCKER
+              ? docker().registry()
+              : ApicurioRegistry.start(apicurioHome(), Ports.freePort());
     }
     return registry;
   }
 
   public static synchronized ClickHouseEndpoint clickhouse() {
     if (clickhouse == null) {
-      clickhouse = backend() == Backend.DOCKER ? docker().clickhouse()
-          : ClickHouseServer.start(workDir().resolve("clickhouse"), Ports.freePort(), Ports.freePort());
+      clickhouse =
+          backend() == Backend.DOCKER
+              ? docker().clickhouse()
+              : ClickHouseServer.start(
+                  workDir().resolve("clickhouse"), Ports.freePort(), Ports.freePort());
     }
     return clickhouse;
   }
 
   /**
-   * The shared broker as a local process, for tests that stop and restart it. Only the local backend can do that
-   * (a restarted container gets new mapped ports); such tests skip on the Docker backend.
+   * The shared broker as a local process, for tests that stop and restart it. Only the local
+   * backend can do that (a restarted container gets new mapped ports); such tests skip on the
+   * Docker backend.
    */
   public static synchronized LocalKafka localKafka() {
     if (kafka() instanceof LocalKafka local) {
@@ -70,17 +78,22 @@ public final class Infra {
     throw new UnsupportedOperationException("the Docker backend cannot restart Kafka in place");
   }
 
-  /** The shared ClickHouse server as a local process, for tests that stop and restart it (local backend only). */
+  /**
+   * The shared ClickHouse server as a local process, for tests that stop and restart it (local
+   * backend only).
+   */
   public static synchronized ClickHouseServer localClickHouse() {
     if (clickhouse() instanceof ClickHouseServer local) {
       return local;
     }
-    throw new UnsupportedOperationException("the Docker backend cannot restart ClickHouse in place");
+    throw new UnsupportedOperationException(
+        "the Docker backend cannot restart ClickHouse in place");
   }
 
   /**
    * The environment a service needs to reach the shared servers ({@code KAFKA_BOOTSTRAP_SERVERS},
-   * {@code SCHEMA_REGISTRY_URL}, {@code CLICKHOUSE_URL/_USER/_PASSWORD}); a mutable copy for the test to extend.
+   * {@code SCHEMA_REGISTRY_URL}, {@code CLICKHOUSE_URL/_USER/_PASSWORD}); a mutable copy for the
+   * test to extend.
    */
   public static Map<String, String> serviceEnvironment() {
     ClickHouseEndpoint ch = clickhouse();
@@ -99,14 +112,16 @@ public final class Infra {
         return Backend.LOCAL;
       case "docker":
         if (!DockerServers.dockerAvailable()) {
-          throw new IllegalStateException("TALLYHOUSE_TEST_BACKEND=docker but no Docker engine answers");
+          throw new IllegalStateException(
+              "TALLYHOUSE_TEST_BACKEND=docker but no Docker engine answers");
         }
         return Backend.DOCKER;
       case "auto":
       case "":
         return DockerServers.dockerAvailable() ? Backend.DOCKER : Backend.LOCAL;
       default:
-        throw new IllegalArgumentException("TALLYHOUSE_TEST_BACKEND must be local, docker or auto, got: " + setting);
+        throw new IllegalArgumentException(
+            "TALLYHOUSE_TEST_BACKEND must be local, docker or auto, got: " + setting);
     }
   }
 
@@ -126,16 +141,24 @@ public final class Infra {
         throw new UncheckedIOException(e);
       }
       Path dir = workDir;
-      // Registered before any server's own hook is irrelevant: hooks run concurrently, so wait a little for them.
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        Processes.sleep(2000);
-        Processes.deleteRecursively(dir);
-      }, "testkit-cleanup"));
+      // Registered before any server's own hook is irrelevant: hooks run concurrently, so wait a
+      // little for them.
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    Processes.sleep(2000);
+                    Processes.deleteRecursively(dir);
+                  },
+                  "testkit-cleanup"));
     }
     return workDir;
   }
 
-  /** The unpacked Apicurio archive: the build passes its place; otherwise look for testkit/target upwards. */
+  /**
+   * The unpacked Apicurio archive: the build passes its place; otherwise look for testkit/target
+   * upwards.
+   */
   static Path apicurioHome() {
     String configured = System.getProperty("tallyhouse.apicurio.home");
     if (configured != null && !configured.isBlank()) {

@@ -14,8 +14,9 @@ import org.apache.kafka.metadata.storage.Formatter;
 import org.apache.kafka.server.common.MetadataVersion;
 
 /**
- * A real one-node Kafka cluster (KRaft, broker and controller combined) inside this JVM, on fixed ports so
- * clients keep working across {@link #restart()}. Storage survives a restart; it is formatted only once.
+ * A real one-node Kafka cluster (KRaft, broker and controller combined) inside this JVM, on fixed
+ * ports so clients keep working across {@link #restart()}. Storage survives a restart; it is
+ * formatted only once.
  */
 public final class LocalKafka implements KafkaEndpoint {
 
@@ -30,7 +31,10 @@ public final class LocalKafka implements KafkaEndpoint {
     this.controllerPort = controllerPort;
   }
 
-  /** Formats {@code dir} if needed and starts the broker on {@code port}, its controller on {@code controllerPort}. */
+  /**
+   * Formats {@code dir} if needed and starts the broker on {@code port}, its controller on {@code
+   * controllerPort}.
+   */
   public static LocalKafka start(Path dir, int port, int controllerPort) {
     TestLane.requireServersAllowed("Kafka");
     LocalKafka kafka = new LocalKafka(dir.toAbsolutePath(), port, controllerPort);
@@ -66,13 +70,14 @@ public final class LocalKafka implements KafkaEndpoint {
     try {
       Files.createDirectories(logDir);
       if (!Files.exists(logDir.resolve("meta.properties"))) {
-        Formatter formatter = new Formatter()
-            .setNodeId(1)
-            .setClusterId(Uuid.randomUuid().toString())
-            .setDirectories(List.of(logDir.toString()))
-            .setMetadataLogDirectory(logDir.toString())
-            .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
-            .setControllerListenerName("CONTROLLER");
+        Formatter formatter =
+            new Formatter()
+                .setNodeId(1)
+                .setClusterId(Uuid.randomUuid().toString())
+                .setDirectories(List.of(logDir.toString()))
+                .setMetadataLogDirectory(logDir.toString())
+                .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
+                .setControllerListenerName("CONTROLLER");
         formatter.run();
       }
     } catch (IOException e) {
@@ -80,7 +85,8 @@ public final class LocalKafka implements KafkaEndpoint {
     } catch (Exception e) {
       throw new IllegalStateException("cannot format Kafka storage in " + logDir, e);
     }
-    KafkaRaftServer raft = new KafkaRaftServer(KafkaConfig.fromProps(properties(logDir), false), Time.SYSTEM);
+    KafkaRaftServer raft =
+        new KafkaRaftServer(KafkaConfig.fromProps(properties(logDir), false), Time.SYSTEM);
     raft.startup();
     server = raft;
   }
@@ -90,13 +96,15 @@ public final class LocalKafka implements KafkaEndpoint {
     p.put("process.roles", "broker,controller");
     p.put("node.id", "1");
     p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-    p.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+    p.put(
+        "listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
     p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
     p.put("inter.broker.listener.name", "PLAINTEXT");
     p.put("controller.listener.names", "CONTROLLER");
     p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
     p.put("log.dirs", logDir.toString());
-    // One node: every internal topic must have replication 1, or consumers and transactions silently stall.
+    // One node: every internal topic must have replication 1, or consumers and transactions
+    // silently stall.
     p.put("default.replication.factor", "1");
     p.put("min.insync.replicas", "1");
     p.put("offsets.topic.replication.factor", "1");

@@ -15,24 +15,46 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 
-/** Child-process chores shared by the local servers: readiness polling, stopping, log tails, cleanup. */
+/**
+ * Child-process chores shared by the local servers: readiness polling, stopping, log tails,
+ * cleanup.
+ */
 final class Processes {
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   private Processes() {}
 
-  /** Polls {@code url} until its body satisfies {@code ready}; fails with the log tail if the process dies or time runs out. */
-  static void awaitHttp(String what, Process process, String url, Predicate<String> ready, Duration timeout, Path log) {
+  /**
+   * Polls {@code url} until its body satisfies {@code ready}; fails with the log tail if the
+   * process dies or time runs out.
+   */
+  static void awaitHttp(
+      String what,
+      Process process,
+      String url,
+      Predicate<String> ready,
+      Duration timeout,
+      Path log) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException(what + " exited with code " + process.exitValue() + " before it was ready. Log:\n"
-            + tail(log));
+        throw new IllegalStateException(
+            what
+                + " exited with code "
+                + process.exitValue()
+                + " before it was ready. Log:\n"
+                + tail(log));
       }
       try {
-        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(2))
-            .GET().build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response =
+            HTTP.send(
+                HttpRequest.newBuilder(URI.create(url))
+                    .timeout(Duration.ofSeconds(2))
+                    .GET()
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() == 200 && ready.test(response.body())) {
           return;
         }
@@ -45,7 +67,8 @@ final class Processes {
       sleep(100);
     }
     stop(process, Duration.ofSeconds(5));
-    throw new IllegalStateException(what + " was not ready within " + timeout + ". Log:\n" + tail(log));
+    throw new IllegalStateException(
+        what + " was not ready within " + timeout + ". Log:\n" + tail(log));
   }
 
   /** SIGTERM, then SIGKILL after {@code grace}; children too. */

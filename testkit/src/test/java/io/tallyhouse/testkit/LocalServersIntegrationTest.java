@@ -58,29 +58,38 @@ class LocalServersIntegrationTest {
 
   @Test
   void sharedRegistryAnswersWithBackwardCompatibility() throws Exception {
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(Infra.registry().url() + "/config"))
-        .GET().build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(Infra.registry().url() + "/config")).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(200, response.statusCode());
     assertTrue(response.body().contains("BACKWARD"), response.body());
   }
 
   @Test
   void unknownBackendSettingIsRefused() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Infra.chooseBackend("podman"));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> Infra.chooseBackend("podman"));
     assertTrue(e.getMessage().contains("local, docker or auto"));
     assertEquals(Backend.LOCAL, Infra.chooseBackend("local"));
   }
 
   @Test
   void missingApicurioArchiveNamesTheFix(@TempDir Path dir) {
-    IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> ApicurioRegistry.start(dir.resolve("nowhere"), Ports.freePort()));
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> ApicurioRegistry.start(dir.resolve("nowhere"), Ports.freePort()));
     assertTrue(e.getMessage().contains("Fix:"), e.getMessage());
   }
 
   private static String post(ClickHouseServer server, String sql) throws Exception {
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(server.httpUrl() + "/"))
-        .POST(HttpRequest.BodyPublishers.ofString(sql)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(server.httpUrl() + "/"))
+                .POST(HttpRequest.BodyPublishers.ofString(sql))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(200, response.statusCode(), response.body());
     return response.body();
   }
@@ -90,17 +99,23 @@ class LocalServersIntegrationTest {
     props.put("bootstrap.servers", kafka.bootstrapServers());
     props.put("acks", "all");
     try (KafkaProducer<String, String> producer =
-             new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+        new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
       producer.send(new ProducerRecord<>("testkit-topic", 0, "k", value)).get();
     }
   }
 
   private static List<String> readAll(LocalKafka kafka, int expected) {
-    Map<String, Object> props = Map.of("bootstrap.servers", kafka.bootstrapServers(), "group.id", "testkit",
-        "auto.offset.reset", "earliest");
+    Map<String, Object> props =
+        Map.of(
+            "bootstrap.servers",
+            kafka.bootstrapServers(),
+            "group.id",
+            "testkit",
+            "auto.offset.reset",
+            "earliest");
     List<String> values = new ArrayList<>();
     try (KafkaConsumer<String, String> consumer =
-             new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
+        new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
       consumer.subscribe(List.of("testkit-topic"));
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       while (values.size() < expected && System.nanoTime() < deadline) {

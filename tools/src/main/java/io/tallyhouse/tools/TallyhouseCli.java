@@ -24,27 +24,33 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
- * {@code tallyhouse}: the one entry point of the command-line tools, each a subcommand ({@code keys},
- * {@code reconcile}). Every command has {@code --help}; the exit codes are those of {@link ExitCodes}.
+ * {@code tallyhouse}: the one entry point of the command-line tools, each a subcommand ({@code
+ * keys}, {@code reconcile}). Every command has {@code --help}; the exit codes are those of {@link
+ * ExitCodes}.
  */
-@Command(name = "tallyhouse", scope = ScopeType.INHERIT, mixinStandardHelpOptions = true,
+@Command(
+    name = "tallyhouse",
+    scope = ScopeType.INHERIT,
+    mixinStandardHelpOptions = true,
     versionProvider = TallyhouseCli.Version.class,
-    description = "The command-line tools of Tallyhouse. 'tallyhouse COMMAND --help' describes a command.",
+    description =
+        "The command-line tools of Tallyhouse. 'tallyhouse COMMAND --help' describes a command.",
     commandListHeading = "%nCommands:%n",
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
-        " 0:done; reconcile: every account-day agrees",
-        " 1:a finding: reconcile found a difference, revoke found no key to revoke",
-        " 2:usage error: unknown, repeated or missing option, bad value or setting; nothing was changed",
-        " 3:what the command needs cannot be reached or read (ClickHouse, the key file)",
-        "70:an unexpected error (a bug), with its stack trace on stderr"})
+      " 0:done; reconcile: every account-day agrees",
+      " 1:a finding: reconcile found a difference, revoke found no key to revoke",
+      " 2:usage error: unknown, repeated or missing option, bad value or setting; nothing was changed",
+      " 3:what the command needs cannot be reached or read (ClickHouse, the key file)",
+      "70:an unexpected error (a bug), with its stack trace on stderr"
+    })
 public final class TallyhouseCli implements Callable<Integer> {
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
   public static void main(String[] args) {
-    // The tools' report is stdout: logging goes to stderr, warnings only, unless the caller configured it.
+    // The tools' report is stdout: logging goes to stderr, warnings only, unless the caller
+    // configured it.
     if (System.getProperty("logback.configurationFile") == null) {
       System.setProperty("logback.configurationFile", "logback-cli.xml");
     }
@@ -52,15 +58,18 @@ public final class TallyhouseCli implements Callable<Integer> {
   }
 
   /** Runs one command with the settings of {@code env}; returns the exit code. */
-  public static int run(String[] args, Map<String, String> env, Clock clock, PrintStream out, PrintStream err) {
+  public static int run(
+      String[] args, Map<String, String> env, Clock clock, PrintStream out, PrintStream err) {
     return commandLine(env, clock, out, err).execute(args);
   }
 
   /** The command tree, writing its reports to {@code out} and its errors to {@code err}. */
-  public static CommandLine commandLine(Map<String, String> env, Clock clock, PrintStream out, PrintStream err) {
-    CommandLine cli = new CommandLine(new TallyhouseCli())
-        .addSubcommand(new KeysCommand())
-        .addSubcommand(new ReconcileCommand(env, clock, out));
+  public static CommandLine commandLine(
+      Map<String, String> env, Clock clock, PrintStream out, PrintStream err) {
+    CommandLine cli =
+        new CommandLine(new TallyhouseCli())
+            .addSubcommand(new KeysCommand())
+            .addSubcommand(new ReconcileCommand(env, clock, out));
     cli.setOut(new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true));
     cli.setErr(new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true));
     cli.setParameterExceptionHandler(TallyhouseCli::badArguments);
@@ -70,7 +79,8 @@ public final class TallyhouseCli implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    throw new ParameterException(spec.commandLine(), "no command given: use tallyhouse keys or tallyhouse reconcile");
+    throw new ParameterException(
+        spec.commandLine(), "no command given: use tallyhouse keys or tallyhouse reconcile");
   }
 
   /** What was wrong, what picocli suggests instead, and where the options are described. */
@@ -92,7 +102,13 @@ public final class TallyhouseCli implements Callable<Integer> {
       return ExitCodes.UNAVAILABLE;
     }
     if (e instanceof UncheckedIOException io) {
-      err.println(name + ": " + io.getMessage() + ": " + io.getCause() + "; check the path and its permissions");
+      err.println(
+          name
+              + ": "
+              + io.getMessage()
+              + ": "
+              + io.getCause()
+              + "; check the path and its permissions");
       return ExitCodes.UNAVAILABLE;
     }
     err.println(name + ": unexpected error, please report it:");

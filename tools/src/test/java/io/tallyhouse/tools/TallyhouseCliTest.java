@@ -14,10 +14,14 @@ class TallyhouseCliTest {
     Run help = Cli.run("--help");
     assertEquals(0, help.code(), help.toString());
     assertTrue(help.out().startsWith("Usage: tallyhouse"), help.toString());
-    assertTrue(help.out().contains("keys       Creates, lists and revokes management keys")
-        && help.out().contains("reconcile  Compares the rollups with the distinct events"), help.toString());
-    assertTrue(help.out().contains("Exit codes:")
-        && help.out().contains(" 3   what the command needs cannot be reached or read"), help.toString());
+    assertTrue(
+        help.out().contains("keys       Creates, lists and revokes management keys")
+            && help.out().contains("reconcile  Compares the rollups with the distinct events"),
+        help.toString());
+    assertTrue(
+        help.out().contains("Exit codes:")
+            && help.out().contains(" 3   what the command needs cannot be reached or read"),
+        help.toString());
     assertEquals("", help.err());
   }
 
@@ -32,12 +36,15 @@ class TallyhouseCliTest {
   void noCommandOrAnUnknownOneIsAUsageErrorThatSaysWhatToRun() {
     Run none = Cli.run();
     assertEquals(ExitCodes.USAGE, none.code(), none.toString());
-    assertTrue(none.err().contains("no command given: use tallyhouse keys or tallyhouse reconcile"), none.toString());
+    assertTrue(
+        none.err().contains("no command given: use tallyhouse keys or tallyhouse reconcile"),
+        none.toString());
     assertTrue(none.err().contains("Run 'tallyhouse --help'"), none.toString());
 
     Run typo = Cli.run("reconcil");
     assertEquals(ExitCodes.USAGE, typo.code(), typo.toString());
-    assertTrue(typo.err().contains("'reconcil'") && typo.err().contains("reconcile"), typo.toString());
+    assertTrue(
+        typo.err().contains("'reconcil'") && typo.err().contains("reconcile"), typo.toString());
     assertEquals("", typo.out());
   }
 }

@@ -13,31 +13,46 @@ import java.time.Duration;
 import java.util.Set;
 
 /**
- * Settings of usage-stream, read with {@link Settings} (every variable is described in docs/CONFIGURATION.md).
+ * Settings of usage-stream, read with {@link Settings} (every variable is described in
+ * docs/CONFIGURATION.md).
  *
- * @param pipeline the settings usage-stream shares with gateway-ingest: Kafka, the registry, the events topic, its
- *     partitions and the dedup window (the same value gateway-ingest enforces on created_at, so every event it
- *     accepts falls inside the window)
- * @param distinctEventsTopic the distinct events topic: each event once, as its usage_events row, for the writer
+ * @param pipeline the settings usage-stream shares with gateway-ingest: Kafka, the registry, the
+ *     events topic, its partitions and the dedup window (the same value gateway-ingest enforces on
+ *     created_at, so every event it accepts falls inside the window)
+ * @param distinctEventsTopic the distinct events topic: each event once, as its usage_events row,
+ *     for the writer
  * @param rawRetentionDays days of usage_events kept; older day partitions are dropped
- * @param streamThreads Kafka Streams threads; each commits its own transactions, so while one waits for the broker
- *     another processes; by default one per core, but no more than there are partitions
- * @param rollupCacheGroups groups whose totals each stream task keeps in memory in front of RocksDB (about
- *     {@link RollupStore#BYTES_PER_CACHED_GROUP} bytes each): enough for a partition's groups of the last day or two
- *     saves a RocksDB read per event; by default a quarter of the heap shared out over the partitions
+ * @param streamThreads Kafka Streams threads; each commits its own transactions, so while one waits
+ *     for the broker another processes; by default one per core, but no more than there are
+ *     partitions
+ * @param rollupCacheGroups groups whose totals each stream task keeps in memory in front of RocksDB
+ *     (about {@link RollupStore#BYTES_PER_CACHED_GROUP} bytes each): enough for a partition's
+ *     groups of the last day or two saves a RocksDB read per event; by default a quarter of the
+ *     heap shared out over the partitions
  * @param producerCompression compression of what the topology writes to Kafka
- * @param commitInterval how often Kafka Streams commits its transaction, i.e. how often the distinct events topic and
- *     the rollups changelog receive committed records
- * @param generationSwitch where a new generation of the stream starts reading when ClickHouse holds counts already
- *     ({@link StreamGenerations})
- * @param closeBatchGroups the most groups of its rollup store a stream task visits (and deletes) per step while it
- *     removes closed days, so that no transaction does unbounded work
+ * @param commitInterval how often Kafka Streams commits its transaction, i.e. how often the
+ *     distinct events topic and the rollups changelog receive committed records
+ * @param generationSwitch where a new generation of the stream starts reading when ClickHouse holds
+ *     counts already ({@link StreamGenerations})
+ * @param closeBatchGroups the most groups of its rollup store a stream task visits (and deletes)
+ *     per step while it removes closed days, so that no transaction does unbounded work
  */
 public record StreamConfig(
-    String applicationId, PipelineSettings pipeline, String distinctEventsTopic, String deadLetterTopic,
-    Path stateDir, Duration commitInterval, ClickHouseConfig clickHouse, WriterSettings writer, int rawRetentionDays,
-    int streamThreads, int rollupCacheGroups, String producerCompression, PipelineSettings.Http http,
-    StreamGenerations.Switch generationSwitch, int closeBatchGroups) {
+    String applicationId,
+    PipelineSettings pipeline,
+    String distinctEventsTopic,
+    String deadLetterTopic,
+    Path stateDir,
+    Duration commitInterval,
+    ClickHouseConfig clickHouse,
+    WriterSettings writer,
+    int rawRetentionDays,
+    int streamThreads,
+    int rollupCacheGroups,
+    String producerCompression,
+    PipelineSettings.Http http,
+    StreamGenerations.Switch generationSwitch,
+    int closeBatchGroups) {
 
   /** Kafka's compression.type values. */
   private static final Set<String> COMPRESSIONS = Set.of("none", "gzip", "snappy", "lz4", "zstd");
@@ -45,40 +60,86 @@ public record StreamConfig(
   public static StreamConfig read(Settings s) {
     PipelineSettings pipeline = PipelineSettings.read(s);
     int partitions = pipeline.eventsPartitions();
-    String applicationId = s.text("APPLICATION_ID", "Kafka Streams application id: names the stream's consumer"
-        + " group, its state and its rollups changelog").orElse("usage-stream");
-    String distinct = s.text("DISTINCT_EVENTS_TOPIC", "the distinct events topic: each event once, as its"
-        + " usage_events row, for the ClickHouse writer").orElse(pipeline.eventsTopic() + "-distinct",
-        "EVENTS_TOPIC-distinct");
+    String applicationId =
+        s.text(
+                "APPLICATION_ID",
+                "Kafka Streams application id: names the stream's consumer"
+                    + " group, its state and its rollups changelog")
+            .orElse("usage-stream");
+    String distinct =
+        s.text(
+                "DISTINCT_EVENTS_TOPIC",
+                "the distinct events topic: each event once, as its"
+                    + " usage_events row, for the ClickHouse writer")
+            .orElse(pipeline.eventsTopic() + "-distinct", "EVENTS_TOPIC-distinct");
     s.retired("RAW_EVENTS_TOPIC", "set DISTINCT_EVENTS_TOPIC (the same topic under its one name)");
-    String deadLetters = s.text("DEAD_LETTER_TOPIC", "where records that cannot be counted go, with the reason in a"
-        + " header").orElse(pipeline.eventsTopic() + "-dlq", "EVENTS_TOPIC-dlq");
-    Path stateDir = s.text("STATE_DIR", "Kafka Streams' state directory (the RocksDB stores)")
-        .pathOrElse("/var/lib/tallyhouse/usage-stream");
-    Duration commitInterval = s.number("COMMIT_INTERVAL_MS", "how often Kafka Streams commits its transaction")
-        .millisOrElse(Duration.ofMillis(200));
+    String deadLetters =
+        s.text(
+                "DEAD_LETTER_TOPIC",
+                "where records that cannot be counted go, with the reason in a" + " header")
+            .orElse(pipeline.eventsTopic() + "-dlq", "EVENTS_TOPIC-dlq");
+    Path stateDir =
+        s.text("STATE_DIR", "Kafka Streams' state directory (the RocksDB stores)")
+            .pathOrElse("/var/lib/tallyhouse/usage-stream");
+    Duration commitInterval =
+        s.number("COMMIT_INTERVAL_MS", "how often Kafka Streams commits its transaction")
+            .millisOrElse(Duration.ofMillis(200));
     ClickHouseConfig clickHouse = PipelineSettings.clickHouse(s);
-    WriterSettings writer = new WriterSettings(
-        s.number("WRITER_BATCH_ROWS", "the most records the ClickHouse writer inserts in one batch").intOrElse(20_000),
-        s.number("WRITER_MAX_WAIT_MS", "how long the ClickHouse writer gathers records before it inserts what it has")
-            .millisOrElse(Duration.ofMillis(250)),
-        s.number("WRITER_COMMIT_TIMEOUT_MS", "how long the writer waits for its offset commit before it replaces its"
-            + " consumer and resumes from the last committed offsets").millisOrElse(Duration.ofSeconds(60)));
+    WriterSettings writer =
+        new WriterSettings(
+            s.number(
+                    "WRITER_BATCH_ROWS",
+                    "the most records the ClickHouse writer inserts in one batch")
+                .intOrElse(20_000),
+            s.number(
+                    "WRITER_MAX_WAIT_MS",
+                    "how long the ClickHouse writer gathers records before it inserts what it has")
+                .millisOrElse(Duration.ofMillis(250)),
+            s.number(
+                    "WRITER_COMMIT_TIMEOUT_MS",
+                    "how long the writer waits for its offset commit before it replaces its"
+                        + " consumer and resumes from the last committed offsets")
+                .millisOrElse(Duration.ofSeconds(60)));
     int rawRetentionDays = PipelineSettings.rawRetentionDays(s);
-    int streamThreads = s.number("STREAM_THREADS", "Kafka Streams threads")
-        .intOrElse(defaultStreamThreads(Runtime.getRuntime().availableProcessors(), partitions),
-            "one per core, at most EVENTS_PARTITIONS");
-    int rollupCacheGroups = s.number("ROLLUP_CACHE_GROUPS", "groups whose totals each stream task caches in front"
-        + " of RocksDB").intOrElse(defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), partitions),
-            "a quarter of the heap over EVENTS_PARTITIONS, at least 10000");
-    String compression = s.text("PRODUCER_COMPRESSION", "compression of what the topology writes to Kafka")
-        .oneOf(COMPRESSIONS).orElse("lz4");
+    int streamThreads =
+        s.number("STREAM_THREADS", "Kafka Streams threads")
+            .intOrElse(
+                defaultStreamThreads(Runtime.getRuntime().availableProcessors(), partitions),
+                "one per core, at most EVENTS_PARTITIONS");
+    int rollupCacheGroups =
+        s.number(
+                "ROLLUP_CACHE_GROUPS",
+                "groups whose totals each stream task caches in front" + " of RocksDB")
+            .intOrElse(
+                defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), partitions),
+                "a quarter of the heap over EVENTS_PARTITIONS, at least 10000");
+    String compression =
+        s.text("PRODUCER_COMPRESSION", "compression of what the topology writes to Kafka")
+            .oneOf(COMPRESSIONS)
+            .orElse("lz4");
     PipelineSettings.Http http = PipelineSettings.http(s, 8082);
     StreamGenerations.Switch generationSwitch = StreamGenerations.Switch.read(s);
-    int closeBatchGroups = s.number("CLOSE_BATCH_GROUPS", "the most rollup-store groups a stream task deletes per"
-        + " step while it removes closed days").intOrElse(5_000);
-    return new StreamConfig(applicationId, pipeline, distinct, deadLetters, stateDir, commitInterval, clickHouse,
-        writer, rawRetentionDays, streamThreads, rollupCacheGroups, compression, http, generationSwitch,
+    int closeBatchGroups =
+        s.number(
+                "CLOSE_BATCH_GROUPS",
+                "the most rollup-store groups a stream task deletes per"
+                    + " step while it removes closed days")
+            .intOrElse(5_000);
+    return new StreamConfig(
+        applicationId,
+        pipeline,
+        distinct,
+        deadLetters,
+        stateDir,
+        commitInterval,
+        clickHouse,
+        writer,
+        rawRetentionDays,
+        streamThreads,
+        rollupCacheGroups,
+        compression,
+        http,
+        generationSwitch,
         closeBatchGroups);
   }
 
@@ -106,20 +167,28 @@ public record StreamConfig(
     return new UsageTopology.Topics(eventsTopic(), distinctEventsTopic, deadLetterTopic);
   }
 
-  /** Where the writer reads the rollups: the rollup store's changelog, named after the application id. */
+  /**
+   * Where the writer reads the rollups: the rollup store's changelog, named after the application
+   * id.
+   */
   public String rollupsTopic() {
     return RollupStore.changelogTopic(applicationId);
   }
 
   /** What the generation check and the writer's shard bases need to know. */
   public StreamGenerations.Setup generations() {
-    return new StreamGenerations.Setup(applicationId, bootstrapServers(), eventsTopic(), eventsPartitions(),
-        distinctEventsTopic, generationSwitch);
+    return new StreamGenerations.Setup(
+        applicationId,
+        bootstrapServers(),
+        eventsTopic(),
+        eventsPartitions(),
+        distinctEventsTopic,
+        generationSwitch);
   }
 
   /**
-   * A quarter of the heap for the rollup caches, in case one instance owns every partition; at least 10 000 groups a
-   * task, so a small heap still caches the hottest groups.
+   * A quarter of the heap for the rollup caches, in case one instance owns every partition; at
+   * least 10 000 groups a task, so a small heap still caches the hottest groups.
    */
   static int defaultRollupCacheGroups(long maxHeapBytes, int partitions) {
     long groups = maxHeapBytes / 4 / RollupStore.BYTES_PER_CACHED_GROUP / Math.max(1, partitions);
@@ -127,8 +196,8 @@ public record StreamConfig(
   }
 
   /**
-   * One thread per core, as a thread waits for its transaction commits while another processes (bench/README.md,
-   * "usage-stream"); a thread without a partition would only idle.
+   * One thread per core, as a thread waits for its transaction commits while another processes
+   * (bench/README.md, "usage-stream"); a thread without a partition would only idle.
    */
   static int defaultStreamThreads(int cores, int partitions) {
     return Math.max(1, Math.min(cores, partitions));

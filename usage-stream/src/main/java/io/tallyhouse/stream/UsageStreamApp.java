@@ -38,8 +38,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * usage-stream's composition root: wires the dedup and rollup topology (Kafka Streams, exactly_once_v2), the
- * ClickHouse writer and the raw-table retention, starts them, and serves health and metrics over HTTP.
+ * usage-stream's composition root: wires the dedup and rollup topology (Kafka Streams,
+ * exactly_once_v2), the ClickHouse writer and the raw-table retention, starts them, and serves
+ * health and metrics over HTTP.
  */
 public final class UsageStreamApp implements AutoCloseable {
 
@@ -52,12 +53,15 @@ public final class UsageStreamApp implements AutoCloseable {
   private final ClickHouseWriter writer;
   private final RawRetention rawRetention;
   private final StreamGenerations generations;
+
   /** Answers the stream tasks' questions about offsets while they close days. */
   private final Admin offsetsAdmin;
+
   private final LongAdder deadLettered = new LongAdder();
   private final StreamThreadFailures threadFailures;
   private final Vertx vertx = Vertx.vertx();
-  private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry metrics =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private HttpServer server;
   private volatile boolean closing;
 
@@ -65,20 +69,28 @@ public final class UsageStreamApp implements AutoCloseable {
     this.config = config;
     this.clickHouse = new ClickHouse(config.clickHouse());
     this.registry = new SchemaRegistryClient(config.registry());
-    this.offsetsAdmin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()));
+    this.offsetsAdmin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()));
     this.threadFailures = new StreamThreadFailures(config.registry().url());
-    this.streams = new KafkaStreams(UsageTopology.build(config.topics(), config.dedupWindow(),
-        config.rollupCacheGroups(), closing(config, offsetsAdmin),
-        new RetryingDeserializer<>(UsageEventSerde.deserializer(registry)), deadLettered), streamsProperties(config));
+    this.streams =
+        new KafkaStreams(
+            UsageTopology.build(
+                config.topics(),
+                config.dedupWindow(),
+                config.rollupCacheGroups(),
+                closing(config, offsetsAdmin),
+                new RetryingDeserializer<>(UsageEventSerde.deserializer(registry)),
+                deadLettered),
+            streamsProperties(config));
     this.generations = new StreamGenerations(config.generations(), clickHouse);
     this.writer = writer(config, clickHouse);
     this.rawRetention = new RawRetention(clickHouse, config.rawRetentionDays(), Clock.systemUTC());
   }
 
   /**
-   * Creates the topics that are missing, then starts the topology, the writer (which creates its tables first, and
-   * waits for ClickHouse if it is down: the stream does not need it, except at a new generation's first start), the
-   * raw-table retention and the HTTP port.
+   * Creates the topics that are missing, then starts the topology, the writer (which creates its
+   * tables first, and waits for ClickHouse if it is down: the stream does not need it, except at a
+   * new generation's first start), the raw-table retention and the HTTP port.
    */
   public static UsageStreamApp start(StreamConfig config) {
     UsageStreamApp app = new UsageStreamApp(config);
@@ -102,9 +114,14 @@ public final class UsageStreamApp implements AutoCloseable {
     return server.actualPort();
   }
 
-  /** Whether the topology runs, the writer keeps up, ClickHouse answers and the schema registry can be used. */
+  /**
+   * Whether the topology runs, the writer keeps up, ClickHouse answers and the schema registry can
+   * be used.
+   */
   public boolean ready() {
-    return streams.state().isRunningOrRebalancing() && writer.healthy() && clickHouse.ping()
+    return streams.state().isRunningOrRebalancing()
+        && writer.healthy()
+        && clickHouse.ping()
         && registry.trouble().isEmpty();
   }
 
@@ -114,8 +131,9 @@ public final class UsageStreamApp implements AutoCloseable {
   }
 
   /**
-   * What only a restart cures: the writer thread ended, or Kafka Streams failed (every stream thread died) or stopped
-   * while nobody closed it. A writer that is restarting its consumer, or Streams rebalancing, is alive.
+   * What only a restart cures: the writer thread ended, or Kafka Streams failed (every stream
+   * thread died) or stopped while nobody closed it. A writer that is restarting its consumer, or
+   * Streams rebalancing, is alive.
    */
   Optional<String> liveProblem() {
     if (!writer.alive()) {
@@ -123,48 +141,80 @@ public final class UsageStreamApp implements AutoCloseable {
     }
     KafkaStreams.State state = streams.state();
     boolean failed = state == KafkaStreams.State.ERROR || state == KafkaStreams.State.PENDING_ERROR;
-    boolean stopped = !closing && (state == KafkaStreams.State.NOT_RUNNING
-        || state == KafkaStreams.State.PENDING_SHUTDOWN);
+    boolean stopped =
+        !closing
+            && (state == KafkaStreams.State.NOT_RUNNING
+                || state == KafkaStreams.State.PENDING_SHUTDOWN);
     return failed || stopped ? Optional.of("Kafka Streams is " + state) : Optional.empty();
   }
 
   private void listen() {
     WriterHealth health = writer.health();
-    Gauge.builder("stream_clickhouse_rows_written", health, WriterHealth::rowsWritten).register(metrics);
-    Gauge.builder("stream_clickhouse_insert_failures", health, WriterHealth::insertFailures).register(metrics);
-    Gauge.builder("stream_writer_partitions_with_deleted_records", health, WriterHealth::partitionsWithDeletedRecords)
-        .description("times the writer found records deleted before it read them (see the log)").register(metrics);
+    Gauge.builder("stream_clickhouse_rows_written", health, WriterHealth::rowsWritten)
+        .register(metrics);
+    Gauge.builder("stream_clickhouse_insert_failures", health, WriterHealth::insertFailures)
+        .register(metrics);
+    Gauge.builder(
+            "stream_writer_partitions_with_deleted_records",
+            health,
+            WriterHealth::partitionsWithDeletedRecords)
+        .description("times the writer found records deleted before it read them (see the log)")
+        .register(metrics);
     Gauge.builder("stream_writer_restarts", health, WriterHealth::restarts)
-        .description("times the writer replaced its consumer after a failure (see the log)").register(metrics);
+        .description("times the writer replaced its consumer after a failure (see the log)")
+        .register(metrics);
     Gauge.builder("stream_dead_lettered_records", deadLettered, LongAdder::sum)
-        .description("records sent to the dead-letter topic by this instance").register(metrics);
+        .description("records sent to the dead-letter topic by this instance")
+        .register(metrics);
     Gauge.builder("stream_thread_failures", threadFailures, StreamThreadFailures::count)
-        .description("stream threads that failed and were replaced (see the log)").register(metrics);
+        .description("stream threads that failed and were replaced (see the log)")
+        .register(metrics);
     Router router = Router.router(vertx);
-    OpsRoutes.mount(router, metrics, this::ready,
+    OpsRoutes.mount(
+        router,
+        metrics,
+        this::ready,
         Liveness.all(EventLoopWatchdog.start(vertx), this::liveProblem));
     String host = config.http().host();
     int port = config.http().port();
     try {
-      server = vertx.createHttpServer().requestHandler(router).listen(port, host)
-          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      server =
+          vertx
+              .createHttpServer()
+              .requestHandler(router)
+              .listen(port, host)
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException("usage-stream cannot listen on " + host + ":" + port, e);
     }
   }
 
   private void createTopics() {
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()))) {
-      PipelineTopics.ensure(admin, List.of(config.eventsTopic(), config.distinctEventsTopic(),
-          config.deadLetterTopic()), config.eventsPartitions(), 30_000);
+    try (Admin admin =
+        Admin.create(
+            Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()))) {
+      PipelineTopics.ensure(
+          admin,
+          List.of(config.eventsTopic(), config.distinctEventsTopic(), config.deadLetterTopic()),
+          config.eventsPartitions(),
+          30_000);
     }
   }
 
-  /** The ClickHouse writer of {@code config}'s stream, writing into the shards of its generation. */
+  /**
+   * The ClickHouse writer of {@code config}'s stream, writing into the shards of its generation.
+   */
   public static ClickHouseWriter writer(StreamConfig config, ClickHouse clickHouse) {
     StreamGenerations generations = new StreamGenerations(config.generations(), clickHouse);
-    return ClickHouseWriter.of(config.applicationId(), config.bootstrapServers(), config.distinctEventsTopic(),
-        config.writer(), clickHouse, generations::writerShardBases);
+    return ClickHouseWriter.of(
+        config.applicationId(),
+        config.bootstrapServers(),
+        config.distinctEventsTopic(),
+        config.writer(),
+        clickHouse,
+        generations::writerShardBases);
   }
 
   static DayCloser.Settings closing(StreamConfig config, Admin admin) {
@@ -172,11 +222,18 @@ public final class UsageStreamApp implements AutoCloseable {
   }
 
   static Properties streamsProperties(StreamConfig config) {
-    return StreamsProperties.of(config.applicationId(), config.bootstrapServers(), config.stateDir(),
-        config.commitInterval(), config.streamThreads(), config.producerCompression());
+    return StreamsProperties.of(
+        config.applicationId(),
+        config.bootstrapServers(),
+        config.stateDir(),
+        config.commitInterval(),
+        config.streamThreads(),
+        config.producerCompression());
   }
 
-  /** Stops the HTTP port, the topology (committing its transaction), the writer and the retention. */
+  /**
+   * Stops the HTTP port, the topology (committing its transaction), the writer and the retention.
+   */
   @Override
   public void close() {
     closing = true;

@@ -1,8 +1,8 @@
 package io.tallyhouse.stream;
 
-import io.tallyhouse.stream.rollup.GroupTotals;
-import io.tallyhouse.schemas.contract.Money;
 import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.contract.Money;
+import io.tallyhouse.stream.rollup.GroupTotals;
 import java.math.BigDecimal;
 import java.time.Instant;
 
@@ -14,7 +14,8 @@ public final class Events {
 
   private Events() {}
 
-  public static UsageEvent event(String account, String id, String createdAt, String user, String cost) {
+  public static UsageEvent event(
+      String account, String id, String createdAt, String user, String cost) {
     return UsageEvent.newBuilder()
         .setEventId(id)
         .setAccountId(account)
@@ -38,8 +39,8 @@ public final class Events {
   }
 
   /**
-   * The totals of a group's events, added up independently of the rollup store: plain BigDecimal and long
-   * arithmetic, the test's oracle.
+   * The totals of a group's events, added up independently of the rollup store: plain BigDecimal
+   * and long arithmetic, the test's oracle.
    */
   public static GroupTotals totals(UsageEvent... events) {
     long requests = 0;
@@ -60,18 +61,21 @@ public final class Events {
       usage = usage.add(e.getCost());
       byok = byok.add(e.getByokCost());
     }
-    return new GroupTotals(requests, prompt, completion, reasoning, cached, usage, byok, byokRequests, requests);
+    return new GroupTotals(
+        requests, prompt, completion, reasoning, cached, usage, byok, byokRequests, requests);
   }
 
   /**
-   * A TabSeparated row by column name; fails unless it is exactly one line of one value per column. Values stay
-   * escaped as written.
+   * A TabSeparated row by column name; fails unless it is exactly one line of one value per column.
+   * Values stay escaped as written.
    */
   public static java.util.Map<String, String> byColumn(byte[] row, java.util.List<String> columns) {
     String text = new String(row, java.nio.charset.StandardCharsets.UTF_8);
-    org.junit.jupiter.api.Assertions.assertEquals(text.length() - 1, text.indexOf('\n'), "one whole line");
+    org.junit.jupiter.api.Assertions.assertEquals(
+        text.length() - 1, text.indexOf('\n'), "one whole line");
     String[] values = text.substring(0, text.length() - 1).split("\t", -1);
-    org.junit.jupiter.api.Assertions.assertEquals(columns.size(), values.length, "one value per column");
+    org.junit.jupiter.api.Assertions.assertEquals(
+        columns.size(), values.length, "one value per column");
     java.util.Map<String, String> byColumn = new java.util.HashMap<>();
     for (int i = 0; i < values.length; i++) {
       byColumn.put(columns.get(i), values[i]);

@@ -5,16 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.tallyhouse.common.runtime.ServiceMain;
-import io.tallyhouse.stream.topology.Decode;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.kafka.PipelineTopics;
+import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
+import io.tallyhouse.stream.topology.Decode;
 import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.Backend;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
@@ -52,10 +52,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Exactly once when things break, on the real broker, registry and ClickHouse: the stream application is killed
- * with SIGKILL and restarted, ClickHouse is stopped and started, the broker is restarted, every event arrives at
- * least three times (some copies days later in event time), and two instances share the work. Every time the
- * rollups and the raw table equal totals computed independently from the events sent, and reconcile passes.
+ * Exactly once when things break, on the real broker, registry and ClickHouse: the stream
+ * application is killed with SIGKILL and restarted, ClickHouse is stopped and started, the broker
+ * is restarted, every event arrives at least three times (some copies days later in event time),
+ * and two instances share the work. Every time the rollups and the raw table equal totals computed
+ * independently from the events sent, and reconcile passes.
  */
 class StreamFailureIntegrationTest {
 
@@ -63,7 +64,8 @@ class StreamFailureIntegrationTest {
 
   @Test
   void killRestartOutageAndDuplicateStormLeaveExactTotals(@TempDir Path dir) throws Exception {
-    assumeTrue(Infra.backend() == Backend.LOCAL, "restarting servers in place needs the local backend");
+    assumeTrue(
+        Infra.backend() == Backend.LOCAL, "restarting servers in place needs the local backend");
     Setup s = new Setup(dir, 4);
     List<UsageEvent> events = events(3000, new Random(11));
     List<Process> children = new ArrayList<>();
@@ -79,14 +81,16 @@ class StreamFailureIntegrationTest {
       children.get(0).destroyForcibly().waitFor();
       children.add(s.startChild(dir.resolve("stream-2.log")));
 
-      // ClickHouse goes away until the stream has counted what was sent meanwhile; the writer keeps that backlog in
+      // ClickHouse goes away until the stream has counted what was sent meanwhile; the writer keeps
+      // that backlog in
       // Kafka and catches up.
       Infra.localClickHouse().stop();
       s.send(producer, events.subList(1500, 2200));
       awaitStreamCaughtUp(s.name, children.get(1), dir.resolve("stream-2.log"));
       Infra.localClickHouse().start();
 
-      // The broker restarts under the running application. The test's own producer is replaced: what is under test
+      // The broker restarts under the running application. The test's own producer is replaced:
+      // what is under test
       // is the application, not how a client's idempotence state survives a broker restart.
       producer.close();
       Infra.localKafka().restart();
@@ -109,7 +113,8 @@ class StreamFailureIntegrationTest {
   void twoInstancesProduceTheSameTotalsAsOne(@TempDir Path dir) throws Exception {
     Setup s = new Setup(dir, 4);
     List<UsageEvent> events = events(1200, new Random(12));
-    try (ClickHouse clickHouse = s.clickHouse(); KafkaProducer<String, UsageEvent> producer = s.producer()) {
+    try (ClickHouse clickHouse = s.clickHouse();
+        KafkaProducer<String, UsageEvent> producer = s.producer()) {
       UsageStreamApp first = UsageStreamApp.start(s.config("a"));
       UsageStreamApp second = UsageStreamApp.start(s.config("b"));
       try {
@@ -118,8 +123,10 @@ class StreamFailureIntegrationTest {
         s.send(producer, events.subList(0, 600));
         awaitExact(clickHouse, events, null, null);
         assertReconciles(clickHouse);
-        // The poison records are in the dead-letter topic, with their reason, and changed no total (awaitExact).
-        List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> dead = s.readDeadLetters(poisonKeys.size());
+        // The poison records are in the dead-letter topic, with their reason, and changed no total
+        // (awaitExact).
+        List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> dead =
+            s.readDeadLetters(poisonKeys.size());
         assertEquals(poisonKeys, dead.stream().map(r -> r.key()).sorted().toList());
         assertTrue(dead.stream().allMatch(r -> r.headers().lastHeader(Decode.REASON) != null));
       } finally {
@@ -130,13 +137,17 @@ class StreamFailureIntegrationTest {
   }
 
   /**
-   * The broker goes away right after the writer inserted a batch, for longer than the writer's commit timeout: the
-   * commit fails, the writer replaces its consumer and, once the broker is back, re-inserts that batch (harmlessly)
-   * and goes on, with no restart by hand; its thread stays alive throughout, so /health/live stays UP.
+   * The broker goes away right after the writer inserted a batch, for longer than the writer's
+   * commit timeout: the commit fails, the writer replaces its consumer and, once the broker is
+   * back, re-inserts that batch (harmlessly) and goes on, with no restart by hand; its thread stays
+   * alive throughout, so /health/live stays UP.
    */
   @Test
-  void writerHealsAfterTheBrokerWasAwayLongerThanItsCommitTimeout(@TempDir Path dir) throws Exception {
-    assumeTrue(Infra.backend() == Backend.LOCAL, "stopping the broker and ClickHouse needs the local backend");
+  void writerHealsAfterTheBrokerWasAwayLongerThanItsCommitTimeout(@TempDir Path dir)
+      throws Exception {
+    assumeTrue(
+        Infra.backend() == Backend.LOCAL,
+        "stopping the broker and ClickHouse needs the local backend");
     Setup s = new Setup(dir, 2);
     s.env.put("WRITER_COMMIT_TIMEOUT_MS", "3000");
     List<UsageEvent> events = events(900, new Random(13));
@@ -150,12 +161,16 @@ class StreamFailureIntegrationTest {
       Infra.localClickHouse().stop();
       s.send(producer, events.subList(300, 600));
       awaitMetricAtLeast(app, "stream_clickhouse_insert_failures", 1);
-      // The broker away before ClickHouse is back: the retried insert succeeds, then the commit cannot.
+      // The broker away before ClickHouse is back: the retried insert succeeds, then the commit
+      // cannot.
       producer.close();
       Infra.localKafka().stop();
       Infra.localClickHouse().start();
       awaitMetricAtLeast(app, "stream_writer_restarts", 1);
-      assertEquals(200, get(app, "/health/live").statusCode(), "a writer that replaces its consumer is alive");
+      assertEquals(
+          200,
+          get(app, "/health/live").statusCode(),
+          "a writer that replaces its consumer is alive");
 
       Infra.localKafka().restart();
       producer = s.producer();
@@ -172,14 +187,23 @@ class StreamFailureIntegrationTest {
     }
   }
 
-  private static java.net.http.HttpResponse<String> get(UsageStreamApp app, String path) throws Exception {
-    return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-            java.net.URI.create("http://127.0.0.1:" + app.port() + path)).timeout(Duration.ofSeconds(30)).build(),
-        java.net.http.HttpResponse.BodyHandlers.ofString());
+  private static java.net.http.HttpResponse<String> get(UsageStreamApp app, String path)
+      throws Exception {
+    return java.net.http.HttpClient.newHttpClient()
+        .send(
+            java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:" + app.port() + path))
+                .timeout(Duration.ofSeconds(30))
+                .build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
   }
 
-  /** Waits until the application's gauge {@code name} reaches {@code value}, or its writer thread has died. */
-  private static void awaitMetricAtLeast(UsageStreamApp app, String name, double value) throws Exception {
+  /**
+   * Waits until the application's gauge {@code name} reaches {@code value}, or its writer thread
+   * has died.
+   */
+  private static void awaitMetricAtLeast(UsageStreamApp app, String name, double value)
+      throws Exception {
     long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
     Pattern line = Pattern.compile("(?m)^" + name + "(?:\\{[^}]*})? (\\S+)$");
     while (System.nanoTime() < deadline) {
@@ -196,7 +220,10 @@ class StreamFailureIntegrationTest {
     throw new AssertionError(name + " did not reach " + value + " within 5 minutes");
   }
 
-  /** Names, environment and clients of one test: its own topics, application id and ClickHouse database. */
+  /**
+   * Names, environment and clients of one test: its own topics, application id and ClickHouse
+   * database.
+   */
   private static final class Setup {
     final String name = "sf_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     final Map<String, String> env = Infra.serviceEnvironment();
@@ -209,7 +236,8 @@ class StreamFailureIntegrationTest {
       env.put("EVENTS_PARTITIONS", String.valueOf(partitions));
       env.put("APPLICATION_ID", name);
       env.put("COMMIT_INTERVAL_MS", "100");
-      // Far fewer than the events' groups, so the rollup cache evicts all through the kills and restarts.
+      // Far fewer than the events' groups, so the rollup cache evicts all through the kills and
+      // restarts.
       env.put("ROLLUP_CACHE_GROUPS", "16");
       env.put("HTTP_PORT", "0");
       env.put("STATE_DIR", dir.resolve("state").toString());
@@ -217,16 +245,21 @@ class StreamFailureIntegrationTest {
     }
 
     /**
-     * The topics as the services create them (PipelineTopics), before the test writes anything. A topic the test's
-     * producer created instead would take CreateTime stamps, here the events' created_at of days ago, and the broker's
-     * retention check could delete every one of them before the stream read them: the test then waited for rows that
-     * could never come, which looked like a stalled stream on a slow machine.
+     * The topics as the services create them (PipelineTopics), before the test writes anything. A
+     * topic the test's producer created instead would take CreateTime stamps, here the events'
+     * created_at of days ago, and the broker's retention check could delete every one of them
+     * before the stream read them: the test then waited for rows that could never come, which
+     * looked like a stalled stream on a slow machine.
      */
     private void createTopics(int partitions) {
       StreamConfig config = ServiceMain.read(env, StreamConfig::read);
-      try (Admin admin = Admin.create(Map.of("bootstrap.servers", Infra.kafka().bootstrapServers()))) {
-        PipelineTopics.ensure(admin, List.of(config.eventsTopic(), config.distinctEventsTopic(), config.deadLetterTopic()),
-            partitions, 60_000);
+      try (Admin admin =
+          Admin.create(Map.of("bootstrap.servers", Infra.kafka().bootstrapServers()))) {
+        PipelineTopics.ensure(
+            admin,
+            List.of(config.eventsTopic(), config.distinctEventsTopic(), config.deadLetterTopic()),
+            partitions,
+            60_000);
       }
     }
 
@@ -237,9 +270,14 @@ class StreamFailureIntegrationTest {
     }
 
     Process startChild(Path log) throws IOException {
-      ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-cp", System.getProperty("java.class.path"), UsageStreamApp.class.getName())
-          .redirectErrorStream(true).redirectOutput(log.toFile());
+      ProcessBuilder builder =
+          new ProcessBuilder(
+                  Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  UsageStreamApp.class.getName())
+              .redirectErrorStream(true)
+              .redirectOutput(log.toFile());
       builder.environment().putAll(env);
       return builder.start();
     }
@@ -253,13 +291,17 @@ class StreamFailureIntegrationTest {
       Properties props = new Properties();
       props.put("bootstrap.servers", Infra.kafka().bootstrapServers());
       props.put("acks", "all");
-      // Not idempotent: a producer created right after the broker restart was once handed a producer id the
-      // partition already knew, and every send failed with OutOfOrderSequenceException until it timed out. A retry's
+      // Not idempotent: a producer created right after the broker restart was once handed a
+      // producer id the
+      // partition already knew, and every send failed with OutOfOrderSequenceException until it
+      // timed out. A retry's
       // copy is what the application must absorb anyway (the test sends every event three times).
       props.put("enable.idempotence", "false");
       props.put("linger.ms", "5");
-      SchemaRegistryClient registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
-      return new KafkaProducer<>(props, new StringSerializer(), UsageEventSerde.serializer(registry));
+      SchemaRegistryClient registry =
+          new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
+      return new KafkaProducer<>(
+          props, new StringSerializer(), UsageEventSerde.serializer(registry));
     }
 
     /** Records no reader can decode, on the events topic; returns their keys, sorted. */
@@ -268,24 +310,41 @@ class StreamFailureIntegrationTest {
       props.put("bootstrap.servers", Infra.kafka().bootstrapServers());
       props.put("acks", "all");
       List<String> keys = new ArrayList<>();
-      try (KafkaProducer<String, byte[]> raw = new KafkaProducer<>(props, new StringSerializer(),
-          new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+      try (KafkaProducer<String, byte[]> raw =
+          new KafkaProducer<>(
+              props,
+              new StringSerializer(),
+              new org.apache.kafka.common.serialization.ByteArraySerializer())) {
         for (int i = 0; i < count; i++) {
           keys.add("poison-" + i);
-          raw.send(new ProducerRecord<>(env.get("EVENTS_TOPIC"), "poison-" + i, new byte[] {9, 9, 9, (byte) i})).get();
+          raw.send(
+                  new ProducerRecord<>(
+                      env.get("EVENTS_TOPIC"), "poison-" + i, new byte[] {9, 9, 9, (byte) i}))
+              .get();
         }
       }
       return keys;
     }
 
-    List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> readDeadLetters(int expected) {
-      Map<String, Object> props = Map.of("bootstrap.servers", Infra.kafka().bootstrapServers(),
-          "group.id", "dlq-reader-" + UUID.randomUUID(), "auto.offset.reset", "earliest",
-          "isolation.level", "read_committed");
-      List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> out = new ArrayList<>();
-      try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(props,
-          new org.apache.kafka.common.serialization.StringDeserializer(),
-          new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+    List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> readDeadLetters(
+        int expected) {
+      Map<String, Object> props =
+          Map.of(
+              "bootstrap.servers",
+              Infra.kafka().bootstrapServers(),
+              "group.id",
+              "dlq-reader-" + UUID.randomUUID(),
+              "auto.offset.reset",
+              "earliest",
+              "isolation.level",
+              "read_committed");
+      List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> out =
+          new ArrayList<>();
+      try (var consumer =
+          new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(
+              props,
+              new org.apache.kafka.common.serialization.StringDeserializer(),
+              new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
         consumer.subscribe(List.of(env.get("EVENTS_TOPIC") + "-dlq"));
         long deadline = System.nanoTime() + Await.STALL.toNanos();
         while (out.size() < expected && System.nanoTime() < deadline) {
@@ -295,11 +354,18 @@ class StreamFailureIntegrationTest {
       return out;
     }
 
-    void send(KafkaProducer<String, UsageEvent> producer, List<UsageEvent> events) throws Exception {
+    void send(KafkaProducer<String, UsageEvent> producer, List<UsageEvent> events)
+        throws Exception {
       List<java.util.concurrent.Future<?>> acks = new ArrayList<>();
       for (UsageEvent e : events) {
-        acks.add(producer.send(new ProducerRecord<>(env.get("EVENTS_TOPIC"), null, e.getCreatedAt().toEpochMilli(),
-            e.getAccountId() + "/" + e.getEventId(), e)));
+        acks.add(
+            producer.send(
+                new ProducerRecord<>(
+                    env.get("EVENTS_TOPIC"),
+                    null,
+                    e.getCreatedAt().toEpochMilli(),
+                    e.getAccountId() + "/" + e.getEventId(),
+                    e)));
       }
       for (java.util.concurrent.Future<?> ack : acks) {
         ack.get(60, java.util.concurrent.TimeUnit.SECONDS);
@@ -314,10 +380,18 @@ class StreamFailureIntegrationTest {
     List<UsageEvent> events = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       Instant at = start.plusMillis(span * i / count + random.nextInt(1000));
-      String cost = new BigDecimal(random.nextInt(1_000_000_000)).movePointLeft(12)
-          .add(BigDecimal.valueOf(random.nextInt(3))).toPlainString();
-      UsageEvent e = Events.event(ACCOUNTS[random.nextInt(ACCOUNTS.length)], "ev-" + i, at.toString(),
-          random.nextInt(4) == 0 ? null : "user-" + random.nextInt(7), cost);
+      String cost =
+          new BigDecimal(random.nextInt(1_000_000_000))
+              .movePointLeft(12)
+              .add(BigDecimal.valueOf(random.nextInt(3)))
+              .toPlainString();
+      UsageEvent e =
+          Events.event(
+              ACCOUNTS[random.nextInt(ACCOUNTS.length)],
+              "ev-" + i,
+              at.toString(),
+              random.nextInt(4) == 0 ? null : "user-" + random.nextInt(7),
+              cost);
       if (random.nextInt(6) == 0) {
         e.setIsByok(true);
         e.setByokCost(new BigDecimal("0.000043022187"));
@@ -335,24 +409,36 @@ class StreamFailureIntegrationTest {
     return rows.isEmpty() ? 0 : rows.get(0).get("n").asLong();
   }
 
-  private static void awaitAtLeast(ClickHouse clickHouse, long requests, Process child, Path log) throws Exception {
+  private static void awaitAtLeast(ClickHouse clickHouse, long requests, Process child, Path log)
+      throws Exception {
     try (Admin admin = admin()) {
-      Await.untilProgressStops("rows reaching ClickHouse", () -> {
-        assertAlive(child, log);
-        return requests(clickHouse, "usage_daily") >= requests;
-      }, () -> progress(admin, clickHouse, log), () -> "the writer's committed/end offsets of the distinct events"
-          + " topic: " + writerPositions(clickHouse.database()) + "; end of the usage-stream log:\n" + tail(log));
+      Await.untilProgressStops(
+          "rows reaching ClickHouse",
+          () -> {
+            assertAlive(child, log);
+            return requests(clickHouse, "usage_daily") >= requests;
+          },
+          () -> progress(admin, clickHouse, log),
+          () ->
+              "the writer's committed/end offsets of the distinct events"
+                  + " topic: "
+                  + writerPositions(clickHouse.database())
+                  + "; end of the usage-stream log:\n"
+                  + tail(log));
     }
   }
 
   /** Waits until the application's committed offsets on the events topic reach its end. */
   private static void awaitStreamCaughtUp(String app, Process child, Path log) throws Exception {
     try (Admin admin = admin()) {
-      Await.untilProgressStops("the stream counting every event sent", () -> {
-        assertAlive(child, log);
-        return streamLag(admin, app) == 0;
-      }, () -> List.of(committed(admin, app), logSize(log)), () -> "lag " + streamLag(admin, app)
-          + "; end of the usage-stream log:\n" + tail(log));
+      Await.untilProgressStops(
+          "the stream counting every event sent",
+          () -> {
+            assertAlive(child, log);
+            return streamLag(admin, app) == 0;
+          },
+          () -> List.of(committed(admin, app), logSize(log)),
+          () -> "lag " + streamLag(admin, app) + "; end of the usage-stream log:\n" + tail(log));
     }
   }
 
@@ -367,33 +453,59 @@ class StreamFailureIntegrationTest {
   }
 
   /**
-   * What moves while the pipeline works, however slowly: what both consumer groups committed, the rows in ClickHouse
-   * and the length of the child's log.
+   * What moves while the pipeline works, however slowly: what both consumer groups committed, the
+   * rows in ClickHouse and the length of the child's log.
    */
   private static List<Object> progress(Admin admin, ClickHouse clickHouse, Path log) {
     String app = clickHouse.database();
-    return List.of(committed(admin, app), committed(admin, app + "-clickhouse-writer"),
-        requests(clickHouse, "usage_daily FINAL"), requests(clickHouse, "usage_events FINAL"), logSize(log));
+    return List.of(
+        committed(admin, app),
+        committed(admin, app + "-clickhouse-writer"),
+        requests(clickHouse, "usage_daily FINAL"),
+        requests(clickHouse, "usage_events FINAL"),
+        logSize(log));
   }
 
-  /** The offsets a consumer group committed, summed over its partitions; -1 while the broker does not answer. */
+  /**
+   * The offsets a consumer group committed, summed over its partitions; -1 while the broker does
+   * not answer.
+   */
   private static long committed(Admin admin, String group) {
     try {
-      return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS)
-          .values().stream().filter(java.util.Objects::nonNull).mapToLong(o -> o.offset()).sum();
+      return admin
+          .listConsumerGroupOffsets(group)
+          .partitionsToOffsetAndMetadata()
+          .get(30, TimeUnit.SECONDS)
+          .values()
+          .stream()
+          .filter(java.util.Objects::nonNull)
+          .mapToLong(o -> o.offset())
+          .sum();
     } catch (Exception e) {
       return -1;
     }
   }
 
-  /** How many records of the events topic the application has not committed yet; -1 while that cannot be told. */
+  /**
+   * How many records of the events topic the application has not committed yet; -1 while that
+   * cannot be told.
+   */
   private static long streamLag(Admin admin, String app) {
     try {
       String topic = app + "-events";
       Map<TopicPartition, OffsetSpec> ends = new HashMap<>();
-      admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic).partitions()
+      admin
+          .describeTopics(List.of(topic))
+          .allTopicNames()
+          .get(30, TimeUnit.SECONDS)
+          .get(topic)
+          .partitions()
           .forEach(p -> ends.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
-      var committed = admin.listConsumerGroupOffsets(app).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+      var committed =
+          admin
+              .listConsumerGroupOffsets(app)
+              .partitionsToOffsetAndMetadata()
+              .get(30, TimeUnit.SECONDS);
       long lag = 0;
       for (var end : admin.listOffsets(ends).all().get(30, TimeUnit.SECONDS).entrySet()) {
         var done = committed.get(end.getKey());
@@ -405,11 +517,20 @@ class StreamFailureIntegrationTest {
     }
   }
 
-  /** {@code sum(requests)} or {@code count()} of a table, -1 while it cannot be read (no table yet, ClickHouse away). */
+  /**
+   * {@code sum(requests)} or {@code count()} of a table, -1 while it cannot be read (no table yet,
+   * ClickHouse away).
+   */
   private static long requests(ClickHouse clickHouse, String table) {
     try {
-      return tableExists(clickHouse) ? scalar(clickHouse, "SELECT " + (table.startsWith("usage_daily")
-          ? "sum(requests)" : "count()") + " AS n FROM " + table) : -1;
+      return tableExists(clickHouse)
+          ? scalar(
+              clickHouse,
+              "SELECT "
+                  + (table.startsWith("usage_daily") ? "sum(requests)" : "count()")
+                  + " AS n FROM "
+                  + table)
+          : -1;
     } catch (RuntimeException e) {
       return -1;
     }
@@ -424,79 +545,152 @@ class StreamFailureIntegrationTest {
   }
 
   private static boolean tableExists(ClickHouse clickHouse) {
-    return scalar(clickHouse, "SELECT count() AS n FROM system.tables WHERE database = currentDatabase()"
-        + " AND name = 'usage_daily'") > 0;
+    return scalar(
+            clickHouse,
+            "SELECT count() AS n FROM system.tables WHERE database = currentDatabase()"
+                + " AND name = 'usage_daily'")
+        > 0;
   }
 
-  /** Waits until both tables count every distinct event once, then compares every total per account. */
-  private static void awaitExact(ClickHouse clickHouse, List<UsageEvent> events, Process child, Path log)
-      throws Exception {
+  /**
+   * Waits until both tables count every distinct event once, then compares every total per account.
+   */
+  private static void awaitExact(
+      ClickHouse clickHouse, List<UsageEvent> events, Process child, Path log) throws Exception {
     long expected = events.size();
     try (Admin admin = admin()) {
-      Await.untilProgressStops("every distinct event in both tables", () -> {
-        assertAlive(child, log);
-        long rollup = requests(clickHouse, "usage_daily FINAL");
-        assertTrue(rollup <= expected, "rollups counted " + rollup + " of " + expected + " distinct events");
-        return rollup == expected && requests(clickHouse, "usage_events FINAL") == expected;
-      }, () -> progress(admin, clickHouse, log), () -> "usage_daily counts " + requests(clickHouse, "usage_daily FINAL")
-          + ", usage_events " + requests(clickHouse, "usage_events FINAL") + ", expected " + expected
-          + "; missing from usage_events: " + missingRawEvents(clickHouse, events)
-          + "; the writer's committed/end offsets of the distinct events topic: "
-          + writerPositions(clickHouse.database())
-          + "; end of the usage-stream log:\n" + tail(log));
+      Await.untilProgressStops(
+          "every distinct event in both tables",
+          () -> {
+            assertAlive(child, log);
+            long rollup = requests(clickHouse, "usage_daily FINAL");
+            assertTrue(
+                rollup <= expected,
+                "rollups counted " + rollup + " of " + expected + " distinct events");
+            return rollup == expected && requests(clickHouse, "usage_events FINAL") == expected;
+          },
+          () -> progress(admin, clickHouse, log),
+          () ->
+              "usage_daily counts "
+                  + requests(clickHouse, "usage_daily FINAL")
+                  + ", usage_events "
+                  + requests(clickHouse, "usage_events FINAL")
+                  + ", expected "
+                  + expected
+                  + "; missing from usage_events: "
+                  + missingRawEvents(clickHouse, events)
+                  + "; the writer's committed/end offsets of the distinct events topic: "
+                  + writerPositions(clickHouse.database())
+                  + "; end of the usage-stream log:\n"
+                  + tail(log));
     }
     for (String account : ACCOUNTS) {
-      List<UsageEvent> mine = events.stream().filter(e -> e.getAccountId().equals(account)).toList();
-      BigDecimal cost = mine.stream().map(UsageEvent::getCost).reduce(BigDecimal.ZERO, BigDecimal::add);
-      BigDecimal byok = mine.stream().map(UsageEvent::getByokCost).reduce(BigDecimal.ZERO, BigDecimal::add);
+      List<UsageEvent> mine =
+          events.stream().filter(e -> e.getAccountId().equals(account)).toList();
+      BigDecimal cost =
+          mine.stream().map(UsageEvent::getCost).reduce(BigDecimal.ZERO, BigDecimal::add);
+      BigDecimal byok =
+          mine.stream().map(UsageEvent::getByokCost).reduce(BigDecimal.ZERO, BigDecimal::add);
       long byokRequests = mine.stream().filter(UsageEvent::getIsByok).count();
-      JsonNode row = clickHouse.query("SELECT sum(requests) AS n, toString(sum(usage)) AS money,"
-          + " toString(sum(byok_usage_inference)) AS byok_money, sum(byok_requests) AS byok_n,"
-          + " sum(completion_tokens) AS c FROM usage_daily FINAL WHERE account_id = '" + account + "'").get(0);
+      JsonNode row =
+          clickHouse
+              .query(
+                  "SELECT sum(requests) AS n, toString(sum(usage)) AS money,"
+                      + " toString(sum(byok_usage_inference)) AS byok_money, sum(byok_requests) AS byok_n,"
+                      + " sum(completion_tokens) AS c FROM usage_daily FINAL WHERE account_id = '"
+                      + account
+                      + "'")
+              .get(0);
       assertEquals(mine.size(), row.get("n").asLong(), account);
-      assertEquals(0, cost.compareTo(new BigDecimal(row.get("money").asText())), account + " cost " + row);
-      assertEquals(0, byok.compareTo(new BigDecimal(row.get("byok_money").asText())), account + " byok " + row);
+      assertEquals(
+          0, cost.compareTo(new BigDecimal(row.get("money").asText())), account + " cost " + row);
+      assertEquals(
+          0,
+          byok.compareTo(new BigDecimal(row.get("byok_money").asText())),
+          account + " byok " + row);
       assertEquals(byokRequests, row.get("byok_n").asLong(), account);
       assertEquals(20L * mine.size(), row.get("c").asLong(), account);
-      JsonNode rawRow = clickHouse.query("SELECT toString(sum(cost)) AS money, count() AS n FROM usage_events FINAL"
-          + " WHERE account_id = '" + account + "'").get(0);
-      assertEquals(0, cost.compareTo(new BigDecimal(rawRow.get("money").asText())), account + " raw cost");
+      JsonNode rawRow =
+          clickHouse
+              .query(
+                  "SELECT toString(sum(cost)) AS money, count() AS n FROM usage_events FINAL"
+                      + " WHERE account_id = '"
+                      + account
+                      + "'")
+              .get(0);
+      assertEquals(
+          0, cost.compareTo(new BigDecimal(rawRow.get("money").asText())), account + " raw cost");
     }
   }
 
   /**
-   * Per partition of the distinct-events topic: the writer group's committed offset, the last stable offset (what
-   * read_committed can read) and the log end.
+   * Per partition of the distinct-events topic: the writer group's committed offset, the last
+   * stable offset (what read_committed can read) and the log end.
    */
   private static String writerPositions(String app) {
     String topic = app + "-events-distinct";
-    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
-        Map.of("bootstrap.servers", Infra.kafka().bootstrapServers()))) {
-      var committed = admin.listConsumerGroupOffsets(app + "-clickhouse-writer").partitionsToOffsetAndMetadata()
-          .get(10, java.util.concurrent.TimeUnit.SECONDS);
-      Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new HashMap<>();
-      committed.keySet().stream().filter(tp -> tp.topic().equals(topic))
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(
+            Map.of("bootstrap.servers", Infra.kafka().bootstrapServers()))) {
+      var committed =
+          admin
+              .listConsumerGroupOffsets(app + "-clickhouse-writer")
+              .partitionsToOffsetAndMetadata()
+              .get(10, java.util.concurrent.TimeUnit.SECONDS);
+      Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec>
+          latest = new HashMap<>();
+      committed.keySet().stream()
+          .filter(tp -> tp.topic().equals(topic))
           .forEach(tp -> latest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()));
-      var ends = admin.listOffsets(latest, new org.apache.kafka.clients.admin.ListOffsetsOptions(
-          org.apache.kafka.common.IsolationLevel.READ_COMMITTED)).all().get(10, java.util.concurrent.TimeUnit.SECONDS);
-      var uncommittedEnds = admin.listOffsets(latest, new org.apache.kafka.clients.admin.ListOffsetsOptions(
-          org.apache.kafka.common.IsolationLevel.READ_UNCOMMITTED)).all().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      var ends =
+          admin
+              .listOffsets(
+                  latest,
+                  new org.apache.kafka.clients.admin.ListOffsetsOptions(
+                      org.apache.kafka.common.IsolationLevel.READ_COMMITTED))
+              .all()
+              .get(10, java.util.concurrent.TimeUnit.SECONDS);
+      var uncommittedEnds =
+          admin
+              .listOffsets(
+                  latest,
+                  new org.apache.kafka.clients.admin.ListOffsetsOptions(
+                      org.apache.kafka.common.IsolationLevel.READ_UNCOMMITTED))
+              .all()
+              .get(10, java.util.concurrent.TimeUnit.SECONDS);
       StringBuilder out = new StringBuilder();
-      latest.keySet().stream().sorted(java.util.Comparator.comparingInt(org.apache.kafka.common.TopicPartition::partition))
-          .forEach(tp -> out.append(tp.partition()).append('=').append(committed.get(tp).offset()).append('/')
-              .append(ends.get(tp).offset()).append('/').append(uncommittedEnds.get(tp).offset()).append(' '));
+      latest.keySet().stream()
+          .sorted(
+              java.util.Comparator.comparingInt(org.apache.kafka.common.TopicPartition::partition))
+          .forEach(
+              tp ->
+                  out.append(tp.partition())
+                      .append('=')
+                      .append(committed.get(tp).offset())
+                      .append('/')
+                      .append(ends.get(tp).offset())
+                      .append('/')
+                      .append(uncommittedEnds.get(tp).offset())
+                      .append(' '));
       return out.toString();
     } catch (Exception e) {
       return "unknown (" + e + ")";
     }
   }
 
-  /** The events sent that usage_events lacks (at most 30), with their created_at, to tell a pattern. */
+  /**
+   * The events sent that usage_events lacks (at most 30), with their created_at, to tell a pattern.
+   */
   private static List<String> missingRawEvents(ClickHouse clickHouse, List<UsageEvent> events) {
     java.util.Set<String> present = new java.util.HashSet<>();
-    clickHouse.query("SELECT DISTINCT event_id FROM usage_events").forEach(r -> present.add(r.get("event_id").asText()));
-    return events.stream().filter(e -> !present.contains(e.getEventId()))
-        .map(e -> e.getEventId() + "@" + e.getCreatedAt()).limit(30).toList();
+    clickHouse
+        .query("SELECT DISTINCT event_id FROM usage_events")
+        .forEach(r -> present.add(r.get("event_id").asText()));
+    return events.stream()
+        .filter(e -> !present.contains(e.getEventId()))
+        .map(e -> e.getEventId() + "@" + e.getCreatedAt())
+        .limit(30)
+        .toList();
   }
 
   private static String tail(Path log) {
@@ -515,7 +709,12 @@ class StreamFailureIntegrationTest {
   private static void assertReconciles(ClickHouse clickHouse) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     LocalDate today = LocalDate.now(ZoneOffset.UTC);
-    int code = Reconcile.run(clickHouse, today.minusDays(40), today, new PrintStream(out, true, StandardCharsets.UTF_8));
+    int code =
+        Reconcile.run(
+            clickHouse,
+            today.minusDays(40),
+            today,
+            new PrintStream(out, true, StandardCharsets.UTF_8));
     assertEquals(0, code, out.toString(StandardCharsets.UTF_8));
     assertTrue(out.toString(StandardCharsets.UTF_8).startsWith("reconciled:"));
   }
@@ -527,7 +726,8 @@ class StreamFailureIntegrationTest {
     int examples = 0;
     while (m.find()) {
       String sql = m.group(1).trim();
-      assertFalse(clickHouse.query(sql.endsWith(";") ? sql.substring(0, sql.length() - 1) : sql).isEmpty(),
+      assertFalse(
+          clickHouse.query(sql.endsWith(";") ? sql.substring(0, sql.length() - 1) : sql).isEmpty(),
           "no rows from the README example:\n" + sql);
       examples++;
     }

@@ -3,10 +3,10 @@ package io.tallyhouse.stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tallyhouse.common.runtime.ServiceMain;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
@@ -33,7 +33,10 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Events on the real broker come out as exact totals in the real ClickHouse, across a restart of the app. */
+/**
+ * Events on the real broker come out as exact totals in the real ClickHouse, across a restart of
+ * the app.
+ */
 class UsageStreamIntegrationTest {
 
   @Test
@@ -49,13 +52,20 @@ class UsageStreamIntegrationTest {
     env.put("HTTP_PORT", "0");
     StreamConfig config = ServiceMain.read(env, StreamConfig::read);
 
-    Instant base = Instant.now().truncatedTo(ChronoUnit.DAYS).minus(2, ChronoUnit.DAYS).plusSeconds(3600);
+    Instant base =
+        Instant.now().truncatedTo(ChronoUnit.DAYS).minus(2, ChronoUnit.DAYS).plusSeconds(3600);
     List<UsageEvent> distinct = new ArrayList<>();
     for (int i = 0; i < 50; i++) {
-      distinct.add(Events.event(i % 2 == 0 ? "acme" : "beta", "e" + i, base.plusSeconds(i * 3000L).toString(),
-          i % 3 == 0 ? null : "user-" + (i % 3), "0.00000000000" + (1 + i % 9)));
+      distinct.add(
+          Events.event(
+              i % 2 == 0 ? "acme" : "beta",
+              "e" + i,
+              base.plusSeconds(i * 3000L).toString(),
+              i % 3 == 0 ? null : "user-" + (i % 3),
+              "0.00000000000" + (1 + i % 9)));
     }
-    try (ClickHouse clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
+    try (ClickHouse clickHouse =
+        new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
       UsageStreamApp app = UsageStreamApp.start(config);
       try {
         produce(config, distinct.subList(0, 30));
@@ -64,27 +74,46 @@ class UsageStreamIntegrationTest {
       } finally {
         app.close();
       }
-      // A restarted application resumes from its committed state: new events and more copies still count once.
+      // A restarted application resumes from its committed state: new events and more copies still
+      // count once.
       app = UsageStreamApp.start(config);
       try {
-        assertEquals(200, HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + app.port() + "/health/live")).build(),
-            HttpResponse.BodyHandlers.ofString()).statusCode());
+        assertEquals(
+            200,
+            HttpClient.newHttpClient()
+                .send(
+                    HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + app.port() + "/health/live"))
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString())
+                .statusCode());
         produce(config, distinct.subList(20, 50));
         awaitRequests(clickHouse, 50);
       } finally {
         app.close();
       }
       for (String account : List.of("acme", "beta")) {
-        List<UsageEvent> mine = distinct.stream().filter(e -> e.getAccountId().equals(account)).toList();
-        BigDecimal expectedCost = mine.stream().map(UsageEvent::getCost).reduce(BigDecimal.ZERO, BigDecimal::add);
-        JsonNode row = clickHouse.query("SELECT sum(requests) AS n, toString(sum(usage)) AS cost,"
-            + " sum(prompt_tokens) AS prompt FROM usage_daily FINAL WHERE account_id = '" + account + "'").get(0);
+        List<UsageEvent> mine =
+            distinct.stream().filter(e -> e.getAccountId().equals(account)).toList();
+        BigDecimal expectedCost =
+            mine.stream().map(UsageEvent::getCost).reduce(BigDecimal.ZERO, BigDecimal::add);
+        JsonNode row =
+            clickHouse
+                .query(
+                    "SELECT sum(requests) AS n, toString(sum(usage)) AS cost,"
+                        + " sum(prompt_tokens) AS prompt FROM usage_daily FINAL WHERE account_id = '"
+                        + account
+                        + "'")
+                .get(0);
         assertEquals(mine.size(), row.get("n").asLong());
-        assertEquals(0, expectedCost.compareTo(new BigDecimal(row.get("cost").asText())), row.toString());
+        assertEquals(
+            0, expectedCost.compareTo(new BigDecimal(row.get("cost").asText())), row.toString());
         assertEquals(10L * mine.size(), row.get("prompt").asLong());
       }
-      JsonNode keys = clickHouse.query("SELECT count(DISTINCT account_id, api_key_hash) AS n FROM api_key_hashes").get(0);
+      JsonNode keys =
+          clickHouse
+              .query("SELECT count(DISTINCT account_id, api_key_hash) AS n FROM api_key_hashes")
+              .get(0);
       assertEquals(2, keys.get("n").asLong());
     }
   }
@@ -93,29 +122,50 @@ class UsageStreamIntegrationTest {
     Properties props = new Properties();
     props.put("bootstrap.servers", config.bootstrapServers());
     props.put("acks", "all");
-    SchemaRegistryClient registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
-    try (KafkaProducer<String, UsageEvent> producer = new KafkaProducer<>(props, new StringSerializer(),
-        UsageEventSerde.serializer(registry))) {
+    SchemaRegistryClient registry =
+        new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
+    try (KafkaProducer<String, UsageEvent> producer =
+        new KafkaProducer<>(props, new StringSerializer(), UsageEventSerde.serializer(registry))) {
       for (UsageEvent e : events) {
-        producer.send(new ProducerRecord<>(config.eventsTopic(), null, e.getCreatedAt().toEpochMilli(),
-            e.getAccountId() + "/" + e.getEventId(), e)).get();
+        producer
+            .send(
+                new ProducerRecord<>(
+                    config.eventsTopic(),
+                    null,
+                    e.getCreatedAt().toEpochMilli(),
+                    e.getAccountId() + "/" + e.getEventId(),
+                    e))
+            .get();
       }
     }
   }
 
-  private static void awaitRequests(ClickHouse clickHouse, long expected) throws InterruptedException {
+  private static void awaitRequests(ClickHouse clickHouse, long expected)
+      throws InterruptedException {
     long deadline = System.nanoTime() + Await.STALL.toNanos();
     long seen = -1;
     while (System.nanoTime() < deadline) {
-      seen = clickHouse.query("SELECT sum(requests) AS n FROM usage_daily FINAL").get(0).get("n").asLong();
+      seen =
+          clickHouse
+              .query("SELECT sum(requests) AS n FROM usage_daily FINAL")
+              .get(0)
+              .get("n")
+              .asLong();
       if (seen == expected) {
         // Stay a moment longer: a double count would show up as a number above the expected one.
         Thread.sleep(1500);
-        seen = clickHouse.query("SELECT sum(requests) AS n FROM usage_daily FINAL").get(0).get("n").asLong();
+        seen =
+            clickHouse
+                .query("SELECT sum(requests) AS n FROM usage_daily FINAL")
+                .get(0)
+                .get("n")
+                .asLong();
         assertEquals(expected, seen);
         return;
       }
-      assertTrue(seen <= expected, "counted " + seen + " requests, more than the " + expected + " distinct events");
+      assertTrue(
+          seen <= expected,
+          "counted " + seen + " requests, more than the " + expected + " distinct events");
       Thread.sleep(200);
     }
     assertEquals(expected, seen, "requests in ClickHouse");

@@ -15,31 +15,44 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * One item of the activity answer: the totals of one (date, endpoint) and, when grouped, one user and/or key.
+ * One item of the activity answer: the totals of one (date, endpoint) and, when grouped, one user
+ * and/or key.
  *
- * @param userId the user when grouped by user; null both when not grouped and for events without a user
+ * @param userId the user when grouped by user; null both when not grouped and for events without a
+ *     user
  * @param apiKeyHash the key when grouped by api key, else null
  */
 public record ActivityItem(
-    LocalDate date, String model, String modelPermaslug, String endpointId, String providerName,
-    String userId, String apiKeyHash,
-    BigDecimal usage, BigDecimal byokUsageInference,
-    BigInteger requests, BigInteger promptTokens, BigInteger completionTokens, BigInteger reasoningTokens,
-    BigInteger cachedTokens, BigInteger byokRequests) {
+    LocalDate date,
+    String model,
+    String modelPermaslug,
+    String endpointId,
+    String providerName,
+    String userId,
+    String apiKeyHash,
+    BigDecimal usage,
+    BigDecimal byokUsageInference,
+    BigInteger requests,
+    BigInteger promptTokens,
+    BigInteger completionTokens,
+    BigInteger reasoningTokens,
+    BigInteger cachedTokens,
+    BigInteger byokRequests) {
 
   /**
-   * The contract's order: date desc, usage desc, then endpoint_id, user_id (no user first), api_key_hash asc.
-   * Model, permaslug and provider break the remaining ties so the answer is always the same.
+   * The contract's order: date desc, usage desc, then endpoint_id, user_id (no user first),
+   * api_key_hash asc. Model, permaslug and provider break the remaining ties so the answer is
+   * always the same.
    */
-  public static final Comparator<ActivityItem> ORDER = Comparator
-      .comparing(ActivityItem::date, Comparator.reverseOrder())
-      .thenComparing(ActivityItem::usage, Comparator.reverseOrder())
-      .thenComparing(ActivityItem::endpointId)
-      .thenComparing(ActivityItem::userId, Comparator.nullsFirst(Comparator.naturalOrder()))
-      .thenComparing(ActivityItem::apiKeyHash, Comparator.nullsFirst(Comparator.naturalOrder()))
-      .thenComparing(ActivityItem::model)
-      .thenComparing(ActivityItem::modelPermaslug)
-      .thenComparing(ActivityItem::providerName);
+  public static final Comparator<ActivityItem> ORDER =
+      Comparator.comparing(ActivityItem::date, Comparator.reverseOrder())
+          .thenComparing(ActivityItem::usage, Comparator.reverseOrder())
+          .thenComparing(ActivityItem::endpointId)
+          .thenComparing(ActivityItem::userId, Comparator.nullsFirst(Comparator.naturalOrder()))
+          .thenComparing(ActivityItem::apiKeyHash, Comparator.nullsFirst(Comparator.naturalOrder()))
+          .thenComparing(ActivityItem::model)
+          .thenComparing(ActivityItem::modelPermaslug)
+          .thenComparing(ActivityItem::providerName);
 
   private static final JsonFactory JSON = new JsonFactory();
 
@@ -54,9 +67,10 @@ public record ActivityItem(
   }
 
   /**
-   * Writes the item as one JSON object: exactly the contract's fields, plus user_id / api_key_hash when the request
-   * grouped by them. Money is an exact JSON number, plain, without trailing zeros; integers are written whole.
-   * Streamed rather than built as a tree: large answers have thousands of items.
+   * Writes the item as one JSON object: exactly the contract's fields, plus user_id / api_key_hash
+   * when the request grouped by them. Money is an exact JSON number, plain, without trailing zeros;
+   * integers are written whole. Streamed rather than built as a tree: large answers have thousands
+   * of items.
    */
   public void writeTo(JsonGenerator json, boolean withUser, boolean withApiKey) throws IOException {
     json.writeStartObject();
@@ -95,8 +109,9 @@ public record ActivityItem(
   }
 
   /**
-   * {@code items} as JSON objects separated by commas, exactly as they stand inside the answer's {@code data} array
-   * ({@code ""} for none), so a day's part can be rendered once and joined with others.
+   * {@code items} as JSON objects separated by commas, exactly as they stand inside the answer's
+   * {@code data} array ({@code ""} for none), so a day's part can be rendered once and joined with
+   * others.
    */
   public static String jsonObjects(List<ActivityItem> items, boolean withUser, boolean withApiKey) {
     StringWriter out = new StringWriter(400 * items.size());

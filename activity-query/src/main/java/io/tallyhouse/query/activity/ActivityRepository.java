@@ -16,9 +16,9 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * The SQL of {@code /api/v1/activity}: reads {@code usage_daily} and {@code api_key_hashes}, and holds the sums and
- * their readers the cache's loads and the export share. Every value reaches the statement through {@link SqlLiteral};
- * column and table names are constants.
+ * The SQL of {@code /api/v1/activity}: reads {@code usage_daily} and {@code api_key_hashes}, and
+ * holds the sums and their readers the cache's loads and the export share. Every value reaches the
+ * statement through {@link SqlLiteral}; column and table names are constants.
  */
 public final class ActivityRepository {
 
@@ -26,26 +26,48 @@ public final class ActivityRepository {
   public static final String QUERY_TIMER = "activity_clickhouse_query";
 
   /**
-   * The sums both the activity API and the export select. Aliases never repeat a column name (on 18.16
-   * {@code sum(requests) AS requests} breaks the query); money is summed so that it cannot wrap and read strictly
-   * ({@link MoneyTotals}).
+   * The sums both the activity API and the export select. Aliases never repeat a column name (on
+   * 18.16 {@code sum(requests) AS requests} breaks the query); money is summed so that it cannot
+   * wrap and read strictly ({@link MoneyTotals}).
    */
-  public static final String SUMS = "sum(requests) AS requests_sum, sum(prompt_tokens) AS prompt_tokens_sum,"
-      + " sum(completion_tokens) AS completion_tokens_sum, sum(reasoning_tokens) AS reasoning_tokens_sum,"
-      + " sum(cached_tokens) AS cached_tokens_sum, sum(byok_requests) AS byok_requests_sum, "
-      + MoneyTotals.sumSql("usage", "usage_sum") + ", "
-      + MoneyTotals.sumSql("byok_usage_inference", "byok_usage_inference_sum");
+  public static final String SUMS =
+      "sum(requests) AS requests_sum, sum(prompt_tokens) AS prompt_tokens_sum,"
+          + " sum(completion_tokens) AS completion_tokens_sum, sum(reasoning_tokens) AS reasoning_tokens_sum,"
+          + " sum(cached_tokens) AS cached_tokens_sum, sum(byok_requests) AS byok_requests_sum, "
+          + MoneyTotals.sumSql("usage", "usage_sum")
+          + ", "
+          + MoneyTotals.sumSql("byok_usage_inference", "byok_usage_inference_sum");
 
   /** The count aliases of {@link #SUMS}: requests, then the token counts, then byok_requests. */
-  public static final List<String> COUNT_SUMS = List.of("requests_sum", "prompt_tokens_sum", "completion_tokens_sum",
-      "reasoning_tokens_sum", "cached_tokens_sum", "byok_requests_sum");
+  public static final List<String> COUNT_SUMS =
+      List.of(
+          "requests_sum",
+          "prompt_tokens_sum",
+          "completion_tokens_sum",
+          "reasoning_tokens_sum",
+          "cached_tokens_sum",
+          "byok_requests_sum");
+
   private static final List<String> USAGE_SUM = MoneyTotals.aliases("usage_sum");
-  private static final List<String> BYOK_USAGE_SUM = MoneyTotals.aliases("byok_usage_inference_sum");
+  private static final List<String> BYOK_USAGE_SUM =
+      MoneyTotals.aliases("byok_usage_inference_sum");
+
   /** Every alias of {@link #SUMS}. */
   public static final List<String> SUM_COLUMNS = concat(COUNT_SUMS, USAGE_SUM, BYOK_USAGE_SUM);
+
   /** The columns of the activity statement. */
-  public static final JsonEachRowText ROWS = new JsonEachRowText(concat(List.of("day", "endpoint_id", "model",
-      "model_permaslug", "provider_name", "user_id", "api_key_hash"), SUM_COLUMNS));
+  public static final JsonEachRowText ROWS =
+      new JsonEachRowText(
+          concat(
+              List.of(
+                  "day",
+                  "endpoint_id",
+                  "model",
+                  "model_permaslug",
+                  "provider_name",
+                  "user_id",
+                  "api_key_hash"),
+              SUM_COLUMNS));
 
   private final ClickHouse clickHouse;
   private final MeterRegistry metrics;
@@ -59,18 +81,24 @@ public final class ActivityRepository {
     this.metrics = metrics;
   }
 
-  /** Runs {@code call} under the {@value #QUERY_TIMER} timer tagged {@code query}, failures included. */
+  /**
+   * Runs {@code call} under the {@value #QUERY_TIMER} timer tagged {@code query}, failures
+   * included.
+   */
   public static <T> T timed(MeterRegistry metrics, String query, Supplier<T> call) {
-    Timer timer = Timer.builder(QUERY_TIMER)
-        .description("ClickHouse calls of activity-query, by query")
-        .tag("query", query)
-        .register(metrics);
+    Timer timer =
+        Timer.builder(QUERY_TIMER)
+            .description("ClickHouse calls of activity-query, by query")
+            .tag("query", query)
+            .register(metrics);
     return timer.record(call);
   }
 
   /** Whether {@code account} has ever reported {@code apiKeyHash} (lowercase hex). */
   public boolean apiKeyKnown(String account, String apiKeyHash) {
-    return !timed(metrics, "key_lookup", () -> clickHouse.query(apiKeyKnownSql(account, apiKeyHash))).isEmpty();
+    return !timed(
+            metrics, "key_lookup", () -> clickHouse.query(apiKeyKnownSql(account, apiKeyHash)))
+        .isEmpty();
   }
 
   /** The items of {@code request} for {@code account}, in the contract's order. */
@@ -79,11 +107,12 @@ public final class ActivityRepository {
   }
 
   /**
-   * As {@link #activity(String, ActivityRequest)}, reading at most {@code limit} items (which ones is undefined when
-   * there are more: the caller only learns that there are too many).
+   * As {@link #activity(String, ActivityRequest)}, reading at most {@code limit} items (which ones
+   * is undefined when there are more: the caller only learns that there are too many).
    */
   public List<ActivityItem> activity(String account, ActivityRequest request, int limit) {
-    String sql = activitySql(account, request) + (limit == Integer.MAX_VALUE ? "" : " LIMIT " + limit);
+    String sql =
+        activitySql(account, request) + (limit == Integer.MAX_VALUE ? "" : " LIMIT " + limit);
     byte[] rows = timed(metrics, "activity", () -> clickHouse.queryJsonEachRow(sql));
     List<ActivityItem> items = readItems(rows, account, request);
     // ClickHouse 18.16 orders decimals through floats; BigDecimal order is exact.
@@ -91,36 +120,50 @@ public final class ActivityRepository {
     return items;
   }
 
-  /** The statement behind {@link #apiKeyKnown}; public so the query benchmark can run it directly. */
+  /**
+   * The statement behind {@link #apiKeyKnown}; public so the query benchmark can run it directly.
+   */
   public static String apiKeyKnownSql(String account, String apiKeyHash) {
-    return "SELECT 1 AS found FROM api_key_hashes WHERE account_id = " + SqlLiteral.string(account)
-        + " AND api_key_hash = " + SqlLiteral.string(apiKeyHash) + " LIMIT 1";
+    return "SELECT 1 AS found FROM api_key_hashes WHERE account_id = "
+        + SqlLiteral.string(account)
+        + " AND api_key_hash = "
+        + SqlLiteral.string(apiKeyHash)
+        + " LIMIT 1";
   }
 
   /**
-   * Sums the rollup rows of the window per (date, endpoint, model, permaslug, provider) and the requested
-   * groupings. FINAL keeps only the highest version of each rollup row even before parts merge. Aliases
-   * never repeat a column name: on 18.16 {@code sum(requests) AS requests} breaks the query. Public so the query
-   * benchmark can run the very statement directly against ClickHouse.
+   * Sums the rollup rows of the window per (date, endpoint, model, permaslug, provider) and the
+   * requested groupings. FINAL keeps only the highest version of each rollup row even before parts
+   * merge. Aliases never repeat a column name: on 18.16 {@code sum(requests) AS requests} breaks
+   * the query. Public so the query benchmark can run the very statement directly against
+   * ClickHouse.
    */
   public static String activitySql(String account, ActivityRequest request) {
-    StringBuilder sql = new StringBuilder("SELECT toString(date) AS day, endpoint_id, model, model_permaslug, provider_name");
+    StringBuilder sql =
+        new StringBuilder(
+            "SELECT toString(date) AS day, endpoint_id, model, model_permaslug, provider_name");
     if (request.groupByUser()) {
       sql.append(", user_id");
     }
     if (request.groupByApiKey()) {
       sql.append(", api_key_hash");
     }
-    sql.append(", ").append(SUMS)
+    sql.append(", ")
+        .append(SUMS)
         .append(" FROM usage_daily FINAL")
-        .append(" WHERE account_id = ").append(SqlLiteral.string(account));
+        .append(" WHERE account_id = ")
+        .append(SqlLiteral.string(account));
     if (request.from().equals(request.to())) {
       sql.append(" AND date = ").append(SqlLiteral.date(request.from()));
     } else {
-      sql.append(" AND date >= ").append(SqlLiteral.date(request.from()))
-          .append(" AND date <= ").append(SqlLiteral.date(request.to()));
+      sql.append(" AND date >= ")
+          .append(SqlLiteral.date(request.from()))
+          .append(" AND date <= ")
+          .append(SqlLiteral.date(request.to()));
     }
-    request.apiKeyHash().ifPresent(h -> sql.append(" AND api_key_hash = ").append(SqlLiteral.string(h)));
+    request
+        .apiKeyHash()
+        .ifPresent(h -> sql.append(" AND api_key_hash = ").append(SqlLiteral.string(h)));
     request.userId().ifPresent(u -> sql.append(" AND user_id = ").append(SqlLiteral.string(u)));
     sql.append(" GROUP BY date, endpoint_id, model, model_permaslug, provider_name");
     if (request.groupByUser()) {
@@ -133,10 +176,11 @@ public final class ActivityRepository {
   }
 
   /**
-   * The rows of the activity statement (JSONEachRow) as items, read token by token: a large account's answer has
-   * thousands of rows, and a JSON tree per row cost the service more CPU than ClickHouse spent computing them
-   * (profiled with {@code make bench-query}). Every value is taken as its text, so numbers stay exact whether the
-   * server quotes 64-bit integers or not. An impossible total fails the whole answer, naming the account and day.
+   * The rows of the activity statement (JSONEachRow) as items, read token by token: a large
+   * account's answer has thousands of rows, and a JSON tree per row cost the service more CPU than
+   * ClickHouse spent computing them (profiled with {@code make bench-query}). Every value is taken
+   * as its text, so numbers stay exact whether the server quotes 64-bit integers or not. An
+   * impossible total fails the whole answer, naming the account and day.
    */
   static List<ActivityItem> readItems(byte[] rows, String account, ActivityRequest request) {
     List<ActivityItem> items = new ArrayList<>();
@@ -171,41 +215,61 @@ public final class ActivityRepository {
   }
 
   /**
-   * The total {@code field} of a row that selected {@link #SUMS}, checked by {@link MoneyTotals#total}; an impossible
-   * one is rethrown naming the account and day, for the error log (the client only sees a 500).
+   * The total {@code field} of a row that selected {@link #SUMS}, checked by {@link
+   * MoneyTotals#total}; an impossible one is rethrown naming the account and day, for the error log
+   * (the client only sees a 500).
    */
-  private static BigDecimal money(JsonEachRowText reader, String[] row, String field, List<String> aliases,
-      BigInteger requests, String account, Object day) {
+  private static BigDecimal money(
+      JsonEachRowText reader,
+      String[] row,
+      String field,
+      List<String> aliases,
+      BigInteger requests,
+      String account,
+      Object day) {
     try {
-      return MoneyTotals.total(field, reader.value(row, aliases.get(0)), reader.value(row, aliases.get(1)),
-          reader.value(row, aliases.get(2)), reader.value(row, aliases.get(3)), requests);
+      return MoneyTotals.total(
+          field,
+          reader.value(row, aliases.get(0)),
+          reader.value(row, aliases.get(1)),
+          reader.value(row, aliases.get(2)),
+          reader.value(row, aliases.get(3)),
+          requests);
     } catch (ImpossibleTotalException e) {
-      throw new ImpossibleTotalException("impossible total in usage_daily for account " + account + ", day " + day
-          + ": " + e.getMessage(), e);
+      throw new ImpossibleTotalException(
+          "impossible total in usage_daily for account "
+              + account
+              + ", day "
+              + day
+              + ": "
+              + e.getMessage(),
+          e);
     }
   }
 
   /** {@link #money} of {@code usage}. */
-  public static BigDecimal usage(JsonEachRowText reader, String[] row, BigInteger requests, String account,
-      Object day) {
+  public static BigDecimal usage(
+      JsonEachRowText reader, String[] row, BigInteger requests, String account, Object day) {
     return money(reader, row, "usage", USAGE_SUM, requests, account, day);
   }
 
   /** {@link #money} of {@code byok_usage_inference}. */
-  public static BigDecimal byokUsage(JsonEachRowText reader, String[] row, BigInteger requests, String account,
-      Object day) {
+  public static BigDecimal byokUsage(
+      JsonEachRowText reader, String[] row, BigInteger requests, String account, Object day) {
     return money(reader, row, "byok_usage_inference", BYOK_USAGE_SUM, requests, account, day);
   }
 
   /**
-   * {@code toString(date)} is always {@code YYYY-MM-DD}; LocalDate.parse's formatter is a hot spot when large answers
-   * are read.
+   * {@code toString(date)} is always {@code YYYY-MM-DD}; LocalDate.parse's formatter is a hot spot
+   * when large answers are read.
    */
   public static LocalDate day(String text) {
     if (text.length() != 10 || text.charAt(4) != '-' || text.charAt(7) != '-') {
       throw new IllegalStateException("not a ClickHouse date: " + text);
     }
-    return LocalDate.of(Integer.parseInt(text, 0, 4, 10), Integer.parseInt(text, 5, 7, 10),
+    return LocalDate.of(
+        Integer.parseInt(text, 0, 4, 10),
+        Integer.parseInt(text, 5, 7, 10),
         Integer.parseInt(text, 8, 10, 10));
   }
 

@@ -9,8 +9,8 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * The validated query of one {@code GET /api/v1/activity}: the days to read and the optional filters and
- * groupings. Built only by {@link #parse}, so everything past it can trust the values.
+ * The validated query of one {@code GET /api/v1/activity}: the days to read and the optional
+ * filters and groupings. Built only by {@link #parse}, so everything past it can trust the values.
  *
  * @param from first day read (inclusive)
  * @param to last day read (inclusive)
@@ -19,27 +19,36 @@ import java.util.regex.Pattern;
  * @param groupByUser whether items are split per user
  * @param groupByApiKey whether items are split per api key hash
  */
-public record ActivityRequest(LocalDate from, LocalDate to, Optional<String> apiKeyHash, Optional<String> userId,
-    boolean groupByUser, boolean groupByApiKey) {
+public record ActivityRequest(
+    LocalDate from,
+    LocalDate to,
+    Optional<String> apiKeyHash,
+    Optional<String> userId,
+    boolean groupByUser,
+    boolean groupByApiKey) {
 
   /** Completed days visible: {@code [today-30, today-1]}. */
   public static final int WINDOW_DAYS = 30;
+
   public static final int MAX_USER_ID_CODE_POINTS = 256;
 
   static final String DATE_MESSAGE = "Date must be within the last 30 (completed) UTC days";
 
   private static final Pattern DATE = Pattern.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}");
   private static final Pattern HASH = Pattern.compile("[0-9a-fA-F]{64}");
-  private static final List<String> PARAMETERS = List.of("date", "api_key_hash", "user_id", "group_by");
+  private static final List<String> PARAMETERS =
+      List.of("date", "api_key_hash", "user_id", "group_by");
 
   /**
    * Validates the parameters of a request made on {@code today} (UTC).
    *
-   * @param params every query parameter with all its values, already percent-decoded; unknown names are ignored
+   * @param params every query parameter with all its values, already percent-decoded; unknown names
+   *     are ignored
    * @throws InvalidParameterException when a known parameter is invalid or given more than once
    */
   public static ActivityRequest parse(Map<String, List<String>> params, LocalDate today) {
-    // A repeated parameter is ambiguous (which filter did the caller mean?), so it is refused, not guessed.
+    // A repeated parameter is ambiguous (which filter did the caller mean?), so it is refused, not
+    // guessed.
     for (String name : PARAMETERS) {
       List<String> values = params.get(name);
       if (values != null && values.size() > 1) {
@@ -62,7 +71,8 @@ public record ActivityRequest(LocalDate from, LocalDate to, Optional<String> api
 
     String hash = single(params, "api_key_hash");
     if (hash != null && !HASH.matcher(hash).matches()) {
-      throw new InvalidParameterException("Parameter api_key_hash must be 64 hexadecimal characters");
+      throw new InvalidParameterException(
+          "Parameter api_key_hash must be 64 hexadecimal characters");
     }
 
     String user = single(params, "user_id");
@@ -75,7 +85,8 @@ public record ActivityRequest(LocalDate from, LocalDate to, Optional<String> api
     boolean byKey = false;
     String groupBy = single(params, "group_by");
     if (groupBy != null) {
-      // split with limit -1 keeps empty parts, so "user," and ",user" are refused like any other typo.
+      // split with limit -1 keeps empty parts, so "user," and ",user" are refused like any other
+      // typo.
       for (String part : groupBy.split(",", -1)) {
         if (part.equals("user") && !byUser) {
           byUser = true;
@@ -87,8 +98,13 @@ public record ActivityRequest(LocalDate from, LocalDate to, Optional<String> api
         }
       }
     }
-    return new ActivityRequest(from, to, Optional.ofNullable(hash).map(h -> h.toLowerCase(Locale.ROOT)),
-        Optional.ofNullable(user), byUser, byKey);
+    return new ActivityRequest(
+        from,
+        to,
+        Optional.ofNullable(hash).map(h -> h.toLowerCase(Locale.ROOT)),
+        Optional.ofNullable(user),
+        byUser,
+        byKey);
   }
 
   public static String single(Map<String, List<String>> params, String name) {
@@ -108,7 +124,10 @@ public record ActivityRequest(LocalDate from, LocalDate to, Optional<String> api
     }
   }
 
-  /** 1-256 code points, no control characters and no unpaired surrogates (they cannot be stored as UTF-8). */
+  /**
+   * 1-256 code points, no control characters and no unpaired surrogates (they cannot be stored as
+   * UTF-8).
+   */
   public static boolean validUserId(String user) {
     if (user.isEmpty()) {
       return false;

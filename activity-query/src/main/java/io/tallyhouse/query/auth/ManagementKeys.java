@@ -10,8 +10,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Whose management key an {@code Authorization} header carries, and which keys were found valid before: only their
- * requests are tried on the event loop, which never reads the key file for a secret it has not known valid.
+ * Whose management key an {@code Authorization} header carries, and which keys were found valid
+ * before: only their requests are tried on the event loop, which never reads the key file for a
+ * secret it has not known valid.
  */
 public final class ManagementKeys {
 
@@ -19,12 +20,18 @@ public final class ManagementKeys {
   static final int MAX_REMEMBERED_KEYS = 100_000;
 
   /** What the header says about its caller. */
-  public enum Outcome { MISSING, UNKNOWN, NOT_MANAGEMENT, VALID }
+  public enum Outcome {
+    MISSING,
+    UNKNOWN,
+    NOT_MANAGEMENT,
+    VALID
+  }
 
   /** The caller's account ({@link Outcome#VALID} only) and the outcome. */
   public record Caller(String account, Outcome outcome) {}
 
   private final CredentialStore credentials;
+
   /** SHA-256 of the management keys last found valid. */
   private final Set<String> valid = ConcurrentHashMap.newKeySet();
 
@@ -33,13 +40,14 @@ public final class ManagementKeys {
   }
 
   /**
-   * Looks the header's secret up in the key file (which the store re-reads within a second of a change) and remembers
-   * whether it is a valid management key.
+   * Looks the header's secret up in the key file (which the store re-reads within a second of a
+   * change) and remembers whether it is a valid management key.
    */
   public Caller authenticate(String authorization) {
     String secret = BearerToken.secret(authorization);
     Optional<Credential> credential = credentials.authenticate(secret);
-    boolean management = credential.isPresent() && credential.get().kind() == CredentialKind.MANAGEMENT;
+    boolean management =
+        credential.isPresent() && credential.get().kind() == CredentialKind.MANAGEMENT;
     if (secret != null) {
       remember(Secrets.sha256Hex(secret), management);
     }

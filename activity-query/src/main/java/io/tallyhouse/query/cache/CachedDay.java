@@ -16,11 +16,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongConsumer;
 
 /**
- * One completed UTC day of one account as the cache keeps it: the day's {@code usage_daily} rows summed over shards
- * (one per api key, user, endpoint) in compact immutable columns, the change marker it was loaded under, and the
- * answers it memoized. It answers any activity request for its day with the items the SQL path gives
- * ({@link DaySums} groups, {@link ItemJson} writes), and memoizes the JSON of requests without {@code user_id},
- * because those read every row of the day (tens of thousands for a large account) while a user's rows are few.
+ * One completed UTC day of one account as the cache keeps it: the day's {@code usage_daily} rows
+ * summed over shards (one per api key, user, endpoint) in compact immutable columns, the change
+ * marker it was loaded under, and the answers it memoized. It answers any activity request for its
+ * day with the items the SQL path gives ({@link DaySums} groups, {@link ItemJson} writes), and
+ * memoizes the JSON of requests without {@code user_id}, because those read every row of the day
+ * (tens of thousands for a large account) while a user's rows are few.
  */
 final class CachedDay {
 
@@ -29,12 +30,14 @@ final class CachedDay {
 
   /** Counts per row, in this order; UInt64 as the bits of a long. */
   static final int REQUESTS = 0;
+
   static final int PROMPT = 1;
   static final int COMPLETION = 2;
   static final int REASONING = 3;
   static final int CACHED = 4;
   static final int BYOK_REQUESTS = 5;
   static final int COUNTS = 6;
+
   /** Days with fewer rows are summed for each request: microseconds, and no memory for a memo. */
   static final int MEMO_MIN_ROWS = 64;
 
@@ -42,28 +45,42 @@ final class CachedDay {
   private final long marker;
   final Endpoint[] endpoints;
   final String[] apiKeyHashes;
+
   /** {@code ''} for no user, as stored. */
   final String[] userIds;
+
   final long[] counts;
-  /** Amounts at scale 12 as unscaled longs; {@link #bigMoney} holds the rows whose amounts do not fit (else null). */
+
+  /**
+   * Amounts at scale 12 as unscaled longs; {@link #bigMoney} holds the rows whose amounts do not
+   * fit (else null).
+   */
   final long[] usage;
+
   final long[] byokUsage;
   final BigDecimal[] bigMoney;
+
   /**
-   * The JSON of each row's strings, shared by the rows of a load that have the same: the endpoint's four fields
-   * ({@code "model":...,"provider_name":"..."}), the user as the value of {@code user_id} ({@code null} for no user)
-   * and the api key hash as a JSON string.
+   * The JSON of each row's strings, shared by the rows of a load that have the same: the endpoint's
+   * four fields ({@code "model":...,"provider_name":"..."}), the user as the value of {@code
+   * user_id} ({@code null} for no user) and the api key hash as a JSON string.
    */
   final byte[][] endpointJson;
+
   final byte[][] userJson;
   final byte[][] apiKeyHashJson;
+
   /** {@code {"date":"YYYY-MM-DD",}, the start of each of the day's items. */
   final byte[] itemStart;
 
   /** The UTF-8 JSON of aggregations already made, by {@link #json}. */
   private final Map<Memo, Memoized> memo = new ConcurrentHashMap<>();
+
   private volatile Map<String, int[]> rowsByUser;
-  /** Estimated heap bytes of the arrays and of what they point to, without memos and the user index. */
+
+  /**
+   * Estimated heap bytes of the arrays and of what they point to, without memos and the user index.
+   */
   private final long footprint;
 
   /** Which aggregation of the day, for which api key filter (null: all keys). */
@@ -90,7 +107,10 @@ final class CachedDay {
     this.footprint = HeapEstimate.of(this);
   }
 
-  /** Estimated heap bytes of this day as loaded; memos and the user index are reported as they are added. */
+  /**
+   * Estimated heap bytes of this day as loaded; memos and the user index are reported as they are
+   * added.
+   */
   long footprint() {
     return footprint;
   }
@@ -111,7 +131,7 @@ final class CachedDay {
   /** The items of {@code request} for this day, in {@link ActivityItem#ORDER}. */
   List<ActivityItem> items(ActivityRequest request) {
     List<ActivityItem> items = new ArrayList<>();
-    for (DaySums.Sum sum : sums(request, ignored -> { })) {
+    for (DaySums.Sum sum : sums(request, ignored -> {})) {
       items.add(sum.toItem(date));
     }
     items.sort(ActivityItem.ORDER);
@@ -119,17 +139,19 @@ final class CachedDay {
   }
 
   /**
-   * Appends {@link #items} to {@code out} as the JSON objects of the answer's {@code data} array, separated by commas,
-   * and preceded by one when {@code separate} and there is an item; returns how many items it appended. Requests
-   * without {@code user_id}, except the grouping by user and key, read every row of the day, so their bytes are
-   * memoized (for days of {@value #MEMO_MIN_ROWS} rows or more); {@code memoized} is told the estimated bytes of a new
-   * memo or user index, so the cache can count them against its bound.
+   * Appends {@link #items} to {@code out} as the JSON objects of the answer's {@code data} array,
+   * separated by commas, and preceded by one when {@code separate} and there is an item; returns
+   * how many items it appended. Requests without {@code user_id}, except the grouping by user and
+   * key, read every row of the day, so their bytes are memoized (for days of {@value
+   * #MEMO_MIN_ROWS} rows or more); {@code memoized} is told the estimated bytes of a new memo or
+   * user index, so the cache can count them against its bound.
    */
   int json(ActivityRequest request, JsonBytes out, boolean separate, LongConsumer memoized) {
     boolean byUser = request.groupByUser();
     boolean byApiKey = request.groupByApiKey();
     if (rows() < MEMO_MIN_ROWS || request.userId().isPresent() || byUser && byApiKey) {
-      // A small day or a user's rows are quickly summed; the grouping by user and key has about one item per row, so
+      // A small day or a user's rows are quickly summed; the grouping by user and key has about one
+      // item per row, so
       // a memo would take more memory than the day and save little.
       return ItemJson.write(this, sums(request, memoized), byUser, byApiKey, out, separate);
     }
@@ -152,18 +174,25 @@ final class CachedDay {
     return known.items();
   }
 
-  /** The sums of {@code request}'s items, in no particular order: a user's rows from the per-user index. */
+  /**
+   * The sums of {@code request}'s items, in no particular order: a user's rows from the per-user
+   * index.
+   */
   private Iterable<DaySums.Sum> sums(ActivityRequest request, LongConsumer memoized) {
     String apiKeyHash = request.apiKeyHash().orElse(null);
     Optional<String> user = request.userId();
     if (user.isPresent()) {
       int[] rows = rowsOfUser(user.get(), memoized);
-      return DaySums.of(this, rows, rows.length, apiKeyHash, request.groupByUser(), request.groupByApiKey());
+      return DaySums.of(
+          this, rows, rows.length, apiKeyHash, request.groupByUser(), request.groupByApiKey());
     }
-    return DaySums.of(this, null, rows(), apiKeyHash, request.groupByUser(), request.groupByApiKey());
+    return DaySums.of(
+        this, null, rows(), apiKeyHash, request.groupByUser(), request.groupByApiKey());
   }
 
-  /** The rows of {@code user}, from the per-user index built on the first request that names a user. */
+  /**
+   * The rows of {@code user}, from the per-user index built on the first request that names a user.
+   */
   private int[] rowsOfUser(String user, LongConsumer memoized) {
     Map<String, int[]> index = rowsByUser;
     if (index == null) {

@@ -4,13 +4,16 @@ import java.time.LocalDate;
 import java.util.Map;
 
 /**
- * One successful poll of {@code usage_daily_changes}: the marker sums of the window {@code [from, to]} it read (per
- * account, indexed by days since {@code from}), their total, and when the poll started ({@link System#nanoTime}).
+ * One successful poll of {@code usage_daily_changes}: the marker sums of the window {@code [from,
+ * to]} it read (per account, indexed by days since {@code from}), their total, and when the poll
+ * started ({@link System#nanoTime}).
  */
-record ChangeMarkers(LocalDate from, LocalDate to, Map<String, long[]> sums, long total, long startedNanos) {
+record ChangeMarkers(
+    LocalDate from, LocalDate to, Map<String, long[]> sums, long total, long startedNanos) {
 
   /** The sums of a window as read, with their total. */
-  static ChangeMarkers of(LocalDate from, LocalDate to, Map<String, long[]> sums, long startedNanos) {
+  static ChangeMarkers of(
+      LocalDate from, LocalDate to, Map<String, long[]> sums, long startedNanos) {
     long total = 0;
     for (long[] perDay : sums.values()) {
       for (long sum : perDay) {

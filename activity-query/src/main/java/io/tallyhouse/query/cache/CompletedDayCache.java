@@ -17,21 +17,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Answers {@code GET /api/v1/activity} for completed UTC days from memory, asking ClickHouse only for what it has not
- * seen or what changed, and through the SQL path when it may not answer. A completed day only changes when a late
- * event arrives, and every INSERT into {@code usage_daily} bumps that day's sum in {@code usage_daily_changes}
- * (migration 004), so:
+ * Answers {@code GET /api/v1/activity} for completed UTC days from memory, asking ClickHouse only
+ * for what it has not seen or what changed, and through the SQL path when it may not answer. A
+ * completed day only changes when a late event arrives, and every INSERT into {@code usage_daily}
+ * bumps that day's sum in {@code usage_daily_changes} (migration 004), so:
+ *
  * <ul>
- *   <li>a {@link ChangePoller} reads those sums every interval and the {@link DayStore} drops every day whose sum
- *       moved;</li>
- *   <li>a miss loads all the account's missing days of the window with one statement ({@link DayLoader});</li>
- *   <li>nothing is served before the first successful poll, nor while the last successful poll started more than
- *       {@value #STALE_POLLS} intervals ago: then every request reads ClickHouse. So a served day is at most
- *       {@value #STALE_POLLS} poll intervals older than the last write to it.</li>
+ *   <li>a {@link ChangePoller} reads those sums every interval and the {@link DayStore} drops every
+ *       day whose sum moved;
+ *   <li>a miss loads all the account's missing days of the window with one statement ({@link
+ *       DayLoader});
+ *   <li>nothing is served before the first successful poll, nor while the last successful poll
+ *       started more than {@value #STALE_POLLS} intervals ago: then every request reads ClickHouse.
+ *       So a served day is at most {@value #STALE_POLLS} poll intervals older than the last write
+ *       to it.
  * </ul>
- * Today is never cached (the window ends yesterday). The key includes the account and a load selects only that
- * account's rows, so one account's entries can never answer another. Memory is bounded by {@code maxBytes}
- * ({@link HeapEstimate}); the least recently used days go first.
+ *
+ * Today is never cached (the window ends yesterday). The key includes the account and a load
+ * selects only that account's rows, so one account's entries can never answer another. Memory is
+ * bounded by {@code maxBytes} ({@link HeapEstimate}); the least recently used days go first.
  */
 public final class CompletedDayCache implements AutoCloseable {
 
@@ -42,6 +46,7 @@ public final class CompletedDayCache implements AutoCloseable {
 
   /** The {@code result} tags of {@code activity_cache_answers}. */
   public static final String HIT = "hit";
+
   public static final String MISS = "miss";
   public static final String BYPASS = "bypass";
 
@@ -54,11 +59,16 @@ public final class CompletedDayCache implements AutoCloseable {
   private final DayLoader loader;
 
   /**
-   * A cache of the days {@code source} reads, holding at most {@code maxBytes} (estimated); 0 turns it off (every call
-   * goes to {@code sql}). Polling starts with {@link #start()}.
+   * A cache of the days {@code source} reads, holding at most {@code maxBytes} (estimated); 0 turns
+   * it off (every call goes to {@code sql}). Polling starts with {@link #start()}.
    */
-  public CompletedDayCache(ActivityRepository sql, CompletedDaySource source, Clock clock, long maxBytes,
-      Duration pollInterval, MeterRegistry registry) {
+  public CompletedDayCache(
+      ActivityRepository sql,
+      CompletedDaySource source,
+      Clock clock,
+      long maxBytes,
+      Duration pollInterval,
+      MeterRegistry registry) {
     this.sql = sql;
     this.maxBytes = maxBytes;
     this.pollInterval = pollInterval;
@@ -84,12 +94,17 @@ public final class CompletedDayCache implements AutoCloseable {
     poller.close();
   }
 
-  /** Reads the change markers now and drops what changed; throws when ClickHouse does not answer. */
+  /**
+   * Reads the change markers now and drops what changed; throws when ClickHouse does not answer.
+   */
   public void poll() {
     poller.poll();
   }
 
-  /** Successful polls so far: a caller that waits for it to grow by two knows a poll started after it began waiting. */
+  /**
+   * Successful polls so far: a caller that waits for it to grow by two knows a poll started after
+   * it began waiting.
+   */
   public long polls() {
     return poller.polls();
   }
@@ -99,7 +114,10 @@ public final class CompletedDayCache implements AutoCloseable {
     return usableMarkers() != null;
   }
 
-  /** The items of {@code request} for {@code account}, in the contract's order: from memory where it may. */
+  /**
+   * The items of {@code request} for {@code account}, in the contract's order: from memory where it
+   * may.
+   */
   public List<ActivityItem> activity(String account, ActivityRequest request) {
     long start = System.nanoTime();
     Resolved days = days(account, request);
@@ -115,24 +133,28 @@ public final class CompletedDayCache implements AutoCloseable {
   }
 
   /**
-   * Appends the same items as {@link #activity} to {@code out}, as the JSON objects of the answer's {@code data} array
-   * separated by commas: for a day in memory the bytes are memoized with its aggregation or written straight from its
-   * sums, so a hit builds no item and no String.
+   * Appends the same items as {@link #activity} to {@code out}, as the JSON objects of the answer's
+   * {@code data} array separated by commas: for a day in memory the bytes are memoized with its
+   * aggregation or written straight from its sums, so a hit builds no item and no String.
    *
-   * @throws InvalidParameterException when the answer has more than {@code maxItems} items (found after at most one
-   *     day more, or {@code maxItems + 1} rows from ClickHouse)
+   * @throws InvalidParameterException when the answer has more than {@code maxItems} items (found
+   *     after at most one day more, or {@code maxItems + 1} rows from ClickHouse)
    */
   public void activityJson(String account, ActivityRequest request, JsonBytes out, int maxItems) {
     long start = System.nanoTime();
     Resolved days = days(account, request);
     if (days == null) {
-      out.appendUtf8(bypass(start, () -> {
-        List<ActivityItem> items = sql.activity(account, request, maxItems + 1);
-        if (items.size() > maxItems) {
-          throw tooLarge(maxItems);
-        }
-        return ActivityItem.jsonObjects(items, request.groupByUser(), request.groupByApiKey());
-      }));
+      out.appendUtf8(
+          bypass(
+              start,
+              () -> {
+                List<ActivityItem> items = sql.activity(account, request, maxItems + 1);
+                if (items.size() > maxItems) {
+                  throw tooLarge(maxItems);
+                }
+                return ActivityItem.jsonObjects(
+                    items, request.groupByUser(), request.groupByApiKey());
+              }));
       return;
     }
     append(account, request, days.newestFirst(), out, maxItems);
@@ -140,11 +162,13 @@ public final class CompletedDayCache implements AutoCloseable {
   }
 
   /**
-   * {@link #activityJson} when every day of {@code request} is in memory and may be served (a hit): appends the
-   * objects and returns true. Otherwise writes nothing and returns false: the answer needs ClickHouse (a load or the
-   * SQL path). Never waits for ClickHouse, so an event loop may call it.
+   * {@link #activityJson} when every day of {@code request} is in memory and may be served (a hit):
+   * appends the objects and returns true. Otherwise writes nothing and returns false: the answer
+   * needs ClickHouse (a load or the SQL path). Never waits for ClickHouse, so an event loop may
+   * call it.
    */
-  public boolean activityJsonFromMemory(String account, ActivityRequest request, JsonBytes out, int maxItems) {
+  public boolean activityJsonFromMemory(
+      String account, ActivityRequest request, JsonBytes out, int maxItems) {
     long start = System.nanoTime();
     ChangeMarkers current = usableMarkers();
     if (current == null || !current.covers(request.from(), request.to())) {
@@ -159,27 +183,45 @@ public final class CompletedDayCache implements AutoCloseable {
     return true;
   }
 
-  /** The refusal of an answer of more than {@code maxItems} items: the client narrows it or uses the export. */
+  /**
+   * The refusal of an answer of more than {@code maxItems} items: the client narrows it or uses the
+   * export.
+   */
   static InvalidParameterException tooLarge(int maxItems) {
-    return new InvalidParameterException("The answer would have more than " + maxItems + " items: narrow it with"
-        + " date, api_key_hash or user_id, or use /api/v1/activity/export");
+    return new InvalidParameterException(
+        "The answer would have more than "
+            + maxItems
+            + " items: narrow it with"
+            + " date, api_key_hash or user_id, or use /api/v1/activity/export");
   }
 
-  /** Appends the days' items; checks the cap after each day, so at most one day's items more are ever written. */
-  private void append(String account, ActivityRequest request, List<CachedDay> newestFirst, JsonBytes out,
+  /**
+   * Appends the days' items; checks the cap after each day, so at most one day's items more are
+   * ever written.
+   */
+  private void append(
+      String account,
+      ActivityRequest request,
+      List<CachedDay> newestFirst,
+      JsonBytes out,
       int maxItems) {
     int first = out.length();
     long items = 0;
     for (CachedDay day : newestFirst) {
-      items += day.json(request, out, out.length() > first, added -> store.charge(account, day, added));
+      items +=
+          day.json(request, out, out.length() > first, added -> store.charge(account, day, added));
       if (items > maxItems) {
         throw tooLarge(maxItems);
       }
     }
   }
 
-  /** From the last day: the contract orders by date descending first, and each day's items are in order. */
-  private static List<CachedDay> newestFirst(Map<LocalDate, CachedDay> found, ActivityRequest request) {
+  /**
+   * From the last day: the contract orders by date descending first, and each day's items are in
+   * order.
+   */
+  private static List<CachedDay> newestFirst(
+      Map<LocalDate, CachedDay> found, ActivityRequest request) {
     List<CachedDay> newestFirst = new ArrayList<>(found.size());
     for (LocalDate date = request.to(); !date.isBefore(request.from()); date = date.minusDays(1)) {
       newestFirst.add(found.get(date));
@@ -195,8 +237,9 @@ public final class CompletedDayCache implements AutoCloseable {
   private record Resolved(String result, List<CachedDay> newestFirst) {}
 
   /**
-   * Every day of {@code request} from memory, loading the account's missing days if needed; null when the request must
-   * be answered by SQL (cache off, no recent poll, a day outside the polled window, a failed load).
+   * Every day of {@code request} from memory, loading the account's missing days if needed; null
+   * when the request must be answered by SQL (cache off, no recent poll, a day outside the polled
+   * window, a failed load).
    */
   private Resolved days(String account, ActivityRequest request) {
     ChangeMarkers current = usableMarkers();
@@ -222,7 +265,8 @@ public final class CompletedDayCache implements AutoCloseable {
         }
       }
       if (found.size() < wanted) {
-        // Stored by a load that ended just before ours began (ours then found nothing missing): look once more.
+        // Stored by a load that ended just before ours began (ours then found nothing missing):
+        // look once more.
         store.lookup(account, request.from(), request.to()).forEach(found::putIfAbsent);
       }
       if (found.size() < wanted) {
@@ -243,10 +287,14 @@ public final class CompletedDayCache implements AutoCloseable {
     }
   }
 
-  /** The markers of the last successful poll, or null when the cache is off or no poll is recent enough to trust. */
+  /**
+   * The markers of the last successful poll, or null when the cache is off or no poll is recent
+   * enough to trust.
+   */
   private ChangeMarkers usableMarkers() {
     ChangeMarkers current = enabled() ? store.markers() : null;
-    if (current == null || System.nanoTime() - current.startedNanos() > STALE_POLLS * pollInterval.toNanos()) {
+    if (current == null
+        || System.nanoTime() - current.startedNanos() > STALE_POLLS * pollInterval.toNanos()) {
       return null;
     }
     return current;

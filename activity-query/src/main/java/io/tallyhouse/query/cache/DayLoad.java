@@ -12,9 +12,9 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Collects the rows of the days of one load into the columns of {@link CachedDay}. Strings, endpoints and their JSON
- * text are shared across the load's days, so an account's keys, users and endpoints are stored once however many rows
- * name them.
+ * Collects the rows of the days of one load into the columns of {@link CachedDay}. Strings,
+ * endpoints and their JSON text are shared across the load's days, so an account's keys, users and
+ * endpoints are stored once however many rows name them.
  */
 public final class DayLoad {
 
@@ -28,25 +28,53 @@ public final class DayLoad {
   private long rows;
 
   /**
-   * One row of {@code date}: its group and sums as ClickHouse returned them (UInt64 text), the amounts already read
-   * and checked ({@link MoneyTotals}).
+   * One row of {@code date}: its group and sums as ClickHouse returned them (UInt64 text), the
+   * amounts already read and checked ({@link MoneyTotals}).
    */
-  void add(LocalDate date, String apiKeyHash, String userId, String endpointId, String model, String modelPermaslug,
-      String providerName, String[] countsText, BigDecimal usage, BigDecimal byokUsage) {
+  void add(
+      LocalDate date,
+      String apiKeyHash,
+      String userId,
+      String endpointId,
+      String model,
+      String modelPermaslug,
+      String providerName,
+      String[] countsText,
+      BigDecimal usage,
+      BigDecimal byokUsage) {
     CachedDay.Endpoint endpoint =
-        new CachedDay.Endpoint(intern(endpointId), intern(model), intern(modelPermaslug), intern(providerName));
+        new CachedDay.Endpoint(
+            intern(endpointId), intern(model), intern(modelPermaslug), intern(providerName));
     CachedDay.Endpoint shared = endpoints.putIfAbsent(endpoint, endpoint);
     endpoint = shared == null ? endpoint : shared;
-    byte[] endpointFields = endpointJson.computeIfAbsent(endpoint, e -> utf8("\"model\":" + JsonText.quoted(e.model())
-        + ",\"model_permaslug\":" + JsonText.quoted(e.modelPermaslug())
-        + ",\"endpoint_id\":" + JsonText.quoted(e.endpointId())
-        + ",\"provider_name\":" + JsonText.quoted(e.providerName())));
+    byte[] endpointFields =
+        endpointJson.computeIfAbsent(
+            endpoint,
+            e ->
+                utf8(
+                    "\"model\":"
+                        + JsonText.quoted(e.model())
+                        + ",\"model_permaslug\":"
+                        + JsonText.quoted(e.modelPermaslug())
+                        + ",\"endpoint_id\":"
+                        + JsonText.quoted(e.endpointId())
+                        + ",\"provider_name\":"
+                        + JsonText.quoted(e.providerName())));
     long[] parsed = new long[CachedDay.COUNTS];
     for (int c = 0; c < CachedDay.COUNTS; c++) {
       parsed[c] = Long.parseUnsignedLong(countsText[c]);
     }
-    days.computeIfAbsent(date, d -> new Rows()).add(endpoint, intern(apiKeyHash), intern(userId), parsed,
-        usage, byokUsage, endpointFields, userId.isEmpty() ? NULL : json(userId), json(apiKeyHash));
+    days.computeIfAbsent(date, d -> new Rows())
+        .add(
+            endpoint,
+            intern(apiKeyHash),
+            intern(userId),
+            parsed,
+            usage,
+            byokUsage,
+            endpointFields,
+            userId.isEmpty() ? NULL : json(userId),
+            json(apiKeyHash));
     rows++;
   }
 
@@ -59,7 +87,10 @@ public final class DayLoad {
     return rows;
   }
 
-  /** The day {@code date} under {@code marker}; a day without rows is an empty day, cached like any other. */
+  /**
+   * The day {@code date} under {@code marker}; a day without rows is an empty day, cached like any
+   * other.
+   */
   CachedDay day(LocalDate date, long marker) {
     return new CachedDay(date, marker, days.getOrDefault(date, new Rows()));
   }
@@ -88,8 +119,16 @@ public final class DayLoad {
     byte[][] userJson = new byte[16][];
     byte[][] apiKeyHashJson = new byte[16][];
 
-    void add(CachedDay.Endpoint endpoint, String apiKeyHash, String userId, long[] rowCounts, BigDecimal rowUsage,
-        BigDecimal rowByokUsage, byte[] rowEndpointJson, byte[] rowUserJson, byte[] rowApiKeyHashJson) {
+    void add(
+        CachedDay.Endpoint endpoint,
+        String apiKeyHash,
+        String userId,
+        long[] rowCounts,
+        BigDecimal rowUsage,
+        BigDecimal rowByokUsage,
+        byte[] rowEndpointJson,
+        byte[] rowUserJson,
+        byte[] rowApiKeyHashJson) {
       if (size == endpoints.length) {
         grow(size * 2);
       }
@@ -100,14 +139,16 @@ public final class DayLoad {
       apiKeyHashes[size] = apiKeyHash;
       userIds[size] = userId;
       System.arraycopy(rowCounts, 0, counts, size * CachedDay.COUNTS, CachedDay.COUNTS);
-      // The scale of Decimal(38, 12) is exact; current ClickHouse prints fewer digits, 18.16 all twelve.
+      // The scale of Decimal(38, 12) is exact; current ClickHouse prints fewer digits, 18.16 all
+      // twelve.
       BigInteger usageUnscaled = Money.unscaled(rowUsage);
       BigInteger byokUnscaled = Money.unscaled(rowByokUsage);
       if (usageUnscaled.bitLength() < 64 && byokUnscaled.bitLength() < 64) {
         usage[size] = usageUnscaled.longValue();
         byokUsage[size] = byokUnscaled.longValue();
       } else {
-        // More than about 9.2 million USD in one row: rare enough to keep as objects beside the arrays.
+        // More than about 9.2 million USD in one row: rare enough to keep as objects beside the
+        // arrays.
         if (bigMoney == null) {
           bigMoney = new BigDecimal[endpoints.length * 2];
         }

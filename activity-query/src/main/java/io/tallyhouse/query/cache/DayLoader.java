@@ -9,9 +9,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Loads an account's days of the window that are not in memory, with one statement, and stores them; concurrent
- * misses of one account share that load. Each day is stored under the marker sum of the latest poll read
- * <em>before</em> its rows were queried: a write racing the load moves the sum past it, so the next poll drops the day.
+ * Loads an account's days of the window that are not in memory, with one statement, and stores
+ * them; concurrent misses of one account share that load. Each day is stored under the marker sum
+ * of the latest poll read <em>before</em> its rows were queried: a write racing the load moves the
+ * sum past it, so the next poll drops the day.
  */
 final class DayLoader {
 
@@ -28,7 +29,10 @@ final class DayLoader {
     this.metrics = metrics;
   }
 
-  /** The days loaded for {@code account} (by this call or by the one it joined); throws when ClickHouse fails. */
+  /**
+   * The days loaded for {@code account} (by this call or by the one it joined); throws when
+   * ClickHouse fails.
+   */
   Map<LocalDate, CachedDay> load(String account) {
     return loads.get(account, () -> loadNow(account));
   }

@@ -11,16 +11,19 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The cached days and the markers they are checked against: least recently used first, within a bound of estimated
- * bytes. A day is only kept under the marker of the latest poll, and a poll's drops and the markers it installs
- * happen under one lock with the stores, so a day is either stored before a poll that drops it or checked against
- * that poll, never missed by both.
+ * The cached days and the markers they are checked against: least recently used first, within a
+ * bound of estimated bytes. A day is only kept under the marker of the latest poll, and a poll's
+ * drops and the markers it installs happen under one lock with the stores, so a day is either
+ * stored before a poll that drops it or checked against that poll, never missed by both.
  */
 final class DayStore {
 
   private record DayKey(String account, LocalDate date) {}
 
-  /** A cached day and its estimated bytes (as loaded, then its memos and user index as they are added). */
+  /**
+   * A cached day and its estimated bytes (as loaded, then its memos and user index as they are
+   * added).
+   */
   private static final class Entry {
     private final CachedDay day;
     private long weight;
@@ -32,12 +35,16 @@ final class DayStore {
   }
 
   private final long maxBytes;
+
   /** Access-ordered, so iteration starts at the least recently used day. Guarded by itself. */
   private final LinkedHashMap<DayKey, Entry> days = new LinkedHashMap<>(1024, 0.75f, true);
+
   /** Sum of the entries' weights; guarded by {@link #days}. */
   private long weight;
+
   /** The latest successful poll; replaced under {@link #days} together with the drops it causes. */
   private volatile ChangeMarkers markers;
+
   private final CacheMetrics metrics;
 
   DayStore(long maxBytes, CacheMetrics metrics) {
@@ -78,15 +85,19 @@ final class DayStore {
     return missing;
   }
 
-  /** Keeps the loaded days whose marker the latest poll still shows and that fit the bound alone. */
+  /**
+   * Keeps the loaded days whose marker the latest poll still shows and that fit the bound alone.
+   */
   void store(String account, Iterable<CachedDay> loaded) {
     synchronized (days) {
       ChangeMarkers latest = markers;
       for (CachedDay day : loaded) {
         Entry entry = new Entry(day);
-        if (!latest.covers(day.date(), day.date()) || latest.of(account, day.date()) != day.marker()
+        if (!latest.covers(day.date(), day.date())
+            || latest.of(account, day.date()) != day.marker()
             || entry.weight > maxBytes) {
-          continue; // answers the requests waiting for it, but is stale already (or too large to keep)
+          continue; // answers the requests waiting for it, but is stale already (or too large to
+          // keep)
         }
         Entry previous = days.put(new DayKey(account, day.date()), entry);
         weight += entry.weight - (previous == null ? 0 : previous.weight);
@@ -95,7 +106,10 @@ final class DayStore {
     }
   }
 
-  /** Counts {@code bytes} memoized by {@code day} against the bound, if the day is still the cached one. */
+  /**
+   * Counts {@code bytes} memoized by {@code day} against the bound, if the day is still the cached
+   * one.
+   */
   void charge(String account, CachedDay day, long bytes) {
     synchronized (days) {
       Entry entry = days.get(new DayKey(account, day.date()));
@@ -107,7 +121,9 @@ final class DayStore {
     }
   }
 
-  /** Drops the least recently used days until the weight is within the bound. Under {@link #days}. */
+  /**
+   * Drops the least recently used days until the weight is within the bound. Under {@link #days}.
+   */
   private void evictToBound() {
     Iterator<Entry> eldest = days.values().iterator();
     while (weight > maxBytes && eldest.hasNext()) {
@@ -123,9 +139,9 @@ final class DayStore {
   }
 
   /**
-   * Installs the markers of a poll that read them per account and day: drops every cached day whose sum differs from
-   * {@code fresh} (only those can be stale, since every cached day holds the latest poll's marker) or that left the
-   * window.
+   * Installs the markers of a poll that read them per account and day: drops every cached day whose
+   * sum differs from {@code fresh} (only those can be stale, since every cached day holds the
+   * latest poll's marker) or that left the window.
    */
   void replace(ChangeMarkers fresh) {
     synchronized (days) {
@@ -139,7 +155,10 @@ final class DayStore {
     }
   }
 
-  /** Drops the cached days whose sum differs between two polls of the same window. Under {@link #days}. */
+  /**
+   * Drops the cached days whose sum differs between two polls of the same window. Under {@link
+   * #days}.
+   */
   private void dropChanged(ChangeMarkers previous, ChangeMarkers fresh) {
     Set<String> accounts = new HashSet<>(previous.sums().keySet());
     accounts.addAll(fresh.sums().keySet());
@@ -159,7 +178,10 @@ final class DayStore {
     }
   }
 
-  /** Drops the cached days outside {@code fresh}'s window or with another sum than its own. Under {@link #days}. */
+  /**
+   * Drops the cached days outside {@code fresh}'s window or with another sum than its own. Under
+   * {@link #days}.
+   */
   private void dropAllBut(ChangeMarkers fresh) {
     Iterator<Map.Entry<DayKey, Entry>> entries = days.entrySet().iterator();
     while (entries.hasNext()) {

@@ -9,40 +9,48 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The activity statement's GROUP BY in Java over one cached day: sums per endpoint and the requested groupings, with
- * counts wrapping like ClickHouse's UInt64 sums and exact amounts, in the contract's order.
+ * The activity statement's GROUP BY in Java over one cached day: sums per endpoint and the
+ * requested groupings, with counts wrapping like ClickHouse's UInt64 sums and exact amounts, in the
+ * contract's order.
  */
 final class DaySums {
 
   private DaySums() {}
 
-  /** Group key of one item: the endpoint, plus the user and key when grouped by them (else null). */
+  /**
+   * Group key of one item: the endpoint, plus the user and key when grouped by them (else null).
+   */
   record Group(CachedDay.Endpoint endpoint, String userId, String apiKeyHash) {}
 
   /** {@link ActivityItem#ORDER} within one day, on the sums (no item is built to sort them). */
-  static final Comparator<Sum> ORDER = Comparator
-      .comparing((Sum sum) -> sum.usage).reversed()
-      .thenComparing(sum -> sum.group.endpoint().endpointId())
-      .thenComparing(Sum::userId, Comparator.nullsFirst(Comparator.naturalOrder()))
-      .thenComparing(sum -> sum.group.apiKeyHash(), Comparator.nullsFirst(Comparator.naturalOrder()))
-      .thenComparing(sum -> sum.group.endpoint().model())
-      .thenComparing(sum -> sum.group.endpoint().modelPermaslug())
-      .thenComparing(sum -> sum.group.endpoint().providerName());
+  static final Comparator<Sum> ORDER =
+      Comparator.comparing((Sum sum) -> sum.usage)
+          .reversed()
+          .thenComparing(sum -> sum.group.endpoint().endpointId())
+          .thenComparing(Sum::userId, Comparator.nullsFirst(Comparator.naturalOrder()))
+          .thenComparing(
+              sum -> sum.group.apiKeyHash(), Comparator.nullsFirst(Comparator.naturalOrder()))
+          .thenComparing(sum -> sum.group.endpoint().model())
+          .thenComparing(sum -> sum.group.endpoint().modelPermaslug())
+          .thenComparing(sum -> sum.group.endpoint().providerName());
 
   /**
-   * Sums the rows ({@code selected[0..n)}, or all rows when {@code selected} is null) of {@code apiKeyHash} (all when
-   * null) of {@code day}, in no particular order.
+   * Sums the rows ({@code selected[0..n)}, or all rows when {@code selected} is null) of {@code
+   * apiKeyHash} (all when null) of {@code day}, in no particular order.
    */
-  static Collection<Sum> of(CachedDay day, int[] selected, int n, String apiKeyHash, boolean byUser,
-      boolean byApiKey) {
+  static Collection<Sum> of(
+      CachedDay day, int[] selected, int n, String apiKeyHash, boolean byUser, boolean byApiKey) {
     Map<Group, Sum> groups = new HashMap<>();
     for (int s = 0; s < n; s++) {
       int row = selected == null ? s : selected[s];
       if (apiKeyHash != null && !apiKeyHash.equals(day.apiKeyHashes[row])) {
         continue;
       }
-      Group group = new Group(day.endpoints[row], byUser ? day.userIds[row] : null,
-          byApiKey ? day.apiKeyHashes[row] : null);
+      Group group =
+          new Group(
+              day.endpoints[row],
+              byUser ? day.userIds[row] : null,
+              byApiKey ? day.apiKeyHashes[row] : null);
       Sum sum = groups.get(group);
       if (sum == null) {
         sum = new Sum(group, row);
@@ -73,7 +81,8 @@ final class DaySums {
 
     void add(CachedDay day, int row) {
       for (int c = 0; c < CachedDay.COUNTS; c++) {
-        counts[c] += day.counts[row * CachedDay.COUNTS + c]; // wraps modulo 2^64, as sum(UInt64) does
+        counts[c] +=
+            day.counts[row * CachedDay.COUNTS + c]; // wraps modulo 2^64, as sum(UInt64) does
       }
       if (day.bigMoney != null && day.bigMoney[2 * row] != null) {
         usage.add(day.bigMoney[2 * row]);
@@ -86,11 +95,22 @@ final class DaySums {
 
     ActivityItem toItem(LocalDate date) {
       CachedDay.Endpoint endpoint = group.endpoint();
-      return new ActivityItem(date, endpoint.model(), endpoint.modelPermaslug(), endpoint.endpointId(),
-          endpoint.providerName(), userId(), group.apiKeyHash(), usage.value(), byokUsage.value(),
-          unsigned(counts[CachedDay.REQUESTS]), unsigned(counts[CachedDay.PROMPT]),
-          unsigned(counts[CachedDay.COMPLETION]), unsigned(counts[CachedDay.REASONING]),
-          unsigned(counts[CachedDay.CACHED]), unsigned(counts[CachedDay.BYOK_REQUESTS]));
+      return new ActivityItem(
+          date,
+          endpoint.model(),
+          endpoint.modelPermaslug(),
+          endpoint.endpointId(),
+          endpoint.providerName(),
+          userId(),
+          group.apiKeyHash(),
+          usage.value(),
+          byokUsage.value(),
+          unsigned(counts[CachedDay.REQUESTS]),
+          unsigned(counts[CachedDay.PROMPT]),
+          unsigned(counts[CachedDay.COMPLETION]),
+          unsigned(counts[CachedDay.REASONING]),
+          unsigned(counts[CachedDay.CACHED]),
+          unsigned(counts[CachedDay.BYOK_REQUESTS]));
     }
   }
 

@@ -7,8 +7,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The estimated heap bytes the cache's memory bound counts, on the high side for a 64-bit JVM: object headers of 16
- * bytes and references of 8 (4 with compressed oops), so the bound is never exceeded by the estimate being low.
+ * The estimated heap bytes the cache's memory bound counts, on the high side for a 64-bit JVM:
+ * object headers of 16 bytes and references of 8 (4 with compressed oops), so the bound is never
+ * exceeded by the estimate being low.
  */
 final class HeapEstimate {
 
@@ -16,24 +17,40 @@ final class HeapEstimate {
 
   static final int HEADER = 16;
   static final int REF = 8;
+
   /** A String object without its array (header, hash, coder, the array reference). */
   static final int STRING = 32;
+
   /** An Endpoint record: header and four references. */
   static final int ENDPOINT = HEADER + 4 * REF;
-  /** A BigDecimal with its BigInteger and magnitude array (rows of more than about 9.2 million USD). */
+
+  /**
+   * A BigDecimal with its BigInteger and magnitude array (rows of more than about 9.2 million USD).
+   */
   static final int BIG_DECIMAL = 112;
-  /** A memo's map node, key and value records beside its bytes; and a user's node in the per-user index. */
+
+  /**
+   * A memo's map node, key and value records beside its bytes; and a user's node in the per-user
+   * index.
+   */
   static final int MEMO_ENTRY = 128;
+
   static final int USER_INDEX_ENTRY = 64;
+
   /** A day's own fields, its date and its empty memo map. */
   static final int DAY = 256;
-  /** The cache's map entry, key, date and entry object of a cached day, beside the day's own footprint. */
+
+  /**
+   * The cache's map entry, key, date and entry object of a cached day, beside the day's own
+   * footprint.
+   */
   static final int ENTRY = 160;
 
   /**
-   * The day's arrays plus every distinct string, endpoint and JSON text its rows point to, at their real lengths (a
-   * 256 character user id weighs what it takes). The strings of one load are shared by its days, but each day counts
-   * those it points to, so a day evicted alone never leaves them uncounted: an upper bound.
+   * The day's arrays plus every distinct string, endpoint and JSON text its rows point to, at their
+   * real lengths (a 256 character user id weighs what it takes). The strings of one load are shared
+   * by its days, but each day counts those it points to, so a day evicted alone never leaves them
+   * uncounted: an upper bound.
    */
   static long of(CachedDay day) {
     int n = day.rows();
@@ -49,11 +66,16 @@ final class HeapEstimate {
     for (int i = 0; i < n; i++) {
       CachedDay.Endpoint endpoint = day.endpoints[i];
       if (counted.add(endpoint)) {
-        bytes += ENDPOINT + string(endpoint.endpointId(), counted) + string(endpoint.model(), counted)
-            + string(endpoint.modelPermaslug(), counted) + string(endpoint.providerName(), counted);
+        bytes +=
+            ENDPOINT
+                + string(endpoint.endpointId(), counted)
+                + string(endpoint.model(), counted)
+                + string(endpoint.modelPermaslug(), counted)
+                + string(endpoint.providerName(), counted);
       }
       bytes += string(day.apiKeyHashes[i], counted) + string(day.userIds[i], counted);
-      for (byte[] json : new byte[][] {day.endpointJson[i], day.userJson[i], day.apiKeyHashJson[i]}) {
+      for (byte[] json :
+          new byte[][] {day.endpointJson[i], day.userJson[i], day.apiKeyHashJson[i]}) {
         bytes += counted.add(json) ? array(json.length, 1) : 0;
       }
     }
@@ -74,7 +96,10 @@ final class HeapEstimate {
     return bytes;
   }
 
-  /** A string's bytes unless {@code counted} has it: one byte per character when all are Latin-1, else two. */
+  /**
+   * A string's bytes unless {@code counted} has it: one byte per character when all are Latin-1,
+   * else two.
+   */
   private static long string(String value, Set<Object> counted) {
     if (!counted.add(value)) {
       return 0;
@@ -83,7 +108,9 @@ final class HeapEstimate {
     return STRING + array(value.length(), latin1 ? 1 : 2);
   }
 
-  /** An array of {@code length} elements of {@code size} bytes, with its header, padded to 8 bytes. */
+  /**
+   * An array of {@code length} elements of {@code size} bytes, with its header, padded to 8 bytes.
+   */
   static long array(long length, int size) {
     return (HEADER + length * size + 7) & ~7L;
   }

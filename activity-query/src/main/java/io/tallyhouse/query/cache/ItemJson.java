@@ -7,8 +7,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Writes a cached day's sums as the items of an activity answer, straight into its bytes, byte for byte as
- * {@link ActivityItem#jsonObjects} writes the SQL path's items (the strings' JSON is made once per load).
+ * Writes a cached day's sums as the items of an activity answer, straight into its bytes, byte for
+ * byte as {@link ActivityItem#jsonObjects} writes the SQL path's items (the strings' JSON is made
+ * once per load).
  */
 final class ItemJson {
 
@@ -16,9 +17,14 @@ final class ItemJson {
 
   private static final byte[] USAGE = ascii(",\"usage\":");
   private static final byte[] BYOK_USAGE = ascii(",\"byok_usage_inference\":");
-  private static final byte[][] COUNT_FIELDS = {ascii(",\"requests\":"), ascii(",\"prompt_tokens\":"),
-      ascii(",\"completion_tokens\":"), ascii(",\"reasoning_tokens\":"), ascii(",\"cached_tokens\":"),
-      ascii(",\"byok_requests\":")};
+  private static final byte[][] COUNT_FIELDS = {
+    ascii(",\"requests\":"),
+    ascii(",\"prompt_tokens\":"),
+    ascii(",\"completion_tokens\":"),
+    ascii(",\"reasoning_tokens\":"),
+    ascii(",\"cached_tokens\":"),
+    ascii(",\"byok_requests\":")
+  };
   private static final byte[] USER_ID = ascii(",\"user_id\":");
   private static final byte[] API_KEY_HASH = ascii(",\"api_key_hash\":");
 
@@ -27,10 +33,15 @@ final class ItemJson {
   }
 
   /**
-   * Writes the sums of {@code day} in the contract's order, preceded by a comma when {@code separate} and there is
-   * one; returns how many.
+   * Writes the sums of {@code day} in the contract's order, preceded by a comma when {@code
+   * separate} and there is one; returns how many.
    */
-  static int write(CachedDay day, Iterable<DaySums.Sum> unordered, boolean byUser, boolean byApiKey, JsonBytes out,
+  static int write(
+      CachedDay day,
+      Iterable<DaySums.Sum> unordered,
+      boolean byUser,
+      boolean byApiKey,
+      JsonBytes out,
       boolean separate) {
     List<DaySums.Sum> sums = new ArrayList<>();
     unordered.forEach(sums::add);

@@ -5,7 +5,9 @@ import io.tallyhouse.schemas.contract.Money;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 
-/** A running exact sum of amounts at {@link Money#SCALE}: a long while it fits, a BigInteger after. */
+/**
+ * A running exact sum of amounts at {@link Money#SCALE}: a long while it fits, a BigInteger after.
+ */
 final class MoneySum implements Comparable<MoneySum> {
 
   private long unscaled;

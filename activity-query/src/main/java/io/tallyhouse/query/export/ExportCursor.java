@@ -15,13 +15,14 @@ import java.util.Base64;
 import java.util.List;
 
 /**
- * The export's opaque keyset cursor: base64url of {@code {"v":1,"k":[last row's group values],"c":check}}, where
- * {@code check} is a digest of the request's {@link ExportRequest#fingerprint() parameters} and the values. A
- * cursor used with other parameters, or edited, fails the check; anything that does not decode is refused the
- * same way, always as a 400 naming {@code cursor}.
+ * The export's opaque keyset cursor: base64url of {@code {"v":1,"k":[last row's group
+ * values],"c":check}}, where {@code check} is a digest of the request's {@link
+ * ExportRequest#fingerprint() parameters} and the values. A cursor used with other parameters, or
+ * edited, fails the check; anything that does not decode is refused the same way, always as a 400
+ * naming {@code cursor}.
  *
- * <p>The values are the stored ones ({@code ''} for "no user"), so the next page continues strictly after that row
- * in the SQL order, whatever rows were added or updated since: keyset, not offset.
+ * <p>The values are the stored ones ({@code ''} for "no user"), so the next page continues strictly
+ * after that row in the SQL order, whatever rows were added or updated since: keyset, not offset.
  */
 public final class ExportCursor {
 
@@ -49,7 +50,8 @@ public final class ExportCursor {
   /**
    * The group-column values {@code text} continues after.
    *
-   * @throws InvalidParameterException for anything but a cursor this service made for these parameters
+   * @throws InvalidParameterException for anything but a cursor this service made for these
+   *     parameters
    */
   static List<String> decode(String text, ExportRequest request) {
     if (text.isEmpty() || text.length() > MAX_LENGTH) {
@@ -62,8 +64,13 @@ public final class ExportCursor {
       // IllegalArgumentException (not base64url) or IOException (not JSON).
       throw invalid();
     }
-    if (root == null || !root.isObject() || root.size() != 3 || !root.path("v").isInt()
-        || root.get("v").intValue() != VERSION || !root.path("k").isArray() || !root.path("c").isTextual()) {
+    if (root == null
+        || !root.isObject()
+        || root.size() != 3
+        || !root.path("v").isInt()
+        || root.get("v").intValue() != VERSION
+        || !root.path("k").isArray()
+        || !root.path("c").isTextual()) {
       throw invalid();
     }
     ArrayNode keys = (ArrayNode) root.get("k");
@@ -71,7 +78,8 @@ public final class ExportCursor {
     if (keys.size() != columns.size()) {
       throw invalid();
     }
-    if (!MessageDigest.isEqual(check(request, keys).getBytes(StandardCharsets.US_ASCII),
+    if (!MessageDigest.isEqual(
+        check(request, keys).getBytes(StandardCharsets.US_ASCII),
         root.get("c").textValue().getBytes(StandardCharsets.UTF_8))) {
       throw invalid();
     }
@@ -82,12 +90,15 @@ public final class ExportCursor {
         throw invalid();
       }
       String value = key.textValue();
-      boolean valid = switch (columns.get(i)) {
-        case "date" -> ActivityRequest.parseDate(value) != null
-            && !ActivityRequest.parseDate(value).isBefore(ExportRequest.FIRST_DAY);
-        // Stored strings may hold anything (a user id with a newline); the check already vouches for them.
-        default -> true;
-      };
+      boolean valid =
+          switch (columns.get(i)) {
+            case "date" ->
+                ActivityRequest.parseDate(value) != null
+                    && !ActivityRequest.parseDate(value).isBefore(ExportRequest.FIRST_DAY);
+            // Stored strings may hold anything (a user id with a newline); the check already
+            // vouches for them.
+            default -> true;
+          };
       if (!valid) {
         throw invalid();
       }

@@ -10,24 +10,23 @@ import io.vertx.core.buffer.Buffer;
 import java.util.List;
 
 /**
- * Reads an export's keyset pages and writes them: a JSON page with the cursor of the next, or a page of CSV text with
- * the request of the next.
+ * Reads an export's keyset pages and writes them: a JSON page with the cursor of the next, or a
+ * page of CSV text with the request of the next.
  */
 public final class ExportPages {
 
   /** Rows read from ClickHouse per keyset page while streaming CSV. */
   public static final int CSV_PAGE_ROWS = 10_000;
 
-  private static final ObjectMapper JSON = JsonMapper.builder()
-      .enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN)
-      .build();
+  private static final ObjectMapper JSON =
+      JsonMapper.builder().enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
 
   private final ExportRepository repository;
   private final int csvPageRows;
 
   /**
-   * @param csvPageRows rows per keyset page of a CSV export ({@link #CSV_PAGE_ROWS}; fewer make a small CSV span
-   *     several pages)
+   * @param csvPageRows rows per keyset page of a CSV export ({@link #CSV_PAGE_ROWS}; fewer make a
+   *     small CSV span several pages)
    */
   public ExportPages(ExportRepository repository, int csvPageRows) {
     this.repository = repository;
@@ -52,8 +51,8 @@ public final class ExportPages {
   }
 
   /**
-   * One keyset page of CSV text (after the header line when {@code first}), and the request of the next page unless
-   * this one was the last.
+   * One keyset page of CSV text (after the header line when {@code first}), and the request of the
+   * next page unless this one was the last.
    */
   public CsvExport.Page csvPage(String account, ExportRequest request, boolean first) {
     List<ExportRow> page = repository.page(account, request, csvPageRows);
@@ -64,7 +63,8 @@ public final class ExportPages {
     for (ExportRow row : page) {
       row.appendCsv(chunk);
     }
-    ExportRequest next = page.size() < csvPageRows ? null : request.after(page.get(page.size() - 1).values());
+    ExportRequest next =
+        page.size() < csvPageRows ? null : request.after(page.get(page.size() - 1).values());
     return new CsvExport.Page(Buffer.buffer(chunk.toString()), next);
   }
 }

@@ -11,8 +11,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The export's SQL: one keyset page of {@code usage_daily FINAL} totals per group, ordered by the group columns.
- * Every value reaches the statement through {@link SqlLiteral}; column names come from {@link ExportRequest.Group}.
+ * The export's SQL: one keyset page of {@code usage_daily FINAL} totals per group, ordered by the
+ * group columns. Every value reaches the statement through {@link SqlLiteral}; column names come
+ * from {@link ExportRequest.Group}.
  */
 public final class ExportRepository {
 
@@ -25,9 +26,9 @@ public final class ExportRepository {
   }
 
   /**
-   * Up to {@code limit} rows of {@code request} for {@code account} strictly after {@code request.after()} in the
-   * order of {@link ExportRequest#groupColumns()} (ClickHouse compares strings bytewise, the same in ORDER BY and
-   * in the keyset condition).
+   * Up to {@code limit} rows of {@code request} for {@code account} strictly after {@code
+   * request.after()} in the order of {@link ExportRequest#groupColumns()} (ClickHouse compares
+   * strings bytewise, the same in ORDER BY and in the keyset condition).
    */
   public List<ExportRow> page(String account, ExportRequest request, int limit) {
     List<String> columns = request.groupColumns();
@@ -37,23 +38,38 @@ public final class ExportRepository {
     }
     selected.addAll(ActivityRepository.SUM_COLUMNS);
     JsonEachRowText reader = new JsonEachRowText(selected);
-    byte[] rows = ActivityRepository.timed(metrics, "export",
-        () -> clickHouse.queryJsonEachRow(exportSql(account, request, limit)));
+    byte[] rows =
+        ActivityRepository.timed(
+            metrics,
+            "export",
+            () -> clickHouse.queryJsonEachRow(exportSql(account, request, limit)));
     List<ExportRow> page = new ArrayList<>();
-    reader.read(rows, row -> {
-      List<String> values = new ArrayList<>(columns.size());
-      for (String column : selected.subList(0, columns.size())) {
-        values.add(reader.value(row, column));
-      }
-      // A row of several days names none: the error then names the request's range.
-      Object day = columns.contains("date") ? reader.value(row, "day") : request.from() + ".." + request.to();
-      BigInteger requests = integer(reader, row, "requests_sum");
-      page.add(new ExportRow(columns, values, requests, integer(reader, row, "prompt_tokens_sum"),
-          integer(reader, row, "completion_tokens_sum"), integer(reader, row, "reasoning_tokens_sum"),
-          integer(reader, row, "cached_tokens_sum"), integer(reader, row, "byok_requests_sum"),
-          ActivityRepository.usage(reader, row, requests, account, day),
-          ActivityRepository.byokUsage(reader, row, requests, account, day)));
-    });
+    reader.read(
+        rows,
+        row -> {
+          List<String> values = new ArrayList<>(columns.size());
+          for (String column : selected.subList(0, columns.size())) {
+            values.add(reader.value(row, column));
+          }
+          // A row of several days names none: the error then names the request's range.
+          Object day =
+              columns.contains("date")
+                  ? reader.value(row, "day")
+                  : request.from() + ".." + request.to();
+          BigInteger requests = integer(reader, row, "requests_sum");
+          page.add(
+              new ExportRow(
+                  columns,
+                  values,
+                  requests,
+                  integer(reader, row, "prompt_tokens_sum"),
+                  integer(reader, row, "completion_tokens_sum"),
+                  integer(reader, row, "reasoning_tokens_sum"),
+                  integer(reader, row, "cached_tokens_sum"),
+                  integer(reader, row, "byok_requests_sum"),
+                  ActivityRepository.usage(reader, row, requests, account, day),
+                  ActivityRepository.byokUsage(reader, row, requests, account, day)));
+        });
     return page;
   }
 
@@ -62,9 +78,10 @@ public final class ExportRepository {
   }
 
   /**
-   * The page's statement. The keyset condition is a tuple comparison, {@code (a, b) > (x, y)}, which 18.16
-   * evaluates lexicographically (ExportApiIntegrationTest proves it on the server). It filters on sort-key columns
-   * only, so it means the same before and after FINAL. Aliases never repeat a column name (18.16).
+   * The page's statement. The keyset condition is a tuple comparison, {@code (a, b) > (x, y)},
+   * which 18.16 evaluates lexicographically (ExportApiIntegrationTest proves it on the server). It
+   * filters on sort-key columns only, so it means the same before and after FINAL. Aliases never
+   * repeat a column name (18.16).
    */
   static String exportSql(String account, ExportRequest request, int limit) {
     if (limit < 1) {
@@ -77,10 +94,15 @@ public final class ExportRepository {
     }
     sql.append(ActivityRepository.SUMS)
         .append(" FROM usage_daily FINAL")
-        .append(" WHERE account_id = ").append(SqlLiteral.string(account))
-        .append(" AND date >= ").append(SqlLiteral.date(request.from()))
-        .append(" AND date <= ").append(SqlLiteral.date(request.to()));
-    request.apiKeyHash().ifPresent(h -> sql.append(" AND api_key_hash = ").append(SqlLiteral.string(h)));
+        .append(" WHERE account_id = ")
+        .append(SqlLiteral.string(account))
+        .append(" AND date >= ")
+        .append(SqlLiteral.date(request.from()))
+        .append(" AND date <= ")
+        .append(SqlLiteral.date(request.to()));
+    request
+        .apiKeyHash()
+        .ifPresent(h -> sql.append(" AND api_key_hash = ").append(SqlLiteral.string(h)));
     request.userId().ifPresent(u -> sql.append(" AND user_id = ").append(SqlLiteral.string(u)));
     if (request.after().isPresent()) {
       List<String> after = request.after().get();
@@ -95,15 +117,20 @@ public final class ExportRepository {
           right.append(", ");
         }
         left.append(columns.get(i));
-        right.append(columns.get(i).equals("date")
-            ? SqlLiteral.date(LocalDate.parse(after.get(i))) : SqlLiteral.string(after.get(i)));
+        right.append(
+            columns.get(i).equals("date")
+                ? SqlLiteral.date(LocalDate.parse(after.get(i)))
+                : SqlLiteral.string(after.get(i)));
       }
       sql.append(" AND (").append(left).append(") > (").append(right).append(')');
     }
     String keys = String.join(", ", columns);
-    sql.append(" GROUP BY ").append(keys)
-        .append(" ORDER BY ").append(keys)
-        .append(" LIMIT ").append(limit);
+    sql.append(" GROUP BY ")
+        .append(keys)
+        .append(" ORDER BY ")
+        .append(keys)
+        .append(" LIMIT ")
+        .append(limit);
     return sql.toString();
   }
 }

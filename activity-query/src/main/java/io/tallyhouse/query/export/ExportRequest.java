@@ -14,8 +14,8 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * The validated query of one {@code GET /api/v1/activity/export} (CONTRACT.md section 4). Built only by
- * {@link #parse}, so everything past it can trust the values.
+ * The validated query of one {@code GET /api/v1/activity/export} (CONTRACT.md section 4). Built
+ * only by {@link #parse}, so everything past it can trust the values.
  *
  * @param from first day read (inclusive)
  * @param to last day read (inclusive)
@@ -24,10 +24,18 @@ import java.util.regex.Pattern;
  * @param userId exact user filter, when given
  * @param format json (paged) or csv (every row, streamed)
  * @param limit rows per JSON page
- * @param after the group-column values of the last row of the previous page (stored form: '' for no user)
+ * @param after the group-column values of the last row of the previous page (stored form: '' for no
+ *     user)
  */
-public record ExportRequest(LocalDate from, LocalDate to, Set<Group> groups, Optional<String> apiKeyHash,
-    Optional<String> userId, Format format, int limit, Optional<List<String>> after) {
+public record ExportRequest(
+    LocalDate from,
+    LocalDate to,
+    Set<Group> groups,
+    Optional<String> apiKeyHash,
+    Optional<String> userId,
+    Format format,
+    int limit,
+    Optional<List<String>> after) {
 
   /** A grouping and the usage_daily columns it adds, in the export's column and sort order. */
   public enum Group {
@@ -53,11 +61,15 @@ public record ExportRequest(LocalDate from, LocalDate to, Set<Group> groups, Opt
     }
   }
 
-  public enum Format { JSON, CSV }
+  public enum Format {
+    JSON,
+    CSV
+  }
 
   public static final int MAX_RANGE_DAYS = 400;
   public static final int DEFAULT_LIMIT = 100;
   public static final int MAX_LIMIT = 1000;
+
   /** Date columns cannot hold days before this one; earlier days have no usage. */
   static final LocalDate FIRST_DAY = LocalDate.of(1970, 1, 1);
 
@@ -73,7 +85,8 @@ public record ExportRequest(LocalDate from, LocalDate to, Set<Group> groups, Opt
   /**
    * Validates the parameters of an export made on {@code today} (UTC).
    *
-   * @param params every query parameter with all its values, already percent-decoded; unknown names are ignored
+   * @param params every query parameter with all its values, already percent-decoded; unknown names
+   *     are ignored
    * @throws InvalidParameterException when a known parameter is invalid or given more than once
    */
   public static ExportRequest parse(Map<String, List<String>> params, LocalDate today) {
@@ -90,7 +103,8 @@ public record ExportRequest(LocalDate from, LocalDate to, Set<Group> groups, Opt
       throw new InvalidParameterException("Parameter from must not be after to");
     }
     if (ChronoUnit.DAYS.between(from, to) + 1 > MAX_RANGE_DAYS) {
-      throw new InvalidParameterException("Parameters from and to must span at most " + MAX_RANGE_DAYS + " days");
+      throw new InvalidParameterException(
+          "Parameters from and to must span at most " + MAX_RANGE_DAYS + " days");
     }
 
     EnumSet<Group> groups = EnumSet.noneOf(Group.class);
@@ -114,11 +128,13 @@ public record ExportRequest(LocalDate from, LocalDate to, Set<Group> groups, Opt
 
     String hash = ActivityRequest.single(params, "api_key_hash");
     if (hash != null && !HASH.matcher(hash).matches()) {
-      throw new InvalidParameterException("Parameter api_key_hash must be 64 hexadecimal characters");
+      throw new InvalidParameterException(
+          "Parameter api_key_hash must be 64 hexadecimal characters");
     }
     String user = ActivityRequest.single(params, "user_id");
     if (user != null && !ActivityRequest.validUserId(user)) {
-      throw new InvalidParameterException("Parameter user_id must be 1-256 characters without control characters");
+      throw new InvalidParameterException(
+          "Parameter user_id must be 1-256 characters without control characters");
     }
 
     String formatText = ActivityRequest.single(params, "format");
@@ -135,22 +151,33 @@ public record ExportRequest(LocalDate from, LocalDate to, Set<Group> groups, Opt
     String limitText = ActivityRequest.single(params, "limit");
     if (limitText != null) {
       if (format == Format.CSV) {
-        throw new InvalidParameterException("Parameter limit is only for format=json (csv returns every row)");
+        throw new InvalidParameterException(
+            "Parameter limit is only for format=json (csv returns every row)");
       }
-      if (!LIMIT.matcher(limitText).matches() || Integer.parseInt(limitText) < 1
+      if (!LIMIT.matcher(limitText).matches()
+          || Integer.parseInt(limitText) < 1
           || Integer.parseInt(limitText) > MAX_LIMIT) {
-        throw new InvalidParameterException("Parameter limit must be an integer from 1 to " + MAX_LIMIT);
+        throw new InvalidParameterException(
+            "Parameter limit must be an integer from 1 to " + MAX_LIMIT);
       }
       limit = Integer.parseInt(limitText);
     }
 
-    ExportRequest request = new ExportRequest(from, to, groups,
-        Optional.ofNullable(hash).map(h -> h.toLowerCase(Locale.ROOT)), Optional.ofNullable(user), format, limit,
-        Optional.empty());
+    ExportRequest request =
+        new ExportRequest(
+            from,
+            to,
+            groups,
+            Optional.ofNullable(hash).map(h -> h.toLowerCase(Locale.ROOT)),
+            Optional.ofNullable(user),
+            format,
+            limit,
+            Optional.empty());
     String cursor = ActivityRequest.single(params, "cursor");
     if (cursor != null) {
       if (format == Format.CSV) {
-        throw new InvalidParameterException("Parameter cursor is only for format=json (csv returns every row)");
+        throw new InvalidParameterException(
+            "Parameter cursor is only for format=json (csv returns every row)");
       }
       request = request.after(ExportCursor.decode(cursor, request));
     }
@@ -159,7 +186,8 @@ public record ExportRequest(LocalDate from, LocalDate to, Set<Group> groups, Opt
 
   /** This request continuing after the row whose group-column values are {@code values}. */
   public ExportRequest after(List<String> values) {
-    return new ExportRequest(from, to, groups, apiKeyHash, userId, format, limit, Optional.of(List.copyOf(values)));
+    return new ExportRequest(
+        from, to, groups, apiKeyHash, userId, format, limit, Optional.of(List.copyOf(values)));
   }
 
   /** The usage_daily columns the rows are grouped and ordered by, in order. */
@@ -174,11 +202,12 @@ public record ExportRequest(LocalDate from, LocalDate to, Set<Group> groups, Opt
   }
 
   /**
-   * What a cursor is bound to: the parameters that decide which rows exist and their order. Format and limit are
-   * not part of it, so a walk may change its page size.
+   * What a cursor is bound to: the parameters that decide which rows exist and their order. Format
+   * and limit are not part of it, so a walk may change its page size.
    */
   String fingerprint() {
-    StringBuilder text = new StringBuilder("from=").append(from).append("\nto=").append(to).append("\ngroup_by=");
+    StringBuilder text =
+        new StringBuilder("from=").append(from).append("\nto=").append(to).append("\ngroup_by=");
     for (Group group : Group.values()) {
       if (groups.contains(group)) {
         text.append(group.parameter).append(',');
@@ -199,12 +228,12 @@ public record ExportRequest(LocalDate from, LocalDate to, Set<Group> groups, Opt
       throw new InvalidParameterException("Parameter " + name + " must be a date YYYY-MM-DD");
     }
     if (day.isAfter(last)) {
-      throw new InvalidParameterException("Parameter " + name + " must be a completed UTC day (yesterday or earlier)");
+      throw new InvalidParameterException(
+          "Parameter " + name + " must be a completed UTC day (yesterday or earlier)");
     }
     if (day.isBefore(FIRST_DAY)) {
       throw new InvalidParameterException("Parameter " + name + " must be 1970-01-01 or later");
     }
     return day;
   }
-
 }

@@ -7,19 +7,35 @@ import java.math.BigInteger;
 import java.util.List;
 
 /**
- * One row of the finance export: the values of the request's group columns (stored form, {@code ''} for "no
- * user") and the totals of that group.
+ * One row of the finance export: the values of the request's group columns (stored form, {@code ''}
+ * for "no user") and the totals of that group.
  *
  * @param columns the group column names, in order ({@link ExportRequest#groupColumns()})
  * @param values their values, same order
  */
-public record ExportRow(List<String> columns, List<String> values,
-    BigInteger requests, BigInteger promptTokens, BigInteger completionTokens, BigInteger reasoningTokens,
-    BigInteger cachedTokens, BigInteger byokRequests, BigDecimal usage, BigDecimal byokUsageInference) {
+public record ExportRow(
+    List<String> columns,
+    List<String> values,
+    BigInteger requests,
+    BigInteger promptTokens,
+    BigInteger completionTokens,
+    BigInteger reasoningTokens,
+    BigInteger cachedTokens,
+    BigInteger byokRequests,
+    BigDecimal usage,
+    BigDecimal byokUsageInference) {
 
   /** The numeric columns after the group columns, in JSON and CSV order. */
-  public static final List<String> TOTALS = List.of("requests", "prompt_tokens", "completion_tokens",
-      "reasoning_tokens", "cached_tokens", "byok_requests", "usage", "byok_usage_inference");
+  public static final List<String> TOTALS =
+      List.of(
+          "requests",
+          "prompt_tokens",
+          "completion_tokens",
+          "reasoning_tokens",
+          "cached_tokens",
+          "byok_requests",
+          "usage",
+          "byok_usage_inference");
 
   public ExportRow {
     columns = List.copyOf(columns);
@@ -29,7 +45,10 @@ public record ExportRow(List<String> columns, List<String> values,
     }
   }
 
-  /** The group columns then the totals; user_id null for "no user"; money exact, plain, no trailing zeros. */
+  /**
+   * The group columns then the totals; user_id null for "no user"; money exact, plain, no trailing
+   * zeros.
+   */
   public void writeTo(ObjectNode node) {
     for (int i = 0; i < columns.size(); i++) {
       String column = columns.get(i);
@@ -66,23 +85,37 @@ public record ExportRow(List<String> columns, List<String> values,
       appendCsvField(out, value);
       out.append(',');
     }
-    out.append(requests).append(',').append(promptTokens).append(',').append(completionTokens).append(',')
-        .append(reasoningTokens).append(',').append(cachedTokens).append(',').append(byokRequests).append(',')
-        .append(JsonText.plain(usage).toPlainString()).append(',')
-        .append(JsonText.plain(byokUsageInference).toPlainString()).append("\r\n");
+    out.append(requests)
+        .append(',')
+        .append(promptTokens)
+        .append(',')
+        .append(completionTokens)
+        .append(',')
+        .append(reasoningTokens)
+        .append(',')
+        .append(cachedTokens)
+        .append(',')
+        .append(byokRequests)
+        .append(',')
+        .append(JsonText.plain(usage).toPlainString())
+        .append(',')
+        .append(JsonText.plain(byokUsageInference).toPlainString())
+        .append("\r\n");
   }
 
   /**
-   * First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"): Excel, LibreOffice and
-   * Google Sheets run {@code =HYPERLINK(...)} or {@code +1+cmd|...} as typed.
+   * First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"):
+   * Excel, LibreOffice and Google Sheets run {@code =HYPERLINK(...)} or {@code +1+cmd|...} as
+   * typed.
    */
   private static final String FORMULA_START = "=+-@\t\r";
 
   /**
-   * RFC 4180: a field with a comma, quote, CR or LF is quoted and its quotes doubled. A field starting with one of
-   * {@link #FORMULA_START} is neutralised as OWASP recommends: quoted, with a single quote in front, so a spreadsheet
-   * shows it as text. Only group values come here (user ids, models, endpoints, providers); the totals are written as
-   * plain numbers and are never negative.
+   * RFC 4180: a field with a comma, quote, CR or LF is quoted and its quotes doubled. A field
+   * starting with one of {@link #FORMULA_START} is neutralised as OWASP recommends: quoted, with a
+   * single quote in front, so a spreadsheet shows it as text. Only group values come here (user
+   * ids, models, endpoints, providers); the totals are written as plain numbers and are never
+   * negative.
    */
   static void appendCsvField(StringBuilder out, String value) {
     boolean formula = !value.isEmpty() && FORMULA_START.indexOf(value.charAt(0)) >= 0;

@@ -8,9 +8,9 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The exports running at once, per account and in total. An export takes a slot before it reads ClickHouse and gives it
- * back once its answer is written or it ended otherwise, so a client that stops reading holds one slot, never a thread,
- * and one account cannot take every slot.
+ * The exports running at once, per account and in total. An export takes a slot before it reads
+ * ClickHouse and gives it back once its answer is written or it ended otherwise, so a client that
+ * stops reading holds one slot, never a thread, and one account cannot take every slot.
  */
 public final class ExportSlots {
 
@@ -19,8 +19,10 @@ public final class ExportSlots {
 
   private final int perAccount;
   private final int total;
+
   /** Slots in use per account; an account without any is absent. Guarded by this. */
   private final Map<String, Integer> byAccount = new HashMap<>();
+
   private int inUse;
   private final Counter refusedForAccount;
   private final Counter refusedForTotal;
@@ -41,12 +43,16 @@ public final class ExportSlots {
 
   private static Counter refusals(MeterRegistry metrics, String limit) {
     return Counter.builder("activity_export_refusals")
-        .description("Exports answered 429 because the account's limit or the total limit was reached")
+        .description(
+            "Exports answered 429 because the account's limit or the total limit was reached")
         .tag("limit", limit)
         .register(metrics);
   }
 
-  /** A slot for an export of {@code account}, or null when the account's limit or the total limit is reached. */
+  /**
+   * A slot for an export of {@code account}, or null when the account's limit or the total limit is
+   * reached.
+   */
   public synchronized Slot tryAcquire(String account) {
     int mine = byAccount.getOrDefault(account, 0);
     if (mine >= perAccount) {
@@ -64,7 +70,11 @@ public final class ExportSlots {
 
   /** The message of a 429. */
   public String refusal() {
-    return "Too many exports at once (at most " + perAccount + " per account and " + total + " in all); retry later";
+    return "Too many exports at once (at most "
+        + perAccount
+        + " per account and "
+        + total
+        + " in all); retry later";
   }
 
   private synchronized double inUse() {

@@ -13,14 +13,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code GET /api/v1/activity}: answered on the event loop when every part of it is in memory, else on a worker
- * thread, which checks everything again in the contract's order and may read ClickHouse.
+ * {@code GET /api/v1/activity}: answered on the event loop when every part of it is in memory, else
+ * on a worker thread, which checks everything again in the contract's order and may read
+ * ClickHouse.
  */
 final class ActivityHandler {
 
   private static final int ANSWER_CAPACITY = 16 * 1024;
+
   /** An event loop's answer array larger than this is not kept for the next answer. */
   private static final int MAX_REUSED_CAPACITY = 8 * 1024 * 1024;
+
   private static final byte[] DATA_START = "{\"data\":[".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] DATA_END = "]}".getBytes(StandardCharsets.US_ASCII);
 
@@ -30,11 +33,18 @@ final class ActivityHandler {
   private final ReportedApiKeys reported;
   private final MeterRegistry metrics;
   private final int maxItems;
-  /** Each event loop's array for the answers it makes from memory. */
-  private final ThreadLocal<JsonBytes> answerBuffer = ThreadLocal.withInitial(() -> new JsonBytes(ANSWER_CAPACITY));
 
-  ActivityHandler(ManagementKeys keys, RequestCheck check, CompletedDayCache activity, ReportedApiKeys reported,
-      MeterRegistry metrics, int maxItems) {
+  /** Each event loop's array for the answers it makes from memory. */
+  private final ThreadLocal<JsonBytes> answerBuffer =
+      ThreadLocal.withInitial(() -> new JsonBytes(ANSWER_CAPACITY));
+
+  ActivityHandler(
+      ManagementKeys keys,
+      RequestCheck check,
+      CompletedDayCache activity,
+      ReportedApiKeys reported,
+      MeterRegistry metrics,
+      int maxItems) {
     this.keys = keys;
     this.check = check;
     this.activity = activity;
@@ -62,27 +72,37 @@ final class ActivityHandler {
       return;
     }
     // Not ordered: requests must not queue behind each other on the context.
-    ctx.vertx().executeBlocking(() -> answer(authorization, params), false)
-        .onComplete(result -> Reply.send(ctx, result.succeeded() ? result.result() : null, result.cause()));
+    ctx.vertx()
+        .executeBlocking(() -> answer(authorization, params), false)
+        .onComplete(
+            result -> Reply.send(ctx, result.succeeded() ? result.result() : null, result.cause()));
   }
 
   /**
-   * The answer of a request whose every part is in memory, made on the event loop: a management key that was valid
-   * before, valid parameters, an api_key_hash remembered as reported, every day cached. Null when any of it is not
-   * so; the worker path then answers or refuses it. A hit costs less than a worker's hop and queue, and it never
-   * waits for ClickHouse. The key check here may look at the key file's time and size (the store does once a second)
-   * but never reads the file for a secret it has not known valid: unknown secrets go to a worker.
+   * The answer of a request whose every part is in memory, made on the event loop: a management key
+   * that was valid before, valid parameters, an api_key_hash remembered as reported, every day
+   * cached. Null when any of it is not so; the worker path then answers or refuses it. A hit costs
+   * less than a worker's hop and queue, and it never waits for ClickHouse. The key check here may
+   * look at the key file's time and size (the store does once a second) but never reads the file
+   * for a secret it has not known valid: unknown secrets go to a worker.
    */
   private JsonBytes answerFromMemory(String authorization, Map<String, List<String>> params) {
     if (!keys.knownValid(authorization)) {
       return null;
     }
-    RequestCheck.Checked<ActivityRequest> checked = check.check(authorization, params, ActivityRequest::parse,
-        ActivityRequest::apiKeyHash, reported::knownInMemory);
+    RequestCheck.Checked<ActivityRequest> checked =
+        check.check(
+            authorization,
+            params,
+            ActivityRequest::parse,
+            ActivityRequest::apiKeyHash,
+            reported::knownInMemory);
     if (checked.refusal() != null) {
-      return null; // refused by the worker path in the contract's order (a 404 needs ClickHouse anyway)
+      return null; // refused by the worker path in the contract's order (a 404 needs ClickHouse
+      // anyway)
     }
-    // Copied into the response before the event loop takes its next request, so the array is reused: growing a new
+    // Copied into the response before the event loop takes its next request, so the array is
+    // reused: growing a new
     // one to a large account's answer is costly next to the rest of a hit.
     JsonBytes json = answerBuffer.get();
     if (json.capacity() > MAX_REUSED_CAPACITY) {
@@ -98,8 +118,13 @@ final class ActivityHandler {
 
   /** The answer on a worker thread: every check, then the cache or ClickHouse. */
   private Reply answer(String authorization, Map<String, List<String>> params) {
-    RequestCheck.Checked<ActivityRequest> checked = check.check(authorization, params, ActivityRequest::parse,
-        ActivityRequest::apiKeyHash, reported::known);
+    RequestCheck.Checked<ActivityRequest> checked =
+        check.check(
+            authorization,
+            params,
+            ActivityRequest::parse,
+            ActivityRequest::apiKeyHash,
+            reported::known);
     if (checked.refusal() != null) {
       return checked.refusal();
     }

@@ -19,8 +19,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The routes of activity-query: {@value #ROUTE}, {@value #EXPORT_ROUTE}, {@code /openapi.yaml}, the ops routes, and
- * every unmatched or failed request mapped to the error envelope.
+ * The routes of activity-query: {@value #ROUTE}, {@value #EXPORT_ROUTE}, {@code /openapi.yaml}, the
+ * ops routes, and every unmatched or failed request mapped to the error envelope.
  */
 public final class ActivityRouter {
 
@@ -28,31 +28,53 @@ public final class ActivityRouter {
 
   public static final String ROUTE = "/api/v1/activity";
   public static final String EXPORT_ROUTE = "/api/v1/activity/export";
+
   /** The OpenAPI document, served as it is. */
   public static final String OPENAPI_RESOURCE = "/activity-openapi.yaml";
-  /** The {@code status} tag of {@code activity_requests} for an export cut after its status line. */
+
+  /**
+   * The {@code status} tag of {@code activity_requests} for an export cut after its status line.
+   */
   public static final String ABORTED = RequestTimer.ABORTED;
 
   private ActivityRouter() {}
 
-  /** What the activity route answers from: the cache (or ClickHouse behind it) and the most items of an answer. */
+  /**
+   * What the activity route answers from: the cache (or ClickHouse behind it) and the most items of
+   * an answer.
+   */
   public record Activity(CompletedDayCache cache, int maxItems) {}
 
-  /** What the export route needs: its pages, its slots, and how long a CSV client may take nothing. */
+  /**
+   * What the export route needs: its pages, its slots, and how long a CSV client may take nothing.
+   */
   public record Exports(ExportPages pages, ExportSlots slots, Duration stallTimeout) {}
 
   /**
    * @param clock decides which UTC days are completed
    * @param ready whether the service can answer ({@code /health/ready})
    */
-  public static Router create(Vertx vertx, ManagementKeys keys, ReportedApiKeys reported, Activity activity,
-      Exports exports, Clock clock, PrometheusMeterRegistry metrics, BooleanSupplier ready) {
+  public static Router create(
+      Vertx vertx,
+      ManagementKeys keys,
+      ReportedApiKeys reported,
+      Activity activity,
+      Exports exports,
+      Clock clock,
+      PrometheusMeterRegistry metrics,
+      BooleanSupplier ready) {
     RequestCheck check = new RequestCheck(keys, clock);
     ActivityHandler activityHandler =
         new ActivityHandler(keys, check, activity.cache(), reported, metrics, activity.maxItems());
-    ExportHandler exportHandler = new ExportHandler(check, reported, exports.pages(), exports.slots(),
-        vertx.createSharedWorkerExecutor("activity-export", ExportHandler.EXPORT_WORKERS), exports.stallTimeout(),
-        metrics);
+    ExportHandler exportHandler =
+        new ExportHandler(
+            check,
+            reported,
+            exports.pages(),
+            exports.slots(),
+            vertx.createSharedWorkerExecutor("activity-export", ExportHandler.EXPORT_WORKERS),
+            exports.stallTimeout(),
+            metrics);
     Router router = Router.router(vertx);
     router.get(ROUTE).handler(activityHandler::handle);
     router.get(EXPORT_ROUTE).handler(exportHandler::handle);
@@ -60,10 +82,12 @@ public final class ActivityRouter {
     OpsRoutes.mount(router, metrics, ready, EventLoopWatchdog.start(vertx));
     router.errorHandler(404, ctx -> ErrorEnvelope.send(ctx, 404, "Not found", null));
     router.errorHandler(405, ctx -> ErrorEnvelope.send(ctx, 405, "Method not allowed", null));
-    router.errorHandler(500, ctx -> {
-      LOG.error("unhandled failure on {}", ctx.request().path(), ctx.failure());
-      ErrorEnvelope.send(ctx, 500, "Internal server error", null);
-    });
+    router.errorHandler(
+        500,
+        ctx -> {
+          LOG.error("unhandled failure on {}", ctx.request().path(), ctx.failure());
+          ErrorEnvelope.send(ctx, 500, "Internal server error", null);
+        });
     return router;
   }
 }

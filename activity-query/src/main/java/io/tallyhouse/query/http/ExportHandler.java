@@ -13,15 +13,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code GET /api/v1/activity/export}: the checks, an export slot and the first page on the export workers; a CSV
- * export then goes on by events on the request's event loop ({@link CsvExport}).
+ * {@code GET /api/v1/activity/export}: the checks, an export slot and the first page on the export
+ * workers; a CSV export then goes on by events on the request's event loop ({@link CsvExport}).
  */
 final class ExportHandler {
 
   /**
-   * Threads that run exports (their checks and keyset pages), apart from the default worker pool, which is left to
-   * activity answers, key checks and readiness. So at most this many export statements run at once, holding at most as
-   * many of the ClickHouse client's 10 connections; a CSV export waiting for its client holds none of them.
+   * Threads that run exports (their checks and keyset pages), apart from the default worker pool,
+   * which is left to activity answers, key checks and readiness. So at most this many export
+   * statements run at once, holding at most as many of the ClickHouse client's 10 connections; a
+   * CSV export waiting for its client holds none of them.
    */
   static final int EXPORT_WORKERS = 4;
 
@@ -33,8 +34,14 @@ final class ExportHandler {
   private final Duration stallTimeout;
   private final MeterRegistry metrics;
 
-  ExportHandler(RequestCheck check, ReportedApiKeys reported, ExportPages pages, ExportSlots slots,
-      WorkerExecutor workers, Duration stallTimeout, MeterRegistry metrics) {
+  ExportHandler(
+      RequestCheck check,
+      ReportedApiKeys reported,
+      ExportPages pages,
+      ExportSlots slots,
+      WorkerExecutor workers,
+      Duration stallTimeout,
+      MeterRegistry metrics) {
     this.check = check;
     this.reported = reported;
     this.pages = pages;
@@ -48,18 +55,27 @@ final class ExportHandler {
     RequestTimer timer = RequestTimer.start(ctx, metrics, ActivityRouter.EXPORT_ROUTE);
     String authorization = ctx.request().getHeader("Authorization");
     Map<String, List<String>> params = QueryString.parseOrNull(ctx.request().query());
-    workers.executeBlocking(() -> export(authorization, params), false)
-        .onComplete(result -> {
-          Exported exported = result.succeeded() ? result.result() : null;
-          if (exported != null && exported.csv() != null) {
-            CsvStart csv = exported.csv();
-            new CsvExport(ctx.vertx(), ctx.response(),
-                next -> workers.executeBlocking(() -> pages.csvPage(csv.account(), next, false), false),
-                csv.slot(), stallTimeout, () -> timer.stop(RequestTimer.ABORTED)).start(csv.first());
-            return;
-          }
-          Reply.send(ctx, exported == null ? null : exported.reply(), result.cause());
-        });
+    workers
+        .executeBlocking(() -> export(authorization, params), false)
+        .onComplete(
+            result -> {
+              Exported exported = result.succeeded() ? result.result() : null;
+              if (exported != null && exported.csv() != null) {
+                CsvStart csv = exported.csv();
+                new CsvExport(
+                        ctx.vertx(),
+                        ctx.response(),
+                        next ->
+                            workers.executeBlocking(
+                                () -> pages.csvPage(csv.account(), next, false), false),
+                        csv.slot(),
+                        stallTimeout,
+                        () -> timer.stop(RequestTimer.ABORTED))
+                    .start(csv.first());
+                return;
+              }
+              Reply.send(ctx, exported == null ? null : exported.reply(), result.cause());
+            });
   }
 
   /** An export's reply (a JSON page or a refusal), or the start of its CSV stream. */
@@ -69,12 +85,18 @@ final class ExportHandler {
   private record CsvStart(String account, ExportSlots.Slot slot, CsvExport.Page first) {}
 
   /**
-   * Checks the request, takes an export slot (429 when the account or the service is at its limit), then reads the
-   * JSON page, or the first CSV page: read before the status line, so a ClickHouse failure up front is a clean 500.
+   * Checks the request, takes an export slot (429 when the account or the service is at its limit),
+   * then reads the JSON page, or the first CSV page: read before the status line, so a ClickHouse
+   * failure up front is a clean 500.
    */
   private Exported export(String authorization, Map<String, List<String>> params) throws Exception {
-    RequestCheck.Checked<ExportRequest> checked = check.check(authorization, params, ExportRequest::parse,
-        ExportRequest::apiKeyHash, reported::known);
+    RequestCheck.Checked<ExportRequest> checked =
+        check.check(
+            authorization,
+            params,
+            ExportRequest::parse,
+            ExportRequest::apiKeyHash,
+            reported::known);
     if (checked.refusal() != null) {
       return new Exported(checked.refusal(), null);
     }
@@ -86,7 +108,8 @@ final class ExportHandler {
     }
     if (request.format() == ExportRequest.Format.CSV) {
       try {
-        return new Exported(null, new CsvStart(account, slot, pages.csvPage(account, request, true)));
+        return new Exported(
+            null, new CsvStart(account, slot, pages.csvPage(account, request, true)));
       } catch (RuntimeException e) {
         slot.release();
         throw e;

@@ -36,7 +36,10 @@ public final class QueryString {
     return params;
   }
 
-  /** {@link #parse}, or null when a percent-escape is malformed (the routes answer that 400 after auth). */
+  /**
+   * {@link #parse}, or null when a percent-escape is malformed (the routes answer that 400 after
+   * auth).
+   */
   static Map<String, List<String>> parseOrNull(String raw) {
     try {
       return parse(raw);

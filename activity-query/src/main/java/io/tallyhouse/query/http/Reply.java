@@ -9,9 +9,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A status with either the JSON body (200), as text or as the bytes of an activity answer, or the error message
- * (anything else); {@link #send} puts it on the wire, every refusal in the error envelope and any failure as a 500
- * that never reveals its cause.
+ * A status with either the JSON body (200), as text or as the bytes of an activity answer, or the
+ * error message (anything else); {@link #send} puts it on the wire, every refusal in the error
+ * envelope and any failure as a 500 that never reveals its cause.
  */
 record Reply(int status, String body, JsonBytes json) {
 
@@ -43,10 +43,15 @@ record Reply(int status, String body, JsonBytes json) {
     ctx.response().putHeader("Cache-Control", "no-store");
     if (reply.json() != null) {
       JsonBytes json = reply.json();
-      ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")
+      ctx.response()
+          .setStatusCode(200)
+          .putHeader("Content-Type", "application/json")
           .end(Buffer.buffer(json.length()).appendBytes(json.array(), 0, json.length()));
     } else if (reply.status() == 200) {
-      ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json").end(reply.body());
+      ctx.response()
+          .setStatusCode(200)
+          .putHeader("Content-Type", "application/json")
+          .end(reply.body());
     } else {
       if (reply.status() == 401) {
         ctx.response().putHeader("WWW-Authenticate", "Bearer");

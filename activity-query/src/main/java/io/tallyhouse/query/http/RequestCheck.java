@@ -13,8 +13,8 @@ import java.util.function.BiPredicate;
 import java.util.function.Function;
 
 /**
- * The checks both routes make, in the contract's order: key (401/403), query string and parameters (400), then
- * whether the account ever reported the api_key_hash filter (404).
+ * The checks both routes make, in the contract's order: key (401/403), query string and parameters
+ * (400), then whether the account ever reported the api_key_hash filter (404).
  */
 final class RequestCheck {
 
@@ -28,7 +28,9 @@ final class RequestCheck {
   private final ManagementKeys keys;
   private final Clock clock;
 
-  /** @param clock decides which UTC days are completed */
+  /**
+   * @param clock decides which UTC days are completed
+   */
   RequestCheck(ManagementKeys keys, Clock clock) {
     this.keys = keys;
     this.clock = clock;
@@ -40,8 +42,11 @@ final class RequestCheck {
    * @param apiKeyHash the request's api_key_hash filter
    * @param apiKeyKnown whether an account reported a hash
    */
-  <R> Checked<R> check(String authorization, Map<String, List<String>> params,
-      BiFunction<Map<String, List<String>>, LocalDate, R> parser, Function<R, Optional<String>> apiKeyHash,
+  <R> Checked<R> check(
+      String authorization,
+      Map<String, List<String>> params,
+      BiFunction<Map<String, List<String>>, LocalDate, R> parser,
+      Function<R, Optional<String>> apiKeyHash,
       BiPredicate<String, String> apiKeyKnown) {
     ManagementKeys.Caller caller = keys.authenticate(authorization);
     switch (caller.outcome()) {

@@ -5,10 +5,16 @@ import io.micrometer.core.instrument.Timer;
 import io.vertx.ext.web.RoutingContext;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-/** The {@code activity_requests} timer of one request, stopped once (by whichever comes first) with its status. */
+/**
+ * The {@code activity_requests} timer of one request, stopped once (by whichever comes first) with
+ * its status.
+ */
 final class RequestTimer {
 
-  /** The {@code status} tag of an export whose CSV stream was cut after rows were sent (the connection is reset). */
+  /**
+   * The {@code status} tag of an export whose CSV stream was cut after rows were sent (the
+   * connection is reset).
+   */
   static final String ABORTED = "aborted";
 
   private final MeterRegistry metrics;
@@ -23,22 +29,26 @@ final class RequestTimer {
   }
 
   /**
-   * Starts the timer of {@code ctx}; it stops when the response ends, tagged with the status sent, or
-   * {@value #ABORTED} when the connection failed first (a client gone in the middle of a CSV export).
+   * Starts the timer of {@code ctx}; it stops when the response ends, tagged with the status sent,
+   * or {@value #ABORTED} when the connection failed first (a client gone in the middle of a CSV
+   * export).
    */
   static RequestTimer start(RoutingContext ctx, MeterRegistry metrics, String route) {
     RequestTimer timer = new RequestTimer(metrics, route);
-    ctx.addEndHandler(done -> timer.stop(done.failed() ? ABORTED : Integer.toString(ctx.response().getStatusCode())));
+    ctx.addEndHandler(
+        done ->
+            timer.stop(done.failed() ? ABORTED : Integer.toString(ctx.response().getStatusCode())));
     return timer;
   }
 
   void stop(String status) {
     if (stopped.compareAndSet(false, true)) {
-      sample.stop(Timer.builder("activity_requests")
-          .description("GET /api/v1/activity and /api/v1/activity/export answers by status")
-          .tag("route", route)
-          .tag("status", status)
-          .register(metrics));
+      sample.stop(
+          Timer.builder("activity_requests")
+              .description("GET /api/v1/activity and /api/v1/activity/export answers by status")
+              .tag("route", route)
+              .tag("status", status)
+              .register(metrics));
     }
   }
 }

@@ -7,9 +7,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * A growing array of UTF-8 bytes that activity answers are written into: the cache's days append their memoized bytes
- * and write fresh items straight into it (numbers as digits), so an answer is never a String that has to be encoded
- * again, and the response is one buffer.
+ * A growing array of UTF-8 bytes that activity answers are written into: the cache's days append
+ * their memoized bytes and write fresh items straight into it (numbers as digits), so an answer is
+ * never a String that has to be encoded again, and the response is one buffer.
  */
 public final class JsonBytes {
 
@@ -27,7 +27,10 @@ public final class JsonBytes {
     bytes = new byte[Math.max(16, capacity)];
   }
 
-  /** Starts over, keeping the array: an event loop reuses one for every answer it copies out before the next. */
+  /**
+   * Starts over, keeping the array: an event loop reuses one for every answer it copies out before
+   * the next.
+   */
   public JsonBytes clear() {
     length = 0;
     return this;
@@ -123,7 +126,10 @@ public final class JsonBytes {
     return this;
   }
 
-  /** An amount of any size, written as {@link JsonText#plain} and {@link BigDecimal#toPlainString} write it. */
+  /**
+   * An amount of any size, written as {@link JsonText#plain} and {@link BigDecimal#toPlainString}
+   * write it.
+   */
   public JsonBytes appendMoney(BigDecimal value) {
     return appendAscii(JsonText.plain(value).toPlainString());
   }

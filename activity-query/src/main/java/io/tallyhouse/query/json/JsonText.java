@@ -3,12 +3,17 @@ package io.tallyhouse.query.json;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import java.math.BigDecimal;
 
-/** How the answers write an amount and a string as JSON text, so every writer of an item writes the same bytes. */
+/**
+ * How the answers write an amount and a string as JSON text, so every writer of an item writes the
+ * same bytes.
+ */
 public final class JsonText {
 
   private JsonText() {}
 
-  /** 1.500000000000 -> 1.5 and 0E-12 -> 0 (written with toPlainString, so never with an exponent). */
+  /**
+   * 1.500000000000 -> 1.5 and 0E-12 -> 0 (written with toPlainString, so never with an exponent).
+   */
   public static BigDecimal plain(BigDecimal value) {
     BigDecimal stripped = value.stripTrailingZeros();
     // stripTrailingZeros turns 100 into 1E+2; a non-negative scale keeps integers as integers.

@@ -24,7 +24,9 @@ class ActivityRequestTest {
   private static ActivityRequest parse(String... nameValuePairs) {
     Map<String, List<String>> params = new HashMap<>();
     for (int i = 0; i < nameValuePairs.length; i += 2) {
-      params.computeIfAbsent(nameValuePairs[i], n -> new java.util.ArrayList<>()).add(nameValuePairs[i + 1]);
+      params
+          .computeIfAbsent(nameValuePairs[i], n -> new java.util.ArrayList<>())
+          .add(nameValuePairs[i + 1]);
     }
     return ActivityRequest.parse(params, TODAY);
   }
@@ -53,11 +55,29 @@ class ActivityRequestTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-      "2026-10-22", "2026-11-22", "2026-11-23", "1970-01-01", "", "2026-11-1", "2026-1-01", "26-11-01",
-      "2026/11/01", "20261101", "2026-11-01T00:00:00", "2026-11-01 ", " 2026-11-01", "+2026-11-01", "2026-02-30",
-      "2026-13-01", "2026-11-00", "٢٠٢٦-١١-٠١", "2026-11-01' OR 1=1 --", "2026-11-01\u0000"
-  })
+  @ValueSource(
+      strings = {
+        "2026-10-22",
+        "2026-11-22",
+        "2026-11-23",
+        "1970-01-01",
+        "",
+        "2026-11-1",
+        "2026-1-01",
+        "26-11-01",
+        "2026/11/01",
+        "20261101",
+        "2026-11-01T00:00:00",
+        "2026-11-01 ",
+        " 2026-11-01",
+        "+2026-11-01",
+        "2026-02-30",
+        "2026-13-01",
+        "2026-11-00",
+        "٢٠٢٦-١١-٠١",
+        "2026-11-01' OR 1=1 --",
+        "2026-11-01\u0000"
+      })
   void dateOutsideTheWindowOrMalformedIsRefusedWithTheContractMessage(String date) {
     assertEquals("Date must be within the last 30 (completed) UTC days", rejected("date", date));
   }
@@ -69,8 +89,19 @@ class ActivityRequestTest {
   }
 
   static List<String> malformedHashes() {
-    return List.of("", "xyz", "ab", "g" + "a".repeat(63), "a".repeat(63), "a".repeat(65), " " + "a".repeat(64),
-        "a".repeat(64) + "\n", "' OR 1=1 --", "١".repeat(64), "ａ".repeat(64), "a".repeat(10_240));
+    return List.of(
+        "",
+        "xyz",
+        "ab",
+        "g" + "a".repeat(63),
+        "a".repeat(63),
+        "a".repeat(65),
+        " " + "a".repeat(64),
+        "a".repeat(64) + "\n",
+        "' OR 1=1 --",
+        "١".repeat(64),
+        "ａ".repeat(64),
+        "a".repeat(10_240));
   }
 
   @ParameterizedTest
@@ -97,7 +128,8 @@ class ActivityRequestTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"", "a\u0000b", "line\nbreak", "tab\t", "\u007f", "\u0085", "\ud800", "x\udc00y"})
+  @ValueSource(
+      strings = {"", "a\u0000b", "line\nbreak", "tab\t", "\u007f", "\u0085", "\ud800", "x\udc00y"})
   void emptyOrControlOrBrokenUserIdIsRefused(String user) {
     assertTrue(rejected("user_id", user).contains("user_id"));
   }
@@ -118,8 +150,23 @@ class ActivityRequestTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"", ",", "user,", ",user", "user,user", "api_key,api_key", "users", "USER", "user, api_key",
-      "date", "endpoint", "user;api_key", "user,api_key,user", "' OR 1=1 --"})
+  @ValueSource(
+      strings = {
+        "",
+        ",",
+        "user,",
+        ",user",
+        "user,user",
+        "api_key,api_key",
+        "users",
+        "USER",
+        "user, api_key",
+        "date",
+        "endpoint",
+        "user;api_key",
+        "user,api_key,user",
+        "' OR 1=1 --"
+      })
   void unknownOrRepeatedGroupingIsRefused(String groupBy) {
     assertTrue(rejected("group_by", groupBy).contains("group_by"));
   }
@@ -127,13 +174,15 @@ class ActivityRequestTest {
   @ParameterizedTest
   @ValueSource(strings = {"date", "api_key_hash", "user_id", "group_by"})
   void repeatedParameterIsRefused(String name) {
-    String value = switch (name) {
-      case "date" -> "2026-11-01";
-      case "api_key_hash" -> HASH;
-      case "user_id" -> "u";
-      default -> "user";
-    };
-    assertEquals("Parameter " + name + " must be given at most once", rejected(name, value, name, value));
+    String value =
+        switch (name) {
+          case "date" -> "2026-11-01";
+          case "api_key_hash" -> HASH;
+          case "user_id" -> "u";
+          default -> "user";
+        };
+    assertEquals(
+        "Parameter " + name + " must be given at most once", rejected(name, value, name, value));
   }
 
   @Test

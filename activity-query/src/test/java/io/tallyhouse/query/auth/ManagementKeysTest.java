@@ -12,11 +12,13 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Who a header names, and that only keys found valid before are known valid without reading the key file. */
+/**
+ * Who a header names, and that only keys found valid before are known valid without reading the key
+ * file.
+ */
 class ManagementKeysTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   @Test
   void aManagementKeyNamesItsAccountAndIsRememberedUntilRevoked() {
@@ -26,7 +28,8 @@ class ManagementKeysTest {
     ManagementKeys keys = new ManagementKeys(store);
 
     assertFalse(keys.knownValid("Bearer " + secret), "not looked up yet");
-    assertEquals(new ManagementKeys.Caller("acme", ManagementKeys.Outcome.VALID),
+    assertEquals(
+        new ManagementKeys.Caller("acme", ManagementKeys.Outcome.VALID),
         keys.authenticate("bearer  " + secret + " "));
     assertTrue(keys.knownValid("Bearer " + secret));
 
@@ -45,7 +48,8 @@ class ManagementKeysTest {
     assertEquals(ManagementKeys.Outcome.MISSING, keys.authenticate(null).outcome());
     assertEquals(ManagementKeys.Outcome.UNKNOWN, keys.authenticate("Basic abc").outcome());
     assertEquals(ManagementKeys.Outcome.UNKNOWN, keys.authenticate("Bearer nope").outcome());
-    assertEquals(ManagementKeys.Outcome.NOT_MANAGEMENT, keys.authenticate("Bearer " + ingest).outcome());
+    assertEquals(
+        ManagementKeys.Outcome.NOT_MANAGEMENT, keys.authenticate("Bearer " + ingest).outcome());
     assertFalse(keys.knownValid("Bearer " + ingest));
     assertFalse(keys.knownValid(null));
   }

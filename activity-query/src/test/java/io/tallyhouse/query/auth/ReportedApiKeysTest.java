@@ -9,7 +9,10 @@ import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** Reported hashes are remembered per account; unreported ones are asked again; nothing is kept when told not to. */
+/**
+ * Reported hashes are remembered per account; unreported ones are asked again; nothing is kept when
+ * told not to.
+ */
 class ReportedApiKeysTest {
 
   private final List<String> asked = new ArrayList<>();

@@ -17,8 +17,9 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Sums of a cached day at the edges of a long, and its JSON against {@link ActivityItem#jsonObjects} on strings and
- * amounts the generator escapes or shortens; the integration test compares everything else with ClickHouse.
+ * Sums of a cached day at the edges of a long, and its JSON against {@link
+ * ActivityItem#jsonObjects} on strings and amounts the generator escapes or shortens; the
+ * integration test compares everything else with ClickHouse.
  */
 class CachedDayTest {
 
@@ -26,8 +27,17 @@ class CachedDayTest {
   private static final String KEY = "ab".repeat(32);
 
   private static void add(DayLoad days, String user, String requests, String usage) {
-    days.add(DAY, KEY, user, "X/e", "e", "e-1", "X", new String[] {requests, "1", "2", "0", "0", "0"},
-        new BigDecimal(usage), BigDecimal.ZERO);
+    days.add(
+        DAY,
+        KEY,
+        user,
+        "X/e",
+        "e",
+        "e-1",
+        "X",
+        new String[] {requests, "1", "2", "0", "0", "0"},
+        new BigDecimal(usage),
+        BigDecimal.ZERO);
   }
 
   private static ActivityRequest all() {
@@ -64,19 +74,21 @@ class CachedDayTest {
     add(days, "", "1", "1");
     add(days, "u", "2", "2");
     CachedDay day = days.day(DAY, 7);
-    List<ActivityItem> byUser = day.items(new ActivityRequest(DAY, DAY, Optional.empty(), Optional.empty(), true,
-        false));
+    List<ActivityItem> byUser =
+        day.items(new ActivityRequest(DAY, DAY, Optional.empty(), Optional.empty(), true, false));
     assertEquals(2, byUser.size());
     assertEquals("u", byUser.get(0).userId(), "usage 2 first");
     assertNull(byUser.get(1).userId());
-    List<ActivityItem> onlyU = day.items(new ActivityRequest(DAY, DAY, Optional.empty(), Optional.of("u"), false,
-        false));
+    List<ActivityItem> onlyU =
+        day.items(new ActivityRequest(DAY, DAY, Optional.empty(), Optional.of("u"), false, false));
     assertEquals(BigInteger.TWO, onlyU.get(0).requests());
     assertEquals(7, day.marker());
     assertEquals(0, days.day(DAY.minusDays(1), 3).rows(), "a day without rows is an empty day");
   }
 
-  /** Every character below 0x80 and a few beyond, as user ids, models and key hashes may hold them. */
+  /**
+   * Every character below 0x80 and a few beyond, as user ids, models and key hashes may hold them.
+   */
   private static final List<String> HOSTILE = hostileStrings();
 
   private static List<String> hostileStrings() {
@@ -86,21 +98,38 @@ class CachedDayTest {
       ascii.append(c);
     }
     strings.add(ascii.toString());
-    strings.addAll(List.of("\"quoted\"", "back\\slash", "ü'ser \\ 1", "\u2028\u2029", "emoji \uD83D\uDE00",
-        "lone \uD83D surrogate", "tab\there", "</script>", "\u007f\u0080\u00ff", "plain"));
+    strings.addAll(
+        List.of(
+            "\"quoted\"",
+            "back\\slash",
+            "ü'ser \\ 1",
+            "\u2028\u2029",
+            "emoji \uD83D\uDE00",
+            "lone \uD83D surrogate",
+            "tab\there",
+            "</script>",
+            "\u007f\u0080\u00ff",
+            "plain"));
     return strings;
   }
 
   private static String json(CachedDay day, ActivityRequest request) {
     JsonBytes out = new JsonBytes(16);
-    day.json(request, out, false, added -> { });
+    day.json(request, out, false, added -> {});
     return out.toString();
   }
 
-  /** What the answer's bytes held before the cache wrote them itself: the items through the JSON generator. */
+  /**
+   * What the answer's bytes held before the cache wrote them itself: the items through the JSON
+   * generator.
+   */
   private static String generated(CachedDay day, ActivityRequest request) {
-    String text = ActivityItem.jsonObjects(day.items(request), request.groupByUser(), request.groupByApiKey());
-    return new String(text.getBytes(java.nio.charset.StandardCharsets.UTF_8), java.nio.charset.StandardCharsets.UTF_8);
+    String text =
+        ActivityItem.jsonObjects(
+            day.items(request), request.groupByUser(), request.groupByApiKey());
+    return new String(
+        text.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        java.nio.charset.StandardCharsets.UTF_8);
   }
 
   private static List<ActivityRequest> requestsOf(String user, String key) {
@@ -108,7 +137,9 @@ class CachedDayTest {
     for (Optional<String> userFilter : List.of(Optional.<String>empty(), Optional.of(user))) {
       for (Optional<String> keyFilter : List.of(Optional.<String>empty(), Optional.of(key))) {
         for (int grouping = 0; grouping < 4; grouping++) {
-          requests.add(new ActivityRequest(DAY, DAY, keyFilter, userFilter, (grouping & 1) != 0, (grouping & 2) != 0));
+          requests.add(
+              new ActivityRequest(
+                  DAY, DAY, keyFilter, userFilter, (grouping & 1) != 0, (grouping & 2) != 0));
         }
       }
     }
@@ -124,8 +155,16 @@ class CachedDayTest {
         String user = i % 7 == 0 ? "" : HOSTILE.get(random.nextInt(HOSTILE.size()));
         String key = HOSTILE.get(random.nextInt(3));
         String model = HOSTILE.get(random.nextInt(HOSTILE.size()));
-        days.add(DAY, key, user, "E" + random.nextInt(3), model, model + "-1", HOSTILE.get(random.nextInt(2)),
-            new String[] {"1", "2", "3", "4", "5", "6"}, new BigDecimal(random.nextInt(3) + "." + random.nextInt(1000)),
+        days.add(
+            DAY,
+            key,
+            user,
+            "E" + random.nextInt(3),
+            model,
+            model + "-1",
+            HOSTILE.get(random.nextInt(2)),
+            new String[] {"1", "2", "3", "4", "5", "6"},
+            new BigDecimal(random.nextInt(3) + "." + random.nextInt(1000)),
             new BigDecimal("0.5"));
       }
       CachedDay day = days.day(DAY, 1);
@@ -140,24 +179,47 @@ class CachedDayTest {
   @Test
   void writtenAmountsAndCountsAreTheGeneratorsAtEveryScaleAndSize() {
     Random random = new Random(42);
-    List<String> amounts = new ArrayList<>(List.of("0", "0.000000000000", "0.000000000001", "100.000000000000",
-        "1.5", "9223372.036854775807", "9223372.036854775808", "12345678901234567890.123456789012", "-1.25",
-        "-0.000000000001", "-9223372.036854775808", "-9223372.036854775809"));
+    List<String> amounts =
+        new ArrayList<>(
+            List.of(
+                "0",
+                "0.000000000000",
+                "0.000000000001",
+                "100.000000000000",
+                "1.5",
+                "9223372.036854775807",
+                "9223372.036854775808",
+                "12345678901234567890.123456789012",
+                "-1.25",
+                "-0.000000000001",
+                "-9223372.036854775808",
+                "-9223372.036854775809"));
     for (int i = 0; i < 2000; i++) {
-      long unscaled = switch (i % 4) {
-        case 0 -> random.nextLong();
-        case 1 -> random.nextInt(1_000_000) * (long) Math.pow(10, random.nextInt(13));
-        case 2 -> random.nextLong() % 1_000_000_000_000L;
-        default -> Math.abs(random.nextLong() % 10_000_000_000_000_000L);
-      };
+      long unscaled =
+          switch (i % 4) {
+            case 0 -> random.nextLong();
+            case 1 -> random.nextInt(1_000_000) * (long) Math.pow(10, random.nextInt(13));
+            case 2 -> random.nextLong() % 1_000_000_000_000L;
+            default -> Math.abs(random.nextLong() % 10_000_000_000_000_000L);
+          };
       amounts.add(BigDecimal.valueOf(unscaled, 12).toPlainString());
     }
-    List<String> counts = List.of("0", "1", "9223372036854775807", "9223372036854775808", "18446744073709551615");
+    List<String> counts =
+        List.of("0", "1", "9223372036854775807", "9223372036854775808", "18446744073709551615");
     for (int i = 0; i < amounts.size(); i++) {
       DayLoad days = new DayLoad();
       String count = counts.get(i % counts.size());
-      days.add(DAY, KEY, "u", "X/e", "e", "e-1", "X", new String[] {count, count, "0", "1", count, "7"},
-          new BigDecimal(amounts.get(i)), new BigDecimal(amounts.get(amounts.size() - 1 - i)));
+      days.add(
+          DAY,
+          KEY,
+          "u",
+          "X/e",
+          "e",
+          "e-1",
+          "X",
+          new String[] {count, count, "0", "1", count, "7"},
+          new BigDecimal(amounts.get(i)),
+          new BigDecimal(amounts.get(amounts.size() - 1 - i)));
       CachedDay day = days.day(DAY, 1);
       assertEquals(generated(day, all()), json(day, all()), amounts.get(i));
     }
@@ -177,11 +239,13 @@ class CachedDayTest {
     long small = shortIds.day(DAY, 1).footprint();
     long latin1 = latin1Ids.day(DAY, 1).footprint();
     long emoji = emojiIds.day(DAY, 1).footprint();
-    // Each 256-character id is held twice: the String (one byte a character) and its JSON text (UTF-8, quoted).
+    // Each 256-character id is held twice: the String (one byte a character) and its JSON text
+    // (UTF-8, quoted).
     assertTrue(latin1 - small >= rows * 2L * 250, small + " vs " + latin1);
     // 254 UTF-16 units of emoji: two bytes each in the String, four bytes a code point in the JSON.
     assertTrue(emoji - small >= rows * (2L * 254 + 4L * 127 - 20), small + " vs " + emoji);
-    // The arrays and strings of a short-id row: a few hundred bytes, not the 100 once assumed for any row.
+    // The arrays and strings of a short-id row: a few hundred bytes, not the 100 once assumed for
+    // any row.
     assertTrue(small > rows * 100L && small < rows * 400L, String.valueOf(small));
   }
 
@@ -189,14 +253,26 @@ class CachedDayTest {
   void aUserIdSharedByRowsIsCountedOncePerDay() {
     long shortUser = footprintOfRowsOf("u");
     long longUser = footprintOfRowsOf("x".repeat(256));
-    // 100 rows of one user: its String and JSON text once (about 2 x 256 bytes more), not once per row.
-    assertTrue(longUser - shortUser >= 2 * 240 && longUser - shortUser < 2 * 256 + 64, shortUser + " vs " + longUser);
+    // 100 rows of one user: its String and JSON text once (about 2 x 256 bytes more), not once per
+    // row.
+    assertTrue(
+        longUser - shortUser >= 2 * 240 && longUser - shortUser < 2 * 256 + 64,
+        shortUser + " vs " + longUser);
   }
 
   private static long footprintOfRowsOf(String user) {
     DayLoad days = new DayLoad();
     for (int i = 0; i < 100; i++) {
-      days.add(DAY, KEY, user, "X/e" + i, "e", "e-1", "X", new String[] {"1", "1", "2", "0", "0", "0"}, new BigDecimal("1"),
+      days.add(
+          DAY,
+          KEY,
+          user,
+          "X/e" + i,
+          "e",
+          "e-1",
+          "X",
+          new String[] {"1", "1", "2", "0", "0", "0"},
+          new BigDecimal("1"),
           BigDecimal.ZERO);
     }
     return days.day(DAY, 1).footprint();

@@ -19,8 +19,9 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The store, its poller and its loader over an in-memory source: which days a poll drops, and that a write racing a
- * load is never missed. {@code CompletedDayCacheIntegrationTest} proves the same against ClickHouse.
+ * The store, its poller and its loader over an in-memory source: which days a poll drops, and that
+ * a write racing a load is never missed. {@code CompletedDayCacheIntegrationTest} proves the same
+ * against ClickHouse.
  */
 class ChangeInvalidationTest {
 
@@ -29,12 +30,14 @@ class ChangeInvalidationTest {
   private static final LocalDate LAST = TODAY.minusDays(1);
   private static final LocalDate D = LocalDate.parse("2026-11-10");
 
-  private final MovableClock clock = new MovableClock(TODAY.atTime(10, 0).toInstant(ZoneOffset.UTC));
+  private final MovableClock clock =
+      new MovableClock(TODAY.atTime(10, 0).toInstant(ZoneOffset.UTC));
   private final MemorySource source = new MemorySource();
   private final MeterRegistry registry = new SimpleMeterRegistry();
   private final CacheMetrics metrics = new CacheMetrics(registry);
   private final DayStore store = new DayStore(1L << 30, metrics);
-  private final ChangePoller poller = new ChangePoller(source, store, clock, Duration.ofHours(1), metrics);
+  private final ChangePoller poller =
+      new ChangePoller(source, store, clock, Duration.ofHours(1), metrics);
   private final DayLoader loader = new DayLoader(source, store, clock, metrics);
 
   @Test
@@ -69,7 +72,7 @@ class ChangeInvalidationTest {
     source.duringLoad = () -> source.write("acme", D);
     assertTrue(loader.load("acme").containsKey(D), "the load answers with the day");
     assertEquals(30, cached("acme"), "stored under the marker read before the write");
-    source.duringLoad = () -> { };
+    source.duringLoad = () -> {};
     poller.poll();
     assertEquals(29, cached("acme"));
   }
@@ -77,10 +80,11 @@ class ChangeInvalidationTest {
   @Test
   void aLoadRacedByAWriteAndAPollIsAnsweredButNotKept() {
     poller.poll();
-    source.duringLoad = () -> {
-      source.write("acme", D);
-      poller.poll();
-    };
+    source.duringLoad =
+        () -> {
+          source.write("acme", D);
+          poller.poll();
+        };
     assertTrue(loader.load("acme").containsKey(D));
     assertEquals(29, cached("acme"));
   }
@@ -93,7 +97,8 @@ class ChangeInvalidationTest {
     poller.poll();
     assertEquals(29, cached("acme"));
     assertFalse(store.lookup("acme", FIRST, FIRST).containsKey(FIRST));
-    assertEquals(1, registry.get("activity_cache_evictions").tag("reason", "window").counter().count());
+    assertEquals(
+        1, registry.get("activity_cache_evictions").tag("reason", "window").counter().count());
   }
 
   private int cached(String account) {
@@ -103,7 +108,7 @@ class ChangeInvalidationTest {
   /** Change markers and one row per (account, day), in memory. */
   private static final class MemorySource implements CompletedDaySource {
     private final Map<String, Map<LocalDate, Long>> markers = new HashMap<>();
-    private Runnable duringLoad = () -> { };
+    private Runnable duringLoad = () -> {};
     private int loads;
     private int markerReads;
     private int totalReads;
@@ -119,8 +124,17 @@ class ChangeInvalidationTest {
       DayLoad load = new DayLoad();
       String[] counts = {"1", "10", "5", "0", "0", "0"};
       for (LocalDate day : days) {
-        load.add(day, "a".repeat(64), "", "openai/gpt-4o", "openai/gpt-4o", "openai/gpt-4o", "OpenAI", counts,
-            new BigDecimal("0.5"), BigDecimal.ZERO);
+        load.add(
+            day,
+            "a".repeat(64),
+            "",
+            "openai/gpt-4o",
+            "openai/gpt-4o",
+            "openai/gpt-4o",
+            "OpenAI",
+            counts,
+            new BigDecimal("0.5"),
+            BigDecimal.ZERO);
       }
       return load;
     }
@@ -130,12 +144,15 @@ class ChangeInvalidationTest {
       markerReads++;
       int days = (int) (to.toEpochDay() - from.toEpochDay()) + 1;
       Map<String, long[]> sums = new HashMap<>();
-      markers.forEach((account, perDay) -> perDay.forEach((date, sum) -> {
-        long offset = date.toEpochDay() - from.toEpochDay();
-        if (offset >= 0 && offset < days) {
-          sums.computeIfAbsent(account, a -> new long[days])[(int) offset] = sum;
-        }
-      }));
+      markers.forEach(
+          (account, perDay) ->
+              perDay.forEach(
+                  (date, sum) -> {
+                    long offset = date.toEpochDay() - from.toEpochDay();
+                    if (offset >= 0 && offset < days) {
+                      sums.computeIfAbsent(account, a -> new long[days])[(int) offset] = sum;
+                    }
+                  }));
       return sums;
     }
 

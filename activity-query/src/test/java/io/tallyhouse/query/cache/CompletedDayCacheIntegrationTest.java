@@ -45,9 +45,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The cache of completed days against a real ClickHouse (own database): its answers equal the SQL path's for every
- * filter and grouping, writes reach it through the change markers (also when a write races a load), the memory bound
- * holds, and a failing poll hands the answers back to ClickHouse.
+ * The cache of completed days against a real ClickHouse (own database): its answers equal the SQL
+ * path's for every filter and grouping, writes reach it through the change markers (also when a
+ * write races a load), the memory bound holds, and a failing poll hands the answers back to
+ * ClickHouse.
  */
 class CompletedDayCacheIntegrationTest {
 
@@ -56,23 +57,35 @@ class CompletedDayCacheIntegrationTest {
   private static final LocalDate TODAY = LocalDate.of(2026, 11, 22);
   private static final LocalDate D1 = TODAY.minusDays(1);
   private static final LocalDate D30 = TODAY.minusDays(30);
+
   /** Acme has no rows on this day; beta has. */
   private static final LocalDate QUIET = TODAY.minusDays(15);
 
   private static final String K1 = "a1".repeat(32);
   private static final String K2 = "b2".repeat(32);
+
   /** Beta's own key. */
   private static final String K3 = "c3".repeat(32);
-  private static final Map<String, List<String>> KEYS = Map.of("acme", List.of(K1, K2), "beta", List.of(K1, K3));
+
+  private static final Map<String, List<String>> KEYS =
+      Map.of("acme", List.of(K1, K2), "beta", List.of(K1, K3));
   private static final String HOSTILE_USER = "ü'ser \\ 1";
   private static final List<String> USERS = List.of("", "u1", "u2", "u3", HOSTILE_USER);
-  private static final List<String[]> ENDPOINTS = List.of(
-      new String[] {"OpenAI/openai/gpt-4o", "openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI"},
-      new String[] {"Azure/openai/gpt-4o", "openai/gpt-4o", "openai/gpt-4o-2024-08-06", "Azure"},
-      new String[] {"Anthropic/anthropic/claude", "anthropic/claude", "anthropic/claude-4", "Anthropic"},
-      new String[] {"X/z", "x/z", "x/z", "X"});
+  private static final List<String[]> ENDPOINTS =
+      List.of(
+          new String[] {
+            "OpenAI/openai/gpt-4o", "openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI"
+          },
+          new String[] {
+            "Azure/openai/gpt-4o", "openai/gpt-4o", "openai/gpt-4o-2024-08-06", "Azure"
+          },
+          new String[] {
+            "Anthropic/anthropic/claude", "anthropic/claude", "anthropic/claude-4", "Anthropic"
+          },
+          new String[] {"X/z", "x/z", "x/z", "X"});
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   private static ClickHouseEndpoint endpoint;
   private static String database;
@@ -82,7 +95,10 @@ class CompletedDayCacheIntegrationTest {
   static void start() {
     endpoint = Infra.clickhouse();
     database = QueryTestEnv.newDatabase("aqc");
-    clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    clickHouse =
+        new ClickHouse(
+            new ClickHouseConfig(
+                endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
     Migrations.apply(clickHouse);
     insertDataset(new Random(7));
   }
@@ -92,12 +108,14 @@ class CompletedDayCacheIntegrationTest {
     QueryTestEnv.dropDatabase(clickHouse, database);
   }
 
-  // ---- data ---------------------------------------------------------------------------------------------------
+  // ---- data
+  // ---------------------------------------------------------------------------------------------------
 
   /**
-   * Acme and beta over 32 days (today and the day before the window included), two of them large: every key, user and
-   * endpoint mix, three shards, counts beyond 2^63 now and then, an amount too large for a long once, and several versions of some rows in
-   * separate parts (FINAL keeps the highest).
+   * Acme and beta over 32 days (today and the day before the window included), two of them large:
+   * every key, user and endpoint mix, three shards, counts beyond 2^63 now and then, an amount too
+   * large for a long once, and several versions of some rows in separate parts (FINAL keeps the
+   * highest).
    */
   private static void insertDataset(Random random) {
     List<String> current = new ArrayList<>();
@@ -110,12 +128,16 @@ class CompletedDayCacheIntegrationTest {
           continue;
         }
         Map<String, String> rows = new LinkedHashMap<>();
-        // D1 and D30 are large days (more rows than CachedDay.MEMO_MIN_ROWS after summing shards, so their answers are
+        // D1 and D30 are large days (more rows than CachedDay.MEMO_MIN_ROWS after summing shards,
+        // so their answers are
         // memoized): 30 more users.
         boolean large = date.equals(D1) || date.equals(D30);
         for (int i = 0; i < (large ? 400 : 40); i++) {
           String key = KEYS.get(account).get(random.nextInt(2));
-          String user = large && random.nextBoolean() ? "v" + random.nextInt(30) : USERS.get(random.nextInt(USERS.size()));
+          String user =
+              large && random.nextBoolean()
+                  ? "v" + random.nextInt(30)
+                  : USERS.get(random.nextInt(USERS.size()));
           String[] ep = ENDPOINTS.get(random.nextInt(ENDPOINTS.size()));
           int shard = random.nextInt(3);
           String group = key + user + ep[0] + shard;
@@ -132,47 +154,124 @@ class CompletedDayCacheIntegrationTest {
         current.addAll(rows.values());
       }
     }
-    current.add(row("acme", D1.minusDays(2), K1, "u1", ENDPOINTS.get(0), 0, "12345678901.123456789012", 13, 2));
+    current.add(
+        row(
+            "acme",
+            D1.minusDays(2),
+            K1,
+            "u1",
+            ENDPOINTS.get(0),
+            0,
+            "12345678901.123456789012",
+            13,
+            2));
     insert(current);
     insert(older);
     insert(newer);
   }
 
-  private static String row(String account, LocalDate date, String key, String user, String[] ep, int shard,
-      Random random, long version) {
-    String usage = random.nextInt(1000) + "." + String.format("%012d", Math.abs(random.nextLong()) % 1_000_000_000_000L);
-    long requests = random.nextInt(20) == 0 ? Long.MAX_VALUE - random.nextInt(1000) : 1 + random.nextInt(50);
+  private static String row(
+      String account,
+      LocalDate date,
+      String key,
+      String user,
+      String[] ep,
+      int shard,
+      Random random,
+      long version) {
+    String usage =
+        random.nextInt(1000)
+            + "."
+            + String.format("%012d", Math.abs(random.nextLong()) % 1_000_000_000_000L);
+    long requests =
+        random.nextInt(20) == 0 ? Long.MAX_VALUE - random.nextInt(1000) : 1 + random.nextInt(50);
     return row(account, date, key, user, ep, shard, usage, requests, version);
   }
 
-  private static String row(String account, LocalDate date, String key, String user, String[] ep, int shard,
-      String usage, long requests, long version) {
-    return "{\"account_id\":\"" + account + "\",\"date\":\"" + date + "\",\"api_key_hash\":\"" + key
-        + "\",\"user_id\":\"" + user.replace("\\", "\\\\") + "\",\"endpoint_id\":\"" + ep[0] + "\",\"model\":\"" + ep[1]
-        + "\",\"model_permaslug\":\"" + ep[2] + "\",\"provider_name\":\"" + ep[3] + "\",\"shard\":" + shard
-        + ",\"requests\":" + requests + ",\"prompt_tokens\":" + requests * 3 + ",\"completion_tokens\":" + (version + 7)
-        + ",\"reasoning_tokens\":" + shard + ",\"cached_tokens\":" + requests % 5 + ",\"usage\":" + usage
-        + ",\"byok_usage_inference\":" + (shard == 1 ? usage : "0") + ",\"byok_requests\":" + (shard == 1 ? 1 : 0)
-        + ",\"version\":" + version + ",\"updated_at\":\"2026-11-22 00:00:00\"}";
+  private static String row(
+      String account,
+      LocalDate date,
+      String key,
+      String user,
+      String[] ep,
+      int shard,
+      String usage,
+      long requests,
+      long version) {
+    return "{\"account_id\":\""
+        + account
+        + "\",\"date\":\""
+        + date
+        + "\",\"api_key_hash\":\""
+        + key
+        + "\",\"user_id\":\""
+        + user.replace("\\", "\\\\")
+        + "\",\"endpoint_id\":\""
+        + ep[0]
+        + "\",\"model\":\""
+        + ep[1]
+        + "\",\"model_permaslug\":\""
+        + ep[2]
+        + "\",\"provider_name\":\""
+        + ep[3]
+        + "\",\"shard\":"
+        + shard
+        + ",\"requests\":"
+        + requests
+        + ",\"prompt_tokens\":"
+        + requests * 3
+        + ",\"completion_tokens\":"
+        + (version + 7)
+        + ",\"reasoning_tokens\":"
+        + shard
+        + ",\"cached_tokens\":"
+        + requests % 5
+        + ",\"usage\":"
+        + usage
+        + ",\"byok_usage_inference\":"
+        + (shard == 1 ? usage : "0")
+        + ",\"byok_requests\":"
+        + (shard == 1 ? 1 : 0)
+        + ",\"version\":"
+        + version
+        + ",\"updated_at\":\"2026-11-22 00:00:00\"}";
   }
 
   private static void insert(List<String> rows) {
     if (!rows.isEmpty()) {
-      clickHouse.insertJsonEachRow("usage_daily", (String.join("\n", rows) + "\n").getBytes(StandardCharsets.UTF_8));
+      clickHouse.insertJsonEachRow(
+          "usage_daily", (String.join("\n", rows) + "\n").getBytes(StandardCharsets.UTF_8));
     }
   }
 
-  /** One late row of {@code account} on {@code date}, on an endpoint of its own so it shows as an item of its own. */
+  /**
+   * One late row of {@code account} on {@code date}, on an endpoint of its own so it shows as an
+   * item of its own.
+   */
   private static void insertLate(String account, LocalDate date, String usage) {
-    insert(List.of(row(account, date, K1, "u1", new String[] {"Late/late", "late", "late", "Late"}, 0, usage, 1, 1)));
+    insert(
+        List.of(
+            row(
+                account,
+                date,
+                K1,
+                "u1",
+                new String[] {"Late/late", "late", "late", "Late"},
+                0,
+                usage,
+                1,
+                1)));
   }
 
-  // ---- helpers ------------------------------------------------------------------------------------------------
+  // ---- helpers
+  // ------------------------------------------------------------------------------------------------
 
   private static ActivityRequest request(String date, String key, String user, String groupBy) {
     Map<String, List<String>> params = new HashMap<>();
-    for (String[] param : new String[][] {{"date", date}, {"api_key_hash", key}, {"user_id", user},
-        {"group_by", groupBy}}) {
+    for (String[] param :
+        new String[][] {
+          {"date", date}, {"api_key_hash", key}, {"user_id", user}, {"group_by", groupBy}
+        }) {
       if (param[1] != null) {
         params.put(param[0], List.of(param[1]));
       }
@@ -180,12 +279,32 @@ class CompletedDayCacheIntegrationTest {
     return ActivityRequest.parse(params, TODAY);
   }
 
-  /** The SQL path's items with amounts at scale 12 (current ClickHouse prints fewer digits than 18.16). */
-  private static List<ActivityItem> sql(ActivityRepository repository, String account, ActivityRequest request) {
-    return repository.activity(account, request).stream().map(i -> new ActivityItem(i.date(), i.model(),
-        i.modelPermaslug(), i.endpointId(), i.providerName(), i.userId(), i.apiKeyHash(), i.usage().setScale(12),
-        i.byokUsageInference().setScale(12), i.requests(), i.promptTokens(), i.completionTokens(), i.reasoningTokens(),
-        i.cachedTokens(), i.byokRequests())).toList();
+  /**
+   * The SQL path's items with amounts at scale 12 (current ClickHouse prints fewer digits than
+   * 18.16).
+   */
+  private static List<ActivityItem> sql(
+      ActivityRepository repository, String account, ActivityRequest request) {
+    return repository.activity(account, request).stream()
+        .map(
+            i ->
+                new ActivityItem(
+                    i.date(),
+                    i.model(),
+                    i.modelPermaslug(),
+                    i.endpointId(),
+                    i.providerName(),
+                    i.userId(),
+                    i.apiKeyHash(),
+                    i.usage().setScale(12),
+                    i.byokUsageInference().setScale(12),
+                    i.requests(),
+                    i.promptTokens(),
+                    i.completionTokens(),
+                    i.reasoningTokens(),
+                    i.cachedTokens(),
+                    i.byokRequests()))
+        .toList();
   }
 
   private static String json(CompletedDayCache cache, String account, ActivityRequest request) {
@@ -206,23 +325,32 @@ class CompletedDayCacheIntegrationTest {
     return cache(metrics, maxBytes, new CompletedDayRepository(clickHouse, metrics));
   }
 
-  private static CompletedDayCache cache(MeterRegistry metrics, long maxBytes, CompletedDaySource source) {
+  private static CompletedDayCache cache(
+      MeterRegistry metrics, long maxBytes, CompletedDaySource source) {
     // Polls only when a test says so: an hour between polls and no poller thread.
-    return new CompletedDayCache(new ActivityRepository(clickHouse, metrics), source, CLOCK, maxBytes,
-        Duration.ofHours(1), metrics);
+    return new CompletedDayCache(
+        new ActivityRepository(clickHouse, metrics),
+        source,
+        CLOCK,
+        maxBytes,
+        Duration.ofHours(1),
+        metrics);
   }
 
-  /** The real source, running an action between the cache's marker read and its row query of every load. */
+  /**
+   * The real source, running an action between the cache's marker read and its row query of every
+   * load.
+   */
   private static final class RacingSource implements CompletedDaySource {
     private final CompletedDaySource real;
-    private volatile Runnable beforeLoad = () -> { };
+    private volatile Runnable beforeLoad = () -> {};
 
     RacingSource(CompletedDaySource real) {
       this.real = real;
     }
 
     void beforeLoad(Runnable action) {
-      beforeLoad = action == null ? () -> { } : action;
+      beforeLoad = action == null ? () -> {} : action;
     }
 
     @Override
@@ -242,7 +370,8 @@ class CompletedDayCacheIntegrationTest {
     }
   }
 
-  // ---- same answers -------------------------------------------------------------------------------------------
+  // ---- same answers
+  // -------------------------------------------------------------------------------------------
 
   @Test
   void cachedAnswersEqualTheSqlAnswersForEveryFilterAndGrouping() {
@@ -253,20 +382,26 @@ class CompletedDayCacheIntegrationTest {
     try (CompletedDayCache cache = cache(metrics, 1L << 30)) {
       cache.poll();
       for (String account : List.of("acme", "beta")) {
-        for (String date : Arrays.asList(null, D1.toString(), D30.toString(), QUIET.toString(), "2026-11-03")) {
+        for (String date :
+            Arrays.asList(null, D1.toString(), D30.toString(), QUIET.toString(), "2026-11-03")) {
           for (String key : Arrays.asList(null, K1, K2, K3)) {
             for (String user : Arrays.asList(null, "u1", HOSTILE_USER, "nobody")) {
-              for (String groupBy : Arrays.asList(null, "user", "api_key", "user,api_key", "api_key,user")) {
+              for (String groupBy :
+                  Arrays.asList(null, "user", "api_key", "user,api_key", "api_key,user")) {
                 ActivityRequest request = request(date, key, user, groupBy);
                 List<ActivityItem> expected = sql(repository, account, request);
                 assertEquals(expected, cache.activity(account, request), account + " " + request);
                 double beforeMemo = bytes(metrics);
-                String json = ActivityItem.jsonObjects(expected, request.groupByUser(), request.groupByApiKey());
-                assertEquals(json, json(cache, account, request), "written " + account + " " + request);
+                String json =
+                    ActivityItem.jsonObjects(
+                        expected, request.groupByUser(), request.groupByApiKey());
+                assertEquals(
+                    json, json(cache, account, request), "written " + account + " " + request);
                 if (compared == 0) {
                   assertTrue(bytes(metrics) > beforeMemo, "memos count against the bound");
                 }
-                assertEquals(json, json(cache, account, request), "memoized " + account + " " + request);
+                assertEquals(
+                    json, json(cache, account, request), "memoized " + account + " " + request);
                 compared++;
                 nonEmpty += expected.isEmpty() ? 0 : 1;
               }
@@ -275,10 +410,21 @@ class CompletedDayCacheIntegrationTest {
         }
       }
     }
-    assertTrue(nonEmpty > compared / 3, "the data exercises the comparisons: " + nonEmpty + " of " + compared);
+    assertTrue(
+        nonEmpty > compared / 3,
+        "the data exercises the comparisons: " + nonEmpty + " of " + compared);
     for (String account : List.of("acme", "beta")) {
-      long groups = clickHouse.query("SELECT count() AS n FROM (SELECT 1 FROM usage_daily FINAL WHERE account_id = '"
-          + account + "' AND date = '" + D1 + "' GROUP BY api_key_hash, user_id, endpoint_id)").get(0).get("n").asLong();
+      long groups =
+          clickHouse
+              .query(
+                  "SELECT count() AS n FROM (SELECT 1 FROM usage_daily FINAL WHERE account_id = '"
+                      + account
+                      + "' AND date = '"
+                      + D1
+                      + "' GROUP BY api_key_hash, user_id, endpoint_id)")
+              .get(0)
+              .get("n")
+              .asLong();
       assertTrue(groups >= CachedDay.MEMO_MIN_ROWS, "D1 is large enough for memos: " + groups);
     }
     assertEquals(2, answers(metrics, CompletedDayCache.MISS), "one load per account");
@@ -291,11 +437,17 @@ class CompletedDayCacheIntegrationTest {
     MeterRegistry metrics = new SimpleMeterRegistry();
     try (CompletedDayCache cache = cache(metrics, 1L << 30)) {
       ActivityRequest all = request(null, null, null, null);
-      assertEquals(sql(new ActivityRepository(clickHouse), "beta", all), cache.activity("beta", all));
+      assertEquals(
+          sql(new ActivityRepository(clickHouse), "beta", all), cache.activity("beta", all));
       assertEquals(1, answers(metrics, CompletedDayCache.BYPASS));
-      assertEquals(1, metrics.get(ActivityRepository.QUERY_TIMER).tag("query", "activity").timer().count(),
+      assertEquals(
+          1,
+          metrics.get(ActivityRepository.QUERY_TIMER).tag("query", "activity").timer().count(),
           "the SQL path answered, timed as before");
-      assertEquals(0, count(metrics, "activity_cache_loaded_rows"), "no load without markers to store it under");
+      assertEquals(
+          0,
+          count(metrics, "activity_cache_loaded_rows"),
+          "no load without markers to store it under");
     }
   }
 
@@ -306,16 +458,20 @@ class CompletedDayCacheIntegrationTest {
     ActivityRequest all = request(null, null, null, "user");
     long acme = bytesOfWindow("acme", all);
     long beta = bytesOfWindow("beta", all);
-    long bound = Math.max(acme, beta) + Math.min(acme, beta) / 2; // either account's window, not both
+    long bound =
+        Math.max(acme, beta) + Math.min(acme, beta) / 2; // either account's window, not both
     try (CompletedDayCache cache = cache(metrics, bound)) {
       cache.poll();
       for (String account : List.of("acme", "beta", "acme", "beta")) {
         assertEquals(sql(repository, account, all), cache.activity(account, all), account);
-        assertEquals(ActivityItem.jsonObjects(sql(repository, account, all), true, false), json(cache, account, all));
+        assertEquals(
+            ActivityItem.jsonObjects(sql(repository, account, all), true, false),
+            json(cache, account, all));
         assertTrue(bytes(metrics) <= bound, "the weight stays within the bound");
       }
       assertTrue(count(metrics, "activity_cache_evictions") > 0, "days were evicted");
-      assertTrue(metrics.get("activity_cache_days").gauge().value() > 0, "and the latest ones kept");
+      assertTrue(
+          metrics.get("activity_cache_days").gauge().value() > 0, "and the latest ones kept");
     }
   }
 
@@ -323,7 +479,10 @@ class CompletedDayCacheIntegrationTest {
     return metrics.get("activity_cache_bytes").gauge().value();
   }
 
-  /** The estimated bytes of {@code account}'s window in a cache of its own, after answering {@code request}. */
+  /**
+   * The estimated bytes of {@code account}'s window in a cache of its own, after answering {@code
+   * request}.
+   */
   private static long bytesOfWindow(String account, ActivityRequest request) {
     MeterRegistry metrics = new SimpleMeterRegistry();
     try (CompletedDayCache cache = cache(metrics, 1L << 40)) {
@@ -335,13 +494,16 @@ class CompletedDayCacheIntegrationTest {
 
   @Test
   void longUserIdsWeighTheirRealBytesAndAreEvictedByThem() {
-    // Two accounts with the same rows but for their user ids: 3 days of 300 users, 8 or 256 characters each.
+    // Two accounts with the same rows but for their user ids: 3 days of 300 users, 8 or 256
+    // characters each.
     List<String> rows = new ArrayList<>();
     for (int d = 1; d <= 3; d++) {
       for (int u = 0; u < 300; u++) {
         for (String account : List.of("short-ids", "long-ids")) {
-          String user = account.equals("short-ids") ? String.format("u%07d", u) : String.format("%0256d", u);
-          rows.add(row(account, TODAY.minusDays(d), K1, user, ENDPOINTS.get(u % 4), 0, "1.5", 2, 1));
+          String user =
+              account.equals("short-ids") ? String.format("u%07d", u) : String.format("%0256d", u);
+          rows.add(
+              row(account, TODAY.minusDays(d), K1, user, ENDPOINTS.get(u % 4), 0, "1.5", 2, 1));
         }
       }
     }
@@ -349,12 +511,14 @@ class CompletedDayCacheIntegrationTest {
     ActivityRequest byUser = request(null, null, null, "user");
     long shortIds = bytesOfWindow("short-ids", byUser);
     long longIds = bytesOfWindow("long-ids", byUser);
-    // 900 ids of 248 characters more, each held as a String and as its JSON text: at least 2 bytes a character more.
+    // 900 ids of 248 characters more, each held as a String and as its JSON text: at least 2 bytes
+    // a character more.
     assertTrue(longIds - shortIds >= 900L * 2 * 248, shortIds + " vs " + longIds);
 
     MeterRegistry metrics = new SimpleMeterRegistry();
     ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
-    long bound = shortIds * 2; // the short ids' window twice over, yet less than the long ids' window
+    long bound =
+        shortIds * 2; // the short ids' window twice over, yet less than the long ids' window
     assertTrue(bound < longIds, shortIds + " vs " + longIds);
     try (CompletedDayCache cache = cache(metrics, bound)) {
       cache.poll();
@@ -362,15 +526,18 @@ class CompletedDayCacheIntegrationTest {
       assertEquals(0, count(metrics, "activity_cache_evictions"), "the short ids fit");
       for (int i = 0; i < 3; i++) {
         assertEquals(sql(repository, "long-ids", byUser), cache.activity("long-ids", byUser));
-        assertEquals(ActivityItem.jsonObjects(sql(repository, "long-ids", byUser), true, false),
+        assertEquals(
+            ActivityItem.jsonObjects(sql(repository, "long-ids", byUser), true, false),
             json(cache, "long-ids", byUser));
         assertTrue(bytes(metrics) <= bound, "the bound holds: " + bytes(metrics) + " of " + bound);
       }
-      assertTrue(count(metrics, "activity_cache_evictions") > 0, "the long ids' days did not all fit");
+      assertTrue(
+          count(metrics, "activity_cache_evictions") > 0, "the long ids' days did not all fit");
     }
   }
 
-  // ---- writes reach the cache ----------------------------------------------------------------------------------
+  // ---- writes reach the cache
+  // ----------------------------------------------------------------------------------
 
   @Test
   void aWriteBetweenReadingTheMarkersAndTheRowsIsAnsweredAndDropsTheDayAtTheNextPoll() {
@@ -387,14 +554,17 @@ class CompletedDayCacheIntegrationTest {
       assertEquals(1, raced.size());
       assertEquals(1, answers(metrics, CompletedDayCache.MISS));
 
-      // The day is stored under the marker read before the write, so the next poll sees the write's marker and
+      // The day is stored under the marker read before the write, so the next poll sees the write's
+      // marker and
       // drops it: a later write in the same gap could otherwise never be noticed.
       cache.poll();
       assertEquals(1, count(metrics, "activity_cache_invalidations"));
       assertEquals(sql(repository, "race", all), cache.activity("race", all));
-      assertEquals(2, answers(metrics, CompletedDayCache.MISS), "reloaded after the poll dropped it");
+      assertEquals(
+          2, answers(metrics, CompletedDayCache.MISS), "reloaded after the poll dropped it");
       cache.poll();
-      assertEquals(1, count(metrics, "activity_cache_invalidations"), "nothing moved since the reload");
+      assertEquals(
+          1, count(metrics, "activity_cache_invalidations"), "nothing moved since the reload");
       cache.activity("race", all);
       assertEquals(1, answers(metrics, CompletedDayCache.HIT));
     }
@@ -408,37 +578,54 @@ class CompletedDayCacheIntegrationTest {
     try (CompletedDayCache cache = cache(metrics, 1L << 30, source)) {
       cache.poll();
       ActivityRequest all = request(null, null, null, null);
-      source.beforeLoad(() -> {
-        insertLate("race2", D1, "0.25");
-        cache.poll(); // a poll between the write and the end of the load already knows the newer marker
-      });
+      source.beforeLoad(
+          () -> {
+            insertLate("race2", D1, "0.25");
+            cache
+                .poll(); // a poll between the write and the end of the load already knows the newer
+            // marker
+          });
       List<ActivityItem> raced = cache.activity("race2", all);
       source.beforeLoad(null);
-      assertEquals(sql(repository, "race2", all), raced, "the load read the row written in between");
+      assertEquals(
+          sql(repository, "race2", all), raced, "the load read the row written in between");
       assertEquals(1, raced.size());
-      assertEquals(29, metrics.get("activity_cache_days").gauge().value(),
+      assertEquals(
+          29,
+          metrics.get("activity_cache_days").gauge().value(),
           "of the 30 days loaded, the one the write reached is not kept");
       assertEquals(sql(repository, "race2", all), cache.activity("race2", all));
-      assertEquals(2, answers(metrics, CompletedDayCache.MISS), "that day was loaded again without another poll");
+      assertEquals(
+          2,
+          answers(metrics, CompletedDayCache.MISS),
+          "that day was loaded again without another poll");
       assertEquals(30, metrics.get("activity_cache_days").gauge().value());
       cache.activity("race2", all);
       assertEquals(1, answers(metrics, CompletedDayCache.HIT));
     }
   }
 
-  // ---- through the service ------------------------------------------------------------------------------------
+  // ---- through the service
+  // ------------------------------------------------------------------------------------
 
   private static String get(ActivityServer server, String key, String query) throws Exception {
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
-        + "/api/v1/activity" + query)).header("Authorization", "Bearer " + key).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        HTTP.send(
+            HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + server.port() + "/api/v1/activity" + query))
+                .header("Authorization", "Bearer " + key)
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(200, response.statusCode(), response.body());
     return response.body();
   }
 
-  /** GETs {@code query} until the body satisfies {@code done}; fails after a minute (a hang guard, not a timing check). */
-  private static String awaitAnswer(ActivityServer server, String key, String query, Predicate<String> done)
-      throws Exception {
+  /**
+   * GETs {@code query} until the body satisfies {@code done}; fails after a minute (a hang guard,
+   * not a timing check).
+   */
+  private static String awaitAnswer(
+      ActivityServer server, String key, String query, Predicate<String> done) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
     while (true) {
       String body = get(server, key, query);
@@ -454,8 +641,9 @@ class CompletedDayCacheIntegrationTest {
   void aLateInsertForACachedDayShowsUpAndATodaysInsertEvictsNothing() throws Exception {
     CredentialStore keys = QueryTestEnv.newKeyStore("cache-late");
     String key = QueryTestEnv.newKey(keys, CredentialKind.MANAGEMENT, "beta");
-    try (ActivityServer server = ActivityServer.start(
-        QueryTestEnv.config(QueryTestEnv.of(endpoint, database, keys.file())), CLOCK)) {
+    try (ActivityServer server =
+        ActivityServer.start(
+            QueryTestEnv.config(QueryTestEnv.of(endpoint, database, keys.file())), CLOCK)) {
       QueryTestEnv.awaitFreshPoll(server);
       String before = get(server, key, "");
       assertEquals(before, get(server, key, ""));
@@ -465,15 +653,20 @@ class CompletedDayCacheIntegrationTest {
 
       insertLate("beta", TODAY, "0.75");
       QueryTestEnv.awaitFreshPoll(server);
-      assertEquals(0, QueryTestEnv.metric(server, invalidations), "today is not cached, so its write drops nothing");
+      assertEquals(
+          0,
+          QueryTestEnv.metric(server, invalidations),
+          "today is not cached, so its write drops nothing");
       assertEquals(before, get(server, key, ""));
       assertEquals(hits + 1, QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT));
 
       insertLate("beta", D1.minusDays(3), "0.000000000007");
-      String after = awaitAnswer(server, key, "", body -> body.contains("\"endpoint_id\":\"Late/late\""));
+      String after =
+          awaitAnswer(server, key, "", body -> body.contains("\"endpoint_id\":\"Late/late\""));
       assertTrue(after.contains("\"date\":\"" + D1.minusDays(3) + "\",\"model\":\"late\""), after);
       assertTrue(after.contains("\"usage\":0.000000000007"), after);
-      assertEquals(1, QueryTestEnv.metric(server, invalidations), "exactly the written day was dropped");
+      assertEquals(
+          1, QueryTestEnv.metric(server, invalidations), "exactly the written day was dropped");
     }
   }
 
@@ -489,7 +682,8 @@ class CompletedDayCacheIntegrationTest {
         QueryTestEnv.awaitFreshPoll(server);
         String before = get(server, key, query);
         assertEquals(before, get(server, key, query));
-        assertTrue(QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT) >= 1, "served from memory");
+        assertTrue(
+            QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT) >= 1, "served from memory");
 
         proxy.failPolls();
         double bypassed = QueryTestEnv.cacheAnswers(server, CompletedDayCache.BYPASS);
@@ -503,7 +697,10 @@ class CompletedDayCacheIntegrationTest {
         proxy.recover();
         QueryTestEnv.awaitFreshPoll(server);
         double misses = QueryTestEnv.cacheAnswers(server, CompletedDayCache.MISS);
-        assertEquals(fallback, get(server, key, query), "the first poll dropped the stale day; it was reloaded");
+        assertEquals(
+            fallback,
+            get(server, key, query),
+            "the first poll dropped the stale day; it was reloaded");
         assertEquals(misses + 1, QueryTestEnv.cacheAnswers(server, CompletedDayCache.MISS));
       }
     }

@@ -10,7 +10,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** Callers of one key share the running computation; other keys and later calls compute their own. */
+/**
+ * Callers of one key share the running computation; other keys and later calls compute their own.
+ */
 class SingleFlightTest {
 
   private final SingleFlight<String, Integer> flight = new SingleFlight<>();
@@ -20,14 +22,20 @@ class SingleFlightTest {
   void aCallerWhileOneRunsWaitsForItsResult() throws Exception {
     CountDownLatch release = new CountDownLatch(1);
     CountDownLatch started = new CountDownLatch(1);
-    CompletableFuture<Integer> first = CompletableFuture.supplyAsync(() -> flight.get("acme", () -> {
-      started.countDown();
-      await(release);
-      return computed.incrementAndGet();
-    }));
+    CompletableFuture<Integer> first =
+        CompletableFuture.supplyAsync(
+            () ->
+                flight.get(
+                    "acme",
+                    () -> {
+                      started.countDown();
+                      await(release);
+                      return computed.incrementAndGet();
+                    }));
     assertEquals(true, started.await(1, TimeUnit.MINUTES));
     CompletableFuture<Integer> second = new CompletableFuture<>();
-    Thread joiner = new Thread(() -> second.complete(flight.get("acme", computed::incrementAndGet)));
+    Thread joiner =
+        new Thread(() -> second.complete(flight.get("acme", computed::incrementAndGet)));
     joiner.start();
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
     while (joiner.getState() != Thread.State.WAITING) { // until it parks on the running computation
@@ -46,9 +54,14 @@ class SingleFlightTest {
 
   @Test
   void aFailureReachesTheCallerAndTheNextCallComputesAfresh() {
-    assertThrows(IllegalStateException.class, () -> flight.get("acme", () -> {
-      throw new IllegalStateException("ClickHouse down");
-    }));
+    assertThrows(
+        IllegalStateException.class,
+        () ->
+            flight.get(
+                "acme",
+                () -> {
+                  throw new IllegalStateException("ClickHouse down");
+                }));
     assertEquals(1, flight.get("acme", computed::incrementAndGet));
   }
 

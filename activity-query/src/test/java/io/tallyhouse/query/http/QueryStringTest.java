@@ -11,7 +11,9 @@ class QueryStringTest {
 
   @Test
   void decodesPercentEscapesAndPlus() {
-    assertEquals(Map.of("user_id", List.of("ü'ser \\ 1")), QueryString.parse("user_id=%C3%BC%27ser+%5C%201"));
+    assertEquals(
+        Map.of("user_id", List.of("ü'ser \\ 1")),
+        QueryString.parse("user_id=%C3%BC%27ser+%5C%201"));
   }
 
   @Test
@@ -21,7 +23,8 @@ class QueryStringTest {
 
   @Test
   void namesAreCaseSensitive() {
-    assertEquals(Map.of("date", List.of("x"), "Date", List.of("y")), QueryString.parse("date=x&Date=y"));
+    assertEquals(
+        Map.of("date", List.of("x"), "Date", List.of("y")), QueryString.parse("date=x&Date=y"));
   }
 
   @Test

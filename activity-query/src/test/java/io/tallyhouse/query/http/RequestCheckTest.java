@@ -19,14 +19,17 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The checks in the contract's order: key (401/403), then parameters (400), then api key ownership (404). */
+/**
+ * The checks in the contract's order: key (401/403), then parameters (400), then api key ownership
+ * (404).
+ */
 class RequestCheckTest {
 
   private static final String HASH = "ab".repeat(32);
-  private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-22T00:00:01Z"), ZoneOffset.UTC);
+  private static final Clock CLOCK =
+      Clock.fixed(Instant.parse("2026-11-22T00:00:01Z"), ZoneOffset.UTC);
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private RequestCheck check;
   private String management;
@@ -43,8 +46,12 @@ class RequestCheckTest {
   }
 
   private RequestCheck.Checked<ActivityRequest> check(String authorization, String query) {
-    return check.check(authorization, QueryString.parseOrNull(query), ActivityRequest::parse,
-        ActivityRequest::apiKeyHash, (account, hash) -> false);
+    return check.check(
+        authorization,
+        QueryString.parseOrNull(query),
+        ActivityRequest::parse,
+        ActivityRequest::apiKeyHash,
+        (account, hash) -> false);
   }
 
   private static void assertRefused(int status, String message, RequestCheck.Checked<?> checked) {
@@ -61,20 +68,36 @@ class RequestCheckTest {
 
   @Test
   void theParametersAreCheckedBeforeTheApiKeyOwnership() {
-    assertRefused(400, "Malformed query string", check("Bearer " + management, "api_key_hash=" + HASH + "&x=%zz"));
-    assertEquals(400, check("Bearer " + management, "api_key_hash=" + HASH + "&date=1999-01-01").refusal().status());
-    assertRefused(404, "Parameter api_key_hash: no such api key for this account",
+    assertRefused(
+        400,
+        "Malformed query string",
+        check("Bearer " + management, "api_key_hash=" + HASH + "&x=%zz"));
+    assertEquals(
+        400,
+        check("Bearer " + management, "api_key_hash=" + HASH + "&date=1999-01-01")
+            .refusal()
+            .status());
+    assertRefused(
+        404,
+        "Parameter api_key_hash: no such api key for this account",
         check("Bearer " + management, "api_key_hash=" + HASH));
   }
 
   @Test
   void aValidRequestCarriesTheKeysAccountAndTheParsedParameters() {
-    RequestCheck.Checked<ActivityRequest> checked = check.check("Bearer " + management,
-        QueryString.parseOrNull("date=2026-11-21&api_key_hash=" + HASH), ActivityRequest::parse,
-        ActivityRequest::apiKeyHash, (account, hash) -> account.equals("acme") && hash.equals(HASH));
+    RequestCheck.Checked<ActivityRequest> checked =
+        check.check(
+            "Bearer " + management,
+            QueryString.parseOrNull("date=2026-11-21&api_key_hash=" + HASH),
+            ActivityRequest::parse,
+            ActivityRequest::apiKeyHash,
+            (account, hash) -> account.equals("acme") && hash.equals(HASH));
     assertNull(checked.refusal());
     assertEquals("acme", checked.account());
-    assertEquals(ActivityRequest.parse(Map.of("date", List.of("2026-11-21"), "api_key_hash", List.of(HASH)),
-        LocalDate.parse("2026-11-22")), checked.request());
+    assertEquals(
+        ActivityRequest.parse(
+            Map.of("date", List.of("2026-11-21"), "api_key_hash", List.of(HASH)),
+            LocalDate.parse("2026-11-22")),
+        checked.request());
   }
 }

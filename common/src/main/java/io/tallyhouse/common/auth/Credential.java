@@ -9,11 +9,17 @@ import java.util.Objects;
  *
  * @param hash lowercase hex SHA-256 of the secret
  * @param accountId the account a management key reads; for an ingest token, null
- * @param accounts for an ingest token, the account_ids it may post for (empty: any); unused for management keys
+ * @param accounts for an ingest token, the account_ids it may post for (empty: any); unused for
+ *     management keys
  */
 public record Credential(
-    String hash, CredentialKind kind, String accountId, List<String> accounts, String name,
-    Instant createdAt, Instant revokedAt) {
+    String hash,
+    CredentialKind kind,
+    String accountId,
+    List<String> accounts,
+    String name,
+    Instant createdAt,
+    Instant revokedAt) {
 
   public Credential {
     Objects.requireNonNull(hash, "hash");

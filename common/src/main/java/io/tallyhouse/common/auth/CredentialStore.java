@@ -33,30 +33,45 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keys kept in a file of JSON lines, one {@link Credential} a line, holding hashes only. Both services
- * read the same file (for example a mounted secret) and see changes without a restart: the file is
- * re-read when its modification time or size changes, checked at most once per second.
+ * Keys kept in a file of JSON lines, one {@link Credential} a line, holding hashes only. Both
+ * services read the same file (for example a mounted secret) and see changes without a restart: the
+ * file is re-read when its modification time or size changes, checked at most once per second.
  *
- * <p>A line that cannot be read (hand-edited, half-written) is skipped with an error log and counted in the
- * {@code keys_file_malformed_lines} gauge: it never locks out the valid keys around it. Changes are made under an
- * exclusive lock on {@code <file>.lock} and land by an atomic rename, so concurrent writers (threads or processes)
- * lose nothing and a reader never sees half a file; a malformed line is carried over unchanged, never dropped.
+ * <p>A line that cannot be read (hand-edited, half-written) is skipped with an error log and
+ * counted in the {@code keys_file_malformed_lines} gauge: it never locks out the valid keys around
+ * it. Changes are made under an exclusive lock on {@code <file>.lock} and land by an atomic rename,
+ * so concurrent writers (threads or processes) lose nothing and a reader never sees half a file; a
+ * malformed line is carried over unchanged, never dropped.
  */
 public final class CredentialStore {
 
   private static final Logger LOG = LoggerFactory.getLogger(CredentialStore.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final long RECHECK_NANOS = 1_000_000_000L;
-  /** FileChannel locks belong to the whole JVM (a second lock from this JVM throws): threads queue here first. */
+
+  /**
+   * FileChannel locks belong to the whole JVM (a second lock from this JVM throws): threads queue
+   * here first.
+   */
   private static final Map<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
 
   private final Path file;
   private volatile Snapshot snapshot = new Snapshot(null, -1, List.of(), 0, 0);
 
-  private record Snapshot(FileTime modified, long size, List<Credential> credentials, Map<String, Credential> byHash,
-      int malformedLines, long checkedAtNanos) {
+  private record Snapshot(
+      FileTime modified,
+      long size,
+      List<Credential> credentials,
+      Map<String, Credential> byHash,
+      int malformedLines,
+      long checkedAtNanos) {
 
-    Snapshot(FileTime modified, long size, List<Credential> credentials, int malformedLines, long checkedAtNanos) {
+    Snapshot(
+        FileTime modified,
+        long size,
+        List<Credential> credentials,
+        int malformedLines,
+        long checkedAtNanos) {
       this(modified, size, credentials, index(credentials), malformedLines, checkedAtNanos);
     }
 
@@ -68,7 +83,9 @@ public final class CredentialStore {
     }
   }
 
-  /** One line of the key file: a credential, or the text of a line that is not one (kept as it was). */
+  /**
+   * One line of the key file: a credential, or the text of a line that is not one (kept as it was).
+   */
   private record Line(Credential credential, String text) {}
 
   private record Parsed(List<Line> lines, int malformed) {
@@ -81,11 +98,15 @@ public final class CredentialStore {
     this.file = file;
   }
 
-  /** A store that reports {@code keys_file_malformed_lines} (lines skipped in the current file) to {@code metrics}. */
+  /**
+   * A store that reports {@code keys_file_malformed_lines} (lines skipped in the current file) to
+   * {@code metrics}.
+   */
   public CredentialStore(Path file, MeterRegistry metrics) {
     this(file);
     Gauge.builder("keys_file_malformed_lines", this, CredentialStore::malformedLines)
-        .description("lines of the key file that are not a valid key and are ignored").register(metrics);
+        .description("lines of the key file that are not a valid key and are ignored")
+        .register(metrics);
   }
 
   public Path file() {
@@ -98,11 +119,11 @@ public final class CredentialStore {
   }
 
   /**
-   * The live credential whose hash equals the secret's SHA-256. The credential is looked up by that hash and the
-   * hashes are then compared in constant time. The lookup's time depends only on the SHA-256 of what was presented,
-   * which tells nothing about any stored key's secret (finding a secret from its hash is what SHA-256 prevents),
-   * and it stays the same however many keys there are: comparing against every key in turn took 40 % of
-   * activity-query's CPU with 1 000 keys.
+   * The live credential whose hash equals the secret's SHA-256. The credential is looked up by that
+   * hash and the hashes are then compared in constant time. The lookup's time depends only on the
+   * SHA-256 of what was presented, which tells nothing about any stored key's secret (finding a
+   * secret from its hash is what SHA-256 prevents), and it stays the same however many keys there
+   * are: comparing against every key in turn took 40 % of activity-query's CPU with 1 000 keys.
    */
   public Optional<Credential> authenticate(String secret) {
     if (secret == null || secret.isEmpty()) {
@@ -119,7 +140,9 @@ public final class CredentialStore {
 
   private static Credential find(String presentedHash, Snapshot known) {
     Credential candidate = known.byHash().get(presentedHash);
-    return candidate != null && Secrets.hashesEqual(candidate.hash(), presentedHash) ? candidate : null;
+    return candidate != null && Secrets.hashesEqual(candidate.hash(), presentedHash)
+        ? candidate
+        : null;
   }
 
   /** Every stored credential, revoked ones included. */
@@ -128,18 +151,20 @@ public final class CredentialStore {
   }
 
   /** Creates a credential for {@code secret} and stores its hash; the secret itself is not kept. */
-  public Credential add(String secret, CredentialKind kind, String accountId, List<String> accounts, String name) {
+  public Credential add(
+      String secret, CredentialKind kind, String accountId, List<String> accounts, String name) {
     String hash = Secrets.sha256Hex(secret);
     Credential created = new Credential(hash, kind, accountId, accounts, name, Instant.now(), null);
-    return underLock(lines -> {
-      for (Line line : lines) {
-        if (line.credential() != null && line.credential().hash().equals(hash)) {
-          return line.credential();
-        }
-      }
-      lines.add(new Line(created, null));
-      return created;
-    });
+    return underLock(
+        lines -> {
+          for (Line line : lines) {
+            if (line.credential() != null && line.credential().hash().equals(hash)) {
+              return line.credential();
+            }
+          }
+          lines.add(new Line(created, null));
+          return created;
+        });
   }
 
   /** Revokes every live credential whose hash starts with {@code hashPrefix}; returns them. */
@@ -149,23 +174,25 @@ public final class CredentialStore {
     }
     String prefix = hashPrefix.toLowerCase(Locale.ROOT);
     Instant now = Instant.now();
-    return underLock(lines -> {
-      List<Credential> revoked = new ArrayList<>();
-      for (int i = 0; i < lines.size(); i++) {
-        Credential c = lines.get(i).credential();
-        if (c != null && !c.revoked() && c.hash().startsWith(prefix)) {
-          Credential r = c.revoke(now);
-          lines.set(i, new Line(r, null));
-          revoked.add(r);
-        }
-      }
-      return revoked;
-    });
+    return underLock(
+        lines -> {
+          List<Credential> revoked = new ArrayList<>();
+          for (int i = 0; i < lines.size(); i++) {
+            Credential c = lines.get(i).credential();
+            if (c != null && !c.revoked() && c.hash().startsWith(prefix)) {
+              Credential r = c.revoke(now);
+              lines.set(i, new Line(r, null));
+              revoked.add(r);
+            }
+          }
+          return revoked;
+        });
   }
 
   /**
-   * Reads the file, applies {@code change} and writes the result back, all under the file lock, so a change made
-   * by another thread or process in between is never overwritten (a create cannot undo a racing revocation).
+   * Reads the file, applies {@code change} and writes the result back, all under the file lock, so
+   * a change made by another thread or process in between is never overwritten (a create cannot
+   * undo a racing revocation).
    */
   private <T> T underLock(Function<List<Line>, T> change) {
     Path target = file.toAbsolutePath().normalize();
@@ -173,8 +200,11 @@ public final class CredentialStore {
     jvmLock.lock();
     try {
       Files.createDirectories(target.getParent());
-      try (FileChannel lockFile = FileChannel.open(target.resolveSibling(target.getFileName() + ".lock"),
-          StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      try (FileChannel lockFile =
+              FileChannel.open(
+                  target.resolveSibling(target.getFileName() + ".lock"),
+                  StandardOpenOption.CREATE,
+                  StandardOpenOption.WRITE);
           FileLock ignored = lockFile.lock()) {
         List<Line> lines = new ArrayList<>(read().lines());
         List<Line> before = List.copyOf(lines);
@@ -191,7 +221,10 @@ public final class CredentialStore {
     }
   }
 
-  /** The known credentials; the file is looked at again when {@code force} or after {@link #RECHECK_NANOS}. */
+  /**
+   * The known credentials; the file is looked at again when {@code force} or after {@link
+   * #RECHECK_NANOS}.
+   */
   private Snapshot current(boolean force) {
     Snapshot s = snapshot;
     long now = System.nanoTime();
@@ -202,7 +235,8 @@ public final class CredentialStore {
       FileTime modified = Files.getLastModifiedTime(file);
       long size = Files.size(file);
       if (modified.equals(s.modified()) && size == s.size()) {
-        snapshot = new Snapshot(modified, size, s.credentials(), s.byHash(), s.malformedLines(), now);
+        snapshot =
+            new Snapshot(modified, size, s.credentials(), s.byHash(), s.malformedLines(), now);
         return snapshot;
       }
       Parsed parsed = read();
@@ -217,7 +251,10 @@ public final class CredentialStore {
     }
   }
 
-  /** Every line of the file; one that is not a valid key is logged (by number, not content) and kept as text. */
+  /**
+   * Every line of the file; one that is not a valid key is logged (by number, not content) and kept
+   * as text.
+   */
   private Parsed read() {
     List<String> texts;
     try {
@@ -238,8 +275,11 @@ public final class CredentialStore {
         lines.add(new Line(fromJson(JSON.readTree(text)), null));
       } catch (IOException | RuntimeException e) {
         malformed++;
-        LOG.error("key file {}, line {}: not a valid key ({}); the line is ignored, the other keys still work",
-            file, i + 1, e instanceof IOException ? "not a complete JSON object" : e.getMessage());
+        LOG.error(
+            "key file {}, line {}: not a valid key ({}); the line is ignored, the other keys still work",
+            file,
+            i + 1,
+            e instanceof IOException ? "not a complete JSON object" : e.getMessage());
         lines.add(new Line(null, text));
       }
     }

@@ -31,8 +31,11 @@ public final class Secrets {
     }
   }
 
-  /** Compares two hex hashes without an early exit, so timing says nothing about where they differ. */
+  /**
+   * Compares two hex hashes without an early exit, so timing says nothing about where they differ.
+   */
   public static boolean hashesEqual(String a, String b) {
-    return MessageDigest.isEqual(a.getBytes(StandardCharsets.US_ASCII), b.getBytes(StandardCharsets.US_ASCII));
+    return MessageDigest.isEqual(
+        a.getBytes(StandardCharsets.US_ASCII), b.getBytes(StandardCharsets.US_ASCII));
   }
 }

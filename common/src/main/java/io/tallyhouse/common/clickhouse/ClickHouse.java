@@ -20,10 +20,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * ClickHouse over HTTP through client-v2, using only raw text formats: that is the subset that works on
- * both 18.16 and current releases (typed readers, server-side parameters and error parsing do not).
- * Results are read as JSONEachRow; callers select decimals with {@code toString(...)} so money never
- * passes through a binary floating-point number.
+ * ClickHouse over HTTP through client-v2, using only raw text formats: that is the subset that
+ * works on both 18.16 and current releases (typed readers, server-side parameters and error parsing
+ * do not). Results are read as JSONEachRow; callers select decimals with {@code toString(...)} so
+ * money never passes through a binary floating-point number.
  */
 public final class ClickHouse implements AutoCloseable {
 
@@ -34,17 +34,18 @@ public final class ClickHouse implements AutoCloseable {
 
   public ClickHouse(ClickHouseConfig config) {
     this.config = config;
-    this.client = new Client.Builder()
-        .addEndpoint(config.url())
-        .setUsername(config.user())
-        .setPassword(config.password())
-        .compressServerResponse(false)
-        .compressClientRequest(false)
-        .useHttpCompression(false)
-        .setSocketTimeout(config.timeout().toMillis(), ChronoUnit.MILLIS)
-        .setConnectTimeout(Math.min(5_000, config.timeout().toMillis()), ChronoUnit.MILLIS)
-        .setMaxRetries(0)
-        .build();
+    this.client =
+        new Client.Builder()
+            .addEndpoint(config.url())
+            .setUsername(config.user())
+            .setPassword(config.password())
+            .compressServerResponse(false)
+            .compressClientRequest(false)
+            .useHttpCompression(false)
+            .setSocketTimeout(config.timeout().toMillis(), ChronoUnit.MILLIS)
+            .setConnectTimeout(Math.min(5_000, config.timeout().toMillis()), ChronoUnit.MILLIS)
+            .setMaxRetries(0)
+            .build();
   }
 
   public ClickHouseConfig config() {
@@ -67,11 +68,19 @@ public final class ClickHouse implements AutoCloseable {
 
   /** Inserts rows given as JSONEachRow bytes (one JSON object per line) into {@code table}. */
   public void insertJsonEachRow(String table, byte[] rows) {
-    // 18.16 ignores the X-ClickHouse-Database header client-v2 sends; the URL parameter works everywhere.
-    InsertSettings settings = new InsertSettings().setDatabase(config.database())
-        .serverSetting("database", config.database());
+    // 18.16 ignores the X-ClickHouse-Database header client-v2 sends; the URL parameter works
+    // everywhere.
+    InsertSettings settings =
+        new InsertSettings()
+            .setDatabase(config.database())
+            .serverSetting("database", config.database());
     try {
-      client.insert(SqlLiteral.identifier(table), new ByteArrayInputStream(rows), ClickHouseFormat.JSONEachRow, settings)
+      client
+          .insert(
+              SqlLiteral.identifier(table),
+              new ByteArrayInputStream(rows),
+              ClickHouseFormat.JSONEachRow,
+              settings)
           .get(config.timeout().toMillis(), TimeUnit.MILLISECONDS)
           .close();
     } catch (Exception e) {
@@ -80,21 +89,28 @@ public final class ClickHouse implements AutoCloseable {
   }
 
   /**
-   * Inserts rows in TabSeparated (built with {@link TabSeparated}) into the named {@code columns} of {@code table}:
-   * cheaper than JSONEachRow for both sides, and naming the columns keeps it independent of the table's column
-   * order.
+   * Inserts rows in TabSeparated (built with {@link TabSeparated}) into the named {@code columns}
+   * of {@code table}: cheaper than JSONEachRow for both sides, and naming the columns keeps it
+   * independent of the table's column order.
    */
   public void insertTabSeparated(String table, List<String> columns, byte[] rows) {
     insertTabSeparated(table, columns, new ByteArrayInputStream(rows));
   }
 
-  /** As {@link #insertTabSeparated(String, List, byte[])}, the rows read from a stream (e.g. a reused buffer). */
+  /**
+   * As {@link #insertTabSeparated(String, List, byte[])}, the rows read from a stream (e.g. a
+   * reused buffer).
+   */
   public void insertTabSeparated(String table, List<String> columns, InputStream rows) {
-    InsertSettings settings = new InsertSettings().setDatabase(config.database())
-        .serverSetting("database", config.database());
+    InsertSettings settings =
+        new InsertSettings()
+            .setDatabase(config.database())
+            .serverSetting("database", config.database());
     List<String> names = columns.stream().map(SqlLiteral::identifier).toList();
     try {
-      client.insert(SqlLiteral.identifier(table), names, rows, ClickHouseFormat.TabSeparated, settings)
+      client
+          .insert(
+              SqlLiteral.identifier(table), names, rows, ClickHouseFormat.TabSeparated, settings)
           .get(config.timeout().toMillis(), TimeUnit.MILLISECONDS)
           .close();
     } catch (Exception e) {
@@ -104,12 +120,20 @@ public final class ClickHouse implements AutoCloseable {
 
   /** Runs a SELECT and returns its rows, one JSON object each. */
   public List<JsonNode> query(String sql) {
-    QuerySettings settings = new QuerySettings().setDatabase(config.database()).setFormat(ClickHouseFormat.JSONEachRow)
-        .serverSetting("database", config.database());
-    // 18.16 ignores the format the client asks for out of band; naming it in the statement works everywhere.
-    try (QueryResponse response = client.query(sql + "\nFORMAT JSONEachRow", settings).get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
-         BufferedReader reader = new BufferedReader(
-             new InputStreamReader(response.getInputStream(), StandardCharsets.UTF_8))) {
+    QuerySettings settings =
+        new QuerySettings()
+            .setDatabase(config.database())
+            .setFormat(ClickHouseFormat.JSONEachRow)
+            .serverSetting("database", config.database());
+    // 18.16 ignores the format the client asks for out of band; naming it in the statement works
+    // everywhere.
+    try (QueryResponse response =
+            client
+                .query(sql + "\nFORMAT JSONEachRow", settings)
+                .get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
+        BufferedReader reader =
+            new BufferedReader(
+                new InputStreamReader(response.getInputStream(), StandardCharsets.UTF_8))) {
       List<JsonNode> rows = new ArrayList<>();
       String line;
       while ((line = reader.readLine()) != null) {
@@ -124,8 +148,8 @@ public final class ClickHouse implements AutoCloseable {
   }
 
   /**
-   * Runs a SELECT and returns its rows as JSONEachRow text, unparsed: decimals keep their exact digits, and the
-   * bytes can be inserted elsewhere as they are.
+   * Runs a SELECT and returns its rows as JSONEachRow text, unparsed: decimals keep their exact
+   * digits, and the bytes can be inserted elsewhere as they are.
    */
   public byte[] queryJsonEachRow(String sql) {
     return queryBytes(sql, ClickHouseFormat.JSONEachRow);
@@ -137,11 +161,16 @@ public final class ClickHouse implements AutoCloseable {
   }
 
   private byte[] queryBytes(String sql, ClickHouseFormat format) {
-    QuerySettings settings = new QuerySettings().setDatabase(config.database()).setFormat(format)
-        .serverSetting("database", config.database());
-    try (QueryResponse response = client.query(sql + "\nFORMAT " + format.name(), settings)
-        .get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
-         InputStream body = response.getInputStream()) {
+    QuerySettings settings =
+        new QuerySettings()
+            .setDatabase(config.database())
+            .setFormat(format)
+            .serverSetting("database", config.database());
+    try (QueryResponse response =
+            client
+                .query(sql + "\nFORMAT " + format.name(), settings)
+                .get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
+        InputStream body = response.getInputStream()) {
       return body.readAllBytes();
     } catch (Exception e) {
       throw failure("query", e);
@@ -158,10 +187,14 @@ public final class ClickHouse implements AutoCloseable {
   }
 
   private void run(String sql, String database) {
-    QuerySettings settings = new QuerySettings().setDatabase(database).setFormat(ClickHouseFormat.TabSeparated)
-        .serverSetting("database", database);
-    try (QueryResponse response = client.query(sql, settings).get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
-         InputStream body = response.getInputStream()) {
+    QuerySettings settings =
+        new QuerySettings()
+            .setDatabase(database)
+            .setFormat(ClickHouseFormat.TabSeparated)
+            .serverSetting("database", database);
+    try (QueryResponse response =
+            client.query(sql, settings).get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
+        InputStream body = response.getInputStream()) {
       body.transferTo(OutputSink.INSTANCE);
     } catch (Exception e) {
       throw failure("statement", e);
@@ -173,7 +206,8 @@ public final class ClickHouse implements AutoCloseable {
     if (e instanceof InterruptedException) {
       Thread.currentThread().interrupt();
     }
-    String detail = e instanceof TimeoutException ? "timed out" : String.valueOf(cause.getMessage());
+    String detail =
+        e instanceof TimeoutException ? "timed out" : String.valueOf(cause.getMessage());
     return new ClickHouseException("ClickHouse " + what + " failed: " + detail, cause);
   }
 
@@ -192,5 +226,4 @@ public final class ClickHouse implements AutoCloseable {
     @Override
     public void write(byte[] b, int off, int len) {}
   }
-
 }

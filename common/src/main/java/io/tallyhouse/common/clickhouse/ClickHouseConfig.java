@@ -8,7 +8,8 @@ import java.time.Duration;
  * @param url HTTP endpoint, e.g. {@code http://127.0.0.1:8123}
  * @param database the database holding the Tallyhouse tables
  */
-public record ClickHouseConfig(String url, String user, String password, String database, Duration timeout) {
+public record ClickHouseConfig(
+    String url, String user, String password, String database, Duration timeout) {
 
   public ClickHouseConfig {
     if (url == null || url.isBlank()) {
@@ -23,5 +24,4 @@ public record ClickHouseConfig(String url, String user, String password, String 
   public ClickHouseConfig(String url, String user, String password, String database) {
     this(url, user, password, database, null);
   }
-
 }

@@ -12,9 +12,10 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * Reads a JSONEachRow answer ({@link ClickHouse#queryJsonEachRow}) as the text of each selected value, token by token:
- * a number is kept exactly as the server printed it (a decimal never passes through a double, a UInt64 is the same
- * text whether quoted or not), and no JSON tree is built per row.
+ * Reads a JSONEachRow answer ({@link ClickHouse#queryJsonEachRow}) as the text of each selected
+ * value, token by token: a number is kept exactly as the server printed it (a decimal never passes
+ * through a double, a UInt64 is the same text whether quoted or not), and no JSON tree is built per
+ * row.
  */
 public final class JsonEachRowText {
 
@@ -32,8 +33,8 @@ public final class JsonEachRowText {
   }
 
   /**
-   * Hands every row of {@code rows} to {@code sink} as an array of texts in the order of the columns (null for a
-   * column the row lacks). The array is reused for the next row.
+   * Hands every row of {@code rows} to {@code sink} as an array of texts in the order of the
+   * columns (null for a column the row lacks). The array is reused for the next row.
    */
   public void read(byte[] rows, Consumer<String[]> sink) {
     String[] row = new String[index.size()];

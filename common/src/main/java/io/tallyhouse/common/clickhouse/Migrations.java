@@ -13,8 +13,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Applies numbered migration files from the classpath, in order, each at most once per database.
- * The folder holds an {@code index.txt} listing the files ({@code 001_usage_daily.sql}, ...), because a
- * folder inside a jar cannot be listed reliably. Every statement must be idempotent
+ * The folder holds an {@code index.txt} listing the files ({@code 001_usage_daily.sql}, ...),
+ * because a folder inside a jar cannot be listed reliably. Every statement must be idempotent
  * ({@code IF NOT EXISTS}), so two instances starting at once cannot break each other.
  */
 public final class Migrations {
@@ -26,7 +26,9 @@ public final class Migrations {
 
   private Migrations() {}
 
-  /** Applies what is missing of the Tallyhouse tables' migrations; returns the names applied now. */
+  /**
+   * Applies what is missing of the Tallyhouse tables' migrations; returns the names applied now.
+   */
   public static List<String> apply(ClickHouse clickHouse) {
     return apply(clickHouse, TALLYHOUSE_TABLES);
   }
@@ -34,16 +36,22 @@ public final class Migrations {
   /** Applies what is missing; returns the names applied now. */
   public static List<String> apply(ClickHouse clickHouse, String classpathFolder) {
     clickHouse.createDatabaseIfMissing();
-    clickHouse.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
-        + "version UInt32, name String, applied_at DateTime DEFAULT now()"
-        + ") ENGINE = MergeTree ORDER BY version");
+    clickHouse.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            + "version UInt32, name String, applied_at DateTime DEFAULT now()"
+            + ") ENGINE = MergeTree ORDER BY version");
     Set<Integer> applied = new HashSet<>();
-    clickHouse.query("SELECT DISTINCT version FROM schema_migrations")
+    clickHouse
+        .query("SELECT DISTINCT version FROM schema_migrations")
         .forEach(row -> applied.add(Integer.parseInt(row.get("version").asText())));
 
     List<String> appliedNow = new ArrayList<>();
-    for (String file : resource(classpathFolder + "/index.txt").lines().map(String::trim)
-        .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList()) {
+    for (String file :
+        resource(classpathFolder + "/index.txt")
+            .lines()
+            .map(String::trim)
+            .filter(l -> !l.isEmpty() && !l.startsWith("#"))
+            .toList()) {
       int version = versionOf(file);
       if (applied.contains(version)) {
         continue;
@@ -51,8 +59,12 @@ public final class Migrations {
       for (String statement : statements(resource(classpathFolder + "/" + file))) {
         clickHouse.execute(statement);
       }
-      clickHouse.execute("INSERT INTO schema_migrations (version, name) VALUES ("
-          + version + ", " + SqlLiteral.string(file) + ")");
+      clickHouse.execute(
+          "INSERT INTO schema_migrations (version, name) VALUES ("
+              + version
+              + ", "
+              + SqlLiteral.string(file)
+              + ")");
       LOG.info("applied ClickHouse migration {} to database {}", file, clickHouse.database());
       appliedNow.add(file);
     }
@@ -70,7 +82,10 @@ public final class Migrations {
     return Integer.parseInt(file.substring(0, end));
   }
 
-  /** Splits a file into statements at semicolons that end a line; {@code --} comment lines are dropped. */
+  /**
+   * Splits a file into statements at semicolons that end a line; {@code --} comment lines are
+   * dropped.
+   */
   static List<String> statements(String text) {
     List<String> result = new ArrayList<>();
     StringBuilder current = new StringBuilder();

@@ -7,10 +7,10 @@ import java.util.regex.Pattern;
  * The one audited place where values become SQL text. ClickHouse 18.16 has no server-side query
  * parameters, so every value in a query is rendered here and nowhere else.
  *
- * <p>In a ClickHouse single-quoted literal the backslash starts an escape sequence and the quote ends
- * the literal; escaping exactly those two (plus NUL, which some transports truncate at) leaves no way
- * for a value to leave the literal. Every other character, including newlines and Unicode, is
- * literal text inside quotes.
+ * <p>In a ClickHouse single-quoted literal the backslash starts an escape sequence and the quote
+ * ends the literal; escaping exactly those two (plus NUL, which some transports truncate at) leaves
+ * no way for a value to leave the literal. Every other character, including newlines and Unicode,
+ * is literal text inside quotes.
  */
 public final class SqlLiteral {
 

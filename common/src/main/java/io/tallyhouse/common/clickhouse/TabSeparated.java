@@ -8,16 +8,17 @@ import java.time.LocalDate;
 import java.util.Arrays;
 
 /**
- * Rows in ClickHouse's TabSeparated input format, the one audited place where values become insert data (as
- * {@link SqlLiteral} is for SQL text).
+ * Rows in ClickHouse's TabSeparated input format, the one audited place where values become insert
+ * data (as {@link SqlLiteral} is for SQL text).
  *
- * <p>In TabSeparated a tab ends a value, a newline ends the row and a backslash starts an escape sequence; {@link
- * #string} escapes exactly those three, plus carriage return (which 18.16 rejects at a row's end), NUL, backspace and
- * form feed, with the sequences ClickHouse itself prints. Nothing else a value holds can end it early. {@code \N} is
- * NULL, and a value {@code \N} is written {@code \\N}, so the two never meet.
+ * <p>In TabSeparated a tab ends a value, a newline ends the row and a backslash starts an escape
+ * sequence; {@link #string} escapes exactly those three, plus carriage return (which 18.16 rejects
+ * at a row's end), NUL, backspace and form feed, with the sequences ClickHouse itself prints.
+ * Nothing else a value holds can end it early. {@code \N} is NULL, and a value {@code \N} is
+ * written {@code \\N}, so the two never meet.
  *
- * <p>The rows are built straight into one growing byte array, UTF-8 encoded here: the stream writes a row per
- * event, and a JSON generator per row cost more CPU than everything else the writer did.
+ * <p>The rows are built straight into one growing byte array, UTF-8 encoded here: the stream writes
+ * a row per event, and a JSON generator per row cost more CPU than everything else the writer did.
  */
 public final class TabSeparated {
 
@@ -29,7 +30,10 @@ public final class TabSeparated {
     bytes = new byte[Math.max(16, initialCapacity)];
   }
 
-  /** A string value, escaped and UTF-8 encoded; an unpaired surrogate becomes '?', as String.getBytes does. */
+  /**
+   * A string value, escaped and UTF-8 encoded; an unpaired surrogate becomes '?', as
+   * String.getBytes does.
+   */
   public TabSeparated string(CharSequence value) {
     return string(value, 0, value.length());
   }
@@ -45,7 +49,9 @@ public final class TabSeparated {
       } else if (c < 0x800) {
         bytes[size++] = (byte) (0xC0 | c >> 6);
         bytes[size++] = (byte) (0x80 | c & 0x3F);
-      } else if (Character.isHighSurrogate(c) && i + 1 < to && Character.isLowSurrogate(value.charAt(i + 1))) {
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < to
+          && Character.isLowSurrogate(value.charAt(i + 1))) {
         int cp = Character.toCodePoint(c, value.charAt(++i));
         bytes[size++] = (byte) (0xF0 | cp >> 18);
         bytes[size++] = (byte) (0x80 | cp >> 12 & 0x3F);
@@ -63,9 +69,9 @@ public final class TabSeparated {
   }
 
   /**
-   * The bytes {@code [from, to)} of {@code utf8}, UTF-8 text, as one string value: escaped byte by byte, which is
-   * exact because no byte of a multi-byte UTF-8 sequence is below 0x80. For text that arrives as bytes (Kafka keys),
-   * so it is not decoded only to be encoded again.
+   * The bytes {@code [from, to)} of {@code utf8}, UTF-8 text, as one string value: escaped byte by
+   * byte, which is exact because no byte of a multi-byte UTF-8 sequence is below 0x80. For text
+   * that arrives as bytes (Kafka keys), so it is not decoded only to be encoded again.
    */
   public TabSeparated utf8(byte[] utf8, int from, int to) {
     separate();
@@ -81,7 +87,10 @@ public final class TabSeparated {
     return this;
   }
 
-  /** Writes one ASCII character, escaped if the format requires it; capacity for two bytes is reserved. */
+  /**
+   * Writes one ASCII character, escaped if the format requires it; capacity for two bytes is
+   * reserved.
+   */
   private void ascii(char c) {
     switch (c) {
       case '\\' -> escaped('\\');
@@ -111,7 +120,8 @@ public final class TabSeparated {
   public TabSeparated number(long value) {
     separate();
     if (value < 0) {
-      // Long.MIN_VALUE has no positive counterpart; negatives are rare here, so the library renders them.
+      // Long.MIN_VALUE has no positive counterpart; negatives are rare here, so the library renders
+      // them.
       plain(Long.toString(value));
       return this;
     }
@@ -129,12 +139,14 @@ public final class TabSeparated {
   }
 
   /**
-   * A Decimal(38,12) value with all its digits, never in exponent form. Refuses what the column cannot hold (more than
-   * 12 fractional digits, 10^26 or more either side of zero) rather than leave it to the server's reading of it.
+   * A Decimal(38,12) value with all its digits, never in exponent form. Refuses what the column
+   * cannot hold (more than 12 fractional digits, 10^26 or more either side of zero) rather than
+   * leave it to the server's reading of it.
    */
   public TabSeparated decimal(BigDecimal value) {
     BigDecimal fitted = value.scale() > Money.SCALE ? value.stripTrailingZeros() : value;
-    if (fitted.scale() > Money.SCALE || fitted.precision() - fitted.scale() > Money.MAX_INTEGER_DIGITS) {
+    if (fitted.scale() > Money.SCALE
+        || fitted.precision() - fitted.scale() > Money.MAX_INTEGER_DIGITS) {
       throw new IllegalArgumentException("not a Decimal(38,12) value: " + value.toPlainString());
     }
     separate();
@@ -142,7 +154,10 @@ public final class TabSeparated {
     return this;
   }
 
-  /** A Date value, {@code YYYY-MM-DD}; the year must have four digits, as ClickHouse's Date range ensures. */
+  /**
+   * A Date value, {@code YYYY-MM-DD}; the year must have four digits, as ClickHouse's Date range
+   * ensures.
+   */
   public TabSeparated date(LocalDate day) {
     separate();
     ensure(10);
@@ -151,8 +166,9 @@ public final class TabSeparated {
   }
 
   /**
-   * A DateTime value in UTC, {@code YYYY-MM-DD hh:mm:ss}, of the whole seconds of {@code epochSecond}. Written digit
-   * by digit: this runs twice per event on the stream thread, and a zoned formatter built the zone's rules each time.
+   * A DateTime value in UTC, {@code YYYY-MM-DD hh:mm:ss}, of the whole seconds of {@code
+   * epochSecond}. Written digit by digit: this runs twice per event on the stream thread, and a
+   * zoned formatter built the zone's rules each time.
    */
   public TabSeparated dateTime(long epochSecond) {
     separate();
@@ -180,7 +196,9 @@ public final class TabSeparated {
     digits(day.getDayOfMonth(), 2);
   }
 
-  /** {@code value} in exactly {@code width} digits, zero-padded; capacity reserved by the caller. */
+  /**
+   * {@code value} in exactly {@code width} digits, zero-padded; capacity reserved by the caller.
+   */
   private void digits(int value, int width) {
     for (int i = size + width - 1; i >= size; i--) {
       bytes[i] = (byte) ('0' + value % 10);
@@ -212,7 +230,10 @@ public final class TabSeparated {
     return size;
   }
 
-  /** Forgets every row and keeps the buffer, so a writer can build batch after batch without reallocating. */
+  /**
+   * Forgets every row and keeps the buffer, so a writer can build batch after batch without
+   * reallocating.
+   */
   public TabSeparated clear() {
     size = 0;
     rowStarted = false;

@@ -2,7 +2,10 @@ package io.tallyhouse.common.config;
 
 import java.util.List;
 
-/** Settings a service cannot start with: every problem found, one per line, each naming variable, value and rule. */
+/**
+ * Settings a service cannot start with: every problem found, one per line, each naming variable,
+ * value and rule.
+ */
 public final class ConfigException extends IllegalArgumentException {
 
   private final List<String> problems;

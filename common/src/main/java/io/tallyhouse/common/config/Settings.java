@@ -15,11 +15,12 @@ import java.util.function.Function;
 /**
  * Reads a service's settings from its environment and describes them as it goes.
  *
- * <p>Every read records the variable, its default and its meaning ({@link #described()}), which is what the generated
- * configuration reference is made of, so the reference cannot list a variable the code does not read or miss one it
- * does. A value that breaks its rule does not stop the reading: the problem is noted (variable, value, rule), the
- * default stands in, and {@link #validate} throws one {@link ConfigException} listing every problem, so an operator
- * fixes them all in one go instead of one per restart.
+ * <p>Every read records the variable, its default and its meaning ({@link #described()}), which is
+ * what the generated configuration reference is made of, so the reference cannot list a variable
+ * the code does not read or miss one it does. A value that breaks its rule does not stop the
+ * reading: the problem is noted (variable, value, rule), the default stands in, and {@link
+ * #validate} throws one {@link ConfigException} listing every problem, so an operator fixes them
+ * all in one go instead of one per restart.
  */
 public final class Settings {
 
@@ -35,7 +36,10 @@ public final class Settings {
     return new Settings(env);
   }
 
-  /** One variable a service reads: its name, its default as the reference shows it (empty when none) and meaning. */
+  /**
+   * One variable a service reads: its name, its default as the reference shows it (empty when none)
+   * and meaning.
+   */
   public record Setting(String name, String defaultText, String meaning) {}
 
   /** Every variable read so far, in reading order. */
@@ -48,7 +52,9 @@ public final class Settings {
     return Collections.unmodifiableList(problems);
   }
 
-  /** {@code config} when no problem was noted; otherwise a ConfigException listing every problem. */
+  /**
+   * {@code config} when no problem was noted; otherwise a ConfigException listing every problem.
+   */
   public <T> T validate(T config) {
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
@@ -62,7 +68,10 @@ public final class Settings {
     problems.add(name + (value == null ? " (unset)" : "=" + value) + ": " + rule);
   }
 
-  /** A variable no longer read: setting it is a problem, as silently ignoring it would run with another meaning. */
+  /**
+   * A variable no longer read: setting it is a problem, as silently ignoring it would run with
+   * another meaning.
+   */
   public void retired(String name, String instead) {
     if (env.containsKey(name)) {
       problem(name, "no longer read; " + instead);
@@ -85,23 +94,26 @@ public final class Settings {
   }
 
   /**
-   * Every variable named {@code prefix + SUFFIX}, as {@code suffix.in.lower.case -> value} (KAFKA_PRODUCER_LINGER_MS
-   * is linger.ms); {@code problemOfKey} says why a key may not be set, or null when it may.
+   * Every variable named {@code prefix + SUFFIX}, as {@code suffix.in.lower.case -> value}
+   * (KAFKA_PRODUCER_LINGER_MS is linger.ms); {@code problemOfKey} says why a key may not be set, or
+   * null when it may.
    */
-  public Map<String, String> prefixed(String prefix, String meaning, Function<String, String> problemOfKey) {
+  public Map<String, String> prefixed(
+      String prefix, String meaning, Function<String, String> problemOfKey) {
     described.put(prefix + "*", new Setting(prefix + "*", "", meaning));
     Map<String, String> values = new TreeMap<>();
-    env.forEach((name, value) -> {
-      if (name.startsWith(prefix) && name.length() > prefix.length()) {
-        String key = name.substring(prefix.length()).toLowerCase(Locale.ROOT).replace('_', '.');
-        String problem = problemOfKey.apply(key);
-        if (problem != null) {
-          problem(name, problem);
-        } else {
-          values.put(key, value);
-        }
-      }
-    });
+    env.forEach(
+        (name, value) -> {
+          if (name.startsWith(prefix) && name.length() > prefix.length()) {
+            String key = name.substring(prefix.length()).toLowerCase(Locale.ROOT).replace('_', '.');
+            String problem = problemOfKey.apply(key);
+            if (problem != null) {
+              problem(name, problem);
+            } else {
+              values.put(key, value);
+            }
+          }
+        });
     return Map.copyOf(values);
   }
 
@@ -196,7 +208,10 @@ public final class Settings {
       return orElse(defaultValue, Long.toString(defaultValue));
     }
 
-    /** As {@link #orElse(long)}, the reference showing {@code defaultText} (for defaults computed at start). */
+    /**
+     * As {@link #orElse(long)}, the reference showing {@code defaultText} (for defaults computed at
+     * start).
+     */
     public long orElse(long defaultValue, String defaultText) {
       String text = read(name, defaultText, meaning);
       if (text == null) {

@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.ext.web.RoutingContext;
 
 /**
- * The one error shape of both services (CONTRACT.md section 2):
- * {@code {"error":{"code":<int>,"message":"<text>","metadata":{...}}}}, metadata absent when null.
+ * The one error shape of both services (CONTRACT.md section 2): {@code
+ * {"error":{"code":<int>,"message":"<text>","metadata":{...}}}}, metadata absent when null.
  */
 public final class ErrorEnvelope {
 

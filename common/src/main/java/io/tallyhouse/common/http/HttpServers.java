@@ -20,11 +20,12 @@ public final class HttpServers {
   private HttpServers() {}
 
   /**
-   * One server per core on the same port. A server made outside a verticle runs on one event loop; one per core
-   * lets Vert.x spread the connections over as many event loops. Port 0 would give every instance its own random
-   * port, so it becomes Vert.x's shared random port (a negative one).
+   * One server per core on the same port. A server made outside a verticle runs on one event loop;
+   * one per core lets Vert.x spread the connections over as many event loops. Port 0 would give
+   * every instance its own random port, so it becomes Vert.x's shared random port (a negative one).
    */
-  public static List<HttpServer> listenOnEveryCore(Vertx vertx, HttpServerOptions options, Router router)
+  public static List<HttpServer> listenOnEveryCore(
+      Vertx vertx, HttpServerOptions options, Router router)
       throws InterruptedException, ExecutionException, TimeoutException {
     HttpServerOptions shared = new HttpServerOptions(options);
     if (shared.getPort() == 0) {
@@ -33,21 +34,37 @@ public final class HttpServers {
     List<HttpServer> servers = new ArrayList<>();
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     for (int i = 0; i < instances; i++) {
-      servers.add(vertx.createHttpServer(shared).requestHandler(router).listen()
-          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS));
+      servers.add(
+          vertx
+              .createHttpServer(shared)
+              .requestHandler(router)
+              .listen()
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(30, TimeUnit.SECONDS));
     }
     return servers;
   }
 
-  /** Serves the classpath resource {@code resource} (the service's OpenAPI document) at {@code GET /openapi.yaml}. */
+  /**
+   * Serves the classpath resource {@code resource} (the service's OpenAPI document) at {@code GET
+   * /openapi.yaml}.
+   */
   public static void mountOpenApi(Router router, Class<?> owner, String resource) {
     Buffer document = Buffer.buffer(openApiDocument(owner, resource));
-    router.get("/openapi.yaml").handler(ctx -> ctx.response()
-        .putHeader("Content-Type", "application/yaml; charset=utf-8")
-        .end(document));
+    router
+        .get("/openapi.yaml")
+        .handler(
+            ctx ->
+                ctx.response()
+                    .putHeader("Content-Type", "application/yaml; charset=utf-8")
+                    .end(document));
   }
 
-  /** The bytes of the OpenAPI document {@code resource}, an absolute classpath path such as {@code /openapi.yaml}. */
+  /**
+   * The bytes of the OpenAPI document {@code resource}, an absolute classpath path such as {@code
+   * /openapi.yaml}.
+   */
   public static byte[] openApiDocument(Class<?> owner, String resource) {
     try (InputStream in = owner.getResourceAsStream(resource)) {
       if (in == null) {

@@ -8,11 +8,13 @@ import java.util.concurrent.CountDownLatch;
 import java.util.function.Function;
 
 /**
- * The {@code main} of every service: reads its typed configuration from the environment, refuses to start with every
- * problem listed at once, and otherwise runs the service until SIGTERM or Ctrl-C, then closes it.
+ * The {@code main} of every service: reads its typed configuration from the environment, refuses to
+ * start with every problem listed at once, and otherwise runs the service until SIGTERM or Ctrl-C,
+ * then closes it.
  *
- * <p>{@code --check-config} only reads and validates the configuration: exit code 0 when the service could start with
- * it, 2 (and every problem on stderr) when not. An operator runs it before a rollout.
+ * <p>{@code --check-config} only reads and validates the configuration: exit code 0 when the
+ * service could start with it, 2 (and every problem on stderr) when not. An operator runs it before
+ * a rollout.
  */
 public final class ServiceMain {
 
@@ -27,8 +29,12 @@ public final class ServiceMain {
     AutoCloseable start(C config) throws Exception;
   }
 
-  /** Runs the service {@code name}; returns only when it was asked to stop (or exits on a usage or config error). */
-  public static <C> void run(String name, String[] args, Function<Settings, C> readConfig, Starter<C> starter)
+  /**
+   * Runs the service {@code name}; returns only when it was asked to stop (or exits on a usage or
+   * config error).
+   */
+  public static <C> void run(
+      String name, String[] args, Function<Settings, C> readConfig, Starter<C> starter)
       throws Exception {
     int code = checkOnly(name, args, System.getenv(), readConfig, System.out, System.err);
     if (code >= 0) {
@@ -44,26 +50,34 @@ public final class ServiceMain {
     }
     AutoCloseable service = starter.start(config);
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        service.close();
-      } catch (Exception e) {
-        System.err.println(name + ": stopping failed: " + e);
-      } finally {
-        stopped.countDown();
-      }
-    }, name + "-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    service.close();
+                  } catch (Exception e) {
+                    System.err.println(name + ": stopping failed: " + e);
+                  } finally {
+                    stopped.countDown();
+                  }
+                },
+                name + "-shutdown"));
     stopped.await();
   }
 
-  /** The configuration {@code readConfig} builds from {@code env}; a ConfigException lists every problem. */
+  /**
+   * The configuration {@code readConfig} builds from {@code env}; a ConfigException lists every
+   * problem.
+   */
   public static <C> C read(Map<String, String> env, Function<Settings, C> readConfig) {
     Settings settings = Settings.of(env);
     C config;
     try {
       config = readConfig.apply(settings);
     } catch (IllegalArgumentException e) {
-      // A rule checked while building the config (a record's constructor): reported with the others.
+      // A rule checked while building the config (a record's constructor): reported with the
+      // others.
       if (settings.problems().isEmpty()) {
         throw new ConfigException(java.util.List.of(e.getMessage()));
       }
@@ -73,11 +87,16 @@ public final class ServiceMain {
   }
 
   /**
-   * Handles the arguments that do not start the service: the exit code for {@code --check-config} and
-   * {@code --help} (and for an unknown argument), or -1 when the service is to start.
+   * Handles the arguments that do not start the service: the exit code for {@code --check-config}
+   * and {@code --help} (and for an unknown argument), or -1 when the service is to start.
    */
-  static <C> int checkOnly(String name, String[] args, Map<String, String> env, Function<Settings, C> readConfig,
-      PrintStream out, PrintStream err) {
+  static <C> int checkOnly(
+      String name,
+      String[] args,
+      Map<String, String> env,
+      Function<Settings, C> readConfig,
+      PrintStream out,
+      PrintStream err) {
     if (args.length == 0) {
       return -1;
     }
@@ -92,10 +111,17 @@ public final class ServiceMain {
       }
     }
     boolean help = args.length == 1 && (args[0].equals("--help") || args[0].equals("-h"));
-    (help ? out : err).println("Usage: " + name + " [--check-config]\n"
-        + "  Runs " + name + " with the settings of its environment (see docs/CONFIGURATION.md).\n"
-        + "  --check-config  only validates the settings: exit code 0 when they are valid, "
-        + CONFIG_ERROR + " with every problem listed when not");
+    (help ? out : err)
+        .println(
+            "Usage: "
+                + name
+                + " [--check-config]\n"
+                + "  Runs "
+                + name
+                + " with the settings of its environment (see docs/CONFIGURATION.md).\n"
+                + "  --check-config  only validates the settings: exit code 0 when they are valid, "
+                + CONFIG_ERROR
+                + " with every problem listed when not");
     return help ? 0 : 64;
   }
 

@@ -12,8 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class CredentialStoreTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   @Test
   void onlyTheHashOfASecretIsStored() throws Exception {
@@ -51,8 +50,11 @@ class CredentialStoreTest {
     for (int i = 0; i < 1000; i++) {
       String secret = Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix());
       secrets.add(secret);
-      file.append(String.format("{\"hash\":\"%s\",\"kind\":\"management\",\"account_id\":\"acct-%d\","
-          + "\"accounts\":[],\"name\":\"\",\"created_at\":\"2026-11-23T00:00:00Z\"}%n", Secrets.sha256Hex(secret), i));
+      file.append(
+          String.format(
+              "{\"hash\":\"%s\",\"kind\":\"management\",\"account_id\":\"acct-%d\","
+                  + "\"accounts\":[],\"name\":\"\",\"created_at\":\"2026-11-23T00:00:00Z\"}%n",
+              Secrets.sha256Hex(secret), i));
     }
     Files.writeString(dir.resolve("keys.jsonl"), file);
     CredentialStore store = new CredentialStore(dir.resolve("keys.jsonl"));
@@ -61,7 +63,8 @@ class CredentialStoreTest {
       assertEquals("acct-" + i, store.authenticate(secrets.get(i)).orElseThrow().accountId());
     }
     String stored = Secrets.sha256Hex(secrets.get(0));
-    assertTrue(store.authenticate(stored).isEmpty(), "the hash itself is not a secret that authenticates");
+    assertTrue(
+        store.authenticate(stored).isEmpty(), "the hash itself is not a secret that authenticates");
   }
 
   @Test
@@ -69,7 +72,8 @@ class CredentialStoreTest {
     Path file = dir.resolve("keys.jsonl");
     CredentialStore writer = new CredentialStore(file);
     CredentialStore reader = new CredentialStore(file);
-    Credential created = writer.add("th_mk_secret", CredentialKind.MANAGEMENT, "acme", List.of(), "");
+    Credential created =
+        writer.add("th_mk_secret", CredentialKind.MANAGEMENT, "acme", List.of(), "");
     assertTrue(reader.authenticate("th_mk_secret").isPresent());
 
     writer.revoke(created.hash().substring(0, 12));

@@ -10,8 +10,12 @@ class MigrationsTest {
 
   @Test
   void statementsSplitAtLineEndingSemicolonsAndDropCommentLines() {
-    String text = "-- a comment\nCREATE TABLE a (x String DEFAULT ';')\nENGINE = Log;\n\n-- another\nCREATE TABLE b (y UInt8) ENGINE = Log;\n";
-    assertEquals(List.of("CREATE TABLE a (x String DEFAULT ';')\nENGINE = Log", "CREATE TABLE b (y UInt8) ENGINE = Log"),
+    String text =
+        "-- a comment\nCREATE TABLE a (x String DEFAULT ';')\nENGINE = Log;\n\n-- another\nCREATE TABLE b (y UInt8) ENGINE = Log;\n";
+    assertEquals(
+        List.of(
+            "CREATE TABLE a (x String DEFAULT ';')\nENGINE = Log",
+            "CREATE TABLE b (y UInt8) ENGINE = Log"),
         Migrations.statements(text));
   }
 

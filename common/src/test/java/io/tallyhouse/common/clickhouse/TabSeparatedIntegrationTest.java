@@ -14,7 +14,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Hostile values inserted as TabSeparated come back from the real server exactly, each in its own column. */
+/**
+ * Hostile values inserted as TabSeparated come back from the real server exactly, each in its own
+ * column.
+ */
 class TabSeparatedIntegrationTest {
 
   private static final List<String> COLUMNS = List.of("n", "s", "ns", "d", "after");
@@ -23,12 +26,15 @@ class TabSeparatedIntegrationTest {
   @BeforeAll
   static void connect() {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
-    clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(),
-        "tab_separated_test"));
+    clickHouse =
+        new ClickHouse(
+            new ClickHouseConfig(
+                endpoint.httpUrl(), endpoint.user(), endpoint.password(), "tab_separated_test"));
     clickHouse.createDatabaseIfMissing();
     // "after" follows the hostile columns: a value that ended early would shift text into it.
-    clickHouse.execute("CREATE TABLE IF NOT EXISTS t (n UInt64, s String, ns Nullable(String), d Decimal(38, 12),"
-        + " after String) ENGINE = MergeTree ORDER BY n");
+    clickHouse.execute(
+        "CREATE TABLE IF NOT EXISTS t (n UInt64, s String, ns Nullable(String), d Decimal(38, 12),"
+            + " after String) ENGINE = MergeTree ORDER BY n");
   }
 
   @AfterAll
@@ -39,9 +45,29 @@ class TabSeparatedIntegrationTest {
 
   @Test
   void hostileValuesRoundTripExactly() {
-    List<String> values = new ArrayList<>(List.of("plain", "", "\\", "\\N", "N", "\t", "\n", "\r", "line\nbreak",
-        "tab\tand\rcarriage\r", "trailing backslash\\", "\\t is not a tab", "\0nul\0", "\b\f", "it's \"quoted\"",
-        "' OR 1=1 --", "ümlaut 漢字 😀", "\\x41", "{\"json\": 1}", "'\\".repeat(5000)));
+    List<String> values =
+        new ArrayList<>(
+            List.of(
+                "plain",
+                "",
+                "\\",
+                "\\N",
+                "N",
+                "\t",
+                "\n",
+                "\r",
+                "line\nbreak",
+                "tab\tand\rcarriage\r",
+                "trailing backslash\\",
+                "\\t is not a tab",
+                "\0nul\0",
+                "\b\f",
+                "it's \"quoted\"",
+                "' OR 1=1 --",
+                "ümlaut 漢字 😀",
+                "\\x41",
+                "{\"json\": 1}",
+                "'\\".repeat(5000)));
     Random random = new Random(7);
     for (int i = 0; i < 200; i++) {
       StringBuilder fuzz = new StringBuilder();
@@ -63,15 +89,20 @@ class TabSeparatedIntegrationTest {
     TabSeparated rows = new TabSeparated(64);
     for (int i = 0; i < values.size(); i++) {
       String value = values.get(i);
-      rows.number(i).string(value).nullableString(i % 3 == 0 ? null : value)
+      rows.number(i)
+          .string(value)
+          .nullableString(i % 3 == 0 ? null : value)
           .decimal(new BigDecimal("12345678901234567890.000000000001").add(BigDecimal.valueOf(i)))
-          .string("end").endRow();
+          .string("end")
+          .endRow();
     }
     clickHouse.insertTabSeparated("t", COLUMNS, rows.toByteArray());
 
-    // toString keeps the decimal exact; 18.16's toString garbles Decimal128 values of more than 32 digits, so the
+    // toString keeps the decimal exact; 18.16's toString garbles Decimal128 values of more than 32
+    // digits, so the
     // amounts here stay below that.
-    List<JsonNode> back = clickHouse.query("SELECT n, s, ns, toString(d) AS d_text, after FROM t ORDER BY n");
+    List<JsonNode> back =
+        clickHouse.query("SELECT n, s, ns, toString(d) AS d_text, after FROM t ORDER BY n");
     assertEquals(values.size(), back.size());
     for (int i = 0; i < values.size(); i++) {
       JsonNode row = back.get(i);
@@ -81,8 +112,12 @@ class TabSeparatedIntegrationTest {
       } else {
         assertEquals(values.get(i), row.get("ns").asText(), "row " + i);
       }
-      assertEquals(new BigDecimal("12345678901234567890.000000000001").add(BigDecimal.valueOf(i)).toPlainString(),
-          row.get("d_text").asText(), "row " + i);
+      assertEquals(
+          new BigDecimal("12345678901234567890.000000000001")
+              .add(BigDecimal.valueOf(i))
+              .toPlainString(),
+          row.get("d_text").asText(),
+          "row " + i);
       assertEquals("end", row.get("after").asText(), "row " + i);
     }
   }
@@ -91,7 +126,8 @@ class TabSeparatedIntegrationTest {
   void anUnpairedSurrogateBecomesAQuestionMarkAsStringGetBytesDoes() {
     String broken = "a\uD800b\uDC00";
     byte[] row = new TabSeparated(4).string(broken).endRow().toByteArray();
-    assertEquals(new String((broken.getBytes(java.nio.charset.StandardCharsets.UTF_8))) + "\n",
+    assertEquals(
+        new String((broken.getBytes(java.nio.charset.StandardCharsets.UTF_8))) + "\n",
         new String(row, java.nio.charset.StandardCharsets.UTF_8));
   }
 }

@@ -15,25 +15,42 @@ class TabSeparatedTest {
 
   @Test
   void valuesAreSeparatedByTabsAndRowsEndInANewline() {
-    TabSeparated rows = new TabSeparated(1).string("a").number(-42).nullableString(null).endRow()
-        .decimal(new BigDecimal("1E-12")).string("").endRow();
+    TabSeparated rows =
+        new TabSeparated(1)
+            .string("a")
+            .number(-42)
+            .nullableString(null)
+            .endRow()
+            .decimal(new BigDecimal("1E-12"))
+            .string("")
+            .endRow();
     assertEquals("a\t-42\t\\N\n0.000000000001\t\n", text(rows));
   }
 
   @Test
   void decimalsAreWrittenWholeAndOnlyWhenDecimal38Scale12HoldsThem() {
-    assertEquals("99999999999999999999999999.999999999999\t-1\t1.5\t100\n", text(new TabSeparated(1)
-        .decimal(new BigDecimal("99999999999999999999999999.999999999999")).decimal(new BigDecimal("-1"))
-        .decimal(new BigDecimal("1.5000000000000000")).decimal(new BigDecimal("1E+2")).endRow()));
-    for (String refused : new String[] {"100000000000000000000000000", "-1E+26", "0.0000000000001"}) {
-      assertThrows(IllegalArgumentException.class, () -> new TabSeparated(1).decimal(new BigDecimal(refused)),
+    assertEquals(
+        "99999999999999999999999999.999999999999\t-1\t1.5\t100\n",
+        text(
+            new TabSeparated(1)
+                .decimal(new BigDecimal("99999999999999999999999999.999999999999"))
+                .decimal(new BigDecimal("-1"))
+                .decimal(new BigDecimal("1.5000000000000000"))
+                .decimal(new BigDecimal("1E+2"))
+                .endRow()));
+    for (String refused :
+        new String[] {"100000000000000000000000000", "-1E+26", "0.0000000000001"}) {
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> new TabSeparated(1).decimal(new BigDecimal(refused)),
           refused);
     }
   }
 
   @Test
   void theCharactersThatEndAValueAreEscapedAsClickHousePrintsThem() {
-    assertEquals("\\\\\\t\\n\\r\\0\\b\\f'\"\\\\N\n",
+    assertEquals(
+        "\\\\\\t\\n\\r\\0\\b\\f'\"\\\\N\n",
         text(new TabSeparated(1).string("\\\t\n\r\0\b\f'\"\\N").endRow()));
   }
 
@@ -46,7 +63,8 @@ class TabSeparatedTest {
   void anOpenRowIsNeverHandedOut() {
     TabSeparated rows = new TabSeparated(8).string("x");
     assertThrows(IllegalStateException.class, rows::toByteArray);
-    assertThrows(IllegalStateException.class, () -> rows.rows("y\n".getBytes(StandardCharsets.UTF_8)));
+    assertThrows(
+        IllegalStateException.class, () -> rows.rows("y\n".getBytes(StandardCharsets.UTF_8)));
     assertEquals("x\ny\n", text(rows.endRow().rows("y\n".getBytes(StandardCharsets.UTF_8))));
   }
 
@@ -59,7 +77,9 @@ class TabSeparatedTest {
   @Test
   void integersAreTheirDecimalDigits() {
     TabSeparated rows = new TabSeparated(1);
-    long[] values = {0, 7, 9, 10, 99, 100, 1_795_168_800_123_456L, Long.MAX_VALUE, -1, Long.MIN_VALUE};
+    long[] values = {
+      0, 7, 9, 10, 99, 100, 1_795_168_800_123_456L, Long.MAX_VALUE, -1, Long.MIN_VALUE
+    };
     for (long value : values) {
       rows.number(value);
     }
@@ -72,7 +92,8 @@ class TabSeparatedTest {
 
   @Test
   void aClearedBufferStartsEmptyAndItsStreamHoldsExactlyTheRows() throws Exception {
-    TabSeparated rows = new TabSeparated(4).string("first batch, longer than the initial buffer").endRow();
+    TabSeparated rows =
+        new TabSeparated(4).string("first batch, longer than the initial buffer").endRow();
     rows.clear().string("x").number(1).endRow();
     assertEquals("x\t1\n", new String(rows.inputStream().readAllBytes(), StandardCharsets.UTF_8));
     assertThrows(IllegalStateException.class, () -> rows.string("open").inputStream());
@@ -85,19 +106,24 @@ class TabSeparatedTest {
       StringBuilder value = new StringBuilder();
       for (int j = random.nextInt(30); j > 0; j--) {
         int pick = random.nextInt(3);
-        value.appendCodePoint(pick == 0 ? random.nextInt(0x80) : pick == 1 ? random.nextInt(0xD800)
-            : 0x10000 + random.nextInt(0x10000));
+        value.appendCodePoint(
+            pick == 0
+                ? random.nextInt(0x80)
+                : pick == 1 ? random.nextInt(0xD800) : 0x10000 + random.nextInt(0x10000));
       }
       byte[] utf8 = ("x" + value + "y").getBytes(StandardCharsets.UTF_8);
-      assertEquals(text(new TabSeparated(1).string(value).endRow()),
-          text(new TabSeparated(1).utf8(utf8, 1, utf8.length - 1).endRow()), value.toString());
+      assertEquals(
+          text(new TabSeparated(1).string(value).endRow()),
+          text(new TabSeparated(1).utf8(utf8, 1, utf8.length - 1).endRow()),
+          value.toString());
     }
   }
 
   @Test
   void dateTimesEqualTheLibraryFormattersAcrossClickHouseDateTimeRange() {
-    java.time.format.DateTimeFormatter formatter = java.time.format.DateTimeFormatter
-        .ofPattern("yyyy-MM-dd HH:mm:ss").withZone(java.time.ZoneOffset.UTC);
+    java.time.format.DateTimeFormatter formatter =
+        java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss")
+            .withZone(java.time.ZoneOffset.UTC);
     java.util.Random random = new java.util.Random(7);
     long last = java.time.Instant.parse("2105-12-31T23:59:59Z").getEpochSecond();
     TabSeparated rows = new TabSeparated(16);
@@ -105,7 +131,9 @@ class TabSeparatedTest {
     for (int i = 0; i < 20_000; i++) {
       long second = i == 0 ? 0 : i == 1 ? last : Math.floorMod(random.nextLong(), last);
       java.time.Instant t = java.time.Instant.ofEpochSecond(second);
-      rows.dateTime(second).date(java.time.LocalDate.ofInstant(t, java.time.ZoneOffset.UTC)).endRow();
+      rows.dateTime(second)
+          .date(java.time.LocalDate.ofInstant(t, java.time.ZoneOffset.UTC))
+          .endRow();
       expected.append(formatter.format(t)).append('\t').append(t.toString(), 0, 10).append('\n');
     }
     assertEquals(expected.toString(), text(rows));

@@ -26,8 +26,19 @@ class PipelineSettingsTest {
 
   @Test
   void sharedPartsAreReadFromTheirVariables() {
-    Settings s = Settings.of(Map.of("DEDUP_WINDOW_DAYS", "7", "SCHEMA_REGISTRY_TIMEOUT_MS", "1500",
-        "CLICKHOUSE_DATABASE", "th2", "CLICKHOUSE_PASSWORD", "pw", "HTTP_PORT", "9000"));
+    Settings s =
+        Settings.of(
+            Map.of(
+                "DEDUP_WINDOW_DAYS",
+                "7",
+                "SCHEMA_REGISTRY_TIMEOUT_MS",
+                "1500",
+                "CLICKHOUSE_DATABASE",
+                "th2",
+                "CLICKHOUSE_PASSWORD",
+                "pw",
+                "HTTP_PORT",
+                "9000"));
     assertEquals(Duration.ofDays(7), PipelineSettings.read(s).dedupWindow());
     assertEquals(Duration.ofMillis(1500), PipelineSettings.registry(s).timeout());
     assertEquals("th2", PipelineSettings.clickHouse(s).database());
@@ -43,7 +54,10 @@ class PipelineSettingsTest {
     ConfigException e = assertThrows(ConfigException.class, () -> s.validate(pipeline));
     assertEquals(2, e.problems().size(), e.getMessage());
     assertTrue(e.problems().contains("DEDUP_WINDOW_DAYS=0: must be at least 1"), e.getMessage());
-    assertTrue(e.problems().contains(
-        "SCHEMA_REGISTRY_TIMEOUT=PT5S: no longer read; set SCHEMA_REGISTRY_TIMEOUT_MS (milliseconds)"), e.getMessage());
+    assertTrue(
+        e.problems()
+            .contains(
+                "SCHEMA_REGISTRY_TIMEOUT=PT5S: no longer read; set SCHEMA_REGISTRY_TIMEOUT_MS (milliseconds)"),
+        e.getMessage());
   }
 }

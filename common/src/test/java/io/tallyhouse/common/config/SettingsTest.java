@@ -33,21 +33,27 @@ class SettingsTest {
 
   @Test
   void setVariablesAreReadWithTheirUnits() {
-    Settings s = Settings.of(Map.of("NAME", "x", "COUNT", " 0 ", "PORT", "0", "WAIT_MS", "250", "MODE", "fast"));
+    Settings s =
+        Settings.of(
+            Map.of("NAME", "x", "COUNT", " 0 ", "PORT", "0", "WAIT_MS", "250", "MODE", "fast"));
     assertEquals(new Sample("x", 0, 0, Duration.ofMillis(250), "fast"), s.validate(read(s)));
   }
 
   @Test
   void everyProblemIsListedAtOnceWithVariableValueAndRule() {
-    Settings s = Settings.of(Map.of("NAME", " ", "COUNT", "11", "PORT", "http", "WAIT_MS", "0", "MODE", "quick"));
+    Settings s =
+        Settings.of(
+            Map.of("NAME", " ", "COUNT", "11", "PORT", "http", "WAIT_MS", "0", "MODE", "quick"));
     Sample sample = read(s);
     ConfigException e = assertThrows(ConfigException.class, () -> s.validate(sample));
-    assertEquals(List.of(
-        "NAME= : must not be empty (unset it for the default: tally)",
-        "COUNT=11: must be from 0 to 10",
-        "PORT=http: must be a whole number",
-        "WAIT_MS=0: must be at least 1",
-        "MODE=quick: must be one of [fast, safe]"), e.problems());
+    assertEquals(
+        List.of(
+            "NAME= : must not be empty (unset it for the default: tally)",
+            "COUNT=11: must be from 0 to 10",
+            "PORT=http: must be a whole number",
+            "WAIT_MS=0: must be at least 1",
+            "MODE=quick: must be one of [fast, safe]"),
+        e.problems());
     for (String problem : e.problems()) {
       assertTrue(e.getMessage().contains(problem), e.getMessage());
     }
@@ -59,14 +65,16 @@ class SettingsTest {
     read(s);
     s.number("HEAP_BYTES", "bytes of the heap").orElse(123, "a quarter of the heap");
     s.text("SECRET", "a secret").orNull();
-    assertEquals(List.of(
-        new Settings.Setting("NAME", "tally", "a name"),
-        new Settings.Setting("COUNT", "3", "how many"),
-        new Settings.Setting("PORT", "8080", "the port"),
-        new Settings.Setting("WAIT_MS", "1000", "how long to wait"),
-        new Settings.Setting("MODE", "safe", "the mode"),
-        new Settings.Setting("HEAP_BYTES", "a quarter of the heap", "bytes of the heap"),
-        new Settings.Setting("SECRET", "", "a secret")), s.described());
+    assertEquals(
+        List.of(
+            new Settings.Setting("NAME", "tally", "a name"),
+            new Settings.Setting("COUNT", "3", "how many"),
+            new Settings.Setting("PORT", "8080", "the port"),
+            new Settings.Setting("WAIT_MS", "1000", "how long to wait"),
+            new Settings.Setting("MODE", "safe", "the mode"),
+            new Settings.Setting("HEAP_BYTES", "a quarter of the heap", "bytes of the heap"),
+            new Settings.Setting("SECRET", "", "a secret")),
+        s.described());
   }
 
   @Test
@@ -74,15 +82,29 @@ class SettingsTest {
     Settings s = Settings.of(Map.of("OLD_ROWS", "5"));
     s.text("URL", "where").required();
     s.retired("OLD_ROWS", "set NEW_BYTES");
-    assertEquals(List.of("URL (unset): must be set", "OLD_ROWS=5: no longer read; set NEW_BYTES"), s.problems());
+    assertEquals(
+        List.of("URL (unset): must be set", "OLD_ROWS=5: no longer read; set NEW_BYTES"),
+        s.problems());
   }
 
   @Test
   void prefixedVariablesBecomeDottedKeysAndForbiddenKeysAreProblems() {
-    Settings s = Settings.of(Map.of(
-        "KAFKA_PRODUCER_LINGER_MS", "5", "KAFKA_PRODUCER_ACKS", "1", "KAFKA_PRODUCER_", "x", "OTHER", "y"));
-    Map<String, String> keys = s.prefixed("KAFKA_PRODUCER_", "producer settings",
-        key -> key.equals("acks") ? "fixed by the service" : null);
+    Settings s =
+        Settings.of(
+            Map.of(
+                "KAFKA_PRODUCER_LINGER_MS",
+                "5",
+                "KAFKA_PRODUCER_ACKS",
+                "1",
+                "KAFKA_PRODUCER_",
+                "x",
+                "OTHER",
+                "y"));
+    Map<String, String> keys =
+        s.prefixed(
+            "KAFKA_PRODUCER_",
+            "producer settings",
+            key -> key.equals("acks") ? "fixed by the service" : null);
     assertEquals(Map.of("linger.ms", "5"), keys);
     assertEquals(List.of("KAFKA_PRODUCER_ACKS=1: fixed by the service"), s.problems());
     assertEquals("KAFKA_PRODUCER_*", s.described().get(0).name());

@@ -14,7 +14,9 @@ class ErrorEnvelopeTest {
 
   @Test
   void envelopeWithoutMetadataHasCodeAndMessageOnly() {
-    assertEquals("{\"error\":{\"code\":401,\"message\":\"Missing key\"}}", ErrorEnvelope.json(401, "Missing key", null));
+    assertEquals(
+        "{\"error\":{\"code\":401,\"message\":\"Missing key\"}}",
+        ErrorEnvelope.json(401, "Missing key", null));
   }
 
   @Test
@@ -24,7 +26,10 @@ class ErrorEnvelopeTest {
     problem.put("field", "cost");
     problem.put("message", "must be >= 0");
     String json = ErrorEnvelope.json(400, "Invalid events", Map.of("errors", List.of(problem)));
-    assertEquals(JSON.readTree("{\"error\":{\"code\":400,\"message\":\"Invalid events\",\"metadata\":{\"errors\":"
-        + "[{\"index\":0,\"field\":\"cost\",\"message\":\"must be >= 0\"}]}}}"), JSON.readTree(json));
+    assertEquals(
+        JSON.readTree(
+            "{\"error\":{\"code\":400,\"message\":\"Invalid events\",\"metadata\":{\"errors\":"
+                + "[{\"index\":0,\"field\":\"cost\",\"message\":\"must be >= 0\"}]}}}"),
+        JSON.readTree(json));
   }
 }

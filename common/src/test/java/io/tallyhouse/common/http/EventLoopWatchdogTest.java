@@ -23,13 +23,14 @@ class EventLoopWatchdogTest {
       EventLoopWatchdog watchdog = EventLoopWatchdog.start(vertx, Duration.ofSeconds(2));
       assertEquals(Optional.empty(), watchdog.problem());
       EventExecutor loop = ((VertxInternal) vertx).nettyEventLoopGroup().iterator().next();
-      loop.execute(() -> {
-        try {
-          release.await(5, TimeUnit.MINUTES);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      });
+      loop.execute(
+          () -> {
+            try {
+              release.await(5, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          });
       String problem = awaitProblem(watchdog, true).orElseThrow();
       assertTrue(problem.startsWith("event loop 0 of 2 has been blocked for "), problem);
       release.countDown();
@@ -44,10 +45,13 @@ class EventLoopWatchdogTest {
   void allReportsTheFirstProblem() {
     Liveness fine = Optional::empty;
     assertEquals(Optional.empty(), Liveness.all(fine, fine).problem());
-    assertEquals(Optional.of("b"), Liveness.all(fine, () -> Optional.of("b"), () -> Optional.of("c")).problem());
+    assertEquals(
+        Optional.of("b"),
+        Liveness.all(fine, () -> Optional.of("b"), () -> Optional.of("c")).problem());
   }
 
-  private static Optional<String> awaitProblem(EventLoopWatchdog watchdog, boolean present) throws InterruptedException {
+  private static Optional<String> awaitProblem(EventLoopWatchdog watchdog, boolean present)
+      throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
     while (watchdog.problem().isPresent() != present) {
       assertTrue(System.nanoTime() < deadline, "the watchdog never changed its answer");

@@ -27,8 +27,8 @@ class JsonLoggingTest {
       JoranConfigurator configurator = new JoranConfigurator();
       configurator.setContext(context);
       configurator.doConfigure(getClass().getResource("/tallyhouse-logback-json.xml"));
-      LoggerFactory.getLogger("io.tallyhouse.ingest.IngestServer").info("gateway-ingest listening on {}:{}", "127.0.0.1",
-          8080);
+      LoggerFactory.getLogger("io.tallyhouse.ingest.IngestServer")
+          .info("gateway-ingest listening on {}:{}", "127.0.0.1", 8080);
       LoggerFactory.getLogger("org.apache.kafka.clients.NetworkClient").info("chatty and filtered");
     } finally {
       System.setOut(original);
@@ -40,7 +40,8 @@ class JsonLoggingTest {
     JsonNode line = new ObjectMapper().readTree(lines[0]);
     assertEquals("INFO", line.get("level").asText());
     assertEquals("io.tallyhouse.ingest.IngestServer", line.get("loggerName").asText());
-    assertEquals("gateway-ingest listening on 127.0.0.1:8080", line.get("formattedMessage").asText());
+    assertEquals(
+        "gateway-ingest listening on 127.0.0.1:8080", line.get("formattedMessage").asText());
     assertTrue(line.has("timestamp"));
   }
 }

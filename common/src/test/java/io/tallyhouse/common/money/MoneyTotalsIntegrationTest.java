@@ -19,8 +19,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link MoneyTotals#sumSql} on the real server: exact for the largest legal rows, and rows whose plain {@code sum}
- * wraps, or that are negative or dearer than their requests allow, are refused.
+ * {@link MoneyTotals#sumSql} on the real server: exact for the largest legal rows, and rows whose
+ * plain {@code sum} wraps, or that are negative or dearer than their requests allow, are refused.
  */
 class MoneyTotalsIntegrationTest {
 
@@ -33,11 +33,14 @@ class MoneyTotalsIntegrationTest {
   @BeforeAll
   static void connect() {
     ClickHouseEndpoint endpoint = Infra.clickhouse();
-    clickHouse = new ClickHouse(new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(),
-        DATABASE));
+    clickHouse =
+        new ClickHouse(
+            new ClickHouseConfig(
+                endpoint.httpUrl(), endpoint.user(), endpoint.password(), DATABASE));
     clickHouse.createDatabaseIfMissing();
-    clickHouse.execute("CREATE TABLE IF NOT EXISTS t (g String, requests UInt64, amount Decimal(38, 12))"
-        + " ENGINE = MergeTree ORDER BY g");
+    clickHouse.execute(
+        "CREATE TABLE IF NOT EXISTS t (g String, requests UInt64, amount Decimal(38, 12))"
+            + " ENGINE = MergeTree ORDER BY g");
   }
 
   @AfterAll
@@ -61,18 +64,30 @@ class MoneyTotalsIntegrationTest {
     columns.add("requests_sum");
     JsonEachRowText reader = new JsonEachRowText(columns);
     List<BigDecimal> totals = new ArrayList<>();
-    reader.read(clickHouse.queryJsonEachRow("SELECT sum(requests) AS requests_sum, "
-        + MoneyTotals.sumSql("amount", "amount_sum") + " FROM t WHERE g = '" + group + "' GROUP BY g"), row ->
-        totals.add(MoneyTotals.total("amount", reader.value(row, aliases.get(0)), reader.value(row, aliases.get(1)),
-            reader.value(row, aliases.get(2)), reader.value(row, aliases.get(3)),
-            new BigInteger(reader.value(row, "requests_sum")))));
+    reader.read(
+        clickHouse.queryJsonEachRow(
+            "SELECT sum(requests) AS requests_sum, "
+                + MoneyTotals.sumSql("amount", "amount_sum")
+                + " FROM t WHERE g = '"
+                + group
+                + "' GROUP BY g"),
+        row ->
+            totals.add(
+                MoneyTotals.total(
+                    "amount",
+                    reader.value(row, aliases.get(0)),
+                    reader.value(row, aliases.get(1)),
+                    reader.value(row, aliases.get(2)),
+                    reader.value(row, aliases.get(3)),
+                    new BigInteger(reader.value(row, "requests_sum")))));
     assertEquals(1, totals.size());
     return totals.get(0);
   }
 
   @Test
   void theLargestLegalRowsSumExactly() {
-    // 200 rows, as 200 shards would write them, each of a thousand events at the top or just below it.
+    // 200 rows, as 200 shards would write them, each of a thousand events at the top or just below
+    // it.
     insert("top", 1000, TOP.multiply(BigDecimal.valueOf(1000)), 100);
     insert("top", 1000, BELOW_TOP.multiply(BigDecimal.valueOf(1000)), 100);
     BigDecimal expected = TOP.add(BELOW_TOP).multiply(BigDecimal.valueOf(100_000));
@@ -82,14 +97,19 @@ class MoneyTotalsIntegrationTest {
   @Test
   void rowsWhosePlainSumWrapsAreRefusedNotServed() {
     BigDecimal huge = new BigDecimal("99999999999999999999999999");
-    // Four rows: 18.16 wraps their sum to a positive amount below 10^26 (what the sum alone cannot give away).
+    // Four rows: 18.16 wraps their sum to a positive amount below 10^26 (what the sum alone cannot
+    // give away).
     insert("wrapped", 100_000_000_000_000_000L, huge, 4);
-    // What the issue saw: 18.16 wraps the plain sum; a current server may refuse instead, either way no total.
+    // What the issue saw: 18.16 wraps the plain sum; a current server may refuse instead, either
+    // way no total.
     List<String> plain = new ArrayList<>();
     try {
-      new JsonEachRowText(List.of("s")).read(clickHouse.queryJsonEachRow(
-          "SELECT sum(amount) AS s FROM t WHERE g = 'wrapped'"), row -> plain.add(row[0]));
-      assertFalse(plain.get(0).equals(huge.multiply(BigDecimal.valueOf(4)).setScale(12).toPlainString()));
+      new JsonEachRowText(List.of("s"))
+          .read(
+              clickHouse.queryJsonEachRow("SELECT sum(amount) AS s FROM t WHERE g = 'wrapped'"),
+              row -> plain.add(row[0]));
+      assertFalse(
+          plain.get(0).equals(huge.multiply(BigDecimal.valueOf(4)).setScale(12).toPlainString()));
     } catch (RuntimeException refusedByServer) {
       // nothing to compare
     }

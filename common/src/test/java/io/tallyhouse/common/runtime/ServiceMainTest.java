@@ -18,7 +18,8 @@ class ServiceMainTest {
   private record Config(int port, long limit) {
     Config {
       if (limit > 100) {
-        throw new IllegalArgumentException("LIMIT=" + limit + ": must be at most 100 with this port");
+        throw new IllegalArgumentException(
+            "LIMIT=" + limit + ": must be at most 100 with this port");
       }
     }
   }
@@ -31,8 +32,13 @@ class ServiceMainTest {
   private final ByteArrayOutputStream err = new ByteArrayOutputStream();
 
   private int check(Map<String, String> env, String... args) {
-    return ServiceMain.checkOnly("svc", args, env, ServiceMainTest::read,
-        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+    return ServiceMain.checkOnly(
+        "svc",
+        args,
+        env,
+        ServiceMainTest::read,
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
   }
 
   @Test
@@ -48,7 +54,8 @@ class ServiceMainTest {
 
   @Test
   void checkConfigListsEveryProblemAndExitsTwo() {
-    assertEquals(ServiceMain.CONFIG_ERROR, check(Map.of("PORT", "70000", "LIMIT", "x"), "--check-config"));
+    assertEquals(
+        ServiceMain.CONFIG_ERROR, check(Map.of("PORT", "70000", "LIMIT", "x"), "--check-config"));
     String printed = err.toString(StandardCharsets.UTF_8);
     assertTrue(printed.contains("PORT=70000: must be from 0 to 65535"), printed);
     assertTrue(printed.contains("LIMIT=x: must be a whole number"), printed);
@@ -56,8 +63,10 @@ class ServiceMainTest {
 
   @Test
   void aRuleOfTheConfigRecordIsReportedWithTheOthers() {
-    ConfigException e = assertThrows(ConfigException.class,
-        () -> ServiceMain.read(Map.of("LIMIT", "101"), ServiceMainTest::read));
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () -> ServiceMain.read(Map.of("LIMIT", "101"), ServiceMainTest::read));
     assertEquals(List.of("LIMIT=101: must be at most 100 with this port"), e.problems());
   }
 

@@ -13,8 +13,9 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * {@code make config-reference}: writes docs/CONFIGURATION.md from what each component's configuration reads. This
- * module is the one that sees every component, so the reference is made here.
+ * {@code make config-reference}: writes docs/CONFIGURATION.md from what each component's
+ * configuration reads. This module is the one that sees every component, so the reference is made
+ * here.
  */
 public final class ConfigurationReferenceFile {
 
@@ -25,14 +26,17 @@ public final class ConfigurationReferenceFile {
 
   /** The reference's text, every component in the order data flows through them. */
   public static String render() {
-    return ConfigurationReference.markdown(List.of(
-        new Component("gateway-ingest", IngestConfig::read),
-        new Component("usage-stream", StreamConfig::read),
-        new Component("activity-query", QueryConfig::read),
-        new Component("tallyhouse reconcile (tools)", ReconcileSettings::read)));
+    return ConfigurationReference.markdown(
+        List.of(
+            new Component("gateway-ingest", IngestConfig::read),
+            new Component("usage-stream", StreamConfig::read),
+            new Component("activity-query", QueryConfig::read),
+            new Component("tallyhouse reconcile (tools)", ReconcileSettings::read)));
   }
 
-  /** Writes the reference under the directory given as the only argument (the repository's root). */
+  /**
+   * Writes the reference under the directory given as the only argument (the repository's root).
+   */
   public static void main(String[] args) throws IOException {
     Path root = Path.of(args.length == 1 ? args[0] : ".");
     Path file = root.resolve(PATH);

@@ -22,27 +22,59 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Generated gateway traffic for {@code make run DEMO=1}: 30 completed days plus today, a few API keys,
- * a dozen end users (and anonymous requests), several endpoints with realistic prices, and some BYOK
- * requests. It goes through the real ingest API, so the demo exercises the whole pipeline.
+ * Generated gateway traffic for {@code make run DEMO=1}: 30 completed days plus today, a few API
+ * keys, a dozen end users (and anonymous requests), several endpoints with realistic prices, and
+ * some BYOK requests. It goes through the real ingest API, so the demo exercises the whole
+ * pipeline.
  */
 public final class DemoTraffic {
 
-  private record Endpoint(String model, String permaslug, String provider, BigDecimal promptPricePerToken,
+  private record Endpoint(
+      String model,
+      String permaslug,
+      String provider,
+      BigDecimal promptPricePerToken,
       BigDecimal completionPricePerToken) {}
 
-  private static final List<Endpoint> ENDPOINTS = List.of(
-      new Endpoint("openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI", new BigDecimal("0.0000025"), new BigDecimal("0.00001")),
-      new Endpoint("openai/gpt-4o-mini", "openai/gpt-4o-mini-2024-07-18", "OpenAI", new BigDecimal("0.00000015"), new BigDecimal("0.0000006")),
-      new Endpoint("anthropic/claude-sonnet-4", "anthropic/claude-4-sonnet-20250522", "Anthropic", new BigDecimal("0.000003"), new BigDecimal("0.000015")),
-      new Endpoint("google/gemini-2.5-flash", "google/gemini-2.5-flash", "Google", new BigDecimal("0.0000003"), new BigDecimal("0.0000025")),
-      new Endpoint("meta-llama/llama-3.3-70b-instruct", "meta-llama/llama-3.3-70b-instruct", "DeepInfra", new BigDecimal("0.00000023"), new BigDecimal("0.0000004")));
+  private static final List<Endpoint> ENDPOINTS =
+      List.of(
+          new Endpoint(
+              "openai/gpt-4o",
+              "openai/gpt-4o-2024-08-06",
+              "OpenAI",
+              new BigDecimal("0.0000025"),
+              new BigDecimal("0.00001")),
+          new Endpoint(
+              "openai/gpt-4o-mini",
+              "openai/gpt-4o-mini-2024-07-18",
+              "OpenAI",
+              new BigDecimal("0.00000015"),
+              new BigDecimal("0.0000006")),
+          new Endpoint(
+              "anthropic/claude-sonnet-4",
+              "anthropic/claude-4-sonnet-20250522",
+              "Anthropic",
+              new BigDecimal("0.000003"),
+              new BigDecimal("0.000015")),
+          new Endpoint(
+              "google/gemini-2.5-flash",
+              "google/gemini-2.5-flash",
+              "Google",
+              new BigDecimal("0.0000003"),
+              new BigDecimal("0.0000025")),
+          new Endpoint(
+              "meta-llama/llama-3.3-70b-instruct",
+              "meta-llama/llama-3.3-70b-instruct",
+              "DeepInfra",
+              new BigDecimal("0.00000023"),
+              new BigDecimal("0.0000004")));
 
   private final URI eventsUri;
   private final String ingestToken;
   private final String account;
   private final Clock clock;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final JsonFactory json = new JsonFactory();
 
   public DemoTraffic(String ingestBaseUrl, String ingestToken, String account, Clock clock) {
@@ -55,8 +87,11 @@ public final class DemoTraffic {
   /** Posts the traffic in batches of 500; returns the number of events accepted. */
   public int load(int eventsPerDay) throws IOException, InterruptedException {
     Random random = new Random(42);
-    List<String> apiKeyHashes = List.of(Secrets.sha256Hex("demo-key-prod"), Secrets.sha256Hex("demo-key-staging"),
-        Secrets.sha256Hex("demo-key-batch-jobs"));
+    List<String> apiKeyHashes =
+        List.of(
+            Secrets.sha256Hex("demo-key-prod"),
+            Secrets.sha256Hex("demo-key-staging"),
+            Secrets.sha256Hex("demo-key-batch-jobs"));
     LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
     Instant now = clock.instant();
     List<String> batch = new ArrayList<>();
@@ -66,7 +101,8 @@ public final class DemoTraffic {
       Instant dayStart = today.minusDays(daysAgo).atStartOfDay(ZoneOffset.UTC).toInstant();
       // Weekdays are busier, and traffic grows over the month.
       int weekday = today.minusDays(daysAgo).getDayOfWeek().getValue();
-      int count = (int) (eventsPerDay * (weekday >= 6 ? 0.5 : 1.0) * (0.7 + 0.3 * (30 - daysAgo) / 30.0));
+      int count =
+          (int) (eventsPerDay * (weekday >= 6 ? 0.5 : 1.0) * (0.7 + 0.3 * (30 - daysAgo) / 30.0));
       for (int i = 0; i < count; i++) {
         Instant createdAt = dayStart.plusMillis((long) (random.nextDouble() * 86_400_000L));
         if (createdAt.isAfter(now.minusSeconds(1))) {
@@ -85,18 +121,29 @@ public final class DemoTraffic {
     return accepted;
   }
 
-  private String event(Random random, String eventId, Instant createdAt, List<String> apiKeyHashes) throws IOException {
+  private String event(Random random, String eventId, Instant createdAt, List<String> apiKeyHashes)
+      throws IOException {
     // A few heavy users dominate, as in real gateways.
-    Endpoint endpoint = ENDPOINTS.get(Math.min(ENDPOINTS.size() - 1, (int) Math.floor(-Math.log(1 - random.nextDouble()) * 1.3)));
+    Endpoint endpoint =
+        ENDPOINTS.get(
+            Math.min(
+                ENDPOINTS.size() - 1, (int) Math.floor(-Math.log(1 - random.nextDouble()) * 1.3)));
     int userIndex = (int) Math.floor(-Math.log(1 - random.nextDouble()) * 3);
     String user = userIndex >= 12 ? null : "user-" + (userIndex + 1);
     long promptTokens = 50 + random.nextInt(4000);
     long completionTokens = 10 + random.nextInt(1200);
-    long reasoningTokens = endpoint.provider().equals("OpenAI") && random.nextInt(4) == 0 ? random.nextInt(800) : 0;
+    long reasoningTokens =
+        endpoint.provider().equals("OpenAI") && random.nextInt(4) == 0 ? random.nextInt(800) : 0;
     long cachedTokens = random.nextInt(3) == 0 ? promptTokens / 2 : 0;
-    BigDecimal cost = endpoint.promptPricePerToken().multiply(BigDecimal.valueOf(promptTokens))
-        .add(endpoint.completionPricePerToken().multiply(BigDecimal.valueOf(completionTokens + reasoningTokens)))
-        .setScale(12, RoundingMode.HALF_EVEN);
+    BigDecimal cost =
+        endpoint
+            .promptPricePerToken()
+            .multiply(BigDecimal.valueOf(promptTokens))
+            .add(
+                endpoint
+                    .completionPricePerToken()
+                    .multiply(BigDecimal.valueOf(completionTokens + reasoningTokens)))
+            .setScale(12, RoundingMode.HALF_EVEN);
     boolean byok = random.nextInt(10) == 0;
 
     StringWriter out = new StringWriter();
@@ -130,15 +177,17 @@ public final class DemoTraffic {
   }
 
   private int post(List<String> events) throws IOException, InterruptedException {
-    HttpRequest request = HttpRequest.newBuilder(eventsUri)
-        .timeout(Duration.ofSeconds(30))
-        .header("Authorization", "Bearer " + ingestToken)
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString("[" + String.join(",", events) + "]"))
-        .build();
+    HttpRequest request =
+        HttpRequest.newBuilder(eventsUri)
+            .timeout(Duration.ofSeconds(30))
+            .header("Authorization", "Bearer " + ingestToken)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString("[" + String.join(",", events) + "]"))
+            .build();
     HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
     if (response.statusCode() != 202) {
-      throw new IOException("ingest refused the demo batch: HTTP " + response.statusCode() + " " + response.body());
+      throw new IOException(
+          "ingest refused the demo batch: HTTP " + response.statusCode() + " " + response.body());
     }
     return events.size();
   }

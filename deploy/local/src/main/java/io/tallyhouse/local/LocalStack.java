@@ -8,7 +8,6 @@ import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.ingest.IngestServer;
 import io.tallyhouse.query.ActivityServer;
 import io.tallyhouse.query.QueryConfig;
-import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.stream.StreamConfig;
 import io.tallyhouse.stream.UsageStreamApp;
 import io.tallyhouse.testkit.ApicurioRegistry;
@@ -30,8 +29,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code make run}: the real Kafka broker, schema registry and ClickHouse server on fixed local ports,
- * then gateway-ingest, usage-stream and activity-query in this JVM, in the foreground until Ctrl-C.
+ * {@code make run}: the real Kafka broker, schema registry and ClickHouse server on fixed local
+ * ports, then gateway-ingest, usage-stream and activity-query in this JVM, in the foreground until
+ * Ctrl-C.
  */
 public final class LocalStack {
 
@@ -43,11 +43,15 @@ public final class LocalStack {
   public static void main(String[] args) throws Exception {
     LocalStack stack = new LocalStack();
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      System.out.println("\nStopping Tallyhouse ...");
-      stack.close();
-      stopped.countDown();
-    }, "local-stack-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  System.out.println("\nStopping Tallyhouse ...");
+                  stack.close();
+                  stopped.countDown();
+                },
+                "local-stack-shutdown"));
     try {
       stack.start(System.getenv());
     } catch (Exception e) {
@@ -64,8 +68,8 @@ public final class LocalStack {
     Path data = Files.createDirectories(home.resolve("data"));
 
     // The registry takes the longest to boot (~7 s); start it alongside the broker and ClickHouse.
-    CompletableFuture<ApicurioRegistry> registryStart = CompletableFuture.supplyAsync(() ->
-        ApicurioRegistry.start(apicurioHome(), 8085));
+    CompletableFuture<ApicurioRegistry> registryStart =
+        CompletableFuture.supplyAsync(() -> ApicurioRegistry.start(apicurioHome(), 8085));
     ClickHouseServer clickHouse = ClickHouseServer.start(data.resolve("clickhouse"), 8123, 9000);
     running.add(clickHouse::stop);
     LocalKafka kafka = LocalKafka.start(data.resolve("kafka"), 9092, 9093);
@@ -75,9 +79,12 @@ public final class LocalStack {
 
     Path keysFile = home.resolve("keys.jsonl");
     CredentialStore keys = new CredentialStore(keysFile);
-    String ingestToken = environment.getOrDefault("INGEST_TOKEN", Secrets.generate(CredentialKind.INGEST.secretPrefix()));
-    String managementKey = environment.getOrDefault("MANAGEMENT_KEY",
-        Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix()));
+    String ingestToken =
+        environment.getOrDefault(
+            "INGEST_TOKEN", Secrets.generate(CredentialKind.INGEST.secretPrefix()));
+    String managementKey =
+        environment.getOrDefault(
+            "MANAGEMENT_KEY", Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix()));
     // A key fixed through the environment is stored once, however often `make run` starts.
     if (keys.authenticate(ingestToken).isEmpty()) {
       keys.add(ingestToken, CredentialKind.INGEST, null, List.of(), "make run");
@@ -94,18 +101,23 @@ public final class LocalStack {
     env.put("KEYS_FILE", keysFile.toString());
     env.put("STATE_DIR", data.resolve("usage-stream").toString());
 
-    UsageStreamApp stream = UsageStreamApp.start(ServiceMain.read(with(env, "HTTP_PORT", "8082"), StreamConfig::read));
+    UsageStreamApp stream =
+        UsageStreamApp.start(ServiceMain.read(with(env, "HTTP_PORT", "8082"), StreamConfig::read));
     running.add(stream::close);
-    IngestServer ingest = IngestServer.start(ServiceMain.read(with(env, "HTTP_PORT", "8080"), IngestConfig::read),
-        Clock.systemUTC());
+    IngestServer ingest =
+        IngestServer.start(
+            ServiceMain.read(with(env, "HTTP_PORT", "8080"), IngestConfig::read),
+            Clock.systemUTC());
     running.add(ingest::close);
-    ActivityServer query = ActivityServer.start(ServiceMain.read(with(env, "HTTP_PORT", "8081"), QueryConfig::read),
-        Clock.systemUTC());
+    ActivityServer query =
+        ActivityServer.start(
+            ServiceMain.read(with(env, "HTTP_PORT", "8081"), QueryConfig::read), Clock.systemUTC());
     running.add(query::close);
 
     String ingestUrl = "http://127.0.0.1:" + ingest.port();
     String queryUrl = "http://127.0.0.1:" + query.port();
-    System.out.printf("""
+    System.out.printf(
+        """
 
         Tallyhouse is running (ready in %.1f s). Ctrl-C stops everything.
 
@@ -120,14 +132,27 @@ public final class LocalStack {
 
           curl -sS %s/api/v1/activity -H "Authorization: Bearer %s"
 
-        """, (System.nanoTime() - started) / 1e9, ingestUrl, queryUrl, stream.port(), kafka.bootstrapServers(),
-        registry.url(), clickHouse.httpUrl(), ACCOUNT, ingestToken, managementKey, queryUrl, managementKey);
+        """,
+        (System.nanoTime() - started) / 1e9,
+        ingestUrl,
+        queryUrl,
+        stream.port(),
+        kafka.bootstrapServers(),
+        registry.url(),
+        clickHouse.httpUrl(),
+        ACCOUNT,
+        ingestToken,
+        managementKey,
+        queryUrl,
+        managementKey);
 
     if ("1".equals(environment.get("DEMO"))) {
       long demoStart = System.nanoTime();
       int accepted = new DemoTraffic(ingestUrl, ingestToken, ACCOUNT, Clock.systemUTC()).load(200);
-      System.out.printf("  DEMO: posted %d events over 30 days plus today in %.1f s; they reach the activity API"
-          + " within seconds.%n%n", accepted, (System.nanoTime() - demoStart) / 1e9);
+      System.out.printf(
+          "  DEMO: posted %d events over 30 days plus today in %.1f s; they reach the activity API"
+              + " within seconds.%n%n",
+          accepted, (System.nanoTime() - demoStart) / 1e9);
     }
   }
 
@@ -167,5 +192,4 @@ public final class LocalStack {
       }
     }
   }
-
 }

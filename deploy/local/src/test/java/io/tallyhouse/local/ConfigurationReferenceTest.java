@@ -18,19 +18,24 @@ class ConfigurationReferenceTest {
 
   @Test
   void theCommittedReferenceIsWhatTheCodeReads() throws IOException {
-    String committed = Files.readString(ROOT.resolve(ConfigurationReferenceFile.PATH), StandardCharsets.UTF_8);
-    assertEquals(ConfigurationReferenceFile.render(), committed,
+    String committed =
+        Files.readString(ROOT.resolve(ConfigurationReferenceFile.PATH), StandardCharsets.UTF_8);
+    assertEquals(
+        ConfigurationReferenceFile.render(),
+        committed,
         "docs/CONFIGURATION.md differs from what the services read: run `make config-reference` and commit it");
   }
 
   @Test
   void everyVariableHasAMeaning() {
-    Matcher row = Pattern.compile("(?m)^\\| `([A-Z0-9_*]+)` \\| [^|]*\\| (.*) \\|$").matcher(
-        ConfigurationReferenceFile.render());
+    Matcher row =
+        Pattern.compile("(?m)^\\| `([A-Z0-9_*]+)` \\| [^|]*\\| (.*) \\|$")
+            .matcher(ConfigurationReferenceFile.render());
     int rows = 0;
     while (row.find()) {
       rows++;
-      assertTrue(row.group(2).strip().length() > 3, row.group(1) + " has no meaning in the reference");
+      assertTrue(
+          row.group(2).strip().length() > 3, row.group(1) + " has no meaning in the reference");
     }
     assertTrue(rows > 40, "the reference lists " + rows + " variables");
   }
@@ -38,8 +43,15 @@ class ConfigurationReferenceTest {
   @Test
   void theVariablesTheServicesMustAgreeOnAreListedAsShared() {
     String shared = ConfigurationReferenceFile.render().split("## Shared by several components")[1];
-    for (String variable : new String[] {"KAFKA_BOOTSTRAP_SERVERS", "EVENTS_TOPIC", "DEDUP_WINDOW_DAYS",
-        "CLICKHOUSE_DATABASE", "KEYS_FILE", "RAW_RETENTION_DAYS"}) {
+    for (String variable :
+        new String[] {
+          "KAFKA_BOOTSTRAP_SERVERS",
+          "EVENTS_TOPIC",
+          "DEDUP_WINDOW_DAYS",
+          "CLICKHOUSE_DATABASE",
+          "KEYS_FILE",
+          "RAW_RETENTION_DAYS"
+        }) {
       assertTrue(shared.contains("| `" + variable + "` |"), variable + " is not listed as shared");
     }
     assertTrue(shared.contains("| `DEDUP_WINDOW_DAYS` | gateway-ingest, usage-stream |"), shared);

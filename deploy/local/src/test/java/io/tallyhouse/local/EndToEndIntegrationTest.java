@@ -39,17 +39,19 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The whole path on the real servers: HTTP ingest -> Kafka (Avro, registry) -> Kafka Streams (dedup,
- * rollup, exactly once) -> ClickHouse -> activity API, compared with answers computed independently
- * from the events sent.
+ * The whole path on the real servers: HTTP ingest -> Kafka (Avro, registry) -> Kafka Streams
+ * (dedup, rollup, exactly once) -> ClickHouse -> activity API, compared with answers computed
+ * independently from the events sent.
  */
 class EndToEndIntegrationTest {
 
-  private static final ObjectMapper JSON = JsonMapper.builder()
-      .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-      .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
-      .build();
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private static final ObjectMapper JSON =
+      JsonMapper.builder()
+          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+          .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
+          .build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   private static final String ACME = "acme";
   private static final String BETA = "beta.corp:eu-1";
@@ -81,18 +83,27 @@ class EndToEndIntegrationTest {
     for (int d : daysAgo) {
       for (int i = 0; i < 12; i++) {
         Instant at = todayStart.minus(Duration.ofDays(d)).plusMillis(random.nextInt(86_400_000));
-        SENT.add(randomEvent(random, "evt-" + sequence++, random.nextInt(4) == 0 ? BETA : ACME, at));
+        SENT.add(
+            randomEvent(random, "evt-" + sequence++, random.nextInt(4) == 0 ? BETA : ACME, at));
       }
     }
     // Today's usage is accepted but never shown in the window.
-    Instant earlierToday = todayStart.plusMillis((now.toEpochMilli() - todayStart.toEpochMilli()) / 2);
+    Instant earlierToday =
+        todayStart.plusMillis((now.toEpochMilli() - todayStart.toEpochMilli()) / 2);
     SENT.add(randomEvent(random, "evt-today-1", ACME, earlierToday));
     SENT.add(randomEvent(random, "evt-today-2", BETA, earlierToday));
     // Both sides of a UTC midnight.
-    SENT.add(randomEvent(random, "evt-before-midnight", ACME, todayStart.minus(Duration.ofDays(1)).minusMillis(1)));
+    SENT.add(
+        randomEvent(
+            random,
+            "evt-before-midnight",
+            ACME,
+            todayStart.minus(Duration.ofDays(1)).minusMillis(1)));
     SENT.add(randomEvent(random, "evt-after-midnight", ACME, todayStart.minus(Duration.ofDays(1))));
     // The same event_id in another account is another event.
-    SENT.add(withAccount(SENT.stream().filter(e -> e.account().equals(ACME)).findFirst().orElseThrow(), BETA));
+    SENT.add(
+        withAccount(
+            SENT.stream().filter(e -> e.account().equals(ACME)).findFirst().orElseThrow(), BETA));
 
     postAll(SENT.subList(0, SENT.size() / 2));
     postAll(SENT.subList(SENT.size() / 2, SENT.size()));
@@ -107,8 +118,12 @@ class EndToEndIntegrationTest {
     long deadline = System.nanoTime() + Await.STALL.toNanos();
     long counted = -1;
     while (System.nanoTime() < deadline) {
-      List<JsonNode> rows = pipeline.clickHouse.query("SELECT toString(sum(requests)) AS n FROM usage_daily FINAL");
-      counted = rows.isEmpty() || rows.get(0).get("n").isNull() ? 0 : Long.parseLong(rows.get(0).get("n").asText());
+      List<JsonNode> rows =
+          pipeline.clickHouse.query("SELECT toString(sum(requests)) AS n FROM usage_daily FINAL");
+      counted =
+          rows.isEmpty() || rows.get(0).get("n").isNull()
+              ? 0
+              : Long.parseLong(rows.get(0).get("n").asText());
       if (counted >= distinct) {
         break;
       }
@@ -135,7 +150,9 @@ class EndToEndIntegrationTest {
     JsonNode data = get(acmeManagementKey, "").get("data");
     for (JsonNode item : data) {
       LocalDate date = LocalDate.parse(item.get("date").asText());
-      assertTrue(date.isBefore(today) && !date.isBefore(today.minusDays(30)), "outside the window: " + date);
+      assertTrue(
+          date.isBefore(today) && !date.isBefore(today.minusDays(30)),
+          "outside the window: " + date);
     }
     assertTrue(SENT.stream().anyMatch(e -> e.day().equals(today)));
     assertTrue(SENT.stream().anyMatch(e -> e.day().isBefore(today.minusDays(30))));
@@ -151,15 +168,40 @@ class EndToEndIntegrationTest {
   @Test
   void filtersNarrowTheItems() throws Exception {
     LocalDate yesterday = today.minusDays(1);
-    assertActivity(acmeManagementKey, "date=" + yesterday, ACME, false, false, e -> e.day().equals(yesterday));
-    assertActivity(acmeManagementKey, "api_key_hash=" + ACME_KEY_2.toUpperCase(), ACME, false, false,
+    assertActivity(
+        acmeManagementKey, "date=" + yesterday, ACME, false, false, e -> e.day().equals(yesterday));
+    assertActivity(
+        acmeManagementKey,
+        "api_key_hash=" + ACME_KEY_2.toUpperCase(),
+        ACME,
+        false,
+        false,
         e -> e.apiKeyHash().equals(ACME_KEY_2));
-    // A user filter without group_by=user narrows the rows but adds no user_id field (CONTRACT.md section 3).
-    assertActivity(acmeManagementKey, "user_id=" + URLEncoder.encode("ü'ser \\ 1", StandardCharsets.UTF_8), ACME,
-        false, false, e -> "ü'ser \\ 1".equals(e.user()));
-    SentEvent sample = SENT.stream().filter(e -> e.account().equals(ACME) && "user-2".equals(e.user())
-        && e.day().isBefore(today) && !e.day().isBefore(today.minusDays(30))).findFirst().orElseThrow();
-    assertActivity(acmeManagementKey, "group_by=user&user_id=user-2&date=" + sample.day(), ACME, true, false,
+    // A user filter without group_by=user narrows the rows but adds no user_id field (CONTRACT.md
+    // section 3).
+    assertActivity(
+        acmeManagementKey,
+        "user_id=" + URLEncoder.encode("ü'ser \\ 1", StandardCharsets.UTF_8),
+        ACME,
+        false,
+        false,
+        e -> "ü'ser \\ 1".equals(e.user()));
+    SentEvent sample =
+        SENT.stream()
+            .filter(
+                e ->
+                    e.account().equals(ACME)
+                        && "user-2".equals(e.user())
+                        && e.day().isBefore(today)
+                        && !e.day().isBefore(today.minusDays(30)))
+            .findFirst()
+            .orElseThrow();
+    assertActivity(
+        acmeManagementKey,
+        "group_by=user&user_id=user-2&date=" + sample.day(),
+        ACME,
+        true,
+        false,
         e -> "user-2".equals(e.user()) && e.day().equals(sample.day()));
   }
 
@@ -180,19 +222,28 @@ class EndToEndIntegrationTest {
     assertEquals(403, request(ingestToken, "").statusCode());
     HttpResponse<String> outside = request(acmeManagementKey, "date=" + today);
     assertEquals(400, outside.statusCode());
-    assertEquals("Date must be within the last 30 (completed) UTC days",
+    assertEquals(
+        "Date must be within the last 30 (completed) UTC days",
         JSON.readTree(outside.body()).get("error").get("message").asText());
     assertEquals(400, request(acmeManagementKey, "group_by=model").statusCode());
     assertEquals(400, request(acmeManagementKey, "api_key_hash=xyz").statusCode());
 
-    HttpResponse<String> invalid = post(ingestToken, "[{\"event_id\":\"x\",\"account_id\":\"acme\"}]");
+    HttpResponse<String> invalid =
+        post(ingestToken, "[{\"event_id\":\"x\",\"account_id\":\"acme\"}]");
     assertEquals(400, invalid.statusCode());
     assertFalse(JSON.readTree(invalid.body()).get("error").get("metadata").get("errors").isEmpty());
   }
 
-  private static void assertActivity(String key, String query, String account, boolean byUser, boolean byKey,
-      Predicate<SentEvent> filter) throws Exception {
-    List<Map<String, Object>> expected = ExpectedActivity.of(SENT, account, today, byUser, byKey, filter);
+  private static void assertActivity(
+      String key,
+      String query,
+      String account,
+      boolean byUser,
+      boolean byKey,
+      Predicate<SentEvent> filter)
+      throws Exception {
+    List<Map<String, Object>> expected =
+        ExpectedActivity.of(SENT, account, today, byUser, byKey, filter);
     JsonNode actual = get(key, query).get("data");
     assertFalse(expected.isEmpty(), "the fixture must produce items for " + query);
     assertEquals(expected.size(), actual.size(), "items for ?" + query);
@@ -203,7 +254,9 @@ class EndToEndIntegrationTest {
       for (Iterator<String> it = got.fieldNames(); it.hasNext(); ) {
         names.add(it.next());
       }
-      assertEquals(List.copyOf(want.keySet()).stream().sorted().toList(), names.stream().sorted().toList(),
+      assertEquals(
+          List.copyOf(want.keySet()).stream().sorted().toList(),
+          names.stream().sorted().toList(),
           "fields of item " + i);
       for (Map.Entry<String, Object> field : want.entrySet()) {
         JsonNode value = got.get(field.getKey());
@@ -211,7 +264,8 @@ class EndToEndIntegrationTest {
         String where = "item " + i + " field " + field.getKey() + " for ?" + query;
         if (w instanceof BigDecimal decimal) {
           assertTrue(value.isNumber(), where + " is a JSON number");
-          assertEquals(0, decimal.compareTo(value.decimalValue()), where + ": " + decimal + " vs " + value);
+          assertEquals(
+              0, decimal.compareTo(value.decimalValue()), where + ": " + decimal + " vs " + value);
         } else if (w instanceof Long count) {
           assertTrue(value.isIntegralNumber(), where + " is an integer");
           assertEquals(count.longValue(), value.longValue(), where);
@@ -224,27 +278,60 @@ class EndToEndIntegrationTest {
     }
   }
 
-  private static SentEvent randomEvent(Random random, String eventId, String account, Instant createdAt) {
+  private static SentEvent randomEvent(
+      Random random, String eventId, String account, Instant createdAt) {
     String[][] endpoints = {
-        {"openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI"},
-        {"anthropic/claude-sonnet-4", "anthropic/claude-sonnet-4", "Anthropic"}};
+      {"openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI"},
+      {"anthropic/claude-sonnet-4", "anthropic/claude-sonnet-4", "Anthropic"}
+    };
     String[] endpoint = endpoints[random.nextInt(endpoints.length)];
-    String apiKey = account.equals(BETA) ? BETA_KEY : random.nextBoolean() ? ACME_KEY_1 : ACME_KEY_2;
+    String apiKey =
+        account.equals(BETA) ? BETA_KEY : random.nextBoolean() ? ACME_KEY_1 : ACME_KEY_2;
     String[] users = {"user-1", "user-2", null, "ü'ser \\ 1"};
     String user = users[random.nextInt(users.length)];
     boolean byok = random.nextInt(5) == 0;
-    BigDecimal cost = new BigDecimal(random.nextInt(1_000_000_000)).movePointLeft(12)
-        .add(new BigDecimal(random.nextInt(3)));
+    BigDecimal cost =
+        new BigDecimal(random.nextInt(1_000_000_000))
+            .movePointLeft(12)
+            .add(new BigDecimal(random.nextInt(3)));
     BigDecimal byokCost = byok ? new BigDecimal("0.000043022187") : BigDecimal.ZERO;
-    return new SentEvent(eventId, account, apiKey, user, endpoint[0], endpoint[1], endpoint[2],
-        endpoint[2] + "/" + endpoint[1], createdAt, random.nextInt(5000), random.nextInt(2000),
-        random.nextInt(3) == 0 ? random.nextInt(500) : 0, random.nextInt(100), cost, byok, byokCost);
+    return new SentEvent(
+        eventId,
+        account,
+        apiKey,
+        user,
+        endpoint[0],
+        endpoint[1],
+        endpoint[2],
+        endpoint[2] + "/" + endpoint[1],
+        createdAt,
+        random.nextInt(5000),
+        random.nextInt(2000),
+        random.nextInt(3) == 0 ? random.nextInt(500) : 0,
+        random.nextInt(100),
+        cost,
+        byok,
+        byokCost);
   }
 
   private static SentEvent withAccount(SentEvent e, String account) {
-    return new SentEvent(e.eventId(), account, account.equals(BETA) ? BETA_KEY : ACME_KEY_1, e.user(), e.model(),
-        e.permaslug(), e.provider(), e.endpointId(), e.createdAt(), e.promptTokens(), e.completionTokens(),
-        e.reasoningTokens(), e.cachedTokens(), e.cost(), e.byok(), e.byokCost());
+    return new SentEvent(
+        e.eventId(),
+        account,
+        account.equals(BETA) ? BETA_KEY : ACME_KEY_1,
+        e.user(),
+        e.model(),
+        e.permaslug(),
+        e.provider(),
+        e.endpointId(),
+        e.createdAt(),
+        e.promptTokens(),
+        e.completionTokens(),
+        e.reasoningTokens(),
+        e.cachedTokens(),
+        e.cost(),
+        e.byok(),
+        e.byokCost());
   }
 
   private static void postAll(List<SentEvent> events) throws Exception {
@@ -257,7 +344,8 @@ class EndToEndIntegrationTest {
         g.writeStringField("event_id", e.eventId());
         g.writeStringField("account_id", e.account());
         // Either case is accepted; half the events send the hash in upper case.
-        g.writeStringField("api_key_hash", i++ % 2 == 0 ? e.apiKeyHash() : e.apiKeyHash().toUpperCase());
+        g.writeStringField(
+            "api_key_hash", i++ % 2 == 0 ? e.apiKeyHash() : e.apiKeyHash().toUpperCase());
         if (e.user() != null) {
           g.writeStringField("user", e.user());
         }
@@ -293,12 +381,15 @@ class EndToEndIntegrationTest {
     assertEquals(events.size(), JSON.readTree(response.body()).get("accepted").asInt());
   }
 
-  private static HttpResponse<String> post(String token, String body) throws IOException, InterruptedException {
-    return HTTP.send(HttpRequest.newBuilder(URI.create(pipeline.ingestUrl() + "/v1/events"))
-        .header("Authorization", "Bearer " + token)
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body))
-        .build(), HttpResponse.BodyHandlers.ofString());
+  private static HttpResponse<String> post(String token, String body)
+      throws IOException, InterruptedException {
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create(pipeline.ingestUrl() + "/v1/events"))
+            .header("Authorization", "Bearer " + token)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private static JsonNode get(String key, String query) throws Exception {
@@ -307,13 +398,15 @@ class EndToEndIntegrationTest {
     return JSON.readTree(response.body());
   }
 
-  private static HttpResponse<String> request(String key, String query) throws IOException, InterruptedException {
-    HttpRequest.Builder builder = HttpRequest.newBuilder(
-        URI.create(pipeline.queryUrl() + "/api/v1/activity" + (query.isEmpty() ? "" : "?" + query)));
+  private static HttpResponse<String> request(String key, String query)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder builder =
+        HttpRequest.newBuilder(
+            URI.create(
+                pipeline.queryUrl() + "/api/v1/activity" + (query.isEmpty() ? "" : "?" + query)));
     if (key != null) {
       builder.header("Authorization", "Bearer " + key);
     }
     return HTTP.send(builder.GET().build(), HttpResponse.BodyHandlers.ofString());
   }
-
 }

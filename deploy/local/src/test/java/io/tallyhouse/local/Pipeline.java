@@ -21,8 +21,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The three services wired together on the shared real servers of the test JVM, with their own topics,
- * ClickHouse database, Streams application id and key file, so several pipelines never see each other.
+ * The three services wired together on the shared real servers of the test JVM, with their own
+ * topics, ClickHouse database, Streams application id and key file, so several pipelines never see
+ * each other.
  */
 final class Pipeline implements AutoCloseable {
 
@@ -47,7 +48,8 @@ final class Pipeline implements AutoCloseable {
     env.put("STATE_DIR", home.resolve("streams").toString());
     env.put("HTTP_PORT", "0");
 
-    this.clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name));
+    this.clickHouse =
+        new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name));
     this.stream = UsageStreamApp.start(ServiceMain.read(env, StreamConfig::read));
     this.ingest = IngestServer.start(ServiceMain.read(env, IngestConfig::read), clock);
     this.query = ActivityServer.start(ServiceMain.read(env, QueryConfig::read), clock);
@@ -62,13 +64,15 @@ final class Pipeline implements AutoCloseable {
   }
 
   String newIngestToken() {
-    String secret = io.tallyhouse.common.auth.Secrets.generate(CredentialKind.INGEST.secretPrefix());
+    String secret =
+        io.tallyhouse.common.auth.Secrets.generate(CredentialKind.INGEST.secretPrefix());
     keys.add(secret, CredentialKind.INGEST, null, List.of(), "test");
     return secret;
   }
 
   String newManagementKey(String account) {
-    String secret = io.tallyhouse.common.auth.Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix());
+    String secret =
+        io.tallyhouse.common.auth.Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix());
     keys.add(secret, CredentialKind.MANAGEMENT, account, List.of(), "test");
     return secret;
   }

@@ -5,9 +5,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Which requests are let in and what they hold until answered: none once the service drains for shutdown, none past
- * {@code MAX_IN_FLIGHT_BYTES} of request bytes (a request alone is always admitted), so memory stays bounded and a
- * slow Kafka turns into quick 503s instead of a queue.
+ * Which requests are let in and what they hold until answered: none once the service drains for
+ * shutdown, none past {@code MAX_IN_FLIGHT_BYTES} of request bytes (a request alone is always
+ * admitted), so memory stays bounded and a slow Kafka turns into quick 503s instead of a queue.
  */
 public final class Admission {
 
@@ -30,7 +30,10 @@ public final class Admission {
     return inFlightBytes.get();
   }
 
-  /** The reservation of a request whose body has {@code bodyBytes}, or null when it would exceed the limit. */
+  /**
+   * The reservation of a request whose body has {@code bodyBytes}, or null when it would exceed the
+   * limit.
+   */
   Reservation admit(long bodyBytes) {
     Reservation reservation = new Reservation();
     if (!reservation.take(bodyBytes)) {
@@ -40,7 +43,9 @@ public final class Admission {
     return reservation;
   }
 
-  /** Stops admitting, then waits up to {@code timeout} for the requests in flight to be answered. */
+  /**
+   * Stops admitting, then waits up to {@code timeout} for the requests in flight to be answered.
+   */
   public void drain(Duration timeout) {
     draining = true;
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -55,16 +60,19 @@ public final class Admission {
   }
 
   /**
-   * One request's bytes held against the limit: the body as received, then, for gzip, its decoded bytes as they are
-   * inflated (a small body that inflates to megabytes holds megabytes). Used by one thread at a time (the event loop,
-   * a worker, the event loop again).
+   * One request's bytes held against the limit: the body as received, then, for gzip, its decoded
+   * bytes as they are inflated (a small body that inflates to megabytes holds megabytes). Used by
+   * one thread at a time (the event loop, a worker, the event loop again).
    */
   final class Reservation {
     private long held;
 
     private Reservation() {}
 
-    /** Holds {@code bytes} more, or nothing and false past the limit; a request alone is always admitted. */
+    /**
+     * Holds {@code bytes} more, or nothing and false past the limit; a request alone is always
+     * admitted.
+     */
     boolean take(long bytes) {
       long inFlight = inFlightBytes.addAndGet(bytes);
       if (inFlight > maxInFlightBytes && inFlight != held + bytes) {

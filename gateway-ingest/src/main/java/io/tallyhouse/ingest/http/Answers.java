@@ -6,8 +6,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What the client is told, in one place: 202 with the count, or the error envelope with its status, Retry-After on
- * every 503 (retrying is safe: nothing was acknowledged), and each answer counted by reason.
+ * What the client is told, in one place: 202 with the count, or the error envelope with its status,
+ * Retry-After on every 503 (retrying is safe: nothing was acknowledged), and each answer counted by
+ * reason.
  */
 final class Answers {
 
@@ -24,7 +25,9 @@ final class Answers {
   /** Every event of the request is acknowledged by Kafka. */
   void accepted(RoutingContext ctx, int events) {
     metrics.accepted(events);
-    ctx.response().setStatusCode(202).putHeader("Content-Type", "application/json")
+    ctx.response()
+        .setStatusCode(202)
+        .putHeader("Content-Type", "application/json")
         .end("{\"accepted\":" + events + "}");
   }
 
@@ -39,15 +42,26 @@ final class Answers {
   /** The service drains for shutdown: the client retries elsewhere, on a new connection. */
   void shuttingDown(RoutingContext ctx) {
     ctx.response().putHeader("Connection", "close");
-    refused(ctx, new RequestRefused("shutting_down", 503, "The service is shutting down; retry the request"));
+    refused(
+        ctx,
+        new RequestRefused(
+            "shutting_down", 503, "The service is shutting down; retry the request"));
   }
 
-  /** Kafka did not take or acknowledge every record in time; the producer gave up on all it did not acknowledge. */
+  /**
+   * Kafka did not take or acknowledge every record in time; the producer gave up on all it did not
+   * acknowledge.
+   */
   void kafkaFailed(RoutingContext ctx, Throwable cause) {
     LOG.warn("publishing to Kafka failed: {}", cause.toString());
     metrics.producerFailed();
-    refused(ctx, new RequestRefused("kafka_unavailable", 503, "Kafka could not take the events in time; nothing was"
-        + " acknowledged, retry the request"));
+    refused(
+        ctx,
+        new RequestRefused(
+            "kafka_unavailable",
+            503,
+            "Kafka could not take the events in time; nothing was"
+                + " acknowledged, retry the request"));
   }
 
   /** The router's failure handler: the body limit, or a fault that must not reveal anything. */

@@ -19,8 +19,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code POST /v1/events} once its headers passed: admits the body, decodes, checks and hands it to the publisher (on
- * the event loop or a worker thread), and answers when Kafka acknowledged every event or refused one.
+ * {@code POST /v1/events} once its headers passed: admits the body, decodes, checks and hands it to
+ * the publisher (on the event loop or a worker thread), and answers when Kafka acknowledged every
+ * event or refused one.
  */
 final class EventsHandler implements Handler<RoutingContext> {
 
@@ -37,8 +38,15 @@ final class EventsHandler implements Handler<RoutingContext> {
   private final Answers answers;
   private final IngestMetrics metrics;
 
-  EventsHandler(Vertx vertx, EndpointSettings settings, Admission admission, EventValidator validator,
-      IngestAuthorization authorization, EventPublisher publisher, Answers answers, IngestMetrics metrics) {
+  EventsHandler(
+      Vertx vertx,
+      EndpointSettings settings,
+      Admission admission,
+      EventValidator validator,
+      IngestAuthorization authorization,
+      EventPublisher publisher,
+      Answers answers,
+      IngestMetrics metrics) {
     this.vertx = vertx;
     this.maxBodyBytes = settings.maxBodyBytes();
     this.publishTimeout = settings.publishTimeout();
@@ -67,13 +75,16 @@ final class EventsHandler implements Handler<RoutingContext> {
       return;
     }
     boolean gzip = GzipBody.isGzip(ctx.request().getHeader("Content-Encoding"));
-    Callable<CompletableFuture<Integer>> work = () -> {
-      // The decoded bytes count against the in-flight limit as they are inflated.
-      byte[] json = gzip ? GzipBody.decode(body, maxBodyBytes, reservation::take) : body;
-      return publisher.publish(check(json, credential));
-    };
-    // publish() never blocks: the producer's waits for metadata or buffer space happen on its sender thread. A
-    // small body is cheaper to handle here than to hand to a worker thread; a compressed one may inflate to
+    Callable<CompletableFuture<Integer>> work =
+        () -> {
+          // The decoded bytes count against the in-flight limit as they are inflated.
+          byte[] json = gzip ? GzipBody.decode(body, maxBodyBytes, reservation::take) : body;
+          return publisher.publish(check(json, credential));
+        };
+    // publish() never blocks: the producer's waits for metadata or buffer space happen on its
+    // sender thread. A
+    // small body is cheaper to handle here than to hand to a worker thread; a compressed one may
+    // inflate to
     // megabytes, so it always goes to a worker.
     Future<CompletableFuture<Integer>> sent;
     if (!gzip && body.length <= INLINE_BODY_BYTES) {
@@ -86,27 +97,35 @@ final class EventsHandler implements Handler<RoutingContext> {
       sent = vertx.executeBlocking(work, false);
     }
     sent
-        // The producer answers every record: a queued send within the publish timeout (else it fails unsent), then
+        // The producer answers every record: a queued send within the publish timeout (else it
+        // fails unsent), then
         // its delivery within the publish timeout again. The margin only guards against a bug.
-        .compose(acknowledged -> Future.fromCompletionStage(acknowledged
-            .orTimeout(2 * publishTimeout.toMillis() + 5000, TimeUnit.MILLISECONDS), ctx.vertx().getOrCreateContext()))
-        .onComplete(result -> {
-          try {
-            if (result.succeeded()) {
-              answers.accepted(ctx, result.result());
-            } else if (result.cause() instanceof RequestRefused refused) {
-              answers.refused(ctx, refused);
-            } else {
-              answers.kafkaFailed(ctx, result.cause());
-            }
-          } finally {
-            reservation.release();
-            metrics.requestAnswered(sample, ctx.response().getStatusCode());
-          }
-        });
+        .compose(
+            acknowledged ->
+                Future.fromCompletionStage(
+                    acknowledged.orTimeout(
+                        2 * publishTimeout.toMillis() + 5000, TimeUnit.MILLISECONDS),
+                    ctx.vertx().getOrCreateContext()))
+        .onComplete(
+            result -> {
+              try {
+                if (result.succeeded()) {
+                  answers.accepted(ctx, result.result());
+                } else if (result.cause() instanceof RequestRefused refused) {
+                  answers.refused(ctx, refused);
+                } else {
+                  answers.kafkaFailed(ctx, result.cause());
+                }
+              } finally {
+                reservation.release();
+                metrics.requestAnswered(sample, ctx.response().getStatusCode());
+              }
+            });
   }
 
-  /** The request's events when the body is valid JSON, every event valid and every account allowed. */
+  /**
+   * The request's events when the body is valid JSON, every event valid and every account allowed.
+   */
   private List<UsageEvent> check(byte[] json, Credential credential) throws RequestRefused {
     JsonNode tree;
     try {
@@ -116,7 +135,10 @@ final class EventsHandler implements Handler<RoutingContext> {
     }
     EventValidator.Outcome outcome = validator.validate(tree);
     if (!outcome.valid()) {
-      throw new RequestRefused("invalid", 400, "Invalid events: " + outcome.errors().size() + " problem(s)",
+      throw new RequestRefused(
+          "invalid",
+          400,
+          "Invalid events: " + outcome.errors().size() + " problem(s)",
           Map.of("errors", outcome.errors()));
     }
     authorization.requireAccounts(credential, outcome.events());

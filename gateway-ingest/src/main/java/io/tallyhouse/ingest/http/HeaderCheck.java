@@ -4,7 +4,10 @@ import io.tallyhouse.common.auth.Credential;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 
-/** Refuses a post before its body is read: no ingest token, not JSON, an encoding other than gzip or identity. */
+/**
+ * Refuses a post before its body is read: no ingest token, not JSON, an encoding other than gzip or
+ * identity.
+ */
 final class HeaderCheck implements Handler<RoutingContext> {
 
   /** Where the authenticated credential waits for the events handler. */
@@ -25,11 +28,13 @@ final class HeaderCheck implements Handler<RoutingContext> {
       String contentType = ctx.request().getHeader("Content-Type");
       String mediaType = contentType == null ? "" : contentType.split(";", 2)[0].trim();
       if (!mediaType.equalsIgnoreCase("application/json")) {
-        throw new RequestRefused("unsupported_media_type", 415, "Content-Type must be application/json");
+        throw new RequestRefused(
+            "unsupported_media_type", 415, "Content-Type must be application/json");
       }
       String encoding = ctx.request().getHeader("Content-Encoding");
       if (encoding != null && !GzipBody.isSupported(encoding)) {
-        throw new RequestRefused("unsupported_media_type", 415, "Content-Encoding must be gzip or identity");
+        throw new RequestRefused(
+            "unsupported_media_type", 415, "Content-Encoding must be gzip or identity");
       }
       ctx.put(CREDENTIAL, credential);
       ctx.next();

@@ -9,7 +9,10 @@ import java.util.List;
 import java.util.Optional;
 import java.util.TreeSet;
 
-/** Who may post events: the bearer's ingest token from the key file, and the accounts that token may post for. */
+/**
+ * Who may post events: the bearer's ingest token from the key file, and the accounts that token may
+ * post for.
+ */
 final class IngestAuthorization {
 
   private final CredentialStore keys;
@@ -18,7 +21,10 @@ final class IngestAuthorization {
     this.keys = keys;
   }
 
-  /** The ingest token's credential; 401 when the header carries no known key, 403 for a key of another kind. */
+  /**
+   * The ingest token's credential; 401 when the header carries no known key, 403 for a key of
+   * another kind.
+   */
   Credential authenticate(String authorizationHeader) throws RequestRefused {
     String secret = BearerToken.secret(authorizationHeader);
     Optional<Credential> credential = secret == null ? Optional.empty() : keys.authenticate(secret);
@@ -40,8 +46,10 @@ final class IngestAuthorization {
       }
     }
     if (!refused.isEmpty()) {
-      throw new RequestRefused("forbidden_account", 403, "This ingest token may not post events for account(s) "
-          + String.join(", ", refused));
+      throw new RequestRefused(
+          "forbidden_account",
+          403,
+          "This ingest token may not post events for account(s) " + String.join(", ", refused));
     }
   }
 }

@@ -8,8 +8,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The meters of the events endpoint (the README's {@code /metrics} list): events accepted, requests refused by
- * reason, producer errors, request time by status and the bytes in flight.
+ * The meters of the events endpoint (the README's {@code /metrics} list): events accepted, requests
+ * refused by reason, producer errors, request time by status and the bytes in flight.
  */
 final class IngestMetrics {
 
@@ -19,10 +19,13 @@ final class IngestMetrics {
 
   IngestMetrics(PrometheusMeterRegistry registry, Admission admission) {
     this.registry = registry;
-    this.accepted = Counter.builder("ingest_events_accepted").description("events acknowledged with 202")
-        .register(registry);
+    this.accepted =
+        Counter.builder("ingest_events_accepted")
+            .description("events acknowledged with 202")
+            .register(registry);
     Gauge.builder("ingest_in_flight_bytes", admission, Admission::inFlightBytes)
-        .description("request bytes accepted and not yet answered").register(registry);
+        .description("request bytes accepted and not yet answered")
+        .register(registry);
   }
 
   Timer.Sample requestStarted() {
@@ -45,9 +48,17 @@ final class IngestMetrics {
     registry.counter("ingest_producer_errors").increment();
   }
 
-  /** One timer per status, built once: a builder and a registry lookup per request cost more than the timing. */
+  /**
+   * One timer per status, built once: a builder and a registry lookup per request cost more than
+   * the timing.
+   */
   private Timer requestTimer(int status) {
-    return requestTimers.computeIfAbsent(status, s -> Timer.builder("ingest_request").tag("status", String.valueOf(s))
-        .publishPercentileHistogram().register(registry));
+    return requestTimers.computeIfAbsent(
+        status,
+        s ->
+            Timer.builder("ingest_request")
+                .tag("status", String.valueOf(s))
+                .publishPercentileHistogram()
+                .register(registry));
   }
 }

@@ -1,8 +1,8 @@
 package io.tallyhouse.ingest.http;
 
 /**
- * Why a request is refused before anything of it is published: the metric reason, the status, the client's message
- * and the error envelope's metadata (null when none).
+ * Why a request is refused before anything of it is published: the metric reason, the status, the
+ * client's message and the error envelope's metadata (null when none).
  */
 final class RequestRefused extends Exception {
 
@@ -11,7 +11,8 @@ final class RequestRefused extends Exception {
   private final transient Object metadata;
 
   RequestRefused(String reason, int status, String message, Object metadata) {
-    // An answer, not a fault: a stack trace would cost more than the refusal and tell nobody anything.
+    // An answer, not a fault: a stack trace would cost more than the refusal and tell nobody
+    // anything.
     super(message, null, false, false);
     this.reason = reason;
     this.status = status;
@@ -29,7 +30,8 @@ final class RequestRefused extends Exception {
 
   /** A body larger than {@code maxBodyBytes} after decoding. */
   static RequestRefused tooLarge(long maxBodyBytes) {
-    return new RequestRefused("too_large", 413, "The body exceeds " + maxBodyBytes + " bytes (after decoding)");
+    return new RequestRefused(
+        "too_large", 413, "The body exceeds " + maxBodyBytes + " bytes (after decoding)");
   }
 
   String reason() {

@@ -19,22 +19,44 @@ import java.util.Locale;
 import java.util.function.Function;
 
 /**
- * Turns a request body (one event object or an array of them) into Avro events, checking every rule of
- * CONTRACT.md section 1. It reports every problem of every event, so a client fixes a batch in one round trip.
+ * Turns a request body (one event object or an array of them) into Avro events, checking every rule
+ * of CONTRACT.md section 1. It reports every problem of every event, so a client fixes a batch in
+ * one round trip.
  *
- * <p>The field rules are {@link EventRules}, the ones usage-stream counts by; the rules that depend on the request
- * (JSON types, {@code created_at} against now) are here. Every event built is checked once more as a whole by the
- * stream's own check, so an event this accepts is never a dead letter downstream.
+ * <p>The field rules are {@link EventRules}, the ones usage-stream counts by; the rules that depend
+ * on the request (JSON types, {@code created_at} against now) are here. Every event built is
+ * checked once more as a whole by the stream's own check, so an event this accepts is never a dead
+ * letter downstream.
  */
 public final class EventValidator {
 
   /** Every field of an event (CONTRACT.md section 1); others are ignored. */
-  public static final List<String> FIELDS = List.of("event_id", "account_id", "api_key_hash", "user", "model",
-      "model_permaslug", "provider_name", "endpoint_id", "created_at", "prompt_tokens", "completion_tokens",
-      "reasoning_tokens", "cached_tokens", "cost", "is_byok", "byok_cost", "app");
-  public static final List<String> REQUIRED = List.of("event_id", "account_id", "api_key_hash", "model",
-      "provider_name", "created_at", "cost");
-  private static final String[] TOKEN_FIELDS = {"prompt_tokens", "completion_tokens", "reasoning_tokens", "cached_tokens"};
+  public static final List<String> FIELDS =
+      List.of(
+          "event_id",
+          "account_id",
+          "api_key_hash",
+          "user",
+          "model",
+          "model_permaslug",
+          "provider_name",
+          "endpoint_id",
+          "created_at",
+          "prompt_tokens",
+          "completion_tokens",
+          "reasoning_tokens",
+          "cached_tokens",
+          "cost",
+          "is_byok",
+          "byok_cost",
+          "app");
+
+  public static final List<String> REQUIRED =
+      List.of(
+          "event_id", "account_id", "api_key_hash", "model", "provider_name", "created_at", "cost");
+  private static final String[] TOKEN_FIELDS = {
+    "prompt_tokens", "completion_tokens", "reasoning_tokens", "cached_tokens"
+  };
 
   private final Clock clock;
   private final Duration dedupWindow;
@@ -61,7 +83,9 @@ public final class EventValidator {
       return new Outcome(List.of(), errors);
     }
     if (body.isArray() && (body.isEmpty() || body.size() > maxEvents)) {
-      errors.add(new FieldError(0, "", "an array must hold 1 to " + maxEvents + " events, got " + body.size()));
+      errors.add(
+          new FieldError(
+              0, "", "an array must hold 1 to " + maxEvents + " events, got " + body.size()));
       return new Outcome(List.of(), errors);
     }
     Instant receivedAt = clock.instant().truncatedTo(ChronoUnit.MICROS);
@@ -86,9 +110,13 @@ public final class EventValidator {
     String apiKeyHash = f.requiredString("api_key_hash", EventRules::apiKeyHashProblem);
     String user = f.optionalString("user", s -> EventRules.textProblem(s, EventRules.USER_MAX));
     String model = f.requiredString("model", s -> EventRules.textProblem(s, EventRules.MODEL_MAX));
-    String permaslug = f.optionalString("model_permaslug", s -> EventRules.textProblem(s, EventRules.MODEL_MAX));
-    String provider = f.requiredString("provider_name", s -> EventRules.textProblem(s, EventRules.PROVIDER_NAME_MAX));
-    String endpointId = f.optionalString("endpoint_id", s -> EventRules.textProblem(s, EventRules.ENDPOINT_ID_MAX));
+    String permaslug =
+        f.optionalString("model_permaslug", s -> EventRules.textProblem(s, EventRules.MODEL_MAX));
+    String provider =
+        f.requiredString(
+            "provider_name", s -> EventRules.textProblem(s, EventRules.PROVIDER_NAME_MAX));
+    String endpointId =
+        f.optionalString("endpoint_id", s -> EventRules.textProblem(s, EventRules.ENDPOINT_ID_MAX));
     String app = f.optionalString("app", s -> EventRules.textProblem(s, EventRules.APP_MAX));
     Instant createdAt = createdAt(f);
     long[] tokens = new long[TOKEN_FIELDS.length];
@@ -102,26 +130,27 @@ public final class EventValidator {
       return null;
     }
     String slug = permaslug == null ? model : permaslug;
-    UsageEvent event = UsageEvent.newBuilder()
-        .setEventId(eventId)
-        .setAccountId(accountId)
-        .setApiKeyHash(apiKeyHash.toLowerCase(Locale.ROOT))
-        .setUser(user)
-        .setModel(model)
-        .setModelPermaslug(slug)
-        .setProviderName(provider)
-        .setEndpointId(endpointId == null ? provider + "/" + slug : endpointId)
-        .setCreatedAt(createdAt)
-        .setPromptTokens(tokens[0])
-        .setCompletionTokens(tokens[1])
-        .setReasoningTokens(tokens[2])
-        .setCachedTokens(tokens[3])
-        .setCost(cost)
-        .setIsByok(isByok != null && isByok)
-        .setByokCost(byokCost == null ? BigDecimal.ZERO.setScale(Money.SCALE) : byokCost)
-        .setApp(app)
-        .setReceivedAt(receivedAt)
-        .build();
+    UsageEvent event =
+        UsageEvent.newBuilder()
+            .setEventId(eventId)
+            .setAccountId(accountId)
+            .setApiKeyHash(apiKeyHash.toLowerCase(Locale.ROOT))
+            .setUser(user)
+            .setModel(model)
+            .setModelPermaslug(slug)
+            .setProviderName(provider)
+            .setEndpointId(endpointId == null ? provider + "/" + slug : endpointId)
+            .setCreatedAt(createdAt)
+            .setPromptTokens(tokens[0])
+            .setCompletionTokens(tokens[1])
+            .setReasoningTokens(tokens[2])
+            .setCachedTokens(tokens[3])
+            .setCost(cost)
+            .setIsByok(isByok != null && isByok)
+            .setByokCost(byokCost == null ? BigDecimal.ZERO.setScale(Money.SCALE) : byokCost)
+            .setApp(app)
+            .setReceivedAt(receivedAt)
+            .build();
     EventRules.Violation violation = EventRules.violation(event);
     if (violation != null) {
       f.error(violation.field(), violation.message());
@@ -139,7 +168,9 @@ public final class EventValidator {
     try {
       instant = OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
     } catch (DateTimeParseException e) {
-      f.error("created_at", "must be an RFC 3339 timestamp with an offset, e.g. 2026-11-21T10:15:30.123Z");
+      f.error(
+          "created_at",
+          "must be an RFC 3339 timestamp with an offset, e.g. 2026-11-21T10:15:30.123Z");
       return null;
     }
     String outOfRange = EventRules.timeProblem(instant);
@@ -153,7 +184,9 @@ public final class EventValidator {
       return null;
     }
     if (instant.isBefore(now.minus(dedupWindow))) {
-      f.error("created_at", "must not be older than the dedup window of " + dedupWindow.toDays() + " days");
+      f.error(
+          "created_at",
+          "must not be older than the dedup window of " + dedupWindow.toDays() + " days");
       return null;
     }
     return instant.truncatedTo(ChronoUnit.MICROS);
@@ -181,7 +214,10 @@ public final class EventValidator {
       errors.add(new FieldError(index, field, message));
     }
 
-    /** The field's text when it obeys {@code rule} (which answers the problem, or null), else null and an error. */
+    /**
+     * The field's text when it obeys {@code rule} (which answers the problem, or null), else null
+     * and an error.
+     */
     String requiredString(String field, Function<String, String> rule) {
       JsonNode value = node.get(field);
       if (value == null || value.isNull()) {
@@ -223,7 +259,10 @@ public final class EventValidator {
         return 0;
       }
       BigInteger n = value.bigIntegerValue();
-      long count = n.bitLength() < Long.SIZE ? n.longValue() : n.signum() < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+      long count =
+          n.bitLength() < Long.SIZE
+              ? n.longValue()
+              : n.signum() < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
       String problem = EventRules.tokensProblem(count);
       if (problem != null) {
         error(field, problem);

@@ -8,9 +8,10 @@ import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.io.JsonEOFException;
 
 /**
- * Says in the API's own words why a body is not acceptable JSON. The parser's messages name its classes and
- * settings ({@code StreamReadConstraints.getMaxNestingDepth()}, {@code DeserializationFeature...}), which mean
- * nothing to a client and tell an attacker what runs here, so none of their text reaches an answer.
+ * Says in the API's own words why a body is not acceptable JSON. The parser's messages name its
+ * classes and settings ({@code StreamReadConstraints.getMaxNestingDepth()}, {@code
+ * DeserializationFeature...}), which mean nothing to a client and tell an attacker what runs here,
+ * so none of their text reaches an answer.
  */
 final class JsonProblem {
 
@@ -27,10 +28,14 @@ final class JsonProblem {
         return "Malformed JSON: nesting deeper than " + limits.getMaxNestingDepth() + " levels";
       }
       if (raw.startsWith("Number value length")) {
-        return "Malformed JSON: a number longer than " + limits.getMaxNumberLength() + " characters";
+        return "Malformed JSON: a number longer than "
+            + limits.getMaxNumberLength()
+            + " characters";
       }
       if (raw.startsWith("String value length")) {
-        return "Malformed JSON: a string longer than " + limits.getMaxStringLength() + " characters";
+        return "Malformed JSON: a string longer than "
+            + limits.getMaxStringLength()
+            + " characters";
       }
       if (raw.startsWith("Name length")) {
         return "Malformed JSON: a key longer than " + limits.getMaxNameLength() + " characters";
@@ -59,7 +64,8 @@ final class JsonProblem {
   }
 
   private static String at(JsonLocation location) {
-    return location == null || location.getLineNr() < 1 ? ""
+    return location == null || location.getLineNr() < 1
+        ? ""
         : " at line " + location.getLineNr() + " column " + location.getColumnNr();
   }
 }

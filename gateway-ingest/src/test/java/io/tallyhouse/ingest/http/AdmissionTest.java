@@ -9,7 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** The in-flight limit: bytes held until answered, a request alone always admitted, gzip growth counted. */
+/**
+ * The in-flight limit: bytes held until answered, a request alone always admitted, gzip growth
+ * counted.
+ */
 class AdmissionTest {
 
   @Test

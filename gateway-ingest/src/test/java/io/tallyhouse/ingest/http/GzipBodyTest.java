@@ -33,14 +33,19 @@ class GzipBodyTest {
   @Test
   void oneByteOverTheLimitIs413() throws Exception {
     byte[] zipped = gzip(new byte[1001]);
-    RequestRefused refused = assertThrows(RequestRefused.class, () -> GzipBody.decode(zipped, 1000, bytes -> true));
+    RequestRefused refused =
+        assertThrows(RequestRefused.class, () -> GzipBody.decode(zipped, 1000, bytes -> true));
     assertEquals(413, refused.status());
   }
 
   @Test
   void corruptGzipIs400() {
-    RequestRefused refused = assertThrows(RequestRefused.class,
-        () -> GzipBody.decode(new byte[] {0x1f, (byte) 0x8b, 8, 0, 1, 2, 3}, 1000, bytes -> true));
+    RequestRefused refused =
+        assertThrows(
+            RequestRefused.class,
+            () ->
+                GzipBody.decode(
+                    new byte[] {0x1f, (byte) 0x8b, 8, 0, 1, 2, 3}, 1000, bytes -> true));
     assertEquals(400, refused.status());
     assertTrue(refused.getMessage().startsWith("Malformed gzip body"));
   }
@@ -49,10 +54,17 @@ class GzipBodyTest {
   void inflationStopsWith503AtTheFirstChunkTheAdmissionRefuses() throws Exception {
     byte[] zipped = gzip(new byte[100_000]);
     List<Long> asked = new ArrayList<>();
-    RequestRefused refused = assertThrows(RequestRefused.class, () -> GzipBody.decode(zipped, 1_000_000, bytes -> {
-      asked.add(bytes);
-      return asked.size() < 3;
-    }));
+    RequestRefused refused =
+        assertThrows(
+            RequestRefused.class,
+            () ->
+                GzipBody.decode(
+                    zipped,
+                    1_000_000,
+                    bytes -> {
+                      asked.add(bytes);
+                      return asked.size() < 3;
+                    }));
     assertEquals(503, refused.status());
     assertEquals(3, asked.size(), "no chunk is inflated after the refusal");
   }

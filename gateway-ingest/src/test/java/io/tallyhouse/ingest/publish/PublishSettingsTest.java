@@ -9,16 +9,21 @@ import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
-/** The producer carries the 202 promise (acks=all, idempotent, giving up at the publish deadline) whatever is set. */
+/**
+ * The producer carries the 202 promise (acks=all, idempotent, giving up at the publish deadline)
+ * whatever is set.
+ */
 class PublishSettingsTest {
 
   private static PublishSettings settings(Map<String, String> overrides) {
-    return new PublishSettings("broker:9092", "usage-events", 6, Duration.ofSeconds(3), 32L * 1024 * 1024, overrides);
+    return new PublishSettings(
+        "broker:9092", "usage-events", 6, Duration.ofSeconds(3), 32L * 1024 * 1024, overrides);
   }
 
   @Test
   void theProducerIsIdempotentWithAcksAllAndGivesUpAtThePublishDeadline() {
-    Properties props = settings(Map.of("security.protocol", "SSL", "linger.ms", "20")).producerProperties();
+    Properties props =
+        settings(Map.of("security.protocol", "SSL", "linger.ms", "20")).producerProperties();
     assertEquals("all", props.get("acks"));
     assertEquals(true, props.get("enable.idempotence"));
     assertEquals(3000, props.get("delivery.timeout.ms"));
@@ -32,9 +37,11 @@ class PublishSettingsTest {
 
   @Test
   void aSettingTheGuaranteeRestsOnCannotBeOverridden() {
-    assertEquals("cannot be set: gateway-ingest fixes acks (the 202 guarantee and PUBLISH_TIMEOUT_MS depend on it)",
+    assertEquals(
+        "cannot be set: gateway-ingest fixes acks (the 202 guarantee and PUBLISH_TIMEOUT_MS depend on it)",
         PublishSettings.fixedSettingProblem("acks"));
     assertNull(PublishSettings.fixedSettingProblem("security.protocol"));
-    assertThrows(IllegalArgumentException.class, () -> settings(Map.of("delivery.timeout.ms", "600000")));
+    assertThrows(
+        IllegalArgumentException.class, () -> settings(Map.of("delivery.timeout.ms", "600000")));
   }
 }

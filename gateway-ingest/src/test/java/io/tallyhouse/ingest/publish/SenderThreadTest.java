@@ -23,13 +23,15 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
 /**
- * The sender thread's own rules, over the producer interface: a send that times out fails every request queued
- * behind it at once, and a request that waited past its deadline is never sent. Against a real broker:
- * IngestKafkaOutageIntegrationTest.
+ * The sender thread's own rules, over the producer interface: a send that times out fails every
+ * request queued behind it at once, and a request that waited past its deadline is never sent.
+ * Against a real broker: IngestKafkaOutageIntegrationTest.
  */
 class SenderThreadTest {
 
-  /** A producer whose send() waits until released, then gives up as Kafka's does without metadata. */
+  /**
+   * A producer whose send() waits until released, then gives up as Kafka's does without metadata.
+   */
   private static final class StalledProducer extends MockProducer<String, byte[]> {
     final CountDownLatch entered = new CountDownLatch(1);
     final CountDownLatch release = new CountDownLatch(1);
@@ -64,7 +66,8 @@ class SenderThreadTest {
   }
 
   private static Throwable failure(CompletableFuture<Integer> acknowledged) {
-    ExecutionException e = assertThrows(ExecutionException.class, () -> acknowledged.get(1, TimeUnit.MINUTES));
+    ExecutionException e =
+        assertThrows(ExecutionException.class, () -> acknowledged.get(1, TimeUnit.MINUTES));
     return e.getCause();
   }
 
@@ -96,7 +99,8 @@ class SenderThreadTest {
       producer.entered.await();
       CompletableFuture<Integer> late = sender.send(records("a/2"));
       long queuedAt = System.nanoTime();
-      // The condition is the deadline itself: the first send holds the thread until the second one's has passed.
+      // The condition is the deadline itself: the first send holds the thread until the second
+      // one's has passed.
       while (System.nanoTime() - queuedAt <= deadline) {
         Thread.onSpinWait();
       }

@@ -163,8 +163,11 @@ public class EventValidatorTest {
 
   @Test
   void exponentMoneyIsExact() throws Exception {
-    JsonNode body = EventJson.MAPPER.readTree(valid().put("cost", "x").toString().replace("\"x\"", "4.3022187e-05"));
-    assertEquals(new BigDecimal("0.000043022187"), validator.validate(body).events().get(0).getCost());
+    JsonNode body =
+        EventJson.MAPPER.readTree(
+            valid().put("cost", "x").toString().replace("\"x\"", "4.3022187e-05"));
+    assertEquals(
+        new BigDecimal("0.000043022187"), validator.validate(body).events().get(0).getCost());
   }
 
   @Test
@@ -175,9 +178,12 @@ public class EventValidatorTest {
     array.add(valid().put("account_id", "bad/id").put("model", ""));
     EventValidator.Outcome outcome = validator.validate(array);
     assertTrue(outcome.events().isEmpty());
-    assertEquals(List.of(new FieldError(1, "cost", "must not be negative"),
-        new FieldError(2, "account_id", "must be 1-128 characters of A-Z a-z 0-9 . _ : -"),
-        new FieldError(2, "model", "must be 1-256 characters, got 0")), outcome.errors());
+    assertEquals(
+        List.of(
+            new FieldError(1, "cost", "must not be negative"),
+            new FieldError(2, "account_id", "must be 1-128 characters of A-Z a-z 0-9 . _ : -"),
+            new FieldError(2, "model", "must be 1-256 characters, got 0")),
+        outcome.errors());
   }
 
   @Test

@@ -6,13 +6,14 @@ import java.time.Duration;
 import java.time.Instant;
 
 /**
- * The per-field rules of a usage event (CONTRACT.md section 1), in one place: gateway-ingest checks a request's fields
- * with them, and usage-stream decides with {@link #violation(UsageEvent)} whether a record can be counted. Ingest
- * also runs that same check on every event it built, so nothing it accepts can be refused downstream.
+ * The per-field rules of a usage event (CONTRACT.md section 1), in one place: gateway-ingest checks
+ * a request's fields with them, and usage-stream decides with {@link #violation(UsageEvent)}
+ * whether a record can be counted. Ingest also runs that same check on every event it built, so
+ * nothing it accepts can be refused downstream.
  *
- * <p>Each field check returns why the value breaks the rule (a message to follow the field's name), or null when
- * it is fine. Lengths are Unicode code points. The checks are plain loops without allocation: the stream runs them
- * for every record.
+ * <p>Each field check returns why the value breaks the rule (a message to follow the field's name),
+ * or null when it is fine. Lengths are Unicode code points. The checks are plain loops without
+ * allocation: the stream runs them for every record.
  */
 public final class EventRules {
 
@@ -22,16 +23,31 @@ public final class EventRules {
   public static final int MODEL_MAX = 256;
   public static final int PROVIDER_NAME_MAX = 128;
   public static final int ENDPOINT_ID_MAX = 128;
-  /** A defaulted endpoint_id is {@code <provider_name>/<model_permaslug>}, longer than one a client may send. */
+
+  /**
+   * A defaulted endpoint_id is {@code <provider_name>/<model_permaslug>}, longer than one a client
+   * may send.
+   */
   public static final int STORED_ENDPOINT_ID_MAX = PROVIDER_NAME_MAX + 1 + MODEL_MAX;
+
   public static final int APP_MAX = 256;
   public static final long MAX_TOKENS = 1_000_000_000_000L;
-  /** How far in the future created_at may be: ingest checks it against its clock, the stream against the broker's. */
-  public static final Duration MAX_FUTURE_SKEW = Duration.ofMinutes(5);
-  /** ClickHouse's DateTime ends in 2106; a time outside [1970, 2106) would be stored as another time. */
-  private static final long FIRST_SECOND_AFTER_RANGE = Instant.parse("2106-01-01T00:00:00Z").getEpochSecond();
 
-  private static final String ACCOUNT_ID_RULE = "must be 1-" + ACCOUNT_ID_MAX + " characters of A-Z a-z 0-9 . _ : -";
+  /**
+   * How far in the future created_at may be: ingest checks it against its clock, the stream against
+   * the broker's.
+   */
+  public static final Duration MAX_FUTURE_SKEW = Duration.ofMinutes(5);
+
+  /**
+   * ClickHouse's DateTime ends in 2106; a time outside [1970, 2106) would be stored as another
+   * time.
+   */
+  private static final long FIRST_SECOND_AFTER_RANGE =
+      Instant.parse("2106-01-01T00:00:00Z").getEpochSecond();
+
+  private static final String ACCOUNT_ID_RULE =
+      "must be 1-" + ACCOUNT_ID_MAX + " characters of A-Z a-z 0-9 . _ : -";
 
   private EventRules() {}
 
@@ -105,7 +121,10 @@ public final class EventRules {
     return scan(s, EVENT_ID_MAX, true);
   }
 
-  /** 1-{@code max} code points of any Unicode except control characters; a lone surrogate is no character. */
+  /**
+   * 1-{@code max} code points of any Unicode except control characters; a lone surrogate is no
+   * character.
+   */
   public static String textProblem(String s, int max) {
     return scan(s, max, false);
   }
@@ -117,7 +136,12 @@ public final class EventRules {
     }
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':'
+      if (!(c >= 'a' && c <= 'z'
+          || c >= 'A' && c <= 'Z'
+          || c >= '0' && c <= '9'
+          || c == '.'
+          || c == '_'
+          || c == ':'
           || c == '-')) {
         return ACCOUNT_ID_RULE;
       }
@@ -130,9 +154,14 @@ public final class EventRules {
     return isHex64(s, true) ? null : "must be the SHA-256 of the API key: 64 hex characters";
   }
 
-  /** 64 lowercase hex characters, as ingest stores the hash: other cases would be other keys downstream. */
+  /**
+   * 64 lowercase hex characters, as ingest stores the hash: other cases would be other keys
+   * downstream.
+   */
   public static String storedApiKeyHashProblem(String s) {
-    return isHex64(s, false) ? null : "must be 64 lowercase hex characters (the SHA-256 of the API key)";
+    return isHex64(s, false)
+        ? null
+        : "must be 64 lowercase hex characters (the SHA-256 of the API key)";
   }
 
   /** 0 to 10^12. */
@@ -158,11 +187,13 @@ public final class EventRules {
   /** Inside ClickHouse's DateTime range. */
   public static String timeProblem(Instant t) {
     long second = t.getEpochSecond();
-    return second >= 0 && second < FIRST_SECOND_AFTER_RANGE ? null
+    return second >= 0 && second < FIRST_SECOND_AFTER_RANGE
+        ? null
         : "must be between 1970-01-01 and 2105-12-31 (UTC), the range of ClickHouse's DateTime";
   }
 
-  // Over chars, not code points: every whitespace and control character is in the BMP, and a surrogate pair is
+  // Over chars, not code points: every whitespace and control character is in the BMP, and a
+  // surrogate pair is
   // checked as a pair, so one pass counts code points and finds lone surrogates.
   private static String scan(String s, int max, boolean noWhitespace) {
     int length = s.length();
@@ -170,12 +201,15 @@ public final class EventRules {
     for (int i = 0; i < length; i++, codePoints++) {
       char c = s.charAt(i);
       if (Character.isSurrogate(c)) {
-        if (!Character.isHighSurrogate(c) || i + 1 == length || !Character.isLowSurrogate(s.charAt(i + 1))) {
+        if (!Character.isHighSurrogate(c)
+            || i + 1 == length
+            || !Character.isLowSurrogate(s.charAt(i + 1))) {
           return "must be valid Unicode: it holds a lone surrogate (an unpaired \\ud800-\\udfff)";
         }
         i++;
       } else if (Character.isISOControl(c)) {
-        return noWhitespace ? "must not contain whitespace or control characters"
+        return noWhitespace
+            ? "must not contain whitespace or control characters"
             : "must not contain control characters";
       } else if (noWhitespace && (Character.isWhitespace(c) || Character.isSpaceChar(c))) {
         return "must not contain whitespace or control characters";

@@ -24,5 +24,4 @@ public record RegistryConfig(String url, String username, String password, Durat
   public RegistryConfig(String url) {
     this(url, null, null, null);
   }
-
 }

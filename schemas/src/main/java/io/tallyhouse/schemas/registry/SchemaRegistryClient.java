@@ -16,15 +16,16 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.Schema;
 
 /**
- * A client of the Confluent Schema Registry REST API (also served by Redpanda, Karapace and Apicurio's
- * ccompat API). Confluent's own client is not on Maven Central, and the part we need is small: register
- * a schema under a subject and look a schema up by id. Both answers are immutable in the registry, so
- * both are cached for the life of the client, and so is the verdict on a schema that is not usable Avro.
+ * A client of the Confluent Schema Registry REST API (also served by Redpanda, Karapace and
+ * Apicurio's ccompat API). Confluent's own client is not on Maven Central, and the part we need is
+ * small: register a schema under a subject and look a schema up by id. Both answers are immutable
+ * in the registry, so both are cached for the life of the client, and so is the verdict on a schema
+ * that is not usable Avro.
  *
- * <p>A failure is either the registry's answer about the schema (an unknown id, error_code 40403; a schema that is
- * not Avro, an incompatible or invalid schema) or trouble reaching the registry's API: unreachable, a timeout, 5xx,
- * 401/403, or a 404 without a Confluent "not found" code (a wrong path). The last trouble stays in
- * {@link #trouble()} until the registry answers again.
+ * <p>A failure is either the registry's answer about the schema (an unknown id, error_code 40403; a
+ * schema that is not Avro, an incompatible or invalid schema) or trouble reaching the registry's
+ * API: unreachable, a timeout, 5xx, 401/403, or a 404 without a Confluent "not found" code (a wrong
+ * path). The last trouble stays in {@link #trouble()} until the registry answers again.
  */
 public final class SchemaRegistryClient {
 
@@ -42,17 +43,25 @@ public final class SchemaRegistryClient {
   public SchemaRegistryClient(RegistryConfig config) {
     this.config = config;
     this.http = HttpClient.newBuilder().connectTimeout(config.timeout()).build();
-    this.authorization = config.username() == null ? null
-        : "Basic " + Base64.getEncoder().encodeToString(
-            (config.username() + ":" + (config.password() == null ? "" : config.password()))
-                .getBytes(StandardCharsets.UTF_8));
+    this.authorization =
+        config.username() == null
+            ? null
+            : "Basic "
+                + Base64.getEncoder()
+                    .encodeToString(
+                        (config.username()
+                                + ":"
+                                + (config.password() == null ? "" : config.password()))
+                            .getBytes(StandardCharsets.UTF_8));
   }
 
   public RegistryConfig config() {
     return config;
   }
 
-  /** Registers {@code schema} under {@code subject} (idempotent in the registry) and returns its id. */
+  /**
+   * Registers {@code schema} under {@code subject} (idempotent in the registry) and returns its id.
+   */
   public int register(String subject, Schema schema) {
     String key = subject + '\u0000' + schema.toString();
     Integer cached = idsBySubjectAndSchema.get(key);
@@ -63,7 +72,8 @@ public final class SchemaRegistryClient {
     JsonNode answer = send("POST", "/subjects/" + encode(subject) + "/versions", body);
     int id = answer.path("id").asInt(-1);
     if (id < 0) {
-      throw new SchemaRegistryException(200, -1, "registry answered without an id: " + answer, null);
+      throw new SchemaRegistryException(
+          200, -1, "registry answered without an id: " + answer, null);
     }
     idsBySubjectAndSchema.put(key, id);
     schemasById.putIfAbsent(id, schema);
@@ -72,8 +82,9 @@ public final class SchemaRegistryClient {
 
   /**
    * The schema with this id. An unknown id fails with a {@link SchemaRegistryException} whose
-   * {@link SchemaRegistryException#schemaNotFound()} is true, a schema that is not Avro or does not parse with an
-   * {@link UnusableSchemaException}; any other {@link SchemaRegistryException} is trouble reaching the registry.
+   * {@link SchemaRegistryException#schemaNotFound()} is true, a schema that is not Avro or does not
+   * parse with an {@link UnusableSchemaException}; any other {@link SchemaRegistryException} is
+   * trouble reaching the registry.
    */
   public Schema schemaById(int id) {
     Schema cached = schemasById.get(id);
@@ -88,9 +99,17 @@ public final class SchemaRegistryClient {
     JsonNode answer = send("GET", path, null);
     JsonNode text = answer.path("schema");
     if (!text.isTextual()) {
-      throw troubled(new SchemaRegistryException(200, -1, "schema registry at " + config.url() + " answered GET "
-          + path + " without a schema (is the URL the registry's Confluent API?): " + abbreviate(answer.toString()),
-          null));
+      throw troubled(
+          new SchemaRegistryException(
+              200,
+              -1,
+              "schema registry at "
+                  + config.url()
+                  + " answered GET "
+                  + path
+                  + " without a schema (is the URL the registry's Confluent API?): "
+                  + abbreviate(answer.toString()),
+              null));
     }
     String type = answer.path("schemaType").asText("AVRO");
     if (!"AVRO".equals(type)) {
@@ -123,13 +142,18 @@ public final class SchemaRegistryClient {
 
   /** Sets the compatibility level of one subject ({@code BACKWARD}, {@code FULL}, ...). */
   public void setCompatibility(String subject, String level) {
-    send("PUT", "/config/" + encode(subject), JSON.createObjectNode().put("compatibility", level).toString());
+    send(
+        "PUT",
+        "/config/" + encode(subject),
+        JSON.createObjectNode().put("compatibility", level).toString());
   }
 
   /** The compatibility level set on {@code subject} itself, or null when it has none of its own. */
   public String compatibility(String subject) {
     try {
-      return send("GET", "/config/" + encode(subject), null).path("compatibilityLevel").asText(null);
+      return send("GET", "/config/" + encode(subject), null)
+          .path("compatibilityLevel")
+          .asText(null);
     } catch (SchemaRegistryException e) {
       if (e.httpStatus() == 404) {
         return null;
@@ -139,9 +163,10 @@ public final class SchemaRegistryClient {
   }
 
   /**
-   * Makes {@code subject} itself carry a level that checks BACKWARD compatibility, so a client reading the subject's
-   * config sees the rule that is enforced, whatever the registry's global default (Confluent's is BACKWARD,
-   * Apicurio's NONE). A level that already includes BACKWARD (BACKWARD_TRANSITIVE, FULL, FULL_TRANSITIVE) stays.
+   * Makes {@code subject} itself carry a level that checks BACKWARD compatibility, so a client
+   * reading the subject's config sees the rule that is enforced, whatever the registry's global
+   * default (Confluent's is BACKWARD, Apicurio's NONE). A level that already includes BACKWARD
+   * (BACKWARD_TRANSITIVE, FULL, FULL_TRANSITIVE) stays.
    */
   public void requireBackwardCompatibility(String subject) {
     String level = compatibility(subject);
@@ -151,11 +176,15 @@ public final class SchemaRegistryClient {
   }
 
   private JsonNode send(String method, String path, String body) {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(config.url() + path))
-        .timeout(config.timeout())
-        .header("Accept", CONTENT_TYPE + ", application/json")
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(config.url() + path))
+            .timeout(config.timeout())
+            .header("Accept", CONTENT_TYPE + ", application/json")
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
     if (body != null) {
       request.header("Content-Type", CONTENT_TYPE);
     }
@@ -164,25 +193,43 @@ public final class SchemaRegistryClient {
     }
     HttpResponse<String> response;
     try {
-      response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      response =
+          http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     } catch (IOException e) {
-      throw troubled(new SchemaRegistryException(-1, -1, "schema registry unreachable at " + config.url() + ": " + e,
-          e));
+      throw troubled(
+          new SchemaRegistryException(
+              -1, -1, "schema registry unreachable at " + config.url() + ": " + e, e));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw troubled(new SchemaRegistryException(-1, -1, "interrupted while calling the schema registry at "
-          + config.url(), e));
+      throw troubled(
+          new SchemaRegistryException(
+              -1, -1, "interrupted while calling the schema registry at " + config.url(), e));
     }
     JsonNode answer = parse(response.body());
     int status = response.statusCode();
     if (status / 100 != 2) {
       int errorCode = answer.path("error_code").asInt(-1);
       String message = answer.path("message").asText(abbreviate(response.body()));
-      SchemaRegistryException e = new SchemaRegistryException(status, errorCode,
-          "schema registry " + method + " " + config.url() + path + " failed: HTTP " + status
-              + ", error_code " + errorCode + ": " + message, null);
-      // The registry's answers about the request itself: an unknown subject, version or id (40401-40403), an
-      // incompatible (409) or invalid (422) schema. A 404 without such a code is a wrong path, not an answer.
+      SchemaRegistryException e =
+          new SchemaRegistryException(
+              status,
+              errorCode,
+              "schema registry "
+                  + method
+                  + " "
+                  + config.url()
+                  + path
+                  + " failed: HTTP "
+                  + status
+                  + ", error_code "
+                  + errorCode
+                  + ": "
+                  + message,
+              null);
+      // The registry's answers about the request itself: an unknown subject, version or id
+      // (40401-40403), an
+      // incompatible (409) or invalid (422) schema. A 404 without such a code is a wrong path, not
+      // an answer.
       boolean answered = status == 409 || status == 422 || status == 404 && errorCode / 10 == 4040;
       throw answered ? e : troubled(e);
     }

@@ -2,8 +2,8 @@ package io.tallyhouse.schemas.registry;
 
 /**
  * The registry refused a request. {@link #errorCode()} is the registry's own {@code error_code}
- * (40401 unknown subject, 40403 unknown schema id, 409 incompatible, 42201 invalid schema, ...), or -1
- * when it could not be reached or answered without one.
+ * (40401 unknown subject, 40403 unknown schema id, 409 incompatible, 42201 invalid schema, ...), or
+ * -1 when it could not be reached or answered without one.
  */
 public final class SchemaRegistryException extends RuntimeException {
 
@@ -24,7 +24,9 @@ public final class SchemaRegistryException extends RuntimeException {
     return errorCode;
   }
 
-  /** The registry's answer that it has no schema with the id asked for (HTTP 404, error_code 40403). */
+  /**
+   * The registry's answer that it has no schema with the id asked for (HTTP 404, error_code 40403).
+   */
   public boolean schemaNotFound() {
     return httpStatus == 404 && errorCode == 40403;
   }

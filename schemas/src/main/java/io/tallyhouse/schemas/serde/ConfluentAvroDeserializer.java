@@ -16,14 +16,15 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 
 /**
- * Reads Confluent-framed Avro into a specific record class, resolving the writer's schema (looked up
- * by the id in the frame) against the reader's, so records written with an older compatible schema
- * still read.
+ * Reads Confluent-framed Avro into a specific record class, resolving the writer's schema (looked
+ * up by the id in the frame) against the reader's, so records written with an older compatible
+ * schema still read.
  *
- * <p>A {@link SerializationException} means the payload can never be read: bad framing, an id the registry says it
- * does not know (error_code 40403), a schema that is not usable Avro, a body that does not match its schema. A
- * {@link SchemaRegistryException} means the registry could not be used (unreachable, 5xx, a wrong URL, ...): the
- * same payload may read later, so it is never a reason to give up on the record.
+ * <p>A {@link SerializationException} means the payload can never be read: bad framing, an id the
+ * registry says it does not know (error_code 40403), a schema that is not usable Avro, a body that
+ * does not match its schema. A {@link SchemaRegistryException} means the registry could not be used
+ * (unreachable, 5xx, a wrong URL, ...): the same payload may read later, so it is never a reason to
+ * give up on the record.
  */
 public final class ConfluentAvroDeserializer<T extends SpecificRecord> implements Deserializer<T> {
 
@@ -46,23 +47,36 @@ public final class ConfluentAvroDeserializer<T extends SpecificRecord> implement
     int id = ConfluentWireFormat.schemaId(payload);
     SpecificDatumReader<T> reader;
     try {
-      reader = readers.computeIfAbsent(id,
-          i -> new SpecificDatumReader<>(registry.schemaById(i), readerSchema, model));
+      reader =
+          readers.computeIfAbsent(
+              id, i -> new SpecificDatumReader<>(registry.schemaById(i), readerSchema, model));
     } catch (SchemaRegistryException e) {
       if (!e.schemaNotFound()) {
         throw e;
       }
-      throw new SerializationException("cannot resolve schema id " + id + " (error_code " + e.errorCode() + "): "
-          + e.getMessage(), e);
+      throw new SerializationException(
+          "cannot resolve schema id "
+              + id
+              + " (error_code "
+              + e.errorCode()
+              + "): "
+              + e.getMessage(),
+          e);
     } catch (UnusableSchemaException e) {
       throw new SerializationException("cannot use schema id " + id + ": " + e.getMessage(), e);
     }
     try {
-      BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(payload, ConfluentWireFormat.HEADER_SIZE,
-          payload.length - ConfluentWireFormat.HEADER_SIZE, null);
+      BinaryDecoder decoder =
+          DecoderFactory.get()
+              .binaryDecoder(
+                  payload,
+                  ConfluentWireFormat.HEADER_SIZE,
+                  payload.length - ConfluentWireFormat.HEADER_SIZE,
+                  null);
       return reader.read(null, decoder);
     } catch (IOException | RuntimeException e) {
-      throw new SerializationException("cannot read Avro body with schema id " + id + ": " + e.getMessage(), e);
+      throw new SerializationException(
+          "cannot read Avro body with schema id " + id + ": " + e.getMessage(), e);
     }
   }
 }

@@ -16,15 +16,19 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serializer;
 
 /**
- * Writes Avro specific records in the Confluent wire format, registering the record's schema under the
- * subject {@code <topic>-value} (or {@code <topic>-key}) the first time a topic is written.
+ * Writes Avro specific records in the Confluent wire format, registering the record's schema under
+ * the subject {@code <topic>-value} (or {@code <topic>-key}) the first time a topic is written.
  */
 public final class ConfluentAvroSerializer<T extends SpecificRecord> implements Serializer<T> {
 
   private final SchemaRegistryClient registry;
   private final boolean isKey;
   private final Map<Schema, SpecificDatumWriter<T>> writers = new ConcurrentHashMap<>();
-  /** The id last used per topic, for the very schema object: generated classes share one, so this always hits. */
+
+  /**
+   * The id last used per topic, for the very schema object: generated classes share one, so this
+   * always hits.
+   */
   private final Map<String, SchemaId> lastIdByTopic = new ConcurrentHashMap<>();
 
   private record SchemaId(Schema schema, int id) {}
@@ -40,7 +44,8 @@ public final class ConfluentAvroSerializer<T extends SpecificRecord> implements 
       return null;
     }
     Schema schema = record.getSchema();
-    // The registry client caches by subject and schema text, but rendering the text costs more than encoding the
+    // The registry client caches by subject and schema text, but rendering the text costs more than
+    // encoding the
     // event; an identity check on the schema object skips it.
     SchemaId cached = lastIdByTopic.get(topic);
     int id;
@@ -50,12 +55,14 @@ public final class ConfluentAvroSerializer<T extends SpecificRecord> implements 
       try {
         id = registry.register(topic + (isKey ? "-key" : "-value"), schema);
       } catch (SchemaRegistryException e) {
-        throw new SerializationException("cannot register the schema of " + schema.getFullName() + ": " + e.getMessage(), e);
+        throw new SerializationException(
+            "cannot register the schema of " + schema.getFullName() + ": " + e.getMessage(), e);
       }
       lastIdByTopic.put(topic, new SchemaId(schema, id));
     }
-    SpecificDatumWriter<T> writer = writers.computeIfAbsent(schema,
-        s -> new SpecificDatumWriter<>(s, SpecificData.getForSchema(s)));
+    SpecificDatumWriter<T> writer =
+        writers.computeIfAbsent(
+            schema, s -> new SpecificDatumWriter<>(s, SpecificData.getForSchema(s)));
     ByteArrayOutputStream out = new ByteArrayOutputStream(256);
     out.write(ConfluentWireFormat.MAGIC);
     out.write(id >>> 24);
@@ -67,7 +74,8 @@ public final class ConfluentAvroSerializer<T extends SpecificRecord> implements 
       writer.write(record, encoder);
       encoder.flush();
     } catch (IOException | RuntimeException e) {
-      throw new SerializationException("cannot write " + schema.getFullName() + " as Avro: " + e.getMessage(), e);
+      throw new SerializationException(
+          "cannot write " + schema.getFullName() + " as Avro: " + e.getMessage(), e);
     }
     return out.toByteArray();
   }

@@ -5,7 +5,8 @@ import org.apache.kafka.common.errors.SerializationException;
 
 /**
  * The Confluent wire format: magic byte 0, the schema id as a 4-byte big-endian int, then the Avro
- * binary body. Anything that reads Confluent-serialised topics can read ours and the other way round.
+ * binary body. Anything that reads Confluent-serialised topics can read ours and the other way
+ * round.
  */
 final class ConfluentWireFormat {
 
@@ -17,10 +18,12 @@ final class ConfluentWireFormat {
   /** The schema id of a framed payload, after checking the frame. */
   static int schemaId(byte[] payload) {
     if (payload.length < HEADER_SIZE) {
-      throw new SerializationException("payload of " + payload.length + " bytes is shorter than the 5-byte header");
+      throw new SerializationException(
+          "payload of " + payload.length + " bytes is shorter than the 5-byte header");
     }
     if (payload[0] != MAGIC) {
-      throw new SerializationException("unknown magic byte " + payload[0] + "; expected 0 (Confluent wire format)");
+      throw new SerializationException(
+          "unknown magic byte " + payload[0] + "; expected 0 (Confluent wire format)");
     }
     return ByteBuffer.wrap(payload, 1, 4).getInt();
   }

@@ -10,7 +10,9 @@ import java.util.Random;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** The hand-written checks agree with the library definitions of the contract's rules they replace. */
+/**
+ * The hand-written checks agree with the library definitions of the contract's rules they replace.
+ */
 class EventRulesTest {
 
   @Test
@@ -24,41 +26,57 @@ class EventRulesTest {
       int length = random.nextInt(3) == 0 ? 64 : random.nextInt(140);
       StringBuilder s = new StringBuilder();
       for (int j = 0; j < length; j++) {
-        s.append(random.nextInt(10) == 0 ? alphabet.charAt(random.nextInt(alphabet.length()))
-            : "0123456789abcdefABCDEF".charAt(random.nextInt(random.nextBoolean() ? 16 : 22)));
+        s.append(
+            random.nextInt(10) == 0
+                ? alphabet.charAt(random.nextInt(alphabet.length()))
+                : "0123456789abcdefABCDEF".charAt(random.nextInt(random.nextBoolean() ? 16 : 22)));
       }
       String value = s.toString();
-      assertEquals(account.matcher(value).matches(), EventRules.accountIdProblem(value) == null, value);
-      assertEquals(anyCaseHex.matcher(value).matches(), EventRules.apiKeyHashProblem(value) == null, value);
-      assertEquals(lowerHex.matcher(value).matches(), EventRules.storedApiKeyHashProblem(value) == null, value);
+      assertEquals(
+          account.matcher(value).matches(), EventRules.accountIdProblem(value) == null, value);
+      assertEquals(
+          anyCaseHex.matcher(value).matches(), EventRules.apiKeyHashProblem(value) == null, value);
+      assertEquals(
+          lowerHex.matcher(value).matches(),
+          EventRules.storedApiKeyHashProblem(value) == null,
+          value);
     }
   }
 
   /**
-   * The oracle is the JDK: a string is well-formed UTF-16 exactly when it survives a round trip through UTF-8 (the
-   * encoder replaces a lone surrogate), its length is {@code codePointCount}, and control characters are ISO controls.
+   * The oracle is the JDK: a string is well-formed UTF-16 exactly when it survives a round trip
+   * through UTF-8 (the encoder replaces a lone surrogate), its length is {@code codePointCount},
+   * and control characters are ISO controls.
    */
   @Test
   void textChecksCountCodePointsAndRefuseLoneSurrogatesAndControlCharacters() {
-    char[] alphabet = {'a', ' ', '\u3000', '\u0000', '\u001f', '\u007f', '\u0085', '\u00e9', '\ufffd',
-        '\ud83d', '\ude00', '\ud800', '\udfff'};
+    char[] alphabet = {
+      'a', ' ', '\u3000', '\u0000', '\u001f', '\u007f', '\u0085', '\u00e9', '\ufffd', '\ud83d',
+      '\ude00', '\ud800', '\udfff'
+    };
     Random random = new Random(12);
     for (int i = 0; i < 50_000; i++) {
       StringBuilder s = new StringBuilder();
       int length = random.nextInt(12);
       for (int j = 0; j < length; j++) {
-        s.append(random.nextInt(3) == 0 ? alphabet[random.nextInt(alphabet.length)] : "\ud83d\ude00");
+        s.append(
+            random.nextInt(3) == 0 ? alphabet[random.nextInt(alphabet.length)] : "\ud83d\ude00");
       }
       String value = s.toString();
       int max = 1 + random.nextInt(12);
-      boolean wellFormed = new String(value.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8).equals(value);
+      boolean wellFormed =
+          new String(value.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8).equals(value);
       boolean control = value.chars().anyMatch(Character::isISOControl);
-      boolean whitespace = value.chars().anyMatch(c -> Character.isWhitespace(c) || Character.isSpaceChar(c));
+      boolean whitespace =
+          value.chars().anyMatch(c -> Character.isWhitespace(c) || Character.isSpaceChar(c));
       int codePoints = value.codePointCount(0, value.length());
       boolean lengthOk = codePoints >= 1 && codePoints <= max;
-      assertEquals(wellFormed && !control && lengthOk, EventRules.textProblem(value, max) == null, value);
-      assertEquals(wellFormed && !control && !whitespace && codePoints >= 1,
-          EventRules.eventIdProblem(value) == null, value);
+      assertEquals(
+          wellFormed && !control && lengthOk, EventRules.textProblem(value, max) == null, value);
+      assertEquals(
+          wellFormed && !control && !whitespace && codePoints >= 1,
+          EventRules.eventIdProblem(value) == null,
+          value);
     }
   }
 
@@ -66,21 +84,37 @@ class EventRulesTest {
   void lengthMessagesCountCodePoints() {
     String emoji = "\ud83d\ude00";
     assertNull(EventRules.eventIdProblem("gen-" + emoji.repeat(124)));
-    assertEquals("must be 1-128 characters, got 129", EventRules.eventIdProblem("gen-" + emoji.repeat(125)));
+    assertEquals(
+        "must be 1-128 characters, got 129", EventRules.eventIdProblem("gen-" + emoji.repeat(125)));
     assertEquals("must be 1-256 characters, got 0", EventRules.textProblem("", 256));
     assertNull(EventRules.textProblem(emoji.repeat(256), 256));
   }
 
   @Test
   void moneyIsZeroToTenToTheNinthWithTwelveFractionalDigits() {
-    for (String ok : new String[] {"0", "0E-20", "0.000000000001", "1000000000", "1E+9", "999999999.999999999999",
-        "1000000000.000000000000000", "1.5000000000000000"}) {
+    for (String ok :
+        new String[] {
+          "0",
+          "0E-20",
+          "0.000000000001",
+          "1000000000",
+          "1E+9",
+          "999999999.999999999999",
+          "1000000000.000000000000000",
+          "1.5000000000000000"
+        }) {
       assertNull(EventRules.moneyProblem(new BigDecimal(ok)), ok);
     }
-    assertEquals("must not be negative", EventRules.moneyProblem(new BigDecimal("-0.000000000001")));
-    assertEquals("must be at most 10^9 (1000000000)", EventRules.moneyProblem(new BigDecimal("1000000000.000000000001")));
-    assertEquals("must be at most 10^9 (1000000000)", EventRules.moneyProblem(new BigDecimal("1E+9999")));
-    assertEquals("must have at most 12 fractional digits", EventRules.moneyProblem(new BigDecimal("0.0000000000001")));
+    assertEquals(
+        "must not be negative", EventRules.moneyProblem(new BigDecimal("-0.000000000001")));
+    assertEquals(
+        "must be at most 10^9 (1000000000)",
+        EventRules.moneyProblem(new BigDecimal("1000000000.000000000001")));
+    assertEquals(
+        "must be at most 10^9 (1000000000)", EventRules.moneyProblem(new BigDecimal("1E+9999")));
+    assertEquals(
+        "must have at most 12 fractional digits",
+        EventRules.moneyProblem(new BigDecimal("0.0000000000001")));
   }
 
   @Test
@@ -91,9 +125,11 @@ class EventRulesTest {
     assertEquals("must be between 0 and 10^12", EventRules.tokensProblem(-1));
     assertNull(EventRules.timeProblem(Instant.EPOCH));
     assertNull(EventRules.timeProblem(Instant.parse("2105-12-31T23:59:59.999999Z")));
-    assertEquals("must be between 1970-01-01 and 2105-12-31 (UTC), the range of ClickHouse's DateTime",
+    assertEquals(
+        "must be between 1970-01-01 and 2105-12-31 (UTC), the range of ClickHouse's DateTime",
         EventRules.timeProblem(Instant.parse("2106-01-01T00:00:00Z")));
-    assertEquals("must be between 1970-01-01 and 2105-12-31 (UTC), the range of ClickHouse's DateTime",
+    assertEquals(
+        "must be between 1970-01-01 and 2105-12-31 (UTC), the range of ClickHouse's DateTime",
         EventRules.timeProblem(Instant.parse("1969-12-31T23:59:59.999999Z")));
   }
 }

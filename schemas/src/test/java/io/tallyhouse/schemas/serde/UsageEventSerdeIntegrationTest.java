@@ -35,7 +35,9 @@ class UsageEventSerdeIntegrationTest {
 
   @BeforeAll
   static void connect() {
-    registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url(), null, null, Duration.ofSeconds(10)));
+    registry =
+        new SchemaRegistryClient(
+            new RegistryConfig(Infra.registry().url(), null, null, Duration.ofSeconds(10)));
   }
 
   static UsageEvent event() {
@@ -71,7 +73,8 @@ class UsageEventSerdeIntegrationTest {
     assertEquals(UsageEvent.getClassSchema(), registry.schemaById(id));
 
     // A fresh client proves the id is resolved through the registry, not a local cache.
-    SchemaRegistryClient fresh = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
+    SchemaRegistryClient fresh =
+        new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
     UsageEvent read = UsageEventSerde.deserializer(fresh).deserialize("roundtrip-events", payload);
     assertEquals(event, read);
     assertEquals(new BigDecimal("12345678901234567890.000043022187"), read.getCost());
@@ -82,20 +85,24 @@ class UsageEventSerdeIntegrationTest {
   @Test
   void registeringTheSameSchemaTwiceGivesTheSameId() {
     int first = registry.register("idempotent-value", UsageEvent.getClassSchema());
-    int second = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()))
-        .register("idempotent-value", UsageEvent.getClassSchema());
+    int second =
+        new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()))
+            .register("idempotent-value", UsageEvent.getClassSchema());
     assertEquals(first, second);
   }
 
   @Test
   void unknownSchemaIdIsReportedWithTheRegistryErrorCode() {
-    SchemaRegistryException e = assertThrows(SchemaRegistryException.class, () -> registry.schemaById(987_654));
+    SchemaRegistryException e =
+        assertThrows(SchemaRegistryException.class, () -> registry.schemaById(987_654));
     assertEquals(404, e.httpStatus());
     assertEquals(40403, e.errorCode());
 
     byte[] framed = ByteBuffer.allocate(6).put((byte) 0).putInt(987_654).put((byte) 0).array();
-    SerializationException s = assertThrows(SerializationException.class,
-        () -> UsageEventSerde.deserializer(registry).deserialize("t", framed));
+    SerializationException s =
+        assertThrows(
+            SerializationException.class,
+            () -> UsageEventSerde.deserializer(registry).deserialize("t", framed));
     assertInstanceOf(SchemaRegistryException.class, s.getCause());
     assertTrue(registry.trouble().isEmpty(), "40403 is the registry's answer, not trouble");
   }
@@ -104,11 +111,15 @@ class UsageEventSerdeIntegrationTest {
   void payloadWithoutTheMagicByteIsRefused() {
     byte[] payload = UsageEventSerde.serializer(registry).serialize("magic-events", event());
     payload[0] = 1;
-    SerializationException e = assertThrows(SerializationException.class,
-        () -> UsageEventSerde.deserializer(registry).deserialize("magic-events", payload));
+    SerializationException e =
+        assertThrows(
+            SerializationException.class,
+            () -> UsageEventSerde.deserializer(registry).deserialize("magic-events", payload));
     assertTrue(e.getMessage().contains("magic byte"));
-    assertThrows(SerializationException.class,
-        () -> UsageEventSerde.deserializer(registry).deserialize("magic-events", new byte[] {0, 0}));
+    assertThrows(
+        SerializationException.class,
+        () ->
+            UsageEventSerde.deserializer(registry).deserialize("magic-events", new byte[] {0, 0}));
   }
 
   @Test
@@ -118,13 +129,18 @@ class UsageEventSerdeIntegrationTest {
     registry.register(subject, UsageEvent.getClassSchema());
 
     // Adding a field with a default is a BACKWARD-compatible change ...
-    Schema compatible = withExtraField(UsageEvent.getClassSchema(),
-        "{\"name\":\"region\",\"type\":[\"null\",\"string\"],\"default\":null}");
+    Schema compatible =
+        withExtraField(
+            UsageEvent.getClassSchema(),
+            "{\"name\":\"region\",\"type\":[\"null\",\"string\"],\"default\":null}");
     registry.register(subject, compatible);
 
     // ... adding a required field without a default is not: new readers cannot read old data.
-    Schema incompatible = withExtraField(UsageEvent.getClassSchema(), "{\"name\":\"tenant_tier\",\"type\":\"string\"}");
-    SchemaRegistryException e = assertThrows(SchemaRegistryException.class, () -> registry.register(subject, incompatible));
+    Schema incompatible =
+        withExtraField(
+            UsageEvent.getClassSchema(), "{\"name\":\"tenant_tier\",\"type\":\"string\"}");
+    SchemaRegistryException e =
+        assertThrows(SchemaRegistryException.class, () -> registry.register(subject, incompatible));
     assertEquals(409, e.httpStatus());
   }
 
@@ -152,20 +168,26 @@ class UsageEventSerdeIntegrationTest {
 
   @Test
   void unreachableRegistryIsAClearError() {
-    SchemaRegistryClient nowhere = new SchemaRegistryClient(new RegistryConfig("http://127.0.0.1:9", null, null,
-        Duration.ofSeconds(2)));
-    SchemaRegistryException e = assertThrows(SchemaRegistryException.class, () -> nowhere.schemaById(1));
+    SchemaRegistryClient nowhere =
+        new SchemaRegistryClient(
+            new RegistryConfig("http://127.0.0.1:9", null, null, Duration.ofSeconds(2)));
+    SchemaRegistryException e =
+        assertThrows(SchemaRegistryException.class, () -> nowhere.schemaById(1));
     assertTrue(e.getMessage().contains("unreachable"));
     assertEquals(-1, e.errorCode());
   }
 
   @Test
-  void aRegisteredSchemaThatIsNotAvroMakesTheRecordUnreadableNotTheRegistryFaulty() throws Exception {
-    int id = RegistrySubjects.register("not-avro-value",
-        "{\"schemaType\":\"PROTOBUF\",\"schema\":\"syntax = \\\"proto3\\\"; message Usage { string id = 1; }\"}");
+  void aRegisteredSchemaThatIsNotAvroMakesTheRecordUnreadableNotTheRegistryFaulty()
+      throws Exception {
+    int id =
+        RegistrySubjects.register(
+            "not-avro-value",
+            "{\"schemaType\":\"PROTOBUF\",\"schema\":\"syntax = \\\"proto3\\\"; message Usage { string id = 1; }\"}");
     byte[] framed = ByteBuffer.allocate(6).put((byte) 0).putInt(id).put((byte) 0).array();
     ConfluentAvroDeserializer<UsageEvent> deserializer = UsageEventSerde.deserializer(registry);
-    SerializationException e = assertThrows(SerializationException.class, () -> deserializer.deserialize("t", framed));
+    SerializationException e =
+        assertThrows(SerializationException.class, () -> deserializer.deserialize("t", framed));
     assertTrue(e.getMessage().contains("PROTOBUF, not AVRO"), e.getMessage());
     assertThrows(SerializationException.class, () -> deserializer.deserialize("t", framed));
     assertTrue(registry.trouble().isEmpty(), "the registry answered");
@@ -176,31 +198,42 @@ class UsageEventSerdeIntegrationTest {
     String wrong = URI.create(Infra.registry().url()).resolve("/wrong/").toString();
     SchemaRegistryClient misconfigured = new SchemaRegistryClient(new RegistryConfig(wrong));
     byte[] framed = ByteBuffer.allocate(6).put((byte) 0).putInt(987_654).put((byte) 0).array();
-    SchemaRegistryException e = assertThrows(SchemaRegistryException.class,
-        () -> UsageEventSerde.deserializer(misconfigured).deserialize("t", framed));
+    SchemaRegistryException e =
+        assertThrows(
+            SchemaRegistryException.class,
+            () -> UsageEventSerde.deserializer(misconfigured).deserialize("t", framed));
     assertFalse(e.schemaNotFound());
     String trouble = misconfigured.trouble().orElseThrow();
-    assertTrue(trouble.contains(wrong.substring(0, wrong.length() - 1)) && trouble.contains("HTTP 404"), trouble);
+    assertTrue(
+        trouble.contains(wrong.substring(0, wrong.length() - 1)) && trouble.contains("HTTP 404"),
+        trouble);
   }
 
   @Test
   void aRegistryAnswering503IsTroubleUntilItAnswersAgain() throws Exception {
     HttpServer outage = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    outage.createContext("/", exchange -> {
-      byte[] body = "{\"error_code\":50301,\"message\":\"overloaded\"}".getBytes(StandardCharsets.UTF_8);
-      exchange.sendResponseHeaders(503, body.length);
-      exchange.getResponseBody().write(body);
-      exchange.close();
-    });
+    outage.createContext(
+        "/",
+        exchange -> {
+          byte[] body =
+              "{\"error_code\":50301,\"message\":\"overloaded\"}".getBytes(StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(503, body.length);
+          exchange.getResponseBody().write(body);
+          exchange.close();
+        });
     outage.start();
     try {
-      SchemaRegistryClient client = new SchemaRegistryClient(
-          new RegistryConfig("http://127.0.0.1:" + outage.getAddress().getPort()));
+      SchemaRegistryClient client =
+          new SchemaRegistryClient(
+              new RegistryConfig("http://127.0.0.1:" + outage.getAddress().getPort()));
       byte[] framed = ByteBuffer.allocate(6).put((byte) 0).putInt(1).put((byte) 0).array();
-      SchemaRegistryException e = assertThrows(SchemaRegistryException.class,
-          () -> UsageEventSerde.deserializer(client).deserialize("t", framed));
+      SchemaRegistryException e =
+          assertThrows(
+              SchemaRegistryException.class,
+              () -> UsageEventSerde.deserializer(client).deserialize("t", framed));
       assertEquals(503, e.httpStatus());
-      assertTrue(client.trouble().orElseThrow().contains("HTTP 503, error_code 50301: overloaded"),
+      assertTrue(
+          client.trouble().orElseThrow().contains("HTTP 503, error_code 50301: overloaded"),
           client.trouble().orElseThrow());
     } finally {
       outage.stop(0);
@@ -211,21 +244,27 @@ class UsageEventSerdeIntegrationTest {
   void aSchemaTextThatDoesNotParseIsUnusableAndDecidedOnce() throws Exception {
     AtomicInteger lookups = new AtomicInteger();
     HttpServer garbage = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    garbage.createContext("/", exchange -> {
-      lookups.incrementAndGet();
-      byte[] body = "{\"schema\":\"{\\\"type\\\":\\\"record\\\"\"}".getBytes(StandardCharsets.UTF_8);
-      exchange.sendResponseHeaders(200, body.length);
-      exchange.getResponseBody().write(body);
-      exchange.close();
-    });
+    garbage.createContext(
+        "/",
+        exchange -> {
+          lookups.incrementAndGet();
+          byte[] body =
+              "{\"schema\":\"{\\\"type\\\":\\\"record\\\"\"}".getBytes(StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(200, body.length);
+          exchange.getResponseBody().write(body);
+          exchange.close();
+        });
     garbage.start();
     try {
-      SchemaRegistryClient client = new SchemaRegistryClient(
-          new RegistryConfig("http://127.0.0.1:" + garbage.getAddress().getPort()));
+      SchemaRegistryClient client =
+          new SchemaRegistryClient(
+              new RegistryConfig("http://127.0.0.1:" + garbage.getAddress().getPort()));
       byte[] framed = ByteBuffer.allocate(6).put((byte) 0).putInt(7).put((byte) 0).array();
       for (int i = 0; i < 3; i++) {
-        SerializationException e = assertThrows(SerializationException.class,
-            () -> UsageEventSerde.deserializer(client).deserialize("t", framed));
+        SerializationException e =
+            assertThrows(
+                SerializationException.class,
+                () -> UsageEventSerde.deserializer(client).deserialize("t", framed));
         assertTrue(e.getMessage().contains("schema 7 does not parse as Avro"), e.getMessage());
       }
       assertEquals(1, lookups.get(), "the verdict is kept for the id");
@@ -235,10 +274,10 @@ class UsageEventSerdeIntegrationTest {
     }
   }
 
-
   @Test
   void serializerOutputIsStableForTheSameEvent() {
-    assertArrayEquals(UsageEventSerde.serializer(registry).serialize("stable-events", event()),
+    assertArrayEquals(
+        UsageEventSerde.serializer(registry).serialize("stable-events", event()),
         UsageEventSerde.serializer(registry).serialize("stable-events", event()));
   }
 

@@ -18,47 +18,86 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * Per account and UTC day, the sums of the raw table (usage_events, one row per distinct event) against the rollups
- * (usage_daily): the check behind {@code tallyhouse reconcile} ({@link ReconcileCommand}), and the independent
- * count the stream's own tests compare against. An account-day whose money no legal events can sum to is a
- * difference too ({@code IMPOSSIBLE}, see {@code MoneyTotals}).
+ * Per account and UTC day, the sums of the raw table (usage_events, one row per distinct event)
+ * against the rollups (usage_daily): the check behind {@code tallyhouse reconcile} ({@link
+ * ReconcileCommand}), and the independent count the stream's own tests compare against. An
+ * account-day whose money no legal events can sum to is a difference too ({@code IMPOSSIBLE}, see
+ * {@code MoneyTotals}).
  */
 public final class Reconcile {
 
   /** The sums compared for one account and day; money exact. */
-  record Totals(long requests, long promptTokens, long completionTokens, long reasoningTokens, long cachedTokens,
-      BigDecimal cost, BigDecimal byokCost, long byokRequests) {
+  record Totals(
+      long requests,
+      long promptTokens,
+      long completionTokens,
+      long reasoningTokens,
+      long cachedTokens,
+      BigDecimal cost,
+      BigDecimal byokCost,
+      long byokRequests) {
 
     boolean sameAs(Totals other) {
-      return other != null && requests == other.requests && promptTokens == other.promptTokens
-          && completionTokens == other.completionTokens && reasoningTokens == other.reasoningTokens
-          && cachedTokens == other.cachedTokens && cost.compareTo(other.cost) == 0
-          && byokCost.compareTo(other.byokCost) == 0 && byokRequests == other.byokRequests;
+      return other != null
+          && requests == other.requests
+          && promptTokens == other.promptTokens
+          && completionTokens == other.completionTokens
+          && reasoningTokens == other.reasoningTokens
+          && cachedTokens == other.cachedTokens
+          && cost.compareTo(other.cost) == 0
+          && byokCost.compareTo(other.byokCost) == 0
+          && byokRequests == other.byokRequests;
     }
   }
 
   private Reconcile() {}
 
   /**
-   * Compares the days in [from, to] and prints the report to {@code out}; returns the exit code: {@link ExitCodes#OK}
-   * when every account-day agrees, {@link ExitCodes#FINDING} when one differs. A total no legal events can produce
-   * (negative, wrapped, above its count times 10^9) is a difference too, printed with its account and day.
+   * Compares the days in [from, to] and prints the report to {@code out}; returns the exit code:
+   * {@link ExitCodes#OK} when every account-day agrees, {@link ExitCodes#FINDING} when one differs.
+   * A total no legal events can produce (negative, wrapped, above its count times 10^9) is a
+   * difference too, printed with its account and day.
    */
   public static int run(ClickHouse clickHouse, LocalDate from, LocalDate to, PrintStream out) {
-    String range = " WHERE date >= " + SqlLiteral.date(from) + " AND date <= " + SqlLiteral.date(to)
-        + " GROUP BY account_id, date";
+    String range =
+        " WHERE date >= "
+            + SqlLiteral.date(from)
+            + " AND date <= "
+            + SqlLiteral.date(to)
+            + " GROUP BY account_id, date";
     // Aliases differ from column names: on 18.16 `sum(cost) AS cost` breaks the query.
     Map<String, String> impossible = new TreeMap<>();
-    Map<String, Totals> raw = totals(clickHouse, "usage_events", "cost", "byok_cost", "SELECT account_id, toString(date) AS day,"
-        + " count() AS n, sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(reasoning_tokens) AS r,"
-        + " sum(cached_tokens) AS ca, " + MoneyTotals.sumSql("cost", "money") + ", "
-        + MoneyTotals.sumSql("byok_cost", "byok_money") + ", sum(is_byok) AS byok_n FROM usage_events FINAL" + range,
-        impossible);
-    Map<String, Totals> rollup = totals(clickHouse, "usage_daily", "usage", "byok_usage_inference", "SELECT account_id, toString(date) AS day,"
-        + " sum(requests) AS n, sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(reasoning_tokens) AS r,"
-        + " sum(cached_tokens) AS ca, " + MoneyTotals.sumSql("usage", "money") + ", "
-        + MoneyTotals.sumSql("byok_usage_inference", "byok_money") + ", sum(byok_requests) AS byok_n"
-        + " FROM usage_daily FINAL" + range, impossible);
+    Map<String, Totals> raw =
+        totals(
+            clickHouse,
+            "usage_events",
+            "cost",
+            "byok_cost",
+            "SELECT account_id, toString(date) AS day,"
+                + " count() AS n, sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(reasoning_tokens) AS r,"
+                + " sum(cached_tokens) AS ca, "
+                + MoneyTotals.sumSql("cost", "money")
+                + ", "
+                + MoneyTotals.sumSql("byok_cost", "byok_money")
+                + ", sum(is_byok) AS byok_n FROM usage_events FINAL"
+                + range,
+            impossible);
+    Map<String, Totals> rollup =
+        totals(
+            clickHouse,
+            "usage_daily",
+            "usage",
+            "byok_usage_inference",
+            "SELECT account_id, toString(date) AS day,"
+                + " sum(requests) AS n, sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(reasoning_tokens) AS r,"
+                + " sum(cached_tokens) AS ca, "
+                + MoneyTotals.sumSql("usage", "money")
+                + ", "
+                + MoneyTotals.sumSql("byok_usage_inference", "byok_money")
+                + ", sum(byok_requests) AS byok_n"
+                + " FROM usage_daily FINAL"
+                + range,
+            impossible);
     TreeSet<String> keys = new TreeSet<>(raw.keySet());
     keys.addAll(rollup.keySet());
     keys.addAll(impossible.keySet());
@@ -71,12 +110,18 @@ public final class Reconcile {
         out.println("IMPOSSIBLE " + key.replace('\u001f', ' ') + "\n  " + impossible.get(key));
       } else if (r == null || !r.sameAs(u)) {
         differences++;
-        out.println("DIFF " + key.replace('\u001f', ' ') + "\n  usage_events: " + Objects.toString(r, "(none)")
-            + "\n  usage_daily:  " + Objects.toString(u, "(none)"));
+        out.println(
+            "DIFF "
+                + key.replace('\u001f', ' ')
+                + "\n  usage_events: "
+                + Objects.toString(r, "(none)")
+                + "\n  usage_daily:  "
+                + Objects.toString(u, "(none)"));
       }
     }
     if (differences == 0) {
-      out.println("reconciled: " + keys.size() + " account-days from " + from + " to " + to + " agree");
+      out.println(
+          "reconciled: " + keys.size() + " account-days from " + from + " to " + to + " agree");
       return ExitCodes.OK;
     }
     out.println(differences + " of " + keys.size() + " account-days differ");
@@ -85,33 +130,57 @@ public final class Reconcile {
 
   private static final List<String> MONEY = MoneyTotals.aliases("money");
   private static final List<String> BYOK_MONEY = MoneyTotals.aliases("byok_money");
-  private static final JsonEachRowText ROWS = new JsonEachRowText(concat(
-      List.of("account_id", "day", "n", "p", "c", "r", "ca", "byok_n"), MONEY, BYOK_MONEY));
+  private static final JsonEachRowText ROWS =
+      new JsonEachRowText(
+          concat(
+              List.of("account_id", "day", "n", "p", "c", "r", "ca", "byok_n"), MONEY, BYOK_MONEY));
 
   /**
-   * The totals per account and day of {@code sql}; an account-day whose money ({@code cost} and {@code byok}, the
-   * columns summed) is impossible goes to {@code impossible} instead, with what is wrong in {@code table}.
+   * The totals per account and day of {@code sql}; an account-day whose money ({@code cost} and
+   * {@code byok}, the columns summed) is impossible goes to {@code impossible} instead, with what
+   * is wrong in {@code table}.
    */
-  private static Map<String, Totals> totals(ClickHouse clickHouse, String table, String cost, String byok,
-      String sql, Map<String, String> impossible) {
+  private static Map<String, Totals> totals(
+      ClickHouse clickHouse,
+      String table,
+      String cost,
+      String byok,
+      String sql,
+      Map<String, String> impossible) {
     Map<String, Totals> result = new TreeMap<>();
-    ROWS.read(clickHouse.queryJsonEachRow(sql), row -> {
-      String key = ROWS.value(row, "account_id") + '\u001f' + ROWS.value(row, "day");
-      BigInteger requests = new BigInteger(ROWS.value(row, "n"));
-      try {
-        result.put(key, new Totals(requests.longValue(), count(row, "p"), count(row, "c"), count(row, "r"),
-            count(row, "ca"), money(row, cost, MONEY, requests), money(row, byok, BYOK_MONEY, requests),
-            count(row, "byok_n")));
-      } catch (ImpossibleTotalException e) {
-        impossible.merge(key, table + ": " + e.getMessage(), (a, b) -> a + "\n  " + b);
-      }
-    });
+    ROWS.read(
+        clickHouse.queryJsonEachRow(sql),
+        row -> {
+          String key = ROWS.value(row, "account_id") + '\u001f' + ROWS.value(row, "day");
+          BigInteger requests = new BigInteger(ROWS.value(row, "n"));
+          try {
+            result.put(
+                key,
+                new Totals(
+                    requests.longValue(),
+                    count(row, "p"),
+                    count(row, "c"),
+                    count(row, "r"),
+                    count(row, "ca"),
+                    money(row, cost, MONEY, requests),
+                    money(row, byok, BYOK_MONEY, requests),
+                    count(row, "byok_n")));
+          } catch (ImpossibleTotalException e) {
+            impossible.merge(key, table + ": " + e.getMessage(), (a, b) -> a + "\n  " + b);
+          }
+        });
     return result;
   }
 
-  private static BigDecimal money(String[] row, String field, List<String> aliases, BigInteger requests) {
-    return MoneyTotals.total(field, ROWS.value(row, aliases.get(0)), ROWS.value(row, aliases.get(1)),
-        ROWS.value(row, aliases.get(2)), ROWS.value(row, aliases.get(3)), requests);
+  private static BigDecimal money(
+      String[] row, String field, List<String> aliases, BigInteger requests) {
+    return MoneyTotals.total(
+        field,
+        ROWS.value(row, aliases.get(0)),
+        ROWS.value(row, aliases.get(1)),
+        ROWS.value(row, aliases.get(2)),
+        ROWS.value(row, aliases.get(3)),
+        requests);
   }
 
   /** A UInt64 sum, as the bits of a long. */

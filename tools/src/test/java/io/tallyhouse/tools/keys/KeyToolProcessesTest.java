@@ -14,24 +14,39 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Concurrent runs of the key tool, each its own process as {@code make keys} starts it, lose nothing. */
+/**
+ * Concurrent runs of the key tool, each its own process as {@code make keys} starts it, lose
+ * nothing.
+ */
 class KeyToolProcessesTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   @Test
   void concurrentKeyToolProcessesLoseNothingAndKeepARevocation() throws Exception {
     Path file = dir.resolve("keys.jsonl");
     String victim = "th_mk_victim";
-    String prefix = new CredentialStore(file).add(victim, CredentialKind.MANAGEMENT, "acme", List.of(), "")
-        .hash().substring(0, 12);
+    String prefix =
+        new CredentialStore(file)
+            .add(victim, CredentialKind.MANAGEMENT, "acme", List.of(), "")
+            .hash()
+            .substring(0, 12);
     List<Process> processes = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
-      processes.add(keyTool(dir.resolve("out-" + i), "create", "--kind", "ingest", "--all-accounts", "--name", "p" + i,
-          "--file", file.toString()));
+      processes.add(
+          keyTool(
+              dir.resolve("out-" + i),
+              "create",
+              "--kind",
+              "ingest",
+              "--all-accounts",
+              "--name",
+              "p" + i,
+              "--file",
+              file.toString()));
     }
-    processes.add(keyTool(dir.resolve("out-revoke"), "revoke", "--hash", prefix, "--file", file.toString()));
+    processes.add(
+        keyTool(dir.resolve("out-revoke"), "revoke", "--hash", prefix, "--file", file.toString()));
     for (Process p : processes) {
       assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the key tool did not finish");
       assertEquals(0, p.exitValue());
@@ -47,11 +62,20 @@ class KeyToolProcessesTest {
 
   private static Process keyTool(Path stdout, String... args) throws Exception {
     // A short-lived process: the JIT's top tier would only cost start-up time.
-    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-        TallyhouseCli.class.getName(), "keys"));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
+                "-cp",
+                System.getProperty("java.class.path"),
+                TallyhouseCli.class.getName(),
+                "keys"));
     command.addAll(List.of(args));
-    return new ProcessBuilder(command).redirectOutput(stdout.toFile())
-        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    return new ProcessBuilder(command)
+        .redirectOutput(stdout.toFile())
+        .redirectError(ProcessBuilder.Redirect.DISCARD)
+        .start();
   }
 }

@@ -23,20 +23,33 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** `tallyhouse reconcile` against the real ClickHouse: its report and exit code, as make reconcile runs it. */
+/**
+ * `tallyhouse reconcile` against the real ClickHouse: its report and exit code, as make reconcile
+ * runs it.
+ */
 class ReconcileCommandIntegrationTest {
 
   @Test
   void aDayMissingAShardsRowDiffersUntilTheRowArrives() throws Exception {
     ClickHouseEndpoint ch = Infra.clickhouse();
     String name = "rc_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-    Map<String, String> env = Map.of("CLICKHOUSE_URL", ch.httpUrl(), "CLICKHOUSE_USER", ch.user(),
-        "CLICKHOUSE_PASSWORD", ch.password(), "CLICKHOUSE_DATABASE", name);
-    try (ClickHouse clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
+    Map<String, String> env =
+        Map.of(
+            "CLICKHOUSE_URL",
+            ch.httpUrl(),
+            "CLICKHOUSE_USER",
+            ch.user(),
+            "CLICKHOUSE_PASSWORD",
+            ch.password(),
+            "CLICKHOUSE_DATABASE",
+            name);
+    try (ClickHouse clickHouse =
+        new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
       Migrations.apply(clickHouse);
       Event first = Event.of("acme", "2026-01-01", "a", "0.5");
       Event second = Event.of("acme", "2026-01-01", "b", "0.25");
-      // Shard 0 counted the first event; the shard that counted the second has not written yet: one request and 0.5
+      // Shard 0 counted the first event; the shard that counted the second has not written yet: one
+      // request and 0.5
       // instead of two and 0.75.
       UsageRows rows = new UsageRows().events(List.of(first, second)).rollup("", 0, List.of(first));
       rows.insert(clickHouse);
@@ -44,7 +57,9 @@ class ReconcileCommandIntegrationTest {
       Run differs = Cli.run(env, "reconcile", "--from", "2026-01-01", "--to", "2026-01-02");
       assertEquals(ExitCodes.FINDING, differs.code(), differs.toString());
       assertTrue(differs.out().contains("DIFF acme 2026-01-01"), differs.toString());
-      assertTrue(differs.out().contains("requests=2") && differs.out().contains("requests=1"), differs.toString());
+      assertTrue(
+          differs.out().contains("requests=2") && differs.out().contains("requests=1"),
+          differs.toString());
       assertTrue(differs.out().endsWith("1 of 1 account-days differ\n"), differs.toString());
 
       rows.rollup("", 1, List.of(second)).insert(clickHouse);
@@ -57,13 +72,26 @@ class ReconcileCommandIntegrationTest {
     }
   }
 
-  /** {@code tallyhouse reconcile} in its own JVM with only {@code env} for ClickHouse; stdout alone. */
-  private static Process reconcileProcess(Map<String, String> env, String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), TallyhouseCli.class.getName(), "reconcile"));
+  /**
+   * {@code tallyhouse reconcile} in its own JVM with only {@code env} for ClickHouse; stdout alone.
+   */
+  private static Process reconcileProcess(Map<String, String> env, String... args)
+      throws Exception {
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                TallyhouseCli.class.getName(),
+                "reconcile"));
     command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
-    builder.environment().keySet().removeIf(k -> k.startsWith("CLICKHOUSE_") || k.equals("RAW_RETENTION_DAYS"));
+    ProcessBuilder builder =
+        new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
+    builder
+        .environment()
+        .keySet()
+        .removeIf(k -> k.startsWith("CLICKHOUSE_") || k.equals("RAW_RETENTION_DAYS"));
     builder.environment().putAll(env);
     return builder.start();
   }

@@ -16,46 +16,60 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** What a generation switch asks Kafka: topic ids, consumer groups' committed offsets and members, offset copies. */
+/**
+ * What a generation switch asks Kafka: topic ids, consumer groups' committed offsets and members,
+ * offset copies.
+ */
 final class GroupOffsets {
 
   private static final Logger LOG = LoggerFactory.getLogger(GroupOffsets.class);
+
   /** Longer than the session timeout of the stream's consumers (10 s, UsageStreamApp) by far. */
   static final Duration MEMBERS_WAIT = Duration.ofSeconds(60);
+
   static final long TIMEOUT_SECONDS = 30;
 
   private GroupOffsets() {}
 
-  /** Commits {@code offsets} for {@code group} unless it already has offsets of {@code topic} (it ran before). */
-  static void copyUnlessPresent(Admin admin, String group, Map<TopicPartition, OffsetAndMetadata> offsets,
-      String topic) throws ExecutionException, InterruptedException, TimeoutException {
+  /**
+   * Commits {@code offsets} for {@code group} unless it already has offsets of {@code topic} (it
+   * ran before).
+   */
+  static void copyUnlessPresent(
+      Admin admin, String group, Map<TopicPartition, OffsetAndMetadata> offsets, String topic)
+      throws ExecutionException, InterruptedException, TimeoutException {
     if (offsets.isEmpty() || !only(committed(admin, group), topic).isEmpty()) {
       return;
     }
     admin.alterConsumerGroupOffsets(group, offsets).all().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
   }
 
-  static Map<TopicPartition, OffsetAndMetadata> only(Map<TopicPartition, OffsetAndMetadata> offsets,
-      String topic) {
+  static Map<TopicPartition, OffsetAndMetadata> only(
+      Map<TopicPartition, OffsetAndMetadata> offsets, String topic) {
     Map<TopicPartition, OffsetAndMetadata> result = new HashMap<>();
-    offsets.forEach((partition, offset) -> {
-      if (partition.topic().equals(topic) && offset != null) {
-        result.put(partition, offset);
-      }
-    });
+    offsets.forEach(
+        (partition, offset) -> {
+          if (partition.topic().equals(topic) && offset != null) {
+            result.put(partition, offset);
+          }
+        });
     return result;
   }
 
   static Map<TopicPartition, OffsetAndMetadata> committed(Admin admin, String group)
       throws ExecutionException, InterruptedException, TimeoutException {
-    // Stable: an offset of a transaction still open (the old application just stopped) is waited for.
-    return admin.listConsumerGroupOffsets(group, new ListConsumerGroupOffsetsOptions().requireStable(true))
-        .partitionsToOffsetAndMetadata().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    // Stable: an offset of a transaction still open (the old application just stopped) is waited
+    // for.
+    return admin
+        .listConsumerGroupOffsets(group, new ListConsumerGroupOffsetsOptions().requireStable(true))
+        .partitionsToOffsetAndMetadata()
+        .get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
   }
 
   /**
-   * The members of {@code group}, waiting up to {@link #MEMBERS_WAIT} for them to go: a Kafka Streams instance that
-   * stopped does not leave its group, it stays a member until its session times out.
+   * The members of {@code group}, waiting up to {@link #MEMBERS_WAIT} for them to go: a Kafka
+   * Streams instance that stopped does not leave its group, it stays a member until its session
+   * times out.
    */
   static int awaitNoMembers(Admin admin, String group)
       throws ExecutionException, InterruptedException, TimeoutException {
@@ -72,8 +86,13 @@ final class GroupOffsets {
   static int members(Admin admin, String group)
       throws ExecutionException, InterruptedException, TimeoutException {
     try {
-      return admin.describeConsumerGroups(List.of(group)).describedGroups().get(group)
-          .get(TIMEOUT_SECONDS, TimeUnit.SECONDS).members().size();
+      return admin
+          .describeConsumerGroups(List.of(group))
+          .describedGroups()
+          .get(group)
+          .get(TIMEOUT_SECONDS, TimeUnit.SECONDS)
+          .members()
+          .size();
     } catch (ExecutionException e) {
       if (e.getCause() instanceof GroupIdNotFoundException) {
         return 0;
@@ -86,8 +105,13 @@ final class GroupOffsets {
   static String topicId(Admin admin, String topic)
       throws ExecutionException, InterruptedException, TimeoutException {
     try {
-      return admin.describeTopics(List.of(topic)).allTopicNames().get(TIMEOUT_SECONDS, TimeUnit.SECONDS).get(topic)
-          .topicId().toString();
+      return admin
+          .describeTopics(List.of(topic))
+          .allTopicNames()
+          .get(TIMEOUT_SECONDS, TimeUnit.SECONDS)
+          .get(topic)
+          .topicId()
+          .toString();
     } catch (ExecutionException e) {
       if (e.getCause() instanceof UnknownTopicOrPartitionException) {
         return null;
@@ -95,5 +119,4 @@ final class GroupOffsets {
       throw e;
     }
   }
-
 }

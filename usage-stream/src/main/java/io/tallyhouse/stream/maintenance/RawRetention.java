@@ -15,8 +15,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Retention of usage_events, the raw table: every hour drops the day partitions older than RAW_RETENTION_DAYS
- * (ClickHouse 18.16 has no TTL); a failed attempt is repeated a minute later.
+ * Retention of usage_events, the raw table: every hour drops the day partitions older than
+ * RAW_RETENTION_DAYS (ClickHouse 18.16 has no TTL); a failed attempt is repeated a minute later.
  */
 public final class RawRetention implements AutoCloseable {
 
@@ -27,11 +27,13 @@ public final class RawRetention implements AutoCloseable {
   private final ClickHouse clickHouse;
   private final int retentionDays;
   private final Clock clock;
-  private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(task -> {
-    Thread thread = new Thread(task, "raw-retention");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final ScheduledExecutorService scheduler =
+      Executors.newSingleThreadScheduledExecutor(
+          task -> {
+            Thread thread = new Thread(task, "raw-retention");
+            thread.setDaemon(true);
+            return thread;
+          });
 
   public RawRetention(ClickHouse clickHouse, int retentionDays, Clock clock) {
     this.clickHouse = clickHouse;
@@ -60,14 +62,22 @@ public final class RawRetention implements AutoCloseable {
     }
   }
 
-  /** Drops every usage_events partition of a day before {@code firstKept}; returns the days dropped. */
+  /**
+   * Drops every usage_events partition of a day before {@code firstKept}; returns the days dropped.
+   */
   public static List<LocalDate> dropPartitionsBefore(ClickHouse clickHouse, LocalDate firstKept) {
     List<LocalDate> dropped = new ArrayList<>();
-    for (var row : clickHouse.query("SELECT DISTINCT partition_id, toString(min_date) AS day FROM system.parts"
-        + " WHERE active AND database = " + SqlLiteral.string(clickHouse.database()) + " AND table = 'usage_events'"
-        + " AND max_date < " + SqlLiteral.date(firstKept))) {
-      clickHouse.execute("ALTER TABLE usage_events DROP PARTITION ID "
-          + SqlLiteral.string(row.get("partition_id").asText()));
+    for (var row :
+        clickHouse.query(
+            "SELECT DISTINCT partition_id, toString(min_date) AS day FROM system.parts"
+                + " WHERE active AND database = "
+                + SqlLiteral.string(clickHouse.database())
+                + " AND table = 'usage_events'"
+                + " AND max_date < "
+                + SqlLiteral.date(firstKept))) {
+      clickHouse.execute(
+          "ALTER TABLE usage_events DROP PARTITION ID "
+              + SqlLiteral.string(row.get("partition_id").asText()));
       dropped.add(LocalDate.parse(row.get("day").asText()));
     }
     if (!dropped.isEmpty()) {

@@ -5,16 +5,19 @@ import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
 
 /**
- * The group key codec: the rollup store's key for a group (account, UTC day of created_at, api key, user, endpoint,
- * model, model permaslug, provider) as one string, and the reading of its fields back from the key's UTF-8 bytes (as
- * the rollups changelog holds it), so that a usage_daily row is rendered from the key without decoding it first.
+ * The group key codec: the rollup store's key for a group (account, UTC day of created_at, api key,
+ * user, endpoint, model, model permaslug, provider) as one string, and the reading of its fields
+ * back from the key's UTF-8 bytes (as the rollups changelog holds it), so that a usage_daily row is
+ * rendered from the key without decoding it first.
  */
 public final class GroupKey {
 
   /** Separates the group's fields in its key; PoisonCheck keeps it out of every field. */
   public static final char SEP = '\u001f';
+
   /** The fields of the group after the key's prefix (eight hex digits and a separator). */
   public static final int FIELDS = 8;
+
   /** Where the first field starts: after the eight hex digits of the hash and a separator. */
   public static final int PREFIX = 9;
 
@@ -23,15 +26,30 @@ public final class GroupKey {
   /**
    * The group an event belongs to; '' stands for "no user" (a contract user is never empty).
    *
-   * <p>The key starts with eight hex digits of a hash of the fields: keys that begin with the same account, day and
-   * api key hash would make every comparison of two keys (RocksDB's, and the changelog's compaction) walk dozens of
-   * equal bytes; with the prefix most comparisons end in the first bytes.
+   * <p>The key starts with eight hex digits of a hash of the fields: keys that begin with the same
+   * account, day and api key hash would make every comparison of two keys (RocksDB's, and the
+   * changelog's compaction) walk dozens of equal bytes; with the prefix most comparisons end in the
+   * first bytes.
    */
   public static String of(UsageEvent e) {
-    String fields = e.getAccountId() + SEP + utcDay(e) + SEP + e.getApiKeyHash() + SEP
-        + (e.getUser() == null ? "" : e.getUser()) + SEP + e.getEndpointId() + SEP + e.getModel() + SEP
-        + e.getModelPermaslug() + SEP + e.getProviderName();
-    // String.hashCode is fixed by the language specification, so a key never changes between versions or JVMs.
+    String fields =
+        e.getAccountId()
+            + SEP
+            + utcDay(e)
+            + SEP
+            + e.getApiKeyHash()
+            + SEP
+            + (e.getUser() == null ? "" : e.getUser())
+            + SEP
+            + e.getEndpointId()
+            + SEP
+            + e.getModel()
+            + SEP
+            + e.getModelPermaslug()
+            + SEP
+            + e.getProviderName();
+    // String.hashCode is fixed by the language specification, so a key never changes between
+    // versions or JVMs.
     int h = fields.hashCode() * 0x9E3779B9;
     StringBuilder key = new StringBuilder(PREFIX + fields.length());
     for (int shift = 28; shift >= 0; shift -= 4) {
@@ -54,8 +72,8 @@ public final class GroupKey {
   }
 
   /**
-   * The account and api key hash of a group key, as the bytes of account, separator, api key hash: equal pairs are
-   * equal arrays, so a batch can write each pair's api_key_hashes row once.
+   * The account and api key hash of a group key, as the bytes of account, separator, api key hash:
+   * equal pairs are equal arrays, so a batch can write each pair's api_key_hashes row once.
    */
   public static byte[] apiKeyPair(byte[] groupKey) {
     int[] ends = fieldEnds(groupKey);
@@ -69,9 +87,10 @@ public final class GroupKey {
   }
 
   /**
-   * Where each of the key's {@link #FIELDS} fields ends (exclusive); the first starts at {@link #PREFIX}, each next
-   * one after the previous end. Refuses what {@link #of} cannot have built. Works on the UTF-8 bytes: the separator is
-   * one byte there, and no byte of a multi-byte character can be mistaken for it.
+   * Where each of the key's {@link #FIELDS} fields ends (exclusive); the first starts at {@link
+   * #PREFIX}, each next one after the previous end. Refuses what {@link #of} cannot have built.
+   * Works on the UTF-8 bytes: the separator is one byte there, and no byte of a multi-byte
+   * character can be mistaken for it.
    */
   public static int[] fieldEnds(byte[] groupKey) {
     if (groupKey.length < PREFIX || groupKey[PREFIX - 1] != SEP) {

@@ -1,10 +1,10 @@
 package io.tallyhouse.stream.rollup;
 
-import io.tallyhouse.schemas.contract.Money;
 import io.tallyhouse.schemas.avro.UsageEvent;
-import java.nio.charset.StandardCharsets;
+import io.tallyhouse.schemas.contract.Money;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -23,41 +23,52 @@ import org.apache.kafka.streams.state.internals.CacheFlushListener;
 import org.apache.kafka.streams.state.internals.CachedStateStore;
 
 /**
- * One stream task's running totals per group: a logged RocksDB store (its changelog is the rollups topic the writer
- * reads; key the group key's UTF-8 bytes, value {@link GroupTotals#toBytes}) behind a cache of the totals as objects.
+ * One stream task's running totals per group: a logged RocksDB store (its changelog is the rollups
+ * topic the writer reads; key the group key's UTF-8 bytes, value {@link GroupTotals#toBytes})
+ * behind a cache of the totals as objects.
  *
- * <p>Why not Kafka Streams' record cache: it keeps serialized entries in one sorted map per thread, sized in bytes. A
- * task holds over 100 000 groups and most events touch a group that is not in a cache of a few MiB, so every event
- * would pay a RocksDB read (a memtable skip-list search), a decode, an encode and two sorted-map walks (what that cost
- * in the benchmark: bench/README.md, "usage-stream"). Here a hit is one hash lookup and some additions, and the cache
- * can hold the day's groups.
+ * <p>Why not Kafka Streams' record cache: it keeps serialized entries in one sorted map per thread,
+ * sized in bytes. A task holds over 100 000 groups and most events touch a group that is not in a
+ * cache of a few MiB, so every event would pay a RocksDB read (a memtable skip-list search), a
+ * decode, an encode and two sorted-map walks (what that cost in the benchmark: bench/README.md,
+ * "usage-stream"). Here a hit is one hash lookup and some additions, and the cache can hold the
+ * day's groups.
  *
- * <p>Exactly once rests on one call: Kafka Streams flushes the cache of every {@link CachedStateStore} before it
- * flushes the producer and commits the transaction ({@code StreamTask.prepareCommit}). {@link #flushCache} writes
- * every changed group's totals into the inner store, whose changelog records join that transaction, as the record
- * cache's flush does. An aborted transaction is followed by restoring the store from the changelog into a new store
- * instance, or by {@link #init} of this one, which drops the cache. Groups leave the cache only right after a flush,
- * so nothing changed is ever dropped.
+ * <p>Exactly once rests on one call: Kafka Streams flushes the cache of every {@link
+ * CachedStateStore} before it flushes the producer and commits the transaction ({@code
+ * StreamTask.prepareCommit}). {@link #flushCache} writes every changed group's totals into the
+ * inner store, whose changelog records join that transaction, as the record cache's flush does. An
+ * aborted transaction is followed by restoring the store from the changelog into a new store
+ * instance, or by {@link #init} of this one, which drops the cache. Groups leave the cache only
+ * right after a flush, so nothing changed is ever dropped.
  *
- * <p>CachedStateStore is an internal interface of Kafka Streams, so tests on the real broker hold it to this:
- * {@code RollupStoreIntegrationTest} (a commit carries every changed group's totals) and
- * {@code StreamFailureIntegrationTest} (SIGKILL and restarts with a cache smaller than the groups lose nothing).
+ * <p>CachedStateStore is an internal interface of Kafka Streams, so tests on the real broker hold
+ * it to this: {@code RollupStoreIntegrationTest} (a commit carries every changed group's totals)
+ * and {@code StreamFailureIntegrationTest} (SIGKILL and restarts with a cache smaller than the
+ * groups lose nothing).
  */
 public final class RollupStore implements StateStore, CachedStateStore<String, GroupTotals> {
 
-  /** The store's name, which names its changelog: kept apart from any store whose changelog held another format. */
+  /**
+   * The store's name, which names its changelog: kept apart from any store whose changelog held
+   * another format.
+   */
   public static final String NAME = "rollup-partials";
+
   /** What a cached group costs on the heap, rounded up (bench/README.md, "usage-stream"). */
   public static final long BYTES_PER_CACHED_GROUP = 500;
 
-  /** The store's changelog, the rollups topic the writer reads (key group, value {@link GroupTotals}). */
+  /**
+   * The store's changelog, the rollups topic the writer reads (key group, value {@link
+   * GroupTotals}).
+   */
   public static String changelogTopic(String applicationId) {
     return applicationId + "-" + NAME + "-changelog";
   }
 
   /**
-   * An amount at scale 12, unscaled in a long until a sum leaves the long range (about 9.2 million), then in a
-   * BigInteger: exact either way, and an addition in range writes no reference.
+   * An amount at scale 12, unscaled in a long until a sum leaves the long range (about 9.2
+   * million), then in a BigInteger: exact either way, and an addition in range writes no reference.
    */
   static final class Amount {
     private long unscaled;
@@ -76,7 +87,8 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
       BigInteger v = Money.unscaled(value);
       if (big == null && v.bitLength() < Long.SIZE) {
         long sum = unscaled + v.longValue();
-        // Overflow iff both operands have the sign the result lacks (Math.addExact's test, without the exception).
+        // Overflow iff both operands have the sign the result lacks (Math.addExact's test, without
+        // the exception).
         if (((unscaled ^ sum) & (v.longValue() ^ sum)) >= 0) {
           unscaled = sum;
           return;
@@ -91,9 +103,9 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
   }
 
   /**
-   * A group's totals in the cache, updated in place: an update writes no reference into this long-lived object, so
-   * it costs the garbage collector nothing (an immutable value replaced per update keeps G1's card refinement busy:
-   * bench/README.md, "usage-stream").
+   * A group's totals in the cache, updated in place: an update writes no reference into this
+   * long-lived object, so it costs the garbage collector nothing (an immutable value replaced per
+   * update keeps G1's card refinement busy: bench/README.md, "usage-stream").
    */
   static final class Slot {
     final String group;
@@ -106,8 +118,10 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
     long version;
     final Amount usage;
     final Amount byokUsage;
+
     /** The inner store holds older totals. */
     boolean dirty;
+
     /** Read or written since the last eviction pass (the clock algorithm's reference bit). */
     boolean used;
 
@@ -142,14 +156,23 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
     }
 
     GroupTotals totals() {
-      return new GroupTotals(requests, promptTokens, completionTokens, reasoningTokens, cachedTokens, usage.value(),
-          byokUsage.value(), byokRequests, version);
+      return new GroupTotals(
+          requests,
+          promptTokens,
+          completionTokens,
+          reasoningTokens,
+          cachedTokens,
+          usage.value(),
+          byokUsage.value(),
+          byokRequests,
+          version);
     }
   }
 
   private final KeyValueStore<Bytes, byte[]> inner;
   private final int maxGroups;
   private final Map<String, Slot> cache = new HashMap<>();
+
   /** Slots changed since the last flush, in the order they first changed. */
   private final List<Slot> changed = new ArrayList<>();
 
@@ -161,10 +184,12 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
   /** Builds one store per task, logged, without Kafka Streams' record cache. */
   public static StoreBuilder<RollupStore> builder(String name, int maxGroups) {
     if (maxGroups < 1) {
-      throw new IllegalArgumentException("the rollup cache must hold at least one group, not " + maxGroups);
+      throw new IllegalArgumentException(
+          "the rollup cache must hold at least one group, not " + maxGroups);
     }
-    StoreBuilder<KeyValueStore<Bytes, byte[]>> inner = Stores.keyValueStoreBuilder(
-        Stores.persistentKeyValueStore(name), Serdes.Bytes(), Serdes.ByteArray());
+    StoreBuilder<KeyValueStore<Bytes, byte[]>> inner =
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(name), Serdes.Bytes(), Serdes.ByteArray());
     return new Builder(inner, maxGroups);
   }
 
@@ -185,16 +210,21 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
     }
   }
 
-  /** Where a sweep of the store goes on ({@code null}: it reached the end), and how many groups it deleted. */
+  /**
+   * Where a sweep of the store goes on ({@code null}: it reached the end), and how many groups it
+   * deleted.
+   */
   public record Sweep(Bytes next, int deleted) {}
 
   /**
-   * Visits at most {@code limit} groups in key order from {@code from} (null: the first) and deletes those of a UTC
-   * day before {@code firstOpenDay} (ISO text) from the cache and the store; the changelog receives a tombstone for
-   * each. The group key begins with a hash, so a day's groups are spread over the whole store.
+   * Visits at most {@code limit} groups in key order from {@code from} (null: the first) and
+   * deletes those of a UTC day before {@code firstOpenDay} (ISO text) from the cache and the store;
+   * the changelog receives a tombstone for each. The group key begins with a hash, so a day's
+   * groups are spread over the whole store.
    */
   public Sweep deleteDaysBefore(String firstOpenDay, Bytes from, int limit) {
-    // Every change reaches the inner store first, so a closed group cannot be written back by a later flush.
+    // Every change reaches the inner store first, so a closed group cannot be written back by a
+    // later flush.
     flushCache();
     List<Bytes> expired = new ArrayList<>();
     Bytes next;
@@ -202,7 +232,8 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
       for (int visited = 0; visited < limit && groups.hasNext(); visited++) {
         Bytes key = groups.next().key;
         // ISO dates order as text.
-        if (GroupKey.day(new String(key.get(), StandardCharsets.UTF_8)).compareTo(firstOpenDay) < 0) {
+        if (GroupKey.day(new String(key.get(), StandardCharsets.UTF_8)).compareTo(firstOpenDay)
+            < 0) {
           expired.add(key);
         }
       }
@@ -224,7 +255,10 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
     return Bytes.wrap(group.getBytes(StandardCharsets.UTF_8));
   }
 
-  /** Writes every changed group's totals to the inner store (and its changelog), then keeps the cache bounded. */
+  /**
+   * Writes every changed group's totals to the inner store (and its changelog), then keeps the
+   * cache bounded.
+   */
   @Override
   public void flushCache() {
     if (!changed.isEmpty()) {
@@ -241,11 +275,12 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
   }
 
   /**
-   * Second-chance eviction, run when a flush leaves more than {@code maxGroups}: walking the map, groups not used
-   * since the walk last passed them leave and the others lose their mark, until a tenth below the limit (the clock
-   * algorithm, except that each walk starts at the map's beginning, as a HashMap iterator cannot be kept across
-   * removals). A walk thus runs once per tenth of the limit in new groups. Between flushes the cache can exceed the
-   * limit by the new groups of one commit interval. Runs after a flush, so every slot is clean and leaving loses
+   * Second-chance eviction, run when a flush leaves more than {@code maxGroups}: walking the map,
+   * groups not used since the walk last passed them leave and the others lose their mark, until a
+   * tenth below the limit (the clock algorithm, except that each walk starts at the map's
+   * beginning, as a HashMap iterator cannot be kept across removals). A walk thus runs once per
+   * tenth of the limit in new groups. Between flushes the cache can exceed the limit by the new
+   * groups of one commit interval. Runs after a flush, so every slot is clean and leaving loses
    * nothing.
    */
   static void evictBeyondLimit(Map<String, Slot> cache, int maxGroups) {
@@ -273,7 +308,8 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
   }
 
   @Override
-  public boolean setFlushListener(CacheFlushListener<String, GroupTotals> listener, boolean sendOldValues) {
+  public boolean setFlushListener(
+      CacheFlushListener<String, GroupTotals> listener, boolean sendOldValues) {
     return false;
   }
 
@@ -284,7 +320,8 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
 
   @Override
   public void init(StateStoreContext context, StateStore root) {
-    // A store re-initialised after an aborted transaction starts from the restored changelog, never from the cache.
+    // A store re-initialised after an aborted transaction starts from the restored changelog, never
+    // from the cache.
     clearCache();
     inner.init(context, root);
   }
@@ -296,8 +333,8 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
   }
 
   /**
-   * Closes without writing what the cache holds: a clean close commits first, which flushed it, and after a failure
-   * the open transaction is aborted and its changes must not be kept.
+   * Closes without writing what the cache holds: a clean close commits first, which flushed it, and
+   * after a failure the open transaction is aborted and its changes must not be kept.
    */
   @Override
   public void close() {
@@ -315,7 +352,10 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
     return inner.isOpen();
   }
 
-  /** Kafka Streams reads the changelog settings from the builder; the inner builder's are the ones that apply. */
+  /**
+   * Kafka Streams reads the changelog settings from the builder; the inner builder's are the ones
+   * that apply.
+   */
   private static final class Builder implements StoreBuilder<RollupStore> {
     private final StoreBuilder<KeyValueStore<Bytes, byte[]>> inner;
     private final int maxGroups;
@@ -343,7 +383,8 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
 
     @Override
     public StoreBuilder<RollupStore> withLoggingDisabled() {
-      throw new UnsupportedOperationException("the rollup store's changelog is the writer's rollups topic");
+      throw new UnsupportedOperationException(
+          "the rollup store's changelog is the writer's rollups topic");
     }
 
     @Override

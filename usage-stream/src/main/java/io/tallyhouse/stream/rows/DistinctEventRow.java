@@ -1,22 +1,41 @@
 package io.tallyhouse.stream.rows;
 
-import io.tallyhouse.stream.rollup.GroupKey;
 import io.tallyhouse.common.clickhouse.TabSeparated;
 import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.stream.rollup.GroupKey;
 import java.time.Instant;
 import java.util.List;
 
 /**
- * A distinct event as its {@code usage_events} row in TabSeparated: the distinct events topic's value, inserted by the writer
- * as it is. Money is the decimal's plain digits, exact.
+ * A distinct event as its {@code usage_events} row in TabSeparated: the distinct events topic's
+ * value, inserted by the writer as it is. Money is the decimal's plain digits, exact.
  */
 public final class DistinctEventRow {
 
   /** The usage_events columns of {@link #toRow}, in its order. */
-  public static final List<String> COLUMNS = List.of("date", "account_id", "event_id", "api_key_hash", "user", "model",
-      "model_permaslug", "provider_name", "endpoint_id", "created_at", "created_at_us", "prompt_tokens",
-      "completion_tokens", "reasoning_tokens", "cached_tokens", "cost", "is_byok", "byok_cost", "app", "received_at",
-      "received_at_us");
+  public static final List<String> COLUMNS =
+      List.of(
+          "date",
+          "account_id",
+          "event_id",
+          "api_key_hash",
+          "user",
+          "model",
+          "model_permaslug",
+          "provider_name",
+          "endpoint_id",
+          "created_at",
+          "created_at_us",
+          "prompt_tokens",
+          "completion_tokens",
+          "reasoning_tokens",
+          "cached_tokens",
+          "cost",
+          "is_byok",
+          "byok_cost",
+          "app",
+          "received_at",
+          "received_at_us");
 
   private DistinctEventRow() {}
 

@@ -8,20 +8,51 @@ import java.time.LocalDate;
 import java.util.List;
 
 /**
- * One row of usage_daily: the totals one stream task (one partition of the events topic, the row's {@code shard})
- * counted for one group (account, UTC day of created_at, api key, user, endpoint). Readers sum a group's rows over
- * its shards; with FINAL each shard contributes only its latest version.
+ * One row of usage_daily: the totals one stream task (one partition of the events topic, the row's
+ * {@code shard}) counted for one group (account, UTC day of created_at, api key, user, endpoint).
+ * Readers sum a group's rows over its shards; with FINAL each shard contributes only its latest
+ * version.
  *
- * <p>The writer renders rows straight from the group key ({@link #appendRow}) without building this record: the key
- * holds the row's first eight columns in their order.
+ * <p>The writer renders rows straight from the group key ({@link #appendRow}) without building this
+ * record: the key holds the row's first eight columns in their order.
  */
-public record UsageDailyRow(String accountId, LocalDate date, String apiKeyHash, String userId, String endpointId,
-    String model, String modelPermaslug, String providerName, GroupTotals totals) {
+public record UsageDailyRow(
+    String accountId,
+    LocalDate date,
+    String apiKeyHash,
+    String userId,
+    String endpointId,
+    String model,
+    String modelPermaslug,
+    String providerName,
+    GroupTotals totals) {
 
-  /** The usage_daily columns of {@link #appendRow}, in its order: the key's fields, then the shard and totals. */
-  public static final List<String> COLUMNS = List.of("account_id", "date", "api_key_hash", "user_id", "endpoint_id",
-      "model", "model_permaslug", "provider_name", "shard", "requests", "prompt_tokens", "completion_tokens",
-      "reasoning_tokens", "cached_tokens", "usage", "byok_usage_inference", "byok_requests", "version", "updated_at");
+  /**
+   * The usage_daily columns of {@link #appendRow}, in its order: the key's fields, then the shard
+   * and totals.
+   */
+  public static final List<String> COLUMNS =
+      List.of(
+          "account_id",
+          "date",
+          "api_key_hash",
+          "user_id",
+          "endpoint_id",
+          "model",
+          "model_permaslug",
+          "provider_name",
+          "shard",
+          "requests",
+          "prompt_tokens",
+          "completion_tokens",
+          "reasoning_tokens",
+          "cached_tokens",
+          "usage",
+          "byok_usage_inference",
+          "byok_requests",
+          "version",
+          "updated_at");
+
   /** The api_key_hashes columns of {@link #appendApiKeyRow}. */
   public static final List<String> API_KEY_HASH_COLUMNS = List.of("account_id", "api_key_hash");
 
@@ -33,14 +64,16 @@ public record UsageDailyRow(String accountId, LocalDate date, String apiKeyHash,
     for (int i = 0, from = GroupKey.PREFIX; i < GroupKey.FIELDS; from = ends[i++] + 1) {
       f[i] = new String(key, from, ends[i] - from, StandardCharsets.UTF_8);
     }
-    return new UsageDailyRow(f[0], LocalDate.parse(f[1]), f[2], f[3], f[4], f[5], f[6], f[7], totals);
+    return new UsageDailyRow(
+        f[0], LocalDate.parse(f[1]), f[2], f[3], f[4], f[5], f[6], f[7], totals);
   }
 
   /**
-   * Appends the usage_daily row ({@link #COLUMNS}) of a group key (its UTF-8 bytes, as the changelog holds it), the
-   * shard that counted it, and its totals.
+   * Appends the usage_daily row ({@link #COLUMNS}) of a group key (its UTF-8 bytes, as the
+   * changelog holds it), the shard that counted it, and its totals.
    */
-  public static void appendRow(TabSeparated out, byte[] groupKey, int shard, GroupTotals totals, String updatedAt) {
+  public static void appendRow(
+      TabSeparated out, byte[] groupKey, int shard, GroupTotals totals, String updatedAt) {
     int[] ends = GroupKey.fieldEnds(groupKey);
     for (int i = 0, from = GroupKey.PREFIX; i < GroupKey.FIELDS; from = ends[i++] + 1) {
       out.utf8(groupKey, from, ends[i]);
@@ -59,7 +92,10 @@ public record UsageDailyRow(String accountId, LocalDate date, String apiKeyHash,
         .endRow();
   }
 
-  /** Appends the api_key_hashes row ({@link #API_KEY_HASH_COLUMNS}) of a pair from {@link GroupKey#apiKeyPair}. */
+  /**
+   * Appends the api_key_hashes row ({@link #API_KEY_HASH_COLUMNS}) of a pair from {@link
+   * GroupKey#apiKeyPair}.
+   */
   public static void appendApiKeyRow(TabSeparated out, byte[] pair) {
     int sep = 0;
     while (pair[sep] != GroupKey.SEP) {

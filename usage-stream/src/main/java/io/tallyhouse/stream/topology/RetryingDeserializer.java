@@ -7,11 +7,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Retries a deserializer while the schema registry cannot be used, for a bounded time, then lets the trouble
- * through. It runs on the stream thread inside an open Kafka transaction, which the broker aborts after
- * {@code transaction.timeout.ms} (30 s as StreamsProperties sets it): the budget stays well below that, so a
- * registry that is back within it costs nothing but the wait. Longer trouble fails the stream thread (see
- * {@link StreamThreadFailures}); its transaction aborts and the record is read again, so nothing is lost or counted twice.
+ * Retries a deserializer while the schema registry cannot be used, for a bounded time, then lets
+ * the trouble through. It runs on the stream thread inside an open Kafka transaction, which the
+ * broker aborts after {@code transaction.timeout.ms} (30 s as StreamsProperties sets it): the
+ * budget stays well below that, so a registry that is back within it costs nothing but the wait.
+ * Longer trouble fails the stream thread (see {@link StreamThreadFailures}); its transaction aborts
+ * and the record is read again, so nothing is lost or counted twice.
  */
 public final class RetryingDeserializer<T> implements Deserializer<T> {
 

@@ -8,10 +8,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What happens when a stream thread fails: it is replaced. A failed transaction is aborted and its records are read
- * again by the new thread: nothing is lost or counted twice, and a passing outage (registry, broker) heals by itself.
- * Under exactly_once_v2 the failed thread closes its tasks dirty and their stores are restored from the changelogs,
- * so a registry that stays unusable is retried after a growing pause instead of in a loop.
+ * What happens when a stream thread fails: it is replaced. A failed transaction is aborted and its
+ * records are read again by the new thread: nothing is lost or counted twice, and a passing outage
+ * (registry, broker) heals by itself. Under exactly_once_v2 the failed thread closes its tasks
+ * dirty and their stores are restored from the changelogs, so a registry that stays unusable is
+ * retried after a growing pause instead of in a loop.
  */
 public final class StreamThreadFailures implements StreamsUncaughtExceptionHandler {
 
@@ -39,9 +40,12 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
       return StreamThreadExceptionResponse.REPLACE_THREAD;
     }
     Duration pause = registryBackoff.next();
-    LOG.error("usage-stream cannot read events: the schema registry at {} cannot be used ({}); /health/ready fails, "
-        + "nothing is dead-lettered for it, and the record is read again in {} s", registryUrl,
-        trouble.getMessage(), pause.toSeconds());
+    LOG.error(
+        "usage-stream cannot read events: the schema registry at {} cannot be used ({}); /health/ready fails, "
+            + "nothing is dead-lettered for it, and the record is read again in {} s",
+        registryUrl,
+        trouble.getMessage(),
+        pause.toSeconds());
     try {
       Thread.sleep(pause.toMillis());
     } catch (InterruptedException interrupted) {
@@ -59,7 +63,10 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
     return null;
   }
 
-  /** 1 s doubling to 16 s while the registry stays unusable; back to 1 s once it was quiet for five minutes. */
+  /**
+   * 1 s doubling to 16 s while the registry stays unusable; back to 1 s once it was quiet for five
+   * minutes.
+   */
   static final class RegistryBackoff {
     private static final Duration FIRST = Duration.ofSeconds(1);
     private static final Duration LONGEST = Duration.ofSeconds(16);
@@ -70,7 +77,10 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
     synchronized Duration next() {
       long now = System.nanoTime();
       boolean quiet = current.isZero() || now - lastNanos > QUIET.toNanos();
-      current = quiet ? FIRST : current.multipliedBy(2).compareTo(LONGEST) > 0 ? LONGEST : current.multipliedBy(2);
+      current =
+          quiet
+              ? FIRST
+              : current.multipliedBy(2).compareTo(LONGEST) > 0 ? LONGEST : current.multipliedBy(2);
       lastNanos = now;
       return current;
     }

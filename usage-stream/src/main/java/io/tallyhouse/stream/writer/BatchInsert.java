@@ -9,19 +9,21 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * Inserts one batch's rows, usage_events on a thread of its own while api_key_hashes and usage_daily go in on the
- * calling one: ClickHouse parses them on two cores, and the batch takes as long as the longer of the two instead of
- * their sum. Remembers what went in, so that after a failure only what did not succeed is repeated (each insert is
- * idempotent, DESIGN.md).
+ * Inserts one batch's rows, usage_events on a thread of its own while api_key_hashes and
+ * usage_daily go in on the calling one: ClickHouse parses them on two cores, and the batch takes as
+ * long as the longer of the two instead of their sum. Remembers what went in, so that after a
+ * failure only what did not succeed is repeated (each insert is idempotent, DESIGN.md).
  */
 final class BatchInsert implements AutoCloseable {
 
   private final TableInserts inserts;
-  private final ExecutorService eventsInserter = Executors.newSingleThreadExecutor(task -> {
-    Thread inserter = new Thread(task, "clickhouse-writer-events");
-    inserter.setDaemon(true);
-    return inserter;
-  });
+  private final ExecutorService eventsInserter =
+      Executors.newSingleThreadExecutor(
+          task -> {
+            Thread inserter = new Thread(task, "clickhouse-writer-events");
+            inserter.setDaemon(true);
+            return inserter;
+          });
   private BatchRows rows;
   private boolean eventsDone;
   private boolean apiKeysDone;
@@ -39,15 +41,24 @@ final class BatchInsert implements AutoCloseable {
     rollupsDone = rows.rollupRows == 0;
   }
 
-  /** Inserts what is not in yet; a ClickHouseException says at least one insert failed and may be repeated. */
+  /**
+   * Inserts what is not in yet; a ClickHouseException says at least one insert failed and may be
+   * repeated.
+   */
   void attempt() throws InterruptedException {
-    Future<?> eventsInsert = eventsDone ? null : eventsInserter.submit(
-        () -> inserts.insert("usage_events", DistinctEventRow.COLUMNS, rows.events.inputStream()));
+    Future<?> eventsInsert =
+        eventsDone
+            ? null
+            : eventsInserter.submit(
+                () ->
+                    inserts.insert(
+                        "usage_events", DistinctEventRow.COLUMNS, rows.events.inputStream()));
     ClickHouseException failure = null;
     try {
       // The key record before the rollups: a reader that sees a key's rows can also find the key.
       if (!apiKeysDone) {
-        inserts.insert("api_key_hashes", UsageDailyRow.API_KEY_HASH_COLUMNS, rows.apiKeys.inputStream());
+        inserts.insert(
+            "api_key_hashes", UsageDailyRow.API_KEY_HASH_COLUMNS, rows.apiKeys.inputStream());
         apiKeysDone = true;
       }
       if (!rollupsDone) {

@@ -12,10 +12,13 @@ import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.utils.Bytes;
 
-/** The rows of one batch, per table: usage_events, api_key_hashes and usage_daily, in TabSeparated. */
+/**
+ * The rows of one batch, per table: usage_events, api_key_hashes and usage_daily, in TabSeparated.
+ */
 final class BatchRows {
 
-  // Kept from batch to batch: buffers of megabytes allocated anew for every batch are humongous objects to G1.
+  // Kept from batch to batch: buffers of megabytes allocated anew for every batch are humongous
+  // objects to G1.
   final TabSeparated events = new TabSeparated(1 << 16);
   final TabSeparated rollups = new TabSeparated(1 << 16);
   final TabSeparated apiKeys = new TabSeparated(1 << 12);
@@ -24,11 +27,16 @@ final class BatchRows {
   int apiKeyRows;
 
   /**
-   * Renders {@code records}: a record of a rollups topic in {@code shardBases} becomes its group's usage_daily row
-   * (the newest version per group and shard only), any other record is a distinct event's row as it is.
+   * Renders {@code records}: a record of a rollups topic in {@code shardBases} becomes its group's
+   * usage_daily row (the newest version per group and shard only), any other record is a distinct
+   * event's row as it is.
    */
-  void fill(List<ConsumerRecord<byte[], byte[]>> records, Map<String, Integer> shardBases, String updatedAt) {
-    // Within a batch only the newest totals of a group and shard matter; older versions would lose to them anyway.
+  void fill(
+      List<ConsumerRecord<byte[], byte[]>> records,
+      Map<String, Integer> shardBases,
+      String updatedAt) {
+    // Within a batch only the newest totals of a group and shard matter; older versions would lose
+    // to them anyway.
     Map<Shard, GroupTotals> latest = new HashMap<>();
     events.clear();
     eventRows = 0;
@@ -36,17 +44,26 @@ final class BatchRows {
       Integer shardBase = shardBases.get(record.topic());
       if (shardBase != null) {
         if (record.value() != null) {
-          latest.merge(new Shard(Bytes.wrap(record.key()), shardBase + record.partition()),
-              GroupTotals.fromBytes(record.value()), (a, b) -> a.version() >= b.version() ? a : b);
+          latest.merge(
+              new Shard(Bytes.wrap(record.key()), shardBase + record.partition()),
+              GroupTotals.fromBytes(record.value()),
+              (a, b) -> a.version() >= b.version() ? a : b);
         }
       } else {
         // The distinct events topic holds each event's row, already in TabSeparated.
         byte[] row = record.value();
         if (row == null || row.length == 0 || row[row.length - 1] != '\n') {
-          // Inserting it would glue it to the next row; stopping here keeps the backlog intact in Kafka.
-          throw new IllegalStateException("distinct events topic record " + record.topic() + "/"
-              + record.partition() + "@" + record.offset() + " is not a TabSeparated row (written by an older"
-              + " usage-stream?)");
+          // Inserting it would glue it to the next row; stopping here keeps the backlog intact in
+          // Kafka.
+          throw new IllegalStateException(
+              "distinct events topic record "
+                  + record.topic()
+                  + "/"
+                  + record.partition()
+                  + "@"
+                  + record.offset()
+                  + " is not a TabSeparated row (written by an older"
+                  + " usage-stream?)");
         }
         events.rows(row);
         eventRows++;
@@ -58,7 +75,8 @@ final class BatchRows {
     Set<Bytes> pairs = new HashSet<>();
     for (Map.Entry<Shard, GroupTotals> rollup : latest.entrySet()) {
       byte[] group = rollup.getKey().group().get();
-      UsageDailyRow.appendRow(rollups, group, rollup.getKey().shard(), rollup.getValue(), updatedAt);
+      UsageDailyRow.appendRow(
+          rollups, group, rollup.getKey().shard(), rollup.getValue(), updatedAt);
       byte[] pair = GroupKey.apiKeyPair(group);
       if (pairs.add(Bytes.wrap(pair))) {
         UsageDailyRow.appendApiKeyRow(apiKeys, pair);
@@ -69,8 +87,8 @@ final class BatchRows {
   }
 
   /**
-   * A group as counted by the task of one partition of the events topic in one generation: the usage_daily row's
-   * shard, the generation's shard base plus the partition.
+   * A group as counted by the task of one partition of the events topic in one generation: the
+   * usage_daily row's shard, the generation's shard base plus the partition.
    */
   private record Shard(Bytes group, int shard) {}
 }

@@ -19,11 +19,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Copies committed rollups and distinct events into ClickHouse (the sequence and its guarantee: DESIGN.md).
- * A batch closes at {@link WriterSettings#batchRows} records or {@link WriterSettings#maxWait} after its first record;
- * its offsets are committed only after every insert of the batch succeeded. While ClickHouse is down the writer
- * retries with backoff and the backlog stays in Kafka. Any other failure (a commit that timed out while the broker was
- * away, a record it cannot write) closes the consumer; after a backoff a new one resumes from the committed offsets,
+ * Copies committed rollups and distinct events into ClickHouse (the sequence and its guarantee:
+ * DESIGN.md). A batch closes at {@link WriterSettings#batchRows} records or {@link
+ * WriterSettings#maxWait} after its first record; its offsets are committed only after every insert
+ * of the batch succeeded. While ClickHouse is down the writer retries with backoff and the backlog
+ * stays in Kafka. Any other failure (a commit that timed out while the broker was away, a record it
+ * cannot write) closes the consumer; after a backoff a new one resumes from the committed offsets,
  * which re-inserts at most the batch whose commit was lost (inserts are idempotent).
  */
 public final class ClickHouseWriter implements Runnable, AutoCloseable {
@@ -32,17 +33,22 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
   private static final Duration FIRST_RESTART_BACKOFF = Duration.ofSeconds(1);
   private static final Duration MAX_RESTART_BACKOFF = Duration.ofSeconds(30);
+
   /** How long an empty poll waits before the writer looks at its state again. */
   private static final Duration IDLE_POLL = Duration.ofMillis(200);
-  private static final DateTimeFormatter UPDATED_AT = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss")
-      .withZone(ZoneOffset.UTC);
 
-  /** What the writer waits for before it reads: its tables, and the rollups topics with their shard bases. */
+  private static final DateTimeFormatter UPDATED_AT =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
+
+  /**
+   * What the writer waits for before it reads: its tables, and the rollups topics with their shard
+   * bases.
+   */
   @FunctionalInterface
   public interface Preparation {
     /**
-     * The rollups topics to read and the usage_daily shard of each one's partition 0 (DESIGN.md, "Generations");
-     * null when {@code running} turned false first.
+     * The rollups topics to read and the usage_daily shard of each one's partition 0 (DESIGN.md,
+     * "Generations"); null when {@code running} turned false first.
      */
     Map<String, Integer> shardBases(BooleanSupplier running) throws InterruptedException;
   }
@@ -68,8 +74,15 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
    * @param inserts where the rows go
    * @param distinctEventsTopic read besides the rollups topics; its records are usage_events rows
    */
-  public ClickHouseWriter(WriterSettings settings, Preparation preparation, RecordSource.Opener opener,
-      TableInserts inserts, String distinctEventsTopic, Clock clock, Ticker ticker, WriterHealth health) {
+  public ClickHouseWriter(
+      WriterSettings settings,
+      Preparation preparation,
+      RecordSource.Opener opener,
+      TableInserts inserts,
+      String distinctEventsTopic,
+      Clock clock,
+      Ticker ticker,
+      WriterHealth health) {
     this.settings = settings;
     this.preparation = preparation;
     this.opener = opener;
@@ -82,21 +95,33 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
   }
 
   /**
-   * The writer of the stream {@code applicationId}: a Kafka consumer of its own group, inserting into
-   * {@code clickHouse} once the migrations are applied and {@code shardBases} answered.
+   * The writer of the stream {@code applicationId}: a Kafka consumer of its own group, inserting
+   * into {@code clickHouse} once the migrations are applied and {@code shardBases} answered.
    */
-  public static ClickHouseWriter of(String applicationId, String bootstrapServers, String distinctEventsTopic,
-      WriterSettings settings, ClickHouse clickHouse, Preparation shardBases) {
+  public static ClickHouseWriter of(
+      String applicationId,
+      String bootstrapServers,
+      String distinctEventsTopic,
+      WriterSettings settings,
+      ClickHouse clickHouse,
+      Preparation shardBases) {
     WriterHealth health = new WriterHealth();
-    Preparation preparation = running -> {
-      if (!ensureTables(clickHouse, health, running)) {
-        return null;
-      }
-      return shardBases.shardBases(running);
-    };
-    return new ClickHouseWriter(settings, preparation,
+    Preparation preparation =
+        running -> {
+          if (!ensureTables(clickHouse, health, running)) {
+            return null;
+          }
+          return shardBases.shardBases(running);
+        };
+    return new ClickHouseWriter(
+        settings,
+        preparation,
         KafkaRecordSource.opener(bootstrapServers, group(applicationId), settings, health),
-        clickHouse::insertTabSeparated, distinctEventsTopic, Clock.systemUTC(), Ticker.SYSTEM, health);
+        clickHouse::insertTabSeparated,
+        distinctEventsTopic,
+        Clock.systemUTC(),
+        Ticker.SYSTEM,
+        health);
   }
 
   /** The writer's consumer group: closing days reads its committed offsets on the rollups topic. */
@@ -112,12 +137,18 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
     return health;
   }
 
-  /** Whether the writer keeps up: its thread runs, its last insert succeeded and it is not recovering. */
+  /**
+   * Whether the writer keeps up: its thread runs, its last insert succeeded and it is not
+   * recovering.
+   */
   public boolean healthy() {
     return health.ok() && thread.isAlive();
   }
 
-  /** Whether the writer thread runs (it ends only on close, or on an Error such as running out of memory). */
+  /**
+   * Whether the writer thread runs (it ends only on close, or on an Error such as running out of
+   * memory).
+   */
   public boolean alive() {
     return thread.isAlive() || !running;
   }
@@ -154,14 +185,19 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
             return;
           }
           health.restarted();
-          LOG.error("the ClickHouse writer failed; a new consumer resumes from the committed offsets in {} ms",
-              backoff, e);
+          LOG.error(
+              "the ClickHouse writer failed; a new consumer resumes from the committed offsets in {} ms",
+              backoff,
+              e);
         } finally {
           source.close();
         }
-        // The new source starts at the committed offsets: the batch whose commit failed is read and inserted again,
-        // which is harmless because every insert is idempotent (DESIGN.md: a rollup row is complete totals at a
-        // version in a ReplacingMergeTree(version), a distinct event collapses with its copy in usage_events).
+        // The new source starts at the committed offsets: the batch whose commit failed is read and
+        // inserted again,
+        // which is harmless because every insert is idempotent (DESIGN.md: a rollup row is complete
+        // totals at a
+        // version in a ReplacingMergeTree(version), a distinct event collapses with its copy in
+        // usage_events).
         sleepWhileRunning(backoff);
         backoff = Math.min(backoff * 2, MAX_RESTART_BACKOFF.toMillis());
       }
@@ -178,18 +214,21 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
   }
 
   /** Applies the migrations, retrying while ClickHouse is unreachable; false when stopped first. */
-  private static boolean ensureTables(ClickHouse clickHouse, WriterHealth health, BooleanSupplier running)
+  private static boolean ensureTables(
+      ClickHouse clickHouse, WriterHealth health, BooleanSupplier running)
       throws InterruptedException {
     long backoff = 100;
     while (running.getAsBoolean()) {
       try {
         List<String> applied = Migrations.apply(clickHouse);
-        LOG.info("ClickHouse database {}: migrations applied now: {}", clickHouse.database(), applied);
+        LOG.info(
+            "ClickHouse database {}: migrations applied now: {}", clickHouse.database(), applied);
         health.healthy(true);
         return true;
       } catch (ClickHouseException e) {
         health.healthy(false);
-        LOG.warn("cannot prepare the ClickHouse tables, retrying in {} ms: {}", backoff, e.getMessage());
+        LOG.warn(
+            "cannot prepare the ClickHouse tables, retrying in {} ms: {}", backoff, e.getMessage());
         Thread.sleep(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF.toMillis());
       }
@@ -198,15 +237,17 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
   }
 
   /**
-   * Records until the batch is full or the oldest record waited long enough; {@code offsets} receives, per partition,
-   * the offset after the batch's last record of it.
+   * Records until the batch is full or the oldest record waited long enough; {@code offsets}
+   * receives, per partition, the offset after the batch's last record of it.
    */
   private List<ConsumerRecord<byte[], byte[]>> nextBatch(Map<TopicPartition, Long> offsets) {
     List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>();
     long deadline = 0;
     while (running) {
-      Duration wait = batch.isEmpty() ? IDLE_POLL
-          : Duration.ofMillis(Math.max(1, (deadline - ticker.nanoTime()) / 1_000_000));
+      Duration wait =
+          batch.isEmpty()
+              ? IDLE_POLL
+              : Duration.ofMillis(Math.max(1, (deadline - ticker.nanoTime()) / 1_000_000));
       for (ConsumerRecord<byte[], byte[]> record : source.poll(wait)) {
         batch.add(record);
         offsets.put(new TopicPartition(record.topic(), record.partition()), record.offset() + 1);
@@ -224,7 +265,8 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
     return batch;
   }
 
-  private void writeUntilDone(List<ConsumerRecord<byte[], byte[]>> records) throws InterruptedException {
+  private void writeUntilDone(List<ConsumerRecord<byte[], byte[]>> records)
+      throws InterruptedException {
     rows.fill(records, shardBases, UPDATED_AT.format(clock.instant()));
     insert.begin(rows);
     long backoff = 100;
@@ -237,8 +279,10 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
         health.insertFailed();
         LOG.warn("ClickHouse insert failed, retrying in {} ms: {}", backoff, failure.getMessage());
       }
-      // Keep the group membership alive without fetching more while we wait. A rebalance inside this poll can
-      // hand us partitions that are not paused: whatever it returns is put back, never dropped, or its offsets
+      // Keep the group membership alive without fetching more while we wait. A rebalance inside
+      // this poll can
+      // hand us partitions that are not paused: whatever it returns is put back, never dropped, or
+      // its offsets
       // would be committed with the next batch without ever reaching ClickHouse.
       source.pauseAll();
       rewind(source.poll(Duration.ofMillis(backoff)));
@@ -247,7 +291,10 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
     throw new WakeupException();
   }
 
-  /** Seeks every partition of {@code records} back to its first returned record, so they are read again. */
+  /**
+   * Seeks every partition of {@code records} back to its first returned record, so they are read
+   * again.
+   */
   private void rewind(List<ConsumerRecord<byte[], byte[]>> records) {
     Map<TopicPartition, Long> first = new HashMap<>();
     for (ConsumerRecord<byte[], byte[]> record : records) {

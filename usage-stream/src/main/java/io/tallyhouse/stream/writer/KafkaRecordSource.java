@@ -22,7 +22,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The writer's records from a KafkaConsumer of its own group, reading committed transactions only. */
+/**
+ * The writer's records from a KafkaConsumer of its own group, reading committed transactions only.
+ */
 final class KafkaRecordSource implements RecordSource {
 
   private static final Logger LOG = LoggerFactory.getLogger(KafkaRecordSource.class);
@@ -31,42 +33,53 @@ final class KafkaRecordSource implements RecordSource {
   private final Duration commitTimeout;
   private final WriterHealth health;
 
-  private KafkaRecordSource(Properties properties, Collection<String> topics, Duration commitTimeout,
+  private KafkaRecordSource(
+      Properties properties,
+      Collection<String> topics,
+      Duration commitTimeout,
       WriterHealth health) {
-    // Keys stay bytes: rollup keys go into the rows as they are (no decoding only to encode again), and the distinct
+    // Keys stay bytes: rollup keys go into the rows as they are (no decoding only to encode again),
+    // and the distinct
     // events topic's keys are not needed at all.
-    this.consumer = new KafkaConsumer<>(properties, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    this.consumer =
+        new KafkaConsumer<>(properties, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.commitTimeout = commitTimeout;
     this.health = health;
     consumer.subscribe(topics);
   }
 
   /** Opens consumers of the writer's group {@code group} on {@code bootstrapServers}. */
-  static RecordSource.Opener opener(String bootstrapServers, String group, WriterSettings settings,
-      WriterHealth health) {
+  static RecordSource.Opener opener(
+      String bootstrapServers, String group, WriterSettings settings, WriterHealth health) {
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-    // Only records of committed Streams transactions: an aborted attempt must never reach ClickHouse.
+    // Only records of committed Streams transactions: an aborted attempt must never reach
+    // ClickHouse.
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    // Not "earliest": that would also apply, silently, when records the writer had not read yet were deleted by
-    // retention. poll() reports both cases instead (see poll): a partition never read starts at its beginning,
+    // Not "earliest": that would also apply, silently, when records the writer had not read yet
+    // were deleted by
+    // retention. poll() reports both cases instead (see poll): a partition never read starts at its
+    // beginning,
     // deleted records are an error in the log and a metric.
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, settings.batchRows());
     props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
-    // The rollups topic is the rollup store's changelog, which Kafka Streams creates with the events topic's
-    // partition count; a broker creating it first on this subscription would give it the broker's default count.
+    // The rollups topic is the rollup store's changelog, which Kafka Streams creates with the
+    // events topic's
+    // partition count; a broker creating it first on this subscription would give it the broker's
+    // default count.
     props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     return topics -> new KafkaRecordSource(props, topics, settings.commitTimeout(), health);
   }
 
   /**
-   * {@code consumer.poll}, resolving positions the consumer cannot resume from: a partition without a committed
-   * offset (first start) starts at its beginning; a committed offset whose records are gone (deleted by retention
-   * before being read, or a recreated topic) is logged as an error and counted, and the partition restarts at its
-   * earliest record. reconcile shows what the deleted records held.
+   * {@code consumer.poll}, resolving positions the consumer cannot resume from: a partition without
+   * a committed offset (first start) starts at its beginning; a committed offset whose records are
+   * gone (deleted by retention before being read, or a recreated topic) is logged as an error and
+   * counted, and the partition restarts at its earliest record. reconcile shows what the deleted
+   * records held.
    */
   @Override
   public List<ConsumerRecord<byte[], byte[]>> poll(Duration timeout) {
@@ -78,8 +91,10 @@ final class KafkaRecordSource implements RecordSource {
       return List.of();
     } catch (OffsetOutOfRangeException e) {
       health.recordsDeleted(e.partitions().size());
-      LOG.error("records the writer had not read were deleted from {} (next offsets it expected: {}); they are"
-          + " missing from ClickHouse: run reconcile for the affected days", e.partitions(),
+      LOG.error(
+          "records the writer had not read were deleted from {} (next offsets it expected: {}); they are"
+              + " missing from ClickHouse: run reconcile for the affected days",
+          e.partitions(),
           e.offsetOutOfRangePartitions());
       consumer.seekToBeginning(e.partitions());
       return List.of();
@@ -118,8 +133,11 @@ final class KafkaRecordSource implements RecordSource {
     try {
       consumer.commitSync(offsets, commitTimeout);
     } catch (CommitFailedException e) {
-      // Lost the partitions in a rebalance: their new owner re-reads and re-inserts the same rows, which is harmless.
-      LOG.info("offset commit after a rebalance failed; the rows will be written again: {}", e.getMessage());
+      // Lost the partitions in a rebalance: their new owner re-reads and re-inserts the same rows,
+      // which is harmless.
+      LOG.info(
+          "offset commit after a rebalance failed; the rows will be written again: {}",
+          e.getMessage());
     }
   }
 

@@ -9,9 +9,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * The writer's consumer as the writer uses it: records to read, positions to move back, progress to commit. The
- * production one is {@link KafkaRecordSource}; the batching, retry and rewind of {@link ClickHouseWriter} are
- * unit-tested over a twin of this interface.
+ * The writer's consumer as the writer uses it: records to read, positions to move back, progress to
+ * commit. The production one is {@link KafkaRecordSource}; the batching, retry and rewind of {@link
+ * ClickHouseWriter} are unit-tested over a twin of this interface.
  */
 public interface RecordSource extends AutoCloseable {
 
@@ -21,7 +21,10 @@ public interface RecordSource extends AutoCloseable {
     RecordSource open(Collection<String> topics);
   }
 
-  /** The records that arrived within {@code timeout} (none is an empty list), in order per partition. */
+  /**
+   * The records that arrived within {@code timeout} (none is an empty list), in order per
+   * partition.
+   */
   List<ConsumerRecord<byte[], byte[]>> poll(Duration timeout);
 
   /** The partitions this source owns now. */
@@ -37,8 +40,9 @@ public interface RecordSource extends AutoCloseable {
   void seek(TopicPartition partition, long offset);
 
   /**
-   * Commits, per partition, the offset of the next record to read; partitions no longer owned are left to their new
-   * owner. Throws when the commit may not have happened (the caller then resumes from the last committed offsets).
+   * Commits, per partition, the offset of the next record to read; partitions no longer owned are
+   * left to their new owner. Throws when the commit may not have happened (the caller then resumes
+   * from the last committed offsets).
    */
   void commit(Map<TopicPartition, Long> nextOffsets);
 

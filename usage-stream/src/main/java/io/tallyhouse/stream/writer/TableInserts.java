@@ -4,8 +4,9 @@ import java.io.InputStream;
 import java.util.List;
 
 /**
- * Inserts rows into a table: {@code ClickHouse::insertTabSeparated} in production, a twin in the writer's unit tests.
- * A failure the writer retries is a {@link io.tallyhouse.common.clickhouse.ClickHouseException}.
+ * Inserts rows into a table: {@code ClickHouse::insertTabSeparated} in production, a twin in the
+ * writer's unit tests. A failure the writer retries is a {@link
+ * io.tallyhouse.common.clickhouse.ClickHouseException}.
  */
 @FunctionalInterface
 public interface TableInserts {

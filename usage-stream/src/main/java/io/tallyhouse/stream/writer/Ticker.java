@@ -9,15 +9,16 @@ public interface Ticker {
   /** Waits {@code millis}. */
   void sleep(long millis) throws InterruptedException;
 
-  Ticker SYSTEM = new Ticker() {
-    @Override
-    public long nanoTime() {
-      return System.nanoTime();
-    }
+  Ticker SYSTEM =
+      new Ticker() {
+        @Override
+        public long nanoTime() {
+          return System.nanoTime();
+        }
 
-    @Override
-    public void sleep(long millis) throws InterruptedException {
-      Thread.sleep(millis);
-    }
-  };
+        @Override
+        public void sleep(long millis) throws InterruptedException {
+          Thread.sleep(millis);
+        }
+      };
 }

@@ -1,6 +1,8 @@
 package io.tallyhouse.stream.writer;
 
-/** What the ClickHouse writer reports about itself: readiness and the counters behind its metrics. */
+/**
+ * What the ClickHouse writer reports about itself: readiness and the counters behind its metrics.
+ */
 public final class WriterHealth {
 
   private volatile boolean healthy = true;

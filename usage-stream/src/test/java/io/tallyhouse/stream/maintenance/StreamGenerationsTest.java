@@ -13,14 +13,20 @@ import org.junit.jupiter.api.Test;
 class StreamGenerationsTest {
 
   private static Generation gen(String topicId, int base, int partitions) {
-    return new Generation("cluster-1", topicId, "app-" + topicId, "app-" + topicId + "-rollup-partials-changelog",
-        base, partitions);
+    return new Generation(
+        "cluster-1",
+        topicId,
+        "app-" + topicId,
+        "app-" + topicId + "-rollup-partials-changelog",
+        base,
+        partitions);
   }
 
   @Test
   void aNewGenerationGetsTheBlockAfterEveryRecordedOne() {
     assertEquals(6, GenerationLedger.nextShardBase(List.of(gen("a", 0, 6)), 6, 6));
-    assertEquals(18, GenerationLedger.nextShardBase(List.of(gen("a", 0, 6), gen("b", 6, 12)), 3, 6));
+    assertEquals(
+        18, GenerationLedger.nextShardBase(List.of(gen("a", 0, 6), gen("b", 6, 12)), 3, 6));
   }
 
   @Test
@@ -32,9 +38,12 @@ class StreamGenerationsTest {
   @Test
   void theShardNumbersOfUsageDailyBoundTheGenerations() {
     assertEquals(65_536 - 6, GenerationLedger.nextShardBase(List.of(gen("a", 0, 65_530)), 0, 6));
-    IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> GenerationLedger.nextShardBase(List.of(gen("a", 0, 65_531)), 0, 6));
-    assertTrue(e.getMessage().contains("no room for another generation of 6 shards"), e.getMessage());
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> GenerationLedger.nextShardBase(List.of(gen("a", 0, 65_531)), 0, 6));
+    assertTrue(
+        e.getMessage().contains("no room for another generation of 6 shards"), e.getMessage());
   }
 
   @Test
@@ -47,24 +56,34 @@ class StreamGenerationsTest {
   void aGenerationIsFoundByClusterAndChangelogTopicId() {
     List<Generation> recorded = List.of(gen("a", 0, 6), gen("b", 6, 6));
     assertEquals(6, GenerationLedger.find(recorded, "cluster-1", "b").orElseThrow().shardBase());
-    assertTrue(GenerationLedger.find(recorded, "cluster-2", "b").isEmpty(), "another cluster, another generation");
+    assertTrue(
+        GenerationLedger.find(recorded, "cluster-2", "b").isEmpty(),
+        "another cluster, another generation");
   }
 
   @Test
   void overlappingBlocksAreRefusedNotUsed() {
     // Two new generations recorded at the same moment both took the block after "a".
-    IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> GenerationLedger.find(List.of(gen("a", 0, 6), gen("b", 6, 6), gen("c", 6, 6)), "cluster-1", "b"));
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                GenerationLedger.find(
+                    List.of(gen("a", 0, 6), gen("b", 6, 6), gen("c", 6, 6)), "cluster-1", "b"));
     assertTrue(e.getMessage().contains("conflicting blocks"), e.getMessage());
     // One generation recorded twice with different blocks.
-    assertThrows(IllegalStateException.class,
+    assertThrows(
+        IllegalStateException.class,
         () -> GenerationLedger.find(List.of(gen("a", 0, 6), gen("a", 6, 6)), "cluster-1", "a"));
   }
 
   @Test
   void theSettingsComeFromTheEnvironmentAndBlankMeansUnset() {
-    StreamGenerations.Switch given = StreamGenerations.Switch.read(Settings.of(Map.of(
-        "CONTINUE_FROM_APPLICATION_ID", " usage-stream ", "NEW_GENERATION_AFTER", "")));
+    StreamGenerations.Switch given =
+        StreamGenerations.Switch.read(
+            Settings.of(
+                Map.of(
+                    "CONTINUE_FROM_APPLICATION_ID", " usage-stream ", "NEW_GENERATION_AFTER", "")));
     assertEquals(new StreamGenerations.Switch("usage-stream", null), given);
   }
 }

@@ -3,9 +3,9 @@ package io.tallyhouse.stream.rollup;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tallyhouse.stream.Events;
-import io.tallyhouse.schemas.contract.Money;
 import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.contract.Money;
+import io.tallyhouse.stream.Events;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -16,13 +16,15 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The rollup cache keeps amounts as unscaled longs and moves to BigInteger when a sum leaves the long range; its
- * totals must equal plain BigDecimal addition (the oracle in {@link Events#totals}) on both sides of that edge.
+ * The rollup cache keeps amounts as unscaled longs and moves to BigInteger when a sum leaves the
+ * long range; its totals must equal plain BigDecimal addition (the oracle in {@link Events#totals})
+ * on both sides of that edge.
  */
 class RollupStoreSlotTest {
 
   /** The largest amount a long holds unscaled at scale 12: 9 223 372.036854775807. */
-  private static final BigDecimal LONG_EDGE = new BigDecimal(BigInteger.valueOf(Long.MAX_VALUE), Money.SCALE);
+  private static final BigDecimal LONG_EDGE =
+      new BigDecimal(BigInteger.valueOf(Long.MAX_VALUE), Money.SCALE);
 
   @Test
   void sumsEqualBigDecimalAdditionFromTinyToBeyondTheLongRange() {
@@ -38,9 +40,10 @@ class RollupStoreSlotTest {
 
   @Test
   void aSumOneUnitBeyondTheLongRangeIsExact() {
-    List<UsageEvent> events = List.of(
-        event(1, LONG_EDGE, LONG_EDGE, true),
-        event(2, new BigDecimal("0.000000000001"), new BigDecimal("0.000000000001"), true));
+    List<UsageEvent> events =
+        List.of(
+            event(1, LONG_EDGE, LONG_EDGE, true),
+            event(2, new BigDecimal("0.000000000001"), new BigDecimal("0.000000000001"), true));
     RollupStore.Slot slot = assertFolds(null, events);
     assertEquals(LONG_EDGE.add(new BigDecimal("0.000000000001")), slot.totals().usage());
   }
@@ -59,9 +62,11 @@ class RollupStoreSlotTest {
     assertEquals(slot.totals(), back);
     // Carried on from a stored total near the top of Decimal(38,12): still exact, never wrapped.
     BigDecimal nearTop = new BigDecimal("99999999999999000000000000.000000000000");
-    RollupStore.Slot big = new RollupStore.Slot("g", new GroupTotals(10, 0, 0, 0, 0, nearTop, nearTop, 0, 10));
+    RollupStore.Slot big =
+        new RollupStore.Slot("g", new GroupTotals(10, 0, 0, 0, 0, nearTop, nearTop, 0, 10));
     events.subList(0, 99).forEach(big::add);
-    assertEquals(nearTop.add(new BigDecimal("98999999999.999999999951")),
+    assertEquals(
+        nearTop.add(new BigDecimal("98999999999.999999999951")),
         GroupTotals.fromBytes(big.totals().toBytes()).usage());
   }
 
@@ -107,12 +112,16 @@ class RollupStoreSlotTest {
     GroupTotals expected = Events.totals(events.toArray(UsageEvent[]::new));
     assertEquals(expected, slot.totals());
     // And the same after a trip through the store's bytes, as a group evicted and read back.
-    RollupStore.Slot reloaded = new RollupStore.Slot("g", GroupTotals.fromBytes(slot.totals().toBytes()));
+    RollupStore.Slot reloaded =
+        new RollupStore.Slot("g", GroupTotals.fromBytes(slot.totals().toBytes()));
     assertEquals(expected, reloaded.totals());
     return slot;
   }
 
-  /** Mostly cents-sized amounts, some near and above the long range, up to decimal(38,12)'s 26 integer digits. */
+  /**
+   * Mostly cents-sized amounts, some near and above the long range, up to decimal(38,12)'s 26
+   * integer digits.
+   */
   private static BigDecimal amount(Random random) {
     return switch (random.nextInt(4)) {
       case 0 -> BigDecimal.valueOf(random.nextInt(1_000_000), 9).setScale(Money.SCALE);

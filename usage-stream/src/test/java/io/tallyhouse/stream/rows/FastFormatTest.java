@@ -2,8 +2,8 @@ package io.tallyhouse.stream.rows;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.tallyhouse.stream.rollup.GroupKey;
 import io.tallyhouse.stream.Events;
+import io.tallyhouse.stream.rollup.GroupKey;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
@@ -15,7 +15,8 @@ class FastFormatTest {
   void rawRowsCarryTheCreatedAndReceivedTimesAsClickHouseDateTimeAndExactMicroseconds() {
     var e = Events.event("acme", "1", "2026-11-22T23:59:59.999999Z", null, "1");
     e.setReceivedAt(Instant.parse("1970-01-01T00:00:00.5Z"));
-    java.util.Map<String, String> byColumn = Events.byColumn(DistinctEventRow.toRow(e), DistinctEventRow.COLUMNS);
+    java.util.Map<String, String> byColumn =
+        Events.byColumn(DistinctEventRow.toRow(e), DistinctEventRow.COLUMNS);
     assertEquals("2026-11-22", byColumn.get("date"));
     assertEquals("2026-11-22 23:59:59", byColumn.get("created_at"));
     assertEquals("1795391999999999", byColumn.get("created_at_us"));
@@ -25,10 +26,16 @@ class FastFormatTest {
 
   @Test
   void utcDayEqualsTheLibrarysAroundMidnight() {
-    for (String t : new String[] {"2026-11-20T23:59:59.999999Z", "2026-11-21T00:00:00Z", "1970-01-01T00:00:00Z",
-        "2024-02-29T12:00:00Z"}) {
+    for (String t :
+        new String[] {
+          "2026-11-20T23:59:59.999999Z",
+          "2026-11-21T00:00:00Z",
+          "1970-01-01T00:00:00Z",
+          "2024-02-29T12:00:00Z"
+        }) {
       Instant instant = Instant.parse(t);
-      assertEquals(java.time.LocalDate.ofInstant(instant, ZoneOffset.UTC),
+      assertEquals(
+          java.time.LocalDate.ofInstant(instant, ZoneOffset.UTC),
           GroupKey.utcDay(Events.event("acme", "1", t, null, "1")));
     }
   }

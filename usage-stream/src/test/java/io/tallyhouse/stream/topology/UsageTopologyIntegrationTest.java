@@ -3,18 +3,18 @@ package io.tallyhouse.stream.topology;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tallyhouse.stream.rollup.RollupStore;
-import io.tallyhouse.stream.rows.DistinctEventRow;
-import io.tallyhouse.stream.rows.UsageDailyRow;
-import io.tallyhouse.stream.rollup.GroupKey;
-import io.tallyhouse.stream.rollup.GroupTotals;
-import io.tallyhouse.stream.maintenance.DayCloser;
-import io.tallyhouse.stream.Events;
-import io.tallyhouse.stream.maintenance.OffsetsTwin;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
+import io.tallyhouse.stream.Events;
+import io.tallyhouse.stream.maintenance.DayCloser;
+import io.tallyhouse.stream.maintenance.OffsetsTwin;
+import io.tallyhouse.stream.rollup.GroupKey;
+import io.tallyhouse.stream.rollup.GroupTotals;
+import io.tallyhouse.stream.rollup.RollupStore;
+import io.tallyhouse.stream.rows.DistinctEventRow;
+import io.tallyhouse.stream.rows.UsageDailyRow;
 import io.tallyhouse.testkit.Infra;
 import java.math.BigDecimal;
 import java.nio.file.Path;
@@ -37,7 +37,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Dedup and rollup logic of the topology, record by record (the serde talks to the real registry). */
+/**
+ * Dedup and rollup logic of the topology, record by record (the serde talks to the real registry).
+ */
 public class UsageTopologyIntegrationTest {
 
   private TopologyTestDriver driver;
@@ -46,7 +48,8 @@ public class UsageTopologyIntegrationTest {
   private TestInputTopic<String, byte[]> rawInput;
   private TestOutputTopic<String, byte[]> distinct;
   private TestOutputTopic<String, byte[]> deadLetters;
-  private final java.util.concurrent.atomic.LongAdder deadLettered = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder deadLettered =
+      new java.util.concurrent.atomic.LongAdder();
   private final OffsetsTwin writer = new OffsetsTwin();
 
   /** The driver's wall clock: closing days takes the earlier of it and stream time. */
@@ -56,22 +59,41 @@ public class UsageTopologyIntegrationTest {
   void setUp(@TempDir Path stateDir) {
     Serde<UsageEvent> serde = serde();
     Properties props = driverProperties("topology-test", stateDir);
-    // The driver commits after every record, so each update reaches the changelog at once; a cache of two groups also
+    // The driver commits after every record, so each update reaches the changelog at once; a cache
+    // of two groups also
     // makes the tests with more groups evict.
-    driver = new TopologyTestDriver(UsageTopology.build(new UsageTopology.Topics("events", "distinct", "dlq"),
-        Duration.ofDays(35), 2, new DayCloser.Settings(1000, writer), serde.deserializer(), deadLettered), props,
-        WALL_CLOCK);
+    driver =
+        new TopologyTestDriver(
+            UsageTopology.build(
+                new UsageTopology.Topics("events", "distinct", "dlq"),
+                Duration.ofDays(35),
+                2,
+                new DayCloser.Settings(1000, writer),
+                serde.deserializer(),
+                deadLettered),
+            props,
+            WALL_CLOCK);
     events = driver.createInputTopic("events", Serdes.String().serializer(), serde.serializer());
-    rawInput = driver.createInputTopic("events", Serdes.String().serializer(), Serdes.ByteArray().serializer());
-    rollups = driver.createOutputTopic(RollupStore.changelogTopic("topology-test"), Serdes.String().deserializer(),
-        Serdes.ByteArray().deserializer());
-    distinct = driver.createOutputTopic("distinct", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
-    deadLetters = driver.createOutputTopic("dlq", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+    rawInput =
+        driver.createInputTopic(
+            "events", Serdes.String().serializer(), Serdes.ByteArray().serializer());
+    rollups =
+        driver.createOutputTopic(
+            RollupStore.changelogTopic("topology-test"),
+            Serdes.String().deserializer(),
+            Serdes.ByteArray().deserializer());
+    distinct =
+        driver.createOutputTopic(
+            "distinct", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+    deadLetters =
+        driver.createOutputTopic(
+            "dlq", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
   }
 
   /** The event serde on the real registry. */
   public static Serde<UsageEvent> serde() {
-    return UsageEventSerde.create(new SchemaRegistryClient(new RegistryConfig(Infra.registry().url())));
+    return UsageEventSerde.create(
+        new SchemaRegistryClient(new RegistryConfig(Infra.registry().url())));
   }
 
   /** A TopologyTestDriver's settings: its application id and state directory. */
@@ -89,7 +111,8 @@ public class UsageTopologyIntegrationTest {
   }
 
   private void send(UsageEvent e) {
-    events.pipeInput(new TestRecord<>(e.getAccountId() + "/" + e.getEventId(), e, e.getCreatedAt()));
+    events.pipeInput(
+        new TestRecord<>(e.getAccountId() + "/" + e.getEventId(), e, e.getCreatedAt()));
   }
 
   private Map<String, UsageDailyRow> latestRollups() {
@@ -105,7 +128,8 @@ public class UsageTopologyIntegrationTest {
     UsageEvent e = Events.event("acme", "gen-1", "2026-11-01T10:00:00Z", "u1", "0.5");
     send(e);
     send(e);
-    // Stream time moves 20 days on with other events; the copy still falls inside the 35-day window.
+    // Stream time moves 20 days on with other events; the copy still falls inside the 35-day
+    // window.
     send(Events.event("acme", "gen-2", "2026-11-21T10:00:00Z", "u1", "1"));
     send(e);
     Map<String, UsageDailyRow> latest = latestRollups();
@@ -131,9 +155,11 @@ public class UsageTopologyIntegrationTest {
     send(Events.event("acme", "3", "2026-11-20T23:59:59.999999Z", "u1", "4.3022187e-05"));
     List<TestRecord<String, byte[]>> out = rollups.readRecordsToList();
     assertEquals(3, out.size());
-    List<Long> versions = out.stream().map(r -> GroupTotals.fromBytes(r.value()).version()).toList();
+    List<Long> versions =
+        out.stream().map(r -> GroupTotals.fromBytes(r.value()).version()).toList();
     assertEquals(List.of(1L, 2L, 3L), versions);
-    UsageDailyRow last = UsageDailyRow.of(out.get(2).key(), GroupTotals.fromBytes(out.get(2).value()));
+    UsageDailyRow last =
+        UsageDailyRow.of(out.get(2).key(), GroupTotals.fromBytes(out.get(2).value()));
     assertEquals(new BigDecimal("123456789.123499811200"), last.totals().usage());
     assertEquals(3, last.totals().requests());
     assertEquals(30, last.totals().promptTokens());
@@ -154,8 +180,14 @@ public class UsageTopologyIntegrationTest {
     send(otherKey);
     Map<String, UsageDailyRow> latest = latestRollups();
     assertEquals(4, latest.size());
-    assertEquals(List.of("", "", "u1", "u1"), latest.values().stream().map(UsageDailyRow::userId).sorted().toList());
-    assertEquals(1, latest.values().stream().filter(r -> r.date().equals(LocalDate.parse("2026-11-20"))).count());
+    assertEquals(
+        List.of("", "", "u1", "u1"),
+        latest.values().stream().map(UsageDailyRow::userId).sorted().toList());
+    assertEquals(
+        1,
+        latest.values().stream()
+            .filter(r -> r.date().equals(LocalDate.parse("2026-11-20")))
+            .count());
   }
 
   @Test
@@ -200,19 +232,19 @@ public class UsageTopologyIntegrationTest {
   @Test
   void poisonRecordsGoToTheDeadLetterTopicWithReasonAndSourceAndNothingElseChanges() {
     send(Events.event("acme", "good-1", "2026-11-20T10:00:00Z", null, "1"));
-    rawInput.pipeInput("k1", new byte[] {1, 2, 3, 4, 5, 6});                       // wrong magic byte
-    rawInput.pipeInput("k2", new byte[] {0, 0x7f, 0x7f, 0x7f, 0x70, 1});            // unknown schema id
+    rawInput.pipeInput("k1", new byte[] {1, 2, 3, 4, 5, 6}); // wrong magic byte
+    rawInput.pipeInput("k2", new byte[] {0, 0x7f, 0x7f, 0x7f, 0x70, 1}); // unknown schema id
     UsageEvent bad = Events.event("acme", "bad-cost", "2026-11-20T10:00:00Z", null, "1");
     bad.setCost(new BigDecimal("-1.000000000000"));
-    send(bad);                                                                      // breaks an invariant
+    send(bad); // breaks an invariant
     send(Events.event("acme", "good-2", "2026-11-20T11:00:00Z", null, "1"));
 
     List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
     assertEquals(List.of("k1", "k2", "acme/bad-cost"), dead.stream().map(TestRecord::key).toList());
     assertEquals(6, dead.get(0).value().length, "the original bytes are kept");
     assertTrue(header(dead.get(0), Decode.REASON).contains("magic byte"));
-    assertTrue(header(dead.get(1), Decode.REASON).contains("40403"), header(dead.get(1),
-        Decode.REASON));
+    assertTrue(
+        header(dead.get(1), Decode.REASON).contains("40403"), header(dead.get(1), Decode.REASON));
     assertTrue(header(dead.get(2), Decode.REASON).contains("negative"));
     assertEquals("events/0@1", header(dead.get(0), Decode.SOURCE));
     assertEquals(3, deadLettered.sum());
@@ -227,32 +259,45 @@ public class UsageTopologyIntegrationTest {
   void aFieldHoldingTheGroupKeySeparatorIsPoisonNotAShiftedGroup() {
     UsageEvent bad = Events.event("acme", "sep", "2026-11-20T10:00:00Z", "u1\u001facme-other", "1");
     send(bad);
-    assertEquals(List.of("acme/sep"), deadLetters.readRecordsToList().stream().map(TestRecord::key).toList());
+    assertEquals(
+        List.of("acme/sep"),
+        deadLetters.readRecordsToList().stream().map(TestRecord::key).toList());
     assertTrue(latestRollups().isEmpty());
   }
 
   @Test
   void lengthsAreCountedInCodePointsAsAtIngest() {
     // 104 code points, 204 UTF-16 units: legal at ingest, so it must be counted here.
-    UsageEvent emoji = Events.event("acme", "gen-" + "\ud83d\ude00".repeat(100), "2026-11-20T10:00:00Z",
-        "\ud83d\ude00".repeat(256), "1");
+    UsageEvent emoji =
+        Events.event(
+            "acme",
+            "gen-" + "\ud83d\ude00".repeat(100),
+            "2026-11-20T10:00:00Z",
+            "\ud83d\ude00".repeat(256),
+            "1");
     send(emoji);
-    UsageEvent tooLong = Events.event("acme", "gen-" + "\ud83d\ude00".repeat(125), "2026-11-20T10:00:00Z", null, "1");
+    UsageEvent tooLong =
+        Events.event(
+            "acme", "gen-" + "\ud83d\ude00".repeat(125), "2026-11-20T10:00:00Z", null, "1");
     send(tooLong);
     assertEquals(1, distinct.readRecordsToList().size());
     List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
-    assertEquals(List.of(tooLong.getAccountId() + "/" + tooLong.getEventId()),
+    assertEquals(
+        List.of(tooLong.getAccountId() + "/" + tooLong.getEventId()),
         dead.stream().map(TestRecord::key).toList());
-    assertTrue(header(dead.get(0), Decode.REASON).startsWith("event_id must be 1-128 characters"),
+    assertTrue(
+        header(dead.get(0), Decode.REASON).startsWith("event_id must be 1-128 characters"),
         header(dead.get(0), Decode.REASON));
   }
 
   @Test
   void moneyAboveTenToTheNinthAndTokensAboveTenToTheTwelfthArePoison() {
-    UsageEvent largest = Events.event("acme", "largest", "2026-11-20T10:00:00Z", null, "1000000000");
+    UsageEvent largest =
+        Events.event("acme", "largest", "2026-11-20T10:00:00Z", null, "1000000000");
     largest.setByokCost(new BigDecimal("1000000000.000000000000"));
     largest.setPromptTokens(1_000_000_000_000L);
-    UsageEvent cost = Events.event("acme", "cost", "2026-11-20T10:00:00Z", null, "1000000000.000000000001");
+    UsageEvent cost =
+        Events.event("acme", "cost", "2026-11-20T10:00:00Z", null, "1000000000.000000000001");
     UsageEvent byok = Events.event("acme", "byok", "2026-11-20T10:00:00Z", null, "1");
     byok.setByokCost(new BigDecimal("99999999999999999999999999.000000000000"));
     UsageEvent tokens = Events.event("acme", "tokens", "2026-11-20T10:00:00Z", null, "1");
@@ -262,11 +307,14 @@ public class UsageTopologyIntegrationTest {
     }
     assertEquals(1, distinct.readRecordsToList().size(), "the largest legal event is counted");
     List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
-    assertEquals(List.of("acme/cost", "acme/byok", "acme/tokens"), dead.stream().map(TestRecord::key).toList());
+    assertEquals(
+        List.of("acme/cost", "acme/byok", "acme/tokens"),
+        dead.stream().map(TestRecord::key).toList());
     List<String> reasons = dead.stream().map(r -> header(r, Decode.REASON)).toList();
     assertTrue(reasons.get(0).startsWith("cost must be at most 10^9"), reasons.toString());
     assertTrue(reasons.get(1).startsWith("byok_cost must be at most 10^9"), reasons.toString());
-    assertTrue(reasons.get(2).startsWith("cached_tokens must be between 0 and 10^12"), reasons.toString());
+    assertTrue(
+        reasons.get(2).startsWith("cached_tokens must be between 0 and 10^12"), reasons.toString());
   }
 
   @Test
@@ -280,16 +328,21 @@ public class UsageTopologyIntegrationTest {
     List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
     assertEquals(List.of("acme/late", "acme/early"), dead.stream().map(TestRecord::key).toList());
     assertTrue(header(dead.get(0), Decode.REASON).contains("between 1970-01-01 and 2105-12-31"));
-    assertEquals(1, distinct.readRecordsToList().size(), "the last second of 2105 is still a ClickHouse DateTime");
+    assertEquals(
+        1,
+        distinct.readRecordsToList().size(),
+        "the last second of 2105 is still a ClickHouse DateTime");
   }
 
   @Test
-  void daysBeyondTheWindowAndADayAreClosedTheirRollupsLeaveTheStoreAndTheirEventsBecomeDeadLetters() {
+  void
+      daysBeyondTheWindowAndADayAreClosedTheirRollupsLeaveTheStoreAndTheirEventsBecomeDeadLetters() {
     UsageEvent old = Events.event("acme", "old-1", "2026-09-01T10:00:00Z", null, "1");
     UsageEvent open = Events.event("acme", "open-1", "2026-10-20T10:00:00Z", null, "1");
     send(old);
     send(open);
-    // A record from the future (another producer's clock) moves stream time far ahead; the wall clock
+    // A record from the future (another producer's clock) moves stream time far ahead; the wall
+    // clock
     // (2026-11-23) still bounds the cut-off, so the day of 2026-10-20 stays open.
     send(Events.event("acme", "future-1", "2027-06-01T10:00:00Z", null, "1"));
     rollups.readRecordsToList();
@@ -300,16 +353,21 @@ public class UsageTopologyIntegrationTest {
     // 2026-11-23 - 35 days - 1 day falls on 2026-10-18: the days before it are closed.
     List<TestRecord<String, byte[]>> changes = groupChanges();
     assertEquals(List.of(GroupKey.of(old)), changes.stream().map(TestRecord::key).toList());
-    assertEquals(null, changes.get(0).value(), "a tombstone: the store forgets the group, ClickHouse keeps its row");
+    assertEquals(
+        null,
+        changes.get(0).value(),
+        "a tombstone: the store forgets the group, ClickHouse keeps its row");
 
     send(Events.event("acme", "old-2", "2026-09-01T11:00:00Z", null, "1"));
     List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
     assertEquals(List.of("acme/old-2"), dead.stream().map(TestRecord::key).toList());
-    assertTrue(header(dead.get(0), Decode.REASON).contains("closed UTC day (before 2026-10-18)"),
+    assertTrue(
+        header(dead.get(0), Decode.REASON).contains("closed UTC day (before 2026-10-18)"),
         header(dead.get(0), Decode.REASON));
     // An operator who set another window on gateway-ingest sees which setting disagrees.
-    assertTrue(header(dead.get(0), Decode.REASON).contains("DEDUP_WINDOW_DAYS=35"), header(dead.get(0),
-        Decode.REASON));
+    assertTrue(
+        header(dead.get(0), Decode.REASON).contains("DEDUP_WINDOW_DAYS=35"),
+        header(dead.get(0), Decode.REASON));
     assertTrue(rollups.isEmpty(), "nothing counted for a closed day");
     assertTrue(distinct.isEmpty(), "no raw row for a closed day");
 
@@ -325,12 +383,14 @@ public class UsageTopologyIntegrationTest {
     UsageEvent a = Events.event("acme", "gen-a", "2026-11-20T09:00:00Z", null, "1");
     UsageEvent future = Events.event("acme", "gen-f", "2100-01-01T00:00:00Z", null, "1");
     UsageEvent b = Events.event("acme", "gen-b", "2026-11-20T09:30:00Z", null, "2");
-    // The broker stamps each record when it stores it (LogAppendTime): here, minutes after the events happened.
+    // The broker stamps each record when it stores it (LogAppendTime): here, minutes after the
+    // events happened.
     Instant appended = Instant.parse("2026-11-20T10:00:00Z");
     List<UsageEvent> sequence = List.of(a, future, a, b, b);
     for (int i = 0; i < sequence.size(); i++) {
       UsageEvent e = sequence.get(i);
-      events.pipeInput(new TestRecord<>(e.getAccountId() + "/" + e.getEventId(), e, appended.plusSeconds(i)));
+      events.pipeInput(
+          new TestRecord<>(e.getAccountId() + "/" + e.getEventId(), e, appended.plusSeconds(i)));
     }
 
     UsageDailyRow day = latestRollups().get(GroupKey.of(a));
@@ -339,7 +399,8 @@ public class UsageTopologyIntegrationTest {
     assertEquals(2, distinct.readRecordsToList().size());
     List<TestRecord<String, byte[]>> dead = deadLetters.readRecordsToList();
     assertEquals(List.of("acme/gen-f"), dead.stream().map(TestRecord::key).toList());
-    assertTrue(header(dead.get(0), Decode.REASON).contains("created_at 2100-01-01T00:00:00Z is"),
+    assertTrue(
+        header(dead.get(0), Decode.REASON).contains("created_at 2100-01-01T00:00:00Z is"),
         header(dead.get(0), Decode.REASON));
   }
 
@@ -351,7 +412,9 @@ public class UsageTopologyIntegrationTest {
     UsageEvent beyond = Events.event("acme", "beyond", edge.plusMillis(1).toString(), null, "1");
     events.pipeInput(new TestRecord<>("acme/ahead", ahead, appended));
     events.pipeInput(new TestRecord<>("acme/beyond", beyond, appended));
-    assertEquals(List.of("acme/beyond"), deadLetters.readRecordsToList().stream().map(TestRecord::key).toList());
+    assertEquals(
+        List.of("acme/beyond"),
+        deadLetters.readRecordsToList().stream().map(TestRecord::key).toList());
     assertEquals(1, distinct.readRecordsToList().size());
   }
 
@@ -366,9 +429,12 @@ public class UsageTopologyIntegrationTest {
 
     driver.advanceWallClockTime(DayCloser.CHECK_EVERY);
     driver.advanceWallClockTime(DayCloser.STEP_EVERY);
-    // The day is closed at once, but its group's tombstone waits: compaction could drop its last totals unread.
+    // The day is closed at once, but its group's tombstone waits: compaction could drop its last
+    // totals unread.
     send(Events.event("acme", "old-2", "2026-09-01T11:00:00Z", null, "1"));
-    assertEquals(List.of("acme/old-2"), deadLetters.readRecordsToList().stream().map(TestRecord::key).toList());
+    assertEquals(
+        List.of("acme/old-2"),
+        deadLetters.readRecordsToList().stream().map(TestRecord::key).toList());
     assertEquals(List.of(), groupChanges());
 
     writer.writerCommitted = 40;
@@ -384,12 +450,14 @@ public class UsageTopologyIntegrationTest {
 
   @Test
   void distinctEventsAreRawRowsWithExactMoney() {
-    UsageEvent e = Events.event("acme", "raw-1", "2026-11-20T10:00:00.123456Z", "zoë", "4.3022187e-05");
+    UsageEvent e =
+        Events.event("acme", "raw-1", "2026-11-20T10:00:00.123456Z", "zoë", "4.3022187e-05");
     send(e);
     send(e);
     List<TestRecord<String, byte[]>> rows = distinct.readRecordsToList();
     assertEquals(1, rows.size());
-    java.util.Map<String, String> row = Events.byColumn(rows.get(0).value(), DistinctEventRow.COLUMNS);
+    java.util.Map<String, String> row =
+        Events.byColumn(rows.get(0).value(), DistinctEventRow.COLUMNS);
     assertEquals("0.000043022187", row.get("cost"));
     assertEquals("2026-11-20", row.get("date"));
     assertEquals("2026-11-20 10:00:00", row.get("created_at"));
@@ -399,6 +467,7 @@ public class UsageTopologyIntegrationTest {
   }
 
   private static String header(TestRecord<String, byte[]> record, String name) {
-    return new String(record.headers().lastHeader(name).value(), java.nio.charset.StandardCharsets.UTF_8);
+    return new String(
+        record.headers().lastHeader(name).value(), java.nio.charset.StandardCharsets.UTF_8);
   }
 }

@@ -15,9 +15,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The writer's batching, retry and rewind, over twins of its consumer ({@link SourceTwin}) and of ClickHouse's
- * inserts ({@link InsertsTwin}), in time that moves only when the writer waits ({@link TickerTwin}). The same writer
- * against a real broker and ClickHouse: WriterDeletedRecordsIntegrationTest, StreamFailureIntegrationTest.
+ * The writer's batching, retry and rewind, over twins of its consumer ({@link SourceTwin}) and of
+ * ClickHouse's inserts ({@link InsertsTwin}), in time that moves only when the writer waits ({@link
+ * TickerTwin}). The same writer against a real broker and ClickHouse:
+ * WriterDeletedRecordsIntegrationTest, StreamFailureIntegrationTest.
  */
 class ClickHouseWriterTest {
 
@@ -38,8 +39,16 @@ class ClickHouseWriterTest {
     source = new SourceTwin(ticker, maxPollRecords);
     inserts = new InsertsTwin(ticker, () -> source.committed());
     health = new WriterHealth();
-    writer = new ClickHouseWriter(new WriterSettings(batchRows, maxWait, Duration.ofSeconds(60)),
-        running -> Map.of(), source, inserts, DISTINCT, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC), ticker, health);
+    writer =
+        new ClickHouseWriter(
+            new WriterSettings(batchRows, maxWait, Duration.ofSeconds(60)),
+            running -> Map.of(),
+            source,
+            inserts,
+            DISTINCT,
+            Clock.fixed(Instant.EPOCH, ZoneOffset.UTC),
+            ticker,
+            health);
   }
 
   @AfterEach
@@ -54,17 +63,24 @@ class ClickHouseWriterTest {
   }
 
   @Test
-  void aBatchIsInsertedOnceItHoldsWriterBatchRowsRecordsWithoutWaitingForWriterMaxWait() throws Exception {
+  void aBatchIsInsertedOnceItHoldsWriterBatchRowsRecordsWithoutWaitingForWriterMaxWait()
+      throws Exception {
     start(10, Duration.ofHours(1), 5);
     source.append(P0, events("e", 1, 20));
     writer.start();
 
     Await.until("two inserts", () -> inserts.attempts("usage_events").size() == 2, WAIT);
     List<InsertsTwin.Attempt> attempts = inserts.attempts("usage_events");
-    assertEquals(List.of(events("e", 1, 10)), List.of(attempts.get(0).rows().toArray(String[]::new)));
-    assertEquals(List.of(events("e", 11, 20)), List.of(attempts.get(1).rows().toArray(String[]::new)));
-    Await.until("the second batch committed", () -> Long.valueOf(20).equals(source.committed().get(P0)), WAIT);
-    assertTrue(ticker.nanoTime() - attempts.get(0).atNanos() < Duration.ofHours(1).toNanos(),
+    assertEquals(
+        List.of(events("e", 1, 10)), List.of(attempts.get(0).rows().toArray(String[]::new)));
+    assertEquals(
+        List.of(events("e", 11, 20)), List.of(attempts.get(1).rows().toArray(String[]::new)));
+    Await.until(
+        "the second batch committed",
+        () -> Long.valueOf(20).equals(source.committed().get(P0)),
+        WAIT);
+    assertTrue(
+        ticker.nanoTime() - attempts.get(0).atNanos() < Duration.ofHours(1).toNanos(),
         "full batches do not wait for WRITER_MAX_WAIT");
   }
 
@@ -79,8 +95,11 @@ class ClickHouseWriterTest {
     long firstPolled = source.firstPolledAtNanos();
     InsertsTwin.Attempt insert = inserts.attempts("usage_events").get(0);
     assertEquals(List.of("e1", "e2", "e3"), insert.rows());
-    assertTrue(insert.atNanos() - firstPolled >= maxWait.toNanos(),
-        "inserted " + (insert.atNanos() - firstPolled) / 1_000_000 + " ms after the first record, not after "
+    assertTrue(
+        insert.atNanos() - firstPolled >= maxWait.toNanos(),
+        "inserted "
+            + (insert.atNanos() - firstPolled) / 1_000_000
+            + " ms after the first record, not after "
             + maxWait.toMillis());
     Await.until("committed", () -> Long.valueOf(3).equals(source.committed().get(P0)), WAIT);
   }
@@ -94,10 +113,14 @@ class ClickHouseWriterTest {
 
     Await.until("committed", () -> Long.valueOf(5).equals(source.committed().get(P0)), WAIT);
     List<InsertsTwin.Attempt> attempts = inserts.attempts("usage_events");
-    assertEquals(List.of(true, true, true, false), attempts.stream().map(InsertsTwin.Attempt::failed).toList());
-    assertTrue(attempts.stream().allMatch(a -> a.committedBefore().isEmpty()),
+    assertEquals(
+        List.of(true, true, true, false),
+        attempts.stream().map(InsertsTwin.Attempt::failed).toList());
+    assertTrue(
+        attempts.stream().allMatch(a -> a.committedBefore().isEmpty()),
         "no offset was committed before the insert succeeded: " + attempts);
-    assertTrue(attempts.stream().allMatch(a -> a.rows().equals(List.of(events("e", 1, 5)))),
+    assertTrue(
+        attempts.stream().allMatch(a -> a.rows().equals(List.of(events("e", 1, 5)))),
         "every retry inserts the same rows");
     assertEquals(3, health.insertFailures());
     assertEquals(5, health.rowsWritten());
@@ -111,30 +134,40 @@ class ClickHouseWriterTest {
     writer.start();
     Await.until("the first failed insert", () -> !inserts.attempts("usage_events").isEmpty(), WAIT);
 
-    // While the writer waits to retry with its partitions paused, a rebalance gives it P1, whose records the
+    // While the writer waits to retry with its partitions paused, a rebalance gives it P1, whose
+    // records the
     // waiting poll returns: they belong to no batch yet, so the writer must put them back.
     source.append(P1, events("f", 1, 3));
     source.assignDuringPausedPoll(P1);
     Await.until("the rebalance", source::rebalanced, WAIT);
     inserts.failNext("usage_events", 0);
 
-    Await.until("both partitions committed", () -> Long.valueOf(5).equals(source.committed().get(P0))
-        && Long.valueOf(3).equals(source.committed().get(P1)), WAIT);
+    Await.until(
+        "both partitions committed",
+        () ->
+            Long.valueOf(5).equals(source.committed().get(P0))
+                && Long.valueOf(3).equals(source.committed().get(P1)),
+        WAIT);
     List<String> inserted = inserts.inserted("usage_events");
-    assertTrue(inserted.containsAll(List.of(events("f", 1, 3))), "P1's records were inserted: " + inserted);
+    assertTrue(
+        inserted.containsAll(List.of(events("f", 1, 3))),
+        "P1's records were inserted: " + inserted);
     assertEquals(8, inserted.size(), "each record once: " + inserted);
   }
 
   @Test
-  void afterAFailedCommitTheWriterResumesFromTheCommittedOffsetsAndInsertsTheBatchAgain() throws Exception {
+  void afterAFailedCommitTheWriterResumesFromTheCommittedOffsetsAndInsertsTheBatchAgain()
+      throws Exception {
     start(10, Duration.ofMillis(250), 10);
     source.append(P0, events("e", 1, 5));
     source.failNextCommits(1);
     writer.start();
 
     Await.until("committed", () -> Long.valueOf(5).equals(source.committed().get(P0)), WAIT);
-    // The first consumer's commit failed after its insert: the next consumer starts at the committed offsets (none:
-    // the beginning) and inserts the same rows again. Harmless: usage_events collapses copies of a row, and a rollup
+    // The first consumer's commit failed after its insert: the next consumer starts at the
+    // committed offsets (none:
+    // the beginning) and inserts the same rows again. Harmless: usage_events collapses copies of a
+    // row, and a rollup
     // row is complete totals at a version that ReplacingMergeTree(version) keeps once (DESIGN.md).
     List<InsertsTwin.Attempt> attempts = inserts.attempts("usage_events");
     assertEquals(2, attempts.size());

@@ -12,11 +12,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
-/** ClickHouse's inserts as the writer's unit tests see them: every attempt recorded, failures on demand. */
+/**
+ * ClickHouse's inserts as the writer's unit tests see them: every attempt recorded, failures on
+ * demand.
+ */
 final class InsertsTwin implements TableInserts {
 
-  /** One insert attempt: its rows (one string per row), whether it failed, and what had been committed before it. */
-  record Attempt(String table, List<String> rows, boolean failed, long atNanos, Map<?, Long> committedBefore) {}
+  /**
+   * One insert attempt: its rows (one string per row), whether it failed, and what had been
+   * committed before it.
+   */
+  record Attempt(
+      String table,
+      List<String> rows,
+      boolean failed,
+      long atNanos,
+      Map<?, Long> committedBefore) {}
 
   private final Ticker ticker;
   private final Supplier<Map<?, Long>> committed;
@@ -58,6 +69,9 @@ final class InsertsTwin implements TableInserts {
 
   /** The rows of the successful inserts into {@code table}, in insert order. */
   synchronized List<String> inserted(String table) {
-    return attempts(table).stream().filter(a -> !a.failed()).flatMap(a -> a.rows().stream()).toList();
+    return attempts(table).stream()
+        .filter(a -> !a.failed())
+        .flatMap(a -> a.rows().stream())
+        .toList();
   }
 }

@@ -15,9 +15,9 @@ import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.WakeupException;
 
 /**
- * A log and its consumer group as the writer's unit tests set them: records per partition, the group's committed
- * offsets, and the sources the writer opened on them. Each new source starts at the committed offsets (the beginning
- * where there are none), as a new consumer of the group does.
+ * A log and its consumer group as the writer's unit tests set them: records per partition, the
+ * group's committed offsets, and the sources the writer opened on them. Each new source starts at
+ * the committed offsets (the beginning where there are none), as a new consumer of the group does.
  */
 final class SourceTwin implements RecordSource.Opener {
 
@@ -37,10 +37,16 @@ final class SourceTwin implements RecordSource.Opener {
 
   /** Appends records whose values are {@code values}, each a usage_events row of its own. */
   synchronized void append(TopicPartition partition, String... values) {
-    List<ConsumerRecord<byte[], byte[]>> records = log.computeIfAbsent(partition, p -> new ArrayList<>());
+    List<ConsumerRecord<byte[], byte[]>> records =
+        log.computeIfAbsent(partition, p -> new ArrayList<>());
     for (String value : values) {
-      records.add(new ConsumerRecord<>(partition.topic(), partition.partition(), records.size(), null,
-          (value + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      records.add(
+          new ConsumerRecord<>(
+              partition.topic(),
+              partition.partition(),
+              records.size(),
+              null,
+              (value + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
   }
 
@@ -50,8 +56,8 @@ final class SourceTwin implements RecordSource.Opener {
   }
 
   /**
-   * A rebalance during the next poll made while the writer's partitions are paused: it hands the current source
-   * {@code partition}, not paused, and that poll returns its records.
+   * A rebalance during the next poll made while the writer's partitions are paused: it hands the
+   * current source {@code partition}, not paused, and that poll returns its records.
    */
   synchronized void assignDuringPausedPoll(TopicPartition partition) {
     assignDuringPausedPoll = partition;
@@ -119,7 +125,8 @@ final class SourceTwin implements RecordSource.Opener {
             continue;
           }
           long position = positions.computeIfAbsent(partition, p -> committed.getOrDefault(p, 0L));
-          List<ConsumerRecord<byte[], byte[]>> partitionLog = log.getOrDefault(partition, List.of());
+          List<ConsumerRecord<byte[], byte[]>> partitionLog =
+              log.getOrDefault(partition, List.of());
           while (position < partitionLog.size() && records.size() < maxPollRecords) {
             records.add(partitionLog.get((int) position++));
           }
@@ -174,11 +181,12 @@ final class SourceTwin implements RecordSource.Opener {
           commitFailuresLeft--;
           throw new TimeoutException("commit timed out (twin)");
         }
-        nextOffsets.forEach((partition, next) -> {
-          if (assignment.contains(partition)) {
-            committed.put(partition, next);
-          }
-        });
+        nextOffsets.forEach(
+            (partition, next) -> {
+              if (assignment.contains(partition)) {
+                committed.put(partition, next);
+              }
+            });
         firstPolledAtNanos = -1;
       }
     }

@@ -2,7 +2,10 @@ package io.tallyhouse.stream.writer;
 
 import java.util.concurrent.atomic.AtomicLong;
 
-/** Time as the writer's unit tests set it: it moves only when the writer waits (a sleep or an empty poll). */
+/**
+ * Time as the writer's unit tests set it: it moves only when the writer waits (a sleep or an empty
+ * poll).
+ */
 final class TickerTwin implements Ticker {
 
   private final AtomicLong nanos = new AtomicLong(1_000_000_000L);

@@ -3,13 +3,13 @@ package io.tallyhouse.stream.writer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.tallyhouse.common.runtime.ServiceMain;
-import io.tallyhouse.stream.rows.DistinctEventRow;
-import io.tallyhouse.stream.StreamConfig;
-import io.tallyhouse.stream.Events;
-import io.tallyhouse.stream.UsageStreamApp;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.kafka.PipelineTopics;
+import io.tallyhouse.common.runtime.ServiceMain;
+import io.tallyhouse.stream.Events;
+import io.tallyhouse.stream.StreamConfig;
+import io.tallyhouse.stream.UsageStreamApp;
+import io.tallyhouse.stream.rows.DistinctEventRow;
 import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.Infra;
 import java.util.List;
@@ -26,8 +26,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 
 /**
- * On the real broker and ClickHouse: the writer starts a partition it never read at its beginning, and when records
- * it had not read yet are gone (retention, deleteRecords), it says so in a metric instead of skipping silently.
+ * On the real broker and ClickHouse: the writer starts a partition it never read at its beginning,
+ * and when records it had not read yet are gone (retention, deleteRecords), it says so in a metric
+ * instead of skipping silently.
  */
 class WriterDeletedRecordsIntegrationTest {
 
@@ -43,12 +44,13 @@ class WriterDeletedRecordsIntegrationTest {
     Map<String, Object> kafka = Map.of("bootstrap.servers", Infra.kafka().bootstrapServers());
     TopicPartition raw = new TopicPartition(config.distinctEventsTopic(), 0);
     try (Admin admin = Admin.create(kafka);
-         KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka, new ByteArraySerializer(),
-             new ByteArraySerializer());
-         ClickHouse clickHouse = new ClickHouse(config.clickHouse())) {
+        KafkaProducer<byte[], byte[]> producer =
+            new KafkaProducer<>(kafka, new ByteArraySerializer(), new ByteArraySerializer());
+        ClickHouse clickHouse = new ClickHouse(config.clickHouse())) {
       clickHouse.createDatabaseIfMissing();
       // The writer subscribes to the rollup changelog too, which Kafka Streams would have created.
-      PipelineTopics.ensure(admin, List.of(config.distinctEventsTopic(), config.rollupsTopic()), 1, 30_000);
+      PipelineTopics.ensure(
+          admin, List.of(config.distinctEventsTopic(), config.rollupsTopic()), 1, 30_000);
       send(producer, raw, "e1", "e2", "e3");
 
       try (ClickHouseWriter writer = UsageStreamApp.writer(config, clickHouse)) {
@@ -56,7 +58,10 @@ class WriterDeletedRecordsIntegrationTest {
         awaitEvents(clickHouse, Set.of("e1", "e2", "e3"));
         // The writer commits a batch's offsets once the next poll is done; stop it only after that.
         awaitCommitted(admin, config.applicationId() + "-clickhouse-writer", raw, 3);
-        assertEquals(0, writer.health().partitionsWithDeletedRecords(), "a first start reads from the beginning");
+        assertEquals(
+            0,
+            writer.health().partitionsWithDeletedRecords(),
+            "a first start reads from the beginning");
       }
 
       // While no writer runs, e4 and e5 are deleted before anyone read them.
@@ -66,25 +71,42 @@ class WriterDeletedRecordsIntegrationTest {
       try (ClickHouseWriter writer = UsageStreamApp.writer(config, clickHouse)) {
         writer.start();
         awaitEvents(clickHouse, Set.of("e1", "e2", "e3", "e6"));
-        assertEquals(1, writer.health().partitionsWithDeletedRecords(), "the loss is reported, not skipped silently");
+        assertEquals(
+            1,
+            writer.health().partitionsWithDeletedRecords(),
+            "the loss is reported, not skipped silently");
       }
-      clickHouse.execute("DROP DATABASE IF EXISTS " + io.tallyhouse.common.clickhouse.SqlLiteral.identifier(name));
+      clickHouse.execute(
+          "DROP DATABASE IF EXISTS " + io.tallyhouse.common.clickhouse.SqlLiteral.identifier(name));
     }
   }
 
-  private static void send(KafkaProducer<byte[], byte[]> producer, TopicPartition partition, String... ids)
+  private static void send(
+      KafkaProducer<byte[], byte[]> producer, TopicPartition partition, String... ids)
       throws Exception {
     for (String id : ids) {
-      producer.send(new ProducerRecord<>(partition.topic(), partition.partition(), null,
-          DistinctEventRow.toRow(Events.event("acme", id, "2026-11-20T10:00:00Z", null, "1")))).get();
+      producer
+          .send(
+              new ProducerRecord<>(
+                  partition.topic(),
+                  partition.partition(),
+                  null,
+                  DistinctEventRow.toRow(
+                      Events.event("acme", id, "2026-11-20T10:00:00Z", null, "1"))))
+          .get();
     }
   }
 
-  private static void awaitCommitted(Admin admin, String group, TopicPartition partition, long offset)
-      throws Exception {
+  private static void awaitCommitted(
+      Admin admin, String group, TopicPartition partition, long offset) throws Exception {
     long deadline = System.nanoTime() + Await.STALL.toNanos();
     while (System.nanoTime() < deadline) {
-      var committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().get(partition);
+      var committed =
+          admin
+              .listConsumerGroupOffsets(group)
+              .partitionsToOffsetAndMetadata()
+              .get()
+              .get(partition);
       if (committed != null && committed.offset() >= offset) {
         return;
       }
@@ -93,13 +115,16 @@ class WriterDeletedRecordsIntegrationTest {
     fail(group + " did not commit offset " + offset + " of " + partition);
   }
 
-  private static void awaitEvents(ClickHouse clickHouse, Set<String> expected) throws InterruptedException {
+  private static void awaitEvents(ClickHouse clickHouse, Set<String> expected)
+      throws InterruptedException {
     Set<String> seen = new TreeSet<>();
     long deadline = System.nanoTime() + Await.STALL.toNanos();
     while (System.nanoTime() < deadline) {
       try {
         seen.clear();
-        clickHouse.query("SELECT event_id FROM usage_events FINAL").forEach(r -> seen.add(r.get("event_id").asText()));
+        clickHouse
+            .query("SELECT event_id FROM usage_events FINAL")
+            .forEach(r -> seen.add(r.get("event_id").asText()));
         if (seen.equals(expected)) {
           return;
         }
