@@ -18,6 +18,7 @@ import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.ingest.IngestServer;
 import io.tallyhouse.testkit.ApicurioRegistry;
 import io.tallyhouse.testkit.ClickHouseServer;
+import io.tallyhouse.testkit.ConsumerGroups;
 import io.tallyhouse.testkit.LocalKafka;
 import io.tallyhouse.testkit.Ports;
 import java.math.BigDecimal;
@@ -308,17 +309,7 @@ public final class StreamBench {
     try (org.apache.kafka.clients.admin.Admin admin =
         org.apache.kafka.clients.admin.Admin.create(
             Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-      return admin
-          .listConsumerGroupOffsets(group)
-          .partitionsToOffsetAndMetadata()
-          .get(10, TimeUnit.SECONDS)
-          .values()
-          .stream()
-          .filter(java.util.Objects::nonNull)
-          .mapToLong(o -> o.offset())
-          .sum();
-    } catch (Exception e) {
-      return -1;
+      return ConsumerGroups.committedSum(admin, group);
     }
   }
 

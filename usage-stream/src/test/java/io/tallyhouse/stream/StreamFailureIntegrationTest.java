@@ -18,6 +18,7 @@ import io.tallyhouse.stream.topology.Decode;
 import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.Backend;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
+import io.tallyhouse.testkit.ConsumerGroups;
 import io.tallyhouse.testkit.Infra;
 import io.tallyhouse.tools.reconcile.Reconcile;
 import java.io.ByteArrayOutputStream;
@@ -437,7 +438,7 @@ class StreamFailureIntegrationTest {
             assertAlive(child, log);
             return streamLag(admin, app) == 0;
           },
-          () -> List.of(committed(admin, app), logSize(log)),
+          () -> List.of(ConsumerGroups.committedSum(admin, app), logSize(log)),
           () -> "lag " + streamLag(admin, app) + "; end of the usage-stream log:\n" + tail(log));
     }
   }
@@ -459,31 +460,11 @@ class StreamFailureIntegrationTest {
   private static List<Object> progress(Admin admin, ClickHouse clickHouse, Path log) {
     String app = clickHouse.database();
     return List.of(
-        committed(admin, app),
-        committed(admin, app + "-clickhouse-writer"),
+        ConsumerGroups.committedSum(admin, app),
+        ConsumerGroups.committedSum(admin, app + "-clickhouse-writer"),
         requests(clickHouse, "usage_daily FINAL"),
         requests(clickHouse, "usage_events FINAL"),
         logSize(log));
-  }
-
-  /**
-   * The offsets a consumer group committed, summed over its partitions; -1 while the broker does
-   * not answer.
-   */
-  private static long committed(Admin admin, String group) {
-    try {
-      return admin
-          .listConsumerGroupOffsets(group)
-          .partitionsToOffsetAndMetadata()
-          .get(30, TimeUnit.SECONDS)
-          .values()
-          .stream()
-          .filter(java.util.Objects::nonNull)
-          .mapToLong(o -> o.offset())
-          .sum();
-    } catch (Exception e) {
-      return -1;
-    }
   }
 
   /**

@@ -49,6 +49,15 @@ public final class ServiceMain {
       return;
     }
     AutoCloseable service = starter.start(config);
+    closeOnShutdown(name, service).await();
+  }
+
+  /**
+   * Closes {@code service} when the JVM is asked to stop (SIGTERM, Ctrl-C); the returned latch
+   * opens once it is closed, so the main thread can wait on it and the JVM exits only after the
+   * close.
+   */
+  public static CountDownLatch closeOnShutdown(String name, AutoCloseable service) {
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
@@ -63,7 +72,7 @@ public final class ServiceMain {
                   }
                 },
                 name + "-shutdown"));
-    stopped.await();
+    return stopped;
   }
 
   /**

@@ -42,16 +42,14 @@ public final class LocalStack {
 
   public static void main(String[] args) throws Exception {
     LocalStack stack = new LocalStack();
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  System.out.println("\nStopping Tallyhouse ...");
-                  stack.close();
-                  stopped.countDown();
-                },
-                "local-stack-shutdown"));
+    // Registered before the start: Ctrl-C while the servers boot still stops the ones started.
+    CountDownLatch stopped =
+        ServiceMain.closeOnShutdown(
+            "local-stack",
+            () -> {
+              System.out.println("\nStopping Tallyhouse ...");
+              stack.close();
+            });
     try {
       stack.start(System.getenv());
     } catch (Exception e) {
