@@ -123,7 +123,7 @@ public final class CredentialStore {
    * hash and the hashes are then compared in constant time. The lookup's time depends only on the
    * SHA-256 of what was presented, which tells nothing about any stored key's secret (finding a
    * secret from its hash is what SHA-256 prevents), and it stays the same however many keys there
-   * are: comparing against every key in turn took 40 % of activity-query's CPU with 1 000 keys.
+   * are (bench/README.md, "common", has what comparing against every key in turn cost).
    */
   public Optional<Credential> authenticate(String secret) {
     if (secret == null || secret.isEmpty()) {
