@@ -1,12 +1,12 @@
 package io.tallyhouse.ingest;
 
+import io.tallyhouse.common.config.KafkaClientSettings;
 import io.tallyhouse.common.config.PipelineSettings;
 import io.tallyhouse.common.config.Settings;
 import io.tallyhouse.ingest.http.EndpointSettings;
 import io.tallyhouse.ingest.publish.PublishSettings;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 
 /**
  * Everything gateway-ingest reads from its environment, each variable described for the
@@ -22,9 +22,10 @@ import java.util.Map;
  *     acknowledge them
  * @param maxInFlightBytes request bytes (decoded) admitted and not yet answered; past it requests
  *     get 503 at once
- * @param producerOverrides Kafka producer settings from {@code KAFKA_PRODUCER_*} variables (for
- *     example {@code KAFKA_PRODUCER_SECURITY_PROTOCOL} is {@code security.protocol}); the settings
- *     that carry the 202 guarantee and the publish deadline cannot be overridden
+ * @param kafka the brokers and the Kafka client properties from {@code KAFKA_CLIENT_*}, {@code
+ *     KAFKA_PRODUCER_*} and {@code KAFKA_ADMIN_*} (for example {@code
+ *     KAFKA_CLIENT_SECURITY_PROTOCOL} is {@code security.protocol}); the properties that carry the
+ *     202 guarantee and the publish deadline cannot be set ({@link PublishSettings#CLIENTS})
  */
 public record IngestConfig(
     PipelineSettings pipeline,
@@ -34,20 +35,17 @@ public record IngestConfig(
     int maxEventsPerRequest,
     Duration publishTimeout,
     long maxInFlightBytes,
-    Map<String, String> producerOverrides) {
+    KafkaClientSettings kafka) {
 
   private static final int DEFAULT_PORT = 8080;
-
-  public IngestConfig {
-    producerOverrides = Map.copyOf(producerOverrides);
-  }
 
   /**
    * Reads every variable, noting each broken one in {@code s} (ServiceMain lists them all at once).
    */
   public static IngestConfig read(Settings s) {
+    PipelineSettings pipeline = PipelineSettings.read(s);
     return new IngestConfig(
-        PipelineSettings.read(s),
+        pipeline,
         PipelineSettings.http(s, DEFAULT_PORT),
         PipelineSettings.keysFile(s),
         s.number(
@@ -66,22 +64,17 @@ public record IngestConfig(
                 "MAX_IN_FLIGHT_BYTES",
                 "request bytes (decoded) being handled at once; past it a request gets 503")
             .orElse(32L * 1024 * 1024, "33554432 (32 MiB)"),
-        s.prefixed(
-            "KAFKA_PRODUCER_",
-            "any other Kafka producer setting (KAFKA_PRODUCER_SECURITY_PROTOCOL is"
-                + " security.protocol); those the 202 guarantee and the publish deadline rest on are refused",
-            PublishSettings::fixedSettingProblem));
+        pipeline.kafkaClients(s, PublishSettings.CLIENTS));
   }
 
   /** The publisher's part. */
   public PublishSettings publish() {
     return new PublishSettings(
-        pipeline.bootstrapServers(),
+        kafka,
         pipeline.eventsTopic(),
         pipeline.eventsPartitions(),
         publishTimeout,
-        maxInFlightBytes,
-        producerOverrides);
+        maxInFlightBytes);
   }
 
   /** The HTTP side's part. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tallyhouse.common.config.ConfigException;
+import io.tallyhouse.common.config.KafkaClientSettings.Role;
 import io.tallyhouse.common.config.Settings;
 import io.tallyhouse.common.runtime.ServiceMain;
 import java.nio.file.Path;
@@ -29,7 +30,8 @@ class IngestConfigTest {
     assertEquals(1000, config.maxEventsPerRequest());
     assertEquals(Duration.ofSeconds(10), config.publishTimeout());
     assertEquals(32L * 1024 * 1024, config.maxInFlightBytes());
-    assertEquals(Map.of(), config.producerOverrides());
+    assertEquals(Map.of(), config.kafka().client());
+    assertEquals(Map.of(), config.kafka().roles().get(Role.PRODUCER));
   }
 
   @Test
@@ -44,8 +46,8 @@ class IngestConfigTest {
             IngestConfig::read);
     assertEquals(
         Map.of("security.protocol", "SSL", "metadata.max.age.ms", "500"),
-        config.producerOverrides());
-    assertEquals(config.producerOverrides(), config.publish().producerOverrides());
+        config.kafka().roles().get(Role.PRODUCER));
+    assertEquals(config.kafka(), config.publish().kafka());
   }
 
   @Test
@@ -92,7 +94,7 @@ class IngestConfigTest {
     assertEquals(
         List.of(
             "KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS=600000: cannot be set: gateway-ingest fixes"
-                + " delivery.timeout.ms (the 202 guarantee and PUBLISH_TIMEOUT_MS depend on it)"),
+                + " delivery.timeout.ms of its producer (the 202 guarantee and PUBLISH_TIMEOUT_MS depend on it)"),
         e.problems());
   }
 
@@ -116,7 +118,9 @@ class IngestConfigTest {
                 "MAX_EVENTS_PER_REQUEST",
                 "PUBLISH_TIMEOUT_MS",
                 "MAX_IN_FLIGHT_BYTES",
-                "KAFKA_PRODUCER_*")),
+                "KAFKA_CLIENT_*",
+                "KAFKA_PRODUCER_*",
+                "KAFKA_ADMIN_*")),
         names.toString());
     settings.described().forEach(s -> assertTrue(!s.meaning().isBlank(), s.name()));
   }

@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
@@ -23,12 +24,29 @@ public final class LocalKafka implements KafkaEndpoint {
   private final Path dir;
   private final int port;
   private final int controllerPort;
+  private final Security security;
   private KafkaRaftServer server;
 
-  private LocalKafka(Path dir, int port, int controllerPort) {
+  /**
+   * The client listener's security: its protocol (also the listener's name), the broker properties
+   * it needs on top of the one-node set, and the SCRAM users formatted into the storage ({@code
+   * SCRAM-SHA-512=[name=..,password=..]}, as {@code kafka-storage format --add-scram}).
+   */
+  public record Security(
+      String protocol, Map<String, String> brokerProperties, List<String> scramUsers) {
+    public static final Security PLAINTEXT = new Security("PLAINTEXT", Map.of(), List.of());
+
+    public Security {
+      brokerProperties = Map.copyOf(brokerProperties);
+      scramUsers = List.copyOf(scramUsers);
+    }
+  }
+
+  private LocalKafka(Path dir, int port, int controllerPort, Security security) {
     this.dir = dir;
     this.port = port;
     this.controllerPort = controllerPort;
+    this.security = security;
   }
 
   /**
@@ -36,8 +54,13 @@ public final class LocalKafka implements KafkaEndpoint {
    * controllerPort}.
    */
   public static LocalKafka start(Path dir, int port, int controllerPort) {
+    return start(dir, port, controllerPort, Security.PLAINTEXT);
+  }
+
+  /** As {@link #start(Path, int, int)}, with the client listener secured by {@code security}. */
+  public static LocalKafka start(Path dir, int port, int controllerPort, Security security) {
     TestLane.requireServersAllowed("Kafka");
-    LocalKafka kafka = new LocalKafka(dir.toAbsolutePath(), port, controllerPort);
+    LocalKafka kafka = new LocalKafka(dir.toAbsolutePath(), port, controllerPort, security);
     kafka.startServer();
     return kafka;
   }
@@ -78,6 +101,9 @@ public final class LocalKafka implements KafkaEndpoint {
                 .setMetadataLogDirectory(logDir.toString())
                 .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
                 .setControllerListenerName("CONTROLLER");
+        if (!security.scramUsers().isEmpty()) {
+          formatter.setScramArguments(security.scramUsers());
+        }
         formatter.run();
       }
     } catch (IOException e) {
@@ -96,12 +122,14 @@ public final class LocalKafka implements KafkaEndpoint {
     p.put("process.roles", "broker,controller");
     p.put("node.id", "1");
     p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+    String listener = security.protocol();
     p.put(
-        "listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-    p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
-    p.put("inter.broker.listener.name", "PLAINTEXT");
+        "listeners",
+        listener + "://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+    p.put("advertised.listeners", listener + "://127.0.0.1:" + port);
+    p.put("inter.broker.listener.name", listener);
     p.put("controller.listener.names", "CONTROLLER");
-    p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+    p.put("listener.security.protocol.map", listener + ":" + listener + ",CONTROLLER:PLAINTEXT");
     p.put("log.dirs", logDir.toString());
     // One node: every internal topic must have replication 1, or consumers and transactions
     // silently stall.
@@ -117,6 +145,7 @@ public final class LocalKafka implements KafkaEndpoint {
     p.put("group.initial.rebalance.delay.ms", "0");
     p.put("num.partitions", "3");
     p.put("auto.create.topics.enable", "true");
+    p.putAll(security.brokerProperties());
     return p;
   }
 }

@@ -1,6 +1,8 @@
 package io.tallyhouse.stream;
 
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.config.KafkaClientSettings;
+import io.tallyhouse.common.config.KafkaClientSettings.Role;
 import io.tallyhouse.common.config.PipelineSettings;
 import io.tallyhouse.common.config.Settings;
 import io.tallyhouse.schemas.registry.RegistryConfig;
@@ -34,6 +36,9 @@ import java.util.Set;
  *     distinct events topic and the rollups changelog receive committed records
  * @param generationSwitch where a new generation of the stream starts reading when ClickHouse holds
  *     counts already ({@link StreamGenerations})
+ * @param kafka the brokers and the Kafka client properties from {@code KAFKA_CLIENT_*} and the
+ *     roles' variables, for every client usage-stream makes; what exactly once and the writer rest
+ *     on cannot be set ({@link #CLIENTS})
  * @param closeBatchGroups the most groups of its rollup store a stream task visits (and deletes)
  *     per step while it removes closed days, so that no transaction does unbounded work
  */
@@ -52,7 +57,42 @@ public record StreamConfig(
     String producerCompression,
     PipelineSettings.Http http,
     StreamGenerations.Switch generationSwitch,
-    int closeBatchGroups) {
+    int closeBatchGroups,
+    KafkaClientSettings kafka) {
+
+  /**
+   * usage-stream's clients (Kafka Streams with its own producers, consumers and admin client, the
+   * writer's consumer, the admin clients of the topic and generation checks) and what they fix.
+   */
+  public static final KafkaClientSettings.Fixed CLIENTS =
+      KafkaClientSettings.Fixed.of(
+              "usage-stream", Role.STREAMS, Role.PRODUCER, Role.CONSUMER, Role.ADMIN)
+          .with(
+              Role.STREAMS,
+              "exactly once and the stream's names rest on it; set APPLICATION_ID, STATE_DIR,"
+                  + " COMMIT_INTERVAL_MS or STREAM_THREADS",
+              Set.of(
+                  "application.id",
+                  "processing.guarantee",
+                  "state.dir",
+                  "commit.interval.ms",
+                  "num.stream.threads",
+                  "default.deserialization.exception.handler",
+                  "deserialization.exception.handler"))
+          .with(
+              Role.PRODUCER,
+              "exactly once rests on it",
+              Set.of("transactional.id", "enable.idempotence", "acks"))
+          .with(
+              Role.CONSUMER,
+              "the writer reads committed transactions only and commits after ClickHouse took"
+                  + " the rows",
+              Set.of(
+                  "isolation.level",
+                  "enable.auto.commit",
+                  "group.id",
+                  "auto.offset.reset",
+                  "allow.auto.create.topics"));
 
   /** Kafka's compression.type values. */
   private static final Set<String> COMPRESSIONS = Set.of("none", "gzip", "snappy", "lz4", "zstd");
@@ -125,6 +165,7 @@ public record StreamConfig(
                 "the most rollup-store groups a stream task deletes per"
                     + " step while it removes closed days")
             .intOrElse(5_000);
+    KafkaClientSettings kafka = pipeline.kafkaClients(s, CLIENTS);
     return new StreamConfig(
         applicationId,
         pipeline,
@@ -140,7 +181,8 @@ public record StreamConfig(
         compression,
         http,
         generationSwitch,
-        closeBatchGroups);
+        closeBatchGroups,
+        kafka);
   }
 
   public String bootstrapServers() {
@@ -179,7 +221,7 @@ public record StreamConfig(
   public StreamGenerations.Setup generations() {
     return new StreamGenerations.Setup(
         applicationId,
-        bootstrapServers(),
+        kafka,
         eventsTopic(),
         eventsPartitions(),
         distinctEventsTopic,

@@ -26,13 +26,11 @@ import io.vertx.ext.web.Router;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,8 +67,7 @@ public final class UsageStreamApp implements AutoCloseable {
     this.config = config;
     this.clickHouse = new ClickHouse(config.clickHouse());
     this.registry = new SchemaRegistryClient(config.registry());
-    this.offsetsAdmin =
-        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()));
+    this.offsetsAdmin = Admin.create(config.kafka().admin());
     this.threadFailures = new StreamThreadFailures(config.registry().url());
     this.streams =
         new KafkaStreams(
@@ -192,9 +189,7 @@ public final class UsageStreamApp implements AutoCloseable {
   }
 
   private void createTopics() {
-    try (Admin admin =
-        Admin.create(
-            Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()))) {
+    try (Admin admin = Admin.create(config.kafka().admin())) {
       PipelineTopics.ensure(
           admin,
           List.of(config.eventsTopic(), config.distinctEventsTopic(), config.deadLetterTopic()),
@@ -210,7 +205,7 @@ public final class UsageStreamApp implements AutoCloseable {
     StreamGenerations generations = new StreamGenerations(config.generations(), clickHouse);
     return ClickHouseWriter.of(
         config.applicationId(),
-        config.bootstrapServers(),
+        config.kafka(),
         config.distinctEventsTopic(),
         config.writer(),
         clickHouse,
@@ -222,13 +217,15 @@ public final class UsageStreamApp implements AutoCloseable {
   }
 
   static Properties streamsProperties(StreamConfig config) {
-    return StreamsProperties.of(
-        config.applicationId(),
-        config.bootstrapServers(),
-        config.stateDir(),
-        config.commitInterval(),
-        config.streamThreads(),
-        config.producerCompression());
+    return config
+        .kafka()
+        .streams(
+            StreamsProperties.of(
+                config.applicationId(),
+                config.stateDir(),
+                config.commitInterval(),
+                config.streamThreads(),
+                config.producerCompression()));
   }
 
   /**

@@ -51,6 +51,14 @@ public record PipelineSettings(
             .daysOrElse(DEFAULT_DEDUP_WINDOW));
   }
 
+  /**
+   * The Kafka client properties the operator sets ({@code KAFKA_CLIENT_*}, {@code KAFKA_PRODUCER_*}
+   * and the other roles'), refusing the properties the service {@code fixed}.
+   */
+  public KafkaClientSettings kafkaClients(Settings settings, KafkaClientSettings.Fixed fixed) {
+    return KafkaClientSettings.read(settings, bootstrapServers, fixed);
+  }
+
   /** The Confluent-compatible schema registry. */
   public static RegistryConfig registry(Settings settings) {
     String url =

@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,14 +11,10 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.local.ExpectedActivity.SentEvent;
-import io.tallyhouse.testkit.Await;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.math.BigDecimal;
-import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -29,7 +23,6 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -115,20 +108,7 @@ class EndToEndIntegrationTest {
     SENT.add(SENT.get(5));
 
     long distinct = SENT.stream().map(e -> e.account() + "/" + e.eventId()).distinct().count();
-    long deadline = System.nanoTime() + Await.STALL.toNanos();
-    long counted = -1;
-    while (System.nanoTime() < deadline) {
-      List<JsonNode> rows =
-          pipeline.clickHouse.query("SELECT toString(sum(requests)) AS n FROM usage_daily FINAL");
-      counted =
-          rows.isEmpty() || rows.get(0).get("n").isNull()
-              ? 0
-              : Long.parseLong(rows.get(0).get("n").asText());
-      if (counted >= distinct) {
-        break;
-      }
-      Thread.sleep(200);
-    }
+    long counted = pipeline.awaitCountedRequests(distinct);
     assertEquals(distinct, counted, "every distinct event reaches ClickHouse exactly once");
   }
 
@@ -246,36 +226,7 @@ class EndToEndIntegrationTest {
         ExpectedActivity.of(SENT, account, today, byUser, byKey, filter);
     JsonNode actual = get(key, query).get("data");
     assertFalse(expected.isEmpty(), "the fixture must produce items for " + query);
-    assertEquals(expected.size(), actual.size(), "items for ?" + query);
-    for (int i = 0; i < expected.size(); i++) {
-      Map<String, Object> want = expected.get(i);
-      JsonNode got = actual.get(i);
-      List<String> names = new ArrayList<>();
-      for (Iterator<String> it = got.fieldNames(); it.hasNext(); ) {
-        names.add(it.next());
-      }
-      assertEquals(
-          List.copyOf(want.keySet()).stream().sorted().toList(),
-          names.stream().sorted().toList(),
-          "fields of item " + i);
-      for (Map.Entry<String, Object> field : want.entrySet()) {
-        JsonNode value = got.get(field.getKey());
-        Object w = field.getValue();
-        String where = "item " + i + " field " + field.getKey() + " for ?" + query;
-        if (w instanceof BigDecimal decimal) {
-          assertTrue(value.isNumber(), where + " is a JSON number");
-          assertEquals(
-              0, decimal.compareTo(value.decimalValue()), where + ": " + decimal + " vs " + value);
-        } else if (w instanceof Long count) {
-          assertTrue(value.isIntegralNumber(), where + " is an integer");
-          assertEquals(count.longValue(), value.longValue(), where);
-        } else if (w == null) {
-          assertTrue(value.isNull(), where + " is null");
-        } else {
-          assertEquals(w, value.asText(), where);
-        }
-      }
-    }
+    ExpectedActivity.assertAnswer(expected, actual, query);
   }
 
   private static SentEvent randomEvent(
@@ -335,61 +286,14 @@ class EndToEndIntegrationTest {
   }
 
   private static void postAll(List<SentEvent> events) throws Exception {
-    StringWriter out = new StringWriter();
-    try (JsonGenerator g = new JsonFactory().createGenerator(out)) {
-      g.writeStartArray();
-      int i = 0;
-      for (SentEvent e : events) {
-        g.writeStartObject();
-        g.writeStringField("event_id", e.eventId());
-        g.writeStringField("account_id", e.account());
-        // Either case is accepted; half the events send the hash in upper case.
-        g.writeStringField(
-            "api_key_hash", i++ % 2 == 0 ? e.apiKeyHash() : e.apiKeyHash().toUpperCase());
-        if (e.user() != null) {
-          g.writeStringField("user", e.user());
-        }
-        g.writeStringField("model", e.model());
-        // model_permaslug and endpoint_id take their defaults when they equal them.
-        if (!e.permaslug().equals(e.model())) {
-          g.writeStringField("model_permaslug", e.permaslug());
-        }
-        g.writeStringField("provider_name", e.provider());
-        g.writeStringField("created_at", e.createdAt().toString());
-        g.writeNumberField("prompt_tokens", e.promptTokens());
-        g.writeNumberField("completion_tokens", e.completionTokens());
-        g.writeNumberField("reasoning_tokens", e.reasoningTokens());
-        g.writeNumberField("cached_tokens", e.cachedTokens());
-        // Money as a JSON number in exponent form and as a string: both are exact.
-        if (i % 2 == 0) {
-          g.writeFieldName("cost");
-          g.writeNumber(e.cost().stripTrailingZeros().toString());
-        } else {
-          g.writeStringField("cost", e.cost().toPlainString());
-        }
-        g.writeBooleanField("is_byok", e.byok());
-        if (e.byok()) {
-          g.writeFieldName("byok_cost");
-          g.writeNumber(e.byokCost().toPlainString());
-        }
-        g.writeEndObject();
-      }
-      g.writeEndArray();
-    }
-    HttpResponse<String> response = post(ingestToken, out.toString());
+    HttpResponse<String> response = post(ingestToken, ExpectedActivity.requestBody(events));
     assertEquals(202, response.statusCode(), response.body());
     assertEquals(events.size(), JSON.readTree(response.body()).get("accepted").asInt());
   }
 
   private static HttpResponse<String> post(String token, String body)
       throws IOException, InterruptedException {
-    return HTTP.send(
-        HttpRequest.newBuilder(URI.create(pipeline.ingestUrl() + "/v1/events"))
-            .header("Authorization", "Bearer " + token)
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    return pipeline.post(token, body);
   }
 
   private static JsonNode get(String key, String query) throws Exception {
@@ -400,13 +304,6 @@ class EndToEndIntegrationTest {
 
   private static HttpResponse<String> request(String key, String query)
       throws IOException, InterruptedException {
-    HttpRequest.Builder builder =
-        HttpRequest.newBuilder(
-            URI.create(
-                pipeline.queryUrl() + "/api/v1/activity" + (query.isEmpty() ? "" : "?" + query)));
-    if (key != null) {
-      builder.header("Authorization", "Bearer " + key);
-    }
-    return HTTP.send(builder.GET().build(), HttpResponse.BodyHandlers.ofString());
+    return pipeline.activity(key, query);
   }
 }

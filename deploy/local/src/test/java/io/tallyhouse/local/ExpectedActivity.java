@@ -1,11 +1,20 @@
 package io.tallyhouse.local;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.StringWriter;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -124,5 +133,85 @@ final class ExpectedActivity {
                 m -> (String) m.get("api_key_hash"),
                 Comparator.nullsFirst(Comparator.naturalOrder())));
     return items;
+  }
+
+  /** The request body gateway-ingest takes for {@code events}, in the forms the contract allows. */
+  static String requestBody(List<SentEvent> events) throws IOException {
+    StringWriter out = new StringWriter();
+    try (JsonGenerator g = new JsonFactory().createGenerator(out)) {
+      g.writeStartArray();
+      int i = 0;
+      for (SentEvent e : events) {
+        g.writeStartObject();
+        g.writeStringField("event_id", e.eventId());
+        g.writeStringField("account_id", e.account());
+        // Either case is accepted; half the events send the hash in upper case.
+        g.writeStringField(
+            "api_key_hash", i++ % 2 == 0 ? e.apiKeyHash() : e.apiKeyHash().toUpperCase());
+        if (e.user() != null) {
+          g.writeStringField("user", e.user());
+        }
+        g.writeStringField("model", e.model());
+        // model_permaslug and endpoint_id take their defaults when they equal them.
+        if (!e.permaslug().equals(e.model())) {
+          g.writeStringField("model_permaslug", e.permaslug());
+        }
+        g.writeStringField("provider_name", e.provider());
+        g.writeStringField("created_at", e.createdAt().toString());
+        g.writeNumberField("prompt_tokens", e.promptTokens());
+        g.writeNumberField("completion_tokens", e.completionTokens());
+        g.writeNumberField("reasoning_tokens", e.reasoningTokens());
+        g.writeNumberField("cached_tokens", e.cachedTokens());
+        // Money as a JSON number in exponent form and as a string: both are exact.
+        if (i % 2 == 0) {
+          g.writeFieldName("cost");
+          g.writeNumber(e.cost().stripTrailingZeros().toString());
+        } else {
+          g.writeStringField("cost", e.cost().toPlainString());
+        }
+        g.writeBooleanField("is_byok", e.byok());
+        if (e.byok()) {
+          g.writeFieldName("byok_cost");
+          g.writeNumber(e.byokCost().toPlainString());
+        }
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+    }
+    return out.toString();
+  }
+
+  /** Asserts that the activity API's {@code actual} data equals {@code expected}. */
+  static void assertAnswer(List<Map<String, Object>> expected, JsonNode actual, String query) {
+    assertEquals(expected.size(), actual.size(), "items for ?" + query);
+    for (int i = 0; i < expected.size(); i++) {
+      Map<String, Object> want = expected.get(i);
+      JsonNode got = actual.get(i);
+      List<String> names = new ArrayList<>();
+      for (Iterator<String> it = got.fieldNames(); it.hasNext(); ) {
+        names.add(it.next());
+      }
+      assertEquals(
+          List.copyOf(want.keySet()).stream().sorted().toList(),
+          names.stream().sorted().toList(),
+          "fields of item " + i);
+      for (Map.Entry<String, Object> field : want.entrySet()) {
+        JsonNode value = got.get(field.getKey());
+        Object w = field.getValue();
+        String where = "item " + i + " field " + field.getKey() + " for ?" + query;
+        if (w instanceof BigDecimal decimal) {
+          assertTrue(value.isNumber(), where + " is a JSON number");
+          assertEquals(
+              0, decimal.compareTo(value.decimalValue()), where + ": " + decimal + " vs " + value);
+        } else if (w instanceof Long count) {
+          assertTrue(value.isIntegralNumber(), where + " is an integer");
+          assertEquals(count.longValue(), value.longValue(), where);
+        } else if (w == null) {
+          assertTrue(value.isNull(), where + " is null");
+        } else {
+          assertEquals(w, value.asText(), where);
+        }
+      }
+    }
   }
 }

@@ -1,5 +1,6 @@
 package io.tallyhouse.local;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
@@ -11,12 +12,18 @@ import io.tallyhouse.query.ActivityServer;
 import io.tallyhouse.query.QueryConfig;
 import io.tallyhouse.stream.StreamConfig;
 import io.tallyhouse.stream.UsageStreamApp;
+import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -27,6 +34,9 @@ import java.util.Map;
  */
 final class Pipeline implements AutoCloseable {
 
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
   final String name;
   final CredentialStore keys;
   final ClickHouse clickHouse;
@@ -35,18 +45,20 @@ final class Pipeline implements AutoCloseable {
   final ActivityServer query;
 
   Pipeline(String name, Clock clock) throws IOException {
+    this(name, clock, Map.of());
+  }
+
+  /**
+   * A pipeline whose services reach Kafka as {@code kafkaEnvironment} says ({@code
+   * KAFKA_BOOTSTRAP_SERVERS}, {@code KAFKA_CLIENT_*}), instead of the shared broker.
+   */
+  Pipeline(String name, Clock clock, Map<String, String> kafkaEnvironment) throws IOException {
     this.name = name;
     Path home = Files.createTempDirectory("tallyhouse-" + name);
     this.keys = new CredentialStore(home.resolve("keys.jsonl"));
     ClickHouseEndpoint ch = Infra.clickhouse();
 
-    Map<String, String> env = Infra.serviceEnvironment();
-    env.put("CLICKHOUSE_DATABASE", name);
-    env.put("KEYS_FILE", keys.file().toString());
-    env.put("EVENTS_TOPIC", name + "-events");
-    env.put("APPLICATION_ID", name + "-stream");
-    env.put("STATE_DIR", home.resolve("streams").toString());
-    env.put("HTTP_PORT", "0");
+    Map<String, String> env = environment(name, home, kafkaEnvironment);
 
     this.clickHouse =
         new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name));
@@ -55,12 +67,74 @@ final class Pipeline implements AutoCloseable {
     this.query = ActivityServer.start(ServiceMain.read(env, QueryConfig::read), clock);
   }
 
+  /**
+   * The services' environment for the pipeline {@code name} living in {@code home}: the shared
+   * servers, its own topics, database, application id and key file, and {@code kafkaEnvironment} on
+   * top.
+   */
+  static Map<String, String> environment(
+      String name, Path home, Map<String, String> kafkaEnvironment) {
+    Map<String, String> env = Infra.serviceEnvironment();
+    env.put("CLICKHOUSE_DATABASE", name);
+    env.put("KEYS_FILE", home.resolve("keys.jsonl").toString());
+    env.put("EVENTS_TOPIC", name + "-events");
+    env.put("APPLICATION_ID", name + "-stream");
+    env.put("STATE_DIR", home.resolve("streams").toString());
+    env.put("HTTP_PORT", "0");
+    env.putAll(kafkaEnvironment);
+    return env;
+  }
+
+  /**
+   * Waits until ClickHouse counts {@code distinct} requests (or {@link Await#STALL} passes) and
+   * returns what it counts.
+   */
+  long awaitCountedRequests(long distinct) throws InterruptedException {
+    long deadline = System.nanoTime() + Await.STALL.toNanos();
+    long counted = -1;
+    while (System.nanoTime() < deadline) {
+      List<JsonNode> rows =
+          clickHouse.query("SELECT toString(sum(requests)) AS n FROM usage_daily FINAL");
+      counted =
+          rows.isEmpty() || rows.get(0).get("n").isNull()
+              ? 0
+              : Long.parseLong(rows.get(0).get("n").asText());
+      if (counted >= distinct) {
+        break;
+      }
+      Thread.sleep(200);
+    }
+    return counted;
+  }
+
   String ingestUrl() {
     return "http://127.0.0.1:" + ingest.port();
   }
 
   String queryUrl() {
     return "http://127.0.0.1:" + query.port();
+  }
+
+  /** Posts {@code body} to gateway-ingest's events endpoint with {@code token}. */
+  HttpResponse<String> post(String token, String body) throws IOException, InterruptedException {
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create(ingestUrl() + "/v1/events"))
+            .header("Authorization", "Bearer " + token)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** The activity API's answer to {@code key} for {@code query}. */
+  HttpResponse<String> activity(String key, String query) throws IOException, InterruptedException {
+    HttpRequest.Builder builder =
+        HttpRequest.newBuilder(
+            URI.create(queryUrl() + "/api/v1/activity" + (query.isEmpty() ? "" : "?" + query)));
+    if (key != null) {
+      builder.header("Authorization", "Bearer " + key);
+    }
+    return HTTP.send(builder.GET().build(), HttpResponse.BodyHandlers.ofString());
   }
 
   String newIngestToken() {

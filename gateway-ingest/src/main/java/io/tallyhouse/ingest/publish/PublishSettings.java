@@ -1,73 +1,62 @@
 package io.tallyhouse.ingest.publish;
 
+import io.tallyhouse.common.config.KafkaClientSettings;
+import io.tallyhouse.common.config.KafkaClientSettings.Role;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
  * The producer's and admin client's settings: those the 202 promise and the publish deadline rest
- * on, which no override may change, and the operator's {@code KAFKA_PRODUCER_*} overrides for the
- * rest.
+ * on, which no variable may change, and the operator's Kafka client properties ({@code
+ * KAFKA_CLIENT_*}, {@code KAFKA_PRODUCER_*}, {@code KAFKA_ADMIN_*}) for the rest.
  *
- * @param bootstrapServers Kafka brokers
+ * @param kafka the brokers and the operator's client properties, none of them fixed ({@link
+ *     #CLIENTS})
  * @param topic the events topic
  * @param partitions partitions of the events topic when this service creates it
  * @param timeout how long a request may wait for Kafka to take its records, and again for their
  *     acknowledgement
  * @param maxInFlightBytes request bytes the HTTP side admits at once; the producer's buffer holds
  *     more than that
- * @param producerOverrides further producer settings ({@code security.protocol} and the like), none
- *     of them fixed
  */
 public record PublishSettings(
-    String bootstrapServers,
+    KafkaClientSettings kafka,
     String topic,
     int partitions,
     Duration timeout,
-    long maxInFlightBytes,
-    Map<String, String> producerOverrides) {
+    long maxInFlightBytes) {
 
-  /** What the 202 promise and the publish deadline rest on. */
-  private static final Set<String> FIXED =
-      Set.of(
-          "acks",
-          "enable.idempotence",
-          "delivery.timeout.ms",
-          "request.timeout.ms",
-          "max.block.ms",
-          "bootstrap.servers",
-          "key.serializer",
-          "value.serializer",
-          "transactional.id");
-
-  public PublishSettings {
-    producerOverrides = Map.copyOf(producerOverrides);
-    for (String key : producerOverrides.keySet()) {
-      if (fixedSettingProblem(key) != null) {
-        throw new IllegalArgumentException(key + ": " + fixedSettingProblem(key));
-      }
-    }
-  }
-
-  /** Why the producer setting {@code key} may not be overridden, or null when it may. */
-  public static String fixedSettingProblem(String key) {
-    return FIXED.contains(key)
-        ? "cannot be set: gateway-ingest fixes "
-            + key
-            + " (the 202 guarantee and PUBLISH_TIMEOUT_MS depend on it)"
-        : null;
-  }
+  /**
+   * gateway-ingest's clients and what they fix: the producer what the 202 promise and the publish
+   * deadline rest on, the admin client the readiness check's deadline.
+   */
+  public static final KafkaClientSettings.Fixed CLIENTS =
+      KafkaClientSettings.Fixed.of("gateway-ingest", Role.PRODUCER, Role.ADMIN)
+          .with(
+              Role.PRODUCER,
+              "the 202 guarantee and PUBLISH_TIMEOUT_MS depend on it",
+              Set.of(
+                  "acks",
+                  "enable.idempotence",
+                  "delivery.timeout.ms",
+                  "request.timeout.ms",
+                  "max.block.ms",
+                  "transactional.id"))
+          .with(
+              Role.ADMIN,
+              "topic creation and the readiness check answer within PUBLISH_TIMEOUT_MS",
+              Set.of("default.api.timeout.ms", "request.timeout.ms"));
 
   /**
    * The producer's settings: idempotent and acks=all, giving up on a record at the publish
    * deadline.
    */
-  Properties producerProperties() {
-    Properties props = new Properties();
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+  Map<String, Object> producerProperties() {
+    Map<String, Object> props = new HashMap<>();
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     props.put(ProducerConfig.BATCH_SIZE_CONFIG, 64 * 1024);
@@ -88,8 +77,7 @@ public record PublishSettings(
     // send() blocks (the sender thread only) while metadata is missing or the buffer is full, at
     // most this long.
     props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, millis);
-    props.putAll(producerOverrides);
-    return props;
+    return kafka.producer(props);
   }
 
   /**
@@ -98,12 +86,11 @@ public record PublishSettings(
    */
   Map<String, Object> adminProperties() {
     int millis = (int) timeout.toMillis();
-    return Map.of(
-        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-        bootstrapServers,
-        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-        millis,
-        AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-        Math.min(millis, 30_000));
+    return kafka.admin(
+        Map.of(
+            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+            millis,
+            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+            Math.min(millis, 30_000)));
   }
 }

@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.tallyhouse.common.config.ConfigException;
+import io.tallyhouse.common.config.KafkaClientSettings;
+import io.tallyhouse.common.config.KafkaClientSettings.Role;
+import io.tallyhouse.common.config.Settings;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -15,15 +18,18 @@ import org.junit.jupiter.api.Test;
  */
 class PublishSettingsTest {
 
-  private static PublishSettings settings(Map<String, String> overrides) {
-    return new PublishSettings(
-        "broker:9092", "usage-events", 6, Duration.ofSeconds(3), 32L * 1024 * 1024, overrides);
+  private static PublishSettings settings(Map<String, String> env) {
+    Settings s = Settings.of(env);
+    KafkaClientSettings kafka =
+        s.validate(KafkaClientSettings.read(s, "broker:9092", PublishSettings.CLIENTS));
+    return new PublishSettings(kafka, "usage-events", 6, Duration.ofSeconds(3), 32L * 1024 * 1024);
   }
 
   @Test
   void theProducerIsIdempotentWithAcksAllAndGivesUpAtThePublishDeadline() {
-    Properties props =
-        settings(Map.of("security.protocol", "SSL", "linger.ms", "20")).producerProperties();
+    Map<String, Object> props =
+        settings(Map.of("KAFKA_CLIENT_SECURITY_PROTOCOL", "SSL", "KAFKA_PRODUCER_LINGER_MS", "20"))
+            .producerProperties();
     assertEquals("all", props.get("acks"));
     assertEquals(true, props.get("enable.idempotence"));
     assertEquals(3000, props.get("delivery.timeout.ms"));
@@ -38,10 +44,14 @@ class PublishSettingsTest {
   @Test
   void aSettingTheGuaranteeRestsOnCannotBeOverridden() {
     assertEquals(
-        "cannot be set: gateway-ingest fixes acks (the 202 guarantee and PUBLISH_TIMEOUT_MS depend on it)",
-        PublishSettings.fixedSettingProblem("acks"));
-    assertNull(PublishSettings.fixedSettingProblem("security.protocol"));
+        "cannot be set: gateway-ingest fixes acks of its producer"
+            + " (the 202 guarantee and PUBLISH_TIMEOUT_MS depend on it)",
+        PublishSettings.CLIENTS.problem(Role.PRODUCER, "acks"));
+    assertNull(PublishSettings.CLIENTS.problem(Role.PRODUCER, "security.protocol"));
     assertThrows(
-        IllegalArgumentException.class, () -> settings(Map.of("delivery.timeout.ms", "600000")));
+        ConfigException.class,
+        () -> settings(Map.of("KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS", "600000")));
+    assertThrows(
+        ConfigException.class, () -> settings(Map.of("KAFKA_CLIENT_REQUEST_TIMEOUT_MS", "600000")));
   }
 }

@@ -2,6 +2,7 @@ package io.tallyhouse.stream.maintenance;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseException;
+import io.tallyhouse.common.config.KafkaClientSettings;
 import io.tallyhouse.common.config.Settings;
 import io.tallyhouse.stream.rollup.RollupStore;
 import io.tallyhouse.stream.writer.ClickHouseWriter;
@@ -17,7 +18,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
@@ -76,7 +76,7 @@ public final class StreamGenerations {
    */
   public record Setup(
       String applicationId,
-      String bootstrapServers,
+      KafkaClientSettings kafka,
       String eventsTopic,
       int eventsPartitions,
       String distinctEventsTopic,
@@ -338,7 +338,6 @@ public final class StreamGenerations {
   }
 
   private Admin admin() {
-    return Admin.create(
-        Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, setup.bootstrapServers()));
+    return Admin.create(setup.kafka().admin());
   }
 }

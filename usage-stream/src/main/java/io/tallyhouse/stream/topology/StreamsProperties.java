@@ -10,7 +10,8 @@ import org.apache.kafka.streams.errors.LogAndFailExceptionHandler;
 
 /**
  * The Kafka Streams settings the topology runs with: exactly once, its own cache, and the timeouts
- * it needs.
+ * it needs. The brokers and the operator's client properties come on top ({@link
+ * io.tallyhouse.common.config.KafkaClientSettings#streams}).
  */
 public final class StreamsProperties {
 
@@ -18,14 +19,12 @@ public final class StreamsProperties {
 
   public static Properties of(
       String applicationId,
-      String bootstrapServers,
       Path stateDir,
       Duration commitInterval,
       int streamThreads,
       String producerCompression) {
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
-    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, commitInterval.toMillis());

@@ -3,6 +3,7 @@ package io.tallyhouse.stream.writer;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseException;
 import io.tallyhouse.common.clickhouse.Migrations;
+import io.tallyhouse.common.config.KafkaClientSettings;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.ZoneOffset;
@@ -100,7 +101,7 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
    */
   public static ClickHouseWriter of(
       String applicationId,
-      String bootstrapServers,
+      KafkaClientSettings kafka,
       String distinctEventsTopic,
       WriterSettings settings,
       ClickHouse clickHouse,
@@ -116,7 +117,7 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
     return new ClickHouseWriter(
         settings,
         preparation,
-        KafkaRecordSource.opener(bootstrapServers, group(applicationId), settings, health),
+        KafkaRecordSource.opener(kafka, group(applicationId), settings, health),
         clickHouse::insertTabSeparated,
         distinctEventsTopic,
         Clock.systemUTC(),

@@ -1,12 +1,12 @@
 package io.tallyhouse.stream.writer;
 
+import io.tallyhouse.common.config.KafkaClientSettings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.CommitFailedException;
@@ -34,7 +34,7 @@ final class KafkaRecordSource implements RecordSource {
   private final WriterHealth health;
 
   private KafkaRecordSource(
-      Properties properties,
+      Map<String, Object> properties,
       Collection<String> topics,
       Duration commitTimeout,
       WriterHealth health) {
@@ -48,11 +48,13 @@ final class KafkaRecordSource implements RecordSource {
     consumer.subscribe(topics);
   }
 
-  /** Opens consumers of the writer's group {@code group} on {@code bootstrapServers}. */
+  /**
+   * Opens consumers of the writer's group {@code group} on {@code kafka}'s brokers, with its client
+   * properties.
+   */
   static RecordSource.Opener opener(
-      String bootstrapServers, String group, WriterSettings settings, WriterHealth health) {
-    Properties props = new Properties();
-    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+      KafkaClientSettings kafka, String group, WriterSettings settings, WriterHealth health) {
+    Map<String, Object> props = new HashMap<>();
     props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
     // Only records of committed Streams transactions: an aborted attempt must never reach
     // ClickHouse.
@@ -71,7 +73,8 @@ final class KafkaRecordSource implements RecordSource {
     // partition count; a broker creating it first on this subscription would give it the broker's
     // default count.
     props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-    return topics -> new KafkaRecordSource(props, topics, settings.commitTimeout(), health);
+    Map<String, Object> consumerProps = kafka.consumer(props);
+    return topics -> new KafkaRecordSource(consumerProps, topics, settings.commitTimeout(), health);
   }
 
   /**
