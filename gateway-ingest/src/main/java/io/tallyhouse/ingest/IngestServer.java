@@ -65,10 +65,11 @@ public final class IngestServer implements AutoCloseable {
       throw e;
     }
     LOG.info(
-        "gateway-ingest listening on {}:{}, topic {}",
+        "gateway-ingest listening on {}:{}, topic {}, Kafka client properties set: {}",
         config.http().host(),
         ingest.port(),
-        config.pipeline().eventsTopic());
+        config.pipeline().eventsTopic(),
+        config.kafka().describeKeys());
     return ingest;
   }
 

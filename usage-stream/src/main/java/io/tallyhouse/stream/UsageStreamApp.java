@@ -100,6 +100,10 @@ public final class UsageStreamApp implements AutoCloseable {
       app.writer.start();
       app.rawRetention.start();
       app.listen();
+      LOG.info(
+          "usage-stream {} started, Kafka client properties set: {}",
+          config.applicationId(),
+          config.kafka().describeKeys());
     } catch (RuntimeException e) {
       app.close();
       throw e;

@@ -1,8 +1,10 @@
 package io.tallyhouse.common.config;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
@@ -30,17 +32,25 @@ public record KafkaClientSettings(
 
   /** A kind of Kafka client, with the prefix of its variables. */
   public enum Role {
-    PRODUCER("KAFKA_PRODUCER_", "producer."),
-    CONSUMER("KAFKA_CONSUMER_", "consumer."),
-    ADMIN("KAFKA_ADMIN_", "admin."),
-    STREAMS("KAFKA_STREAMS_", "");
+    PRODUCER(
+        "KAFKA_PRODUCER_",
+        "producer.",
+        "producer property (usage-stream: Kafka Streams' producers)"),
+    CONSUMER(
+        "KAFKA_CONSUMER_",
+        "consumer.",
+        "consumer property (usage-stream: the ClickHouse writer's and Kafka Streams' consumers)"),
+    ADMIN("KAFKA_ADMIN_", "admin.", "admin client property (usage-stream: also Kafka Streams')"),
+    STREAMS("KAFKA_STREAMS_", "", "Streams property");
 
     private final String variablePrefix;
     private final String streamsPrefix;
+    private final String meaning;
 
-    Role(String variablePrefix, String streamsPrefix) {
+    Role(String variablePrefix, String streamsPrefix, String meaning) {
       this.variablePrefix = variablePrefix;
       this.streamsPrefix = streamsPrefix;
+      this.meaning = meaning;
     }
 
     public String variablePrefix() {
@@ -70,11 +80,6 @@ public record KafkaClientSettings(
       copy.put(role, Map.copyOf(roles.getOrDefault(role, Map.of())));
     }
     roles = Collections.unmodifiableMap(copy);
-  }
-
-  /** Only the bootstrap servers: no properties set by the operator. */
-  public static KafkaClientSettings plain(String bootstrapServers) {
-    return new KafkaClientSettings(bootstrapServers, Map.of(), Map.of());
   }
 
   /**
@@ -149,7 +154,8 @@ public record KafkaClientSettings(
             CLIENT_PREFIX,
             "any Kafka client property, for every client the service makes:"
                 + " the rest of the name in lower case with dots for underscores"
-                + " (KAFKA_CLIENT_SASL_JAAS_CONFIG is sasl.jaas.config)",
+                + " (KAFKA_CLIENT_SASL_JAAS_CONFIG is sasl.jaas.config); what the service's"
+                + " guarantees rest on is refused",
             fixed::clientProblem);
     Map<Role, Map<String, String>> roles = new EnumMap<>(Role.class);
     for (Role role : Role.values()) {
@@ -160,19 +166,29 @@ public record KafkaClientSettings(
           role,
           s.prefixed(
               role.variablePrefix,
-              "any Kafka "
-                  + role.lowerName()
-                  + " property, for that role only, winning over KAFKA_CLIENT_*",
+              "any Kafka " + role.meaning + ", winning over KAFKA_CLIENT_*",
               key -> fixed.problem(role, key)));
     }
     return new KafkaClientSettings(bootstrapServers, client, roles);
   }
 
-  /** The property keys the operator set for {@code role}, for logs (the values may be secrets). */
-  public Set<String> keys(Role role) {
-    Set<String> keys = new TreeSet<>(client.keySet());
-    keys.addAll(roles.get(role).keySet());
-    return keys;
+  /**
+   * The keys the operator set, for the log (the values may be secrets and never appear): {@code
+   * "security.protocol, sasl.jaas.config (every client); linger.ms (producer)"}, or {@code "none"}.
+   */
+  public String describeKeys() {
+    List<String> parts = new ArrayList<>();
+    if (!client.isEmpty()) {
+      parts.add(String.join(", ", new TreeSet<>(client.keySet())) + " (every client)");
+    }
+    roles.forEach(
+        (role, props) -> {
+          if (!props.isEmpty()) {
+            parts.add(
+                String.join(", ", new TreeSet<>(props.keySet())) + " (" + role.lowerName() + ")");
+          }
+        });
+    return parts.isEmpty() ? "none" : String.join("; ", parts);
   }
 
   /**

@@ -60,7 +60,10 @@ class KafkaClientSettingsTest {
     assertEquals("20", producer.get("linger.ms"));
     assertEquals("all", producer.get("acks"));
     assertEquals("/all.p12", kafka.consumer(Map.of()).get("ssl.truststore.location"));
-    assertEquals(Set.of("linger.ms", "ssl.truststore.location"), kafka.keys(Role.PRODUCER));
+    assertEquals(
+        "ssl.truststore.location (every client); linger.ms, ssl.truststore.location (producer)",
+        kafka.describeKeys());
+    assertEquals("none", read(Map.of()).describeKeys());
   }
 
   @Test
