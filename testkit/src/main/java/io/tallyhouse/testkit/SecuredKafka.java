@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -162,10 +163,78 @@ public final class SecuredKafka implements KafkaEndpoint, AutoCloseable {
               new ResourcePattern(ResourceType.CLUSTER, "kafka-cluster", PatternType.LITERAL),
               new AccessControlEntry(principal, "*", operation, AclPermissionType.ALLOW)));
     }
+    createAcls(acls, principal + " ACLs on " + prefix);
+  }
+
+  /**
+   * The least a pipeline service's principal needs, granted by the super user: READ, WRITE,
+   * DESCRIBE and DESCRIBE_CONFIGS on {@code topics} (which an administrator created) and no CREATE
+   * or ALTER on them; for Kafka Streams' own topics (its changelogs, named after {@code
+   * applicationId}) CREATE too, on that prefix only; READ and DESCRIBE on the consumer groups and
+   * WRITE and DESCRIBE on the transactional ids starting with {@code applicationId};
+   * IDEMPOTENT_WRITE on the cluster.
+   */
+  public void grantLeastPrivilege(String user, Collection<String> topics, String applicationId) {
+    String principal = principal(user);
+    List<AclBinding> acls = new ArrayList<>();
+    List<AclOperation> onTopics =
+        List.of(
+            AclOperation.READ,
+            AclOperation.WRITE,
+            AclOperation.DESCRIBE,
+            AclOperation.DESCRIBE_CONFIGS);
+    for (String topic : topics) {
+      onTopics.forEach(
+          operation -> acls.add(allow(principal, ResourceType.TOPIC, topic, false, operation)));
+    }
+    List<AclOperation> onOwnTopics = new ArrayList<>(onTopics);
+    onOwnTopics.add(AclOperation.CREATE);
+    onOwnTopics.forEach(
+        operation ->
+            acls.add(allow(principal, ResourceType.TOPIC, applicationId, true, operation)));
+    for (AclOperation operation : List.of(AclOperation.READ, AclOperation.DESCRIBE)) {
+      acls.add(allow(principal, ResourceType.GROUP, applicationId, true, operation));
+    }
+    for (AclOperation operation : List.of(AclOperation.WRITE, AclOperation.DESCRIBE)) {
+      acls.add(allow(principal, ResourceType.TRANSACTIONAL_ID, applicationId, true, operation));
+    }
+    acls.add(
+        allow(
+            principal,
+            ResourceType.CLUSTER,
+            "kafka-cluster",
+            false,
+            AclOperation.IDEMPOTENT_WRITE));
+    createAcls(acls, principal + " least-privilege ACLs on " + topics + " and " + applicationId);
+  }
+
+  private static AclBinding allow(
+      String principal, ResourceType type, String name, boolean prefixed, AclOperation operation) {
+    return new AclBinding(
+        new ResourcePattern(type, name, prefixed ? PatternType.PREFIXED : PatternType.LITERAL),
+        new AccessControlEntry(principal, "*", operation, AclPermissionType.ALLOW));
+  }
+
+  /**
+   * Lets {@code user} do only {@code operations} on each of {@code topics} (literal names): granted
+   * by the super user.
+   */
+  public void grantTopics(String user, Collection<String> topics, AclOperation... operations) {
+    String principal = principal(user);
+    List<AclBinding> acls = new ArrayList<>();
+    for (String topic : topics) {
+      for (AclOperation operation : operations) {
+        acls.add(allow(principal, ResourceType.TOPIC, topic, false, operation));
+      }
+    }
+    createAcls(acls, principal + " ACLs on " + topics);
+  }
+
+  private void createAcls(List<AclBinding> acls, String what) {
     try (Admin admin = Admin.create(clientProperties(ADMIN))) {
       admin.createAcls(acls).all().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
-      throw new IllegalStateException("cannot grant " + principal + " ACLs on " + prefix, e);
+      throw new IllegalStateException("cannot grant " + what, e);
     }
   }
 
