@@ -220,12 +220,7 @@ public record StreamConfig(
   /** What the generation check and the writer's shard bases need to know. */
   public StreamGenerations.Setup generations() {
     return new StreamGenerations.Setup(
-        applicationId,
-        kafka,
-        eventsTopic(),
-        eventsPartitions(),
-        distinctEventsTopic,
-        generationSwitch);
+        applicationId, kafka, eventsTopic(), distinctEventsTopic, generationSwitch);
   }
 
   /**

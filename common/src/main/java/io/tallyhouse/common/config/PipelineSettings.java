@@ -41,7 +41,7 @@ public record PipelineSettings(
         settings
             .number(
                 "EVENTS_PARTITIONS",
-                "partitions of the pipeline's topics when a service creates them")
+                "partitions of a pipeline topic the service creates; an existing topic keeps its own")
             .intOrElse(6),
         settings
             .number(

@@ -32,6 +32,11 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.TopicConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -44,7 +49,8 @@ import org.slf4j.LoggerFactory;
 /**
  * gateway-ingest and usage-stream against a broker that takes SASL_SSL with SCRAM-SHA-512 only and
  * enforces ACLs, configured through nothing but {@code KAFKA_CLIENT_*} variables and running as the
- * principal {@code app}, which the super user granted its topics, groups and transactional ids.
+ * principal {@code app}, which the super user granted its topics, groups and transactional ids (a
+ * prefix with every operation, or the least privilege on topics an administrator made).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SecuredKafkaIntegrationTest {
@@ -89,8 +95,43 @@ class SecuredKafkaIntegrationTest {
     countsAndAnswers(pipeline);
   }
 
+  /**
+   * An administrator created the pipeline's topics right; the services' principal may read, write
+   * and describe them but neither create nor alter them (CREATE only on Kafka Streams' own
+   * changelogs), and every event is still counted.
+   */
   @Test
   @Order(2)
+  void withTopicsMadeByTheAdminAndNoCreateOrAlterOnThemEventsAreCounted() throws Exception {
+    String name = "least_" + Long.toHexString(System.currentTimeMillis());
+    List<String> topics =
+        List.of(name + "-events", name + "-events-distinct", name + "-events-dlq");
+    try (Admin admin = Admin.create(kafka.clientProperties(SecuredKafka.ADMIN))) {
+      admin
+          .createTopics(
+              topics.stream()
+                  .map(
+                      topic ->
+                          new NewTopic(topic, Optional.of(6), Optional.empty())
+                              .configs(
+                                  Map.of(
+                                      TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG,
+                                      "LogAppendTime",
+                                      TopicConfig.CLEANUP_POLICY_CONFIG,
+                                      TopicConfig.CLEANUP_POLICY_DELETE)))
+                  .toList())
+          .all()
+          .get(30, TimeUnit.SECONDS);
+    }
+    kafka.grantLeastPrivilege(SecuredKafka.APP, topics, name + "-stream");
+    try (Pipeline least =
+        new Pipeline(name, Clock.systemUTC(), kafka.serviceEnvironment(SecuredKafka.APP))) {
+      countsAndAnswers(least);
+    }
+  }
+
+  @Test
+  @Order(3)
   void aWrongPasswordFailsTheStartSayingAuthenticationFailed() throws Exception {
     String wrong = "wrong-" + Secrets.sha256Hex(String.valueOf(System.nanoTime()));
     SECRETS.add(wrong);
@@ -117,7 +158,7 @@ class SecuredKafkaIntegrationTest {
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   void noPasswordAppearsInTheLogs() {
     assertFalse(LOGS.list.isEmpty(), "the Kafka clients' configuration was logged");
     for (ILoggingEvent event : LOGS.list) {

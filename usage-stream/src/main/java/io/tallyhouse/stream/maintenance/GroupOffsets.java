@@ -119,4 +119,16 @@ final class GroupOffsets {
       throw e;
     }
   }
+
+  /** The topic's partition count, as the broker describes it. */
+  static int partitionCount(Admin admin, String topic)
+      throws ExecutionException, InterruptedException, TimeoutException {
+    return admin
+        .describeTopics(List.of(topic))
+        .allTopicNames()
+        .get(TIMEOUT_SECONDS, TimeUnit.SECONDS)
+        .get(topic)
+        .partitions()
+        .size();
+  }
 }

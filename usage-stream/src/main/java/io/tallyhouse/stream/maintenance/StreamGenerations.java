@@ -78,7 +78,6 @@ public final class StreamGenerations {
       String applicationId,
       KafkaClientSettings kafka,
       String eventsTopic,
-      int eventsPartitions,
       String distinctEventsTopic,
       Switch generationSwitch) {}
 
@@ -169,7 +168,11 @@ public final class StreamGenerations {
               rollupsTopic,
               ledger
                   .register(
-                      cluster, own, setup.applicationId(), rollupsTopic, setup.eventsPartitions())
+                      cluster,
+                      own,
+                      setup.applicationId(),
+                      rollupsTopic,
+                      GroupOffsets.partitionCount(admin, rollupsTopic))
                   .shardBase());
           List<Generation> recorded = ledger.recorded();
           Set<String> handedOver = new TreeSet<>();
@@ -280,7 +283,11 @@ public final class StreamGenerations {
     }
     Generation before =
         ledger.register(
-            cluster, previousTopicId, previous, previousRollups, setup.eventsPartitions());
+            cluster,
+            previousTopicId,
+            previous,
+            previousRollups,
+            GroupOffsets.partitionCount(admin, previousRollups));
     List<Generation> recorded = ledger.recorded();
     if (!GenerationLedger.newestId(recorded).equals(before.topicId())) {
       throw new IllegalStateException(
