@@ -12,6 +12,7 @@ import io.tallyhouse.stream.topology.UsageTopology;
 import io.tallyhouse.stream.writer.WriterSettings;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /**
@@ -24,13 +25,8 @@ import java.util.Set;
  * @param distinctEventsTopic the distinct events topic: each event once, as its usage_events row,
  *     for the writer
  * @param rawRetentionDays days of usage_events kept; older day partitions are dropped
- * @param streamThreads Kafka Streams threads; each commits its own transactions, so while one waits
- *     for the broker another processes; by default one per core, but no more than there are
- *     partitions
- * @param rollupCacheGroups groups whose totals each stream task keeps in memory in front of RocksDB
- *     (about {@link RollupStore#BYTES_PER_CACHED_GROUP} bytes each): enough for a partition's
- *     groups of the last day or two saves a RocksDB read per event; by default a quarter of the
- *     heap shared out over the partitions
+ * @param streamThreadsSetting STREAM_THREADS when set ({@link #streamThreads(int)})
+ * @param rollupCacheGroupsSetting ROLLUP_CACHE_GROUPS when set ({@link #rollupCacheGroups(int)})
  * @param producerCompression compression of what the topology writes to Kafka
  * @param commitInterval how often Kafka Streams commits its transaction, i.e. how often the
  *     distinct events topic and the rollups changelog receive committed records
@@ -52,8 +48,8 @@ public record StreamConfig(
     ClickHouseConfig clickHouse,
     WriterSettings writer,
     int rawRetentionDays,
-    int streamThreads,
-    int rollupCacheGroups,
+    OptionalInt streamThreadsSetting,
+    OptionalInt rollupCacheGroupsSetting,
     String producerCompression,
     PipelineSettings.Http http,
     StreamGenerations.Switch generationSwitch,
@@ -99,7 +95,6 @@ public record StreamConfig(
 
   public static StreamConfig read(Settings s) {
     PipelineSettings pipeline = PipelineSettings.read(s);
-    int partitions = pipeline.eventsPartitions();
     String applicationId =
         s.text(
                 "APPLICATION_ID",
@@ -141,18 +136,14 @@ public record StreamConfig(
                         + " consumer and resumes from the last committed offsets")
                 .millisOrElse(Duration.ofSeconds(60)));
     int rawRetentionDays = PipelineSettings.rawRetentionDays(s);
-    int streamThreads =
+    OptionalInt streamThreads =
         s.number("STREAM_THREADS", "Kafka Streams threads")
-            .intOrElse(
-                defaultStreamThreads(Runtime.getRuntime().availableProcessors(), partitions),
-                "one per core, at most EVENTS_PARTITIONS");
-    int rollupCacheGroups =
+            .intIfSet("one per core, at most the events topic's partitions");
+    OptionalInt rollupCacheGroups =
         s.number(
                 "ROLLUP_CACHE_GROUPS",
                 "groups whose totals each stream task caches in front" + " of RocksDB")
-            .intOrElse(
-                defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), partitions),
-                "a quarter of the heap over EVENTS_PARTITIONS, at least 10000");
+            .intIfSet("a quarter of the heap over the events topic's partitions, at least 10000");
     String compression =
         s.text("PRODUCER_COMPRESSION", "compression of what the topology writes to Kafka")
             .oneOf(COMPRESSIONS)
@@ -197,6 +188,28 @@ public record StreamConfig(
     return pipeline.eventsTopic();
   }
 
+  /**
+   * Kafka Streams threads; each commits its own transactions, so while one waits for the broker
+   * another processes. By default one per core, but no more than the events topic has partitions
+   * ({@code eventsPartitions}, as described by the broker at start: an admin-made topic decides).
+   */
+  public int streamThreads(int eventsPartitions) {
+    return streamThreadsSetting.orElse(
+        defaultStreamThreads(Runtime.getRuntime().availableProcessors(), eventsPartitions));
+  }
+
+  /**
+   * Groups whose totals each stream task keeps in memory in front of RocksDB (about {@link
+   * RollupStore#BYTES_PER_CACHED_GROUP} bytes each): enough for a partition's groups of the last
+   * day or two saves a RocksDB read per event. By default a quarter of the heap shared out over the
+   * events topic's partitions, as described by the broker at start.
+   */
+  public int rollupCacheGroups(int eventsPartitions) {
+    return rollupCacheGroupsSetting.orElse(
+        defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), eventsPartitions));
+  }
+
+  /** The partition count for topics usage-stream creates (an existing topic keeps its own). */
   public int eventsPartitions() {
     return pipeline.eventsPartitions();
   }

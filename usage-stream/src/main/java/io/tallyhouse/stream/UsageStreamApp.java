@@ -63,7 +63,7 @@ public final class UsageStreamApp implements AutoCloseable {
   private HttpServer server;
   private volatile boolean closing;
 
-  private UsageStreamApp(StreamConfig config) {
+  private UsageStreamApp(StreamConfig config, int eventsPartitions) {
     this.config = config;
     this.clickHouse = new ClickHouse(config.clickHouse());
     this.registry = new SchemaRegistryClient(config.registry());
@@ -74,11 +74,11 @@ public final class UsageStreamApp implements AutoCloseable {
             UsageTopology.build(
                 config.topics(),
                 config.dedupWindow(),
-                config.rollupCacheGroups(),
+                config.rollupCacheGroups(eventsPartitions),
                 closing(config, offsetsAdmin),
                 new RetryingDeserializer<>(UsageEventSerde.deserializer(registry)),
                 deadLettered),
-            streamsProperties(config));
+            streamsProperties(config, eventsPartitions));
     this.generations = new StreamGenerations(config.generations(), clickHouse);
     this.writer = writer(config, clickHouse);
     this.rawRetention = new RawRetention(clickHouse, config.rawRetentionDays(), Clock.systemUTC());
@@ -90,9 +90,10 @@ public final class UsageStreamApp implements AutoCloseable {
    * new generation's first start), the raw-table retention and the HTTP port.
    */
   public static UsageStreamApp start(StreamConfig config) {
-    UsageStreamApp app = new UsageStreamApp(config);
+    // The events topic's partition count sizes the threads and caches; an existing topic decides
+    // it.
+    UsageStreamApp app = new UsageStreamApp(config, ensureTopics(config));
     try {
-      app.createTopics();
       app.streams.setUncaughtExceptionHandler(app.threadFailures);
       // Before anything is read: a new generation must not count again what an earlier one counted.
       app.generations.checkBeforeStart();
@@ -192,13 +193,18 @@ public final class UsageStreamApp implements AutoCloseable {
     }
   }
 
-  private void createTopics() {
+  /**
+   * Creates the topics that are missing (refusing misconfigured ones); returns the events topic's
+   * partition count.
+   */
+  private static int ensureTopics(StreamConfig config) {
     try (Admin admin = Admin.create(config.kafka().admin())) {
-      PipelineTopics.ensure(
-          admin,
-          List.of(config.eventsTopic(), config.distinctEventsTopic(), config.deadLetterTopic()),
-          config.eventsPartitions(),
-          30_000);
+      return PipelineTopics.ensure(
+              admin,
+              List.of(config.eventsTopic(), config.distinctEventsTopic(), config.deadLetterTopic()),
+              config.eventsPartitions(),
+              30_000)
+          .get(config.eventsTopic());
     }
   }
 
@@ -220,7 +226,7 @@ public final class UsageStreamApp implements AutoCloseable {
     return new DayCloser.Settings(config.closeBatchGroups(), DayCloser.Offsets.of(admin));
   }
 
-  static Properties streamsProperties(StreamConfig config) {
+  static Properties streamsProperties(StreamConfig config, int eventsPartitions) {
     return config
         .kafka()
         .streams(
@@ -228,7 +234,7 @@ public final class UsageStreamApp implements AutoCloseable {
                 config.applicationId(),
                 config.stateDir(),
                 config.commitInterval(),
-                config.streamThreads(),
+                config.streamThreads(eventsPartitions),
                 config.producerCompression()));
   }
 

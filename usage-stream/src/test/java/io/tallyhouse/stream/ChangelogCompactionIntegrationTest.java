@@ -120,11 +120,11 @@ class ChangelogCompactionIntegrationTest {
               UsageTopology.build(
                   config.topics(),
                   config.dedupWindow(),
-                  config.rollupCacheGroups(),
+                  config.rollupCacheGroups(config.eventsPartitions()),
                   UsageStreamApp.closing(config, admin),
                   UsageEventSerde.deserializer(registry),
                   new LongAdder()),
-              UsageStreamApp.streamsProperties(config));
+              UsageStreamApp.streamsProperties(config, config.eventsPartitions()));
       ClickHouseWriter[] writer = {UsageStreamApp.writer(config, clickHouse)};
       streams.start();
       writer[0].start();

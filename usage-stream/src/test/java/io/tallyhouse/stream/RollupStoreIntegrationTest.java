@@ -131,11 +131,11 @@ class RollupStoreIntegrationTest {
             UsageTopology.build(
                 config.topics(),
                 config.dedupWindow(),
-                config.rollupCacheGroups(),
+                config.rollupCacheGroups(config.eventsPartitions()),
                 UsageStreamApp.closing(config, admin),
                 UsageEventSerde.deserializer(registry),
                 new LongAdder()),
-            UsageStreamApp.streamsProperties(config));
+            UsageStreamApp.streamsProperties(config, config.eventsPartitions()));
     streams.start();
     try {
       // Processed, and committed or not: an uncommitted read sees the raw records of an open

@@ -38,15 +38,25 @@ class StreamConfigTest {
     assertEquals(2, StreamConfig.defaultStreamThreads(2, 6));
     assertEquals(6, StreamConfig.defaultStreamThreads(32, 6));
     assertEquals(1, StreamConfig.defaultStreamThreads(1, 6));
-    assertEquals(4, read(Map.of("STREAM_THREADS", "4")).streamThreads());
+    assertEquals(4, read(Map.of("STREAM_THREADS", "4")).streamThreads(6));
+  }
+
+  @Test
+  void theDefaultsFollowTheEventsTopicAsDescribedNotThePartitionsSettingForNewTopics() {
+    StreamConfig config = read(Map.of("EVENTS_PARTITIONS", "1"));
+    int cores = Runtime.getRuntime().availableProcessors();
+    assertEquals(StreamConfig.defaultStreamThreads(cores, 12), config.streamThreads(12));
+    assertEquals(
+        StreamConfig.defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), 12),
+        config.rollupCacheGroups(12));
   }
 
   @Test
   void anExplicitCacheSizeWins() {
-    assertEquals(1234, read(Map.of("ROLLUP_CACHE_GROUPS", "1234")).rollupCacheGroups());
+    assertEquals(1234, read(Map.of("ROLLUP_CACHE_GROUPS", "1234")).rollupCacheGroups(6));
     assertEquals(
         StreamConfig.defaultRollupCacheGroups(Runtime.getRuntime().maxMemory(), 3),
-        read(Map.of("EVENTS_PARTITIONS", "3")).rollupCacheGroups());
+        read(Map.of()).rollupCacheGroups(3));
   }
 
   @Test
@@ -57,7 +67,7 @@ class StreamConfigTest {
     assertEquals(
         List.of("STREAM_THREADS=two: must be a whole number"),
         problems(Map.of("STREAM_THREADS", "two")));
-    assertEquals(3, read(Map.of("STREAM_THREADS", "3")).streamThreads());
+    assertEquals(3, read(Map.of("STREAM_THREADS", "3")).streamThreads(6));
   }
 
   @Test

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Function;
@@ -213,22 +214,8 @@ public final class Settings {
      * start).
      */
     public long orElse(long defaultValue, String defaultText) {
-      String text = read(name, defaultText, meaning);
-      if (text == null) {
-        return defaultValue;
-      }
-      long value;
-      try {
-        value = Long.parseLong(text.trim());
-      } catch (NumberFormatException e) {
-        problem(name, "must be a whole number");
-        return defaultValue;
-      }
-      if (value < min || value > max) {
-        problem(name, "must be " + range());
-        return defaultValue;
-      }
-      return value;
+      Long value = parse(read(name, defaultText, meaning));
+      return value == null ? defaultValue : value;
     }
 
     public int intOrElse(int defaultValue) {
@@ -240,6 +227,16 @@ public final class Settings {
       return (int) orElse(defaultValue, defaultText);
     }
 
+    /**
+     * The value, or empty when unset or broken: for defaults that depend on what the service finds
+     * at start (the reference shows {@code defaultText}).
+     */
+    public OptionalInt intIfSet(String defaultText) {
+      max = Math.min(max, Integer.MAX_VALUE);
+      Long value = parse(read(name, defaultText, meaning));
+      return value == null ? OptionalInt.empty() : OptionalInt.of(value.intValue());
+    }
+
     /** The value in milliseconds; the variable's name says the unit ({@code _MS}). */
     public Duration millisOrElse(Duration defaultValue) {
       return Duration.ofMillis(orElse(defaultValue.toMillis()));
@@ -248,6 +245,25 @@ public final class Settings {
     /** The value in days; the variable's name says the unit ({@code _DAYS}). */
     public Duration daysOrElse(Duration defaultValue) {
       return Duration.ofDays(orElse(defaultValue.toDays()));
+    }
+
+    /** The number in {@code text}, or null when unset or broken (recording the problem). */
+    private Long parse(String text) {
+      if (text == null) {
+        return null;
+      }
+      long value;
+      try {
+        value = Long.parseLong(text.trim());
+      } catch (NumberFormatException e) {
+        problem(name, "must be a whole number");
+        return null;
+      }
+      if (value < min || value > max) {
+        problem(name, "must be " + range());
+        return null;
+      }
+      return value;
     }
 
     private String range() {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -37,6 +38,20 @@ class SettingsTest {
         Settings.of(
             Map.of("NAME", "x", "COUNT", " 0 ", "PORT", "0", "WAIT_MS", "250", "MODE", "fast"));
     assertEquals(new Sample("x", 0, 0, Duration.ofMillis(250), "fast"), s.validate(read(s)));
+  }
+
+  @Test
+  void aNumberWhoseDefaultIsFoundAtStartIsEmptyUnlessSetAndValid() {
+    Settings unset = Settings.of(Map.of());
+    assertEquals(OptionalInt.empty(), unset.number("THREADS", "threads").intIfSet("per core"));
+    assertEquals("per core", unset.described().get(0).defaultText());
+
+    Settings set = Settings.of(Map.of("THREADS", "3"));
+    assertEquals(OptionalInt.of(3), set.number("THREADS", "threads").intIfSet("per core"));
+
+    Settings broken = Settings.of(Map.of("THREADS", "0"));
+    assertEquals(OptionalInt.empty(), broken.number("THREADS", "threads").intIfSet("per core"));
+    assertEquals(List.of("THREADS=0: must be from 1 to 2147483647"), broken.problems());
   }
 
   @Test
