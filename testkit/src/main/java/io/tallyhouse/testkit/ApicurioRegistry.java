@@ -46,13 +46,12 @@ public final class ApicurioRegistry implements RegistryEndpoint {
   }
 
   /**
-   * As {@link #start(Path, int)}, serving https only on {@code port} with the key pair of {@code
+   * As {@link #start(Path, int)} on a free port, serving https only with the key pair of {@code
    * owner} from {@code certificates}, which must name {@link TlsCertificates#LOCAL_HOST} (Quarkus
    * then refuses plain requests).
    */
-  public static ApicurioRegistry startTls(
-      Path home, int port, TlsCertificates certificates, String owner) {
-    return start(home, port, certificates, owner);
+  public static ApicurioRegistry startTls(TlsCertificates certificates, String owner) {
+    return start(Infra.apicurioHome(), Ports.freePort(), certificates, owner);
   }
 
   private static ApicurioRegistry start(

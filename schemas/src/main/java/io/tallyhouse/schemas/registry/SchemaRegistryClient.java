@@ -195,13 +195,51 @@ public final class SchemaRegistryClient {
    * Makes {@code subject} itself carry a level that checks BACKWARD compatibility, so a client
    * reading the subject's config sees the rule that is enforced, whatever the registry's global
    * default (Confluent's is BACKWARD, Apicurio's NONE). A level that already includes BACKWARD
-   * (BACKWARD_TRANSITIVE, FULL, FULL_TRANSITIVE) stays.
+   * (BACKWARD_TRANSITIVE, FULL, FULL_TRANSITIVE) stays. A weaker level (NONE, FORWARD) is raised,
+   * since events evolve by adding defaulted fields only. A registry user that may not change the
+   * config is fine when the subject has no level of its own and the global one checks BACKWARD;
+   * otherwise it fails with the request an administrator runs instead.
    */
   public void requireBackwardCompatibility(String subject) {
     String level = compatibility(subject);
-    if (level == null || !(level.startsWith("BACKWARD") || level.startsWith("FULL"))) {
-      setCompatibility(subject, "BACKWARD");
+    if (checksBackward(level)) {
+      return;
     }
+    try {
+      setCompatibility(subject, "BACKWARD");
+    } catch (SchemaRegistryException e) {
+      if (e.httpStatus() != 401 && e.httpStatus() != 403) {
+        throw e;
+      }
+      if (level == null && checksBackward(globalCompatibility())) {
+        return;
+      }
+      throw new SchemaRegistryException(
+          e.httpStatus(),
+          e.errorCode(),
+          "subject "
+              + subject
+              + " has compatibility "
+              + (level == null ? "of the registry's default" : level)
+              + " and the registry refused to set BACKWARD on it; have an administrator run"
+              + " PUT "
+              + config.url()
+              + "/config/"
+              + encode(subject)
+              + " {\"compatibility\":\"BACKWARD\"} ("
+              + e.getMessage()
+              + ")",
+          e);
+    }
+  }
+
+  /** The registry's default compatibility level, for subjects without one of their own. */
+  public String globalCompatibility() {
+    return send("GET", "/config", null).path("compatibilityLevel").asText(null);
+  }
+
+  private static boolean checksBackward(String level) {
+    return level != null && (level.startsWith("BACKWARD") || level.startsWith("FULL"));
   }
 
   private JsonNode send(String method, String path, String body) {
