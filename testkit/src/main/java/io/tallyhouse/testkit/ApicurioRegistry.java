@@ -20,14 +20,20 @@ import java.util.stream.Stream;
  */
 public final class ApicurioRegistry implements RegistryEndpoint {
 
+  private static final HttpClient PLAIN = HttpClient.newHttpClient();
+
   private final Process process;
   private final int port;
   private final Path log;
+  private final String scheme;
+  private final HttpClient http;
 
-  private ApicurioRegistry(Process process, int port, Path log) {
+  private ApicurioRegistry(Process process, int port, Path log, String scheme, HttpClient http) {
     this.process = process;
     this.port = port;
     this.log = log;
+    this.scheme = scheme;
+    this.http = http;
   }
 
   /**
@@ -36,6 +42,20 @@ public final class ApicurioRegistry implements RegistryEndpoint {
    * NONE).
    */
   public static ApicurioRegistry start(Path home, int port) {
+    return start(home, port, null, null);
+  }
+
+  /**
+   * As {@link #start(Path, int)} on a free port, serving https only with the key pair of {@code
+   * owner} from {@code certificates}, which must name {@link TlsCertificates#LOCAL_HOST} (Quarkus
+   * then refuses plain requests).
+   */
+  public static ApicurioRegistry startTls(TlsCertificates certificates, String owner) {
+    return start(Infra.apicurioHome(), Ports.freePort(), certificates, owner);
+  }
+
+  private static ApicurioRegistry start(
+      Path home, int port, TlsCertificates certificates, String owner) {
     TestLane.requireServersAllowed("the schema registry");
     Path runner = findRunner(home);
     Path log;
@@ -49,7 +69,17 @@ public final class ApicurioRegistry implements RegistryEndpoint {
     command.add("-Xmx384m");
     command.add("-XX:+UseSerialGC");
     command.add("-Dquarkus.http.host=127.0.0.1");
-    command.add("-Dquarkus.http.port=" + port);
+    if (certificates == null) {
+      command.add("-Dquarkus.http.port=" + port);
+    } else {
+      command.add("-Dquarkus.http.port=" + Ports.freePort());
+      command.add("-Dquarkus.http.ssl-port=" + port);
+      command.add("-Dquarkus.http.insecure-requests=disabled");
+      command.add("-Dquarkus.http.ssl.certificate.key-store-file=" + certificates.keystore(owner));
+      command.add("-Dquarkus.http.ssl.certificate.key-store-file-type=PKCS12");
+      command.add(
+          "-Dquarkus.http.ssl.certificate.key-store-password=" + certificates.storePassword());
+    }
     command.add("-Dquarkus.log.level=WARN");
     command.add("-jar");
     command.add(runner.getFileName().toString());
@@ -64,24 +94,37 @@ public final class ApicurioRegistry implements RegistryEndpoint {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start Apicurio Registry from " + runner, e);
     }
-    ApicurioRegistry registry = new ApicurioRegistry(process, port, log);
+    String scheme = certificates == null ? "http" : "https";
+    HttpClient http =
+        certificates == null
+            ? PLAIN
+            : HttpClient.newBuilder().sslContext(certificates.clientContext()).build();
+    ApicurioRegistry registry = new ApicurioRegistry(process, port, log, scheme, http);
     Runtime.getRuntime().addShutdownHook(new Thread(registry::stop, "apicurio-stop"));
     // About 7 s on an idle box; minutes on a starved one. A registry that dies fails the wait at
     // once.
     Processes.awaitHttp(
         "Apicurio Registry",
         process,
-        "http://127.0.0.1:" + port + "/health/ready",
+        registry.base() + "/health/ready",
         body -> body.contains("UP"),
         Await.CEILING,
-        log);
+        log,
+        http);
     registry.setBackwardCompatibility();
     return registry;
   }
 
   @Override
   public String url() {
-    return "http://127.0.0.1:" + port + "/apis/ccompat/v7";
+    return base() + "/apis/ccompat/v7";
+  }
+
+  /** Over https the host is {@code localhost}, the name the test certificate carries. */
+  private String base() {
+    return scheme.equals("http")
+        ? "http://127.0.0.1:" + port
+        : "https://" + TlsCertificates.LOCAL_HOST + ":" + port;
   }
 
   public void stop() {
@@ -98,8 +141,7 @@ public final class ApicurioRegistry implements RegistryEndpoint {
             .PUT(HttpRequest.BodyPublishers.ofString("{\"compatibility\":\"BACKWARD\"}"))
             .build();
     try {
-      HttpResponse<String> response =
-          HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
       if (response.statusCode() != 200) {
         throw new IllegalStateException(
             "setting BACKWARD compatibility failed: "

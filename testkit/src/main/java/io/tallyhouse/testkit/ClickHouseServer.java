@@ -6,6 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
 
 /**
  * A real ClickHouse server (Debian's clickhouse-server) as a child process with a generated
@@ -25,18 +27,44 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
   private final Path dir;
   private final int httpPort;
   private final int tcpPort;
+  private final Secured secured;
   private Process process;
 
-  private ClickHouseServer(Path dir, int httpPort, int tcpPort) {
+  /**
+   * An HTTPS port with the certificate of {@code owner} from {@code certificates} (naming {@link
+   * TlsCertificates#LOCAL_HOST}), and users with passwords besides the password-less {@code
+   * default}.
+   */
+  public record Secured(
+      int httpsPort, TlsCertificates certificates, String owner, List<User> users) {}
+
+  /**
+   * A user with a password; a read-only one has a profile with {@code readonly = 1}: no writes, no
+   * DDL and no changed settings. The common ClickHouse client sends only the database with a query,
+   * which that allows, so the stricter level suffices.
+   */
+  public record User(String name, String password, boolean readOnly) {}
+
+  private ClickHouseServer(Path dir, int httpPort, int tcpPort, Secured secured) {
     this.dir = dir;
     this.httpPort = httpPort;
     this.tcpPort = tcpPort;
+    this.secured = secured;
   }
 
   public static ClickHouseServer start(Path dir, int httpPort, int tcpPort) {
+    return start(dir, httpPort, tcpPort, null);
+  }
+
+  /** As {@link #start(Path, int, int)}, with TLS and password users when {@code secured} is set. */
+  public static ClickHouseServer start(Path dir, int httpPort, int tcpPort, Secured secured) {
     TestLane.requireServersAllowed("ClickHouse");
-    ClickHouseServer server = new ClickHouseServer(dir.toAbsolutePath(), httpPort, tcpPort);
+    ClickHouseServer server =
+        new ClickHouseServer(dir.toAbsolutePath(), httpPort, tcpPort, secured);
     server.writeConfig();
+    if (secured != null) {
+      server.writeSecuredFragments();
+    }
     server.launch();
     Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "clickhouse-stop"));
     return server;
@@ -45,6 +73,14 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
   @Override
   public String httpUrl() {
     return "http://127.0.0.1:" + httpPort;
+  }
+
+  /** The HTTPS endpoint of a server started with {@link Secured}. */
+  public String httpsUrl() {
+    if (secured == null) {
+      throw new IllegalStateException("this ClickHouse server has no HTTPS port");
+    }
+    return "https://" + TlsCertificates.LOCAL_HOST + ":" + secured.httpsPort();
   }
 
   @Override
@@ -204,6 +240,81 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
       Files.writeString(dir.resolve("users.xml"), users, StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the ClickHouse configuration in " + dir, e);
+    }
+  }
+
+  /**
+   * The TLS listener and the users, as fragments the server merges into config.xml (config.d) and
+   * users.xml (users.d), so the plain configuration stays one text.
+   */
+  private void writeSecuredFragments() {
+    TlsCertificates certificates = secured.certificates();
+    String tls =
+        """
+        <?xml version="1.0"?>
+        <yandex>
+          <https_port>%d</https_port>
+          <openSSL>
+            <server>
+              <certificateFile>%s</certificateFile>
+              <privateKeyFile>%s</privateKeyFile>
+              <verificationMode>none</verificationMode>
+              <loadDefaultCAFile>false</loadDefaultCAFile>
+              <disableProtocols>sslv2,sslv3,tlsv1,tlsv1_1</disableProtocols>
+            </server>
+          </openSSL>
+        </yandex>
+        """
+            .formatted(
+                secured.httpsPort(),
+                certificates.certificate(secured.owner()),
+                certificates.privateKeyPem(secured.owner()));
+    StringBuilder users = new StringBuilder();
+    for (User user : secured.users()) {
+      users.append(
+          """
+              <%1$s>
+                <password_sha256_hex>%2$s</password_sha256_hex>
+                <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+                <profile>%3$s</profile>
+                <quota>default</quota>
+              </%1$s>
+          """
+              .formatted(
+                  user.name(), sha256Hex(user.password()), user.readOnly() ? "reader" : "default"));
+    }
+    String usersXml =
+        """
+        <?xml version="1.0"?>
+        <yandex>
+          <profiles>
+            <reader>
+              <readonly>1</readonly>
+            </reader>
+          </profiles>
+          <users>
+        %s  </users>
+        </yandex>
+        """
+            .formatted(users);
+    try {
+      Files.createDirectories(dir.resolve("config.d"));
+      Files.createDirectories(dir.resolve("users.d"));
+      Files.writeString(dir.resolve("config.d/tls.xml"), tls, StandardCharsets.UTF_8);
+      Files.writeString(dir.resolve("users.d/passwords.xml"), usersXml, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the ClickHouse TLS configuration in " + dir, e);
+    }
+  }
+
+  private static String sha256Hex(String password) {
+    try {
+      return HexFormat.of()
+          .formatHex(
+              java.security.MessageDigest.getInstance("SHA-256")
+                  .digest(password.getBytes(StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
   }
 }

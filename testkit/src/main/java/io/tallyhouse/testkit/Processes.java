@@ -37,6 +37,18 @@ final class Processes {
       Predicate<String> ready,
       Duration timeout,
       Path log) {
+    awaitHttp(what, process, url, ready, timeout, log, HTTP);
+  }
+
+  /** As above, through {@code http} (e.g. one that trusts a test certificate). */
+  static void awaitHttp(
+      String what,
+      Process process,
+      String url,
+      Predicate<String> ready,
+      Duration timeout,
+      Path log,
+      HttpClient http) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
@@ -49,7 +61,7 @@ final class Processes {
       }
       try {
         HttpResponse<String> response =
-            HTTP.send(
+            http.send(
                 HttpRequest.newBuilder(URI.create(url))
                     .timeout(Duration.ofSeconds(2))
                     .GET()

@@ -34,7 +34,7 @@ public final class ClickHouse implements AutoCloseable {
 
   public ClickHouse(ClickHouseConfig config) {
     this.config = config;
-    this.client =
+    Client.Builder builder =
         new Client.Builder()
             .addEndpoint(config.url())
             .setUsername(config.user())
@@ -44,8 +44,13 @@ public final class ClickHouse implements AutoCloseable {
             .useHttpCompression(false)
             .setSocketTimeout(config.timeout().toMillis(), ChronoUnit.MILLIS)
             .setConnectTimeout(Math.min(5_000, config.timeout().toMillis()), ChronoUnit.MILLIS)
-            .setMaxRetries(0)
-            .build();
+            .setMaxRetries(0);
+    // Only the CA is given: client-v2 then verifies the host name against the certificate (its
+    // SNI option would switch that check off, so it is never set).
+    if (config.caCertificate() != null) {
+      builder.setRootCertificate(config.caCertificate().toString());
+    }
+    this.client = builder.build();
   }
 
   public ClickHouseConfig config() {
@@ -201,14 +206,16 @@ public final class ClickHouse implements AutoCloseable {
     }
   }
 
-  private static ClickHouseException failure(String what, Exception e) {
+  private ClickHouseException failure(String what, Exception e) {
     Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
     if (e instanceof InterruptedException) {
       Thread.currentThread().interrupt();
     }
     String detail =
         e instanceof TimeoutException ? "timed out" : String.valueOf(cause.getMessage());
-    return new ClickHouseException("ClickHouse " + what + " failed: " + detail, cause);
+    return new ClickHouseException(
+        "ClickHouse " + what + " failed: " + ConnectionTrouble.explain(config, cause, detail),
+        cause);
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.tallyhouse.common.config;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.schemas.registry.RegistryConfig;
+import io.tallyhouse.schemas.registry.RegistryTruststore;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
@@ -76,7 +77,41 @@ public record PipelineSettings(
             .number("SCHEMA_REGISTRY_TIMEOUT_MS", "connect and request timeout of the registry")
             .millisOrElse(Duration.ofSeconds(10));
     settings.retired("SCHEMA_REGISTRY_TIMEOUT", "set SCHEMA_REGISTRY_TIMEOUT_MS (milliseconds)");
-    return new RegistryConfig(url, user, password, timeout);
+    return new RegistryConfig(url, user, password, timeout, registryTruststore(settings));
+  }
+
+  private static RegistryTruststore registryTruststore(Settings settings) {
+    Path location =
+        settings
+            .text(
+                "SCHEMA_REGISTRY_SSL_TRUSTSTORE_LOCATION",
+                "truststore an https registry's certificate is checked against (the JVM's default"
+                    + " CAs when unset)")
+            .readableFileOrNull();
+    String password =
+        settings
+            .text(
+                "SCHEMA_REGISTRY_SSL_TRUSTSTORE_PASSWORD",
+                "password of the registry truststore (none for PEM)")
+            .orNull();
+    String type =
+        settings
+            .text(
+                "SCHEMA_REGISTRY_SSL_TRUSTSTORE_TYPE",
+                "PKCS12, JKS, or PEM (a file of CA certificates)")
+            .oneOf(RegistryTruststore.TYPES)
+            .orElse("PKCS12");
+    if (location == null) {
+      return null;
+    }
+    RegistryTruststore truststore = new RegistryTruststore(location, password, type);
+    try {
+      truststore.sslContext();
+    } catch (IllegalArgumentException e) {
+      settings.problem("SCHEMA_REGISTRY_SSL_TRUSTSTORE_LOCATION", e.getMessage());
+      return null;
+    }
+    return truststore;
   }
 
   /** ClickHouse, over its HTTP interface. */
@@ -94,7 +129,14 @@ public record PipelineSettings(
       settings.problem("CLICKHOUSE_DATABASE", SqlLiteral.IDENTIFIER_RULE);
       database = DEFAULT_DATABASE;
     }
-    return new ClickHouseConfig(url, user, password, database);
+    Path caCertificate =
+        settings
+            .text(
+                "CLICKHOUSE_CA_CERT",
+                "PEM file with the CA certificate(s) an https CLICKHOUSE_URL is checked against"
+                    + " (the JVM's default CAs when unset)")
+            .readableFileOrNull();
+    return new ClickHouseConfig(url, user, password, database, null, caCertificate);
   }
 
   /**

@@ -176,6 +176,22 @@ public final class Settings {
       return value;
     }
 
+    /**
+     * A file that must exist and be readable now (a certificate, a truststore), or null when unset.
+     */
+    public Path readableFileOrNull() {
+      String value = orNull();
+      if (value == null) {
+        return null;
+      }
+      Path path = Path.of(value.strip());
+      if (value.isBlank() || !java.nio.file.Files.isReadable(path)) {
+        problem(name, "must be a readable file (unset it for none): '" + value + "'");
+        return null;
+      }
+      return path;
+    }
+
     /** A file path, or {@code defaultPath} when unset. */
     public Path pathOrElse(String defaultPath) {
       return Path.of(orElse(defaultPath));

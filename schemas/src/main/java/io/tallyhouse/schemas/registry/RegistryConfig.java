@@ -10,8 +10,11 @@ import java.time.Duration;
  * @param username basic-auth user, or null for none
  * @param password basic-auth password, or null
  * @param timeout connect and request timeout
+ * @param truststore the certificates an https URL is checked against, or null for the JVM's default
+ *     certificate authorities
  */
-public record RegistryConfig(String url, String username, String password, Duration timeout) {
+public record RegistryConfig(
+    String url, String username, String password, Duration timeout, RegistryTruststore truststore) {
 
   public RegistryConfig {
     if (url == null || url.isBlank()) {
@@ -21,7 +24,25 @@ public record RegistryConfig(String url, String username, String password, Durat
     timeout = timeout == null ? Duration.ofSeconds(10) : timeout;
   }
 
+  public RegistryConfig(String url, String username, String password, Duration timeout) {
+    this(url, username, password, timeout, null);
+  }
+
   public RegistryConfig(String url) {
-    this(url, null, null, null);
+    this(url, null, null, null, null);
+  }
+
+  /** The password never appears: records print their components. */
+  @Override
+  public String toString() {
+    return "RegistryConfig[url="
+        + url
+        + ", username="
+        + username
+        + ", timeout="
+        + timeout
+        + ", truststore="
+        + truststore
+        + "]";
   }
 }

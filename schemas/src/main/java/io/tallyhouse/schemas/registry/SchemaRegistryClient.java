@@ -13,6 +13,7 @@ import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import javax.net.ssl.SSLException;
 import org.apache.avro.Schema;
 
 /**
@@ -42,7 +43,11 @@ public final class SchemaRegistryClient {
 
   public SchemaRegistryClient(RegistryConfig config) {
     this.config = config;
-    this.http = HttpClient.newBuilder().connectTimeout(config.timeout()).build();
+    HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(config.timeout());
+    if (config.truststore() != null) {
+      builder.sslContext(config.truststore().sslContext());
+    }
+    this.http = builder.build();
     this.authorization =
         config.username() == null
             ? null
@@ -140,6 +145,30 @@ public final class SchemaRegistryClient {
     return e;
   }
 
+  /**
+   * Whether the registry would accept {@code schema} as the next version of {@code subject} under
+   * the subject's compatibility level (true for a subject without versions). An unknown subject
+   * fails with error_code 40401 on registries that do not treat it as compatible.
+   */
+  public boolean isCompatibleWithLatest(String subject, Schema schema) {
+    String body = JSON.createObjectNode().put("schema", schema.toString()).toString();
+    JsonNode answer =
+        send("POST", "/compatibility/subjects/" + encode(subject) + "/versions/latest", body);
+    JsonNode verdict = answer.path("is_compatible");
+    if (!verdict.isBoolean()) {
+      throw troubled(
+          new SchemaRegistryException(
+              200,
+              -1,
+              "schema registry at "
+                  + config.url()
+                  + " answered a compatibility check without is_compatible: "
+                  + abbreviate(answer.toString()),
+              null));
+    }
+    return verdict.asBoolean();
+  }
+
   /** Sets the compatibility level of one subject ({@code BACKWARD}, {@code FULL}, ...). */
   public void setCompatibility(String subject, String level) {
     send(
@@ -166,13 +195,51 @@ public final class SchemaRegistryClient {
    * Makes {@code subject} itself carry a level that checks BACKWARD compatibility, so a client
    * reading the subject's config sees the rule that is enforced, whatever the registry's global
    * default (Confluent's is BACKWARD, Apicurio's NONE). A level that already includes BACKWARD
-   * (BACKWARD_TRANSITIVE, FULL, FULL_TRANSITIVE) stays.
+   * (BACKWARD_TRANSITIVE, FULL, FULL_TRANSITIVE) stays. A weaker level (NONE, FORWARD) is raised,
+   * since events evolve by adding defaulted fields only. A registry user that may not change the
+   * config is fine when the subject has no level of its own and the global one checks BACKWARD;
+   * otherwise it fails with the request an administrator runs instead.
    */
   public void requireBackwardCompatibility(String subject) {
     String level = compatibility(subject);
-    if (level == null || !(level.startsWith("BACKWARD") || level.startsWith("FULL"))) {
-      setCompatibility(subject, "BACKWARD");
+    if (checksBackward(level)) {
+      return;
     }
+    try {
+      setCompatibility(subject, "BACKWARD");
+    } catch (SchemaRegistryException e) {
+      if (e.httpStatus() != 401 && e.httpStatus() != 403) {
+        throw e;
+      }
+      if (level == null && checksBackward(globalCompatibility())) {
+        return;
+      }
+      throw new SchemaRegistryException(
+          e.httpStatus(),
+          e.errorCode(),
+          "subject "
+              + subject
+              + " has compatibility "
+              + (level == null ? "of the registry's default" : level)
+              + " and the registry refused to set BACKWARD on it; have an administrator run"
+              + " PUT "
+              + config.url()
+              + "/config/"
+              + encode(subject)
+              + " {\"compatibility\":\"BACKWARD\"} ("
+              + e.getMessage()
+              + ")",
+          e);
+    }
+  }
+
+  /** The registry's default compatibility level, for subjects without one of their own. */
+  public String globalCompatibility() {
+    return send("GET", "/config", null).path("compatibilityLevel").asText(null);
+  }
+
+  private static boolean checksBackward(String level) {
+    return level != null && (level.startsWith("BACKWARD") || level.startsWith("FULL"));
   }
 
   private JsonNode send(String method, String path, String body) {
@@ -195,6 +262,18 @@ public final class SchemaRegistryClient {
     try {
       response =
           http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    } catch (SSLException e) {
+      throw troubled(
+          new SchemaRegistryException(
+              -1,
+              -1,
+              "TLS with the schema registry at SCHEMA_REGISTRY_URL="
+                  + config.url()
+                  + " failed; its certificate must be signed by a CA in"
+                  + " SCHEMA_REGISTRY_SSL_TRUSTSTORE_LOCATION (or the JVM's default CAs when unset)"
+                  + " and name the URL's host: "
+                  + e,
+              e));
     } catch (IOException e) {
       throw troubled(
           new SchemaRegistryException(
@@ -224,7 +303,8 @@ public final class SchemaRegistryClient {
                   + ", error_code "
                   + errorCode
                   + ": "
-                  + message,
+                  + message
+                  + credentialsHint(status),
               null);
       // The registry's answers about the request itself: an unknown subject, version or id
       // (40401-40403), an
@@ -235,6 +315,20 @@ public final class SchemaRegistryClient {
     }
     trouble = null;
     return answer;
+  }
+
+  private String credentialsHint(int status) {
+    if (status == 401) {
+      return config.username() == null
+          ? " (the registry wants credentials: set SCHEMA_REGISTRY_USER and SCHEMA_REGISTRY_PASSWORD)"
+          : " (the registry refused SCHEMA_REGISTRY_USER="
+              + config.username()
+              + " with the SCHEMA_REGISTRY_PASSWORD given)";
+    }
+    if (status == 403) {
+      return " (SCHEMA_REGISTRY_USER=" + config.username() + " may not do this)";
+    }
+    return "";
   }
 
   private static String abbreviate(String text) {

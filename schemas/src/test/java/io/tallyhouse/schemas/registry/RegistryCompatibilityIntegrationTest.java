@@ -1,0 +1,99 @@
+package io.tallyhouse.schemas.registry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tallyhouse.testkit.Infra;
+import org.apache.avro.Schema;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Confluent API behaviour the pipeline relies on, asked of the real registry through our
+ * client: a subject's own config, the compatibility check, a refused incompatible version, and the
+ * registry's error codes for an unknown subject or schema.
+ */
+class RegistryCompatibilityIntegrationTest {
+
+  private static final Schema V1 = record("{\"name\":\"id\",\"type\":\"string\"}");
+  private static final Schema V2_DEFAULTED =
+      record(
+          "{\"name\":\"id\",\"type\":\"string\"},"
+              + "{\"name\":\"tier\",\"type\":\"string\",\"default\":\"free\"}");
+  private static final Schema V2_REQUIRED =
+      record("{\"name\":\"id\",\"type\":\"string\"},{\"name\":\"tier\",\"type\":\"string\"}");
+
+  private static SchemaRegistryClient registry;
+
+  @BeforeAll
+  static void connect() {
+    registry = new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
+  }
+
+  private static Schema record(String fields) {
+    return new Schema.Parser()
+        .parse("{\"type\":\"record\",\"name\":\"Evolving\",\"fields\":[" + fields + "]}");
+  }
+
+  private static String subject(String name) {
+    return name + "-" + System.nanoTime() + "-value";
+  }
+
+  @Test
+  void aSubjectsOwnLevelIsSetAndReadBack() {
+    String subject = subject("config");
+    registry.register(subject, V1);
+    registry.setCompatibility(subject, "FULL");
+    assertEquals("FULL", registry.compatibility(subject));
+    registry.setCompatibility(subject, "BACKWARD_TRANSITIVE");
+    assertEquals("BACKWARD_TRANSITIVE", registry.compatibility(subject));
+  }
+
+  @Test
+  void aDefaultedFieldIsBackwardCompatibleAndARequiredOneIsNot() {
+    String subject = subject("check");
+    registry.register(subject, V1);
+    registry.setCompatibility(subject, "BACKWARD");
+    assertTrue(registry.isCompatibleWithLatest(subject, V2_DEFAULTED));
+    assertFalse(registry.isCompatibleWithLatest(subject, V2_REQUIRED));
+  }
+
+  @Test
+  void registeringAnIncompatibleVersionIsRefusedWith409AndIsNotTrouble() {
+    String subject = subject("refused");
+    registry.register(subject, V1);
+    registry.setCompatibility(subject, "BACKWARD");
+    SchemaRegistryException e =
+        assertThrows(SchemaRegistryException.class, () -> registry.register(subject, V2_REQUIRED));
+    assertEquals(409, e.httpStatus());
+    assertTrue(registry.trouble().isEmpty(), "the registry answered");
+    int next = registry.register(subject, V2_DEFAULTED);
+    assertEquals(V2_DEFAULTED, registry.schemaById(next));
+  }
+
+  @Test
+  void anUnknownSchemaIdIs40403() {
+    SchemaRegistryException e =
+        assertThrows(SchemaRegistryException.class, () -> registry.schemaById(2_000_000_000));
+    assertEquals(40403, e.errorCode());
+    assertTrue(e.schemaNotFound());
+    assertTrue(registry.trouble().isEmpty(), "an answer, not trouble");
+  }
+
+  @Test
+  void anUnknownSubjectHasNoLevelAndItsCheckIsNotFound() {
+    String subject = subject("unknown");
+    assertNull(registry.compatibility(subject));
+    SchemaRegistryException e =
+        assertThrows(
+            SchemaRegistryException.class, () -> registry.isCompatibleWithLatest(subject, V1));
+    assertEquals(404, e.httpStatus());
+    // Confluent answers 40401 (no such subject); Apicurio 40402 (no version "latest").
+    assertTrue(e.errorCode() == 40401 || e.errorCode() == 40402, "error_code " + e.errorCode());
+    assertFalse(e.schemaNotFound());
+    assertTrue(registry.trouble().isEmpty(), "an answer, not trouble");
+  }
+}
