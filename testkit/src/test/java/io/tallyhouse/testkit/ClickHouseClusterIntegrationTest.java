@@ -175,8 +175,8 @@ class ClickHouseClusterIntegrationTest {
   /**
    * Inserts batches of distinct rows through the Distributed table synchronously and retries a
    * failed batch unchanged (a retry is replaced under FINAL, or dropped as a duplicate block).
-   * Asynchronous Distributed inserts are not used: an acknowledged one is only a file on the entry
-   * node, and 18.16 moves a file whose sending broke off to {@code broken/} (README).
+   * Synchronous, as a writer should insert: an acknowledged asynchronous insert is only a file on
+   * the entry node (README).
    */
   private static final class Inserter implements Runnable {
     static final int BATCH = 50;
