@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 
@@ -49,6 +50,15 @@ final class Processes {
       Duration timeout,
       Path log,
       HttpClient http) {
+    awaitReady(what, process, () -> answers(what, url, ready, http), timeout, log);
+  }
+
+  /**
+   * Polls {@code ready} until it holds; fails with the log tail (and stops the process) if the
+   * process dies or time runs out.
+   */
+  static void awaitReady(
+      String what, Process process, BooleanSupplier ready, Duration timeout, Path log) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
@@ -59,28 +69,30 @@ final class Processes {
                 + " before it was ready. Log:\n"
                 + tail(log));
       }
-      try {
-        HttpResponse<String> response =
-            http.send(
-                HttpRequest.newBuilder(URI.create(url))
-                    .timeout(Duration.ofSeconds(2))
-                    .GET()
-                    .build(),
-                HttpResponse.BodyHandlers.ofString());
-        if (response.statusCode() == 200 && ready.test(response.body())) {
-          return;
-        }
-      } catch (IOException e) {
-        // not listening yet
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for " + what, e);
+      if (ready.getAsBoolean()) {
+        return;
       }
       sleep(100);
     }
     stop(process, Duration.ofSeconds(5));
     throw new IllegalStateException(
         what + " was not ready within " + timeout + ". Log:\n" + tail(log));
+  }
+
+  private static boolean answers(
+      String what, String url, Predicate<String> ready, HttpClient http) {
+    try {
+      HttpResponse<String> response =
+          http.send(
+              HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(2)).GET().build(),
+              HttpResponse.BodyHandlers.ofString());
+      return response.statusCode() == 200 && ready.test(response.body());
+    } catch (IOException e) {
+      return false; // not listening yet
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for " + what, e);
+    }
   }
 
   /** SIGTERM, then SIGKILL after {@code grace}; children too. */

@@ -101,25 +101,7 @@ public final class ZooKeeperServer {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start ZooKeeper", e);
     }
-    long deadline = System.nanoTime() + Await.STALL.toNanos();
-    while (!isServing()) {
-      if (!process.isAlive()) {
-        throw new IllegalStateException(
-            "ZooKeeper exited with code "
-                + process.exitValue()
-                + " before it was ready. Log:\n"
-                + Processes.tail(log));
-      }
-      if (System.nanoTime() > deadline) {
-        Processes.stop(process, Duration.ofSeconds(5));
-        throw new IllegalStateException(
-            "ZooKeeper did not answer ruok within "
-                + Await.STALL
-                + ". Log:\n"
-                + Processes.tail(log));
-      }
-      Processes.sleep(100);
-    }
+    Processes.awaitReady("ZooKeeper", process, this::isServing, Await.STALL, log);
   }
 
   private void writeConfig() {
