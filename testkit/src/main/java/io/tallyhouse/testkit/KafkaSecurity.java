@@ -38,14 +38,14 @@ public final class KafkaSecurity {
   private static final String BROKER = "broker";
 
   private final SecuredKafka.Mode mode;
-  private final Path dir;
   private final String storePassword;
+  private final TlsCertificates certificates;
   private final Map<String, String> passwords;
 
   private KafkaSecurity(SecuredKafka.Mode mode, Path dir) {
     this.mode = mode;
-    this.dir = dir;
     this.storePassword = "store-" + UUID.randomUUID();
+    this.certificates = TlsCertificates.in(dir, storePassword);
     Map<String, String> users = new HashMap<>();
     USERS.forEach(user -> users.put(user, user + "-" + UUID.randomUUID()));
     this.passwords = Map.copyOf(users);
@@ -233,11 +233,11 @@ public final class KafkaSecurity {
   }
 
   private Path keystore(String owner) {
-    return dir.resolve(owner + ".p12");
+    return certificates.keystore(owner);
   }
 
   private Path truststore() {
-    return dir.resolve("truststore.p12");
+    return certificates.truststore();
   }
 
   /**
@@ -245,99 +245,9 @@ public final class KafkaSecurity {
    * every certificate is in the one truststore, which the brokers and the clients share.
    */
   private void makeCertificates() {
-    try {
-      Files.createDirectories(dir);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create " + dir, e);
-    }
-    List<String> owners = new ArrayList<>(List.of(BROKER));
+    certificates.keyPair(BROKER, "127.0.0.1", "ip:127.0.0.1,dns:localhost");
     if (mode == SecuredKafka.Mode.MUTUAL_TLS) {
-      owners.addAll(USERS);
-    }
-    for (String owner : owners) {
-      String cn = owner.equals(BROKER) ? "127.0.0.1" : owner;
-      List<String> generate =
-          new ArrayList<>(
-              List.of(
-                  "-genkeypair",
-                  "-alias",
-                  owner,
-                  "-keyalg",
-                  "EC",
-                  "-groupname",
-                  "secp256r1",
-                  "-dname",
-                  "CN=" + cn,
-                  "-validity",
-                  "2",
-                  "-keystore",
-                  keystore(owner).toString(),
-                  "-storetype",
-                  "PKCS12",
-                  "-storepass",
-                  storePassword,
-                  "-keypass",
-                  storePassword));
-      if (owner.equals(BROKER)) {
-        generate.addAll(List.of("-ext", "SAN=ip:127.0.0.1,dns:localhost"));
-      }
-      keytool(generate);
-      Path certificate = dir.resolve(owner + ".crt");
-      keytool(
-          List.of(
-              "-exportcert",
-              "-alias",
-              owner,
-              "-keystore",
-              keystore(owner).toString(),
-              "-storetype",
-              "PKCS12",
-              "-storepass",
-              storePassword,
-              "-file",
-              certificate.toString()));
-      keytool(
-          List.of(
-              "-importcert",
-              "-noprompt",
-              "-alias",
-              owner,
-              "-file",
-              certificate.toString(),
-              "-keystore",
-              truststore().toString(),
-              "-storetype",
-              "PKCS12",
-              "-storepass",
-              storePassword));
-    }
-  }
-
-  private static void keytool(List<String> arguments) {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
-    command.addAll(arguments);
-    try {
-      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-      String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!process.waitFor(60, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        throw new IllegalStateException("keytool " + arguments.get(0) + " did not finish");
-      }
-      if (process.exitValue() != 0) {
-        throw new IllegalStateException(
-            "keytool "
-                + arguments.get(0)
-                + " failed (exit "
-                + process.exitValue()
-                + "): "
-                + output.trim());
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot run keytool", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while running keytool", e);
+      USERS.forEach(user -> certificates.keyPair(user, user, null));
     }
   }
 }

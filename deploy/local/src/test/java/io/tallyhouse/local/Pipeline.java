@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.config.PipelineSettings;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.ingest.IngestServer;
@@ -13,7 +13,6 @@ import io.tallyhouse.query.QueryConfig;
 import io.tallyhouse.stream.StreamConfig;
 import io.tallyhouse.stream.UsageStreamApp;
 import io.tallyhouse.testkit.Await;
-import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import java.io.IOException;
 import java.net.URI;
@@ -24,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -53,27 +53,39 @@ final class Pipeline implements AutoCloseable {
    * KAFKA_BOOTSTRAP_SERVERS}, {@code KAFKA_CLIENT_*}), instead of the shared broker.
    */
   Pipeline(String name, Clock clock, Map<String, String> kafkaEnvironment) throws IOException {
+    this(name, clock, kafkaEnvironment, Map.of());
+  }
+
+  /**
+   * A pipeline whose services get {@code environment} on top of the shared servers' (any of Kafka,
+   * the registry or ClickHouse), and activity-query {@code queryEnvironment} on top of that (e.g. a
+   * read-only ClickHouse user). The test's own ClickHouse client connects as the stream.
+   */
+  Pipeline(
+      String name,
+      Clock clock,
+      Map<String, String> environment,
+      Map<String, String> queryEnvironment)
+      throws IOException {
     this.name = name;
     Path home = Files.createTempDirectory("tallyhouse-" + name);
     this.keys = new CredentialStore(home.resolve("keys.jsonl"));
-    ClickHouseEndpoint ch = Infra.clickhouse();
 
-    Map<String, String> env = environment(name, home, kafkaEnvironment);
+    Map<String, String> env = environment(name, home, environment);
+    Map<String, String> queryEnv = new HashMap<>(env);
+    queryEnv.putAll(queryEnvironment);
 
-    this.clickHouse =
-        new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name));
+    this.clickHouse = new ClickHouse(ServiceMain.read(env, PipelineSettings::clickHouse));
     this.stream = UsageStreamApp.start(ServiceMain.read(env, StreamConfig::read));
     this.ingest = IngestServer.start(ServiceMain.read(env, IngestConfig::read), clock);
-    this.query = ActivityServer.start(ServiceMain.read(env, QueryConfig::read), clock);
+    this.query = ActivityServer.start(ServiceMain.read(queryEnv, QueryConfig::read), clock);
   }
 
   /**
    * The services' environment for the pipeline {@code name} living in {@code home}: the shared
-   * servers, its own topics, database, application id and key file, and {@code kafkaEnvironment} on
-   * top.
+   * servers, its own topics, database, application id and key file, and {@code overrides} on top.
    */
-  static Map<String, String> environment(
-      String name, Path home, Map<String, String> kafkaEnvironment) {
+  static Map<String, String> environment(String name, Path home, Map<String, String> overrides) {
     Map<String, String> env = Infra.serviceEnvironment();
     env.put("CLICKHOUSE_DATABASE", name);
     env.put("KEYS_FILE", home.resolve("keys.jsonl").toString());
@@ -81,7 +93,7 @@ final class Pipeline implements AutoCloseable {
     env.put("APPLICATION_ID", name + "-stream");
     env.put("STATE_DIR", home.resolve("streams").toString());
     env.put("HTTP_PORT", "0");
-    env.putAll(kafkaEnvironment);
+    env.putAll(overrides);
     return env;
   }
 
