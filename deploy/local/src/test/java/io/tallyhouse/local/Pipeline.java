@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.config.PipelineSettings;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.IngestConfig;
@@ -76,6 +77,7 @@ final class Pipeline implements AutoCloseable {
     queryEnv.putAll(queryEnvironment);
 
     this.clickHouse = new ClickHouse(ServiceMain.read(env, PipelineSettings::clickHouse));
+    Migrations.apply(clickHouse);
     this.stream = UsageStreamApp.start(ServiceMain.read(env, StreamConfig::read));
     this.ingest = IngestServer.start(ServiceMain.read(env, IngestConfig::read), clock);
     this.query = ActivityServer.start(ServiceMain.read(queryEnv, QueryConfig::read), clock);
