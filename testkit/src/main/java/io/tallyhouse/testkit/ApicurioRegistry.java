@@ -98,7 +98,11 @@ public final class ApicurioRegistry implements RegistryEndpoint {
     HttpClient http =
         certificates == null
             ? PLAIN
-            : HttpClient.newBuilder().sslContext(certificates.clientContext()).build();
+            : HttpClient.newBuilder()
+                // HTTP/2 (what ALPN picks) lost a request to a GOAWAY right after start.
+                .version(HttpClient.Version.HTTP_1_1)
+                .sslContext(certificates.clientContext())
+                .build();
     ApicurioRegistry registry = new ApicurioRegistry(process, port, log, scheme, http);
     Runtime.getRuntime().addShutdownHook(new Thread(registry::stop, "apicurio-stop"));
     // About 7 s on an idle box; minutes on a starved one. A registry that dies fails the wait at

@@ -198,13 +198,16 @@ public final class UsageStreamApp implements AutoCloseable {
   }
 
   /**
-   * Refuses to start on a database behind this build; a ClickHouse that does not answer now is
-   * checked by the writer once it does.
+   * Refuses to start on a database behind this build or with connection settings ClickHouse
+   * refuses; a ClickHouse that does not answer now is checked by the writer once it does.
    */
   private void checkSchema() {
     try {
       SchemaVersion.require(clickHouse);
     } catch (ClickHouseException e) {
+      if (e.misconfigured()) {
+        throw e;
+      }
       LOG.warn(
           "ClickHouse does not answer, the writer checks the schema version once it does: {}",
           e.getMessage());

@@ -245,9 +245,9 @@ public final class ClickHouse implements AutoCloseable {
     }
     String detail =
         e instanceof TimeoutException ? "timed out" : String.valueOf(cause.getMessage());
+    ConnectionTrouble.Verdict verdict = ConnectionTrouble.explain(config, cause, detail);
     return new ClickHouseException(
-        "ClickHouse " + what + " failed: " + ConnectionTrouble.explain(config, cause, detail),
-        cause);
+        "ClickHouse " + what + " failed: " + verdict.message(), cause, verdict.misconfigured());
   }
 
   @Override

@@ -22,8 +22,19 @@ final class ConnectionTrouble {
 
   private ConnectionTrouble() {}
 
+  /**
+   * What a failure means: its message, and whether the settings are wrong (so retrying cannot
+   * help).
+   */
+  record Verdict(String message, boolean misconfigured) {}
+
   /** {@code detail} with, in front of it, what to change when the failure is one of those. */
-  static String explain(ClickHouseConfig config, Throwable failure, String detail) {
+  static Verdict explain(ClickHouseConfig config, Throwable failure, String detail) {
+    String settings = settingsProblem(config, failure, detail);
+    return settings == null ? new Verdict(detail, false) : new Verdict(settings, true);
+  }
+
+  private static String settingsProblem(ClickHouseConfig config, Throwable failure, String detail) {
     String url = "CLICKHOUSE_URL=" + config.url();
     String user = "CLICKHOUSE_USER=" + config.user();
     for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
@@ -72,7 +83,7 @@ final class ConnectionTrouble {
             + ")";
       }
     }
-    return detail;
+    return null;
   }
 
   /** The JDK's own host check (when it makes it) fails with a CertificateException naming it. */

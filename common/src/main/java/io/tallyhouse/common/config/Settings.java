@@ -186,7 +186,7 @@ public final class Settings {
       }
       Path path = Path.of(value.strip());
       if (value.isBlank() || !java.nio.file.Files.isReadable(path)) {
-        problem(name, "must be a readable file (unset it for none): '" + value + "'");
+        problem(name, "must be a readable file (unset it for none)");
         return null;
       }
       return path;

@@ -5,9 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class PipelineSettingsTest {
 
@@ -59,5 +62,44 @@ class PipelineSettingsTest {
             .contains(
                 "SCHEMA_REGISTRY_TIMEOUT=PT5S: no longer read; set SCHEMA_REGISTRY_TIMEOUT_MS (milliseconds)"),
         e.getMessage());
+  }
+
+  @Test
+  void trustFilesMustBeReadableAndTheTruststoreUsable(@TempDir Path dir) throws Exception {
+    Path garbage = Files.writeString(dir.resolve("ca.pem"), "not a certificate");
+    Settings s =
+        Settings.of(
+            Map.of(
+                "CLICKHOUSE_CA_CERT",
+                dir.resolve("missing.pem").toString(),
+                "SCHEMA_REGISTRY_SSL_TRUSTSTORE_LOCATION",
+                garbage.toString(),
+                "SCHEMA_REGISTRY_SSL_TRUSTSTORE_TYPE",
+                "PEM"));
+    PipelineSettings.clickHouse(s);
+    PipelineSettings.registry(s);
+    assertEquals(2, s.problems().size(), s.problems().toString());
+    assertTrue(
+        s.problems()
+            .contains(
+                "CLICKHOUSE_CA_CERT="
+                    + dir.resolve("missing.pem")
+                    + ": must be a readable file (unset it for none)"),
+        s.problems().toString());
+    assertTrue(
+        s.problems().get(1).startsWith("SCHEMA_REGISTRY_SSL_TRUSTSTORE_LOCATION=" + garbage)
+            && s.problems().get(1).contains("cannot read the PEM truststore"),
+        s.problems().toString());
+  }
+
+  @Test
+  void anUnknownTruststoreTypeIsRefusedAndNoTrustMeansTheJvmDefaults() {
+    Settings s = Settings.of(Map.of("SCHEMA_REGISTRY_SSL_TRUSTSTORE_TYPE", "PFX"));
+    assertNull(PipelineSettings.registry(s).truststore());
+    assertNull(PipelineSettings.clickHouse(s).caCertificate());
+    assertEquals(1, s.problems().size(), s.problems().toString());
+    assertTrue(
+        s.problems().get(0).startsWith("SCHEMA_REGISTRY_SSL_TRUSTSTORE_TYPE=PFX: must be one of"),
+        s.problems().toString());
   }
 }

@@ -26,8 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The pipeline with its stores secured: the registry serves https only (its certificate trusted
  * through SCHEMA_REGISTRY_SSL_TRUSTSTORE_*), ClickHouse is reached over https with a CA file and
- * password users, usage-stream writing as {@code writer}; and a start with a wrong ClickHouse
- * password or an untrusted certificate fails saying which variable to change.
+ * password users, usage-stream writing as {@code writer} and activity-query reading as the
+ * read-only {@code reader}; and a start with a wrong ClickHouse password or an untrusted
+ * certificate fails saying which variable to change.
  */
 class SecuredStoresIntegrationTest {
 
@@ -74,12 +75,21 @@ class SecuredStoresIntegrationTest {
     return env;
   }
 
+  /**
+   * usage-stream writes as {@code writer}; activity-query reads as the read-only {@code reader}.
+   */
   @Test
   void eventsAreCountedAndAnsweredThroughTlsStoresWithPasswordUsers() throws Exception {
     String name = "tls_" + Long.toHexString(System.nanoTime());
+    Map<String, String> reader =
+        Map.of(
+            "CLICKHOUSE_USER",
+            SecuredClickHouse.READER,
+            "CLICKHOUSE_PASSWORD",
+            clickHouse.password(SecuredClickHouse.READER));
     try (Pipeline pipeline =
         new Pipeline(
-            name, Clock.systemUTC(), environment(name, SecuredClickHouse.WRITER), Map.of())) {
+            name, Clock.systemUTC(), environment(name, SecuredClickHouse.WRITER), reader)) {
       SecuredKafkaIntegrationTest.countsAndAnswers(pipeline);
     }
   }

@@ -43,7 +43,13 @@ public final class SchemaRegistryClient {
 
   public SchemaRegistryClient(RegistryConfig config) {
     this.config = config;
-    HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(config.timeout());
+    // HTTP/1.1 as the Confluent API is specified: over https the JDK would otherwise negotiate
+    // HTTP/2, and a server's GOAWAY on a pooled HTTP/2 connection (seen with Apicurio) fails the
+    // request in flight.
+    HttpClient.Builder builder =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(config.timeout());
     if (config.truststore() != null) {
       builder.sslContext(config.truststore().sslContext());
     }

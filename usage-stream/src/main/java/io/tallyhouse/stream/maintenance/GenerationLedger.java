@@ -123,7 +123,7 @@ public final class GenerationLedger {
 
   /**
    * Checks the schema version (SchemaVersion: refuses a database behind this build); waits a while
-   * for a ClickHouse that does not answer.
+   * for a ClickHouse that does not answer, not for one that refuses the connection settings.
    */
   void awaitSchema() throws InterruptedException {
     long deadline = System.nanoTime() + CLICKHOUSE_WAIT.toNanos();
@@ -133,6 +133,9 @@ public final class GenerationLedger {
         SchemaVersion.require(clickHouse);
         return;
       } catch (ClickHouseException e) {
+        if (e.misconfigured()) {
+          throw e;
+        }
         if (System.nanoTime() > deadline) {
           throw new IllegalStateException(
               "a new generation of the stream starts only after ClickHouse told whether"
