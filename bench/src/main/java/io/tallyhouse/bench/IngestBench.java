@@ -150,11 +150,7 @@ public final class IngestBench {
       kafka.stop();
       BenchSupport.removeWorkingDirectory(dir);
     }
-    // Last, after the servers are down and have said their goodbyes: the result is the final line.
-    System.err.flush();
-    System.out.println(result);
-    System.out.flush();
-    System.exit(0);
+    BenchSupport.printResultAndExit(result);
   }
 
   private static double producerPerformance(LocalKafka kafka, Path dir, int records)

@@ -132,12 +132,14 @@ public final class StreamBench {
       List<ProcessHandle> processes =
           List.of(stream.toHandle(), clickHouseServer.process(), ProcessHandle.current());
       long ready = System.nanoTime();
-      awaitVisible(clickHouse, warmup, false, stream, dir.resolve("stream.log"), kafka);
+      Map<Process, Path> streams = Map.of(stream, dir.resolve("stream.log"));
+      Map<String, Object> admin = Map.of("bootstrap.servers", kafka.bootstrapServers());
+      awaitVisible(clickHouse, warmup, false, streams, admin, "usage-stream");
       log("  warm-up: " + warmup + " events visible; measuring the next " + events);
       long[] processCpuBefore = cpuNanos(processes);
       long start = System.nanoTime();
       long[] cpuBefore = BenchSupport.machineCpuTicks();
-      awaitVisible(clickHouse, warmup + events, true, stream, dir.resolve("stream.log"), kafka);
+      awaitVisible(clickHouse, warmup + events, true, streams, admin, "usage-stream");
       long end = System.nanoTime();
       double throughput = events / ((end - start) / 1e9);
       double cold = (warmup + events) / ((end - ready) / 1e9);
@@ -199,14 +201,11 @@ public final class StreamBench {
       kafka.stop();
       BenchSupport.removeWorkingDirectory(dir);
     }
-    System.err.flush();
-    System.out.println(result);
-    System.out.flush();
-    System.exit(0);
+    BenchSupport.printResultAndExit(result);
   }
 
   /** Realistic distinct events of the last 24 hours, posted in arrays of 500. */
-  private static void preload(int port, String token, int events) throws Exception {
+  static void preload(int port, String token, int events) throws Exception {
     HttpClient http = HttpClient.newHttpClient();
     Random random = new Random(3);
     Instant now = Instant.now();
@@ -256,15 +255,17 @@ public final class StreamBench {
 
   /**
    * Waits until {@code events} rows are in usage_events and, when {@code counted}, their requests
-   * in usage_daily too.
+   * in usage_daily too, while every stream instance ({@code streams}: process and log) runs.
+   * Progress lines show the consumer groups of {@code applicationId}, read with {@code admin}
+   * client properties.
    */
-  private static void awaitVisible(
+  static void awaitVisible(
       ClickHouse clickHouse,
       long events,
       boolean counted,
-      Process stream,
-      Path log,
-      LocalKafka kafka)
+      Map<Process, Path> streams,
+      Map<String, Object> admin,
+      String applicationId)
       throws Exception {
     long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();
     long start = System.nanoTime();
@@ -279,12 +280,15 @@ public final class StreamBench {
                 "  %5.1f s: topology consumed %d events, writer consumed %d records (raw + rollup),"
                     + " usage_events %d rows",
                 (System.nanoTime() - start) / 1e9,
-                committed(kafka, "usage-stream"),
-                committed(kafka, "usage-stream-clickhouse-writer"),
+                committed(admin, applicationId),
+                committed(admin, applicationId + "-clickhouse-writer"),
                 countOrZero(clickHouse, "SELECT count() AS n FROM usage_events")));
       }
-      if (!stream.isAlive()) {
-        throw new IllegalStateException("usage-stream exited:\n" + Files.readString(log));
+      for (Map.Entry<Process, Path> stream : streams.entrySet()) {
+        if (!stream.getKey().isAlive()) {
+          throw new IllegalStateException(
+              "usage-stream exited:\n" + Files.readString(stream.getValue()));
+        }
       }
       try {
         // Without FINAL for speed while counting; copies only make the counts reach the target
@@ -305,10 +309,9 @@ public final class StreamBench {
   }
 
   /** The sum of a consumer group's committed offsets over all its partitions. */
-  private static long committed(LocalKafka kafka, String group) {
+  private static long committed(Map<String, Object> adminProperties, String group) {
     try (org.apache.kafka.clients.admin.Admin admin =
-        org.apache.kafka.clients.admin.Admin.create(
-            Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+        org.apache.kafka.clients.admin.Admin.create(adminProperties)) {
       return ConsumerGroups.committedSum(admin, group);
     }
   }
@@ -396,7 +399,7 @@ public final class StreamBench {
   }
 
   /** Total CPU time so far of each process, in nanoseconds. */
-  private static long[] cpuNanos(List<ProcessHandle> processes) {
+  static long[] cpuNanos(List<ProcessHandle> processes) {
     return processes.stream()
         .mapToLong(
             p ->
