@@ -2,6 +2,8 @@ package io.tallyhouse.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tallyhouse.common.auth.CredentialKind;
+import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.testkit.LocalKafka;
 import java.io.IOException;
@@ -180,5 +182,19 @@ final class BenchSupport {
     System.out.println(result);
     System.out.flush();
     System.exit(0);
+  }
+
+  /** A new key file {@code keysFile} with one ingest key, whose token this returns. */
+  static String ingestToken(Path keysFile) {
+    String token = Secrets.generate(CredentialKind.INGEST.secretPrefix());
+    new CredentialStore(keysFile).add(token, CredentialKind.INGEST, null, List.of(), "bench");
+    return token;
+  }
+
+  /** Any other setting of the service under test, e.g. {@code -Dbench.env.STREAM_THREADS=1}. */
+  static void putServiceSettings(Map<String, String> env) {
+    System.getProperties().stringPropertyNames().stream()
+        .filter(name -> name.startsWith("bench.env."))
+        .forEach(name -> env.put(name.substring("bench.env.".length()), System.getProperty(name)));
   }
 }

@@ -8,9 +8,6 @@ import static io.tallyhouse.bench.BenchSupport.round1;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.tallyhouse.common.auth.CredentialKind;
-import io.tallyhouse.common.auth.CredentialStore;
-import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.config.PipelineSettings;
 import io.tallyhouse.common.runtime.ServiceMain;
@@ -76,9 +73,7 @@ public final class StreamBench {
     ClickHouseServer clickHouseServer =
         ClickHouseServer.start(dir.resolve("clickhouse"), Ports.freePort(), Ports.freePort());
     ApicurioRegistry registry = ApicurioRegistry.start(apicurioHome(), Ports.freePort());
-    CredentialStore keys = new CredentialStore(dir.resolve("keys.jsonl"));
-    String token = Secrets.generate(CredentialKind.INGEST.secretPrefix());
-    keys.add(token, CredentialKind.INGEST, null, List.of(), "bench");
+    String token = BenchSupport.ingestToken(dir.resolve("keys.jsonl"));
 
     Map<String, String> env = new HashMap<>();
     env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
@@ -86,15 +81,12 @@ public final class StreamBench {
     env.put("CLICKHOUSE_URL", clickHouseServer.httpUrl());
     env.put("CLICKHOUSE_DATABASE", "bench");
     env.put("EVENTS_PARTITIONS", String.valueOf(partitions));
-    env.put("KEYS_FILE", keys.file().toString());
+    env.put("KEYS_FILE", dir.resolve("keys.jsonl").toString());
     env.put("STATE_DIR", dir.resolve("streams").toString());
     if (System.getProperty("bench.commit.interval.ms") != null) {
       env.put("COMMIT_INTERVAL_MS", System.getProperty("bench.commit.interval.ms"));
     }
-    // Any other setting of the service, e.g. -Dbench.env.STREAM_THREADS=1.
-    System.getProperties().stringPropertyNames().stream()
-        .filter(name -> name.startsWith("bench.env."))
-        .forEach(name -> env.put(name.substring("bench.env.".length()), System.getProperty(name)));
+    BenchSupport.putServiceSettings(env);
 
     ObjectNode result = JSON.createObjectNode();
     Process stream = null;

@@ -7,9 +7,6 @@ import static io.tallyhouse.bench.BenchSupport.log;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.tallyhouse.common.auth.CredentialKind;
-import io.tallyhouse.common.auth.CredentialStore;
-import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.config.PipelineSettings;
 import io.tallyhouse.common.runtime.ServiceMain;
@@ -67,19 +64,15 @@ public final class StreamClusterBench {
     ClickHouseServer clickHouseServer =
         ClickHouseServer.start(dir.resolve("clickhouse"), Ports.freePort(), Ports.freePort());
     ApicurioRegistry registry = ApicurioRegistry.start(apicurioHome(), Ports.freePort());
-    CredentialStore keys = new CredentialStore(dir.resolve("keys.jsonl"));
-    String token = Secrets.generate(CredentialKind.INGEST.secretPrefix());
-    keys.add(token, CredentialKind.INGEST, null, List.of(), "bench");
+    String token = BenchSupport.ingestToken(dir.resolve("keys.jsonl"));
 
     // The services connect as the super user: the ACL checks are the same work for any principal.
     Map<String, String> env = new HashMap<>(kafka.serviceEnvironment(KafkaCluster.ADMIN));
     env.put("SCHEMA_REGISTRY_URL", registry.url());
     env.put("CLICKHOUSE_URL", clickHouseServer.httpUrl());
     env.put("EVENTS_PARTITIONS", String.valueOf(partitions));
-    env.put("KEYS_FILE", keys.file().toString());
-    System.getProperties().stringPropertyNames().stream()
-        .filter(name -> name.startsWith("bench.env."))
-        .forEach(name -> env.put(name.substring("bench.env.".length()), System.getProperty(name)));
+    env.put("KEYS_FILE", dir.resolve("keys.jsonl").toString());
+    BenchSupport.putServiceSettings(env);
 
     ObjectNode result = JSON.createObjectNode();
     try {
