@@ -5,7 +5,7 @@ RUN_CP := deploy/local/target/runtime-classpath.txt
 SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query tools deploy/local bench \
              -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.avsc' -o -name '*.sql' -o -name '*.txt' -o -name '*.xml' -o -name '*.yaml' \) -print 2>/dev/null) pom.xml
 
-.PHONY: run test check format config-reference build deps clean keys reconcile migrate bench-ingest bench-stream bench-query
+.PHONY: run test check format config-reference build deps clean keys reconcile migrate bench-ingest bench-stream bench-stream-cluster bench-query
 
 ## make run: the whole pipeline locally (Kafka, registry, ClickHouse, the three services) until Ctrl-C.
 ##           DEMO=1 also loads 30 days of generated traffic.
@@ -37,6 +37,11 @@ bench-ingest: $(RUN_CP)
 ## make bench-stream: events/s through dedup, rollup and the ClickHouse writer, freshness, ClickHouse raw insert.
 bench-stream: deps $(RUN_CP)
 	@java -Xmx3g -cp "$$(cat $(BENCH_CP)):bench/target/classes" io.tallyhouse.bench.StreamBench
+
+## make bench-stream-cluster: the stream on a 3-node secured Kafka cluster (12 partitions) with 1, 2 and 3
+##           instances: events/s and CPU per event of the streams, brokers and ClickHouse; last line JSON.
+bench-stream-cluster: deps $(RUN_CP)
+	@java -Xmx2g -cp "$$(cat $(BENCH_CP)):bench/target/classes" io.tallyhouse.bench.StreamClusterBench
 
 ## make bench-query: GET /api/v1/activity on 10M events, 50 clients, against the same SQL sent to ClickHouse directly.
 bench-query: deps $(RUN_CP)

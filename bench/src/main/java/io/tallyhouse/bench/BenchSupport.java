@@ -2,6 +2,8 @@ package io.tallyhouse.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tallyhouse.common.auth.CredentialKind;
+import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.testkit.LocalKafka;
 import java.io.IOException;
@@ -68,7 +70,13 @@ final class BenchSupport {
   }
 
   static void createTopic(LocalKafka kafka, String name, int partitions) throws Exception {
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+    createTopic(Map.of("bootstrap.servers", kafka.bootstrapServers()), name, partitions);
+  }
+
+  /** Creates {@code name} through an admin client with {@code adminProperties}. */
+  static void createTopic(Map<String, Object> adminProperties, String name, int partitions)
+      throws Exception {
+    try (Admin admin = Admin.create(adminProperties)) {
       // As the services create it, so the benchmark measures the production topic configuration.
       io.tallyhouse.common.kafka.PipelineTopics.ensure(admin, List.of(name), partitions, 30_000);
     }
@@ -77,7 +85,9 @@ final class BenchSupport {
   /** Waits until the child service {@code name} answers {@code /health/ready} with 200. */
   static void awaitReady(String name, int port, Process process, Path log) throws Exception {
     HttpClient http = HttpClient.newHttpClient();
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    // A bound, not an expectation: on a shared box a stream on the Kafka cluster took over a
+    // minute.
+    long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
         throw new IllegalStateException(name + " exited:\n" + Files.readString(log));
@@ -152,5 +162,39 @@ final class BenchSupport {
     } catch (java.io.IOException e) {
       log("could not remove " + dir + ": " + e.getMessage());
     }
+  }
+
+  /** The machine's 1-minute load average: another benchmark on the same box shows here. */
+  static String loadAverage() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+    } catch (IOException | RuntimeException e) {
+      return "unknown";
+    }
+  }
+
+  /**
+   * Prints {@code result} as the last line of output and exits: called after the servers are down
+   * and have said their goodbyes, so nothing follows it.
+   */
+  static void printResultAndExit(ObjectNode result) {
+    System.err.flush();
+    System.out.println(result);
+    System.out.flush();
+    System.exit(0);
+  }
+
+  /** A new key file {@code keysFile} with one ingest key, whose token this returns. */
+  static String ingestToken(Path keysFile) {
+    String token = Secrets.generate(CredentialKind.INGEST.secretPrefix());
+    new CredentialStore(keysFile).add(token, CredentialKind.INGEST, null, List.of(), "bench");
+    return token;
+  }
+
+  /** Any other setting of the service under test, e.g. {@code -Dbench.env.STREAM_THREADS=1}. */
+  static void putServiceSettings(Map<String, String> env) {
+    System.getProperties().stringPropertyNames().stream()
+        .filter(name -> name.startsWith("bench.env."))
+        .forEach(name -> env.put(name.substring("bench.env.".length()), System.getProperty(name)));
   }
 }

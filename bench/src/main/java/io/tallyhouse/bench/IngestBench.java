@@ -9,9 +9,6 @@ import static io.tallyhouse.bench.BenchSupport.log;
 import static io.tallyhouse.bench.BenchSupport.round1;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.tallyhouse.common.auth.CredentialKind;
-import io.tallyhouse.common.auth.CredentialStore;
-import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.testkit.ApicurioRegistry;
 import io.tallyhouse.testkit.LocalKafka;
 import io.tallyhouse.testkit.Ports;
@@ -72,15 +69,13 @@ public final class IngestBench {
       double producerRate = producerPerformance(kafka, dir, producerRecords);
       log(String.format("  %.0f records/s", producerRate));
 
-      CredentialStore keys = new CredentialStore(dir.resolve("keys.jsonl"));
-      String token = Secrets.generate(CredentialKind.INGEST.secretPrefix());
-      keys.add(token, CredentialKind.INGEST, null, List.of(), "bench");
+      String token = BenchSupport.ingestToken(dir.resolve("keys.jsonl"));
       int port = Ports.freePort();
       Map<String, String> env = new HashMap<>();
       env.put("HTTP_PORT", String.valueOf(port));
       env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
       env.put("SCHEMA_REGISTRY_URL", registry.url());
-      env.put("KEYS_FILE", keys.file().toString());
+      env.put("KEYS_FILE", dir.resolve("keys.jsonl").toString());
       env.put("EVENTS_PARTITIONS", String.valueOf(partitions));
       ingest = ChildJvm.start("io.tallyhouse.ingest.IngestServer", env, dir.resolve("ingest.log"));
       awaitReady("gateway-ingest", port, ingest, dir.resolve("ingest.log"));
@@ -150,11 +145,7 @@ public final class IngestBench {
       kafka.stop();
       BenchSupport.removeWorkingDirectory(dir);
     }
-    // Last, after the servers are down and have said their goodbyes: the result is the final line.
-    System.err.flush();
-    System.out.println(result);
-    System.out.flush();
-    System.exit(0);
+    BenchSupport.printResultAndExit(result);
   }
 
   private static double producerPerformance(LocalKafka kafka, Path dir, int records)

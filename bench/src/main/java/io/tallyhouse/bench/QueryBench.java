@@ -85,7 +85,7 @@ public final class QueryBench {
     int seconds = Integer.getInteger("bench.seconds", 30);
     Path dir = Files.createTempDirectory("tallyhouse-bench-query-");
     log("working in " + dir);
-    String loadBefore = loadAverage();
+    String loadBefore = BenchSupport.loadAverage();
 
     ClickHouseServer server =
         ClickHouseServer.start(dir.resolve("clickhouse"), Ports.freePort(), Ports.freePort());
@@ -236,10 +236,7 @@ public final class QueryBench {
       server.stop();
       BenchSupport.removeWorkingDirectory(dir);
     }
-    System.err.flush();
-    System.out.println(result);
-    System.out.flush();
-    System.exit(0);
+    BenchSupport.printResultAndExit(result);
   }
 
   /**
@@ -559,14 +556,5 @@ public final class QueryBench {
 
   private static long count(ClickHouse clickHouse, String sql) {
     return clickHouse.query(sql).get(0).get("n").asLong();
-  }
-
-  /** The 1-minute load average before the run: another benchmark on the same box shows here. */
-  private static String loadAverage() {
-    try {
-      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
-    } catch (Exception e) {
-      return "unknown";
-    }
   }
 }

@@ -8,9 +8,6 @@ import static io.tallyhouse.bench.BenchSupport.round1;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.tallyhouse.common.auth.CredentialKind;
-import io.tallyhouse.common.auth.CredentialStore;
-import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.config.PipelineSettings;
@@ -77,9 +74,7 @@ public final class StreamBench {
     ClickHouseServer clickHouseServer =
         ClickHouseServer.start(dir.resolve("clickhouse"), Ports.freePort(), Ports.freePort());
     ApicurioRegistry registry = ApicurioRegistry.start(apicurioHome(), Ports.freePort());
-    CredentialStore keys = new CredentialStore(dir.resolve("keys.jsonl"));
-    String token = Secrets.generate(CredentialKind.INGEST.secretPrefix());
-    keys.add(token, CredentialKind.INGEST, null, List.of(), "bench");
+    String token = BenchSupport.ingestToken(dir.resolve("keys.jsonl"));
 
     Map<String, String> env = new HashMap<>();
     env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
@@ -87,15 +82,12 @@ public final class StreamBench {
     env.put("CLICKHOUSE_URL", clickHouseServer.httpUrl());
     env.put("CLICKHOUSE_DATABASE", "bench");
     env.put("EVENTS_PARTITIONS", String.valueOf(partitions));
-    env.put("KEYS_FILE", keys.file().toString());
+    env.put("KEYS_FILE", dir.resolve("keys.jsonl").toString());
     env.put("STATE_DIR", dir.resolve("streams").toString());
     if (System.getProperty("bench.commit.interval.ms") != null) {
       env.put("COMMIT_INTERVAL_MS", System.getProperty("bench.commit.interval.ms"));
     }
-    // Any other setting of the service, e.g. -Dbench.env.STREAM_THREADS=1.
-    System.getProperties().stringPropertyNames().stream()
-        .filter(name -> name.startsWith("bench.env."))
-        .forEach(name -> env.put(name.substring("bench.env.".length()), System.getProperty(name)));
+    BenchSupport.putServiceSettings(env);
 
     ObjectNode result = JSON.createObjectNode();
     Process stream = null;
@@ -134,12 +126,14 @@ public final class StreamBench {
       List<ProcessHandle> processes =
           List.of(stream.toHandle(), clickHouseServer.process(), ProcessHandle.current());
       long ready = System.nanoTime();
-      awaitVisible(clickHouse, warmup, false, stream, dir.resolve("stream.log"), kafka);
+      Map<Process, Path> streams = Map.of(stream, dir.resolve("stream.log"));
+      Map<String, Object> admin = Map.of("bootstrap.servers", kafka.bootstrapServers());
+      awaitVisible(clickHouse, warmup, false, streams, admin, "usage-stream");
       log("  warm-up: " + warmup + " events visible; measuring the next " + events);
       long[] processCpuBefore = cpuNanos(processes);
       long start = System.nanoTime();
       long[] cpuBefore = BenchSupport.machineCpuTicks();
-      awaitVisible(clickHouse, warmup + events, true, stream, dir.resolve("stream.log"), kafka);
+      awaitVisible(clickHouse, warmup + events, true, streams, admin, "usage-stream");
       long end = System.nanoTime();
       double throughput = events / ((end - start) / 1e9);
       double cold = (warmup + events) / ((end - ready) / 1e9);
@@ -201,14 +195,11 @@ public final class StreamBench {
       kafka.stop();
       BenchSupport.removeWorkingDirectory(dir);
     }
-    System.err.flush();
-    System.out.println(result);
-    System.out.flush();
-    System.exit(0);
+    BenchSupport.printResultAndExit(result);
   }
 
   /** Realistic distinct events of the last 24 hours, posted in arrays of 500. */
-  private static void preload(int port, String token, int events) throws Exception {
+  static void preload(int port, String token, int events) throws Exception {
     HttpClient http = HttpClient.newHttpClient();
     Random random = new Random(3);
     Instant now = Instant.now();
@@ -258,15 +249,17 @@ public final class StreamBench {
 
   /**
    * Waits until {@code events} rows are in usage_events and, when {@code counted}, their requests
-   * in usage_daily too.
+   * in usage_daily too, while every stream instance ({@code streams}: process and log) runs.
+   * Progress lines show the consumer groups of {@code applicationId}, read with {@code admin}
+   * client properties.
    */
-  private static void awaitVisible(
+  static void awaitVisible(
       ClickHouse clickHouse,
       long events,
       boolean counted,
-      Process stream,
-      Path log,
-      LocalKafka kafka)
+      Map<Process, Path> streams,
+      Map<String, Object> admin,
+      String applicationId)
       throws Exception {
     long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();
     long start = System.nanoTime();
@@ -281,12 +274,15 @@ public final class StreamBench {
                 "  %5.1f s: topology consumed %d events, writer consumed %d records (raw + rollup),"
                     + " usage_events %d rows",
                 (System.nanoTime() - start) / 1e9,
-                committed(kafka, "usage-stream"),
-                committed(kafka, "usage-stream-clickhouse-writer"),
+                committed(admin, applicationId),
+                committed(admin, applicationId + "-clickhouse-writer"),
                 countOrZero(clickHouse, "SELECT count() AS n FROM usage_events")));
       }
-      if (!stream.isAlive()) {
-        throw new IllegalStateException("usage-stream exited:\n" + Files.readString(log));
+      for (Map.Entry<Process, Path> stream : streams.entrySet()) {
+        if (!stream.getKey().isAlive()) {
+          throw new IllegalStateException(
+              "usage-stream exited:\n" + Files.readString(stream.getValue()));
+        }
       }
       try {
         // Without FINAL for speed while counting; copies only make the counts reach the target
@@ -307,10 +303,9 @@ public final class StreamBench {
   }
 
   /** The sum of a consumer group's committed offsets over all its partitions. */
-  private static long committed(LocalKafka kafka, String group) {
+  private static long committed(Map<String, Object> adminProperties, String group) {
     try (org.apache.kafka.clients.admin.Admin admin =
-        org.apache.kafka.clients.admin.Admin.create(
-            Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+        org.apache.kafka.clients.admin.Admin.create(adminProperties)) {
       return ConsumerGroups.committedSum(admin, group);
     }
   }
@@ -398,7 +393,7 @@ public final class StreamBench {
   }
 
   /** Total CPU time so far of each process, in nanoseconds. */
-  private static long[] cpuNanos(List<ProcessHandle> processes) {
+  static long[] cpuNanos(List<ProcessHandle> processes) {
     return processes.stream()
         .mapToLong(
             p ->

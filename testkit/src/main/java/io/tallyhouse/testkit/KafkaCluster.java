@@ -137,6 +137,15 @@ public final class KafkaCluster implements SecuredKafkaEndpoint, AutoCloseable {
     return process != null && process.isAlive();
   }
 
+  /** Node {@code nodeId}'s JVM (for its CPU time, say), which must be running. */
+  public synchronized ProcessHandle process(int nodeId) {
+    Process process = processes.get(spec(nodeId).id());
+    if (process == null || !process.isAlive()) {
+      throw new IllegalStateException("Kafka node " + nodeId + " is not running");
+    }
+    return process.toHandle();
+  }
+
   /** SIGKILL to node {@code nodeId}'s JVM: no shutdown, no flush, as when a machine dies. */
   public synchronized void kill(int nodeId) {
     Process process = processes.remove(spec(nodeId).id());
