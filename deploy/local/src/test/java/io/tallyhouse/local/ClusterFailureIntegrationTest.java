@@ -1,0 +1,275 @@
+package io.tallyhouse.local;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tallyhouse.common.auth.CredentialStore;
+import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.clickhouse.Migrations;
+import io.tallyhouse.common.kafka.PipelineTopics;
+import io.tallyhouse.ingest.IngestServer;
+import io.tallyhouse.local.ExpectedActivity.SentEvent;
+import io.tallyhouse.query.ActivityServer;
+import io.tallyhouse.stream.UsageStreamApp;
+import io.tallyhouse.testkit.Await;
+import io.tallyhouse.testkit.ClickHouseEndpoint;
+import io.tallyhouse.testkit.Infra;
+import io.tallyhouse.testkit.SecuredKafka;
+import io.tallyhouse.tools.reconcile.Reconcile;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.clients.admin.Admin;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Many instances of each service, each a child JVM, under steady ingest through both gateway-ingest
+ * instances while servers and instances are killed with SIGKILL and brought back, one fault at a
+ * time. Afterwards ClickHouse holds exactly the distinct events that were acknowledged (202), both
+ * activity-query instances answer the totals computed independently from them, and reconcile
+ * passes.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterFailureIntegrationTest {
+
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+
+  private static final int PARTITIONS = 6;
+
+  /** Requests acknowledged while a fault lasts, so that traffic demonstrably went on. */
+  private static final int DURING_FAULT = 30;
+
+  @TempDir static Path dir;
+  private static final String NAME = "cf_" + Long.toHexString(System.currentTimeMillis());
+  private static SecuredKafka kafka;
+  private static ServiceFleet fleet;
+  private static List<ServiceProcess> ingest;
+  private static List<ServiceProcess> streams;
+  private static List<ServiceProcess> queries;
+  private static ClickHouse clickHouse;
+  private static String ingestToken;
+  private static final Map<String, String> MANAGEMENT_KEYS = new HashMap<>();
+  private static final List<SentEvent> ACKNOWLEDGED = new ArrayList<>();
+
+  @BeforeAll
+  static void start() throws Exception {
+    kafka = SecuredKafka.start(SecuredKafka.Mode.SASL_SSL_SCRAM, dir.resolve("kafka"));
+    kafka.grantPrefix(SecuredKafka.APP, NAME);
+    try (Admin admin = Admin.create(kafka.clientProperties(SecuredKafka.ADMIN))) {
+      PipelineTopics.ensure(
+          admin,
+          List.of(NAME + "-events", NAME + "-events-distinct", NAME + "-events-dlq"),
+          PARTITIONS,
+          60_000);
+    }
+    ClickHouseEndpoint ch = Infra.clickhouse();
+    clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), NAME));
+    // Once, before seven instances start: they would all apply them at once otherwise.
+    Migrations.apply(clickHouse);
+
+    CredentialStore keys = new CredentialStore(dir.resolve("keys.jsonl"));
+    ingestToken = ServiceApi.newIngestToken(keys);
+    for (String account : SteadyIngest.ACCOUNTS) {
+      MANAGEMENT_KEYS.put(account, ServiceApi.newManagementKey(keys, account));
+    }
+
+    Map<String, String> env = new HashMap<>(kafka.serviceEnvironment(SecuredKafka.APP));
+    env.put("SCHEMA_REGISTRY_URL", Infra.registry().url());
+    env.put("CLICKHOUSE_URL", ch.httpUrl());
+    env.put("CLICKHOUSE_USER", ch.user());
+    env.put("CLICKHOUSE_PASSWORD", ch.password());
+    env.put("CLICKHOUSE_DATABASE", NAME);
+    env.put("KEYS_FILE", keys.file().toString());
+    env.put("EVENTS_TOPIC", NAME + "-events");
+    env.put("APPLICATION_ID", NAME + "-stream");
+    env.put("STREAM_THREADS", "1");
+    fleet = new ServiceFleet(dir, env);
+    streams = fleet.add("usage-stream", UsageStreamApp.class, 3, i -> Map.of());
+    ingest = fleet.add("gateway-ingest", IngestServer.class, 2, i -> Map.of());
+    queries = fleet.add("activity-query", ActivityServer.class, 2, i -> Map.of());
+    List<ServiceProcess> all = new ArrayList<>(streams);
+    all.addAll(ingest);
+    all.addAll(queries);
+    ServiceFleet.start(all);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (fleet != null) {
+      fleet.close();
+    }
+    if (clickHouse != null) {
+      clickHouse.close();
+    }
+    if (kafka != null) {
+      kafka.close();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void aKilledStreamInstanceLosesAndDoublesNothing() throws Exception {
+    try (SteadyIngest traffic = new SteadyIngest(urls(ingest), ingestToken)) {
+      traffic.start();
+      traffic.awaitMoreAcknowledged(DURING_FAULT);
+      ServiceProcess victim = streams.get(1);
+      victim.kill();
+      traffic.awaitMoreAcknowledged(DURING_FAULT);
+      victim.start();
+      victim.awaitReady();
+      traffic.awaitMoreAcknowledged(DURING_FAULT);
+      ACKNOWLEDGED.addAll(traffic.stop());
+      System.out.printf(
+          "%s: %d requests acknowledged, %d attempts refused and retried%n",
+          "stream instance killed", traffic.acknowledgedRequests(), traffic.refusedAttempts());
+    }
+    fleet.assertAllAlive();
+    assertClickHouseHoldsExactlyTheAcknowledgedEvents();
+    assertEveryQueryInstanceAnswersTheExpectedTotals();
+    assertReconciles();
+  }
+
+  private static List<String> urls(List<ServiceProcess> instances) {
+    return instances.stream().map(ServiceProcess::url).toList();
+  }
+
+  /**
+   * Waits until ClickHouse counts every distinct acknowledged event (never more on the way), then
+   * compares the sets: nothing lost, nothing doubled, nothing that was not acknowledged.
+   */
+  private static void assertClickHouseHoldsExactlyTheAcknowledgedEvents() throws Exception {
+    Set<String> expected = new HashSet<>();
+    ACKNOWLEDGED.forEach(e -> expected.add(e.account() + "/" + e.eventId()));
+    long distinct = expected.size();
+    Await.untilProgressStops(
+        distinct + " distinct acknowledged events in ClickHouse",
+        () -> {
+          long raw = count("SELECT count() AS n FROM usage_events FINAL");
+          long rollup = count("SELECT sum(requests) AS n FROM usage_daily FINAL");
+          assertTrue(
+              raw <= distinct && rollup <= distinct,
+              "more events counted than acknowledged: raw "
+                  + raw
+                  + ", rollups "
+                  + rollup
+                  + ", acknowledged "
+                  + distinct);
+          return raw == distinct && rollup == distinct;
+        },
+        () ->
+            List.of(
+                count("SELECT count() AS n FROM usage_events FINAL"),
+                count("SELECT sum(requests) AS n FROM usage_daily FINAL")),
+        () -> "ClickHouse counts " + counts() + "; the services' logs:" + fleet.logTails(30));
+    Set<String> stored = new HashSet<>();
+    List<JsonNode> rows = clickHouse.query("SELECT account_id, event_id FROM usage_events FINAL");
+    rows.forEach(r -> stored.add(r.get("account_id").asText() + "/" + r.get("event_id").asText()));
+    assertEquals(rows.size(), stored.size(), "an event is stored twice");
+    assertEquals(expected, stored, "the stored events are the acknowledged ones");
+  }
+
+  /**
+   * Every activity-query instance answers every account's activity, plain and grouped by user and
+   * key, exactly as computed from the acknowledged events (waiting out its cache's staleness).
+   */
+  private static void assertEveryQueryInstanceAnswersTheExpectedTotals() throws Exception {
+    LocalDate today = LocalDate.now(ZoneOffset.UTC);
+    for (ServiceProcess query : queries) {
+      for (String account : SteadyIngest.ACCOUNTS) {
+        for (String grouping : List.of("", "group_by=user,api_key")) {
+          boolean grouped = !grouping.isEmpty();
+          List<Map<String, Object>> expected =
+              ExpectedActivity.of(ACKNOWLEDGED, account, today, grouped, grouped, e -> true);
+          String where = query.name() + " " + account + " ?" + grouping;
+          AssertionError[] last = new AssertionError[1];
+          try {
+            Await.until(
+                where + " answering the expected totals",
+                () -> {
+                  try {
+                    ExpectedActivity.assertAnswer(
+                        expected, answer(query, account, grouping), where);
+                    return true;
+                  } catch (AssertionError e) {
+                    last[0] = e;
+                    return false;
+                  }
+                },
+                Duration.ofMinutes(2));
+          } catch (AssertionError timedOut) {
+            throw last[0] == null ? timedOut : last[0];
+          }
+        }
+      }
+    }
+  }
+
+  private static JsonNode answer(ServiceProcess query, String account, String grouping) {
+    try {
+      HttpResponse<String> response =
+          ServiceApi.activity(query.url(), MANAGEMENT_KEYS.get(account), grouping);
+      if (response.statusCode() != 200) {
+        throw new AssertionError(query.name() + " answered " + response.statusCode());
+      }
+      return JSON.readTree(response.body()).get("data");
+    } catch (java.io.IOException e) {
+      throw new AssertionError(query.name() + " did not answer: " + e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted");
+    }
+  }
+
+  private static void assertReconciles() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    LocalDate today = LocalDate.now(ZoneOffset.UTC);
+    int code =
+        Reconcile.run(
+            clickHouse,
+            today.minusDays(40),
+            today,
+            new PrintStream(out, true, StandardCharsets.UTF_8));
+    String report = out.toString(StandardCharsets.UTF_8);
+    assertEquals(0, code, report);
+    assertTrue(report.startsWith("reconciled:"), report);
+  }
+
+  private static String counts() {
+    return "usage_events "
+        + count("SELECT count() AS n FROM usage_events FINAL")
+        + ", usage_daily requests "
+        + count("SELECT sum(requests) AS n FROM usage_daily FINAL");
+  }
+
+  /** A count from ClickHouse, -1 while it cannot be read (a node away). */
+  private static long count(String sql) {
+    try {
+      List<JsonNode> rows = clickHouse.query(sql);
+      return rows.isEmpty() || rows.get(0).get("n").isNull() ? 0 : rows.get(0).get("n").asLong();
+    } catch (RuntimeException e) {
+      return -1;
+    }
+  }
+}
