@@ -1,8 +1,5 @@
 package io.tallyhouse.testkit;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -11,8 +8,6 @@ import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
-import org.apache.kafka.metadata.storage.Formatter;
-import org.apache.kafka.server.common.MetadataVersion;
 
 /**
  * A real one-node Kafka cluster (KRaft, broker and controller combined) inside this JVM, on fixed
@@ -90,27 +85,7 @@ public final class LocalKafka implements KafkaEndpoint {
 
   private synchronized void startServer() {
     Path logDir = dir.resolve("log");
-    try {
-      Files.createDirectories(logDir);
-      if (!Files.exists(logDir.resolve("meta.properties"))) {
-        Formatter formatter =
-            new Formatter()
-                .setNodeId(1)
-                .setClusterId(Uuid.randomUuid().toString())
-                .setDirectories(List.of(logDir.toString()))
-                .setMetadataLogDirectory(logDir.toString())
-                .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
-                .setControllerListenerName("CONTROLLER");
-        if (!security.scramUsers().isEmpty()) {
-          formatter.setScramArguments(security.scramUsers());
-        }
-        formatter.run();
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot prepare Kafka storage in " + logDir, e);
-    } catch (Exception e) {
-      throw new IllegalStateException("cannot format Kafka storage in " + logDir, e);
-    }
+    KRaftNode.formatIfNeeded(logDir, 1, Uuid.randomUuid().toString(), security.scramUsers());
     KafkaRaftServer raft =
         new KafkaRaftServer(KafkaConfig.fromProps(properties(logDir), false), Time.SYSTEM);
     raft.startup();
@@ -118,32 +93,17 @@ public final class LocalKafka implements KafkaEndpoint {
   }
 
   private Properties properties(Path logDir) {
-    Properties p = new Properties();
-    p.put("process.roles", "broker,controller");
-    p.put("node.id", "1");
-    p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-    String listener = security.protocol();
-    p.put(
-        "listeners",
-        listener + "://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-    p.put("advertised.listeners", listener + "://127.0.0.1:" + port);
-    p.put("inter.broker.listener.name", listener);
-    p.put("controller.listener.names", "CONTROLLER");
-    p.put("listener.security.protocol.map", listener + ":" + listener + ",CONTROLLER:PLAINTEXT");
-    p.put("log.dirs", logDir.toString());
-    // One node: every internal topic must have replication 1, or consumers and transactions
-    // silently stall.
-    p.put("default.replication.factor", "1");
-    p.put("min.insync.replicas", "1");
-    p.put("offsets.topic.replication.factor", "1");
-    p.put("offsets.topic.num.partitions", "4");
-    p.put("transaction.state.log.replication.factor", "1");
-    p.put("transaction.state.log.min.isr", "1");
-    p.put("transaction.state.log.num.partitions", "4");
-    p.put("share.coordinator.state.topic.replication.factor", "1");
-    p.put("share.coordinator.state.topic.min.isr", "1");
-    p.put("group.initial.rebalance.delay.ms", "0");
-    p.put("num.partitions", "3");
+    // One node: every internal topic has replication 1.
+    Properties p =
+        KRaftNode.properties(
+            1,
+            "1@127.0.0.1:" + controllerPort,
+            security.protocol(),
+            port,
+            controllerPort,
+            logDir,
+            1,
+            1);
     p.put("auto.create.topics.enable", "true");
     p.putAll(security.brokerProperties());
     return p;
