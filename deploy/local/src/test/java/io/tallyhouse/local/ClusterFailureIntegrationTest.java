@@ -17,7 +17,7 @@ import io.tallyhouse.stream.UsageStreamApp;
 import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
-import io.tallyhouse.testkit.SecuredKafka;
+import io.tallyhouse.testkit.KafkaCluster;
 import io.tallyhouse.tools.reconcile.Reconcile;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -63,7 +63,7 @@ class ClusterFailureIntegrationTest {
 
   @TempDir static Path dir;
   private static final String NAME = "cf_" + Long.toHexString(System.currentTimeMillis());
-  private static SecuredKafka kafka;
+  private static KafkaCluster kafka;
   private static ServiceFleet fleet;
   private static List<ServiceProcess> ingest;
   private static List<ServiceProcess> streams;
@@ -75,9 +75,9 @@ class ClusterFailureIntegrationTest {
 
   @BeforeAll
   static void start() throws Exception {
-    kafka = SecuredKafka.start(SecuredKafka.Mode.SASL_SSL_SCRAM, dir.resolve("kafka"));
-    kafka.grantPrefix(SecuredKafka.APP, NAME);
-    try (Admin admin = Admin.create(kafka.clientProperties(SecuredKafka.ADMIN))) {
+    kafka = KafkaCluster.start(dir.resolve("kafka"), 3);
+    kafka.grantPrefix(KafkaCluster.APP, NAME);
+    try (Admin admin = Admin.create(kafka.clientProperties(KafkaCluster.ADMIN))) {
       PipelineTopics.ensure(
           admin,
           List.of(NAME + "-events", NAME + "-events-distinct", NAME + "-events-dlq"),
@@ -95,7 +95,7 @@ class ClusterFailureIntegrationTest {
       MANAGEMENT_KEYS.put(account, ServiceApi.newManagementKey(keys, account));
     }
 
-    Map<String, String> env = new HashMap<>(kafka.serviceEnvironment(SecuredKafka.APP));
+    Map<String, String> env = new HashMap<>(kafka.serviceEnvironment(KafkaCluster.APP));
     env.put("SCHEMA_REGISTRY_URL", Infra.registry().url());
     env.put("CLICKHOUSE_URL", ch.httpUrl());
     env.put("CLICKHOUSE_USER", ch.user());
@@ -128,27 +128,94 @@ class ClusterFailureIntegrationTest {
     }
   }
 
+  /** One broker (not the active controller), then one usage-stream instance. */
   @Test
   @Order(1)
-  void aKilledStreamInstanceLosesAndDoublesNothing() throws Exception {
+  void aKilledBrokerAndAKilledStreamInstanceLoseAndDoubleNothing() throws Exception {
     try (SteadyIngest traffic = new SteadyIngest(urls(ingest), ingestToken)) {
       traffic.start();
       traffic.awaitMoreAcknowledged(DURING_FAULT);
-      ServiceProcess victim = streams.get(1);
-      victim.kill();
-      traffic.awaitMoreAcknowledged(DURING_FAULT);
-      victim.start();
-      victim.awaitReady();
-      traffic.awaitMoreAcknowledged(DURING_FAULT);
+      int controller = kafka.activeController();
+      int broker =
+          kafka.nodeIds().stream().filter(id -> id != controller).findFirst().orElseThrow();
+      underFault(
+          traffic, "Kafka broker " + broker, () -> kafka.kill(broker), () -> restart(broker));
+      ServiceProcess stream = streams.get(1);
+      underFault(traffic, stream.name(), stream::kill, () -> restart(stream));
       ACKNOWLEDGED.addAll(traffic.stop());
-      System.out.printf(
-          "%s: %d requests acknowledged, %d attempts refused and retried%n",
-          "stream instance killed", traffic.acknowledgedRequests(), traffic.refusedAttempts());
+      report(traffic);
     }
+    assertExactlyOnceEverywhere();
+  }
+
+  /** The active controller, which is a broker too: the quorum elects another leader. */
+  @Test
+  @Order(2)
+  void aKilledActiveControllerLosesAndDoublesNothing() throws Exception {
+    try (SteadyIngest traffic = new SteadyIngest(urls(ingest), ingestToken)) {
+      traffic.start();
+      traffic.awaitMoreAcknowledged(DURING_FAULT);
+      int controller = kafka.activeController();
+      underFault(
+          traffic,
+          "the active controller, node " + controller,
+          () -> kafka.kill(controller),
+          () -> restart(controller));
+      ACKNOWLEDGED.addAll(traffic.stop());
+      report(traffic);
+    }
+    assertExactlyOnceEverywhere();
+  }
+
+  /** A step of the test that may throw anything. */
+  @FunctionalInterface
+  private interface Step {
+    void run() throws Exception;
+  }
+
+  /**
+   * Breaks something with {@code fault}, waits until traffic went on meanwhile, brings it back with
+   * {@code repair} and waits until traffic goes on again, with every instance running.
+   */
+  private static void underFault(SteadyIngest traffic, String what, Step fault, Step repair)
+      throws Exception {
+    long start = System.nanoTime();
+    fault.run();
+    traffic.awaitMoreAcknowledged(DURING_FAULT);
+    repair.run();
+    traffic.awaitMoreAcknowledged(DURING_FAULT);
     fleet.assertAllAlive();
+    System.out.printf(
+        "%s killed and back under traffic in %d s%n",
+        what, Duration.ofNanos(System.nanoTime() - start).toSeconds());
+  }
+
+  private static void restart(int node) {
+    kafka.start(node);
+    kafka.awaitFullIsr();
+  }
+
+  private static void restart(ServiceProcess instance) throws InterruptedException {
+    instance.start();
+    instance.awaitReady();
+  }
+
+  private static void report(SteadyIngest traffic) {
+    System.out.printf(
+        "%d requests acknowledged, %d attempts not acknowledged and retried%n",
+        traffic.acknowledgedRequests(), traffic.refusedAttempts());
+  }
+
+  /** What was acknowledged is in ClickHouse exactly once, answered by every query instance. */
+  private static void assertExactlyOnceEverywhere() throws Exception {
+    long start = System.nanoTime();
     assertClickHouseHoldsExactlyTheAcknowledgedEvents();
     assertEveryQueryInstanceAnswersTheExpectedTotals();
     assertReconciles();
+    System.out.printf(
+        "%d distinct events checked in %d s%n",
+        ACKNOWLEDGED.stream().map(e -> e.account() + "/" + e.eventId()).distinct().count(),
+        Duration.ofNanos(System.nanoTime() - start).toSeconds());
   }
 
   private static List<String> urls(List<ServiceProcess> instances) {
