@@ -9,7 +9,10 @@ import java.time.Duration;
 
 /**
  * A real ClickHouse server (Debian's clickhouse-server) as a child process with a generated
- * configuration on the given ports. Data lives in {@code dir} and survives {@link #restart()}.
+ * configuration on the given ports. Data lives in {@code dir} and survives {@link #restart()} and
+ * {@link #kill()}. ClickHouse merges every file in {@code dir/config.d/} into the generated
+ * configuration: that is where a caller adds settings before {@link #start(Path, int, int)} (as
+ * {@link ClickHouseCluster} does with its cluster settings).
  */
 public final class ClickHouseServer implements ClickHouseEndpoint {
 
@@ -67,7 +70,13 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
     process = null;
   }
 
-  /** Starts a stopped server again on the same ports and data. */
+  /** Kills the server with SIGKILL, as a crash would; {@link #start()} brings it back. */
+  public synchronized void kill() {
+    Processes.kill(process);
+    process = null;
+  }
+
+  /** Starts a stopped or killed server again on the same ports and data. */
   public synchronized void start() {
     if (process == null || !process.isAlive()) {
       launch();

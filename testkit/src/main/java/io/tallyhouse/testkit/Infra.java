@@ -160,18 +160,6 @@ public final class Infra {
    * upwards.
    */
   static Path apicurioHome() {
-    String configured = System.getProperty("tallyhouse.apicurio.home");
-    if (configured != null && !configured.isBlank()) {
-      return Path.of(configured);
-    }
-    Path dir = Path.of("").toAbsolutePath();
-    while (dir != null) {
-      Path candidate = dir.resolve("testkit/target/apicurio");
-      if (Files.isDirectory(candidate)) {
-        return candidate;
-      }
-      dir = dir.getParent();
-    }
-    return Path.of("testkit/target/apicurio").toAbsolutePath();
+    return BuildOutput.find("tallyhouse.apicurio.home", "testkit/target/apicurio");
   }
 }

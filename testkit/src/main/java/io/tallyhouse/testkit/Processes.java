@@ -90,6 +90,20 @@ final class Processes {
     }
   }
 
+  /** SIGKILL, children too, and waits until the process is gone. */
+  static void kill(Process process) {
+    if (process == null) {
+      return;
+    }
+    process.descendants().forEach(ProcessHandle::destroyForcibly);
+    try {
+      process.destroyForcibly().waitFor();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while killing a process", e);
+    }
+  }
+
   static String tail(Path log) {
     try {
       if (log == null || !Files.exists(log)) {
