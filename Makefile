@@ -5,7 +5,7 @@ RUN_CP := deploy/local/target/runtime-classpath.txt
 SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query tools deploy/local bench \
              -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.avsc' -o -name '*.sql' -o -name '*.txt' -o -name '*.xml' -o -name '*.yaml' \) -print 2>/dev/null) pom.xml
 
-.PHONY: run test check format config-reference build deps clean keys reconcile bench-ingest bench-stream bench-query
+.PHONY: run test check format config-reference build deps clean keys reconcile migrate bench-ingest bench-stream bench-query
 
 ## make run: the whole pipeline locally (Kafka, registry, ClickHouse, the three services) until Ctrl-C.
 ##           DEMO=1 also loads 30 days of generated traffic.
@@ -54,6 +54,12 @@ keys: $(RUN_CP)
 ##           on the ClickHouse of CLICKHOUSE_URL/_DATABASE (default: the local stack's); fails (code 1) on a difference.
 reconcile: $(RUN_CP)
 	@$(TOOLS) reconcile $(ARGS)
+
+## make migrate ARGS="--dry-run": brings the ClickHouse database of CLICKHOUSE_URL/_DATABASE (default: the local
+##           stack's) to this build's schema; the services refuse to start on one behind it. ARGS="--cluster NAME"
+##           creates the tables across the ClickHouse cluster NAME (Replicated*MergeTree, Distributed by account).
+migrate: $(RUN_CP)
+	@$(TOOLS) migrate $(ARGS)
 
 ## Builds what is missing or changed (skipping tests), and the runtime classpath of the local stack.
 build: $(RUN_CP)

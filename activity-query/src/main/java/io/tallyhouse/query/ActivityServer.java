@@ -4,7 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.Migrations;
+import io.tallyhouse.common.clickhouse.SchemaVersion;
 import io.tallyhouse.common.http.HttpServers;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.query.activity.ActivityRepository;
@@ -69,7 +69,8 @@ public final class ActivityServer implements AutoCloseable {
   }
 
   /**
-   * Applies the ClickHouse migrations (so this service may start before usage-stream), then
+   * Checks that the ClickHouse database holds the schema this build needs (refusing to start,
+   * saying what to run, when it does not: {@code tallyhouse migrate} makes the schema), then
    * listens; returns once the server accepts connections.
    *
    * @param clock decides which UTC days are completed
@@ -87,8 +88,7 @@ public final class ActivityServer implements AutoCloseable {
     Vertx vertx = null;
     CompletedDayCache cache = null;
     try {
-      clickHouse.createDatabaseIfMissing();
-      Migrations.apply(clickHouse);
+      SchemaVersion.require(clickHouse);
 
       PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       ActivityRepository repository = new ActivityRepository(clickHouse, metrics);

@@ -130,7 +130,7 @@ class ActivityApiIntegrationTest {
 
     Map<String, String> env = QueryTestEnv.of(endpoint, database, keys.file());
     QueryConfig config = QueryTestEnv.config(env);
-    // The server creates the database and tables itself, before any row exists.
+    // The servers start on a migrated, empty database: no row exists yet.
     server = ActivityServer.start(config, Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC));
     lateEvening =
         ActivityServer.start(

@@ -4,6 +4,8 @@ import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
@@ -34,9 +36,18 @@ public final class QueryTestEnv {
 
   /**
    * A service on any free port, reading {@code keysFile}, with its own database on the server at
-   * {@code url}.
+   * {@code url}, brought to this build's schema first (as {@code tallyhouse migrate} does, through
+   * {@code endpoint}: {@code url} may be a proxy that fails on purpose).
    */
   public static Map<String, String> of(
+      String url, ClickHouseEndpoint endpoint, String database, Path keysFile) {
+    Migrations.apply(
+        new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    return unmigrated(url, endpoint, database, keysFile);
+  }
+
+  /** As {@link #of}, leaving the database as it is (perhaps missing). */
+  public static Map<String, String> unmigrated(
       String url, ClickHouseEndpoint endpoint, String database, Path keysFile) {
     Map<String, String> env = new HashMap<>();
     env.put("CLICKHOUSE_URL", url);

@@ -12,6 +12,7 @@ import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.config.PipelineSettings;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.IngestConfig;
@@ -101,6 +102,7 @@ public final class StreamBench {
     IngestServer ingest = null;
     try (ClickHouse clickHouse =
         new ClickHouse(ServiceMain.read(env, PipelineSettings::clickHouse))) {
+      Migrations.apply(clickHouse);
       createTopic(kafka, "usage-events", partitions);
       Map<String, String> ingestEnv = new HashMap<>(env);
       ingestEnv.put("HTTP_PORT", "0");

@@ -1,6 +1,7 @@
 package io.tallyhouse.tools;
 
 import io.tallyhouse.tools.keys.KeysCommand;
+import io.tallyhouse.tools.migrate.MigrateCommand;
 import io.tallyhouse.tools.reconcile.ReconcileCommand;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,8 +26,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * {@code tallyhouse}: the one entry point of the command-line tools, each a subcommand ({@code
- * keys}, {@code reconcile}). Every command has {@code --help}; the exit codes are those of {@link
- * ExitCodes}.
+ * keys}, {@code reconcile}, {@code migrate}). Every command has {@code --help}; the exit codes are
+ * those of {@link ExitCodes}.
  */
 @Command(
     name = "tallyhouse",
@@ -69,7 +70,8 @@ public final class TallyhouseCli implements Callable<Integer> {
     CommandLine cli =
         new CommandLine(new TallyhouseCli())
             .addSubcommand(new KeysCommand())
-            .addSubcommand(new ReconcileCommand(env, clock, out));
+            .addSubcommand(new ReconcileCommand(env, clock, out))
+            .addSubcommand(new MigrateCommand(env, out));
     cli.setOut(new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true));
     cli.setErr(new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true));
     cli.setParameterExceptionHandler(TallyhouseCli::badArguments);
@@ -80,7 +82,8 @@ public final class TallyhouseCli implements Callable<Integer> {
   @Override
   public Integer call() {
     throw new ParameterException(
-        spec.commandLine(), "no command given: use tallyhouse keys or tallyhouse reconcile");
+        spec.commandLine(),
+        "no command given: use tallyhouse keys, tallyhouse reconcile or tallyhouse migrate");
   }
 
   /** What was wrong, what picocli suggests instead, and where the options are described. */

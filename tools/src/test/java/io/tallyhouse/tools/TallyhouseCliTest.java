@@ -37,7 +37,9 @@ class TallyhouseCliTest {
     Run none = Cli.run();
     assertEquals(ExitCodes.USAGE, none.code(), none.toString());
     assertTrue(
-        none.err().contains("no command given: use tallyhouse keys or tallyhouse reconcile"),
+        none.err()
+            .contains(
+                "no command given: use tallyhouse keys, tallyhouse reconcile or tallyhouse migrate"),
         none.toString());
     assertTrue(none.err().contains("Run 'tallyhouse --help'"), none.toString());
 

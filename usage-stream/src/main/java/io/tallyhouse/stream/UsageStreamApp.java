@@ -4,6 +4,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.ClickHouseException;
+import io.tallyhouse.common.clickhouse.SchemaVersion;
 import io.tallyhouse.common.http.EventLoopWatchdog;
 import io.tallyhouse.common.http.Liveness;
 import io.tallyhouse.common.http.OpsRoutes;
@@ -85,14 +87,16 @@ public final class UsageStreamApp implements AutoCloseable {
   }
 
   /**
-   * Creates the topics that are missing, then starts the topology, the writer (which creates its
-   * tables first, and waits for ClickHouse if it is down: the stream does not need it, except at a
-   * new generation's first start), the raw-table retention and the HTTP port.
+   * Creates the topics that are missing, refuses a ClickHouse database behind this build's schema
+   * (saying what to run: {@code tallyhouse migrate}), then starts the topology, the writer (which
+   * checks the schema version too, and waits for ClickHouse if it is down: the stream does not need
+   * it, except at a new generation's first start), the raw-table retention and the HTTP port.
    */
   public static UsageStreamApp start(StreamConfig config) {
     UsageStreamApp app = new UsageStreamApp(config);
     try {
       app.createTopics();
+      app.checkSchema();
       app.streams.setUncaughtExceptionHandler(app.threadFailures);
       // Before anything is read: a new generation must not count again what an earlier one counted.
       app.generations.checkBeforeStart();
@@ -189,6 +193,20 @@ public final class UsageStreamApp implements AutoCloseable {
               .get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException("usage-stream cannot listen on " + host + ":" + port, e);
+    }
+  }
+
+  /**
+   * Refuses to start on a database behind this build; a ClickHouse that does not answer now is
+   * checked by the writer once it does.
+   */
+  private void checkSchema() {
+    try {
+      SchemaVersion.require(clickHouse);
+    } catch (ClickHouseException e) {
+      LOG.warn(
+          "ClickHouse does not answer, the writer checks the schema version once it does: {}",
+          e.getMessage());
     }
   }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.common.runtime.ServiceMain;
@@ -78,6 +79,7 @@ class ChangelogCompactionIntegrationTest {
     env.put("COMMIT_INTERVAL_MS", "100");
     env.put("WRITER_MAX_WAIT_MS", "50");
     StreamConfig config = ServiceMain.read(env, StreamConfig::read);
+    Migrations.apply(config.clickHouse());
     Instant now = Instant.now();
     LocalDate day = LocalDate.ofInstant(now, ZoneOffset.UTC).minusDays(3);
     Instant before = now.minus(Duration.ofDays(2));

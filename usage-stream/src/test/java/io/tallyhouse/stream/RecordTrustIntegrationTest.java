@@ -9,6 +9,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.schemas.avro.UsageEvent;
@@ -234,6 +235,7 @@ class RecordTrustIntegrationTest {
       env.put("STATE_DIR", dir.toString());
       env.put("HTTP_PORT", "0");
       this.config = ServiceMain.read(env, StreamConfig::read);
+      Migrations.apply(config.clickHouse());
     }
 
     /**

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.schemas.avro.UsageEvent;
@@ -243,6 +244,7 @@ class StreamFailureIntegrationTest {
       env.put("HTTP_PORT", "0");
       env.put("STATE_DIR", dir.resolve("state").toString());
       createTopics(partitions);
+      Migrations.apply(ServiceMain.read(env, StreamConfig::read).clickHouse());
     }
 
     /**

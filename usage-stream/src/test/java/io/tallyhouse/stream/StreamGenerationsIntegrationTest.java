@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
@@ -64,6 +65,7 @@ class StreamGenerationsIntegrationTest {
     String first = name + "-a";
     String second = name + "-b";
     StreamConfig a = config(env, dir, first, Map.of());
+    Migrations.apply(a.clickHouse());
     // Few groups, so that the second application counts more events into groups the first one
     // counted.
     Random random = new Random(7);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.RegistryConfig;
@@ -51,6 +52,7 @@ class UsageStreamIntegrationTest {
     env.put("STATE_DIR", dir.toString());
     env.put("HTTP_PORT", "0");
     StreamConfig config = ServiceMain.read(env, StreamConfig::read);
+    Migrations.apply(config.clickHouse());
 
     Instant base =
         Instant.now().truncatedTo(ChronoUnit.DAYS).minus(2, ChronoUnit.DAYS).plusSeconds(3600);

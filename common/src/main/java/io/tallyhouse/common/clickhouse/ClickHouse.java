@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -58,7 +59,16 @@ public final class ClickHouse implements AutoCloseable {
 
   /** Creates the configured database if it is missing (run before anything else touches it). */
   public void createDatabaseIfMissing() {
-    run("CREATE DATABASE IF NOT EXISTS " + SqlLiteral.identifier(config.database()), "default");
+    executeOutsideDatabase(
+        "CREATE DATABASE IF NOT EXISTS " + SqlLiteral.identifier(config.database()));
+  }
+
+  /**
+   * Runs a statement in the session database {@code default}: one that creates the configured
+   * database (e.g. ON CLUSTER), which no statement can run inside before it exists.
+   */
+  public void executeOutsideDatabase(String sql) {
+    run(sql, "default");
   }
 
   /** Runs a statement that returns no rows (DDL, ALTER, INSERT ... SELECT). */
@@ -102,10 +112,20 @@ public final class ClickHouse implements AutoCloseable {
    * reused buffer).
    */
   public void insertTabSeparated(String table, List<String> columns, InputStream rows) {
+    insertTabSeparated(table, columns, rows, Map.of());
+  }
+
+  /**
+   * As {@link #insertTabSeparated(String, List, InputStream)}, with the server settings {@code
+   * serverSettings} (e.g. {@link SchemaLayout#insertSettings()}).
+   */
+  public void insertTabSeparated(
+      String table, List<String> columns, InputStream rows, Map<String, String> serverSettings) {
     InsertSettings settings =
         new InsertSettings()
             .setDatabase(config.database())
             .serverSetting("database", config.database());
+    serverSettings.forEach(settings::serverSetting);
     List<String> names = columns.stream().map(SqlLiteral::identifier).toList();
     try {
       client
@@ -120,11 +140,23 @@ public final class ClickHouse implements AutoCloseable {
 
   /** Runs a SELECT and returns its rows, one JSON object each. */
   public List<JsonNode> query(String sql) {
+    return query(sql, config.database());
+  }
+
+  /**
+   * Runs a SELECT in the session database {@code system}, for questions asked before the configured
+   * database is known to exist (ClickHouse refuses every query in a missing one).
+   */
+  public List<JsonNode> querySystem(String sql) {
+    return query(sql, "system");
+  }
+
+  private List<JsonNode> query(String sql, String database) {
     QuerySettings settings =
         new QuerySettings()
-            .setDatabase(config.database())
+            .setDatabase(database)
             .setFormat(ClickHouseFormat.JSONEachRow)
-            .serverSetting("database", config.database());
+            .serverSetting("database", database);
     // 18.16 ignores the format the client asks for out of band; naming it in the statement works
     // everywhere.
     try (QueryResponse response =

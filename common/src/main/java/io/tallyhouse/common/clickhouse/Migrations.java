@@ -5,17 +5,21 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies numbered migration files from the classpath, in order, each at most once per database.
- * The folder holds an {@code index.txt} listing the files ({@code 001_usage_daily.sql}, ...),
- * because a folder inside a jar cannot be listed reliably. Every statement must be idempotent
- * ({@code IF NOT EXISTS}), so two instances starting at once cannot break each other.
+ * The numbered migration files on the classpath, and applying what a database lacks of them, each
+ * at most once, recorded in {@code schema_migrations} (version, name, applied_at, and the layout's
+ * cluster: empty for a single node). Only {@code tallyhouse migrate} and test fixtures apply them;
+ * the services check the recorded version ({@link SchemaVersion}).
+ *
+ * <p>The folder holds an {@code index.txt} listing the files ({@code 001_usage_daily.sql}, ...),
+ * because a folder inside a jar cannot be listed reliably. The files are written for a single node;
+ * the cluster layout derives its statements from them ({@link ClusterDdl}). Every statement must be
+ * idempotent ({@code IF NOT EXISTS}), so a migration interrupted half-way is simply run again.
  */
 public final class Migrations {
 
@@ -24,51 +28,189 @@ public final class Migrations {
   /** The classpath folder of the Tallyhouse tables' migrations (in the schemas module). */
   public static final String TALLYHOUSE_TABLES = "clickhouse/migrations";
 
-  private Migrations() {}
+  /** The table recording the migrations applied (kept readable by the builds before layouts). */
+  static final String TABLE = "schema_migrations";
+
+  private static final String CREATE_TABLE =
+      "CREATE TABLE IF NOT EXISTS "
+          + TABLE
+          + " (version UInt32, name String, applied_at DateTime DEFAULT now(),"
+          + " cluster String DEFAULT '') ENGINE = MergeTree ORDER BY version";
+
+  /** One migration file: its number, its file name and its single-node statements. */
+  public record Migration(int version, String name, List<String> statements) {}
 
   /**
-   * Applies what is missing of the Tallyhouse tables' migrations; returns the names applied now.
+   * What a database needs to reach this build's schema in {@code layout}: the statements that
+   * prepare it (database, {@code schema_migrations}) and the migrations it has not applied.
    */
-  public static List<String> apply(ClickHouse clickHouse) {
-    return apply(clickHouse, TALLYHOUSE_TABLES);
+  public record Plan(
+      SchemaLayout layout, List<String> preparation, List<Migration> missing, int clusterNodes) {
+
+    /** Whether nothing is to be done. */
+    public boolean empty() {
+      return preparation.isEmpty() && missing.isEmpty();
+    }
   }
 
-  /** Applies what is missing; returns the names applied now. */
-  public static List<String> apply(ClickHouse clickHouse, String classpathFolder) {
-    clickHouse.createDatabaseIfMissing();
-    clickHouse.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            + "version UInt32, name String, applied_at DateTime DEFAULT now()"
-            + ") ENGINE = MergeTree ORDER BY version");
-    Set<Integer> applied = new HashSet<>();
-    clickHouse
-        .query("SELECT DISTINCT version FROM schema_migrations")
-        .forEach(row -> applied.add(Integer.parseInt(row.get("version").asText())));
+  private Migrations() {}
 
-    List<String> appliedNow = new ArrayList<>();
+  /** The Tallyhouse tables' migrations of this build, in order. */
+  public static List<Migration> tallyhouseTables() {
+    return of(TALLYHOUSE_TABLES);
+  }
+
+  /** The migrations in {@code classpathFolder}, in the order of its index. */
+  public static List<Migration> of(String classpathFolder) {
+    List<Migration> result = new ArrayList<>();
     for (String file :
         resource(classpathFolder + "/index.txt")
             .lines()
             .map(String::trim)
             .filter(l -> !l.isEmpty() && !l.startsWith("#"))
             .toList()) {
-      int version = versionOf(file);
-      if (applied.contains(version)) {
-        continue;
-      }
-      for (String statement : statements(resource(classpathFolder + "/" + file))) {
-        clickHouse.execute(statement);
-      }
-      clickHouse.execute(
-          "INSERT INTO schema_migrations (version, name) VALUES ("
-              + version
-              + ", "
-              + SqlLiteral.string(file)
-              + ")");
-      LOG.info("applied ClickHouse migration {} to database {}", file, clickHouse.database());
-      appliedNow.add(file);
+      result.add(
+          new Migration(versionOf(file), file, statements(resource(classpathFolder + "/" + file))));
     }
-    return appliedNow;
+    return result;
+  }
+
+  /**
+   * Brings the database of {@code config} to this build's single-node schema; returns the names
+   * applied now. The one way test fixtures prepare a fresh database before starting a service.
+   */
+  public static List<String> apply(ClickHouseConfig config) {
+    try (ClickHouse clickHouse = new ClickHouse(config)) {
+      return apply(clickHouse);
+    }
+  }
+
+  /** As {@link #apply(ClickHouseConfig)}, through an open client. */
+  public static List<String> apply(ClickHouse clickHouse) {
+    return apply(clickHouse, plan(clickHouse, SchemaLayout.SINGLE_NODE, tallyhouseTables()));
+  }
+
+  /**
+   * What {@code clickHouse}'s database lacks of {@code migrations} in {@code layout}; writes
+   * nothing. Refuses (IllegalStateException) a database recorded in another layout, and a cluster
+   * the server does not know.
+   */
+  public static Plan plan(ClickHouse clickHouse, SchemaLayout layout, List<Migration> migrations) {
+    String database = clickHouse.database();
+    int nodes = 1;
+    if (layout.isCluster()) {
+      nodes =
+          clickHouse
+              .querySystem(
+                  "SELECT count() AS nodes FROM system.clusters WHERE cluster = "
+                      + SqlLiteral.string(layout.cluster()))
+              .get(0)
+              .get("nodes")
+              .asInt();
+      if (nodes == 0) {
+        throw new IllegalStateException(
+            "the ClickHouse server at "
+                + clickHouse.config().url()
+                + " knows no cluster named "
+                + layout.cluster()
+                + " (its remote_servers configuration names the clusters)");
+      }
+    }
+    SchemaState state = SchemaState.read(clickHouse);
+    state.layout().ifPresent(recorded -> refuseOtherLayout(database, recorded, layout));
+    List<String> preparation = new ArrayList<>();
+    if (!state.databaseExists()) {
+      preparation.add("CREATE DATABASE IF NOT EXISTS " + database + layout.onCluster());
+    }
+    if (!state.tableExists()) {
+      preparation.add(
+          layout.isCluster()
+              ? new ClusterDdl(layout.cluster(), database).of(CREATE_TABLE).get(0)
+              : CREATE_TABLE);
+    } else if (!state.clusterColumn()) {
+      // A database migrated by a build before layouts existed: a single node by construction.
+      preparation.add("ALTER TABLE " + TABLE + " ADD COLUMN cluster String DEFAULT ''");
+    }
+    List<Migration> missing = new ArrayList<>();
+    ClusterDdl clusterDdl = layout.isCluster() ? new ClusterDdl(layout.cluster(), database) : null;
+    for (Migration migration : migrations) {
+      List<String> statements = new ArrayList<>();
+      for (String statement : migration.statements()) {
+        // Derived for every migration, applied or not: the cluster form of a later one depends on
+        // the tables the earlier ones created.
+        statements.addAll(clusterDdl == null ? List.of(statement) : clusterDdl.of(statement));
+      }
+      if (!state.applied().containsKey(migration.version())) {
+        missing.add(new Migration(migration.version(), migration.name(), statements));
+      }
+    }
+    return new Plan(layout, preparation, missing, nodes);
+  }
+
+  /** Runs {@code plan}; returns the names of the migrations applied. */
+  public static List<String> apply(ClickHouse clickHouse, Plan plan) {
+    for (String statement : plan.preparation()) {
+      executeIn(clickHouse, statement);
+    }
+    List<String> applied = new ArrayList<>();
+    for (Migration migration : plan.missing()) {
+      for (String statement : migration.statements()) {
+        executeIn(clickHouse, statement);
+      }
+      record(clickHouse, plan, migration);
+      LOG.info(
+          "applied ClickHouse migration {} to database {} ({})",
+          migration.name(),
+          clickHouse.database(),
+          plan.layout());
+      applied.add(migration.name());
+    }
+    return applied;
+  }
+
+  /**
+   * Records {@code migration} as applied. On a cluster the row is written with a quorum of every
+   * node, so once migrate returns, any node answers the services' version check.
+   */
+  private static void record(ClickHouse clickHouse, Plan plan, Migration migration) {
+    TabSeparated row =
+        new TabSeparated(64)
+            .number(migration.version())
+            .string(migration.name())
+            .string(plan.layout().cluster())
+            .endRow();
+    clickHouse.insertTabSeparated(
+        TABLE,
+        List.of("version", "name", "cluster"),
+        row.inputStream(),
+        plan.layout().isCluster()
+            ? Map.of("insert_quorum", Integer.toString(plan.clusterNodes()))
+            : Map.of());
+  }
+
+  /** CREATE DATABASE runs outside the database it creates. */
+  private static void executeIn(ClickHouse clickHouse, String statement) {
+    if (statement.startsWith("CREATE DATABASE")) {
+      clickHouse.executeOutsideDatabase(statement);
+    } else {
+      clickHouse.execute(statement);
+    }
+  }
+
+  private static void refuseOtherLayout(
+      String database, SchemaLayout recorded, SchemaLayout wanted) {
+    if (!recorded.equals(wanted)) {
+      throw new IllegalStateException(
+          "ClickHouse database "
+              + database
+              + " was migrated for a "
+              + recorded
+              + ", not a "
+              + wanted
+              + ": migrate it with `"
+              + recorded.migrateCommand()
+              + "` (a layout is chosen once, when the database is created)");
+    }
   }
 
   static int versionOf(String file) {

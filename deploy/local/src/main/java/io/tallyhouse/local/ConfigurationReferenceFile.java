@@ -5,6 +5,7 @@ import io.tallyhouse.common.config.ConfigurationReference.Component;
 import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.query.QueryConfig;
 import io.tallyhouse.stream.StreamConfig;
+import io.tallyhouse.tools.migrate.MigrateCommand;
 import io.tallyhouse.tools.reconcile.ReconcileSettings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +32,8 @@ public final class ConfigurationReferenceFile {
             new Component("gateway-ingest", IngestConfig::read),
             new Component("usage-stream", StreamConfig::read),
             new Component("activity-query", QueryConfig::read),
-            new Component("tallyhouse reconcile (tools)", ReconcileSettings::read)));
+            new Component("tallyhouse reconcile (tools)", ReconcileSettings::read),
+            new Component("tallyhouse migrate (tools)", MigrateCommand::settings)));
   }
 
   /**

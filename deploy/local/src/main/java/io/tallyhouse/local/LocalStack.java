@@ -13,6 +13,8 @@ import io.tallyhouse.stream.UsageStreamApp;
 import io.tallyhouse.testkit.ApicurioRegistry;
 import io.tallyhouse.testkit.ClickHouseServer;
 import io.tallyhouse.testkit.LocalKafka;
+import io.tallyhouse.tools.ExitCodes;
+import io.tallyhouse.tools.TallyhouseCli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,6 +101,12 @@ public final class LocalStack {
     env.put("KEYS_FILE", keysFile.toString());
     env.put("STATE_DIR", data.resolve("usage-stream").toString());
 
+    // As in production: the schema is made by `tallyhouse migrate`, the services only check it.
+    int migrated =
+        TallyhouseCli.run(new String[] {"migrate"}, env, Clock.systemUTC(), System.out, System.err);
+    if (migrated != ExitCodes.OK) {
+      throw new IllegalStateException("tallyhouse migrate failed (exit code " + migrated + ")");
+    }
     UsageStreamApp stream =
         UsageStreamApp.start(ServiceMain.read(with(env, "HTTP_PORT", "8082"), StreamConfig::read));
     running.add(stream::close);

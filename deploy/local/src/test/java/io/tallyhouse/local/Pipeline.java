@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.ingest.IngestServer;
@@ -54,6 +55,7 @@ final class Pipeline implements AutoCloseable {
 
     this.clickHouse =
         new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name));
+    Migrations.apply(clickHouse);
     this.stream = UsageStreamApp.start(ServiceMain.read(env, StreamConfig::read));
     this.ingest = IngestServer.start(ServiceMain.read(env, IngestConfig::read), clock);
     this.query = ActivityServer.start(ServiceMain.read(env, QueryConfig::read), clock);

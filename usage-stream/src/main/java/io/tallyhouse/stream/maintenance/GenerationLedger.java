@@ -3,7 +3,7 @@ package io.tallyhouse.stream.maintenance;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseException;
-import io.tallyhouse.common.clickhouse.Migrations;
+import io.tallyhouse.common.clickhouse.SchemaVersion;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -121,13 +121,16 @@ public final class GenerationLedger {
         .orElse(UNRECORDED);
   }
 
-  /** Applies the migrations; waits a while for a ClickHouse that does not answer. */
-  void awaitTables() throws InterruptedException {
+  /**
+   * Checks the schema version (SchemaVersion: refuses a database behind this build); waits a while
+   * for a ClickHouse that does not answer.
+   */
+  void awaitSchema() throws InterruptedException {
     long deadline = System.nanoTime() + CLICKHOUSE_WAIT.toNanos();
     long backoff = 100;
     while (true) {
       try {
-        Migrations.apply(clickHouse);
+        SchemaVersion.require(clickHouse);
         return;
       } catch (ClickHouseException e) {
         if (System.nanoTime() > deadline) {

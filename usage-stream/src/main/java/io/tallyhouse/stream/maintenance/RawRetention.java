@@ -2,6 +2,8 @@ package io.tallyhouse.stream.maintenance;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseException;
+import io.tallyhouse.common.clickhouse.SchemaLayout;
+import io.tallyhouse.common.clickhouse.SchemaVersion;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import java.time.Clock;
 import java.time.Duration;
@@ -64,19 +66,30 @@ public final class RawRetention implements AutoCloseable {
 
   /**
    * Drops every usage_events partition of a day before {@code firstKept}; returns the days dropped.
+   * In the cluster layout (read from the database, as migrate recorded it) the partitions are those
+   * of every shard's usage_events_local, dropped ON CLUSTER.
    */
   public static List<LocalDate> dropPartitionsBefore(ClickHouse clickHouse, LocalDate firstKept) {
+    SchemaLayout layout = SchemaVersion.require(clickHouse);
+    String table = layout.localTable("usage_events");
     List<LocalDate> dropped = new ArrayList<>();
     for (var row :
         clickHouse.query(
-            "SELECT DISTINCT partition_id, toString(min_date) AS day FROM system.parts"
+            "SELECT DISTINCT partition_id, toString(min_date) AS day FROM "
+                + layout.everyShard("parts")
                 + " WHERE active AND database = "
                 + SqlLiteral.string(clickHouse.database())
-                + " AND table = 'usage_events'"
+                + " AND table = "
+                + SqlLiteral.string(table)
                 + " AND max_date < "
                 + SqlLiteral.date(firstKept))) {
       clickHouse.execute(
-          "ALTER TABLE usage_events DROP PARTITION ID "
+          "ALTER TABLE "
+              + clickHouse.database()
+              + "."
+              + table
+              + layout.onCluster()
+              + " DROP PARTITION ID "
               + SqlLiteral.string(row.get("partition_id").asText()));
       dropped.add(LocalDate.parse(row.get("day").asText()));
     }

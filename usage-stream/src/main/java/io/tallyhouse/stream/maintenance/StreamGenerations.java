@@ -105,7 +105,7 @@ public final class StreamGenerations {
       if (GroupOffsets.topicId(admin, rollupsTopic) != null) {
         return;
       }
-      ledger.awaitTables();
+      ledger.awaitSchema();
       List<Generation> recorded = ledger.recorded();
       long shardsInUse = ledger.shardsInUse();
       Switch given = setup.generationSwitch();

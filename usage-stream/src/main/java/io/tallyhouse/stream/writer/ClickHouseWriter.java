@@ -2,7 +2,8 @@ package io.tallyhouse.stream.writer;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseException;
-import io.tallyhouse.common.clickhouse.Migrations;
+import io.tallyhouse.common.clickhouse.SchemaLayout;
+import io.tallyhouse.common.clickhouse.SchemaVersion;
 import io.tallyhouse.common.config.KafkaClientSettings;
 import java.time.Clock;
 import java.time.Duration;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -97,7 +99,7 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
 
   /**
    * The writer of the stream {@code applicationId}: a Kafka consumer of its own group, inserting
-   * into {@code clickHouse} once the migrations are applied and {@code shardBases} answered.
+   * into {@code clickHouse} once the schema version is checked and {@code shardBases} answered.
    */
   public static ClickHouseWriter of(
       String applicationId,
@@ -107,18 +109,22 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
       ClickHouse clickHouse,
       Preparation shardBases) {
     WriterHealth health = new WriterHealth();
+    AtomicReference<SchemaLayout> layout = new AtomicReference<>();
     Preparation preparation =
         running -> {
-          if (!ensureTables(clickHouse, health, running)) {
+          SchemaLayout checked = awaitSchema(clickHouse, health, running);
+          if (checked == null) {
             return null;
           }
+          layout.set(checked);
           return shardBases.shardBases(running);
         };
     return new ClickHouseWriter(
         settings,
         preparation,
         KafkaRecordSource.opener(kafka, group(applicationId), settings, health),
-        clickHouse::insertTabSeparated,
+        (table, columns, rows) ->
+            clickHouse.insertTabSeparated(table, columns, rows, layout.get().insertSettings()),
         distinctEventsTopic,
         Clock.systemUTC(),
         Ticker.SYSTEM,
@@ -214,27 +220,37 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
     }
   }
 
-  /** Applies the migrations, retrying while ClickHouse is unreachable; false when stopped first. */
-  private static boolean ensureTables(
+  /**
+   * The layout of the database, once its schema version is checked (SchemaVersion), retrying while
+   * ClickHouse is unreachable; null when stopped first. A database behind this build ends the
+   * writer (the service's liveness then reports it): only {@code tallyhouse migrate} changes the
+   * schema.
+   */
+  private static SchemaLayout awaitSchema(
       ClickHouse clickHouse, WriterHealth health, BooleanSupplier running)
       throws InterruptedException {
     long backoff = 100;
     while (running.getAsBoolean()) {
       try {
-        List<String> applied = Migrations.apply(clickHouse);
-        LOG.info(
-            "ClickHouse database {}: migrations applied now: {}", clickHouse.database(), applied);
+        SchemaLayout layout = SchemaVersion.require(clickHouse);
+        LOG.info("ClickHouse database {}: schema checked ({})", clickHouse.database(), layout);
         health.healthy(true);
-        return true;
+        return layout;
       } catch (ClickHouseException e) {
         health.healthy(false);
         LOG.warn(
-            "cannot prepare the ClickHouse tables, retrying in {} ms: {}", backoff, e.getMessage());
+            "cannot check the ClickHouse schema version, retrying in {} ms: {}",
+            backoff,
+            e.getMessage());
         Thread.sleep(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF.toMillis());
+      } catch (SchemaVersion.BehindException e) {
+        health.healthy(false);
+        LOG.error("the ClickHouse writer stops: {}", e.getMessage());
+        throw e;
       }
     }
-    return false;
+    return null;
   }
 
   /**

@@ -125,6 +125,7 @@ class StreamGenerationsCheckIntegrationTest {
   void anEmptyDatabaseTakesANewGenerationAsItIs() throws Exception {
     StreamConfig config = config("fresh", Map.of());
     try (ClickHouse clickHouse = new ClickHouse(config.clickHouse())) {
+      Migrations.apply(clickHouse);
       new StreamGenerations(config.generations(), clickHouse).checkBeforeStart();
       createRollupsTopic(config);
       assertEquals(

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.stream.Events;
@@ -47,7 +48,7 @@ class WriterDeletedRecordsIntegrationTest {
         KafkaProducer<byte[], byte[]> producer =
             new KafkaProducer<>(kafka, new ByteArraySerializer(), new ByteArraySerializer());
         ClickHouse clickHouse = new ClickHouse(config.clickHouse())) {
-      clickHouse.createDatabaseIfMissing();
+      Migrations.apply(clickHouse);
       // The writer subscribes to the rollup changelog too, which Kafka Streams would have created.
       PipelineTopics.ensure(
           admin, List.of(config.distinctEventsTopic(), config.rollupsTopic()), 1, 30_000);
