@@ -8,22 +8,23 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
-import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.ingest.IngestServer;
 import io.tallyhouse.local.ExpectedActivity.SentEvent;
 import io.tallyhouse.query.ActivityServer;
 import io.tallyhouse.stream.UsageStreamApp;
 import io.tallyhouse.testkit.Await;
-import io.tallyhouse.testkit.ClickHouseEndpoint;
+import io.tallyhouse.testkit.ClickHouseCluster;
+import io.tallyhouse.testkit.ClickHouseServer;
 import io.tallyhouse.testkit.Infra;
 import io.tallyhouse.testkit.KafkaCluster;
-import io.tallyhouse.tools.reconcile.Reconcile;
+import io.tallyhouse.tools.TallyhouseCli;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -57,13 +59,18 @@ class ClusterFailureIntegrationTest {
           .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
   private static final int PARTITIONS = 6;
+  private static final String CLUSTER = "tally";
 
   /** Requests acknowledged while a fault lasts, so that traffic demonstrably went on. */
   private static final int DURING_FAULT = 30;
 
-  @TempDir static Path dir;
+  // Kept when the test fails: the instances' and servers' logs are in it.
+  @TempDir(cleanup = CleanupMode.ON_SUCCESS)
+  static Path dir;
+
   private static final String NAME = "cf_" + Long.toHexString(System.currentTimeMillis());
   private static KafkaCluster kafka;
+  private static ClickHouseCluster clickHouseCluster;
   private static ServiceFleet fleet;
   private static List<ServiceProcess> ingest;
   private static List<ServiceProcess> streams;
@@ -84,10 +91,10 @@ class ClusterFailureIntegrationTest {
           PARTITIONS,
           60_000);
     }
-    ClickHouseEndpoint ch = Infra.clickhouse();
-    clickHouse = new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), NAME));
-    // Once, before seven instances start: they would all apply them at once otherwise.
-    Migrations.apply(clickHouse);
+    clickHouseCluster = ClickHouseCluster.start(dir.resolve("clickhouse"), CLUSTER, 2, 2);
+    // The schema across the cluster, made once by the operator's command through any one node.
+    assertEquals(0, tool(node(0), "migrate", "--cluster", CLUSTER), "tallyhouse migrate --cluster");
+    clickHouse = new ClickHouse(clickHouseConfig(node(0)));
 
     CredentialStore keys = new CredentialStore(dir.resolve("keys.jsonl"));
     ingestToken = ServiceApi.newIngestToken(keys);
@@ -97,18 +104,15 @@ class ClusterFailureIntegrationTest {
 
     Map<String, String> env = new HashMap<>(kafka.serviceEnvironment(KafkaCluster.APP));
     env.put("SCHEMA_REGISTRY_URL", Infra.registry().url());
-    env.put("CLICKHOUSE_URL", ch.httpUrl());
-    env.put("CLICKHOUSE_USER", ch.user());
-    env.put("CLICKHOUSE_PASSWORD", ch.password());
-    env.put("CLICKHOUSE_DATABASE", NAME);
     env.put("KEYS_FILE", keys.file().toString());
     env.put("EVENTS_TOPIC", NAME + "-events");
     env.put("APPLICATION_ID", NAME + "-stream");
     env.put("STREAM_THREADS", "1");
     fleet = new ServiceFleet(dir, env);
-    streams = fleet.add("usage-stream", UsageStreamApp.class, 3, i -> Map.of());
+    // Each instance talks to one ClickHouse node, spread over all four.
+    streams = fleet.add("usage-stream", UsageStreamApp.class, 3, i -> clickHouseEnv(node(i)));
     ingest = fleet.add("gateway-ingest", IngestServer.class, 2, i -> Map.of());
-    queries = fleet.add("activity-query", ActivityServer.class, 2, i -> Map.of());
+    queries = fleet.add("activity-query", ActivityServer.class, 2, i -> clickHouseEnv(node(i + 3)));
     List<ServiceProcess> all = new ArrayList<>(streams);
     all.addAll(ingest);
     all.addAll(queries);
@@ -126,9 +130,12 @@ class ClusterFailureIntegrationTest {
     if (kafka != null) {
       kafka.close();
     }
+    if (clickHouseCluster != null) {
+      clickHouseCluster.close();
+    }
   }
 
-  /** One broker (not the active controller), then one usage-stream instance. */
+  /** One broker (not the active controller), a ClickHouse node, then one usage-stream instance. */
   @Test
   @Order(1)
   void aKilledBrokerAndAKilledStreamInstanceLoseAndDoubleNothing() throws Exception {
@@ -140,6 +147,9 @@ class ClusterFailureIntegrationTest {
           kafka.nodeIds().stream().filter(id -> id != controller).findFirst().orElseThrow();
       underFault(
           traffic, "Kafka broker " + broker, () -> kafka.kill(broker), () -> restart(broker));
+      // The replica usage-stream-3 writes to; its shard goes on with the other replica meanwhile.
+      ClickHouseServer replica = node(2);
+      underFault(traffic, "ClickHouse replica s2r1", replica::kill, replica::start);
       ServiceProcess stream = streams.get(1);
       underFault(traffic, stream.name(), stream::kill, () -> restart(stream));
       ACKNOWLEDGED.addAll(traffic.stop());
@@ -216,6 +226,39 @@ class ClusterFailureIntegrationTest {
         "%d distinct events checked in %d s%n",
         ACKNOWLEDGED.stream().map(e -> e.account() + "/" + e.eventId()).distinct().count(),
         Duration.ofNanos(System.nanoTime() - start).toSeconds());
+  }
+
+  /** ClickHouse node {@code i} modulo four: s1r1, s1r2, s2r1, s2r2. */
+  private static ClickHouseServer node(int i) {
+    List<ClickHouseServer> nodes = clickHouseCluster.nodes();
+    return nodes.get(i % nodes.size());
+  }
+
+  private static ClickHouseConfig clickHouseConfig(ClickHouseServer node) {
+    return new ClickHouseConfig(node.httpUrl(), node.user(), node.password(), NAME);
+  }
+
+  /** The variables that point a service or a tool at {@code node} and the pipeline's database. */
+  private static Map<String, String> clickHouseEnv(ClickHouseServer node) {
+    return Map.of(
+        "CLICKHOUSE_URL", node.httpUrl(),
+        "CLICKHOUSE_USER", node.user(),
+        "CLICKHOUSE_PASSWORD", node.password(),
+        "CLICKHOUSE_DATABASE", NAME);
+  }
+
+  /** Runs the operator's command {@code args} against {@code node}; returns its exit code. */
+  private static int tool(ClickHouseServer node, String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int code =
+        TallyhouseCli.run(
+            args,
+            clickHouseEnv(node),
+            Clock.systemUTC(),
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(out, true, StandardCharsets.UTF_8));
+    System.out.printf("tallyhouse %s: exit %d%n%s%n", String.join(" ", args), code, out);
+    return code;
   }
 
   private static List<String> urls(List<ServiceProcess> instances) {
@@ -309,18 +352,21 @@ class ClusterFailureIntegrationTest {
     }
   }
 
+  /**
+   * tallyhouse reconcile passes on the cluster, asked through another node than the test's reads.
+   */
   private static void assertReconciles() {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
     LocalDate today = LocalDate.now(ZoneOffset.UTC);
-    int code =
-        Reconcile.run(
-            clickHouse,
-            today.minusDays(40),
-            today,
-            new PrintStream(out, true, StandardCharsets.UTF_8));
-    String report = out.toString(StandardCharsets.UTF_8);
-    assertEquals(0, code, report);
-    assertTrue(report.startsWith("reconciled:"), report);
+    assertEquals(
+        0,
+        tool(
+            node(3),
+            "reconcile",
+            "--from",
+            today.minusDays(40).toString(),
+            "--to",
+            today.toString()),
+        "tallyhouse reconcile on the cluster");
   }
 
   private static String counts() {

@@ -88,15 +88,28 @@ final class ServiceProcess {
     }
   }
 
-  /** Waits until {@code /health/ready} answers 200; fails with the log's end if it dies first. */
+  /**
+   * Waits until {@code /health/ready} answers 200; fails with its last answer and the log's end if
+   * it dies first or time runs out.
+   */
   void awaitReady() throws InterruptedException {
-    Await.until(
-        name + " ready",
-        () -> {
-          assertAlive();
-          return answers("/health/ready");
-        },
-        READY);
+    try {
+      Await.until(
+          name + " ready",
+          () -> {
+            assertAlive();
+            return answers("/health/ready");
+          },
+          READY);
+    } catch (AssertionError e) {
+      throw new AssertionError(
+          e.getMessage()
+              + "; /health/live: "
+              + body("/health/live")
+              + ". End of its log:\n"
+              + tail(80),
+          e);
+    }
   }
 
   /** SIGKILL: no shutdown hook runs, nothing is flushed or committed. */
@@ -165,6 +178,24 @@ final class ServiceProcess {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;
+    }
+  }
+
+  /** The status and body of {@code path}, or why there was none. */
+  private String body(String path) {
+    try {
+      HttpResponse<String> response =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create(url() + path))
+                  .timeout(Duration.ofSeconds(10))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      return response.statusCode() + " " + response.body();
+    } catch (IOException e) {
+      return "no answer (" + e + ")";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted";
     }
   }
 
