@@ -5,7 +5,7 @@ RUN_CP := deploy/local/target/runtime-classpath.txt
 SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query tools deploy/local bench \
              -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.avsc' -o -name '*.sql' -o -name '*.txt' -o -name '*.xml' -o -name '*.yaml' \) -print 2>/dev/null) pom.xml
 
-.PHONY: run test check format config-reference build deps clean keys reconcile migrate bench-ingest bench-stream bench-stream-cluster bench-query
+.PHONY: run test test-cluster check format config-reference build deps clean keys reconcile migrate bench-ingest bench-stream bench-stream-cluster bench-query
 
 ## make run: the whole pipeline locally (Kafka, registry, ClickHouse, the three services) until Ctrl-C.
 ##           DEMO=1 also loads 30 days of generated traffic.
@@ -16,6 +16,12 @@ run: deps $(RUN_CP)
 ##           (failsafe), the end-to-end tests and the formatter check.
 test: deps
 	$(MVN) $(MVN_FLAGS) verify
+
+## make test-cluster: the failure test on local clusters (3 Kafka nodes, 2x2 ClickHouse, 3 usage-stream, 2 gateway-ingest
+##           and 2 activity-query instances, servers and instances SIGKILLed under traffic); too long for make test.
+test-cluster: deps
+	$(MVN) $(MVN_FLAGS) -pl deploy/local -am verify -Dit.test=ClusterFailureIntegrationTest -Dtest=none \
+	  -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false
 
 ## make check: the fast lane, no server: compile, unit tests and the formatter check.
 check:

@@ -1,7 +1,6 @@
 package io.tallyhouse.local;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.Migrations;
@@ -16,14 +15,10 @@ import io.tallyhouse.stream.UsageStreamApp;
 import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.Infra;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,9 +29,6 @@ import java.util.Map;
  * each other.
  */
 final class Pipeline implements AutoCloseable {
-
-  private static final HttpClient HTTP =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   final String name;
   final CredentialStore keys;
@@ -131,38 +123,20 @@ final class Pipeline implements AutoCloseable {
 
   /** Posts {@code body} to gateway-ingest's events endpoint with {@code token}. */
   HttpResponse<String> post(String token, String body) throws IOException, InterruptedException {
-    return HTTP.send(
-        HttpRequest.newBuilder(URI.create(ingestUrl() + "/v1/events"))
-            .header("Authorization", "Bearer " + token)
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    return ServiceApi.postEvents(ingestUrl(), token, body);
   }
 
   /** The activity API's answer to {@code key} for {@code query}. */
   HttpResponse<String> activity(String key, String query) throws IOException, InterruptedException {
-    HttpRequest.Builder builder =
-        HttpRequest.newBuilder(
-            URI.create(queryUrl() + "/api/v1/activity" + (query.isEmpty() ? "" : "?" + query)));
-    if (key != null) {
-      builder.header("Authorization", "Bearer " + key);
-    }
-    return HTTP.send(builder.GET().build(), HttpResponse.BodyHandlers.ofString());
+    return ServiceApi.activity(queryUrl(), key, query);
   }
 
   String newIngestToken() {
-    String secret =
-        io.tallyhouse.common.auth.Secrets.generate(CredentialKind.INGEST.secretPrefix());
-    keys.add(secret, CredentialKind.INGEST, null, List.of(), "test");
-    return secret;
+    return ServiceApi.newIngestToken(keys);
   }
 
   String newManagementKey(String account) {
-    String secret =
-        io.tallyhouse.common.auth.Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix());
-    keys.add(secret, CredentialKind.MANAGEMENT, account, List.of(), "test");
-    return secret;
+    return ServiceApi.newManagementKey(keys, account);
   }
 
   @Override
