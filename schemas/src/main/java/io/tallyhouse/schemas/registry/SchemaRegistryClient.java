@@ -72,6 +72,11 @@ public final class SchemaRegistryClient {
 
   /**
    * Registers {@code schema} under {@code subject} (idempotent in the registry) and returns its id.
+   *
+   * <p>A 409 is looked into before it is believed: Apicurio answers 409 "already exists" to the
+   * loser of two instances registering the same new subject at the same moment, where Confluent
+   * would answer the winner's id. If the subject now holds the schema, its id is the answer; if
+   * not, the 409 stands (an incompatible schema).
    */
   public int register(String subject, Schema schema) {
     String key = subject + '\u0000' + schema.toString();
@@ -80,7 +85,15 @@ public final class SchemaRegistryClient {
       return cached;
     }
     String body = JSON.createObjectNode().put("schema", schema.toString()).toString();
-    JsonNode answer = send("POST", "/subjects/" + encode(subject) + "/versions", body);
+    JsonNode answer;
+    try {
+      answer = send("POST", "/subjects/" + encode(subject) + "/versions", body);
+    } catch (SchemaRegistryException e) {
+      if (e.httpStatus() != 409) {
+        throw e;
+      }
+      answer = registeredUnder(subject, body).orElseThrow(() -> e);
+    }
     int id = answer.path("id").asInt(-1);
     if (id < 0) {
       throw new SchemaRegistryException(
@@ -89,6 +102,18 @@ public final class SchemaRegistryClient {
     idsBySubjectAndSchema.put(key, id);
     schemasById.putIfAbsent(id, schema);
     return id;
+  }
+
+  /** The subject's registration of this schema ({@code POST /subjects/{subject}}), if any. */
+  private Optional<JsonNode> registeredUnder(String subject, String body) {
+    try {
+      return Optional.of(send("POST", "/subjects/" + encode(subject), body));
+    } catch (SchemaRegistryException e) {
+      if (e.httpStatus() == 404 && e.errorCode() / 10 == 4040) {
+        return Optional.empty();
+      }
+      throw e;
+    }
   }
 
   /**

@@ -7,6 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tallyhouse.testkit.Infra;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.avro.Schema;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -72,6 +81,39 @@ class RegistryCompatibilityIntegrationTest {
     assertTrue(registry.trouble().isEmpty(), "the registry answered");
     int next = registry.register(subject, V2_DEFAULTED);
     assertEquals(V2_DEFAULTED, registry.schemaById(next));
+  }
+
+  @Test
+  void instancesRegisteringTheSameNewSubjectAtOnceAllGetItsOneId() throws Exception {
+    // Apicurio answers 409 "already exists" to the loser of such a race (seen with two
+    // gateway-ingest instances starting together); every instance must start with the same id.
+    for (int round = 0; round < 5; round++) {
+      String subject = subject("race");
+      int instances = 6;
+      ExecutorService pool = Executors.newFixedThreadPool(instances);
+      try {
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<Integer>> ids = new ArrayList<>();
+        for (int i = 0; i < instances; i++) {
+          SchemaRegistryClient instance =
+              new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
+          ids.add(
+              pool.submit(
+                  () -> {
+                    start.await();
+                    return instance.register(subject, V1);
+                  }));
+        }
+        start.countDown();
+        Set<Integer> distinct = new HashSet<>();
+        for (Future<Integer> id : ids) {
+          distinct.add(id.get(60, TimeUnit.SECONDS));
+        }
+        assertEquals(Set.of(registry.register(subject, V1)), distinct, subject);
+      } finally {
+        pool.shutdownNow();
+      }
+    }
   }
 
   @Test
