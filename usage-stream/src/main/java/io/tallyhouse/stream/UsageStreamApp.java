@@ -93,8 +93,7 @@ public final class UsageStreamApp implements AutoCloseable {
    * it, except at a new generation's first start), the raw-table retention and the HTTP port.
    */
   public static UsageStreamApp start(StreamConfig config) {
-    // The events topic's partition count sizes the threads and caches; an existing topic decides
-    // it.
+    // The events topic's own partition count (not a setting) sizes the threads and caches.
     UsageStreamApp app = new UsageStreamApp(config, ensureTopics(config));
     try {
       app.checkSchema();
