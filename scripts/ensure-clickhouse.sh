@@ -4,6 +4,13 @@
 # packages when it is missing and we are allowed to install.
 set -euo pipefail
 
+# openssl writes the PEM private key a TLS ClickHouse server reads (testkit TlsCertificates).
+if ! command -v openssl >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "openssl is missing: installing Debian's openssl" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+fi
+
 if [ "${TALLYHOUSE_TEST_BACKEND:-auto}" != "local" ] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
   exit 0
 fi
