@@ -45,7 +45,8 @@ public final class GenerationLedger {
    * database from before generations), else the first free block.
    */
   Generation register(
-      String cluster, String topicId, String applicationId, String rollupsTopic, int partitions) {
+      String cluster, String topicId, String applicationId, String rollupsTopic, int partitions)
+      throws InterruptedException {
     Optional<Generation> known = find(recorded(), cluster, topicId);
     if (known.isPresent()) {
       return known.get();
@@ -61,9 +62,38 @@ public final class GenerationLedger {
     }
     int base = recorded.isEmpty() ? 0 : nextShardBase(recorded, shardsInUse, partitions);
     record(new Generation(cluster, topicId, applicationId, rollupsTopic, base, partitions));
-    Generation mine = find(recorded(), cluster, topicId).orElseThrow();
+    Generation mine = awaitRecorded(cluster, topicId);
     LOG.info("recorded the stream's new {}", mine);
     return mine;
+  }
+
+  /**
+   * Reads back the generation just recorded. On a ClickHouse cluster the row may not be on this
+   * node yet: when another instance recorded the identical row through another node a moment
+   * earlier, the replicated table drops this insert as a duplicate block and the row arrives here
+   * by replication.
+   */
+  private Generation awaitRecorded(String cluster, String topicId) throws InterruptedException {
+    long deadline = System.nanoTime() + CLICKHOUSE_WAIT.toNanos();
+    long backoff = 50;
+    while (true) {
+      Optional<Generation> mine = find(recorded(), cluster, topicId);
+      if (mine.isPresent()) {
+        return mine.get();
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "the stream's generation (Kafka cluster "
+                + cluster
+                + ", changelog topic id "
+                + topicId
+                + ") was recorded in stream_generations but is not visible there after "
+                + CLICKHOUSE_WAIT
+                + ": is the table's replication working on this node?");
+      }
+      Thread.sleep(backoff);
+      backoff = Math.min(backoff * 2, 2_000);
+    }
   }
 
   /**
