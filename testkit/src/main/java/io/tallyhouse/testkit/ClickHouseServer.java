@@ -30,6 +30,9 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
   private final Secured secured;
   private Process process;
 
+  /** The process {@link #stop()} or {@link #kill()} is ending, so its exit is no crash. */
+  private volatile Process ending;
+
   /**
    * An HTTPS port with the certificate of {@code owner} from {@code certificates} (naming {@link
    * TlsCertificates#LOCAL_HOST}), and users with passwords besides the password-less {@code
@@ -102,12 +105,14 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
   }
 
   public synchronized void stop() {
+    ending = process;
     Processes.stop(process, Duration.ofSeconds(10));
     process = null;
   }
 
   /** Kills the server with SIGKILL, as a crash would; {@link #start()} brings it back. */
   public synchronized void kill() {
+    ending = process;
     Processes.kill(process);
     process = null;
   }
@@ -161,6 +166,11 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start clickhouse-server", e);
     }
+    Processes.reportUnexpectedExit(
+        "clickhouse-server at " + httpUrl(),
+        process,
+        exited -> exited == ending,
+        dir.resolve("log/clickhouse-server.err.log"));
     Processes.awaitHttp(
         "clickhouse-server",
         process,

@@ -95,6 +95,31 @@ final class Processes {
     }
   }
 
+  /**
+   * Prints to the test JVM's stderr, with the tail of {@code log}, when {@code process} exits
+   * without {@code stopping} having been asked for it: a server that crashes in the middle of a
+   * test otherwise shows only as a refused connection, and its log goes with the test's temporary
+   * directory.
+   */
+  static void reportUnexpectedExit(
+      String what, Process process, Predicate<Process> stopping, Path log) {
+    process
+        .onExit()
+        .thenAccept(
+            exited -> {
+              if (!stopping.test(exited)) {
+                System.err.println(
+                    what
+                        + " (pid "
+                        + exited.pid()
+                        + ") exited unexpectedly with code "
+                        + exited.exitValue()
+                        + ". Log:\n"
+                        + tail(log));
+              }
+            });
+  }
+
   /** SIGTERM, then SIGKILL after {@code grace}; children too. */
   static void stop(Process process, Duration grace) {
     if (process == null) {

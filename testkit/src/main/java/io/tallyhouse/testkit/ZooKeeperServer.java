@@ -30,12 +30,15 @@ public final class ZooKeeperServer {
   private final int clientPort;
   private Process process;
 
+  /** The process {@link #stop()} is ending, so its exit is no crash. */
+  private volatile Process ending;
+
   private ZooKeeperServer(Path dir, int clientPort) {
     this.dir = dir;
     this.clientPort = clientPort;
   }
 
-  /** Starts the server on {@code clientPort} and waits until it answers {@code ruok}. */
+  /** Starts the server on {@code clientPort} and waits until it serves client sessions. */
   public static ZooKeeperServer start(Path dir, int clientPort) {
     TestLane.requireServersAllowed("ZooKeeper");
     ZooKeeperServer server = new ZooKeeperServer(dir.toAbsolutePath(), clientPort);
@@ -61,20 +64,26 @@ public final class ZooKeeperServer {
   }
 
   public synchronized void stop() {
+    ending = process;
     Processes.stop(process, Duration.ofSeconds(10));
     process = null;
   }
 
-  /** Whether the server answers {@code imok} to {@code ruok} now. */
+  /**
+   * Whether the server serves client sessions now. {@code ruok} is not enough: the server answers
+   * {@code imok} as soon as it listens, while it still closes every session handshake ("ZooKeeper
+   * Server not running"), and a ClickHouse node that connects then starts its distributed DDL
+   * worker on a failed session. {@code srvr} reports a {@code Mode} only once it serves.
+   */
   public boolean isServing() {
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress(host(), clientPort), 2000);
       socket.setSoTimeout(2000);
       OutputStream out = socket.getOutputStream();
-      out.write("ruok".getBytes(StandardCharsets.US_ASCII));
+      out.write("srvr".getBytes(StandardCharsets.US_ASCII));
       out.flush();
       InputStream in = socket.getInputStream();
-      return new String(in.readAllBytes(), StandardCharsets.US_ASCII).equals("imok");
+      return new String(in.readAllBytes(), StandardCharsets.US_ASCII).contains("Mode: ");
     } catch (IOException e) {
       return false;
     }
@@ -101,6 +110,7 @@ public final class ZooKeeperServer {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start ZooKeeper", e);
     }
+    Processes.reportUnexpectedExit("ZooKeeper", process, exited -> exited == ending, log);
     Processes.awaitReady("ZooKeeper", process, this::isServing, Await.STALL, log);
   }
 
@@ -116,7 +126,7 @@ public final class ZooKeeperServer {
         clientPort=%d
         clientPortAddress=127.0.0.1
         admin.enableServer=false
-        4lw.commands.whitelist=ruok,srvr
+        4lw.commands.whitelist=srvr
         maxClientCnxns=0
         """
             .formatted(dir.resolve("data"), clientPort);
