@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Set;
 import java.util.StringJoiner;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
@@ -30,7 +32,7 @@ class ClickHouseClusterIntegrationTest {
 
   @BeforeAll
   static void startCluster() {
-    cluster = ClickHouseCluster.start(dir, "tally", 2, 2);
+    cluster = ClickHouseCluster.start(dir, "tally", 2, 2, Set.of("s2r1"));
   }
 
   @AfterAll
@@ -137,6 +139,41 @@ class ClickHouseClusterIntegrationTest {
     for (ClickHouseServer node : cluster.nodes()) {
       awaitEquals(expected, node, totalsFinal("shardown.usage"));
     }
+  }
+
+  // The network, not the process: connections to s2r1 hang, it loses ZooKeeper, and it runs on.
+  @Test
+  void aReplicaCutOffFromTheNetworkIsPassedOverAndCatchesUpWhenHealed() throws Exception {
+    createTables("cutoff");
+    ClickHouseServer cutOff = cluster.node(2, 1);
+    ClickHouseServer sibling = cluster.node(2, 2);
+    ClickHouseServer entry = cluster.node(1, 1);
+    sql(entry, insert("cutoff.usage", 0, 40, 1), SYNC);
+    cluster.cut(2, 1);
+    try {
+      awaitEquals("1\n", sibling, activeReplicas("cutoff"));
+      UncheckedIOException unreachable =
+          assertThrows(
+              UncheckedIOException.class,
+              () -> ClickHouseHttp.execute(cutOff, "SELECT 1", "", Duration.ofSeconds(3)));
+      assertTrue(unreachable.getMessage().contains("did not answer"), unreachable.getMessage());
+      // A pooled connection of the entry node to s2r1 hangs until the remote timeouts; a new
+      // one fails over to s2r2 when its connect gets no answer.
+      retryUntilAccepted(
+          entry, insert("cutoff.usage", 40, 100, 1), SYNC + "&receive_timeout=5&send_timeout=5");
+      String all = expectedTotals(IntStream.range(0, 100), 0);
+      String[] last = {""};
+      Await.untilProgressStops(
+          "rows 0-99 on s1r1 and s2r2",
+          () -> all.equals(last[0] = localTotals("cutoff", entry, sibling)),
+          () -> last[0],
+          () -> "local totals " + last[0].strip() + ", expected " + all.strip());
+    } finally {
+      cluster.heal(2, 1);
+    }
+    awaitEquals("2\n", sibling, activeReplicas("cutoff"));
+    awaitEquals(
+        sql(sibling, totalsFinal("cutoff.usage_local")), cutOff, totalsFinal("cutoff.usage_local"));
   }
 
   @Test
@@ -297,6 +334,28 @@ class ClickHouseClusterIntegrationTest {
         },
         () -> last[0],
         () -> "last refusal: " + last[0]);
+  }
+
+  /** The active replicas of {@code database}'s local table, as a node sees them in ZooKeeper. */
+  private static String activeReplicas(String database) {
+    return "SELECT active_replicas FROM system.replicas WHERE database = '"
+        + database
+        + "' AND table = 'usage_local'";
+  }
+
+  /**
+   * count, sum(id), sum(v) of {@code database}'s rows as the local tables of {@code nodes} (one per
+   * shard) hold them, without a Distributed table that might pick a cut-off replica.
+   */
+  private static String localTotals(String database, ClickHouseServer... nodes) {
+    long[] totals = new long[3];
+    for (ClickHouseServer node : nodes) {
+      String[] fields = sql(node, totalsFinal(database + ".usage_local")).strip().split("\t");
+      for (int i = 0; i < 3; i++) {
+        totals[i] += Long.parseLong(fields[i]);
+      }
+    }
+    return totals[0] + "\t" + totals[1] + "\t" + totals[2] + "\n";
   }
 
   private static String totalsFinal(String table) {

@@ -1,0 +1,209 @@
+package io.tallyhouse.testkit;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A TCP relay from a listening address to a target that can be cut and healed like a network
+ * partition: while cut, no byte moves in either direction on open connections and a new
+ * connection's handshake gets no answer, yet nothing is closed or reset, so each side learns of the
+ * cut only through its own timeouts, as across a failed switch. When healed, the held bytes move
+ * on, in order, on the same connections, and a connect still retrying gets through. A killed
+ * process, in contrast, has the kernel refuse and reset its connections at once.
+ *
+ * <p>The unanswered handshake comes from the kernel: the link stops accepting and fills its accept
+ * queue (backlog 1) with connections of its own, and Linux drops the SYN of a listener whose queue
+ * is full, so the client retransmits it until its connect times out.
+ */
+public final class NetworkLink implements AutoCloseable {
+
+  private static final int CONNECT_TIMEOUT_MS = 5_000;
+
+  /** A connect of the link's own that gets no answer within this means its queue is full. */
+  private static final int FILLER_TIMEOUT_MS = 300;
+
+  private final ServerSocket server;
+  private final InetSocketAddress target;
+  private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+
+  /** The local ports of the connections that fill the accept queue while cut. */
+  private final Set<Integer> fillers = ConcurrentHashMap.newKeySet();
+
+  private final List<Socket> fillerSockets = new CopyOnWriteArrayList<>();
+
+  private final Object gate = new Object();
+  private boolean cut;
+  private volatile boolean closed;
+
+  private NetworkLink(ServerSocket server, InetSocketAddress target) {
+    this.server = server;
+    this.target = target;
+  }
+
+  /** Listens on {@code listen} and relays every connection to {@code target}. */
+  public static NetworkLink open(InetSocketAddress listen, InetSocketAddress target) {
+    try {
+      ServerSocket server = new ServerSocket();
+      server.setReuseAddress(true);
+      server.bind(listen, 1);
+      NetworkLink link = new NetworkLink(server, target);
+      daemon("link-accept-" + listen.getPort(), link::acceptLoop).start();
+      return link;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot listen on " + listen + " for a link to " + target, e);
+    }
+  }
+
+  public InetSocketAddress listenAddress() {
+    return (InetSocketAddress) server.getLocalSocketAddress();
+  }
+
+  /** Stops every byte in both directions, on open connections and new ones, until {@link #heal}. */
+  public void cut() {
+    synchronized (gate) {
+      if (cut) {
+        return;
+      }
+      cut = true;
+    }
+    fillAcceptQueue();
+  }
+
+  /** Lets held and new bytes move again. */
+  public void heal() {
+    synchronized (gate) {
+      cut = false;
+      gate.notifyAll();
+    }
+    // The one the accept loop may have taken before it saw the cut is relayed like any other;
+    // closed, it ends there.
+    fillerSockets.forEach(NetworkLink::closeQuietly);
+    fillerSockets.clear();
+  }
+
+  public boolean isCut() {
+    synchronized (gate) {
+      return cut;
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    heal();
+    closeQuietly(server);
+    sockets.forEach(NetworkLink::closeQuietly);
+    fillerSockets.forEach(NetworkLink::closeQuietly);
+  }
+
+  private void acceptLoop() {
+    while (!closed) {
+      Socket client;
+      try {
+        awaitWhole();
+        client = server.accept();
+      } catch (IOException | InterruptedException e) {
+        return; // closed
+      }
+      if (fillers.remove(client.getPort())) {
+        closeQuietly(client);
+        continue;
+      }
+      sockets.add(client);
+      daemon("link-connect-" + target.getPort(), () -> connect(client)).start();
+    }
+  }
+
+  /**
+   * Connects to the link itself until a connect gets no answer: the accept loop, waiting for the
+   * heal, takes at most one of them, so the queue fills and the kernel drops every further SYN.
+   */
+  private void fillAcceptQueue() {
+    for (int i = 0; i < 10; i++) {
+      Socket filler = new Socket();
+      try {
+        filler.connect(listenAddress(), FILLER_TIMEOUT_MS);
+        fillers.add(filler.getLocalPort());
+        fillerSockets.add(filler);
+      } catch (IOException full) {
+        closeQuietly(filler);
+        return;
+      }
+    }
+    throw new IllegalStateException(
+        "the accept queue of the link on " + listenAddress() + " did not fill up");
+  }
+
+  /** Reaches the target once the link is whole, then pumps both ways. */
+  private void connect(Socket client) {
+    Socket upstream = new Socket();
+    sockets.add(upstream);
+    try {
+      awaitWhole();
+      upstream.connect(target, CONNECT_TIMEOUT_MS);
+    } catch (IOException | InterruptedException e) {
+      // The target refused: so does the link, by closing the client's connection.
+      closeQuietly(client);
+      closeQuietly(upstream);
+      return;
+    }
+    daemon("link-up-" + target.getPort(), () -> pump(client, upstream)).start();
+    daemon("link-down-" + target.getPort(), () -> pump(upstream, client)).start();
+  }
+
+  private void pump(Socket from, Socket to) {
+    byte[] buffer = new byte[64 * 1024];
+    try {
+      InputStream in = from.getInputStream();
+      OutputStream out = to.getOutputStream();
+      while (true) {
+        // Waiting before the read leaves bytes in the sender's buffers, as a partition would;
+        // waiting after it holds what was read at the moment of the cut.
+        awaitWhole();
+        int read = in.read(buffer);
+        awaitWhole();
+        if (read < 0) {
+          to.shutdownOutput();
+          return;
+        }
+        out.write(buffer, 0, read);
+        out.flush();
+      }
+    } catch (IOException | InterruptedException e) {
+      // One side went away: so does the other, as a relay must.
+      closeQuietly(from);
+      closeQuietly(to);
+    }
+  }
+
+  private void awaitWhole() throws InterruptedException {
+    synchronized (gate) {
+      while (cut && !closed) {
+        gate.wait();
+      }
+    }
+  }
+
+  private static Thread daemon(String name, Runnable body) {
+    Thread thread = new Thread(body, name);
+    thread.setDaemon(true);
+    return thread;
+  }
+
+  private static void closeQuietly(AutoCloseable closeable) {
+    try {
+      closeable.close();
+    } catch (Exception e) {
+      // closing a relay's socket: nothing to do
+    }
+  }
+}
