@@ -230,6 +230,9 @@ public final class SchemaRegistryClient {
    * since events evolve by adding defaulted fields only. A registry user that may not change the
    * config is fine when the subject has no level of its own and the global one checks BACKWARD;
    * otherwise it fails with the request an administrator runs instead.
+   *
+   * <p>Instances starting together race to set the level: Apicurio answers the loser 409 "A rule
+   * named 'COMPATIBILITY' already exists", so a 409 is followed by reading the level again.
    */
   public void requireBackwardCompatibility(String subject) {
     String level = compatibility(subject);
@@ -237,7 +240,19 @@ public final class SchemaRegistryClient {
       return;
     }
     try {
-      setCompatibility(subject, "BACKWARD");
+      try {
+        setCompatibility(subject, "BACKWARD");
+      } catch (SchemaRegistryException lostRace) {
+        if (lostRace.httpStatus() != 409) {
+          throw lostRace;
+        }
+        level = compatibility(subject);
+        if (checksBackward(level)) {
+          return;
+        }
+        // Another client set a weaker level meanwhile; the rule exists now, so this updates it.
+        setCompatibility(subject, "BACKWARD");
+      }
     } catch (SchemaRegistryException e) {
       if (e.httpStatus() != 401 && e.httpStatus() != 403) {
         throw e;

@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.apache.avro.Schema;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -89,30 +90,53 @@ class RegistryCompatibilityIntegrationTest {
     // gateway-ingest instances starting together); every instance must start with the same id.
     for (int round = 0; round < 5; round++) {
       String subject = subject("race");
-      int instances = 6;
-      ExecutorService pool = Executors.newFixedThreadPool(instances);
-      try {
-        CountDownLatch start = new CountDownLatch(1);
-        List<Future<Integer>> ids = new ArrayList<>();
-        for (int i = 0; i < instances; i++) {
-          SchemaRegistryClient instance =
-              new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
-          ids.add(
-              pool.submit(
-                  () -> {
-                    start.await();
-                    return instance.register(subject, V1);
-                  }));
-        }
-        start.countDown();
-        Set<Integer> distinct = new HashSet<>();
-        for (Future<Integer> id : ids) {
-          distinct.add(id.get(60, TimeUnit.SECONDS));
-        }
-        assertEquals(Set.of(registry.register(subject, V1)), distinct, subject);
-      } finally {
-        pool.shutdownNow();
+      Set<Integer> distinct = new HashSet<>(atOnce(6, instance -> instance.register(subject, V1)));
+      assertEquals(Set.of(registry.register(subject, V1)), distinct, subject);
+    }
+  }
+
+  @Test
+  void instancesRequiringBackwardOnTheSameSubjectAtOnceAllStart() throws Exception {
+    // Apicurio answers the loser of this race 409 "A rule named 'COMPATIBILITY' already exists"
+    // (seen with two gateway-ingest instances starting together).
+    for (int round = 0; round < 5; round++) {
+      String subject = subject("level-race");
+      registry.register(subject, V1);
+      atOnce(
+          6,
+          instance -> {
+            instance.requireBackwardCompatibility(subject);
+            return subject;
+          });
+      assertEquals("BACKWARD", registry.compatibility(subject), subject);
+    }
+  }
+
+  /** What {@code call} returns for each of {@code instances} clients that call it at once. */
+  private static <T> List<T> atOnce(int instances, Function<SchemaRegistryClient, T> call)
+      throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(instances);
+    try {
+      CountDownLatch start = new CountDownLatch(1);
+      List<Future<T>> futures = new ArrayList<>();
+      for (int i = 0; i < instances; i++) {
+        SchemaRegistryClient instance =
+            new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
+        futures.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  return call.apply(instance);
+                }));
       }
+      start.countDown();
+      List<T> results = new ArrayList<>();
+      for (Future<T> future : futures) {
+        results.add(future.get(60, TimeUnit.SECONDS));
+      }
+      return results;
+    } finally {
+      pool.shutdownNow();
     }
   }
 
