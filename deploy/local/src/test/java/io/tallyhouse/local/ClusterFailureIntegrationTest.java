@@ -47,9 +47,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Many instances of each service, each a child JVM, under steady ingest through both gateway-ingest
  * instances while servers and instances are killed with SIGKILL and brought back, one fault at a
- * time. Afterwards ClickHouse holds exactly the distinct events that were acknowledged (202), both
- * activity-query instances answer the totals computed independently from them, and reconcile
- * passes.
+ * time, and while a ClickHouse replica is cut off from the network. Afterwards ClickHouse holds
+ * exactly the distinct events that were acknowledged (202), both activity-query instances answer
+ * the totals computed independently from them, and reconcile passes.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterFailureIntegrationTest {
@@ -63,6 +63,8 @@ class ClusterFailureIntegrationTest {
 
   /** Requests acknowledged while a fault lasts, so that traffic demonstrably went on. */
   private static final int DURING_FAULT = 30;
+
+  private static final String INSERT_FAILURES = "stream_clickhouse_insert_failures";
 
   // Kept when the test fails: the instances' and servers' logs are in it.
   @TempDir(cleanup = CleanupMode.ON_SUCCESS)
@@ -91,7 +93,10 @@ class ClusterFailureIntegrationTest {
           PARTITIONS,
           60_000);
     }
-    clickHouseCluster = ClickHouseCluster.start(dir.resolve("clickhouse"), CLUSTER, 2, 2);
+    // s2r1 behind network links, for the network cut; usage-stream-3 writes through it.
+    clickHouseCluster =
+        ClickHouseCluster.start(
+            dir.resolve("clickhouse"), CLUSTER, 2, 2, Set.of(ClickHouseCluster.replicaName(2, 1)));
     // The schema across the cluster, made once by the operator's command through any one node.
     assertEquals(0, tool(node(0), "migrate", "--cluster", CLUSTER), "tallyhouse migrate --cluster");
     clickHouse = new ClickHouse(clickHouseConfig(node(0)));
@@ -146,12 +151,15 @@ class ClusterFailureIntegrationTest {
       int broker =
           kafka.nodeIds().stream().filter(id -> id != controller).findFirst().orElseThrow();
       underFault(
-          traffic, "Kafka broker " + broker, () -> kafka.kill(broker), () -> restart(broker));
+          traffic,
+          "Kafka broker " + broker + " killed",
+          () -> kafka.kill(broker),
+          () -> restart(broker));
       // The replica usage-stream-3 writes to; its shard goes on with the other replica meanwhile.
       ClickHouseServer replica = node(2);
-      underFault(traffic, "ClickHouse replica s2r1", replica::kill, replica::start);
+      underFault(traffic, "ClickHouse replica s2r1 killed", replica::kill, replica::start);
       ServiceProcess stream = streams.get(1);
-      underFault(traffic, stream.name(), stream::kill, () -> restart(stream));
+      underFault(traffic, stream.name() + " killed", stream::kill, () -> restart(stream));
       ACKNOWLEDGED.addAll(traffic.stop());
       report(traffic);
     }
@@ -168,13 +176,68 @@ class ClusterFailureIntegrationTest {
       int controller = kafka.activeController();
       underFault(
           traffic,
-          "the active controller, node " + controller,
+          "the active controller, node " + controller + ", killed",
           () -> kafka.kill(controller),
           () -> restart(controller));
       ACKNOWLEDGED.addAll(traffic.stop());
       report(traffic);
     }
     assertExactlyOnceEverywhere();
+  }
+
+  /**
+   * The ClickHouse replica usage-stream-3 writes to cut off from the network while it runs on: the
+   * writer's inserts hang until they time out rather than being refused, and the node loses its
+   * ZooKeeper session. The cut lasts until both have happened; when it heals, requests held in the
+   * network reach the node, so an insert the writer gave up on may land after all and its retry
+   * must not count twice.
+   */
+  @Test
+  @Order(3)
+  void aClickHouseReplicaCutOffFromTheNetworkLosesAndDoublesNothing() throws Exception {
+    ServiceProcess writer = streams.get(2);
+    try (SteadyIngest traffic = new SteadyIngest(urls(ingest), ingestToken)) {
+      traffic.start();
+      traffic.awaitMoreAcknowledged(DURING_FAULT);
+      double failuresBefore = writer.metric(INSERT_FAILURES);
+      underFault(
+          traffic,
+          "ClickHouse replica s2r1 cut off from the network",
+          () -> {
+            clickHouseCluster.cut(2, 1);
+            Await.until(
+                "s2r1's ZooKeeper session expired, seen from s2r2",
+                () -> activeReplicasSeenFrom(node(3)) == 1,
+                Duration.ofMinutes(2));
+            Await.until(
+                writer.name() + " failing an insert into the cut-off replica",
+                () -> writer.metric(INSERT_FAILURES) > failuresBefore,
+                Duration.ofMinutes(3));
+          },
+          () -> {
+            clickHouseCluster.heal(2, 1);
+            Await.until(
+                "s2r1 active again",
+                () -> activeReplicasSeenFrom(node(3)) == 2,
+                Duration.ofMinutes(2));
+          });
+      ACKNOWLEDGED.addAll(traffic.stop());
+      report(traffic);
+    }
+    assertExactlyOnceEverywhere();
+  }
+
+  /** The active replicas of the raw events' shard table as {@code node} sees them in ZooKeeper. */
+  private static long activeReplicasSeenFrom(ClickHouseServer node) {
+    try (ClickHouse direct = new ClickHouse(clickHouseConfig(node))) {
+      List<JsonNode> rows =
+          direct.query(
+              "SELECT active_replicas AS n FROM system.replicas"
+                  + " WHERE database = currentDatabase() AND table = 'usage_events_local'");
+      return rows.isEmpty() ? -1 : rows.get(0).get("n").asLong();
+    } catch (RuntimeException e) {
+      return -1;
+    }
   }
 
   /** A step of the test that may throw anything. */
@@ -196,7 +259,7 @@ class ClusterFailureIntegrationTest {
     traffic.awaitMoreAcknowledged(DURING_FAULT);
     fleet.assertAllAlive();
     System.out.printf(
-        "%s killed and back under traffic in %d s%n",
+        "%s and back under traffic in %d s%n",
         what, Duration.ofNanos(System.nanoTime() - start).toSeconds());
   }
 

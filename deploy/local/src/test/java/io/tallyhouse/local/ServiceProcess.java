@@ -181,6 +181,24 @@ final class ServiceProcess {
     }
   }
 
+  /**
+   * The value of the unlabelled metric {@code name} on the instance's {@code /metrics}, or -1 while
+   * the instance does not answer or does not report it.
+   */
+  double metric(String name) {
+    String answer = body("/metrics");
+    if (!answer.startsWith("200 ")) {
+      return -1;
+    }
+    for (String line : answer.substring(4).split("\n")) {
+      String[] parts = line.trim().split(" ");
+      if (parts.length == 2 && parts[0].equals(name)) {
+        return Double.parseDouble(parts[1]);
+      }
+    }
+    return -1;
+  }
+
   /** The status and body of {@code path}, or why there was none. */
   private String body(String path) {
     try {
