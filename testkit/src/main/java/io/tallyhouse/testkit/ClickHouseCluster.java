@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -83,6 +84,15 @@ public final class ClickHouseCluster implements AutoCloseable {
       throw new IllegalArgumentException(
           "a cluster needs at least one shard and one replica, got " + shards + " x " + replicas);
     }
+    Set<String> unknown = new TreeSet<>(cuttable);
+    for (int shard = 1; shard <= shards; shard++) {
+      for (int replica = 1; replica <= replicas; replica++) {
+        unknown.remove(replicaName(shard, replica));
+      }
+    }
+    if (!unknown.isEmpty()) {
+      throw new IllegalArgumentException("no such nodes to make cuttable: " + unknown);
+    }
     TestLane.requireServersAllowed("the ClickHouse cluster");
     Path root = dir.toAbsolutePath();
     // ZooKeeper first: a node that starts while ZooKeeper is unreachable loses its DDL worker.
@@ -94,16 +104,6 @@ public final class ClickHouseCluster implements AutoCloseable {
         ports.add(
             new NodePorts(Ports.freePort(), Ports.freePort(), Ports.freePort(), zooKeeperLink));
       }
-    }
-    Set<String> unknown = new java.util.TreeSet<>(cuttable);
-    for (int shard = 1; shard <= shards; shard++) {
-      for (int replica = 1; replica <= replicas; replica++) {
-        unknown.remove(replicaName(shard, replica));
-      }
-    }
-    if (!unknown.isEmpty()) {
-      zooKeeper.stop();
-      throw new IllegalArgumentException("no such nodes to make cuttable: " + unknown);
     }
     Layout layout = new Layout(name, shards, replicas, ports);
     List<ClickHouseServer> nodes = new ArrayList<>();
