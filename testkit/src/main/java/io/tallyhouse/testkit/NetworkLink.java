@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A TCP relay from a listening address to a target that can be cut and healed like a network
@@ -33,7 +34,7 @@ public final class NetworkLink implements AutoCloseable {
 
   private final ServerSocket server;
   private final InetSocketAddress target;
-  private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+  private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
 
   /** The local ports of the connections that fill the accept queue while cut. */
   private final Set<Integer> fillers = ConcurrentHashMap.newKeySet();
@@ -152,15 +153,19 @@ public final class NetworkLink implements AutoCloseable {
       upstream.connect(target, CONNECT_TIMEOUT_MS);
     } catch (IOException | InterruptedException e) {
       // The target refused: so does the link, by closing the client's connection.
-      closeQuietly(client);
-      closeQuietly(upstream);
+      release(client, upstream);
       return;
     }
-    daemon("link-up-" + target.getPort(), () -> pump(client, upstream)).start();
-    daemon("link-down-" + target.getPort(), () -> pump(upstream, client)).start();
+    AtomicInteger openDirections = new AtomicInteger(2);
+    daemon("link-up-" + target.getPort(), () -> pump(client, upstream, openDirections)).start();
+    daemon("link-down-" + target.getPort(), () -> pump(upstream, client, openDirections)).start();
   }
 
-  private void pump(Socket from, Socket to) {
+  /**
+   * Copies {@code from} to {@code to}; an end of stream is passed on as a half close, and the pair
+   * is closed once both directions ended (or at once when either fails).
+   */
+  private void pump(Socket from, Socket to, AtomicInteger openDirections) {
     byte[] buffer = new byte[64 * 1024];
     try {
       InputStream in = from.getInputStream();
@@ -173,6 +178,9 @@ public final class NetworkLink implements AutoCloseable {
         awaitWhole();
         if (read < 0) {
           to.shutdownOutput();
+          if (openDirections.decrementAndGet() == 0) {
+            release(from, to);
+          }
           return;
         }
         out.write(buffer, 0, read);
@@ -180,9 +188,15 @@ public final class NetworkLink implements AutoCloseable {
       }
     } catch (IOException | InterruptedException e) {
       // One side went away: so does the other, as a relay must.
-      closeQuietly(from);
-      closeQuietly(to);
+      release(from, to);
     }
+  }
+
+  private void release(Socket one, Socket other) {
+    closeQuietly(one);
+    closeQuietly(other);
+    sockets.remove(one);
+    sockets.remove(other);
   }
 
   private void awaitWhole() throws InterruptedException {

@@ -56,6 +56,17 @@ class NetworkLinkTest {
   }
 
   @Test
+  void anEndOfStreamIsPassedOnBothWays() throws IOException {
+    try (Socket socket = connect()) {
+      send(socket, "bye");
+      socket.shutdownOutput();
+      // The echo server sees the end, answers what it got and closes: so does the link.
+      assertEquals("bye", receive(socket, 3));
+      assertEquals(-1, socket.getInputStream().read());
+    }
+  }
+
+  @Test
   void aCutHoldsTheBytesOfAnOpenConnectionWithoutClosingItAndTheHealDeliversThem()
       throws IOException {
     try (Socket socket = connect()) {
