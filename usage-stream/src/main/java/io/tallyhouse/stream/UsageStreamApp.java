@@ -165,6 +165,12 @@ public final class UsageStreamApp implements AutoCloseable {
             WriterHealth::partitionsWithDeletedRecords)
         .description("times the writer found records deleted before it read them (see the log)")
         .register(metrics);
+    Gauge.builder("stream_writer_assigned_partitions", health, WriterHealth::assignedPartitions)
+        .description("partitions the ClickHouse writer's consumer holds (0: it consumes nothing)")
+        .register(metrics);
+    Gauge.builder("stream_writer_commits_abandoned", health, WriterHealth::commitsAbandoned)
+        .description("batch commits refused after a rebalance; their rows are written again")
+        .register(metrics);
     Gauge.builder("stream_writer_restarts", health, WriterHealth::restarts)
         .description("times the writer replaced its consumer after a failure (see the log)")
         .register(metrics);

@@ -176,6 +176,7 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
           while (running) {
             Map<TopicPartition, Long> offsets = new HashMap<>();
             List<ConsumerRecord<byte[], byte[]>> batch = nextBatch(offsets);
+            health.assignedPartitions(source.assignment().size());
             if (!batch.isEmpty()) {
               writeUntilDone(batch);
               source.resumeAll();
@@ -198,6 +199,7 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
               e);
         } finally {
           source.close();
+          health.assignedPartitions(0);
         }
         // The new source starts at the committed offsets: the batch whose commit failed is read and
         // inserted again,

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -131,13 +132,25 @@ final class KafkaRecordSource implements RecordSource {
   public void commit(Map<TopicPartition, Long> nextOffsets) {
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     nextOffsets.forEach((partition, next) -> offsets.put(partition, new OffsetAndMetadata(next)));
-    // Partitions a rebalance took away meanwhile are left to their new owner.
+    // Partitions a rebalance took away meanwhile are left to their new owner. So are those the
+    // consumer dropped itself when the broker was unreachable for a session timeout: committing
+    // nothing for them is right, as whoever holds them next re-reads and re-inserts the same rows.
+    Set<TopicPartition> gone = new HashSet<>(offsets.keySet());
     offsets.keySet().retainAll(consumer.assignment());
+    gone.removeAll(offsets.keySet());
+    if (!gone.isEmpty()) {
+      LOG.info(
+          "partitions {} are no longer assigned to the writer; their rows will be written again by"
+              + " their next owner",
+          gone);
+    }
     try {
       consumer.commitSync(offsets, commitTimeout);
     } catch (CommitFailedException e) {
-      // Lost the partitions in a rebalance: their new owner re-reads and re-inserts the same rows,
-      // which is harmless.
+      // Lost the partitions in a rebalance, or no longer an active member of the group (the
+      // broker was away): whoever holds them next re-reads and re-inserts the same rows, which is
+      // harmless.
+      health.commitAbandoned();
       LOG.info(
           "offset commit after a rebalance failed; the rows will be written again: {}",
           e.getMessage());

@@ -12,6 +12,8 @@ public final class WriterHealth {
   private volatile long insertFailures;
   private volatile long partitionsWithDeletedRecords;
   private volatile long restarts;
+  private volatile int assignedPartitions;
+  private volatile long commitsAbandoned;
 
   /** Whether the last insert (or migration) succeeded and no failure is being recovered from. */
   public boolean ok() {
@@ -34,6 +36,30 @@ public final class WriterHealth {
   /** How many times the writer replaced its consumer after a failure. */
   public long restarts() {
     return restarts;
+  }
+
+  /**
+   * How many partitions the writer's consumer holds: 0 while it has none (starting, replaced, or
+   * dropped by its consumer after the broker was unreachable for a session timeout).
+   */
+  public int assignedPartitions() {
+    return assignedPartitions;
+  }
+
+  /**
+   * How many times the broker refused a batch's commit because the consumer was no longer an active
+   * member of its group: the batch is read and inserted again by whoever holds its partitions next.
+   */
+  public long commitsAbandoned() {
+    return commitsAbandoned;
+  }
+
+  void commitAbandoned() {
+    commitsAbandoned++;
+  }
+
+  void assignedPartitions(int count) {
+    assignedPartitions = count;
   }
 
   void healthy(boolean healthy) {
