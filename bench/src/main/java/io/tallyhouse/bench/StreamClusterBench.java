@@ -8,6 +8,7 @@ import static io.tallyhouse.bench.BenchSupport.log;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
+import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.config.PipelineSettings;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.IngestConfig;
@@ -139,6 +140,8 @@ public final class StreamClusterBench {
     Map<Process, Path> streams = new LinkedHashMap<>();
     try (ClickHouse clickHouse =
         new ClickHouse(ServiceMain.read(env, PipelineSettings::clickHouse))) {
+      // The services only check the schema version; making the schema is the operator's step.
+      Migrations.apply(clickHouse);
       Map<Process, Integer> ports = new HashMap<>();
       for (int i = 1; i <= instances; i++) {
         Map<String, String> streamEnv = new HashMap<>(env);
