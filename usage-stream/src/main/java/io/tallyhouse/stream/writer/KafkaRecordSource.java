@@ -132,9 +132,8 @@ final class KafkaRecordSource implements RecordSource {
   public void commit(Map<TopicPartition, Long> nextOffsets) {
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     nextOffsets.forEach((partition, next) -> offsets.put(partition, new OffsetAndMetadata(next)));
-    // Partitions a rebalance took away meanwhile are left to their new owner. So are those the
-    // consumer dropped itself when the broker was unreachable for a session timeout: committing
-    // nothing for them is right, as whoever holds them next re-reads and re-inserts the same rows.
+    // Partitions a rebalance took away meanwhile are left to their new owner, which re-reads and
+    // re-inserts the same rows; logged, so that it shows.
     Set<TopicPartition> gone = new HashSet<>(offsets.keySet());
     offsets.keySet().retainAll(consumer.assignment());
     gone.removeAll(offsets.keySet());

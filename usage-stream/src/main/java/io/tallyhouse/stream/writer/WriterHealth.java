@@ -39,16 +39,17 @@ public final class WriterHealth {
   }
 
   /**
-   * How many partitions the writer's consumer holds: 0 while it has none (starting, replaced, or
-   * dropped by its consumer after the broker was unreachable for a session timeout).
+   * How many partitions the writer's consumer holds: 0 while it has none (starting, being replaced,
+   * or given none by a rebalance).
    */
   public int assignedPartitions() {
     return assignedPartitions;
   }
 
   /**
-   * How many times the broker refused a batch's commit because the consumer was no longer an active
-   * member of its group: the batch is read and inserted again by whoever holds its partitions next.
+   * How many times the consumer refused a batch's commit because it was no longer an active member
+   * of its group (a rebalance, or the broker gone): the batch is read and inserted again by whoever
+   * holds its partitions next.
    */
   public long commitsAbandoned() {
     return commitsAbandoned;
