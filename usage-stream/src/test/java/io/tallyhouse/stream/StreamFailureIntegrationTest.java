@@ -243,10 +243,8 @@ class StreamFailureIntegrationTest {
   private static void awaitMetricAtLeast(UsageStreamApp app, String name, double value)
       throws Exception {
     long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-    Pattern line = Pattern.compile("(?m)^" + name + "(?:\\{[^}]*})? (\\S+)$");
     while (System.nanoTime() < deadline) {
-      Matcher m = line.matcher(get(app, "/metrics").body());
-      if (m.find() && Double.parseDouble(m.group(1)) >= value) {
+      if (metric(app, name) >= value) {
         return;
       }
       java.net.http.HttpResponse<String> live = get(app, "/health/live");
