@@ -25,15 +25,23 @@ public final class ConfigurationReferenceFile {
 
   private ConfigurationReferenceFile() {}
 
-  /** The reference's text, every component in the order data flows through them. */
+  /**
+   * Every component that reads environment variables, in the order data flows through them: the
+   * reference lists these, and the deployment files (deploy/compose, deploy/k8s) are checked
+   * against them.
+   */
+  public static List<Component> components() {
+    return List.of(
+        new Component("gateway-ingest", IngestConfig::read),
+        new Component("usage-stream", StreamConfig::read),
+        new Component("activity-query", QueryConfig::read),
+        new Component("tallyhouse reconcile (tools)", ReconcileSettings::read),
+        new Component("tallyhouse migrate (tools)", MigrateCommand::settings));
+  }
+
+  /** The reference's text. */
   public static String render() {
-    return ConfigurationReference.markdown(
-        List.of(
-            new Component("gateway-ingest", IngestConfig::read),
-            new Component("usage-stream", StreamConfig::read),
-            new Component("activity-query", QueryConfig::read),
-            new Component("tallyhouse reconcile (tools)", ReconcileSettings::read),
-            new Component("tallyhouse migrate (tools)", MigrateCommand::settings)));
+    return ConfigurationReference.markdown(components());
   }
 
   /**
