@@ -397,6 +397,35 @@ class KubernetesManifestsIntegrationTest {
         "no standby replicas");
   }
 
+  /**
+   * The upgrade's first step (README.md, "Upgrade") applies what carries the component label config
+   * or migrate: the Job and everything its pod reads must be among it, the services not.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"base", PRODUCTION})
+  void theMigrationStepAppliesTheJobWithEverythingItReadsAndNoService(String target) {
+    List<HasMetadata> objects = RENDERED.get(target);
+    Set<String> firstStep = Set.of("config", "migrate");
+    List<String> problems = new ArrayList<>();
+    for (HasMetadata object : objects) {
+      Map<String, String> labels = object.getMetadata().getLabels();
+      String component = labels == null ? null : labels.get("app.kubernetes.io/component");
+      boolean expected =
+          object instanceof ConfigMap || object instanceof Secret || object instanceof Job;
+      if (expected != (component != null && firstStep.contains(component))) {
+        problems.add(
+            object.getKind()
+                + " "
+                + name(object)
+                + (expected ? " is missing from" : " is in")
+                + " the migration step (component "
+                + component
+                + ")");
+      }
+    }
+    assertEquals(List.of(), problems);
+  }
+
   @Test
   void productionSpreadsEveryServiceOverNodesAndPinsItsImages() {
     List<HasMetadata> objects = RENDERED.get(PRODUCTION);
