@@ -442,13 +442,16 @@ class KubernetesManifestsIntegrationTest {
               if (name.startsWith("Job/")) {
                 return;
               }
+              var antiAffinity =
+                  spec.getAffinity() == null ? null : spec.getAffinity().getPodAntiAffinity();
               assertTrue(
-                  spec.getAffinity() != null
-                      && spec.getAffinity().getPodAntiAffinity() != null
-                      && !spec.getAffinity()
-                          .getPodAntiAffinity()
-                          .getRequiredDuringSchedulingIgnoredDuringExecution()
-                          .isEmpty(),
+                  antiAffinity != null
+                      && (!antiAffinity
+                              .getRequiredDuringSchedulingIgnoredDuringExecution()
+                              .isEmpty()
+                          || !antiAffinity
+                              .getPreferredDuringSchedulingIgnoredDuringExecution()
+                              .isEmpty()),
                   name + " has no anti-affinity");
             });
     for (HasMetadata object : objects) {
