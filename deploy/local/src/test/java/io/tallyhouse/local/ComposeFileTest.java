@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -246,17 +247,34 @@ class ComposeFileTest {
         }
       }
     }
+    // The provider reads exactly the mounted directory: a path beside or below it finds no
+    // dashboard.
     assertTrue(
-        paths.stream()
-            .anyMatch(
-                path -> path.equals(dashboardsMount) || path.startsWith(dashboardsMount + "/")),
+        paths.contains(dashboardsMount),
         "Grafana's dashboard providers read "
             + paths
             + ", compose mounts the dashboards at "
             + dashboardsMount);
-    assertTrue(
-        Files.exists(ROOT.resolve("deploy/monitoring/grafana/dashboards/tallyhouse.json")),
-        "the dashboard is missing");
+    Path dashboard = ROOT.resolve("deploy/monitoring/grafana/dashboards/tallyhouse.json");
+    assertTrue(Files.exists(dashboard), dashboard + " is missing");
+    assertEquals(
+        dashboardsMount + "/tallyhouse.json",
+        environment(services.get("grafana")).get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"),
+        "Grafana's home dashboard");
+    Path datasources = ROOT.resolve("deploy/monitoring/grafana/provisioning/datasources");
+    try (var files = Files.list(datasources)) {
+      for (Path file : files.filter(f -> f.toString().endsWith(".yml")).toList()) {
+        Map<String, Object> provisioning =
+            new Yaml().load(Files.readString(file, StandardCharsets.UTF_8));
+        for (Map<String, Object> source :
+            (List<Map<String, Object>>) provisioning.get("datasources")) {
+          String host = URI.create(String.valueOf(source.get("url"))).getHost();
+          assertTrue(
+              services.containsKey(host),
+              file + " points Grafana at " + host + ", which is no compose service");
+        }
+      }
+    }
   }
 
   @Test
