@@ -3,6 +3,7 @@ package io.tallyhouse.local;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
+import io.tallyhouse.common.config.ConfigException;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.ingest.IngestServer;
@@ -52,6 +53,9 @@ public final class LocalStack {
             });
     try {
       stack.start(System.getenv());
+    } catch (ConfigException e) {
+      System.err.println(e.getMessage());
+      System.exit(ServiceMain.CONFIG_ERROR);
     } catch (Exception e) {
       LOG.error("the local stack could not start", e);
       System.exit(1);

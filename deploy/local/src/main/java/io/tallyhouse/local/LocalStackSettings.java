@@ -7,7 +7,7 @@ import java.util.Set;
 /**
  * What {@code make run} reads from its environment: where it keeps its state, the demo switch, the
  * keys to fix and the ports of every server and service (the contract's defaults; 0 picks a free
- * one).
+ * one). A key set but empty is refused rather than stored.
  */
 public record LocalStackSettings(
     Path home,
@@ -41,14 +41,13 @@ public record LocalStackSettings(
                 .equals("1"),
             s.text(
                     "INGEST_TOKEN",
-                    "the ingest token the local stack adds to its key file and prints (a new one"
-                        + " each start when unset)")
-                .orNull(),
+                    "the ingest token the local stack adds to its key file and prints")
+                .orElse(null, "a new one each start"),
             s.text(
                     "MANAGEMENT_KEY",
                     "the management key of account demo the local stack adds to its key file and"
-                        + " prints (a new one each start when unset)")
-                .orNull(),
+                        + " prints")
+                .orElse(null, "a new one each start"),
             s.port("LOCAL_INGEST_PORT", 8080, "gateway-ingest's HTTP port in the local stack"),
             s.port("LOCAL_QUERY_PORT", 8081, "activity-query's HTTP port in the local stack"),
             s.port("LOCAL_STREAM_PORT", 8082, "usage-stream's HTTP port in the local stack"),
