@@ -5,12 +5,12 @@ RUN_CP := deploy/local/target/runtime-classpath.txt
 SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query tools deploy/local bench \
              -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.avsc' -o -name '*.sql' -o -name '*.txt' -o -name '*.xml' -o -name '*.yaml' \) -print 2>/dev/null) pom.xml
 
-.PHONY: run test test-cluster check format config-reference build deps clean keys reconcile migrate bench-ingest bench-stream bench-stream-cluster bench-query
+.PHONY: run reset test test-cluster check format config-reference build deps clean keys reconcile migrate bench-ingest bench-stream bench-stream-cluster bench-query
 
-## make run: the whole pipeline locally (Kafka, registry, ClickHouse, the three services) until Ctrl-C.
-##           DEMO=1 also loads 30 days of generated traffic.
+## make run: the whole pipeline locally (Kafka, registry, ClickHouse, the three services) until Ctrl-C, on the
+##           data of the last run (.run/data, kept across runs). DEMO=1 also loads 30 days of generated traffic.
 run: deps $(RUN_CP)
-	@DEMO=$(DEMO) java -XX:+UseSerialGC -Xss1m -cp "$$(cat $(RUN_CP)):deploy/local/target/classes" io.tallyhouse.local.LocalStack
+	@$(if $(DEMO),DEMO=$(DEMO) )java -XX:+UseSerialGC -Xss1m -cp "$$(cat $(RUN_CP)):deploy/local/target/classes" io.tallyhouse.local.LocalStack
 
 ## make test: every test: the unit tests (surefire), then the *IntegrationTest classes on the real servers
 ##           (failsafe), the end-to-end tests and the formatter check.
@@ -83,6 +83,11 @@ deps:
 	@bash scripts/ensure-clickhouse.sh
 	@bash scripts/ensure-kubectl.sh
 
+## make reset: empties the local stack's data (topics, schemas, tables, stream state); keeps the key file and the build.
+reset:
+	rm -rf "$${TALLYHOUSE_HOME:-.run}/data"
+
+## make clean: starts afresh: removes the build and all of .run/ (the local stack's data and its key file).
 clean:
 	$(MVN) $(MVN_FLAGS) -q clean
 	rm -rf .run

@@ -17,6 +17,10 @@ import java.util.stream.Stream;
  * The real Apicurio Registry (its Confluent-compatible API) as a child process. Confluent's own
  * registry is not on Maven Central; Apicurio's runnable archive is, and the testkit module unpacks
  * it at build time.
+ *
+ * <p>Its storage is SQL on an embedded H2 database: in memory by default (each start is empty), or
+ * in a file under a data directory ({@link #start(Path, int, Path)}), so that subjects, versions
+ * and schema ids survive a restart, as the ids inside records already on Kafka require.
  */
 public final class ApicurioRegistry implements RegistryEndpoint {
 
@@ -42,7 +46,15 @@ public final class ApicurioRegistry implements RegistryEndpoint {
    * NONE).
    */
   public static ApicurioRegistry start(Path home, int port) {
-    return start(home, port, null, null);
+    return start(home, port, null, null, null);
+  }
+
+  /**
+   * As {@link #start(Path, int)}, keeping the registry's database in {@code dataDir} (created when
+   * missing): a later start on the same directory serves the same subjects, versions and ids.
+   */
+  public static ApicurioRegistry start(Path home, int port, Path dataDir) {
+    return start(home, port, null, null, dataDir);
   }
 
   /**
@@ -51,16 +63,19 @@ public final class ApicurioRegistry implements RegistryEndpoint {
    * then refuses plain requests).
    */
   public static ApicurioRegistry startTls(TlsCertificates certificates, String owner) {
-    return start(Infra.apicurioHome(), Ports.freePort(), certificates, owner);
+    return start(Infra.apicurioHome(), Ports.freePort(), certificates, owner, null);
   }
 
   private static ApicurioRegistry start(
-      Path home, int port, TlsCertificates certificates, String owner) {
+      Path home, int port, TlsCertificates certificates, String owner, Path dataDir) {
     TestLane.requireServersAllowed("the schema registry");
     Path runner = findRunner(home);
     Path log;
     try {
       log = Files.createTempFile("apicurio-" + port + "-", ".log");
+      if (dataDir != null) {
+        Files.createDirectories(dataDir);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -79,6 +94,15 @@ public final class ApicurioRegistry implements RegistryEndpoint {
       command.add("-Dquarkus.http.ssl.certificate.key-store-file-type=PKCS12");
       command.add(
           "-Dquarkus.http.ssl.certificate.key-store-password=" + certificates.storePassword());
+    }
+    if (dataDir != null) {
+      // The archive's storage is already SQL on H2, in memory; a file URL is all persistence takes.
+      // WRITE_DELAY=0 writes each commit at once, so a registry killed right after registering a
+      // schema still knows the id that records on Kafka may already carry.
+      command.add(
+          "-Dquarkus.datasource.jdbc.url=jdbc:h2:file:"
+              + dataDir.toAbsolutePath().resolve("registry")
+              + ";WRITE_DELAY=0");
     }
     command.add("-Dquarkus.log.level=WARN");
     command.add("-jar");

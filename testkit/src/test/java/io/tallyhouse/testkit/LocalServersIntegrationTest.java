@@ -67,6 +67,45 @@ class LocalServersIntegrationTest {
   }
 
   @Test
+  void registryOnADataDirectoryKeepsSubjectsVersionsAndIdsAcrossARestart(@TempDir Path dir)
+      throws Exception {
+    int port = Ports.freePort();
+    String first =
+        "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"}]}";
+    String second =
+        "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"},"
+            + "{\"name\":\"b\",\"type\":\"string\",\"default\":\"\"}]}";
+    String otherSubject = "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"X\"]}";
+    ApicurioRegistry registry = ApicurioRegistry.start(Infra.apicurioHome(), port, dir);
+    String firstId;
+    String secondId;
+    String otherId;
+    try {
+      firstId = register(registry, "r-value", first);
+      secondId = register(registry, "r-value", second);
+      otherId = register(registry, "e-value", otherSubject);
+    } finally {
+      registry.stop();
+    }
+
+    registry = ApicurioRegistry.start(Infra.apicurioHome(), port, dir);
+    try {
+      assertEquals("[1,2]", get(registry, "/subjects/r-value/versions"));
+      assertTrue(get(registry, "/subjects/r-value/versions/1").contains("\"id\":" + firstId));
+      assertTrue(get(registry, "/subjects/r-value/versions/2").contains("\"id\":" + secondId));
+      assertTrue(get(registry, "/schemas/ids/" + otherId).contains("\\\"E\\\""));
+      assertTrue(get(registry, "/schemas/ids/" + secondId).contains("\\\"b\\\""));
+      // A schema registered after the restart gets a new id, never one already on records.
+      String third =
+          register(
+              registry, "e-value", "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"X\",\"Y\"]}");
+      assertTrue(!List.of(firstId, secondId, otherId).contains(third), "a reused id: " + third);
+    } finally {
+      registry.stop();
+    }
+  }
+
+  @Test
   void unknownBackendSettingIsRefused() {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> Infra.chooseBackend("podman"));
@@ -81,6 +120,31 @@ class LocalServersIntegrationTest {
             IllegalStateException.class,
             () -> ApicurioRegistry.start(dir.resolve("nowhere"), Ports.freePort()));
     assertTrue(e.getMessage().contains("Fix:"), e.getMessage());
+  }
+
+  /** Registers {@code schema} under {@code subject}; returns its id. */
+  private static String register(ApicurioRegistry registry, String subject, String schema)
+      throws Exception {
+    String body = "{\"schema\":\"" + schema.replace("\"", "\\\"") + "\"}";
+    HttpResponse<String> response =
+        HTTP.send(
+            HttpRequest.newBuilder(
+                    URI.create(registry.url() + "/subjects/" + subject + "/versions"))
+                .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode(), response.body());
+    return response.body().replaceAll("[^0-9]", "");
+  }
+
+  private static String get(ApicurioRegistry registry, String path) throws Exception {
+    HttpResponse<String> response =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(registry.url() + path)).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode(), path + ": " + response.body());
+    return response.body();
   }
 
   private static String post(ClickHouseServer server, String sql) throws Exception {

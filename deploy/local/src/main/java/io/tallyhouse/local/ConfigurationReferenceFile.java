@@ -36,7 +36,8 @@ public final class ConfigurationReferenceFile {
         new Component("usage-stream", StreamConfig::read),
         new Component("activity-query", QueryConfig::read),
         new Component("tallyhouse reconcile (tools)", ReconcileSettings::read),
-        new Component("tallyhouse migrate (tools)", MigrateCommand::settings));
+        new Component("tallyhouse migrate (tools)", MigrateCommand::settings),
+        new Component("make run (deploy/local)", LocalStackSettings::read));
   }
 
   /** The reference's text. */

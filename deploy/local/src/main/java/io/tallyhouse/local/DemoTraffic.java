@@ -69,6 +69,12 @@ public final class DemoTraffic {
               new BigDecimal("0.00000023"),
               new BigDecimal("0.0000004")));
 
+  private static final List<String> API_KEY_HASHES =
+      List.of(
+          Secrets.sha256Hex("demo-key-prod"),
+          Secrets.sha256Hex("demo-key-staging"),
+          Secrets.sha256Hex("demo-key-batch-jobs"));
+
   private final URI eventsUri;
   private final String ingestToken;
   private final String account;
@@ -84,31 +90,21 @@ public final class DemoTraffic {
     this.clock = clock;
   }
 
-  /** Posts the traffic in batches of 500; returns the number of events accepted. */
+  /**
+   * Posts the traffic of the last 30 completed days and of today so far, in batches of 500; returns
+   * the number of events accepted. Running it again (a later {@code make run DEMO=1} on kept data)
+   * posts the same events again, which the pipeline counts once, plus those of the days and hours
+   * that have passed since.
+   */
   public int load(int eventsPerDay) throws IOException, InterruptedException {
-    Random random = new Random(42);
-    List<String> apiKeyHashes =
-        List.of(
-            Secrets.sha256Hex("demo-key-prod"),
-            Secrets.sha256Hex("demo-key-staging"),
-            Secrets.sha256Hex("demo-key-batch-jobs"));
     LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
-    Instant now = clock.instant();
+    // An event of the last second might be refused as in the future by a clock a little behind.
+    Instant before = clock.instant().minusSeconds(1);
     List<String> batch = new ArrayList<>();
     int accepted = 0;
-    int sequence = 0;
     for (int daysAgo = 30; daysAgo >= 0; daysAgo--) {
-      Instant dayStart = today.minusDays(daysAgo).atStartOfDay(ZoneOffset.UTC).toInstant();
-      // Weekdays are busier, and traffic grows over the month.
-      int weekday = today.minusDays(daysAgo).getDayOfWeek().getValue();
-      int count =
-          (int) (eventsPerDay * (weekday >= 6 ? 0.5 : 1.0) * (0.7 + 0.3 * (30 - daysAgo) / 30.0));
-      for (int i = 0; i < count; i++) {
-        Instant createdAt = dayStart.plusMillis((long) (random.nextDouble() * 86_400_000L));
-        if (createdAt.isAfter(now.minusSeconds(1))) {
-          continue;
-        }
-        batch.add(event(random, "demo-" + daysAgo + "-" + (sequence++), createdAt, apiKeyHashes));
+      for (String event : eventsOf(today.minusDays(daysAgo), eventsPerDay, before)) {
+        batch.add(event);
         if (batch.size() == 500) {
           accepted += post(batch);
           batch.clear();
@@ -121,8 +117,31 @@ public final class DemoTraffic {
     return accepted;
   }
 
-  private String event(Random random, String eventId, Instant createdAt, List<String> apiKeyHashes)
-      throws IOException {
+  /**
+   * The demo events of {@code day} created before {@code before}, as JSON. They depend on the day
+   * alone, not on when they are generated (event ids {@code demo-<day>-<n>}), so the same event is
+   * always the same copy.
+   */
+  List<String> eventsOf(LocalDate day, int eventsPerDay, Instant before) throws IOException {
+    Random random = new Random(day.toEpochDay());
+    // Weekdays are busier, and each day varies a little.
+    int weekday = day.getDayOfWeek().getValue();
+    int count =
+        (int) (eventsPerDay * (weekday >= 6 ? 0.5 : 1.0) * (0.7 + 0.6 * random.nextDouble()));
+    Instant dayStart = day.atStartOfDay(ZoneOffset.UTC).toInstant();
+    List<String> events = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      Instant createdAt = dayStart.plusMillis((long) (random.nextDouble() * 86_400_000L));
+      // Generated before the cut is applied, so each event draws the same numbers every time.
+      String event = event(random, "demo-" + day + "-" + i, createdAt);
+      if (createdAt.isBefore(before)) {
+        events.add(event);
+      }
+    }
+    return events;
+  }
+
+  private String event(Random random, String eventId, Instant createdAt) throws IOException {
     // A few heavy users dominate, as in real gateways.
     Endpoint endpoint =
         ENDPOINTS.get(
@@ -151,7 +170,7 @@ public final class DemoTraffic {
       g.writeStartObject();
       g.writeStringField("event_id", eventId);
       g.writeStringField("account_id", account);
-      g.writeStringField("api_key_hash", apiKeyHashes.get(random.nextInt(apiKeyHashes.size())));
+      g.writeStringField("api_key_hash", API_KEY_HASHES.get(random.nextInt(API_KEY_HASHES.size())));
       if (user != null) {
         g.writeStringField("user", user);
       }

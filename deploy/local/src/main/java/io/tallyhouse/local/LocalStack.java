@@ -3,6 +3,7 @@ package io.tallyhouse.local;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
+import io.tallyhouse.common.config.ConfigException;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.ingest.IngestServer;
@@ -13,27 +14,25 @@ import io.tallyhouse.stream.UsageStreamApp;
 import io.tallyhouse.testkit.ApicurioRegistry;
 import io.tallyhouse.testkit.ClickHouseServer;
 import io.tallyhouse.testkit.LocalKafka;
+import io.tallyhouse.testkit.Ports;
 import io.tallyhouse.tools.ExitCodes;
 import io.tallyhouse.tools.TallyhouseCli;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * {@code make run}: the real Kafka broker, schema registry and ClickHouse server on fixed local
- * ports, then gateway-ingest, usage-stream and activity-query in this JVM, in the foreground until
- * Ctrl-C.
+ * ports (configurable, {@link LocalStackSettings}) and on data kept across runs, then
+ * gateway-ingest, usage-stream and activity-query in this JVM, in the foreground until Ctrl-C.
  */
 public final class LocalStack {
 
@@ -54,6 +53,9 @@ public final class LocalStack {
             });
     try {
       stack.start(System.getenv());
+    } catch (ConfigException e) {
+      System.err.println(e.getMessage());
+      System.exit(ServiceMain.CONFIG_ERROR);
     } catch (Exception e) {
       LOG.error("the local stack could not start", e);
       System.exit(1);
@@ -61,18 +63,49 @@ public final class LocalStack {
     stopped.await();
   }
 
-  void start(Map<String, String> environment) throws Exception {
+  /**
+   * Where the local stack's servers and services answer, and the keys it printed; {@code keptData}
+   * says whether it started on the data of an earlier run.
+   */
+  record Endpoints(
+      String ingestUrl,
+      String queryUrl,
+      String streamUrl,
+      String kafkaBootstrapServers,
+      String registryUrl,
+      String clickHouseUrl,
+      String ingestToken,
+      String managementKey,
+      boolean keptData) {}
+
+  /**
+   * Starts the servers on the data in {@code TALLYHOUSE_HOME}/data (created when missing, kept
+   * otherwise: the registry keeps the schema ids that Kafka's records carry, so the topics, tables
+   * and stores of earlier runs stay usable), migrates ClickHouse, then starts the three services.
+   */
+  Endpoints start(Map<String, String> environment) throws Exception {
     long started = System.nanoTime();
-    Path home = Path.of(environment.getOrDefault("TALLYHOUSE_HOME", ".run")).toAbsolutePath();
-    wipe(home.resolve("data"));
+    LocalStackSettings settings = ServiceMain.read(environment, LocalStackSettings::read);
+    Path home = settings.home();
+    boolean keptData = Files.isDirectory(home.resolve("data"));
     Path data = Files.createDirectories(home.resolve("data"));
 
+    int registryPort = portOrFree(settings.registryPort());
     // The registry takes the longest to boot (~7 s); start it alongside the broker and ClickHouse.
     CompletableFuture<ApicurioRegistry> registryStart =
-        CompletableFuture.supplyAsync(() -> ApicurioRegistry.start(apicurioHome(), 8085));
-    ClickHouseServer clickHouse = ClickHouseServer.start(data.resolve("clickhouse"), 8123, 9000);
+        CompletableFuture.supplyAsync(
+            () -> ApicurioRegistry.start(apicurioHome(), registryPort, data.resolve("registry")));
+    ClickHouseServer clickHouse =
+        ClickHouseServer.start(
+            data.resolve("clickhouse"),
+            portOrFree(settings.clickHouseHttpPort()),
+            portOrFree(settings.clickHouseTcpPort()));
     running.add(clickHouse::stop);
-    LocalKafka kafka = LocalKafka.start(data.resolve("kafka"), 9092, 9093);
+    LocalKafka kafka =
+        LocalKafka.start(
+            data.resolve("kafka"),
+            portOrFree(settings.kafkaPort()),
+            portOrFree(settings.kafkaControllerPort()));
     running.add(kafka::stop);
     ApicurioRegistry registry = registryStart.join();
     running.add(registry::stop);
@@ -80,11 +113,13 @@ public final class LocalStack {
     Path keysFile = home.resolve("keys.jsonl");
     CredentialStore keys = new CredentialStore(keysFile);
     String ingestToken =
-        environment.getOrDefault(
-            "INGEST_TOKEN", Secrets.generate(CredentialKind.INGEST.secretPrefix()));
+        settings.ingestToken() != null
+            ? settings.ingestToken()
+            : Secrets.generate(CredentialKind.INGEST.secretPrefix());
     String managementKey =
-        environment.getOrDefault(
-            "MANAGEMENT_KEY", Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix()));
+        settings.managementKey() != null
+            ? settings.managementKey()
+            : Secrets.generate(CredentialKind.MANAGEMENT.secretPrefix());
     // A key fixed through the environment is stored once, however often `make run` starts.
     if (keys.authenticate(ingestToken).isEmpty()) {
       keys.add(ingestToken, CredentialKind.INGEST, null, List.of(), "make run");
@@ -101,27 +136,42 @@ public final class LocalStack {
     env.put("KEYS_FILE", keysFile.toString());
     env.put("STATE_DIR", data.resolve("usage-stream").toString());
 
-    // As in production: the schema is made by `tallyhouse migrate`, the services only check it.
+    // As in production: the schema is made by `tallyhouse migrate`, the services only check it. On
+    // kept data it applies only what a newer build added.
     int migrated =
         TallyhouseCli.run(new String[] {"migrate"}, env, Clock.systemUTC(), System.out, System.err);
     if (migrated != ExitCodes.OK) {
       throw new IllegalStateException("tallyhouse migrate failed (exit code " + migrated + ")");
     }
     UsageStreamApp stream =
-        UsageStreamApp.start(ServiceMain.read(with(env, "HTTP_PORT", "8082"), StreamConfig::read));
+        UsageStreamApp.start(
+            ServiceMain.read(
+                with(env, "HTTP_PORT", String.valueOf(settings.streamPort())), StreamConfig::read));
     running.add(stream::close);
     IngestServer ingest =
         IngestServer.start(
-            ServiceMain.read(with(env, "HTTP_PORT", "8080"), IngestConfig::read),
+            ServiceMain.read(
+                with(env, "HTTP_PORT", String.valueOf(settings.ingestPort())), IngestConfig::read),
             Clock.systemUTC());
     running.add(ingest::close);
     ActivityServer query =
         ActivityServer.start(
-            ServiceMain.read(with(env, "HTTP_PORT", "8081"), QueryConfig::read), Clock.systemUTC());
+            ServiceMain.read(
+                with(env, "HTTP_PORT", String.valueOf(settings.queryPort())), QueryConfig::read),
+            Clock.systemUTC());
     running.add(query::close);
 
-    String ingestUrl = "http://127.0.0.1:" + ingest.port();
-    String queryUrl = "http://127.0.0.1:" + query.port();
+    Endpoints endpoints =
+        new Endpoints(
+            "http://127.0.0.1:" + ingest.port(),
+            "http://127.0.0.1:" + query.port(),
+            "http://127.0.0.1:" + stream.port(),
+            kafka.bootstrapServers(),
+            registry.url(),
+            clickHouse.httpUrl(),
+            ingestToken,
+            managementKey,
+            keptData);
     System.out.printf(
         """
 
@@ -129,8 +179,9 @@ public final class LocalStack {
 
           gateway-ingest   %s   POST /v1/events
           activity-query   %s   GET  /api/v1/activity
-          usage-stream     http://127.0.0.1:%d   /health/ready, /metrics
+          usage-stream     %s   /health/ready, /metrics
           Kafka %s, schema registry %s, ClickHouse %s (database tallyhouse)
+          data             %s (%s)
 
           account          %s
           INGEST_TOKEN     %s
@@ -140,26 +191,32 @@ public final class LocalStack {
 
         """,
         (System.nanoTime() - started) / 1e9,
-        ingestUrl,
-        queryUrl,
-        stream.port(),
-        kafka.bootstrapServers(),
-        registry.url(),
-        clickHouse.httpUrl(),
+        endpoints.ingestUrl(),
+        endpoints.queryUrl(),
+        endpoints.streamUrl(),
+        endpoints.kafkaBootstrapServers(),
+        endpoints.registryUrl(),
+        endpoints.clickHouseUrl(),
+        data,
+        keptData
+            ? "kept from the last run; `make reset` empties it"
+            : "new; kept across runs until `make reset` or `make clean`",
         ACCOUNT,
         ingestToken,
         managementKey,
-        queryUrl,
+        endpoints.queryUrl(),
         managementKey);
 
-    if ("1".equals(environment.get("DEMO"))) {
+    if (settings.demo()) {
       long demoStart = System.nanoTime();
-      int accepted = new DemoTraffic(ingestUrl, ingestToken, ACCOUNT, Clock.systemUTC()).load(200);
+      int accepted =
+          new DemoTraffic(endpoints.ingestUrl(), ingestToken, ACCOUNT, Clock.systemUTC()).load(200);
       System.out.printf(
-          "  DEMO: posted %d events over 30 days plus today in %.1f s; they reach the activity API"
-              + " within seconds.%n%n",
+          "  DEMO: posted %d events over 30 days plus today in %.1f s (events posted by an earlier"
+              + " run are counted once); they reach the activity API within seconds.%n%n",
           accepted, (System.nanoTime() - demoStart) / 1e9);
     }
+    return endpoints;
   }
 
   /** Stops the services first, then the servers they use. */
@@ -188,14 +245,8 @@ public final class LocalStack {
     return Path.of("testkit", "target", "apicurio").toAbsolutePath();
   }
 
-  private static void wipe(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
+  /** A fixed port as configured; 0 (free) resolved now, as the servers need a number. */
+  private static int portOrFree(int configured) {
+    return configured == 0 ? Ports.freePort() : configured;
   }
 }
