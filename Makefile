@@ -82,6 +82,7 @@ $(RUN_CP): $(SOURCES)
 deps:
 	@bash scripts/ensure-clickhouse.sh
 	@bash scripts/ensure-kubectl.sh
+	@bash scripts/ensure-prometheus.sh
 
 ## make reset: empties the local stack's data (topics, schemas, tables, stream state); keeps the key file and the build.
 reset:
