@@ -25,15 +25,22 @@ public final class ConfigurationReferenceFile {
 
   private ConfigurationReferenceFile() {}
 
-  /** The reference's text, every component in the order data flows through them. */
+  /**
+   * Every component that reads the environment, in the order data flows through them; a service's
+   * component is named as the service.
+   */
+  public static List<Component> components() {
+    return List.of(
+        new Component("gateway-ingest", IngestConfig::read),
+        new Component("usage-stream", StreamConfig::read),
+        new Component("activity-query", QueryConfig::read),
+        new Component("tallyhouse reconcile (tools)", ReconcileSettings::read),
+        new Component("tallyhouse migrate (tools)", MigrateCommand::settings));
+  }
+
+  /** The reference's text. */
   public static String render() {
-    return ConfigurationReference.markdown(
-        List.of(
-            new Component("gateway-ingest", IngestConfig::read),
-            new Component("usage-stream", StreamConfig::read),
-            new Component("activity-query", QueryConfig::read),
-            new Component("tallyhouse reconcile (tools)", ReconcileSettings::read),
-            new Component("tallyhouse migrate (tools)", MigrateCommand::settings)));
+    return ConfigurationReference.markdown(components());
   }
 
   /**
