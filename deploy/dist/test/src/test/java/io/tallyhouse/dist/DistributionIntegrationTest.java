@@ -53,7 +53,7 @@ class DistributionIntegrationTest {
    */
   private static final String JAVA_OPTS = "-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1";
 
-  @TempDir Path work;
+  @TempDir static Path work;
   private final Map<String, Path> homes = new HashMap<>();
   private final List<Process> running = new ArrayList<>();
 
