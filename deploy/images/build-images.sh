@@ -3,7 +3,8 @@
 # mvn package), with docker or podman, whichever answers. Without a container engine it says so and exits 0.
 #
 # ENGINE=docker|podman chooses; BASE_IMAGE overrides the JRE base (default: the Dockerfile's eclipse-temurin:17-jre);
-# PODMAN_FLAGS are podman's global options (storage driver, runtime: see deploy/images/README.md);
+# PODMAN_FLAGS are podman's global options (storage driver, runtime: see deploy/images/README.md), PODMAN_BUILD_FLAGS
+# more options of podman build;
 # TAG_PREFIX names the images (default tallyhouse/, giving tallyhouse/gateway-ingest:VERSION).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,6 +32,8 @@ if [ "$engine" = podman ]; then
   # chroot isolation runs the Dockerfile's RUN steps without an OCI runtime (none may work in a sandbox);
   # the docker format keeps HEALTHCHECK, which the OCI image format has no field for.
   build+=(--isolation=chroot --format docker)
+  # shellcheck disable=SC2206
+  build+=(${PODMAN_BUILD_FLAGS:-})
 fi
 if [ -n "${BASE_IMAGE:-}" ]; then
   build+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")

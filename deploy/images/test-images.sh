@@ -7,6 +7,8 @@ cd "$(dirname "$0")/../.."
 
 # What works inside this sandbox (deploy/images/README.md says why): vfs storage, cgroupfs, runc.
 export PODMAN_FLAGS=${PODMAN_FLAGS:---storage-driver=vfs --cgroup-manager=cgroupfs --runtime runc}
+# vfs copies the whole file system for every layer: one layer per stage instead of one per instruction.
+export PODMAN_BUILD_FLAGS=${PODMAN_BUILD_FLAGS:---layers=false}
 base=localhost/tallyhouse-base:bookworm-jre17
 # shellcheck disable=SC2206
 podman=(podman $PODMAN_FLAGS)

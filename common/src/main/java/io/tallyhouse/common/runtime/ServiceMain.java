@@ -101,7 +101,14 @@ public final class ServiceMain {
     void exitOnSignal(String signal) {
       // sun.misc.Signal is the JDK's supported way (module jdk.unsupported) to choose the exit
       // code of a stop signal; without a handler the JVM exits with 128 + the signal's number.
-      sun.misc.Signal.handle(new sun.misc.Signal(signal), received -> System.exit(stop() ? 0 : 1));
+      try {
+        sun.misc.Signal.handle(
+            new sun.misc.Signal(signal), received -> System.exit(stop() ? 0 : 1));
+      } catch (IllegalArgumentException e) {
+        // The JVM keeps the signal (-Xrs, or a tool attached): the shutdown hook still closes
+        // the service, only the exit code stays the JVM's.
+        System.err.println(name + ": SIG" + signal + " stays the JVM's: " + e.getMessage());
+      }
     }
   }
 
