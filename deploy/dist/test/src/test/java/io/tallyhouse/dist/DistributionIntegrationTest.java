@@ -130,6 +130,38 @@ class DistributionIntegrationTest {
   }
 
   @Test
+  void aLauncherReachedThroughSymbolicLinksFindsItsDistribution() throws Exception {
+    Path links = Files.createDirectories(work.resolve("links"));
+    Path absolute = links.resolve("tallyhouse-absolute");
+    Files.createSymbolicLink(absolute, homes.get("activity-query").resolve("bin/tallyhouse"));
+    // A relative link to the first one: a chain, as /usr/local/bin links often are.
+    Path relative = links.resolve("th");
+    Files.createSymbolicLink(relative, Path.of("tallyhouse-absolute"));
+    Result version = run(List.of(relative.toString(), "--version"), Map.of());
+    assertEquals(0, version.code(), version.toString());
+    assertTrue(version.out().startsWith("tallyhouse " + VERSION), version.toString());
+  }
+
+  @Test
+  void theLauncherRunsTheJavaOfJavaHome() throws Exception {
+    Path noJava = Files.createDirectories(work.resolve("no-java"));
+    Result refused =
+        launch(
+            "gateway-ingest",
+            "gateway-ingest",
+            Map.of("JAVA_HOME", noJava.toString()),
+            "--version");
+    assertEquals(127, refused.code(), "the shell found no " + noJava + "/bin/java: " + refused);
+    Result ran =
+        launch(
+            "gateway-ingest",
+            "gateway-ingest",
+            Map.of("JAVA_HOME", System.getProperty("java.home")),
+            "--version");
+    assertEquals(0, ran.code(), ran.toString());
+  }
+
+  @Test
   void theLauncherPassesJavaOptsToTheJvm() throws Exception {
     Result shown =
         launch(
