@@ -2,10 +2,12 @@
 MVN ?= mvn
 MVN_FLAGS ?= -B
 RUN_CP := deploy/local/target/runtime-classpath.txt
-SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query tools deploy/local bench \
-             -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.avsc' -o -name '*.sql' -o -name '*.txt' -o -name '*.xml' -o -name '*.yaml' \) -print 2>/dev/null) pom.xml
+# The commit --version prints (none outside a git checkout).
+BUILD_INFO := -Dtallyhouse.commit=$(shell git rev-parse --short=12 HEAD 2>/dev/null)
+SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query tools deploy/local deploy/dist bench \
+             -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.avsc' -o -name '*.sql' -o -name '*.txt' -o -name '*.xml' -o -name '*.yaml' -o -name '*.sh' \) -print 2>/dev/null) pom.xml
 
-.PHONY: run reset test test-cluster check format config-reference build deps clean keys reconcile migrate bench-ingest bench-stream bench-stream-cluster bench-query
+.PHONY: run reset test test-cluster check format config-reference build deps clean keys reconcile migrate bench-ingest bench-stream bench-stream-cluster bench-query images test-images
 
 ## make run: the whole pipeline locally (Kafka, registry, ClickHouse, the three services) until Ctrl-C, on the
 ##           data of the last run (.run/data, kept across runs). DEMO=1 also loads 30 days of generated traffic.
@@ -15,7 +17,7 @@ run: deps $(RUN_CP)
 ## make test: every test: the unit tests (surefire), then the *IntegrationTest classes on the real servers
 ##           (failsafe), the end-to-end tests and the formatter check.
 test: deps
-	$(MVN) $(MVN_FLAGS) verify
+	$(MVN) $(MVN_FLAGS) $(BUILD_INFO) verify
 
 ## make test-cluster: the failure test on local clusters (3 Kafka nodes, 2x2 ClickHouse, 3 usage-stream, 2 gateway-ingest
 ##           and 2 activity-query instances, servers and instances SIGKILLed under traffic); too long for make test.
@@ -72,11 +74,22 @@ reconcile: $(RUN_CP)
 migrate: $(RUN_CP)
 	@$(TOOLS) migrate $(ARGS)
 
+## make images: one container image per service (deploy/images/Dockerfile over the tarballs of deploy/dist) with
+##           docker or podman, whichever answers; without a container engine it says so and exits 0.
+images: $(RUN_CP)
+	@bash deploy/images/build-images.sh
+
+## make test-images: installs podman (Debian's), makes a JRE base image from Debian's packages (cached in
+##           ~/.cache/tallyhouse), builds the three images and runs gateway-ingest's (--version, non-root user).
+test-images: $(RUN_CP)
+	@bash scripts/ensure-podman.sh
+	@bash deploy/images/test-images.sh
+
 ## Builds what is missing or changed (skipping tests), and the runtime classpath of the local stack.
 build: $(RUN_CP)
 
 $(RUN_CP): $(SOURCES)
-	$(MVN) $(MVN_FLAGS) -q -Dmaven.test.skip=true package
+	$(MVN) $(MVN_FLAGS) $(BUILD_INFO) -q -Dmaven.test.skip=true package
 	@touch $(RUN_CP)
 
 deps:

@@ -1,10 +1,9 @@
 package io.tallyhouse.tools;
 
+import io.tallyhouse.common.runtime.BuildVersion;
 import io.tallyhouse.tools.keys.KeysCommand;
 import io.tallyhouse.tools.migrate.MigrateCommand;
 import io.tallyhouse.tools.reconcile.ReconcileCommand;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStreamWriter;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -12,7 +11,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -119,17 +117,11 @@ public final class TallyhouseCli implements Callable<Integer> {
     return ExitCodes.INTERNAL_ERROR;
   }
 
-  /** The version of the build, from a resource Maven fills in. */
+  /** The version of the build (and its commit, when known), as the services print it. */
   static final class Version implements IVersionProvider {
     @Override
-    public String[] getVersion() throws IOException {
-      Properties properties = new Properties();
-      try (InputStream in = TallyhouseCli.class.getResourceAsStream("version.properties")) {
-        if (in != null) {
-          properties.load(in);
-        }
-      }
-      return new String[] {"tallyhouse " + properties.getProperty("version", "(unknown version)")};
+    public String[] getVersion() {
+      return new String[] {BuildVersion.current().describe("tallyhouse")};
     }
   }
 }

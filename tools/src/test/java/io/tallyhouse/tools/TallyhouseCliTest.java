@@ -3,6 +3,7 @@ package io.tallyhouse.tools;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tallyhouse.common.runtime.BuildVersion;
 import io.tallyhouse.tools.Cli.Run;
 import org.junit.jupiter.api.Test;
 
@@ -29,7 +30,13 @@ class TallyhouseCliTest {
   void versionIsTheBuildsVersion() {
     Run version = Cli.run("--version");
     assertEquals(0, version.code(), version.toString());
-    assertTrue(version.out().matches("tallyhouse \\d+\\.\\d+\\.\\d+\\S*\\R"), version.toString());
+    assertEquals(
+        BuildVersion.current().describe("tallyhouse") + System.lineSeparator(),
+        version.out(),
+        version.toString());
+    assertTrue(
+        version.out().startsWith("tallyhouse " + System.getProperty("tallyhouse.version")),
+        version.toString());
   }
 
   @Test

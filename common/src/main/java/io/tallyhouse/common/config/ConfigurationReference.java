@@ -84,6 +84,57 @@ public final class ConfigurationReference {
     return md.toString();
   }
 
+  /**
+   * An example environment file of {@code component}: every variable it reads, commented out, with
+   * its meaning and default, so that an operator uncomments only what differs from the default.
+   */
+  public static String envExample(Component component) {
+    StringBuilder env = new StringBuilder();
+    env.append("# ")
+        .append(component.name())
+        .append(
+            ": every environment variable it reads, with its meaning and default (the same as\n")
+        .append("# docs/CONFIGURATION.md). Uncomment and set what differs from the default.\n");
+    for (Settings.Setting setting : component.settings()) {
+      String meaning = oneLine(setting.meaning());
+      env.append('\n');
+      if (setting.name().endsWith("*")) {
+        // A family of variables: one per property, named by the property.
+        env.append("# ").append(setting.name()).append(": ").append(meaning).append('\n');
+        continue;
+      }
+      env.append("# ").append(meaning);
+      String value = setting.defaultText();
+      if (!value.isEmpty()) {
+        env.append(" (default: ").append(oneLine(value)).append(')');
+      }
+      env.append('\n')
+          .append('#')
+          .append(setting.name())
+          .append('=')
+          .append(exampleValue(value))
+          .append('\n');
+    }
+    return env.toString();
+  }
+
+  /**
+   * The value part of a default that carries an explanation in parentheses ({@code 5242880 (5
+   * MiB)}); nothing for a default that is a description computed at start ({@code one per core}).
+   */
+  private static String exampleValue(String defaultText) {
+    int explained = defaultText.indexOf(" (");
+    String value =
+        explained > 0 && defaultText.endsWith(")")
+            ? defaultText.substring(0, explained)
+            : defaultText;
+    return value.contains(" ") ? "" : value;
+  }
+
+  private static String oneLine(String text) {
+    return text.replace("\n", " ");
+  }
+
   private static String cell(String text) {
     return text.replace("|", "\\|").replace("\n", " ");
   }

@@ -9,10 +9,7 @@ import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.core.metrics.Info;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.util.Properties;
+import io.tallyhouse.common.runtime.BuildVersion;
 import java.util.Set;
 
 /**
@@ -59,7 +56,7 @@ public final class ServiceMetrics implements AutoCloseable {
         .help("always 1; the labels say which service and version runs")
         .labelNames("service", "version")
         .register(metrics.getPrometheusRegistry())
-        .setLabelValues(service, version());
+        .setLabelValues(service, BuildVersion.current().version());
     new JvmMemoryMetrics().bindTo(metrics);
     JvmGcMetrics gc = new JvmGcMetrics();
     gc.bindTo(metrics);
@@ -67,19 +64,5 @@ public final class ServiceMetrics implements AutoCloseable {
     new ProcessorMetrics().bindTo(metrics);
     new UptimeMetrics().bindTo(metrics);
     return new ServiceMetrics(metrics, gc);
-  }
-
-  /** This build's version ({@code project.version}), as Maven wrote it into build.properties. */
-  public static String version() {
-    Properties build = new Properties();
-    try (InputStream in = ServiceMetrics.class.getResourceAsStream("build.properties")) {
-      if (in == null) {
-        throw new IllegalStateException("build.properties is missing from tallyhouse-common");
-      }
-      build.load(in);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read build.properties of tallyhouse-common", e);
-    }
-    return build.getProperty("version");
   }
 }

@@ -14,7 +14,11 @@ import java.util.function.Function;
  *
  * <p>{@code --check-config} only reads and validates the configuration: exit code 0 when the
  * service could start with it, 2 (and every problem on stderr) when not. An operator runs it before
- * a rollout.
+ * a rollout. {@code --version} prints the build's version (and commit, when known).
+ *
+ * <p>SIGTERM and SIGINT close the service and exit with 0 once it is closed (1 if closing failed),
+ * not with the JVM's default 143/130: an orchestrator that asked a service to stop sees a clean
+ * stop as a success.
  */
 public final class ServiceMain {
 
@@ -49,7 +53,63 @@ public final class ServiceMain {
       return;
     }
     AutoCloseable service = starter.start(config);
-    closeOnShutdown(name, service).await();
+    Stopper stopper = Stopper.onShutdown(name, service);
+    stopper.exitOnSignal("TERM");
+    stopper.exitOnSignal("INT");
+    stopper.stopped.await();
+  }
+
+  /**
+   * Closes a service once, whoever asks first: a stop signal's handler (which then exits with the
+   * outcome) or the shutdown hook (any other way the JVM exits).
+   */
+  private static final class Stopper {
+    private final String name;
+    private final AutoCloseable service;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private boolean closed;
+    private boolean failed;
+
+    private Stopper(String name, AutoCloseable service) {
+      this.name = name;
+      this.service = service;
+    }
+
+    /** A stopper that closes {@code service} when the JVM exits, at the latest. */
+    static Stopper onShutdown(String name, AutoCloseable service) {
+      Stopper stopper = new Stopper(name, service);
+      Runtime.getRuntime().addShutdownHook(new Thread(stopper::stop, name + "-shutdown"));
+      return stopper;
+    }
+
+    /** Closes the service unless that was done; true when it closed without an error. */
+    synchronized boolean stop() {
+      if (!closed) {
+        closed = true;
+        try {
+          service.close();
+        } catch (Exception e) {
+          failed = true;
+          System.err.println(name + ": stopping failed: " + e);
+        } finally {
+          stopped.countDown();
+        }
+      }
+      return !failed;
+    }
+
+    void exitOnSignal(String signal) {
+      // sun.misc.Signal is the JDK's supported way (module jdk.unsupported) to choose the exit
+      // code of a stop signal; without a handler the JVM exits with 128 + the signal's number.
+      try {
+        sun.misc.Signal.handle(
+            new sun.misc.Signal(signal), received -> System.exit(stop() ? 0 : 1));
+      } catch (IllegalArgumentException e) {
+        // The JVM keeps the signal (-Xrs, or a tool attached): the shutdown hook still closes
+        // the service, only the exit code stays the JVM's.
+        System.err.println(name + ": SIG" + signal + " stays the JVM's: " + e.getMessage());
+      }
+    }
   }
 
   /**
@@ -58,21 +118,7 @@ public final class ServiceMain {
    * close.
    */
   public static CountDownLatch closeOnShutdown(String name, AutoCloseable service) {
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  try {
-                    service.close();
-                  } catch (Exception e) {
-                    System.err.println(name + ": stopping failed: " + e);
-                  } finally {
-                    stopped.countDown();
-                  }
-                },
-                name + "-shutdown"));
-    return stopped;
+    return Stopper.onShutdown(name, service).stopped;
   }
 
   /**
@@ -109,6 +155,10 @@ public final class ServiceMain {
     if (args.length == 0) {
       return -1;
     }
+    if (args.length == 1 && args[0].equals("--version")) {
+      out.println(BuildVersion.current().describe(name));
+      return 0;
+    }
     if (args.length == 1 && args[0].equals("--check-config")) {
       try {
         read(env, readConfig);
@@ -124,13 +174,14 @@ public final class ServiceMain {
         .println(
             "Usage: "
                 + name
-                + " [--check-config]\n"
+                + " [--check-config | --version]\n"
                 + "  Runs "
                 + name
                 + " with the settings of its environment (see docs/CONFIGURATION.md).\n"
                 + "  --check-config  only validates the settings: exit code 0 when they are valid, "
                 + CONFIG_ERROR
-                + " with every problem listed when not");
+                + " with every problem listed when not\n"
+                + "  --version       prints the build's version");
     return help ? 0 : 64;
   }
 

@@ -77,4 +77,16 @@ class ServiceMainTest {
     assertEquals(64, check(Map.of(), "--frobnicate"));
     assertTrue(err.toString(StandardCharsets.UTF_8).contains("Usage: svc"));
   }
+
+  @Test
+  void versionPrintsTheNameAndTheBuildsVersion() {
+    assertEquals(0, check(Map.of(), "--version"));
+    assertEquals(
+        BuildVersion.current().describe("svc") + System.lineSeparator(),
+        out.toString(StandardCharsets.UTF_8));
+    assertTrue(
+        out.toString(StandardCharsets.UTF_8)
+            .matches("svc \\d+\\.\\d+\\.\\d+\\S*( \\(commit \\w+\\))?\\R"),
+        out.toString(StandardCharsets.UTF_8));
+  }
 }
