@@ -7,10 +7,14 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -23,14 +27,19 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>The unanswered handshake comes from the kernel: the link stops accepting and fills its accept
  * queue (backlog 1) with connections of its own, and Linux drops the SYN of a listener whose queue
- * is full, so the client retransmits it until its connect times out.
+ * is full, so the client retransmits it until its connect times out. The queue's length is read
+ * from {@code /proc/net/tcp}, not guessed from a connect that took long: on a loaded machine a
+ * handshake on loopback can take longer than any short timeout.
  */
 public final class NetworkLink implements AutoCloseable {
 
   private static final int CONNECT_TIMEOUT_MS = 5_000;
 
-  /** A connect of the link's own that gets no answer within this means its queue is full. */
-  private static final int FILLER_TIMEOUT_MS = 300;
+  /** The listener's backlog: Linux queues one more connection than this, then drops SYNs. */
+  private static final int BACKLOG = 1;
+
+  /** The longest a cut may take to fill the accept queue. */
+  private static final long FILL_TIMEOUT_MS = 60_000;
 
   private final ServerSocket server;
   private final InetSocketAddress target;
@@ -43,6 +52,10 @@ public final class NetworkLink implements AutoCloseable {
 
   private final Object gate = new Object();
   private boolean cut;
+
+  /** Whether the accept loop waits for the heal, so it takes nothing from the queue. */
+  private boolean acceptorParked;
+
   private volatile boolean closed;
 
   private NetworkLink(ServerSocket server, InetSocketAddress target) {
@@ -55,7 +68,7 @@ public final class NetworkLink implements AutoCloseable {
     try {
       ServerSocket server = new ServerSocket();
       server.setReuseAddress(true);
-      server.bind(listen, 1);
+      server.bind(listen, BACKLOG);
       NetworkLink link = new NetworkLink(server, target);
       daemon("link-accept-" + listen.getPort(), link::acceptLoop).start();
       return link;
@@ -110,7 +123,7 @@ public final class NetworkLink implements AutoCloseable {
     while (!closed) {
       Socket client;
       try {
-        awaitWhole();
+        awaitWholeToAccept();
         client = server.accept();
       } catch (IOException | InterruptedException e) {
         return; // closed
@@ -125,23 +138,85 @@ public final class NetworkLink implements AutoCloseable {
   }
 
   /**
-   * Connects to the link itself until a connect gets no answer: the accept loop, waiting for the
-   * heal, takes at most one of them, so the queue fills and the kernel drops every further SYN.
+   * Connects to the link itself until its accept queue is full while the accept loop waits for the
+   * heal; the accept loop may take one connection first, if it was already accepting at the cut.
    */
   private void fillAcceptQueue() {
-    for (int i = 0; i < 10; i++) {
-      Socket filler = new Socket();
-      try {
-        filler.connect(listenAddress(), FILLER_TIMEOUT_MS);
-        fillers.add(filler.getLocalPort());
-        fillerSockets.add(filler);
-      } catch (IOException full) {
-        closeQuietly(filler);
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FILL_TIMEOUT_MS);
+    while (true) {
+      int queued = acceptQueueLength();
+      if (queued > BACKLOG && acceptorParked()) {
         return;
       }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "the accept queue of the link on "
+                + listenAddress()
+                + " did not fill up (queued: "
+                + queued
+                + ")");
+      }
+      if (queued > BACKLOG) {
+        // Full, but the accept loop may still take one: wait until it parks.
+        synchronized (gate) {
+          try {
+            gate.wait(20);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while cutting the link", e);
+          }
+        }
+        continue;
+      }
+      Socket filler = new Socket();
+      try {
+        filler.connect(listenAddress(), CONNECT_TIMEOUT_MS);
+        fillers.add(filler.getLocalPort());
+        fillerSockets.add(filler);
+      } catch (IOException slow) {
+        closeQuietly(filler); // the next round reads the queue again
+      }
     }
-    throw new IllegalStateException(
-        "the accept queue of the link on " + listenAddress() + " did not fill up");
+  }
+
+  private boolean acceptorParked() {
+    synchronized (gate) {
+      return acceptorParked;
+    }
+  }
+
+  /**
+   * The connections waiting in this link's accept queue: for a listening socket, the {@code
+   * rx_queue} of {@code /proc/net/tcp} is the accept queue's length.
+   */
+  private int acceptQueueLength() {
+    InetSocketAddress address = listenAddress();
+    byte[] ip = address.getAddress().getAddress();
+    if (ip.length != 4) {
+      throw new IllegalStateException("a link listens on IPv4 only: " + address);
+    }
+    // The kernel prints the address as a host-order (little-endian) word; Java's sockets are IPv6
+    // ones by default, listed in tcp6 with the address mapped (::ffff:a.b.c.d).
+    String v4 =
+        String.format("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], address.getPort());
+    Set<String> local = Set.of(v4, "0000000000000000FFFF0000" + v4);
+    for (String table : List.of("/proc/net/tcp6", "/proc/net/tcp")) {
+      List<String> lines;
+      try {
+        lines = Files.readAllLines(Path.of(table));
+      } catch (NoSuchFileException absent) {
+        continue;
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + table, e);
+      }
+      for (String line : lines) {
+        String[] fields = line.trim().split("\\s+");
+        if (fields.length > 4 && local.contains(fields[1]) && fields[3].equals("0A")) {
+          return Integer.parseInt(fields[4].substring(fields[4].indexOf(':') + 1), 16);
+        }
+      }
+    }
+    throw new IllegalStateException("no listening socket on " + address + " in /proc/net/tcp*");
   }
 
   /** Reaches the target once the link is whole, then pumps both ways. */
@@ -204,6 +279,17 @@ public final class NetworkLink implements AutoCloseable {
       while (cut && !closed) {
         gate.wait();
       }
+    }
+  }
+
+  private void awaitWholeToAccept() throws InterruptedException {
+    synchronized (gate) {
+      while (cut && !closed) {
+        acceptorParked = true;
+        gate.notifyAll();
+        gate.wait();
+      }
+      acceptorParked = false;
     }
   }
 
