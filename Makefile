@@ -81,6 +81,7 @@ $(RUN_CP): $(SOURCES)
 
 deps:
 	@bash scripts/ensure-clickhouse.sh
+	@bash scripts/ensure-prometheus.sh
 
 clean:
 	$(MVN) $(MVN_FLAGS) -q clean

@@ -1,11 +1,12 @@
 package io.tallyhouse.query;
 
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.SchemaVersion;
 import io.tallyhouse.common.http.HttpServers;
+import io.tallyhouse.common.metrics.DependencyChecks;
+import io.tallyhouse.common.metrics.ServiceMetrics;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.query.activity.ActivityRepository;
 import io.tallyhouse.query.auth.ManagementKeys;
@@ -22,6 +23,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -47,19 +49,22 @@ public final class ActivityServer implements AutoCloseable {
 
   private final ClickHouse clickHouse;
   private final CompletedDayCache cache;
-  private final PrometheusMeterRegistry metrics;
+  private final ServiceMetrics metrics;
+  private final DependencyChecks dependencies;
 
   private ActivityServer(
       Vertx vertx,
       List<HttpServer> servers,
       ClickHouse clickHouse,
       CompletedDayCache cache,
-      PrometheusMeterRegistry metrics) {
+      ServiceMetrics metrics,
+      DependencyChecks dependencies) {
     this.vertx = vertx;
     this.servers = servers;
     this.clickHouse = clickHouse;
     this.cache = cache;
     this.metrics = metrics;
+    this.dependencies = dependencies;
   }
 
   /** Runs until SIGTERM; {@code --check-config} only validates the environment. */
@@ -87,10 +92,14 @@ public final class ActivityServer implements AutoCloseable {
     ClickHouse clickHouse = new ClickHouse(config.clickHouse());
     Vertx vertx = null;
     CompletedDayCache cache = null;
+    ServiceMetrics serviceMetrics = ServiceMetrics.create("activity-query");
+    PrometheusMeterRegistry metrics = serviceMetrics.registry();
+    DependencyChecks dependencies =
+        new DependencyChecks(metrics, Map.of(DependencyChecks.CLICKHOUSE, clickHouse::ping));
     try {
       SchemaVersion.require(clickHouse);
+      dependencies.start();
 
-      PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
       cache =
           new CompletedDayCache(
@@ -114,7 +123,7 @@ public final class ActivityServer implements AutoCloseable {
                   config.exports().stallTimeout()),
               clock,
               metrics,
-              clickHouse::ping);
+              () -> dependencies.check(DependencyChecks.CLICKHOUSE));
       HttpServerOptions options =
           new HttpServerOptions()
               .setHost(config.host())
@@ -126,8 +135,10 @@ public final class ActivityServer implements AutoCloseable {
           config.host(),
           servers.get(0).actualPort(),
           clickHouse.database());
-      return new ActivityServer(vertx, servers, clickHouse, cache, metrics);
+      return new ActivityServer(vertx, servers, clickHouse, cache, serviceMetrics, dependencies);
     } catch (Exception e) {
+      dependencies.close();
+      serviceMetrics.close();
       if (cache != null) {
         cache.close();
       }
@@ -180,6 +191,7 @@ public final class ActivityServer implements AutoCloseable {
       }
       LOG.warn("Vert.x did not close cleanly", e);
     }
+    dependencies.close();
     cache.close();
     clickHouse.close();
     metrics.close();

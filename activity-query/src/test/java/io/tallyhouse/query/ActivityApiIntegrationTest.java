@@ -779,11 +779,11 @@ class ActivityApiIntegrationTest {
             .body();
     assertTrue(
         metrics.contains(
-            "activity_requests_seconds_count{route=\"/api/v1/activity\",status=\"200\"}"),
+            "http_server_requests_seconds_count{route=\"/api/v1/activity\",status=\"200\"}"),
         metrics);
     assertTrue(
         metrics.contains(
-            "activity_requests_seconds_count{route=\"/api/v1/activity\",status=\"401\"}"),
+            "http_server_requests_seconds_count{route=\"/api/v1/activity\",status=\"401\"}"),
         metrics);
   }
 

@@ -973,7 +973,7 @@ class ExportApiIntegrationTest {
     }
     assertTrue(
         metrics.contains(
-            "activity_requests_seconds_count{route=\"/api/v1/activity/export\",status=\"200\"}"),
+            "http_server_requests_seconds_count{route=\"/api/v1/activity/export\",status=\"200\"}"),
         metrics);
   }
 

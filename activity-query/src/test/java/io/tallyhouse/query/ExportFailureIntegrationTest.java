@@ -299,7 +299,7 @@ class ExportFailureIntegrationTest {
   /** How many exports were cut after rows were sent (0 before the first). */
   private static double aborted(String metrics) {
     String series =
-        "activity_requests_seconds_count{route=\""
+        "http_server_requests_seconds_count{route=\""
             + ActivityRouter.EXPORT_ROUTE
             + "\",status=\""
             + ActivityRouter.ABORTED

@@ -304,7 +304,7 @@ class ExportLimitsIntegrationTest {
       assertTrue(
           QueryTestEnv.metric(
                   server,
-                  "activity_requests_seconds_count{route=\""
+                  "http_server_requests_seconds_count{route=\""
                       + ActivityRouter.EXPORT_ROUTE
                       + "\",status=\"aborted\"}")
               >= QueryConfig.DEFAULT_EXPORT_MAX_TOTAL);

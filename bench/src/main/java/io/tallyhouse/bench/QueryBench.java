@@ -518,7 +518,7 @@ public final class QueryBench {
         "cache_misses_whole_run",
         Math.round(after.getOrDefault(CACHE_ANSWERS + "_count{result=\"miss\"}", 0.0)));
     result.put("cache_bytes_at_end", Math.round(after.getOrDefault("activity_cache_bytes", 0.0)));
-    result.put("cache_days_at_end", Math.round(after.getOrDefault("activity_cache_days", 0.0)));
+    result.put("cache_days_at_end", Math.round(after.getOrDefault("activity_cache_entries", 0.0)));
     result.put(
         "cache_evictions_for_size",
         Math.round(after.getOrDefault("activity_cache_evictions_total{reason=\"size\"}", 0.0)));

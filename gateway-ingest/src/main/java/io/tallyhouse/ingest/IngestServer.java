@@ -1,8 +1,8 @@
 package io.tallyhouse.ingest;
 
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tallyhouse.common.auth.CredentialStore;
+import io.tallyhouse.common.metrics.DependencyChecks;
+import io.tallyhouse.common.metrics.ServiceMetrics;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.http.IngestHttpServer;
 import io.tallyhouse.ingest.publish.EventPublisher;
@@ -10,6 +10,7 @@ import io.tallyhouse.ingest.validation.EventValidator;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.vertx.core.Vertx;
 import java.time.Clock;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,11 +26,19 @@ public final class IngestServer implements AutoCloseable {
 
   private final Vertx vertx;
   private final EventPublisher publisher;
+  private final ServiceMetrics metrics;
+  private final DependencyChecks dependencies;
   private IngestHttpServer http;
 
-  private IngestServer(Vertx vertx, EventPublisher publisher) {
+  private IngestServer(
+      Vertx vertx,
+      EventPublisher publisher,
+      ServiceMetrics metrics,
+      DependencyChecks dependencies) {
     this.vertx = vertx;
     this.publisher = publisher;
+    this.metrics = metrics;
+    this.dependencies = dependencies;
   }
 
   /**
@@ -43,23 +52,33 @@ public final class IngestServer implements AutoCloseable {
 
   /** Prepares the topic and schema, then listens; returns once the port is bound. */
   public static IngestServer start(IngestConfig config, Clock clock) {
-    PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    EventPublisher publisher =
-        new EventPublisher(
-            config.publish(), new SchemaRegistryClient(config.pipeline().registry()));
-    IngestServer ingest = new IngestServer(Vertx.vertx(), publisher);
+    ServiceMetrics metrics = ServiceMetrics.create("gateway-ingest");
+    SchemaRegistryClient registry = new SchemaRegistryClient(config.pipeline().registry());
+    EventPublisher publisher = new EventPublisher(config.publish(), registry);
+    // Readiness checks Kafka; the registry's state is what its last call said (no extra request).
+    DependencyChecks dependencies =
+        new DependencyChecks(
+            metrics.registry(),
+            Map.of(
+                DependencyChecks.KAFKA,
+                publisher::ready,
+                DependencyChecks.SCHEMA_REGISTRY,
+                () -> registry.trouble().isEmpty()));
+    IngestServer ingest = new IngestServer(Vertx.vertx(), publisher, metrics, dependencies);
     try {
+      dependencies.start();
       ingest.publisher.prepare();
       ingest.publisher.publishSchema();
       ingest.http =
           IngestHttpServer.listen(
               ingest.vertx,
               config.endpoint(),
-              new CredentialStore(config.keysFile(), metrics),
+              new CredentialStore(config.keysFile(), metrics.registry()),
               new EventValidator(
                   clock, config.pipeline().dedupWindow(), config.maxEventsPerRequest()),
               ingest.publisher,
-              metrics);
+              metrics.registry(),
+              () -> dependencies.check(DependencyChecks.KAFKA));
     } catch (RuntimeException e) {
       ingest.close();
       throw e;
@@ -87,6 +106,8 @@ public final class IngestServer implements AutoCloseable {
       http.close();
     }
     publisher.close();
+    dependencies.close();
+    metrics.close();
     try {
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (Exception e) {

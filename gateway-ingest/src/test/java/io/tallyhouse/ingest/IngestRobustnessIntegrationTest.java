@@ -330,7 +330,7 @@ class IngestRobustnessIntegrationTest {
     assertTrue(metrics.contains("ingest_events_accepted_total"), metrics);
     assertTrue(
         metrics.contains("ingest_requests_rejected_total{reason=\"malformed_json\"}"), metrics);
-    assertTrue(metrics.contains("ingest_request_seconds_bucket"), metrics);
+    assertTrue(metrics.contains("http_server_requests_seconds_bucket"), metrics);
     assertTrue(metrics.contains("ingest_in_flight_bytes"), metrics);
     assertTrue(!metrics.contains(harness.token), "no secret in metrics");
   }

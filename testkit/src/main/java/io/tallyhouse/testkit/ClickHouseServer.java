@@ -131,27 +131,10 @@ public final class ClickHouseServer implements ClickHouseEndpoint {
   }
 
   static Path binary() {
-    String configured = System.getenv("CLICKHOUSE_SERVER_BIN");
-    if (configured != null && !configured.isBlank()) {
-      Path path = Path.of(configured);
-      if (!Files.isExecutable(path)) {
-        throw new IllegalStateException(
-            "CLICKHOUSE_SERVER_BIN=" + configured + " is not an executable. " + INSTALL_HINT);
-      }
-      return path;
-    }
-    String pathVariable = System.getenv().getOrDefault("PATH", "");
-    for (String folder : (pathVariable + ":/usr/bin:/usr/local/bin").split(":")) {
-      if (folder.isEmpty()) {
-        continue;
-      }
-      Path candidate = Path.of(folder, "clickhouse-server");
-      if (Files.isExecutable(candidate)) {
-        return candidate;
-      }
-    }
-    throw new IllegalStateException(
-        "No clickhouse-server binary found on PATH and no Docker engine. " + INSTALL_HINT);
+    return Processes.executable(
+        "clickhouse-server",
+        "CLICKHOUSE_SERVER_BIN",
+        "(There is no Docker engine.) " + INSTALL_HINT);
   }
 
   private synchronized void launch() {

@@ -28,6 +28,34 @@ final class Processes {
   private Processes() {}
 
   /**
+   * The executable {@code name}: the path in the environment variable {@code override} when set,
+   * else the first on the PATH (or in /usr/bin, /usr/local/bin); fails naming {@code hint} (the
+   * fix) when there is none.
+   */
+  static Path executable(String name, String override, String hint) {
+    String configured = System.getenv(override);
+    if (configured != null && !configured.isBlank()) {
+      Path path = Path.of(configured);
+      if (!Files.isExecutable(path)) {
+        throw new IllegalStateException(
+            override + "=" + configured + " is not an executable. " + hint);
+      }
+      return path;
+    }
+    String pathVariable = System.getenv().getOrDefault("PATH", "");
+    for (String folder : (pathVariable + ":/usr/bin:/usr/local/bin").split(":")) {
+      if (folder.isEmpty()) {
+        continue;
+      }
+      Path candidate = Path.of(folder, name);
+      if (Files.isExecutable(candidate)) {
+        return candidate;
+      }
+    }
+    throw new IllegalStateException("No " + name + " binary found on PATH. " + hint);
+  }
+
+  /**
    * Polls {@code url} until its body satisfies {@code ready}; fails with the log tail if the
    * process dies or time runs out.
    */

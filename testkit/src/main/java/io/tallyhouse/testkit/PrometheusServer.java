@@ -22,9 +22,9 @@ public final class PrometheusServer implements AutoCloseable {
 
   /** The fix printed when a binary is missing; {@code make test} runs the script by itself. */
   static final String INSTALL_HINT =
-      "Fix: run `bash scripts/ensure-prometheus.sh` as root (`make deps` and `make test` do; it installs"
-          + " Debian's prometheus package, which has both `prometheus` and `promtool`), or set"
-          + " PROMETHEUS_BIN and PROMTOOL_BIN to the binaries of a Prometheus release (2.42 or later).";
+      "Fix: as root run `apt-get update && apt-get install -y --no-install-recommends prometheus`"
+          + " (scripts/ensure-prometheus.sh does this for `make test`), or set PROMETHEUS_BIN to a"
+          + " prometheus binary (2.42 or later).";
 
   private static final HttpClient HTTP =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -118,31 +118,12 @@ public final class PrometheusServer implements AutoCloseable {
     stop();
   }
 
-  static Path binary(String name, String variable) {
-    String configured = System.getenv(variable);
-    if (configured != null && !configured.isBlank()) {
-      Path path = Path.of(configured);
-      if (!Files.isExecutable(path)) {
-        throw new IllegalStateException(
-            variable + "=" + configured + " is not an executable. " + INSTALL_HINT);
-      }
-      return path;
-    }
-    String pathVariable = System.getenv().getOrDefault("PATH", "");
-    for (String folder : (pathVariable + ":/usr/bin:/usr/local/bin").split(":")) {
-      if (!folder.isEmpty() && Files.isExecutable(Path.of(folder, name))) {
-        return Path.of(folder, name);
-      }
-    }
-    throw new IllegalStateException("No " + name + " binary found on PATH. " + INSTALL_HINT);
-  }
-
   private synchronized void launch() {
     try {
       Files.createDirectories(dir.resolve("data"));
       process =
           new ProcessBuilder(
-                  binary("prometheus", "PROMETHEUS_BIN").toString(),
+                  Processes.executable("prometheus", "PROMETHEUS_BIN", INSTALL_HINT).toString(),
                   "--config.file=" + dir.resolve("prometheus.yml"),
                   "--storage.tsdb.path=" + dir.resolve("data"),
                   "--web.listen-address=127.0.0.1:" + port,

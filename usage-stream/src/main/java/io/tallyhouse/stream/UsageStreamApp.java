@@ -1,7 +1,7 @@
 package io.tallyhouse.stream;
 
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseException;
@@ -9,7 +9,10 @@ import io.tallyhouse.common.clickhouse.SchemaVersion;
 import io.tallyhouse.common.http.EventLoopWatchdog;
 import io.tallyhouse.common.http.Liveness;
 import io.tallyhouse.common.http.OpsRoutes;
+import io.tallyhouse.common.kafka.ClusterCheck;
 import io.tallyhouse.common.kafka.PipelineTopics;
+import io.tallyhouse.common.metrics.DependencyChecks;
+import io.tallyhouse.common.metrics.ServiceMetrics;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
@@ -28,6 +31,7 @@ import io.vertx.ext.web.Router;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -60,8 +64,9 @@ public final class UsageStreamApp implements AutoCloseable {
   private final LongAdder deadLettered = new LongAdder();
   private final StreamThreadFailures threadFailures;
   private final Vertx vertx = Vertx.vertx();
-  private final PrometheusMeterRegistry metrics =
-      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final ServiceMetrics serviceMetrics = ServiceMetrics.create("usage-stream");
+  private final PrometheusMeterRegistry metrics = serviceMetrics.registry();
+  private final DependencyChecks dependencies;
   private HttpServer server;
   private volatile boolean closing;
 
@@ -84,6 +89,18 @@ public final class UsageStreamApp implements AutoCloseable {
     this.generations = new StreamGenerations(config.generations(), clickHouse);
     this.writer = writer(config, clickHouse);
     this.rawRetention = new RawRetention(clickHouse, config.rawRetentionDays(), Clock.systemUTC());
+    // Readiness checks ClickHouse and the registry (its state is what its last call said); Kafka is
+    // only checked in the background, with one metadata request per interval.
+    this.dependencies =
+        new DependencyChecks(
+            metrics,
+            Map.of(
+                DependencyChecks.KAFKA,
+                () -> ClusterCheck.answers(offsetsAdmin),
+                DependencyChecks.SCHEMA_REGISTRY,
+                () -> registry.trouble().isEmpty(),
+                DependencyChecks.CLICKHOUSE,
+                clickHouse::ping));
   }
 
   /**
@@ -103,6 +120,7 @@ public final class UsageStreamApp implements AutoCloseable {
       app.streams.start();
       app.writer.start();
       app.rawRetention.start();
+      app.dependencies.start();
       app.listen();
       LOG.info(
           "usage-stream {} started, Kafka client properties set: {}",
@@ -126,8 +144,8 @@ public final class UsageStreamApp implements AutoCloseable {
   public boolean ready() {
     return streams.state().isRunningOrRebalancing()
         && writer.healthy()
-        && clickHouse.ping()
-        && registry.trouble().isEmpty();
+        && dependencies.check(DependencyChecks.CLICKHOUSE)
+        && dependencies.check(DependencyChecks.SCHEMA_REGISTRY);
   }
 
   /** Stream threads that failed and were replaced since the start. */
@@ -155,11 +173,14 @@ public final class UsageStreamApp implements AutoCloseable {
 
   private void listen() {
     WriterHealth health = writer.health();
-    Gauge.builder("stream_clickhouse_rows_written", health, WriterHealth::rowsWritten)
+    FunctionCounter.builder("stream_clickhouse_rows_written", health, WriterHealth::rowsWritten)
+        .description("rows the ClickHouse writer inserted (raw events and rollup rows)")
         .register(metrics);
-    Gauge.builder("stream_clickhouse_insert_failures", health, WriterHealth::insertFailures)
+    FunctionCounter.builder(
+            "stream_clickhouse_insert_failures", health, WriterHealth::insertFailures)
+        .description("ClickHouse inserts that failed and were retried (see the log)")
         .register(metrics);
-    Gauge.builder(
+    FunctionCounter.builder(
             "stream_writer_partitions_with_deleted_records",
             health,
             WriterHealth::partitionsWithDeletedRecords)
@@ -168,16 +189,17 @@ public final class UsageStreamApp implements AutoCloseable {
     Gauge.builder("stream_writer_assigned_partitions", health, WriterHealth::assignedPartitions)
         .description("partitions the ClickHouse writer's consumer holds (0: it consumes nothing)")
         .register(metrics);
-    Gauge.builder("stream_writer_commits_abandoned", health, WriterHealth::commitsAbandoned)
+    FunctionCounter.builder(
+            "stream_writer_commits_abandoned", health, WriterHealth::commitsAbandoned)
         .description("batch commits refused after a rebalance; their rows are written again")
         .register(metrics);
-    Gauge.builder("stream_writer_restarts", health, WriterHealth::restarts)
+    FunctionCounter.builder("stream_writer_restarts", health, WriterHealth::restarts)
         .description("times the writer replaced its consumer after a failure (see the log)")
         .register(metrics);
-    Gauge.builder("stream_dead_lettered_records", deadLettered, LongAdder::sum)
+    FunctionCounter.builder("stream_dead_lettered_records", deadLettered, LongAdder::sum)
         .description("records sent to the dead-letter topic by this instance")
         .register(metrics);
-    Gauge.builder("stream_thread_failures", threadFailures, StreamThreadFailures::count)
+    FunctionCounter.builder("stream_thread_failures", threadFailures, StreamThreadFailures::count)
         .description("stream threads that failed and were replaced (see the log)")
         .register(metrics);
     Router router = Router.router(vertx);
@@ -270,6 +292,7 @@ public final class UsageStreamApp implements AutoCloseable {
   @Override
   public void close() {
     closing = true;
+    dependencies.close();
     if (server != null) {
       server.close();
     }
@@ -278,6 +301,7 @@ public final class UsageStreamApp implements AutoCloseable {
     writer.close();
     rawRetention.close();
     clickHouse.close();
+    serviceMetrics.close();
     try {
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (Exception e) {

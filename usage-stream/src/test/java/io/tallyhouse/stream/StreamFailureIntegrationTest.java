@@ -164,16 +164,16 @@ class StreamFailureIntegrationTest {
       awaitExact(clickHouse, events.subList(0, 300), null, null);
 
       // ClickHouse away: the writer holds its next batch and retries the insert.
-      double rowsBefore = metric(app, "stream_clickhouse_rows_written");
+      double rowsBefore = metric(app, "stream_clickhouse_rows_written_total");
       Infra.localClickHouse().stop();
       s.send(producer, events.subList(300, 600));
-      awaitMetricAtLeast(app, "stream_clickhouse_insert_failures", 1);
+      awaitMetricAtLeast(app, "stream_clickhouse_insert_failures_total", 1);
       // The broker away before ClickHouse is back: the retried insert succeeds, then the commit
       // cannot.
       producer.close();
       Infra.localKafka().stop();
       Infra.localClickHouse().start();
-      awaitMetricAtLeast(app, "stream_clickhouse_rows_written", rowsBefore + 1);
+      awaitMetricAtLeast(app, "stream_clickhouse_rows_written_total", rowsBefore + 1);
       awaitUncommitted(app);
       assertEquals(
           200,
@@ -214,8 +214,8 @@ class StreamFailureIntegrationTest {
     Await.until(
         "the writer's commit timing out or refused",
         () ->
-            metricOrFail(app, "stream_writer_restarts") >= 1
-                || metricOrFail(app, "stream_writer_commits_abandoned") >= 1,
+            metricOrFail(app, "stream_writer_restarts_total") >= 1
+                || metricOrFail(app, "stream_writer_commits_abandoned_total") >= 1,
         Duration.ofMinutes(5));
   }
 

@@ -22,7 +22,10 @@ import java.util.function.Supplier;
  */
 public final class ActivityRepository {
 
-  /** The timer around every ClickHouse call, tagged {@code query=activity|export|key_lookup}. */
+  /**
+   * The timer around every ClickHouse call, tagged {@code query=activity|export|key_lookup} (and
+   * the cache's {@code cache_load|cache_poll}); rendered {@code activity_clickhouse_query_seconds}.
+   */
   public static final String QUERY_TIMER = "activity_clickhouse_query";
 
   /**
@@ -88,7 +91,7 @@ public final class ActivityRepository {
   public static <T> T timed(MeterRegistry metrics, String query, Supplier<T> call) {
     Timer timer =
         Timer.builder(QUERY_TIMER)
-            .description("ClickHouse calls of activity-query, by query")
+            .description("ClickHouse calls of activity-query by query, failed ones included")
             .tag("query", query)
             .register(metrics);
     return timer.record(call);

@@ -61,7 +61,7 @@ final class CacheMetrics {
         .description(
             "Estimated heap bytes of the cached days: their arrays, strings, memos and user indexes")
         .register(metrics);
-    Gauge.builder("activity_cache_days", store, DayStore::size)
+    Gauge.builder("activity_cache_entries", store, DayStore::size)
         .description("(account, day) entries in the cache")
         .register(metrics);
     Gauge.builder("activity_cache_poll_age_seconds", store, CacheMetrics::pollAgeSeconds)

@@ -33,7 +33,7 @@ public final class ActivityRouter {
   public static final String OPENAPI_RESOURCE = "/activity-openapi.yaml";
 
   /**
-   * The {@code status} tag of {@code activity_requests} for an export cut after its status line.
+   * The {@code status} tag of {@code http_server_requests} for an export cut after its status line.
    */
   public static final String ABORTED = RequestTimer.ABORTED;
 

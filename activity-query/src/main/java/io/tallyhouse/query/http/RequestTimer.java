@@ -2,12 +2,13 @@ package io.tallyhouse.query.http;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.tallyhouse.common.http.HttpRequestMetrics;
 import io.vertx.ext.web.RoutingContext;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The {@code activity_requests} timer of one request, stopped once (by whichever comes first) with
- * its status.
+ * The {@code http_server_requests} timer ({@link HttpRequestMetrics}) of one request, stopped once
+ * (by whichever comes first) with its status.
  */
 final class RequestTimer {
 
@@ -43,12 +44,7 @@ final class RequestTimer {
 
   void stop(String status) {
     if (stopped.compareAndSet(false, true)) {
-      sample.stop(
-          Timer.builder("activity_requests")
-              .description("GET /api/v1/activity and /api/v1/activity/export answers by status")
-              .tag("route", route)
-              .tag("status", status)
-              .register(metrics));
+      sample.stop(HttpRequestMetrics.timer(metrics, route, status));
     }
   }
 }

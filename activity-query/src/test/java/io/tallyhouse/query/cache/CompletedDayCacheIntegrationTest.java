@@ -471,7 +471,7 @@ class CompletedDayCacheIntegrationTest {
       }
       assertTrue(count(metrics, "activity_cache_evictions") > 0, "days were evicted");
       assertTrue(
-          metrics.get("activity_cache_days").gauge().value() > 0, "and the latest ones kept");
+          metrics.get("activity_cache_entries").gauge().value() > 0, "and the latest ones kept");
     }
   }
 
@@ -592,14 +592,14 @@ class CompletedDayCacheIntegrationTest {
       assertEquals(1, raced.size());
       assertEquals(
           29,
-          metrics.get("activity_cache_days").gauge().value(),
+          metrics.get("activity_cache_entries").gauge().value(),
           "of the 30 days loaded, the one the write reached is not kept");
       assertEquals(sql(repository, "race2", all), cache.activity("race2", all));
       assertEquals(
           2,
           answers(metrics, CompletedDayCache.MISS),
           "that day was loaded again without another poll");
-      assertEquals(30, metrics.get("activity_cache_days").gauge().value());
+      assertEquals(30, metrics.get("activity_cache_entries").gauge().value());
       cache.activity("race2", all);
       assertEquals(1, answers(metrics, CompletedDayCache.HIT));
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -27,6 +28,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -39,9 +41,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A line that cannot be read (hand-edited, half-written) is skipped with an error log and
  * counted in the {@code keys_file_malformed_lines} gauge: it never locks out the valid keys around
- * it. Changes are made under an exclusive lock on {@code <file>.lock} and land by an atomic rename,
- * so concurrent writers (threads or processes) lose nothing and a reader never sees half a file; a
- * malformed line is carried over unchanged, never dropped.
+ * it. A file that cannot be read (missing, unreadable, an I/O error) sets {@code
+ * keys_file_readable} to 0 and counts in {@code keys_file_reload_failures_total}; the keys last
+ * read keep working. Changes are made under an exclusive lock on {@code <file>.lock} and land by an
+ * atomic rename, so concurrent writers (threads or processes) lose nothing and a reader never sees
+ * half a file; a malformed line is carried over unchanged, never dropped.
  */
 public final class CredentialStore {
 
@@ -57,6 +61,11 @@ public final class CredentialStore {
 
   private final Path file;
   private volatile Snapshot snapshot = new Snapshot(null, -1, List.of(), 0, 0);
+
+  /** Whether the last attempt to read the file succeeded. */
+  private volatile boolean readable = true;
+
+  private final AtomicLong reloadFailures = new AtomicLong();
 
   private record Snapshot(
       FileTime modified,
@@ -99,18 +108,41 @@ public final class CredentialStore {
   }
 
   /**
-   * A store that reports {@code keys_file_malformed_lines} (lines skipped in the current file) to
-   * {@code metrics}.
+   * A store that reports to {@code metrics}: {@code keys_file_malformed_lines} (lines skipped in
+   * the current file), {@code keys_file_readable} (1, or 0 while the last attempt to read the file
+   * failed) and {@code keys_file_reload_failures_total}. Reading the gauges looks at the file as a
+   * request does (at most once a second).
    */
   public CredentialStore(Path file, MeterRegistry metrics) {
     this(file);
     Gauge.builder("keys_file_malformed_lines", this, CredentialStore::malformedLines)
         .description("lines of the key file that are not a valid key and are ignored")
         .register(metrics);
+    Gauge.builder("keys_file_readable", this, store -> store.readable() ? 1 : 0)
+        .description(
+            "1 when the key file was read, 0 while it cannot be (missing, unreadable, I/O error)")
+        .register(metrics);
+    FunctionCounter.builder("keys_file_reload_failures", this, CredentialStore::reloadFailures)
+        .description("attempts to read the key file that failed; the keys last read stay in use")
+        .register(metrics);
   }
 
   public Path file() {
     return file;
+  }
+
+  /**
+   * Whether the key file could be read at the last look (it is looked at again when a second has
+   * passed).
+   */
+  public boolean readable() {
+    current(false);
+    return readable;
+  }
+
+  /** Attempts to read the key file that failed (missing, unreadable, an I/O error). */
+  public long reloadFailures() {
+    return reloadFailures.get();
   }
 
   /** Lines of the key file, as last read, that are not a valid key and are ignored. */
@@ -237,18 +269,38 @@ public final class CredentialStore {
       if (modified.equals(s.modified()) && size == s.size()) {
         snapshot =
             new Snapshot(modified, size, s.credentials(), s.byHash(), s.malformedLines(), now);
-        return snapshot;
+      } else {
+        Parsed parsed = read();
+        snapshot = new Snapshot(modified, size, parsed.credentials(), parsed.malformed(), now);
       }
-      Parsed parsed = read();
-      snapshot = new Snapshot(modified, size, parsed.credentials(), parsed.malformed(), now);
+      readable = true;
       return snapshot;
     } catch (NoSuchFileException e) {
+      failedToRead(e);
       snapshot = new Snapshot(FileTime.fromMillis(0), -1, List.of(), 0, now);
       return snapshot;
     } catch (IOException | UncheckedIOException e) {
-      // Keep serving the keys we know rather than locking everybody out on a transient read error.
-      return s;
+      failedToRead(e);
+      // Keep serving the keys we know rather than locking everybody out on a transient read error;
+      // look again in a second, not at every request.
+      snapshot =
+          new Snapshot(
+              s.modified() == null ? FileTime.fromMillis(0) : s.modified(),
+              s.size(),
+              s.credentials(),
+              s.byHash(),
+              s.malformedLines(),
+              now);
+      return snapshot;
     }
+  }
+
+  private void failedToRead(Exception e) {
+    reloadFailures.incrementAndGet();
+    if (readable) {
+      LOG.error("key file {} cannot be read: {}", file, e.toString());
+    }
+    readable = false;
   }
 
   /**

@@ -64,7 +64,7 @@ class ClusterFailureIntegrationTest {
   /** Requests acknowledged while a fault lasts, so that traffic demonstrably went on. */
   private static final int DURING_FAULT = 30;
 
-  private static final String INSERT_FAILURES = "stream_clickhouse_insert_failures";
+  private static final String INSERT_FAILURES = "stream_clickhouse_insert_failures_total";
 
   // Kept when the test fails: the instances' and servers' logs are in it.
   @TempDir(cleanup = CleanupMode.ON_SUCCESS)

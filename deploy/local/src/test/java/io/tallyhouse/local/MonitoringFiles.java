@@ -62,6 +62,10 @@ final class MonitoringFiles {
     return prometheusDir().resolve("alerts.yml");
   }
 
+  static Path alertsTestFile() {
+    return prometheusDir().resolve("alerts_test.yml");
+  }
+
   static Path dashboardFile() {
     return dir().resolve("grafana/dashboards/tallyhouse.json");
   }

@@ -15,6 +15,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,21 +41,26 @@ public final class IngestHttpServer implements AutoCloseable {
     this.servers = servers;
   }
 
-  /** Mounts the routes and listens; returns once the port is bound. */
+  /**
+   * Mounts the routes and listens; returns once the port is bound.
+   *
+   * @param ready whether the service can accept events ({@code /health/ready})
+   */
   public static IngestHttpServer listen(
       Vertx vertx,
       EndpointSettings settings,
       CredentialStore keys,
       EventValidator validator,
       EventPublisher publisher,
-      PrometheusMeterRegistry registry) {
+      PrometheusMeterRegistry registry,
+      BooleanSupplier ready) {
     Admission admission = new Admission(settings.maxInFlightBytes());
     IngestMetrics metrics = new IngestMetrics(registry, admission);
     Answers answers = new Answers(metrics, settings.maxBodyBytes());
     IngestAuthorization authorization = new IngestAuthorization(keys);
 
     Router router = Router.router(vertx);
-    OpsRoutes.mount(router, registry, publisher::ready, EventLoopWatchdog.start(vertx));
+    OpsRoutes.mount(router, registry, ready, EventLoopWatchdog.start(vertx));
     HttpServers.mountOpenApi(router, IngestHttpServer.class, OPENAPI);
     router.post("/v1/events").handler(new HeaderCheck(authorization, answers));
     router

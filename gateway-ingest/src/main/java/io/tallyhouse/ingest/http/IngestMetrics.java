@@ -4,24 +4,36 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.tallyhouse.common.http.HttpRequestMetrics;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The meters of the events endpoint (the README's {@code /metrics} list): events accepted, requests
- * refused by reason, producer errors, request time by status and the bytes in flight.
+ * The meters of the events endpoint (the README's {@code /metrics} list,
+ * deploy/monitoring/METRICS.md): events accepted, requests refused by reason, producer errors,
+ * request time by status and the bytes in flight.
  */
 final class IngestMetrics {
 
+  /** The {@code route} tag of the request timer. */
+  static final String ROUTE = "/v1/events";
+
   private final PrometheusMeterRegistry registry;
   private final Counter accepted;
+  private final Counter producerErrors;
   private final Map<Integer, Timer> requestTimers = new ConcurrentHashMap<>();
+  private final Map<String, Counter> refusals = new ConcurrentHashMap<>();
 
   IngestMetrics(PrometheusMeterRegistry registry, Admission admission) {
     this.registry = registry;
     this.accepted =
         Counter.builder("ingest_events_accepted")
             .description("events acknowledged with 202")
+            .register(registry);
+    this.producerErrors =
+        Counter.builder("ingest_producer_errors")
+            .description(
+                "requests whose events Kafka did not take or acknowledge in time (answered 503)")
             .register(registry);
     Gauge.builder("ingest_in_flight_bytes", admission, Admission::inFlightBytes)
         .description("request bytes accepted and not yet answered")
@@ -41,11 +53,19 @@ final class IngestMetrics {
   }
 
   void refused(String reason) {
-    registry.counter("ingest_requests_rejected", "reason", reason).increment();
+    refusals
+        .computeIfAbsent(
+            reason,
+            r ->
+                Counter.builder("ingest_requests_rejected")
+                    .description("requests answered with an error (4xx or 5xx), by reason")
+                    .tag("reason", r)
+                    .register(registry))
+        .increment();
   }
 
   void producerFailed() {
-    registry.counter("ingest_producer_errors").increment();
+    producerErrors.increment();
   }
 
   /**
@@ -54,11 +74,6 @@ final class IngestMetrics {
    */
   private Timer requestTimer(int status) {
     return requestTimers.computeIfAbsent(
-        status,
-        s ->
-            Timer.builder("ingest_request")
-                .tag("status", String.valueOf(s))
-                .publishPercentileHistogram()
-                .register(registry));
+        status, s -> HttpRequestMetrics.timer(registry, ROUTE, String.valueOf(s)));
   }
 }

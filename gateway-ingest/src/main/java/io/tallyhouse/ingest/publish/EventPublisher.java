@@ -1,5 +1,6 @@
 package io.tallyhouse.ingest.publish;
 
+import io.tallyhouse.common.kafka.ClusterCheck;
 import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
@@ -7,9 +8,7 @@ import io.tallyhouse.schemas.serde.UsageEventSerde;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -84,18 +83,7 @@ public final class EventPublisher implements AutoCloseable {
 
   /** Whether the cluster answers. */
   public boolean ready() {
-    try {
-      admin
-          .describeCluster(new DescribeClusterOptions().timeoutMs(2000))
-          .clusterId()
-          .get(3, TimeUnit.SECONDS);
-      return true;
-    } catch (Exception e) {
-      if (e instanceof InterruptedException) {
-        Thread.currentThread().interrupt();
-      }
-      return false;
-    }
+    return ClusterCheck.answers(admin);
   }
 
   /**
