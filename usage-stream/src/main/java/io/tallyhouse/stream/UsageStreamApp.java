@@ -2,6 +2,7 @@ package io.tallyhouse.stream;
 
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseException;
@@ -19,11 +20,13 @@ import io.tallyhouse.schemas.serde.UsageEventSerde;
 import io.tallyhouse.stream.maintenance.DayCloser;
 import io.tallyhouse.stream.maintenance.RawRetention;
 import io.tallyhouse.stream.maintenance.StreamGenerations;
+import io.tallyhouse.stream.monitoring.ConsumerLag;
 import io.tallyhouse.stream.topology.RetryingDeserializer;
 import io.tallyhouse.stream.topology.StreamThreadFailures;
 import io.tallyhouse.stream.topology.StreamsProperties;
 import io.tallyhouse.stream.topology.UsageTopology;
 import io.tallyhouse.stream.writer.ClickHouseWriter;
+import io.tallyhouse.stream.writer.Freshness;
 import io.tallyhouse.stream.writer.WriterHealth;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -87,7 +90,7 @@ public final class UsageStreamApp implements AutoCloseable {
                 deadLettered),
             streamsProperties(config, eventsPartitions));
     this.generations = new StreamGenerations(config.generations(), clickHouse);
-    this.writer = writer(config, clickHouse);
+    this.writer = writer(config, clickHouse, metrics);
     this.rawRetention = new RawRetention(clickHouse, config.rawRetentionDays(), Clock.systemUTC());
     // Readiness checks ClickHouse and the registry (its state is what its last call said); Kafka is
     // only checked in the background, with one metadata request per interval.
@@ -202,6 +205,16 @@ public final class UsageStreamApp implements AutoCloseable {
     FunctionCounter.builder("stream_thread_failures", threadFailures, StreamThreadFailures::count)
         .description("stream threads that failed and were replaced (see the log)")
         .register(metrics);
+    metrics
+        .getPrometheusRegistry()
+        .register(
+            new ConsumerLag(
+                List.of(
+                    new ConsumerLag.Source(
+                        "rollup",
+                        streams::metrics,
+                        ConsumerLag.streamsMainConsumerOn(config.eventsTopic())),
+                    new ConsumerLag.Source("writer", writer::consumerMetrics, name -> true))));
     Router router = Router.router(vertx);
     OpsRoutes.mount(
         router,
@@ -257,9 +270,11 @@ public final class UsageStreamApp implements AutoCloseable {
   }
 
   /**
-   * The ClickHouse writer of {@code config}'s stream, writing into the shards of its generation.
+   * The ClickHouse writer of {@code config}'s stream, writing into the shards of its generation and
+   * reporting its freshness to {@code metrics}.
    */
-  public static ClickHouseWriter writer(StreamConfig config, ClickHouse clickHouse) {
+  public static ClickHouseWriter writer(
+      StreamConfig config, ClickHouse clickHouse, MeterRegistry metrics) {
     StreamGenerations generations = new StreamGenerations(config.generations(), clickHouse);
     return ClickHouseWriter.of(
         config.applicationId(),
@@ -267,7 +282,8 @@ public final class UsageStreamApp implements AutoCloseable {
         config.distinctEventsTopic(),
         config.writer(),
         clickHouse,
-        generations::writerShardBases);
+        generations::writerShardBases,
+        new Freshness(metrics));
   }
 
   static DayCloser.Settings closing(StreamConfig config, Admin admin) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
@@ -127,7 +128,9 @@ class ChangelogCompactionIntegrationTest {
                   UsageEventSerde.deserializer(registry),
                   new LongAdder()),
               UsageStreamApp.streamsProperties(config, config.eventsPartitions()));
-      ClickHouseWriter[] writer = {UsageStreamApp.writer(config, clickHouse)};
+      ClickHouseWriter[] writer = {
+        UsageStreamApp.writer(config, clickHouse, new SimpleMeterRegistry())
+      };
       streams.start();
       writer[0].start();
       try {
@@ -178,7 +181,7 @@ class ChangelogCompactionIntegrationTest {
               versions(config, changelog, group),
               "compacted: only the late update is left, no tombstone while the writer has not read it");
         } finally {
-          writer[0] = UsageStreamApp.writer(config, clickHouse);
+          writer[0] = UsageStreamApp.writer(config, clickHouse, new SimpleMeterRegistry());
           writer[0].start();
           Infra.localClickHouse().start();
         }

@@ -31,14 +31,19 @@ final class RequestTimer {
 
   /**
    * Starts the timer of {@code ctx}; it stops when the response ends, tagged with the status sent,
-   * or {@value #ABORTED} when the connection failed first (a client gone in the middle of a CSV
-   * export).
+   * or {@value #ABORTED} when the connection failed before the service ended the response (a client
+   * gone in the middle of a CSV export). A connection that closes after the response was ended is
+   * no abort: a client's cleartext HTTP/2 upgrade (Java's HttpClient asks for one by default)
+   * closes the HTTP/1.1 connection it came on once the answer went out on the new one.
    */
   static RequestTimer start(RoutingContext ctx, MeterRegistry metrics, String route) {
     RequestTimer timer = new RequestTimer(metrics, route);
     ctx.addEndHandler(
         done ->
-            timer.stop(done.failed() ? ABORTED : Integer.toString(ctx.response().getStatusCode())));
+            timer.stop(
+                done.failed() && !ctx.response().ended()
+                    ? ABORTED
+                    : Integer.toString(ctx.response().getStatusCode())));
     return timer;
   }
 

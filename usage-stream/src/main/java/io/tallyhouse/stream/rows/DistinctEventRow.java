@@ -37,6 +37,8 @@ public final class DistinctEventRow {
           "received_at",
           "received_at_us");
 
+  private static final long[] POWERS_OF_TEN = powersOfTen();
+
   private DistinctEventRow() {}
 
   /** The row, ending in a newline. */
@@ -67,7 +69,41 @@ public final class DistinctEventRow {
         .toByteArray();
   }
 
-  private static long micros(Instant instant) {
+  /**
+   * The {@code received_at_us} of a row made by {@link #toRow} (its last column, read from the end
+   * without parsing the rest), or -1 when the row does not end in such a number.
+   */
+  public static long receivedAtMicros(byte[] row) {
+    int end = row.length - 1;
+    if (end < 1 || row[end] != '\n') {
+      return -1;
+    }
+    long micros = 0;
+    int digits = 0;
+    for (int i = end - 1; i >= 0; i--) {
+      byte b = row[i];
+      if (b == '\t') {
+        return digits == 0 ? -1 : micros;
+      }
+      if (b < '0' || b > '9' || digits == 18) {
+        return -1;
+      }
+      micros += (b - '0') * POWERS_OF_TEN[digits++];
+    }
+    return -1;
+  }
+
+  private static long[] powersOfTen() {
+    long[] powers = new long[18];
+    powers[0] = 1;
+    for (int i = 1; i < powers.length; i++) {
+      powers[i] = powers[i - 1] * 10;
+    }
+    return powers;
+  }
+
+  /** {@code instant} in epoch microseconds, as the row's {@code *_us} columns hold it. */
+  public static long micros(Instant instant) {
     return instant.getEpochSecond() * 1_000_000 + instant.getNano() / 1_000;
   }
 }

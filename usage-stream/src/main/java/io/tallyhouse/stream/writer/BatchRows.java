@@ -3,7 +3,9 @@ package io.tallyhouse.stream.writer;
 import io.tallyhouse.common.clickhouse.TabSeparated;
 import io.tallyhouse.stream.rollup.GroupKey;
 import io.tallyhouse.stream.rollup.GroupTotals;
+import io.tallyhouse.stream.rows.DistinctEventRow;
 import io.tallyhouse.stream.rows.UsageDailyRow;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -23,6 +25,13 @@ final class BatchRows {
   final TabSeparated rollups = new TabSeparated(1 << 16);
   final TabSeparated apiKeys = new TabSeparated(1 << 12);
   int eventRows;
+
+  /**
+   * The {@code received_at} (epoch microseconds) of each of the {@link #eventRows} events, -1 for a
+   * row that carries none; what freshness is measured from.
+   */
+  long[] receivedAtMicros = new long[1024];
+
   int rollupRows;
   int apiKeyRows;
 
@@ -66,7 +75,10 @@ final class BatchRows {
                   + " usage-stream?)");
         }
         events.rows(row);
-        eventRows++;
+        if (eventRows == receivedAtMicros.length) {
+          receivedAtMicros = Arrays.copyOf(receivedAtMicros, eventRows * 2);
+        }
+        receivedAtMicros[eventRows++] = DistinctEventRow.receivedAtMicros(row);
       }
     }
     rollups.clear();

@@ -5,6 +5,7 @@ import io.tallyhouse.common.clickhouse.ClickHouseException;
 import io.tallyhouse.common.clickhouse.SchemaLayout;
 import io.tallyhouse.common.clickhouse.SchemaVersion;
 import io.tallyhouse.common.config.KafkaClientSettings;
+import io.tallyhouse.stream.rows.DistinctEventRow;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.ZoneOffset;
@@ -16,6 +17,8 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -63,6 +66,7 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
   private final Clock clock;
   private final Ticker ticker;
   private final WriterHealth health;
+  private final Freshness freshness;
   private final BatchRows rows = new BatchRows();
   private final BatchInsert insert;
   private final Thread thread;
@@ -76,6 +80,7 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
    * @param opener opens a consumer of the writer's group, reading on from the committed offsets
    * @param inserts where the rows go
    * @param distinctEventsTopic read besides the rollups topics; its records are usage_events rows
+   * @param freshness told about the events of every batch inserted
    */
   public ClickHouseWriter(
       WriterSettings settings,
@@ -85,7 +90,8 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
       String distinctEventsTopic,
       Clock clock,
       Ticker ticker,
-      WriterHealth health) {
+      WriterHealth health,
+      Freshness freshness) {
     this.settings = settings;
     this.preparation = preparation;
     this.opener = opener;
@@ -94,12 +100,14 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
     this.clock = clock;
     this.ticker = ticker;
     this.health = health;
+    this.freshness = freshness;
     this.thread = new Thread(this, "clickhouse-writer");
   }
 
   /**
    * The writer of the stream {@code applicationId}: a Kafka consumer of its own group, inserting
-   * into {@code clickHouse} once the schema version is checked and {@code shardBases} answered.
+   * into {@code clickHouse} once the schema version is checked and {@code shardBases} answered,
+   * reporting its freshness to {@code freshness}.
    */
   public static ClickHouseWriter of(
       String applicationId,
@@ -107,7 +115,8 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
       String distinctEventsTopic,
       WriterSettings settings,
       ClickHouse clickHouse,
-      Preparation shardBases) {
+      Preparation shardBases,
+      Freshness freshness) {
     WriterHealth health = new WriterHealth();
     AtomicReference<SchemaLayout> layout = new AtomicReference<>();
     Preparation preparation =
@@ -128,7 +137,8 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
         distinctEventsTopic,
         Clock.systemUTC(),
         Ticker.SYSTEM,
-        health);
+        health,
+        freshness);
   }
 
   /** The writer's consumer group: closing days reads its committed offsets on the rollups topic. */
@@ -142,6 +152,15 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
 
   public WriterHealth health() {
     return health;
+  }
+
+  /**
+   * The metrics of the writer's current consumer (records-lag per partition among them); empty
+   * while it has none.
+   */
+  public Map<MetricName, ? extends Metric> consumerMetrics() {
+    RecordSource current = source;
+    return current == null ? Map.of() : current.metrics();
   }
 
   /**
@@ -293,6 +312,8 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
       try {
         insert.attempt();
         health.written(rows.rollupRows + rows.eventRows);
+        freshness.visible(
+            DistinctEventRow.micros(clock.instant()), rows.receivedAtMicros, rows.eventRows);
         return;
       } catch (ClickHouseException failure) {
         health.insertFailed();

@@ -18,6 +18,8 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
@@ -33,6 +35,7 @@ final class KafkaRecordSource implements RecordSource {
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final Duration commitTimeout;
   private final WriterHealth health;
+  private volatile boolean closed;
 
   private KafkaRecordSource(
       Map<String, Object> properties,
@@ -114,6 +117,13 @@ final class KafkaRecordSource implements RecordSource {
   }
 
   @Override
+  public Map<MetricName, ? extends Metric> metrics() {
+    // A view of the client's concurrent metrics registry, not guarded by the consumer's
+    // single-thread check; a closed client keeps its last values, which are no longer true.
+    return closed ? Map.of() : consumer.metrics();
+  }
+
+  @Override
   public void pauseAll() {
     consumer.pause(consumer.assignment());
   }
@@ -163,6 +173,7 @@ final class KafkaRecordSource implements RecordSource {
 
   @Override
   public void close() {
+    closed = true;
     try {
       // Bounded: with the broker away, leaving the group would otherwise wait the default 30 s.
       consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));

@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -45,6 +47,12 @@ public interface RecordSource extends AutoCloseable {
    * from the last committed offsets).
    */
   void commit(Map<TopicPartition, Long> nextOffsets);
+
+  /**
+   * The consumer client's own metrics (records-lag per partition among them), safe to read from
+   * another thread; empty once closed.
+   */
+  Map<MetricName, ? extends Metric> metrics();
 
   /** Makes a poll that is waiting, or the next one, return at once by throwing (for close). */
   void wakeup();

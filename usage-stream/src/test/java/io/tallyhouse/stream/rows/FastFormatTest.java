@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.tallyhouse.stream.Events;
 import io.tallyhouse.stream.rollup.GroupKey;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
@@ -22,6 +23,20 @@ class FastFormatTest {
     assertEquals("1795391999999999", byColumn.get("created_at_us"));
     assertEquals("1970-01-01 00:00:00", byColumn.get("received_at"));
     assertEquals("500000", byColumn.get("received_at_us"));
+  }
+
+  @Test
+  void theReceivedTimeIsReadBackFromTheEndOfARawRowForFreshness() {
+    var e = Events.event("acme", "1", "2026-11-22T23:59:59.999999Z", "u\tser", "1");
+    e.setReceivedAt(Instant.parse("2026-11-23T00:00:01.234567Z"));
+    assertEquals(1795392001234567L, DistinctEventRow.receivedAtMicros(DistinctEventRow.toRow(e)));
+    e.setReceivedAt(Instant.EPOCH);
+    assertEquals(0, DistinctEventRow.receivedAtMicros(DistinctEventRow.toRow(e)));
+
+    for (String notARow : new String[] {"", "\n", "e1\n", "a\t\n", "a\t12x\n", "a\t12"}) {
+      assertEquals(
+          -1, DistinctEventRow.receivedAtMicros(notARow.getBytes(StandardCharsets.UTF_8)), notARow);
+    }
   }
 
   @Test

@@ -3,13 +3,18 @@ package io.tallyhouse.stream.writer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.distribution.CountAtBucket;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tallyhouse.testkit.Await;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -34,6 +39,8 @@ class ClickHouseWriterTest {
   private SourceTwin source;
   private InsertsTwin inserts;
   private WriterHealth health;
+  private final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+  private Clock clock = Clock.fixed(Instant.EPOCH, ZoneOffset.UTC);
 
   private void start(int batchRows, Duration maxWait, int maxPollRecords) {
     source = new SourceTwin(ticker, maxPollRecords);
@@ -46,9 +53,10 @@ class ClickHouseWriterTest {
             source,
             inserts,
             DISTINCT,
-            Clock.fixed(Instant.EPOCH, ZoneOffset.UTC),
+            clock,
             ticker,
-            health);
+            health,
+            new Freshness(metrics));
   }
 
   @AfterEach
@@ -124,6 +132,35 @@ class ClickHouseWriterTest {
         "every retry inserts the same rows");
     assertEquals(3, health.insertFailures());
     assertEquals(5, health.rowsWritten());
+  }
+
+  @Test
+  void freshnessIsEachEventsAgeWhenTheInsertOfItsRowSucceededNotWhenItFailed() throws Exception {
+    Instant now = Instant.parse("2026-11-30T12:00:00Z");
+    clock = Clock.fixed(now, ZoneOffset.UTC);
+    start(10, Duration.ofMillis(250), 10);
+    long nowMicros = now.getEpochSecond() * 1_000_000;
+    source.append(
+        P0,
+        "row-a\t" + (nowMicros - 400_000),
+        "row-b\t" + (nowMicros - 3_000_000),
+        "a row without a received time",
+        "row-c\t" + (nowMicros + 1_000_000));
+    inserts.failNext("usage_events", 2);
+    writer.start();
+
+    Await.until("committed", () -> Long.valueOf(4).equals(source.committed().get(P0)), WAIT);
+    Timer freshness = metrics.get("stream_freshness").timer();
+    assertEquals(3, freshness.count(), "once per event with a received time, failed inserts aside");
+    assertEquals(3.4, freshness.totalTime(TimeUnit.SECONDS), 1e-9, "a clock behind counts as 0");
+    Map<Double, Double> cumulative = new HashMap<>();
+    for (CountAtBucket bucket : freshness.takeSnapshot().histogramCounts()) {
+      cumulative.put(bucket.bucket(TimeUnit.SECONDS), bucket.count());
+    }
+    assertEquals(2.0, cumulative.get(0.5));
+    assertEquals(2.0, cumulative.get(2.0));
+    assertEquals(3.0, cumulative.get(5.0));
+    assertEquals(3.0, metrics.get("stream_freshness_last_seconds").gauge().value());
   }
 
   @Test

@@ -103,6 +103,12 @@ final class SourceTwin implements RecordSource.Opener {
     private volatile boolean wakeup;
     private boolean closed;
 
+    @Override
+    public Map<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric>
+        metrics() {
+      return Map.of();
+    }
+
     Source(Collection<String> topics) {
       synchronized (SourceTwin.this) {
         log.keySet().stream().filter(p -> topics.contains(p.topic())).forEach(assignment::add);

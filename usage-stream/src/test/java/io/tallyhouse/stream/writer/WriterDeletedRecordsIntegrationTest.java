@@ -3,6 +3,7 @@ package io.tallyhouse.stream.writer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.kafka.PipelineTopics;
@@ -54,7 +55,8 @@ class WriterDeletedRecordsIntegrationTest {
           admin, List.of(config.distinctEventsTopic(), config.rollupsTopic()), 1, 30_000);
       send(producer, raw, "e1", "e2", "e3");
 
-      try (ClickHouseWriter writer = UsageStreamApp.writer(config, clickHouse)) {
+      try (ClickHouseWriter writer =
+          UsageStreamApp.writer(config, clickHouse, new SimpleMeterRegistry())) {
         writer.start();
         awaitEvents(clickHouse, Set.of("e1", "e2", "e3"));
         // The writer commits a batch's offsets once the next poll is done; stop it only after that.
@@ -69,7 +71,8 @@ class WriterDeletedRecordsIntegrationTest {
       send(producer, raw, "e4", "e5", "e6");
       admin.deleteRecords(Map.of(raw, RecordsToDelete.beforeOffset(5))).all().get();
 
-      try (ClickHouseWriter writer = UsageStreamApp.writer(config, clickHouse)) {
+      try (ClickHouseWriter writer =
+          UsageStreamApp.writer(config, clickHouse, new SimpleMeterRegistry())) {
         writer.start();
         awaitEvents(clickHouse, Set.of("e1", "e2", "e3", "e6"));
         assertEquals(
