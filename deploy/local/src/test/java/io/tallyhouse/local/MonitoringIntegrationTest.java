@@ -42,8 +42,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The pipeline under load, each service a child JVM started by its main as in production, scraped
  * every second by a real Prometheus with the alert rules loaded. Every query of the Grafana
- * dashboard returns data, every metric an alert reads exists, every rule is loaded and healthy, and
- * the healthy pipeline fires no alert: a metric renamed on either side fails here.
+ * dashboard returns data, every metric an alert reads exists, every rule is loaded and healthy, the
+ * healthy pipeline meets no alert's condition, and its lag drains to 0 once the traffic stops: a
+ * metric renamed on either side fails here.
  *
  * <p>An alert's expression returns nothing while it does not fire, so its metric selectors are
  * checked one by one instead of the expression: the metric with the selector's equality matchers
@@ -240,17 +241,64 @@ class MonitoringIntegrationTest {
         });
   }
 
-  /** Last: by now the pipeline has run under load for as long as the checks above took. */
+  /**
+   * On the healthy pipeline under load every alert's condition is false (the rule is inactive, not
+   * even pending): a metric in other units than its rule assumes (milliseconds for seconds, a ratio
+   * for a percentage) shows here, which the name checks above cannot see. Left out are the alerts
+   * on scrapes and dependency checks, which a starved machine can make pending for a moment (a
+   * scrape over its 1 s timeout); their metrics are checked above.
+   */
   @Test
   @Order(5)
-  void theHealthyPipelineFiresNoAlert() {
-    List<String> firing = new ArrayList<>();
-    for (JsonNode alert : api("/api/v1/alerts").path("alerts")) {
-      if (alert.path("state").asText().equals("firing")) {
-        firing.add(alert.path("labels").toString());
+  void theHealthyPipelineMeetsNoAlertCondition() {
+    Set<String> timingSensitive =
+        Set.of(
+            "TallyhouseTargetDown",
+            "TallyhouseNoStreamInstanceUp",
+            "TallyhouseKafkaUnreachable",
+            "TallyhouseSchemaRegistryUnreachable",
+            "TallyhouseClickHouseUnreachable");
+    List<String> raised = new ArrayList<>();
+    int checked = 0;
+    for (JsonNode group : api("/api/v1/rules").path("groups")) {
+      for (JsonNode rule : group.path("rules")) {
+        String name = rule.path("name").asText();
+        if (rule.path("type").asText().equals("alerting") && !timingSensitive.contains(name)) {
+          checked++;
+          if (!rule.path("state").asText().equals("inactive")) {
+            raised.add(name + " is " + rule.path("state").asText() + ": " + rule.path("alerts"));
+          }
+        }
       }
     }
-    assertEquals(List.of(), firing, "alerts firing on a healthy pipeline");
+    assertEquals(List.of(), raised, "alert conditions met on a healthy pipeline");
+    assertEquals(MonitoringFiles.alertRules().size() - timingSensitive.size(), checked);
+  }
+
+  /**
+   * The stalled alerts read "lag above 0 and no rows written" as stuck: that holds only if an idle
+   * pipeline's lag really comes down to 0, transaction markers and all.
+   */
+  @Test
+  @Order(6)
+  void lagDrainsToZeroOnceTrafficStops() throws Exception {
+    traffic.stop();
+    awaitNothingMissing(
+        "partitions still behind after the traffic stopped",
+        () -> {
+          List<String> behind = new ArrayList<>();
+          JsonNode lag =
+              parse(
+                      prometheus.query(
+                          "max by (consumer, topic, partition) (stream_consumer_lag_records) > 0"))
+                  .path("data")
+                  .path("result");
+          lag.forEach(series -> behind.add(series.toString()));
+          return behind;
+        });
+    assertTrue(
+        hasData("stream_consumer_lag_records{consumer=\"writer\"}"),
+        "the writer's lag is still reported");
   }
 
   private static String target(ServiceProcess instance) {
