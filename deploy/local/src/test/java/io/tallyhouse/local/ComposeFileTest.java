@@ -34,14 +34,6 @@ class ComposeFileTest {
 
   private static final Path COMPOSE_DIR = ROOT.resolve("deploy/compose");
 
-  /** compose service -> the component of the configuration reference it runs. */
-  private static final Map<String, String> COMPONENTS =
-      Map.of(
-          "gateway-ingest", "gateway-ingest",
-          "usage-stream", "usage-stream",
-          "activity-query", "activity-query",
-          "migrate", "tallyhouse migrate (tools)");
-
   private static final Set<String> SERVICES =
       Set.of("gateway-ingest", "usage-stream", "activity-query");
 
@@ -178,7 +170,7 @@ class ComposeFileTest {
           if (!String.valueOf(service.get("image")).startsWith(TALLYHOUSE_IMAGES)) {
             return;
           }
-          String component = COMPONENTS.get(name);
+          String component = DeployedConfiguration.COMPONENTS.get(name);
           if (component == null) {
             assertEquals(Map.of(), env, name + " runs no component that reads variables");
           } else {

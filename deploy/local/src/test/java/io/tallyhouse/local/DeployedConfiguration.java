@@ -25,6 +25,17 @@ final class DeployedConfiguration {
   static final Set<String> LAUNCHER_VARIABLES = Set.of("JAVA_OPTS");
 
   /**
+   * A compose service or Kubernetes container, by name -> the component of the configuration
+   * reference it runs.
+   */
+  static final Map<String, String> COMPONENTS =
+      Map.of(
+          "gateway-ingest", "gateway-ingest",
+          "usage-stream", "usage-stream",
+          "activity-query", "activity-query",
+          "migrate", "tallyhouse migrate (tools)");
+
+  /**
    * Credentials differ per component on purpose: activity-query reads with a read-only ClickHouse
    * user, usage-stream writes with another (deploy/README.md, "TLS and credentials").
    */

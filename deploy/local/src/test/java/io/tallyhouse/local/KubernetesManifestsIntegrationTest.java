@@ -69,14 +69,6 @@ class KubernetesManifestsIntegrationTest {
   private static final Path K8S = ROOT.resolve("deploy/k8s");
   private static final String PRODUCTION = "overlays/production";
 
-  /** container name -> the component of the configuration reference it runs. */
-  private static final Map<String, String> COMPONENTS =
-      Map.of(
-          "gateway-ingest", "gateway-ingest",
-          "usage-stream", "usage-stream",
-          "activity-query", "activity-query",
-          "migrate", "tallyhouse migrate (tools)");
-
   /** The kinds the manifests may hold, each with its typed model. */
   private static final Map<String, Class<? extends HasMetadata>> KINDS =
       Map.of(
@@ -368,7 +360,7 @@ class KubernetesManifestsIntegrationTest {
         .forEach(
             (name, pod) -> {
               for (Container container : pod.getSpec().getContainers()) {
-                String component = COMPONENTS.get(container.getName());
+                String component = DeployedConfiguration.COMPONENTS.get(container.getName());
                 assertTrue(
                     component != null, name + " runs the unknown container " + container.getName());
                 configuration.add(
