@@ -42,3 +42,6 @@ fi
 echo "ok: $image runs as uid $user"
 tools=$("${run[@]}" --entrypoint tallyhouse "$image" --version)
 echo "ok: the image's tools: $tools"
+
+# The images of earlier runs, untagged by this one's, would fill the disk run after run (vfs keeps full copies).
+"${podman[@]}" image prune -f >/dev/null
