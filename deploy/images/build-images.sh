@@ -5,7 +5,8 @@
 # ENGINE=docker|podman chooses; BASE_IMAGE overrides the JRE base (default: the Dockerfile's eclipse-temurin:17-jre);
 # PODMAN_FLAGS are podman's global options (storage driver, runtime: see deploy/images/README.md), PODMAN_BUILD_FLAGS
 # more options of podman build;
-# TAG_PREFIX names the images (default tallyhouse/, giving tallyhouse/gateway-ingest:VERSION).
+# TAG_PREFIX names the images (default ghcr.io/tallyhouse/, giving ghcr.io/tallyhouse/gateway-ingest:VERSION: the
+# names deploy/compose and deploy/k8s run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -52,7 +53,7 @@ for service in "${services[@]}"; do
   version=${name#tallyhouse-"$service"-}
   # The service's default port, as its configuration reference (the example in the tarball) says.
   port=$(tar -xzOf "${tarballs[0]}" "$name/config/$service.env.example" | sed -n 's/^#HTTP_PORT=//p')
-  image="${TAG_PREFIX:-tallyhouse/}$service:$version"
+  image="${TAG_PREFIX:-ghcr.io/tallyhouse/}$service:$version"
   echo "building $image with $engine"
   "${build[@]}" -f deploy/images/Dockerfile \
     --build-arg "SERVICE=$service" --build-arg "VERSION=$version" --build-arg "HTTP_PORT=$port" \
