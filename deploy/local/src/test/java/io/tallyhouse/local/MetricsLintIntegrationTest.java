@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tallyhouse.testkit.Promtool;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,6 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
@@ -28,8 +28,16 @@ import org.junit.jupiter.api.Test;
  */
 class MetricsLintIntegrationTest {
 
+  /**
+   * HTTP/1.1, as Prometheus scrapes. Java's default asks for a cleartext HTTP/2 upgrade, and one
+   * such scrape of activity-query once got no answer, its request timeout never firing, until CI
+   * was killed 14 minutes later.
+   */
   private static final HttpClient HTTP =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
 
   @Test
   void everyServiceServesMetricsThatPromtoolAcceptsWithTheCataloguedNames() throws Exception {
@@ -163,13 +171,15 @@ class MetricsLintIntegrationTest {
     return body.append("]").toString();
   }
 
-  private static String metrics(int port) throws IOException, InterruptedException {
+  private static String metrics(int port) throws Exception {
+    // Bounded here as well: the client's own request timeout is what failed to fire.
     HttpResponse<String> response =
-        HTTP.send(
-            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
-                .timeout(Duration.ofSeconds(30))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
+        HTTP.sendAsync(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                    .timeout(Duration.ofSeconds(30))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString())
+            .get(2, TimeUnit.MINUTES);
     assertEquals(200, response.statusCode(), response.body());
     return response.body();
   }
