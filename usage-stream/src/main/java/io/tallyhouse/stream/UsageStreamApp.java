@@ -194,7 +194,8 @@ public final class UsageStreamApp implements AutoCloseable {
         .register(metrics);
     FunctionCounter.builder(
             "stream_writer_commits_abandoned", health, WriterHealth::commitsAbandoned)
-        .description("batch commits refused after a rebalance; their rows are written again")
+        .description(
+            "batch commits refused, or dropped for partitions lost meanwhile; their rows are written again")
         .register(metrics);
     FunctionCounter.builder("stream_writer_restarts", health, WriterHealth::restarts)
         .description("times the writer replaced its consumer after a failure (see the log)")

@@ -142,11 +142,12 @@ class StreamFailureIntegrationTest {
    * The broker goes away right after the writer inserted a batch, for longer than the writer's
    * commit timeout: the batch's offsets are not committed, and once the broker is back the writer
    * re-inserts that batch (harmlessly) and goes on, with no restart by hand; its thread stays alive
-   * throughout, so /health/live stays UP. Not committed happens one of two ways, depending on
-   * whether the consumer noticed the broker gone before the commit: the commit times out and the
-   * writer replaces its consumer, or the consumer, no longer an active member of its group, refuses
-   * the commit at once and rejoins when the broker is back (most likely the path of a CI run that
-   * saw no restart).
+   * throughout, so /health/live stays UP. Not committed happens one of three ways, depending on
+   * what the consumer noticed of the broker's absence before the commit: nothing, and the commit
+   * times out and the writer replaces its consumer; that it is no longer an active member of its
+   * group, and it refuses the commit at once; or, once away longer than the session timeout, that
+   * it lost its partitions, and it drops their offsets from the commit. Either of the last two
+   * counts as an abandoned commit, and the consumer rejoins when the broker is back.
    */
   @Test
   void writerHealsAfterTheBrokerWasAwayLongerThanItsCommitTimeout(@TempDir Path dir)
@@ -211,12 +212,23 @@ class StreamFailureIntegrationTest {
    * replaced its consumer after the commit timed out, or the commit was refused.
    */
   private static void awaitUncommitted(UsageStreamApp app) throws Exception {
-    Await.until(
-        "the writer's commit timing out or refused",
-        () ->
-            metricOrFail(app, "stream_writer_restarts_total") >= 1
-                || metricOrFail(app, "stream_writer_commits_abandoned_total") >= 1,
-        Duration.ofMinutes(5));
+    try {
+      Await.until(
+          "the writer's commit timing out or refused",
+          () ->
+              metricOrFail(app, "stream_writer_restarts_total") >= 1
+                  || metricOrFail(app, "stream_writer_commits_abandoned_total") >= 1,
+          Duration.ofMinutes(5));
+    } catch (AssertionError e) {
+      // The writer's own account of where it stands, to tell a stuck insert from a lost commit.
+      String writer =
+          get(app, "/metrics")
+              .body()
+              .lines()
+              .filter(l -> l.startsWith("stream_writer_") || l.startsWith("stream_clickhouse_"))
+              .collect(java.util.stream.Collectors.joining("\n"));
+      throw new AssertionError(e.getMessage() + "; the writer's metrics:\n" + writer, e);
+    }
   }
 
   /** {@link #metric} for a condition, which may not throw checked exceptions. */

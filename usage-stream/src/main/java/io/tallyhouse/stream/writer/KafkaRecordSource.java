@@ -148,10 +148,16 @@ final class KafkaRecordSource implements RecordSource {
     offsets.keySet().retainAll(consumer.assignment());
     gone.removeAll(offsets.keySet());
     if (!gone.isEmpty()) {
+      // The batch's commit is abandoned for these partitions, as when the broker refuses it: the
+      // consumer lost them (the broker was away longer than the session timeout, or a rebalance).
+      health.commitAbandoned();
       LOG.info(
           "partitions {} are no longer assigned to the writer; their rows will be written again by"
               + " their next owner",
           gone);
+    }
+    if (offsets.isEmpty()) {
+      return;
     }
     try {
       consumer.commitSync(offsets, commitTimeout);
@@ -159,7 +165,9 @@ final class KafkaRecordSource implements RecordSource {
       // Lost the partitions in a rebalance, or no longer an active member of the group (the
       // broker was away): whoever holds them next re-reads and re-inserts the same rows, which is
       // harmless.
-      health.commitAbandoned();
+      if (gone.isEmpty()) {
+        health.commitAbandoned();
+      }
       LOG.info(
           "offset commit after a rebalance failed; the rows will be written again: {}",
           e.getMessage());
