@@ -149,6 +149,14 @@ public final class EventRules {
     return null;
   }
 
+  /**
+   * A workspace id follows the account id's rule (CONTRACT.md section 1): the event field and the
+   * activity API's filter alike.
+   */
+  public static String workspaceIdProblem(String s) {
+    return accountIdProblem(s);
+  }
+
   /** 64 hex characters in either case, as a client may send the SHA-256 of its key. */
   public static String apiKeyHashProblem(String s) {
     return isHex64(s, true) ? null : "must be the SHA-256 of the API key: 64 hex characters";
