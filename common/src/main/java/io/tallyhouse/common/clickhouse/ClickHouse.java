@@ -73,12 +73,20 @@ public final class ClickHouse implements AutoCloseable {
    * database (e.g. ON CLUSTER), which no statement can run inside before it exists.
    */
   public void executeOutsideDatabase(String sql) {
-    run(sql, "default");
+    run(sql, "default", Map.of());
   }
 
   /** Runs a statement that returns no rows (DDL, ALTER, INSERT ... SELECT). */
   public void execute(String sql) {
-    run(sql, config.database());
+    execute(sql, Map.of());
+  }
+
+  /**
+   * As {@link #execute(String)}, with the server settings {@code serverSettings} (e.g. {@link
+   * SchemaLayout#insertSettings()} for an INSERT ... SELECT).
+   */
+  public void execute(String sql, Map<String, String> serverSettings) {
+    run(sql, config.database(), serverSettings);
   }
 
   /** Inserts rows given as JSONEachRow bytes (one JSON object per line) into {@code table}. */
@@ -223,12 +231,13 @@ public final class ClickHouse implements AutoCloseable {
     }
   }
 
-  private void run(String sql, String database) {
+  private void run(String sql, String database, Map<String, String> serverSettings) {
     QuerySettings settings =
         new QuerySettings()
             .setDatabase(database)
             .setFormat(ClickHouseFormat.TabSeparated)
             .serverSetting("database", database);
+    serverSettings.forEach(settings::serverSetting);
     try (QueryResponse response =
             client.query(sql, settings).get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
         InputStream body = response.getInputStream()) {

@@ -1,5 +1,6 @@
 package io.tallyhouse.common.clickhouse;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,12 +24,23 @@ import java.util.regex.Pattern;
  *       through one ZooKeeper path, {@code /clickhouse/tables/all/<database>/<table>}, replica
  *       {@code {shard}-{replica}} (unique across the cluster);
  *   <li>a materialized view: created on every node over the local tables, so each shard's view sees
- *       the inserts its own shard receives.
+ *       the inserts its own shard receives;
+ *   <li>{@code ALTER TABLE t ADD COLUMN ... [, MODIFY ORDER BY ...]} of a sharded table: the whole
+ *       ALTER on {@code t_local} ON CLUSTER (ClickHouse runs an ALTER of a Replicated table once
+ *       per shard and ZooKeeper carries it to the shard's other replicas), then the ADD COLUMN
+ *       clauses alone on the Distributed table ON CLUSTER (it has no sorting key, and is a table of
+ *       its own on every node). Of a table replicated to every node: the ALTER once, without ON
+ *       CLUSTER, since all its replicas share one ZooKeeper path and a run per shard would add the
+ *       column twice;
+ *   <li>{@code INSERT INTO t SELECT ...}: once, on the node migrate talks to, through the
+ *       Distributed tables (which spread the rows over the shards by account), never ON CLUSTER,
+ *       which would insert them once per node.
  * </ul>
  *
- * Every statement carries {@code ON CLUSTER} and names its tables with the database, since each
- * node runs it on its own. A statement of another shape is refused: a migration that needs one
- * extends this class (with a test) rather than the cluster getting a second copy of the SQL.
+ * Every DDL statement carries {@code ON CLUSTER} unless said otherwise above, and every statement
+ * names its tables with the database. A statement of another shape is refused: a migration that
+ * needs one extends this class (with a test) rather than the cluster getting a second copy of the
+ * SQL.
  */
 public final class ClusterDdl {
 
@@ -40,6 +52,12 @@ public final class ClusterDdl {
       Pattern.compile(
           "CREATE MATERIALIZED VIEW IF NOT EXISTS (\\w+) TO (\\w+)(\\s+AS\\s+SELECT\\s.*?\\sFROM\\s+)(\\w+)(.*)",
           Pattern.DOTALL);
+  private static final Pattern ALTER_TABLE =
+      Pattern.compile("ALTER TABLE (\\w+) (.*)", Pattern.DOTALL);
+  private static final Pattern INSERT_SELECT =
+      Pattern.compile("INSERT INTO (\\w+)(\\s+SELECT\\s.*?\\sFROM\\s+)(\\w+)(.*)", Pattern.DOTALL);
+  private static final String ADD_COLUMN = "ADD COLUMN ";
+  private static final String MODIFY_ORDER_BY = "MODIFY ORDER BY ";
   private static final Pattern ACCOUNT_COLUMN =
       Pattern.compile("(?:^|[(,])\\s*account_id\\s+\\w", Pattern.MULTILINE);
 
@@ -81,8 +99,83 @@ public final class ClusterDdl {
               + onNode(view.group(4))
               + view.group(5));
     }
-    throw new IllegalArgumentException(
-        "no cluster form is known for this migration statement (extend ClusterDdl): " + trimmed);
+    Matcher alter = ALTER_TABLE.matcher(trimmed);
+    if (alter.matches()) {
+      return alter(alter.group(1), alter.group(2), trimmed);
+    }
+    Matcher insert = INSERT_SELECT.matcher(trimmed);
+    if (insert.matches()) {
+      return List.of(
+          "INSERT INTO "
+              + database
+              + "."
+              + known(insert.group(1), "an INSERT")
+              + insert.group(2)
+              + database
+              + "."
+              + known(insert.group(3), "an INSERT ... SELECT")
+              + insert.group(4));
+    }
+    throw unknownShape(trimmed);
+  }
+
+  private static IllegalArgumentException unknownShape(String statement) {
+    return new IllegalArgumentException(
+        "no cluster form is known for this migration statement (extend ClusterDdl): " + statement);
+  }
+
+  private List<String> alter(String table, String clauses, String statement) {
+    List<String> adds = new ArrayList<>();
+    for (String clause : topLevelClauses(clauses)) {
+      if (clause.startsWith(ADD_COLUMN)) {
+        adds.add(clause);
+      } else if (!clause.startsWith(MODIFY_ORDER_BY)) {
+        throw unknownShape(statement);
+      }
+    }
+    if (adds.isEmpty()) {
+      throw unknownShape(statement);
+    }
+    if (!sharded(table, "an ALTER")) {
+      return List.of("ALTER TABLE " + database + "." + table + " " + clauses);
+    }
+    return List.of(
+        "ALTER TABLE "
+            + database
+            + "."
+            + localName(table)
+            + " ON CLUSTER "
+            + cluster
+            + " "
+            + clauses,
+        "ALTER TABLE "
+            + database
+            + "."
+            + table
+            + " ON CLUSTER "
+            + cluster
+            + " "
+            + String.join(", ", adds));
+  }
+
+  /** The comma-separated clauses of an ALTER, split outside parentheses. */
+  static List<String> topLevelClauses(String clauses) {
+    List<String> result = new ArrayList<>();
+    int depth = 0;
+    int start = 0;
+    for (int i = 0; i < clauses.length(); i++) {
+      char c = clauses.charAt(i);
+      if (c == '(') {
+        depth++;
+      } else if (c == ')') {
+        depth--;
+      } else if (c == ',' && depth == 0) {
+        result.add(clauses.substring(start, i).strip());
+        start = i + 1;
+      }
+    }
+    result.add(clauses.substring(start).strip());
+    return result;
   }
 
   private List<String> createTable(Matcher m) {
@@ -162,13 +255,24 @@ public final class ClusterDdl {
 
   /** The table on each node that holds what {@code table} holds: the local one if sharded. */
   private String onNode(String table) {
+    return database + "." + (sharded(table, "a materialized view") ? localName(table) : table);
+  }
+
+  private String known(String table, String statement) {
+    sharded(table, statement);
+    return table;
+  }
+
+  /** Whether {@code table}, which an earlier migration created, is sharded. */
+  private boolean sharded(String table, String statement) {
     Boolean byAccount = sharded.get(table);
     if (byAccount == null) {
       throw new IllegalArgumentException(
-          "a materialized view names table "
+          statement
+              + " names table "
               + table
               + ", which no earlier migration creates: the cluster layout cannot place it");
     }
-    return database + "." + (byAccount ? localName(table) : table);
+    return byAccount;
   }
 }

@@ -7,6 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,8 +20,16 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The folder holds an {@code index.txt} listing the files ({@code 001_usage_daily.sql}, ...),
  * because a folder inside a jar cannot be listed reliably. The files are written for a single node;
- * the cluster layout derives its statements from them ({@link ClusterDdl}). Every statement must be
- * idempotent ({@code IF NOT EXISTS}), so a migration interrupted half-way is simply run again.
+ * the cluster layout derives its statements from them ({@link ClusterDdl}).
+ *
+ * <p>A migration is recorded once all its statements ran, so one interrupted half-way runs again
+ * from its first statement: every statement must be safe to repeat. CREATE statements say {@code IF
+ * NOT EXISTS}. ClickHouse 18.16 has no {@code ADD COLUMN IF NOT EXISTS}, so an {@code ALTER TABLE t
+ * ADD COLUMN c ...} is skipped here when {@code t} already has every column it adds ({@code
+ * system.columns}; with {@code ON CLUSTER}, on one replica of every shard, through {@code
+ * cluster()}): its other clauses (e.g. {@code MODIFY ORDER BY}) ran with it, as one ALTER. An
+ * {@code INSERT ... SELECT} must insert rows that collapse with the copies a repetition adds (a
+ * ReplacingMergeTree with them in its sorting key).
  */
 public final class Migrations {
 
@@ -36,6 +46,11 @@ public final class Migrations {
           + TABLE
           + " (version UInt32, name String, applied_at DateTime DEFAULT now(),"
           + " cluster String DEFAULT '') ENGINE = MergeTree ORDER BY version";
+
+  private static final Pattern ALTER_TABLE =
+      Pattern.compile(
+          "ALTER TABLE (?:(\\w+)\\.)?(\\w+)(?: ON CLUSTER (\\w+))? (.*)", Pattern.DOTALL);
+  private static final Pattern ADD_COLUMN = Pattern.compile("ADD COLUMN (\\w+)\\s");
 
   /** One migration file: its number, its file name and its single-node statements. */
   public record Migration(int version, String name, List<String> statements) {}
@@ -155,7 +170,13 @@ public final class Migrations {
     List<String> applied = new ArrayList<>();
     for (Migration migration : plan.missing()) {
       for (String statement : migration.statements()) {
-        executeIn(clickHouse, statement);
+        if (columnsAlreadyAdded(clickHouse, statement)) {
+          LOG.info("skipped, as its columns exist already: {}", statement);
+        } else if (statement.startsWith("INSERT")) {
+          clickHouse.execute(statement, plan.layout().insertSettings());
+        } else {
+          executeIn(clickHouse, statement);
+        }
       }
       record(clickHouse, plan, migration);
       LOG.info(
@@ -186,6 +207,66 @@ public final class Migrations {
         plan.layout().isCluster()
             ? Map.of("insert_quorum", Integer.toString(plan.clusterNodes()))
             : Map.of());
+  }
+
+  /**
+   * Whether {@code statement} is an {@code ALTER TABLE ... ADD COLUMN} whose table has every column
+   * it adds, on this node, or with {@code ON CLUSTER} on one replica of every shard. Partly added
+   * columns (an ALTER ON CLUSTER that failed on some nodes) are not skipped: the statement runs
+   * again, adds them where missing and fails where present, and the next run skips it.
+   */
+  static boolean columnsAlreadyAdded(ClickHouse clickHouse, String statement) {
+    Matcher alter = ALTER_TABLE.matcher(statement);
+    if (!alter.matches()) {
+      return false;
+    }
+    List<String> added = addedColumns(alter.group(4));
+    if (added.isEmpty()) {
+      return false;
+    }
+    String database = alter.group(1) == null ? clickHouse.database() : alter.group(1);
+    String cluster = alter.group(3);
+    String where =
+        " WHERE database = "
+            + SqlLiteral.string(database)
+            + " AND table = "
+            + SqlLiteral.string(alter.group(2))
+            + " AND name IN ("
+            + String.join(", ", added.stream().map(SqlLiteral::string).toList())
+            + ")";
+    long places =
+        cluster == null
+            ? 1
+            : clickHouse
+                .querySystem(
+                    "SELECT uniqExact(shard_num) AS shards FROM system.clusters WHERE cluster = "
+                        + SqlLiteral.string(cluster))
+                .get(0)
+                .get("shards")
+                .asLong();
+    String columns =
+        cluster == null
+            ? "system.columns"
+            : "cluster(" + SqlLiteral.string(cluster) + ", 'system', 'columns')";
+    long found =
+        clickHouse
+            .querySystem("SELECT count() AS found FROM " + columns + where)
+            .get(0)
+            .get("found")
+            .asLong();
+    return found == places * added.size();
+  }
+
+  /** The columns the ADD COLUMN clauses of an ALTER add. */
+  static List<String> addedColumns(String clauses) {
+    List<String> columns = new ArrayList<>();
+    for (String clause : ClusterDdl.topLevelClauses(clauses)) {
+      Matcher add = ADD_COLUMN.matcher(clause);
+      if (add.lookingAt()) {
+        columns.add(add.group(1));
+      }
+    }
+    return columns;
   }
 
   /** CREATE DATABASE runs outside the database it creates. */

@@ -102,9 +102,87 @@ class ClusterDdlTest {
   void aStatementOfAnUnknownShapeIsRefusedRatherThanRunOnOneNode() {
     IllegalArgumentException e =
         assertThrows(
-            IllegalArgumentException.class,
-            () -> ddl.of("ALTER TABLE usage_daily ADD COLUMN x UInt8"));
+            IllegalArgumentException.class, () -> ddl.of("ALTER TABLE usage_daily DROP COLUMN x"));
     assertTrue(e.getMessage().contains("extend ClusterDdl"), e.getMessage());
+  }
+
+  @Test
+  void anAlterAddingAKeyColumnRunsWholeOnTheLocalTablesAndOnlyItsAddColumnOnTheDistributedOne() {
+    ddl.of(
+        "CREATE TABLE IF NOT EXISTS usage_daily (account_id String, date Date) ENGINE ="
+            + " ReplacingMergeTree ORDER BY (account_id, date)");
+    assertEquals(
+        List.of(
+            "ALTER TABLE th.usage_daily_local ON CLUSTER prod ADD COLUMN workspace_id String AFTER"
+                + " account_id, MODIFY ORDER BY (account_id, date, workspace_id)",
+            "ALTER TABLE th.usage_daily ON CLUSTER prod ADD COLUMN workspace_id String AFTER"
+                + " account_id"),
+        ddl.of(
+            "ALTER TABLE usage_daily ADD COLUMN workspace_id String AFTER account_id,"
+                + " MODIFY ORDER BY (account_id, date, workspace_id)"));
+  }
+
+  @Test
+  void anAlterOfATableOnEveryNodeRunsOnceAndZooKeeperCarriesItToEveryReplica() {
+    ddl.of(
+        "CREATE TABLE IF NOT EXISTS stream_generations (shard_base UInt16) ENGINE = MergeTree"
+            + " ORDER BY shard_base");
+    assertEquals(
+        List.of(
+            "ALTER TABLE th.stream_generations ADD COLUMN note String DEFAULT 'x', ADD COLUMN n"
+                + " UInt8"),
+        ddl.of(
+            "ALTER TABLE stream_generations ADD COLUMN note String DEFAULT 'x', ADD COLUMN n"
+                + " UInt8"));
+  }
+
+  @Test
+  void anAlterOfAnotherKindOrOfAnUnknownTableIsRefused() {
+    ddl.of(
+        "CREATE TABLE IF NOT EXISTS usage_daily (account_id String) ENGINE = MergeTree ORDER BY"
+            + " account_id");
+    for (String statement :
+        List.of(
+            "ALTER TABLE usage_daily MODIFY ORDER BY (account_id)",
+            "ALTER TABLE usage_daily ADD COLUMN x UInt8, DROP COLUMN y",
+            "ALTER TABLE usage_daily ADD INDEX i x TYPE minmax GRANULARITY 1")) {
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> ddl.of(statement));
+      assertTrue(e.getMessage().contains("extend ClusterDdl"), e.getMessage());
+    }
+    IllegalArgumentException unknown =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> ddl.of("ALTER TABLE elsewhere ADD COLUMN x UInt8"));
+    assertTrue(unknown.getMessage().contains("elsewhere"), unknown.getMessage());
+  }
+
+  @Test
+  void anInsertSelectRunsOnceThroughTheDistributedTables() {
+    ddl.of(
+        "CREATE TABLE IF NOT EXISTS usage_daily (account_id String) ENGINE = MergeTree ORDER BY"
+            + " account_id");
+    ddl.of(
+        "CREATE TABLE IF NOT EXISTS workspaces (account_id String, workspace_id String) ENGINE ="
+            + " ReplacingMergeTree ORDER BY (account_id, workspace_id)");
+    assertEquals(
+        List.of(
+            "INSERT INTO th.workspaces SELECT DISTINCT account_id, 'default' FROM th.usage_daily"),
+        ddl.of("INSERT INTO workspaces SELECT DISTINCT account_id, 'default' FROM usage_daily"));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> ddl.of("INSERT INTO workspaces SELECT account_id, 'x' FROM elsewhere"));
+  }
+
+  @Test
+  void theClausesOfAnAlterSplitOutsideParentheses() {
+    assertEquals(
+        List.of("ADD COLUMN a Decimal(38, 12)", "MODIFY ORDER BY (x, y)"),
+        ClusterDdl.topLevelClauses("ADD COLUMN a Decimal(38, 12), MODIFY ORDER BY (x, y)"));
+    assertEquals(
+        List.of("workspace_id"),
+        Migrations.addedColumns(
+            "ADD COLUMN workspace_id String AFTER account_id, MODIFY ORDER BY (a, workspace_id)"));
   }
 
   @Test
@@ -113,7 +191,11 @@ class ClusterDdlTest {
     for (Migrations.Migration migration : Migrations.tallyhouseTables()) {
       migration.statements().forEach(s -> all.addAll(ddl.of(s)));
     }
-    assertTrue(all.stream().allMatch(s -> s.contains(" ON CLUSTER prod ")), String.join("\n", all));
+    // Every statement but the one INSERT ... SELECT runs on every node.
+    assertEquals(
+        List.of(
+            "INSERT INTO th.workspaces SELECT DISTINCT account_id, 'default' FROM th.usage_daily"),
+        all.stream().filter(s -> !s.contains(" ON CLUSTER prod ")).toList());
     assertEquals(
         List.of(
             "usage_daily_local",
@@ -125,9 +207,19 @@ class ClusterDdlTest {
             "usage_daily_changes_local",
             "usage_daily_changes",
             "usage_daily_changes_mv",
-            "stream_generations"),
+            "stream_generations",
+            "usage_daily_local",
+            "usage_daily",
+            "usage_events_local",
+            "usage_events",
+            "workspaces_local",
+            "workspaces",
+            "workspaces"),
         all.stream()
-            .map(s -> s.split("\\s+")[s.startsWith("CREATE MATERIALIZED") ? 6 : 5])
+            .map(
+                s ->
+                    s.split("\\s+")[
+                        s.startsWith("CREATE MATERIALIZED") ? 6 : s.startsWith("CREATE") ? 5 : 2])
             .map(name -> name.substring("th.".length()))
             .toList());
   }
