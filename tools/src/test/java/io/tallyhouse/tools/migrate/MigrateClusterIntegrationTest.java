@@ -84,7 +84,9 @@ class MigrateClusterIntegrationTest {
                 "usage_daily_changes_mv:MaterializedView",
                 "usage_daily_local:ReplicatedReplacingMergeTree",
                 "usage_events:Distributed",
-                "usage_events_local:ReplicatedReplacingMergeTree"),
+                "usage_events_local:ReplicatedReplacingMergeTree",
+                "workspaces:Distributed",
+                "workspaces_local:ReplicatedReplacingMergeTree"),
             clickHouse
                 .querySystem(
                     "SELECT name, engine FROM system.tables WHERE database = "

@@ -56,7 +56,7 @@ class MigrateCommandIntegrationTest {
       assertTrue(first.out().contains("applied " + migration.name() + "\n"), first.toString());
     }
     assertTrue(
-        first.out().endsWith("is at 005_stream_generations.sql: applied 5 migration(s)\n"),
+        first.out().endsWith("is at 006_workspaces.sql: applied 6 migration(s)\n"),
         first.toString());
     assertEquals(
         List.of(
@@ -66,7 +66,8 @@ class MigrateCommandIntegrationTest {
             "usage_daily",
             "usage_daily_changes",
             "usage_daily_changes_mv",
-            "usage_events"),
+            "usage_events",
+            "workspaces"),
         tables());
     assertEquals(SchemaLayout.SINGLE_NODE, SchemaVersion.require(clickHouse));
 
@@ -77,10 +78,10 @@ class MigrateCommandIntegrationTest {
             + name
             + " at "
             + ch.httpUrl()
-            + " (single node) is at 005_stream_generations.sql: nothing to apply\n",
+            + " (single node) is at 006_workspaces.sql: nothing to apply\n",
         again.out());
     assertEquals(
-        5, clickHouse.query("SELECT version FROM schema_migrations").size(), "recorded once each");
+        6, clickHouse.query("SELECT version FROM schema_migrations").size(), "recorded once each");
   }
 
   @Test
@@ -124,11 +125,14 @@ class MigrateCommandIntegrationTest {
     Run upgrade = Cli.run(env, "migrate");
     assertEquals(ExitCodes.OK, upgrade.code(), upgrade.toString());
     assertTrue(
-        upgrade.out().startsWith("applied 005_stream_generations.sql\n"), upgrade.toString());
+        upgrade
+            .out()
+            .startsWith("applied 005_stream_generations.sql\napplied 006_workspaces.sql\n"),
+        upgrade.toString());
     assertEquals(before, totals(), "the rows counted before the upgrade are untouched");
     assertEquals(SchemaLayout.SINGLE_NODE, SchemaVersion.require(clickHouse));
     assertEquals(
-        List.of("", "", "", "", ""),
+        List.of("", "", "", "", "", ""),
         clickHouse.query("SELECT cluster FROM schema_migrations ORDER BY version").stream()
             .map(row -> row.get("cluster").asText())
             .toList(),
