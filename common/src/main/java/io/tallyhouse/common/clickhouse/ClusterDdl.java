@@ -26,12 +26,18 @@ import java.util.regex.Pattern;
  *   <li>a materialized view: created on every node over the local tables, so each shard's view sees
  *       the inserts its own shard receives;
  *   <li>{@code ALTER TABLE t ADD COLUMN ... [, MODIFY ORDER BY ...]} of a sharded table: the whole
- *       ALTER on {@code t_local} ON CLUSTER (ClickHouse runs an ALTER of a Replicated table once
- *       per shard and ZooKeeper carries it to the shard's other replicas), then the ADD COLUMN
- *       clauses alone on the Distributed table ON CLUSTER (it has no sorting key, and is a table of
- *       its own on every node). Of a table replicated to every node: the ALTER once, without ON
- *       CLUSTER, since all its replicas share one ZooKeeper path and a run per shard would add the
- *       column twice;
+ *       ALTER on {@code t_local}. An ALTER of a Replicated table runs on one replica of each shard,
+ *       and ZooKeeper carries it to the shard's other replicas (the replica that runs it waits for
+ *       them): ON CLUSTER does that for ADD COLUMN, but 18.16's distributed DDL refuses MODIFY
+ *       ORDER BY ("Unsupported type of ALTER query"), so such an ALTER comes without ON CLUSTER and
+ *       {@link Migrations} runs it on one node of every shard ({@link #onEveryShard}). The
+ *       Distributed table {@code t} then gets the new columns by being dropped and created again
+ *       over {@code t_local} ON CLUSTER: 18.16 refuses an ALTER ON CLUSTER of a table that is not
+ *       replicated on a cluster of replicated shards ("isn't replicated, but shard #1 is
+ *       replicated"), and a Distributed table holds no rows of its own (the writers insert
+ *       synchronously), only the columns it lets readers and writers name. Of a table replicated to
+ *       every node: the ALTER once, without ON CLUSTER, since all its replicas share one ZooKeeper
+ *       path and a run per shard would add the column twice;
  *   <li>{@code INSERT INTO t SELECT ...}: once, on the node migrate talks to, through the
  *       Distributed tables (which spread the rows over the shards by account), never ON CLUSTER,
  *       which would insert them once per node.
@@ -56,6 +62,8 @@ public final class ClusterDdl {
       Pattern.compile("ALTER TABLE (\\w+) (.*)", Pattern.DOTALL);
   private static final Pattern INSERT_SELECT =
       Pattern.compile("INSERT INTO (\\w+)(\\s+SELECT\\s.*?\\sFROM\\s+)(\\w+)(.*)", Pattern.DOTALL);
+  private static final Pattern LOCAL_ALTER =
+      Pattern.compile("ALTER TABLE \\w+\\.\\w+_local (.*)", Pattern.DOTALL);
   private static final String ADD_COLUMN = "ADD COLUMN ";
   private static final String MODIFY_ORDER_BY = "MODIFY ORDER BY ";
   private static final Pattern ACCOUNT_COLUMN =
@@ -125,37 +133,41 @@ public final class ClusterDdl {
   }
 
   private List<String> alter(String table, String clauses, String statement) {
-    List<String> adds = new ArrayList<>();
-    for (String clause : topLevelClauses(clauses)) {
+    int adds = 0;
+    List<String> all = topLevelClauses(clauses);
+    for (String clause : all) {
       if (clause.startsWith(ADD_COLUMN)) {
-        adds.add(clause);
+        adds++;
       } else if (!clause.startsWith(MODIFY_ORDER_BY)) {
         throw unknownShape(statement);
       }
     }
-    if (adds.isEmpty()) {
+    if (adds == 0) {
       throw unknownShape(statement);
     }
     if (!sharded(table, "an ALTER")) {
       return List.of("ALTER TABLE " + database + "." + table + " " + clauses);
     }
+    boolean distributedDdl = adds == all.size();
     return List.of(
         "ALTER TABLE "
             + database
             + "."
             + localName(table)
-            + " ON CLUSTER "
-            + cluster
+            + (distributedDdl ? " ON CLUSTER " + cluster : "")
             + " "
             + clauses,
-        "ALTER TABLE "
-            + database
-            + "."
-            + table
-            + " ON CLUSTER "
-            + cluster
-            + " "
-            + String.join(", ", adds));
+        "DROP TABLE IF EXISTS " + database + "." + table + " ON CLUSTER " + cluster,
+        distributed(table));
+  }
+
+  /**
+   * Whether {@code statement} (of this class) runs on one node of every shard: an ALTER of a
+   * sharded table's local table that ON CLUSTER cannot carry.
+   */
+  public static boolean onEveryShard(String statement) {
+    Matcher alter = LOCAL_ALTER.matcher(statement);
+    return alter.matches() && !alter.group(1).startsWith("ON CLUSTER ");
   }
 
   /** The comma-separated clauses of an ALTER, split outside parentheses. */
@@ -207,23 +219,29 @@ public final class ClusterDdl {
             "{replica}",
             arguments,
             rest),
-        "CREATE TABLE IF NOT EXISTS "
-            + database
-            + "."
-            + name
-            + " ON CLUSTER "
-            + cluster
-            + " AS "
-            + database
-            + "."
-            + local
-            + " ENGINE = Distributed("
-            + cluster
-            + ", "
-            + database
-            + ", "
-            + local
-            + ", cityHash64(account_id))");
+        distributed(name));
+  }
+
+  /** The Distributed table {@code name} over {@code <name>_local}, on every node. */
+  private String distributed(String name) {
+    String local = localName(name);
+    return "CREATE TABLE IF NOT EXISTS "
+        + database
+        + "."
+        + name
+        + " ON CLUSTER "
+        + cluster
+        + " AS "
+        + database
+        + "."
+        + local
+        + " ENGINE = Distributed("
+        + cluster
+        + ", "
+        + database
+        + ", "
+        + local
+        + ", cityHash64(account_id))";
   }
 
   private String create(

@@ -1,8 +1,10 @@
 package io.tallyhouse.common.clickhouse;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -162,20 +164,49 @@ public final class Migrations {
     return new Plan(layout, preparation, missing, nodes);
   }
 
-  /** Runs {@code plan}; returns the names of the migrations applied. */
+  /**
+   * Runs {@code plan}; returns the names of the migrations applied. A statement for one node of
+   * every shard ({@link ClusterDdl#onEveryShard}) runs on the first replica of each shard, reached
+   * at the host {@code system.clusters} names and the scheme and port of {@code clickHouse}'s URL.
+   */
   public static List<String> apply(ClickHouse clickHouse, Plan plan) {
+    return apply(clickHouse, plan, List.of());
+  }
+
+  /**
+   * As {@link #apply(ClickHouse, Plan)}, with {@code shardUrls} the HTTP URLs of one node of every
+   * shard (when the nodes do not all listen on the entry node's port). Refuses
+   * (IllegalStateException), before changing anything, nodes that are not one of every shard.
+   */
+  public static List<String> apply(ClickHouse clickHouse, Plan plan, List<String> shardUrls) {
+    boolean perShard =
+        plan.missing().stream()
+            .flatMap(m -> m.statements().stream())
+            .anyMatch(ClusterDdl::onEveryShard);
+    List<ClickHouse> shards =
+        perShard ? shardNodes(clickHouse, plan.layout(), shardUrls) : List.of();
+    try {
+      return applyWith(clickHouse, plan, shards);
+    } finally {
+      shards.forEach(ClickHouse::close);
+    }
+  }
+
+  private static List<String> applyWith(ClickHouse clickHouse, Plan plan, List<ClickHouse> shards) {
     for (String statement : plan.preparation()) {
       executeIn(clickHouse, statement);
     }
     List<String> applied = new ArrayList<>();
     for (Migration migration : plan.missing()) {
       for (String statement : migration.statements()) {
-        if (columnsAlreadyAdded(clickHouse, statement)) {
-          LOG.info("skipped, as its columns exist already: {}", statement);
+        if (ClusterDdl.onEveryShard(statement)) {
+          for (ClickHouse shard : shards) {
+            executeUnlessAdded(shard, statement);
+          }
         } else if (statement.startsWith("INSERT")) {
           clickHouse.execute(statement, plan.layout().insertSettings());
         } else {
-          executeIn(clickHouse, statement);
+          executeUnlessAdded(clickHouse, statement);
         }
       }
       record(clickHouse, plan, migration);
@@ -207,6 +238,93 @@ public final class Migrations {
         plan.layout().isCluster()
             ? Map.of("insert_quorum", Integer.toString(plan.clusterNodes()))
             : Map.of());
+  }
+
+  private static void executeUnlessAdded(ClickHouse clickHouse, String statement) {
+    if (columnsAlreadyAdded(clickHouse, statement)) {
+      LOG.info(
+          "skipped on {}, as its columns exist already: {}", clickHouse.config().url(), statement);
+    } else {
+      executeIn(clickHouse, statement);
+    }
+  }
+
+  /**
+   * Clients of one node of every shard of {@code layout}'s cluster: at {@code urls}, or else at the
+   * host of each shard's first replica with the scheme and port of {@code entry}'s URL. Each node
+   * must say it belongs to another shard, and all shards must be there.
+   */
+  private static List<ClickHouse> shardNodes(
+      ClickHouse entry, SchemaLayout layout, List<String> urls) {
+    String cluster = SqlLiteral.string(layout.cluster());
+    List<String> chosen = new ArrayList<>(urls);
+    URI entryUrl = URI.create(entry.config().url());
+    List<Integer> expected = new ArrayList<>();
+    for (JsonNode row :
+        entry.querySystem(
+            "SELECT shard_num, host_name FROM system.clusters WHERE cluster = "
+                + cluster
+                + " AND replica_num = 1 ORDER BY shard_num")) {
+      expected.add(row.get("shard_num").asInt());
+      if (urls.isEmpty()) {
+        chosen.add(
+            entryUrl.getScheme()
+                + "://"
+                + row.get("host_name").asText()
+                + ":"
+                + entryUrl.getPort());
+      }
+    }
+    List<ClickHouse> nodes = new ArrayList<>();
+    List<Integer> found = new ArrayList<>();
+    List<String> problems = new ArrayList<>();
+    for (String url : chosen) {
+      ClickHouseConfig config = entry.config();
+      ClickHouse node =
+          new ClickHouse(
+              new ClickHouseConfig(
+                  url,
+                  config.user(),
+                  config.password(),
+                  config.database(),
+                  config.timeout(),
+                  config.caCertificate()));
+      nodes.add(node);
+      try {
+        List<JsonNode> own =
+            node.querySystem(
+                "SELECT DISTINCT shard_num FROM system.clusters WHERE cluster = "
+                    + cluster
+                    + " AND is_local = 1");
+        if (own.size() != 1) {
+          problems.add(url + " is not a node of cluster " + layout.cluster());
+        } else {
+          found.add(own.get(0).get("shard_num").asInt());
+        }
+      } catch (ClickHouseException e) {
+        problems.add(url + " does not answer: " + e.getMessage());
+      }
+    }
+    if (problems.isEmpty() && !found.stream().sorted().toList().equals(expected)) {
+      problems.add(
+          "the nodes are of shards "
+              + found
+              + ", but cluster "
+              + layout.cluster()
+              + " has "
+              + expected);
+    }
+    if (!problems.isEmpty()) {
+      nodes.forEach(ClickHouse::close);
+      throw new IllegalStateException(
+          "a migration alters the sorting key of sharded tables, which ClickHouse 18.16 runs on"
+              + " one node of every shard, not ON CLUSTER; the nodes "
+              + chosen
+              + " are not one of every shard: "
+              + String.join("; ", problems)
+              + " (name one node of every shard with --shard-url)");
+    }
+    return nodes;
   }
 
   /**

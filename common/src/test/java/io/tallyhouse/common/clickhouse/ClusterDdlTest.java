@@ -1,6 +1,7 @@
 package io.tallyhouse.common.clickhouse;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -107,19 +108,41 @@ class ClusterDdlTest {
   }
 
   @Test
-  void anAlterAddingAKeyColumnRunsWholeOnTheLocalTablesAndOnlyItsAddColumnOnTheDistributedOne() {
+  void anAlterAddingAKeyColumnRunsOnTheLocalTablesAndTheDistributedOneIsCreatedAgainOverThem() {
     ddl.of(
         "CREATE TABLE IF NOT EXISTS usage_daily (account_id String, date Date) ENGINE ="
             + " ReplacingMergeTree ORDER BY (account_id, date)");
     assertEquals(
         List.of(
-            "ALTER TABLE th.usage_daily_local ON CLUSTER prod ADD COLUMN workspace_id String AFTER"
+            "ALTER TABLE th.usage_daily_local ADD COLUMN workspace_id String AFTER"
                 + " account_id, MODIFY ORDER BY (account_id, date, workspace_id)",
-            "ALTER TABLE th.usage_daily ON CLUSTER prod ADD COLUMN workspace_id String AFTER"
-                + " account_id"),
+            "DROP TABLE IF EXISTS th.usage_daily ON CLUSTER prod",
+            "CREATE TABLE IF NOT EXISTS th.usage_daily ON CLUSTER prod AS th.usage_daily_local"
+                + " ENGINE = Distributed(prod, th, usage_daily_local, cityHash64(account_id))"),
         ddl.of(
             "ALTER TABLE usage_daily ADD COLUMN workspace_id String AFTER account_id,"
                 + " MODIFY ORDER BY (account_id, date, workspace_id)"));
+  }
+
+  @Test
+  void anAlterAddingAColumnAloneRunsOnClusterOnTheLocalTables() {
+    ddl.of(
+        "CREATE TABLE IF NOT EXISTS usage_events (account_id String) ENGINE = MergeTree ORDER BY"
+            + " account_id");
+    List<String> statements =
+        ddl.of("ALTER TABLE usage_events ADD COLUMN w String DEFAULT 'default' AFTER account_id");
+    assertEquals(
+        List.of(
+            "ALTER TABLE th.usage_events_local ON CLUSTER prod ADD COLUMN w String DEFAULT"
+                + " 'default' AFTER account_id",
+            "DROP TABLE IF EXISTS th.usage_events ON CLUSTER prod",
+            "CREATE TABLE IF NOT EXISTS th.usage_events ON CLUSTER prod AS th.usage_events_local"
+                + " ENGINE = Distributed(prod, th, usage_events_local, cityHash64(account_id))"),
+        statements);
+    assertFalse(ClusterDdl.onEveryShard(statements.get(0)));
+    assertFalse(ClusterDdl.onEveryShard(statements.get(1)));
+    assertFalse(ClusterDdl.onEveryShard(statements.get(2)));
+    assertTrue(ClusterDdl.onEveryShard("ALTER TABLE th.usage_daily_local ADD COLUMN w String"));
   }
 
   @Test
@@ -191,11 +214,14 @@ class ClusterDdlTest {
     for (Migrations.Migration migration : Migrations.tallyhouseTables()) {
       migration.statements().forEach(s -> all.addAll(ddl.of(s)));
     }
-    // Every statement but the one INSERT ... SELECT runs on every node.
+    // Every statement runs on every node but the one INSERT ... SELECT, and the ALTER that adds
+    // a key column (one node of every shard, see ClusterDdl).
+    List<String> notOnCluster = all.stream().filter(s -> !s.contains(" ON CLUSTER prod")).toList();
+    assertEquals(2, notOnCluster.size(), String.join("\n", notOnCluster));
+    assertTrue(ClusterDdl.onEveryShard(notOnCluster.get(0)), notOnCluster.get(0));
     assertEquals(
-        List.of(
-            "INSERT INTO th.workspaces SELECT DISTINCT account_id, 'default' FROM th.usage_daily"),
-        all.stream().filter(s -> !s.contains(" ON CLUSTER prod ")).toList());
+        "INSERT INTO th.workspaces SELECT DISTINCT account_id, 'default' FROM th.usage_daily",
+        notOnCluster.get(1));
     assertEquals(
         List.of(
             "usage_daily_local",
@@ -210,7 +236,9 @@ class ClusterDdlTest {
             "stream_generations",
             "usage_daily_local",
             "usage_daily",
+            "usage_daily",
             "usage_events_local",
+            "usage_events",
             "usage_events",
             "workspaces_local",
             "workspaces",
@@ -219,7 +247,9 @@ class ClusterDdlTest {
             .map(
                 s ->
                     s.split("\\s+")[
-                        s.startsWith("CREATE MATERIALIZED") ? 6 : s.startsWith("CREATE") ? 5 : 2])
+                        s.startsWith("CREATE MATERIALIZED")
+                            ? 6
+                            : s.startsWith("CREATE") ? 5 : s.startsWith("DROP") ? 4 : 2])
             .map(name -> name.substring("th.".length()))
             .toList());
   }

@@ -13,6 +13,7 @@ import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.tools.ExitCodes;
 import io.tallyhouse.tools.Unavailable;
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -59,6 +60,16 @@ public final class MigrateCommand implements Callable<Integer> {
   String cluster;
 
   @Option(
+      names = "--shard-url",
+      paramLabel = "URL",
+      description =
+          "with --cluster: the HTTP URL of one node of every shard (repeat it per shard), for a"
+              + " migration that changes the sorting key of sharded tables, which ClickHouse 18.16"
+              + " cannot run ON CLUSTER; default: each shard's first replica in remote_servers, on"
+              + " the port of CLICKHOUSE_URL")
+  List<String> shardUrls = new ArrayList<>();
+
+  @Option(
       names = "--dry-run",
       description = "prints what would be applied, with its statements, and changes nothing")
   boolean dryRun;
@@ -86,6 +97,9 @@ public final class MigrateCommand implements Callable<Integer> {
     try {
       config = ServiceMain.read(env, MigrateCommand::settings);
       layout = cluster == null ? SchemaLayout.SINGLE_NODE : SchemaLayout.cluster(cluster);
+      if (cluster == null && !shardUrls.isEmpty()) {
+        throw new IllegalArgumentException("--shard-url needs --cluster");
+      }
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
@@ -114,7 +128,12 @@ public final class MigrateCommand implements Callable<Integer> {
                 + "; nothing was changed (--dry-run)");
         return ExitCodes.OK;
       }
-      List<String> applied = Migrations.apply(clickHouse, plan);
+      List<String> applied;
+      try {
+        applied = Migrations.apply(clickHouse, plan, shardUrls);
+      } catch (IllegalStateException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage());
+      }
       applied.forEach(name -> out.println("applied " + name));
       out.println(where + " is at " + latest + ": applied " + applied.size() + " migration(s)");
       return ExitCodes.OK;

@@ -61,7 +61,20 @@ class MigrateClusterIntegrationTest {
 
   @Test
   void migrateCreatesTheClusterSchemaThatEveryNodeAndTheWritersAgreeWith() throws Exception {
-    Run created = Cli.run(env(cluster.node(1, 1)), "migrate", "--cluster", CLUSTER);
+    // The nodes listen on ports of their own, so the default (each shard's first replica on the
+    // entry node's port) reaches shard 1 twice: refused before anything changes.
+    Run unreachable = Cli.run(env(cluster.node(1, 1)), "migrate", "--cluster", CLUSTER);
+    assertEquals(ExitCodes.USAGE, unreachable.code(), unreachable.toString());
+    assertTrue(unreachable.err().contains("--shard-url"), unreachable.toString());
+    try (ClickHouse entry = client(cluster.node(1, 1))) {
+      assertTrue(
+          entry
+              .querySystem("SELECT name FROM system.databases WHERE name = '" + DATABASE + "'")
+              .isEmpty(),
+          "nothing created");
+    }
+
+    Run created = migrateCluster(cluster.node(1, 1), DATABASE);
     assertEquals(ExitCodes.OK, created.code(), created.toString());
     for (Migration migration : Migrations.tallyhouseTables()) {
       assertTrue(created.out().contains("applied " + migration.name() + "\n"), created.toString());
@@ -147,6 +160,53 @@ class MigrateClusterIntegrationTest {
     both.retainAll(shard2);
     assertTrue(both.isEmpty(), "accounts on both shards: " + both);
     assertEquals(expected.keySet(), union(shard1, shard2));
+  }
+
+  @Test
+  void aClusterWithUsageIsMigratedTo006AfterAnInterruptedAttemptAndKeepsEveryTotal()
+      throws Exception {
+    String database = "th_upgrade";
+    ClickHouseServer entry = cluster.node(1, 1);
+    try (ClickHouse clickHouse = client(entry, database)) {
+      UpgradeScenario scenario = new UpgradeScenario(clickHouse, SchemaLayout.cluster(CLUSTER));
+      scenario.migrateTo005();
+      scenario.writeRowsOfBeforeTheUpgrade();
+      String before = scenario.expectedTotals();
+      UpgradeScenario.awaitEquals("the fixture sums as computed", before, scenario::totals);
+
+      // A first migrate that stopped after 006's first statement (the ALTER of the local tables)
+      // had run on shard 1 only.
+      clickHouse.execute(scenario.statementsOf006().get(0));
+
+      Run upgrade = migrateCluster(entry, database);
+      assertEquals(ExitCodes.OK, upgrade.code(), upgrade.toString());
+      assertTrue(upgrade.out().startsWith("applied 006_workspaces.sql\n"), upgrade.toString());
+      List<ClickHouse> readers =
+          cluster.nodes().stream().map(node -> client(node, database)).toList();
+      try {
+        MigrationUpgradeIntegrationTest.assertUpgraded(
+            scenario,
+            readers.stream()
+                .map(reader -> new UpgradeScenario(reader, SchemaLayout.cluster(CLUSTER)))
+                .toList(),
+            before);
+      } finally {
+        readers.forEach(ClickHouse::close);
+      }
+    }
+  }
+
+  /** `tallyhouse migrate --cluster` through {@code entry}, naming a node of every shard. */
+  private static Run migrateCluster(ClickHouseServer entry, String database) {
+    return Cli.run(
+        UpgradeScenario.env(entry.httpUrl(), entry.user(), entry.password(), database),
+        "migrate",
+        "--cluster",
+        CLUSTER,
+        "--shard-url",
+        cluster.node(1, 2).httpUrl(),
+        "--shard-url",
+        cluster.node(2, 1).httpUrl());
   }
 
   /** Waits for {@code actual} to equal {@code expected}, then asserts it (showing both if not). */
@@ -279,8 +339,12 @@ class MigrateClusterIntegrationTest {
   }
 
   private static ClickHouse client(ClickHouseServer node) {
+    return client(node, DATABASE);
+  }
+
+  private static ClickHouse client(ClickHouseServer node, String database) {
     return new ClickHouse(
-        new ClickHouseConfig(node.httpUrl(), node.user(), node.password(), DATABASE));
+        new ClickHouseConfig(node.httpUrl(), node.user(), node.password(), database));
   }
 
   private static Map<String, String> env(ClickHouseServer node) {

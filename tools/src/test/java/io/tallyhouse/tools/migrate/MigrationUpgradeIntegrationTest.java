@@ -65,7 +65,7 @@ class MigrationUpgradeIntegrationTest {
     Migration again = new Migration(6, "006_workspaces.sql", statements);
     Migrations.apply(clickHouse, new Plan(SchemaLayout.SINGLE_NODE, List.of(), List.of(again), 1));
 
-    assertUpgraded(scenario, before);
+    assertUpgraded(scenario, List.of(scenario), before);
     assertEquals(
         "(account_id, date, api_key_hash, user_id, endpoint_id, model, model_permaslug,"
             + " provider_name, shard, workspace_id)",
@@ -82,33 +82,35 @@ class MigrationUpgradeIntegrationTest {
   }
 
   /**
-   * What 006 must leave of {@code scenario}'s rows, and how rows written after it count; shared
-   * with the cluster test.
+   * What 006 must leave of {@code writer}'s rows, read through each of {@code readers} (every node
+   * of a cluster), and how rows written after it count; shared with the cluster test.
    */
-  static void assertUpgraded(UpgradeScenario scenario, String before) throws Exception {
-    awaitEquals("totals per account and day after 006", before, scenario::totals);
-    awaitEquals(
-        "old usage_daily rows in the default workspace",
-        Workspaces.DEFAULT
-            + "\t"
-            + (UpgradeScenario.ACCOUNTS * UpgradeScenario.DAYS.size() * 3)
-            + "\n",
-        scenario::shownDailyWorkspaces);
-    awaitEquals(
-        "old usage_events rows in the default workspace",
-        Workspaces.DEFAULT + "\t" + (UpgradeScenario.ACCOUNTS * UpgradeScenario.DAYS.size()) + "\n",
-        scenario::eventWorkspaces);
-    awaitEquals(
-        "every account with usage reported the default workspace",
-        UpgradeScenario.everyAccountInDefault(),
-        scenario::workspaces);
-    awaitEquals(
-        "api_key_hashes untouched", UpgradeScenario.everyAccountsKey(), scenario::apiKeyHashes);
-
-    scenario.writeRowsOfAfterTheUpgrade();
-    awaitEquals(
-        "a default-workspace row replaces its old group, another workspace's adds",
-        scenario.expectedTotals(),
-        scenario::totals);
+  static void assertUpgraded(UpgradeScenario writer, List<UpgradeScenario> readers, String before)
+      throws Exception {
+    int days = UpgradeScenario.DAYS.size();
+    for (UpgradeScenario reader : readers) {
+      awaitEquals("totals per account and day after 006", before, reader::totals);
+      awaitEquals(
+          "old usage_daily rows in the default workspace",
+          Workspaces.DEFAULT + "\t" + (UpgradeScenario.ACCOUNTS * days * 3) + "\n",
+          reader::shownDailyWorkspaces);
+      awaitEquals(
+          "old usage_events rows in the default workspace",
+          Workspaces.DEFAULT + "\t" + (UpgradeScenario.ACCOUNTS * days) + "\n",
+          reader::eventWorkspaces);
+      awaitEquals(
+          "every account with usage reported the default workspace",
+          UpgradeScenario.everyAccountInDefault(),
+          reader::workspaces);
+      awaitEquals(
+          "api_key_hashes untouched", UpgradeScenario.everyAccountsKey(), reader::apiKeyHashes);
+    }
+    writer.writeRowsOfAfterTheUpgrade();
+    for (UpgradeScenario reader : readers) {
+      awaitEquals(
+          "a default-workspace row replaces its old group, another workspace's adds",
+          writer.expectedTotals(),
+          reader::totals);
+    }
   }
 }
