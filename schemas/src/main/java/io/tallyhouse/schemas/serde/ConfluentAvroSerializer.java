@@ -7,19 +7,22 @@ import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.Schema;
+import org.apache.avro.generic.IndexedRecord;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumWriter;
-import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serializer;
 
 /**
- * Writes Avro specific records in the Confluent wire format, registering the record's schema under
- * the subject {@code <topic>-value} (or {@code <topic>-key}) the first time a topic is written.
+ * Writes Avro records in the Confluent wire format, registering the record's schema under the
+ * subject {@code <topic>-value} (or {@code <topic>-key}) the first time a topic is written. The
+ * records are specific ones (gateway-ingest's UsageEvent) or generic ones of any schema (a producer
+ * still writing an earlier version of a schema); logical types map as the specific class of the
+ * schema's name maps them (decimal to BigDecimal, timestamp-micros to Instant).
  */
-public final class ConfluentAvroSerializer<T extends SpecificRecord> implements Serializer<T> {
+public final class ConfluentAvroSerializer<T extends IndexedRecord> implements Serializer<T> {
 
   private final SchemaRegistryClient registry;
   private final boolean isKey;
