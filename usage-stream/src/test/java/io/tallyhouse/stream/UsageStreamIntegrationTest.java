@@ -35,7 +35,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.TreeMap;
 import java.util.UUID;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -165,7 +164,7 @@ class UsageStreamIntegrationTest {
       } finally {
         app.close();
       }
-      Map<String, String> before = totalsByWorkspace(clickHouse, "usage_daily");
+      Map<String, String> before = WorkspaceTotals.in(clickHouse, "usage_daily");
       app = UsageStreamApp.start(config);
       try {
         produce(config, copies.subList(12, 24));
@@ -176,25 +175,17 @@ class UsageStreamIntegrationTest {
         app.close();
       }
 
-      Map<String, String> expected = new TreeMap<>();
-      Map<String, String> expectedRaw = new TreeMap<>();
-      for (String workspace : workspaces) {
-        List<UsageEvent> mine =
-            distinct.stream().filter(e -> e.getWorkspaceId().equals(workspace)).toList();
-        String totals =
-            mine.size()
-                + " "
-                + mine.stream()
-                    .map(UsageEvent::getCost)
-                    .reduce(BigDecimal.ZERO.setScale(12), BigDecimal::add)
-                    .toPlainString();
-        expected.put(Workspaces.stored(workspace), totals);
-        expectedRaw.put(workspace, totals);
-      }
-      assertEquals(expected, totalsByWorkspace(clickHouse, "usage_daily"));
-      assertEquals(expectedRaw, totalsByWorkspace(clickHouse, "usage_events"));
+      assertEquals(
+          WorkspaceTotals.of(distinct, Workspaces::stored),
+          WorkspaceTotals.in(clickHouse, "usage_daily"));
+      assertEquals(
+          WorkspaceTotals.of(distinct, workspace -> workspace),
+          WorkspaceTotals.in(clickHouse, "usage_events"));
       assertTrue(
-          before.keySet().containsAll(List.of(Workspaces.STORED_DEFAULT, "ops.eu:1", uuid)),
+          before
+              .keySet()
+              .containsAll(
+                  List.of("acme " + Workspaces.STORED_DEFAULT, "acme ops.eu:1", "acme " + uuid)),
           "every workspace counted before the restart: " + before);
       List<String> pairs = new ArrayList<>();
       clickHouse
@@ -221,33 +212,6 @@ class UsageStreamIntegrationTest {
           report.toString(UTF_8));
       StreamFailureIntegrationTest.runAnalystExamples(clickHouse);
     }
-  }
-
-  /**
-   * requests and exact cost per workspace_id of {@code table} (usage_daily: the stored value, ''
-   * for default; usage_events: as sent), as "requests cost".
-   */
-  private static Map<String, String> totalsByWorkspace(ClickHouse clickHouse, String table) {
-    String requests = table.equals("usage_daily") ? "sum(requests)" : "count()";
-    String cost = table.equals("usage_daily") ? "usage" : "cost";
-    Map<String, String> totals = new TreeMap<>();
-    clickHouse
-        .query(
-            "SELECT workspace_id, "
-                + requests
-                + " AS n, toString(sum("
-                + cost
-                + ")) AS money FROM "
-                + table
-                + " FINAL GROUP BY workspace_id")
-        .forEach(
-            row ->
-                totals.put(
-                    row.get("workspace_id").asText(),
-                    row.get("n").asLong()
-                        + " "
-                        + new BigDecimal(row.get("money").asText()).setScale(12).toPlainString()));
-    return totals;
   }
 
   /** The stream's settings on the shared servers, with a database and topics of its own. */
