@@ -13,6 +13,7 @@ import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.registry.SchemaRegistryException;
@@ -35,8 +36,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.TreeMap;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
+import java.util.function.UnaryOperator;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
@@ -54,7 +57,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The event schema's evolution from v1 to v2 (workspace_id) on the real registry and the real
  * stream, as deployments go through it: v1 records already on the topic when the new stream starts,
  * then gateway-ingest's v2 (registered under BACKWARD) beside producers still writing v1. Every
- * event counts once, exactly; the subject holds both versions; an incompatible v3 is refused.
+ * event counts once, exactly, v1 events in the workspace default and v2 events in theirs; the
+ * subject holds both versions; an incompatible v3 is refused.
  */
 class SchemaEvolutionIntegrationTest {
 
@@ -87,7 +91,8 @@ class SchemaEvolutionIntegrationTest {
 
     Instant base =
         Instant.now().truncatedTo(ChronoUnit.DAYS).minus(2, ChronoUnit.DAYS).plusSeconds(3600);
-    Expected expected = new Expected();
+    // The oracle: every distinct event as the stream must read it (v1 ones in workspace default).
+    List<UsageEvent> distinct = new ArrayList<>();
 
     // Before the upgrade: an old producer registered v1 and its records wait on the topic.
     List<IndexedRecord> before = new ArrayList<>();
@@ -98,11 +103,11 @@ class SchemaEvolutionIntegrationTest {
       send(v1, topic, before);
     }
     registry.requireBackwardCompatibility(subject);
-    expected.addAll(before);
+    before.forEach(e -> distinct.add(asRead((GenericRecord) e)));
 
     UsageStreamApp app = UsageStreamApp.start(config);
     try (ClickHouse clickHouse = new ClickHouse(config.clickHouse())) {
-      awaitRequests(clickHouse, expected.requests());
+      awaitRequests(clickHouse, distinct.size());
 
       // The upgrade: gateway-ingest's v2 beside a producer still on v1, and a retry through v2 of
       // events first written as v1 (the same events: counted once).
@@ -117,19 +122,12 @@ class SchemaEvolutionIntegrationTest {
                 base.plusSeconds(i * 80L).toString(),
                 null,
                 cost(i + 5).toPlainString());
-        v2.setWorkspaceId(i % 3 == 0 ? "default" : "ws-" + (i % 2));
+        v2.setWorkspaceId(i % 3 == 0 ? Workspaces.DEFAULT : "ws-" + (i % 2));
         newV2.add(v2);
       }
       List<IndexedRecord> retries = new ArrayList<>();
       for (IndexedRecord old : before.subList(0, 5)) {
-        GenericRecord v1 = (GenericRecord) old;
-        retries.add(
-            Events.event(
-                v1.get("account_id").toString(),
-                v1.get("event_id").toString(),
-                v1.get("created_at").toString(),
-                null,
-                ((BigDecimal) v1.get("cost")).toPlainString()));
+        retries.add(asRead((GenericRecord) old));
       }
       try (KafkaProducer<String, IndexedRecord> v1 = producer(config, serializer(registry));
           KafkaProducer<String, IndexedRecord> v2 =
@@ -140,11 +138,28 @@ class SchemaEvolutionIntegrationTest {
         }
         send(v2, topic, retries);
       }
-      expected.addAll(newV1);
-      expected.addAll(newV2);
-      awaitRequests(clickHouse, expected.requests());
+      newV1.forEach(e -> distinct.add(asRead((GenericRecord) e)));
+      newV2.forEach(e -> distinct.add((UsageEvent) e));
+      awaitRequests(clickHouse, distinct.size());
 
-      assertEquals(expected.totals(), totals(clickHouse), "exact totals per account");
+      assertEquals(
+          WorkspaceTotals.of(distinct, Workspaces::stored),
+          WorkspaceTotals.in(clickHouse, "usage_daily"),
+          "exact totals per account and workspace, v1 events in default");
+      assertEquals(
+          WorkspaceTotals.of(distinct, UnaryOperator.identity()),
+          WorkspaceTotals.in(clickHouse, "usage_events"),
+          "every distinct event stored once, with its workspace");
+      Set<String> reported = new TreeSet<>();
+      distinct.forEach(e -> reported.add(e.getAccountId() + " " + e.getWorkspaceId()));
+      Set<String> stored = new TreeSet<>();
+      clickHouse
+          .query("SELECT DISTINCT account_id, workspace_id FROM workspaces")
+          .forEach(
+              row ->
+                  stored.add(
+                      row.get("account_id").asText() + " " + row.get("workspace_id").asText()));
+      assertEquals(reported, stored, "every workspace reported, as shown");
       assertEquals(List.of(1, 2), versions(subject), "the subject holds v1 and v2");
       assertEquals(V1, registry.schemaById(schemaId(subject, 1)));
       assertEquals(UsageEvent.getClassSchema(), registry.schemaById(schemaId(subject, 2)));
@@ -169,59 +184,6 @@ class SchemaEvolutionIntegrationTest {
             .startsWith("cannot register the schema of io.tallyhouse.schemas.avro.UsageEvent:"),
         e.getMessage());
     assertTrue(e.getMessage().contains(refused.getMessage()), e.getMessage());
-  }
-
-  /** Requests and usage per account, as the events say. */
-  private static final class Expected {
-    private final TreeMap<String, BigDecimal[]> byAccount = new TreeMap<>();
-    private long requests;
-
-    void addAll(List<IndexedRecord> events) {
-      for (IndexedRecord event : events) {
-        GenericRecord e = (GenericRecord) event;
-        BigDecimal[] sums =
-            byAccount.computeIfAbsent(
-                e.get("account_id").toString(),
-                k -> new BigDecimal[] {BigDecimal.ZERO, BigDecimal.ZERO});
-        sums[0] = sums[0].add(BigDecimal.ONE);
-        sums[1] = sums[1].add((BigDecimal) e.get("cost"));
-        requests++;
-      }
-    }
-
-    long requests() {
-      return requests;
-    }
-
-    String totals() {
-      StringBuilder text = new StringBuilder();
-      byAccount.forEach(
-          (account, sums) ->
-              text.append(account)
-                  .append('\t')
-                  .append(sums[0].toPlainString())
-                  .append('\t')
-                  .append(sums[1].setScale(12).toPlainString())
-                  .append('\n'));
-      return text.toString();
-    }
-  }
-
-  private static String totals(ClickHouse clickHouse) {
-    StringBuilder text = new StringBuilder();
-    clickHouse
-        .query(
-            "SELECT account_id, toString(sum(requests)) AS n, toString(sum(usage)) AS usage"
-                + " FROM usage_daily FINAL GROUP BY account_id ORDER BY account_id")
-        .forEach(
-            row ->
-                text.append(row.get("account_id").asText())
-                    .append('\t')
-                    .append(row.get("n").asText())
-                    .append('\t')
-                    .append(row.get("usage").asText())
-                    .append('\n'));
-    return text.toString();
   }
 
   /** Waits for {@code expected} requests, failing at once on more (a double count). */
@@ -275,6 +237,19 @@ class SchemaEvolutionIntegrationTest {
     return new BigDecimal("0.000000000001")
         .multiply(BigDecimal.valueOf(i + 1))
         .add(BigDecimal.valueOf(i % 4));
+  }
+
+  /** What the stream reads for a v1 record: the same event in the default workspace. */
+  private static UsageEvent asRead(GenericRecord v1) {
+    UsageEvent event =
+        Events.event(
+            v1.get("account_id").toString(),
+            v1.get("event_id").toString(),
+            v1.get("created_at").toString(),
+            null,
+            ((BigDecimal) v1.get("cost")).toPlainString());
+    event.setWorkspaceId(Workspaces.DEFAULT);
+    return event;
   }
 
   /** An event as a producer still on v1 writes it. */
