@@ -172,6 +172,10 @@ class SchemaEvolutionIntegrationTest {
     SchemaRegistryException refused =
         assertThrows(SchemaRegistryException.class, () -> registry.register(subject, v3));
     assertEquals(409, refused.httpStatus(), refused.getMessage());
+    // What gateway-ingest's start (publishSchema) fails with, naming the request and the answer.
+    assertTrue(
+        refused.getMessage().contains("/subjects/" + subject + "/versions failed: HTTP 409"),
+        refused.getMessage());
     assertEquals(List.of(1, 2), versions(subject), "the latest version stays v2");
     // A producer of v3 (gateway-ingest built with it registers it the same way at start) fails
     // before writing anything, naming the schema and the registry's answer.
