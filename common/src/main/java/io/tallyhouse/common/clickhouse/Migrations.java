@@ -271,8 +271,7 @@ public final class Migrations {
             entryUrl.getScheme()
                 + "://"
                 + row.get("host_name").asText()
-                + ":"
-                + entryUrl.getPort());
+                + (entryUrl.getPort() < 0 ? "" : ":" + entryUrl.getPort()));
       }
     }
     List<ClickHouse> nodes = new ArrayList<>();

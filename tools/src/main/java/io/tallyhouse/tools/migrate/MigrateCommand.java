@@ -3,6 +3,7 @@ package io.tallyhouse.tools.migrate;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.ClickHouseException;
+import io.tallyhouse.common.clickhouse.ClusterDdl;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.Migrations.Migration;
 import io.tallyhouse.common.clickhouse.Migrations.Plan;
@@ -154,6 +155,9 @@ public final class MigrateCommand implements Callable<Integer> {
     for (Migration migration : plan.missing()) {
       out.println("would apply " + migration.name() + ":");
       for (String statement : migration.statements()) {
+        if (ClusterDdl.onEveryShard(statement)) {
+          out.println("  -- on one node of every shard (--shard-url):");
+        }
         out.println(statement.indent(2).stripTrailing() + ";");
       }
     }

@@ -74,6 +74,17 @@ class MigrateClusterIntegrationTest {
           "nothing created");
     }
 
+    Run dryRun = Cli.run(env(cluster.node(1, 1)), "migrate", "--cluster", CLUSTER, "--dry-run");
+    assertEquals(ExitCodes.OK, dryRun.code(), dryRun.toString());
+    assertTrue(
+        dryRun
+            .out()
+            .contains(
+                "  -- on one node of every shard (--shard-url):\n  ALTER TABLE "
+                    + DATABASE
+                    + ".usage_daily_local ADD COLUMN workspace_id"),
+        dryRun.toString());
+
     Run created = migrateCluster(cluster.node(1, 1), DATABASE);
     assertEquals(ExitCodes.OK, created.code(), created.toString());
     for (Migration migration : Migrations.tallyhouseTables()) {
