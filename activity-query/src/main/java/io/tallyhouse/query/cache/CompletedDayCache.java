@@ -152,8 +152,7 @@ public final class CompletedDayCache implements AutoCloseable {
                 if (items.size() > maxItems) {
                   throw tooLarge(maxItems);
                 }
-                return ActivityItem.jsonObjects(
-                    items, request.groupByUser(), request.groupByApiKey());
+                return ActivityItem.jsonObjects(items, request.grouping());
               }));
       return;
     }
