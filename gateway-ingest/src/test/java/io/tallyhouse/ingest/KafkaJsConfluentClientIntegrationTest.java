@@ -111,6 +111,25 @@ class KafkaJsConfluentClientIntegrationTest {
     }
   }
 
+  private static NodeScripts.Result readWithKafkaJs(String lz4Codec) {
+    return NodeScripts.run(
+        "kafkajs-events.mjs",
+        Map.of(
+            "KAFKA_BROKERS",
+            Infra.kafka().bootstrapServers(),
+            "EVENTS_TOPIC",
+            harness.topic,
+            "SCHEMA_REGISTRY_URL",
+            Infra.registry().url(),
+            "EXPECTED_RECORDS",
+            Integer.toString(expected.size()),
+            "TIMEOUT_MS",
+            "90000",
+            "LZ4_CODEC",
+            lz4Codec),
+        Duration.ofMinutes(3));
+  }
+
   @AfterAll
   static void stop() {
     if (server != null) {
@@ -274,6 +293,14 @@ class KafkaJsConfluentClientIntegrationTest {
           event(want.getKey()).path("workspace_id").asText(),
           want.getKey());
     }
+  }
+
+  @Test
+  void theTopicHoldsLz4BatchesThatKafkaJsReadsOnlyWithTheCodec() {
+    NodeScripts.Result run = readWithKafkaJs("none");
+    assertEquals(1, run.exitCode(), run.describe());
+    assertTrue(run.stderr().contains("LZ4 compression not implemented"), run.describe());
+    assertEquals(List.of(), run.lines(), "nothing decoded without the codec");
   }
 
   private static JsonNode event(String key) {
