@@ -1,7 +1,6 @@
 package io.tallyhouse.query.activity;
 
 import io.tallyhouse.schemas.contract.EventRules;
-import io.tallyhouse.schemas.contract.Workspaces;
 import java.time.DateTimeException;
 import java.time.LocalDate;
 import java.util.List;
@@ -83,11 +82,7 @@ public record ActivityRequest(
       to = day;
     }
 
-    String workspace = single(params, "workspace_id");
-    if (workspace != null && EventRules.workspaceIdProblem(workspace) != null) {
-      throw new InvalidParameterException(
-          "Parameter workspace_id " + EventRules.workspaceIdProblem(workspace));
-    }
+    String workspace = workspaceId(params);
 
     String hash = single(params, "api_key_hash");
     if (hash != null && !HASH.matcher(hash).matches()) {
@@ -143,9 +138,18 @@ public record ActivityRequest(
     return grouping.apiKey();
   }
 
-  /** The workspace filter as usage_daily stores it ({@link Workspaces#stored}), when given. */
-  public Optional<String> storedWorkspaceId() {
-    return workspaceId.map(Workspaces::stored);
+  /**
+   * The {@code workspace_id} parameter (OpenRouter's workspace filter), or null when not given.
+   *
+   * @throws InvalidParameterException when it breaks the event field's rule
+   */
+  public static String workspaceId(Map<String, List<String>> params) {
+    String workspace = single(params, "workspace_id");
+    String problem = workspace == null ? null : EventRules.workspaceIdProblem(workspace);
+    if (problem != null) {
+      throw new InvalidParameterException("Parameter workspace_id " + problem);
+    }
+    return workspace;
   }
 
   public static String single(Map<String, List<String>> params, String name) {

@@ -1,5 +1,6 @@
 package io.tallyhouse.query.activity;
 
+import io.tallyhouse.schemas.contract.Workspaces;
 import java.util.Optional;
 
 /**
@@ -14,4 +15,9 @@ public interface FilteredRequest {
 
   /** The lowercase api key hash filter, when given. */
   Optional<String> apiKeyHash();
+
+  /** The workspace filter as usage_daily stores it ({@link Workspaces#stored}), when given. */
+  default Optional<String> storedWorkspaceId() {
+    return workspaceId().map(Workspaces::stored);
+  }
 }

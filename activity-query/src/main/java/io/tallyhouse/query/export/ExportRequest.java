@@ -3,8 +3,6 @@ package io.tallyhouse.query.export;
 import io.tallyhouse.query.activity.ActivityRequest;
 import io.tallyhouse.query.activity.FilteredRequest;
 import io.tallyhouse.query.activity.InvalidParameterException;
-import io.tallyhouse.schemas.contract.EventRules;
-import io.tallyhouse.schemas.contract.Workspaces;
 import java.time.LocalDate;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -143,11 +141,7 @@ public record ExportRequest(
       }
     }
 
-    String workspace = ActivityRequest.single(params, "workspace_id");
-    if (workspace != null && EventRules.workspaceIdProblem(workspace) != null) {
-      throw new InvalidParameterException(
-          "Parameter workspace_id " + EventRules.workspaceIdProblem(workspace));
-    }
+    String workspace = ActivityRequest.workspaceId(params);
     String hash = ActivityRequest.single(params, "api_key_hash");
     if (hash != null && !HASH.matcher(hash).matches()) {
       throw new InvalidParameterException(
@@ -219,11 +213,6 @@ public record ExportRequest(
         format,
         limit,
         Optional.of(List.copyOf(values)));
-  }
-
-  /** The workspace filter as usage_daily stores it ({@link Workspaces#stored}), when given. */
-  public Optional<String> storedWorkspaceId() {
-    return workspaceId.map(Workspaces::stored);
   }
 
   /** The usage_daily columns the rows are grouped and ordered by, in order. */
