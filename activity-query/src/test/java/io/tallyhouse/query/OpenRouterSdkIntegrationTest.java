@@ -135,8 +135,8 @@ class OpenRouterSdkIntegrationTest {
       long requests,
       String usage,
       String byok) {
-    String row = QueryTestEnv.rollupRow(account, date, key, user, ep, requests, usage, byok, 0, 1);
-    return "{\"workspace_id\":\"" + Workspaces.stored(workspace) + "\"," + row.substring(1);
+    return QueryTestEnv.rollupRow(
+        account, Workspaces.stored(workspace), date, key, user, ep, requests, usage, byok, 0, 1);
   }
 
   private static void insert(String table, String... lines) {
