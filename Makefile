@@ -96,12 +96,14 @@ deps:
 	@bash scripts/ensure-clickhouse.sh
 	@bash scripts/ensure-kubectl.sh
 	@bash scripts/ensure-prometheus.sh
+	@bash scripts/ensure-node-clients.sh
 
 ## make reset: empties the local stack's data (topics, schemas, tables, stream state); keeps the key file and the build.
 reset:
 	rm -rf "$${TALLYHOUSE_HOME:-.run}/data"
 
-## make clean: starts afresh: removes the build and all of .run/ (the local stack's data and its key file).
+## make clean: starts afresh: removes the build, the Node.js clients' node_modules and all of .run/ (the local
+##           stack's data and its key file).
 clean:
 	$(MVN) $(MVN_FLAGS) -q clean
-	rm -rf .run
+	rm -rf .run clients/node_modules
