@@ -97,8 +97,21 @@ class ClusterFailureIntegrationTest {
     clickHouseCluster =
         ClickHouseCluster.start(
             dir.resolve("clickhouse"), CLUSTER, 2, 2, Set.of(ClickHouseCluster.replicaName(2, 1)));
-    // The schema across the cluster, made once by the operator's command through any one node.
-    assertEquals(0, tool(node(0), "migrate", "--cluster", CLUSTER), "tallyhouse migrate --cluster");
+    // The schema across the cluster, made once by the operator's command through any one node; the
+    // nodes listen on ports of their own, so the command is told one node of every shard (for the
+    // statements 18.16 cannot run ON CLUSTER).
+    assertEquals(
+        0,
+        tool(
+            node(0),
+            "migrate",
+            "--cluster",
+            CLUSTER,
+            "--shard-url",
+            clickHouseCluster.node(1, 1).httpUrl(),
+            "--shard-url",
+            clickHouseCluster.node(2, 2).httpUrl()),
+        "tallyhouse migrate --cluster");
     clickHouse = new ClickHouse(clickHouseConfig(node(0)));
 
     CredentialStore keys = new CredentialStore(dir.resolve("keys.jsonl"));

@@ -34,8 +34,12 @@ class RawRetentionClusterIntegrationTest {
     try (ClickHouseCluster cluster = ClickHouseCluster.start(dir, "tally", 2, 2);
         ClickHouse clickHouse = client(cluster.node(1, 1))) {
       SchemaLayout layout = SchemaLayout.cluster(cluster.name());
+      // One node of every shard, each on its own port, for the statements 18.16 cannot run ON
+      // CLUSTER.
       Migrations.apply(
-          clickHouse, Migrations.plan(clickHouse, layout, Migrations.tallyhouseTables()));
+          clickHouse,
+          Migrations.plan(clickHouse, layout, Migrations.tallyhouseTables()),
+          List.of(cluster.node(1, 1).httpUrl(), cluster.node(2, 1).httpUrl()));
       ByteArrayOutputStream rows = new ByteArrayOutputStream();
       for (String day : List.of("2026-01-01", "2026-01-04")) {
         for (int account = 0; account < 20; account++) {
