@@ -2,6 +2,7 @@ package io.tallyhouse.bench;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
+import io.tallyhouse.schemas.contract.Workspaces;
 import java.time.LocalDate;
 import java.util.Random;
 
@@ -27,6 +28,8 @@ import java.util.Random;
  *       tokens, reasoning tokens on two endpoints, 3 % BYOK;
  *   <li>cost exact: (prompt x input price + completion x output price) / 10^9 as Decimal(38,12),
  *       never a float;
+ *   <li>every event in the workspace default (no workspace_id column written: usage_events' default
+ *       and usage_daily's '', as the stream stores that workspace);
  *   <li>one usage_daily row per group and shard, the shard a hash of account and event id (as the
  *       events topic's partition is), so a busy group has a row in every shard;
  *   <li>2 % of events are "late" (event id {@code late-*}): the rollup is written without them,
@@ -140,6 +143,11 @@ final class ActivityFixture {
     clickHouse.execute(
         "INSERT INTO api_key_hashes (account_id, api_key_hash)"
             + " SELECT DISTINCT account_id, api_key_hash FROM usage_events");
+    // Every event is in the workspace default (usage_events' column default; usage_daily's '').
+    clickHouse.execute(
+        "INSERT INTO workspaces (account_id, workspace_id) SELECT DISTINCT account_id, "
+            + SqlLiteral.string(Workspaces.DEFAULT)
+            + " FROM usage_events");
   }
 
   /** An account drawn like the events' accounts (the same log-uniform law). */

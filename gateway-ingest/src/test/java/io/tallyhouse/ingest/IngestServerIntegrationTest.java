@@ -11,6 +11,7 @@ import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.ingest.validation.EventJson;
 import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.registry.SchemaRegistryException;
@@ -29,6 +30,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.zip.GZIPOutputStream;
 import org.apache.avro.Schema;
@@ -139,6 +142,75 @@ class IngestServerIntegrationTest {
       assertEquals(
           org.apache.kafka.common.record.TimestampType.LOG_APPEND_TIME, record.timestampType());
       assertTrue(record.timestamp() >= firstPost, "append time, not the event's time");
+    }
+  }
+
+  @Test
+  void eventsCarryTheirWorkspaceOrTheDefaultOneOnTheTopic(@TempDir Path dir) throws Exception {
+    // A topic of its own: the test above reads its topic for exactly its own records.
+    IngestHarness isolated = new IngestHarness(dir);
+    IngestServer ingest =
+        IngestServer.start(
+            IngestHarness.config(isolated.env(Infra.kafka().bootstrapServers(), "65536")),
+            Clock.systemUTC());
+    try {
+      String uuid = "0b8f6f4e-2f2c-4c1a-9d55-3c1d8e0a7b21";
+      HttpResponse<String> accepted =
+          isolated.post(
+              ingest.port(),
+              "["
+                  + event("in-uuid", "acme").replace("}", ",\"workspace_id\":\"" + uuid + "\"}")
+                  + ","
+                  + event("in-ops", "acme").replace("}", ",\"workspace_id\":\"ops.eu:1\"}")
+                  + ","
+                  + event("absent", "acme")
+                  + ","
+                  + event("null", "acme").replace("}", ",\"workspace_id\":null}")
+                  + "]");
+      assertEquals(202, accepted.statusCode(), accepted.body());
+
+      // All or nothing: one event with a broken workspace_id and nothing of the request is written.
+      HttpResponse<String> refused =
+          isolated.post(
+              ingest.port(),
+              "["
+                  + event("good", "acme")
+                  + ","
+                  + event("slash", "acme").replace("}", ",\"workspace_id\":\"team/a\"}")
+                  + ","
+                  + event("number", "acme").replace("}", ",\"workspace_id\":7}")
+                  + "]");
+      assertEquals(400, refused.statusCode(), refused.body());
+      JsonNode errors =
+          EventJson.MAPPER.readTree(refused.body()).path("error").path("metadata").path("errors");
+      assertEquals(2, errors.size(), refused.body());
+      for (int i = 0; i < 2; i++) {
+        assertEquals(i + 1, errors.get(i).path("index").asInt(), refused.body());
+        assertEquals("workspace_id", errors.get(i).path("field").asText(), refused.body());
+      }
+
+      SchemaRegistryClient registry =
+          new SchemaRegistryClient(new RegistryConfig(Infra.registry().url()));
+      Map<String, String> workspaces = new TreeMap<>();
+      for (ConsumerRecord<String, byte[]> record :
+          isolated.readTopic(Infra.kafka().bootstrapServers(), 4)) {
+        UsageEvent decoded =
+            UsageEventSerde.deserializer(registry).deserialize(isolated.topic, record.value());
+        workspaces.put(decoded.getEventId(), decoded.getWorkspaceId());
+      }
+      assertEquals(
+          Map.of(
+              "in-uuid",
+              uuid,
+              "in-ops",
+              "ops.eu:1",
+              "absent",
+              Workspaces.DEFAULT,
+              "null",
+              Workspaces.DEFAULT),
+          workspaces);
+    } finally {
+      ingest.close();
     }
   }
 

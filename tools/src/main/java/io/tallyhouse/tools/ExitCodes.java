@@ -6,7 +6,9 @@ package io.tallyhouse.tools;
  */
 public final class ExitCodes {
 
-  /** The command did what it was asked; reconcile found every account-day in agreement. */
+  /**
+   * The command did what it was asked; reconcile found every account-day-workspace in agreement.
+   */
   public static final int OK = 0;
 
   /** A finding: reconcile found a difference, revoke found no live key to revoke. */

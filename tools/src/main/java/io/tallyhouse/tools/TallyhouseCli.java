@@ -37,7 +37,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
     commandListHeading = "%nCommands:%n",
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
-      " 0:done; reconcile: every account-day agrees",
+      " 0:done; reconcile: every account-day-workspace agrees",
       " 1:a finding: reconcile found a difference, revoke found no key to revoke",
       " 2:usage error: unknown, repeated or missing option, bad value or setting; nothing was changed",
       " 3:what the command needs cannot be reached or read (ClickHouse, the key file)",

@@ -12,6 +12,7 @@ import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.kafka.PipelineTopics;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
@@ -448,6 +449,13 @@ class StreamFailureIntegrationTest {
       if (random.nextBoolean()) {
         e.setApiKeyHash(Events.KEY_B);
       }
+      // A third of the events in two workspaces, the rest naming none: groups of nine key fields
+      // go through every failure too.
+      switch (random.nextInt(6)) {
+        case 0 -> e.setWorkspaceId("ops.eu:1");
+        case 1 -> e.setWorkspaceId("0b8f6f4e-2f2c-4c1a-9d55-3c1d8e0a7b21");
+        default -> {}
+      }
       events.add(e);
     }
     return events;
@@ -650,6 +658,14 @@ class StreamFailureIntegrationTest {
       assertEquals(
           0, cost.compareTo(new BigDecimal(rawRow.get("money").asText())), account + " raw cost");
     }
+    assertEquals(
+        WorkspaceTotals.of(events, Workspaces::stored),
+        WorkspaceTotals.in(clickHouse, "usage_daily"),
+        "per account and workspace");
+    assertEquals(
+        WorkspaceTotals.of(events, workspace -> workspace),
+        WorkspaceTotals.in(clickHouse, "usage_events"),
+        "per account and workspace, raw");
   }
 
   /**

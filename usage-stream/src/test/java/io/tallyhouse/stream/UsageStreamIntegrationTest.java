@@ -1,5 +1,6 @@
 package io.tallyhouse.stream;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,12 +10,17 @@ import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.schemas.registry.RegistryConfig;
 import io.tallyhouse.schemas.registry.SchemaRegistryClient;
 import io.tallyhouse.schemas.serde.UsageEventSerde;
 import io.tallyhouse.testkit.Await;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
+import io.tallyhouse.tools.ExitCodes;
+import io.tallyhouse.tools.reconcile.Reconcile;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -22,6 +28,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,15 +52,7 @@ class UsageStreamIntegrationTest {
   void eventsBecomeExactRollupsInClickHouseAcrossARestart(@TempDir Path dir) throws Exception {
     String name = "st_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     ClickHouseEndpoint ch = Infra.clickhouse();
-    Map<String, String> env = Infra.serviceEnvironment();
-    env.put("CLICKHOUSE_DATABASE", name);
-    env.put("EVENTS_TOPIC", name + "-events");
-    env.put("EVENTS_PARTITIONS", "3");
-    env.put("APPLICATION_ID", name);
-    env.put("STATE_DIR", dir.toString());
-    env.put("HTTP_PORT", "0");
-    StreamConfig config = ServiceMain.read(env, StreamConfig::read);
-    Migrations.apply(config.clickHouse());
+    StreamConfig config = config(name, dir);
 
     Instant base =
         Instant.now().truncatedTo(ChronoUnit.DAYS).minus(2, ChronoUnit.DAYS).plusSeconds(3600);
@@ -118,6 +118,114 @@ class UsageStreamIntegrationTest {
               .get(0);
       assertEquals(2, keys.get("n").asLong());
     }
+  }
+
+  /**
+   * Events of two workspaces and of none, each sent again later under another workspace: a copy is
+   * the same event (dedup is account_id and event_id), so it counts once, in the workspace of the
+   * copy counted first. Totals per workspace are exact in usage_daily and usage_events, the
+   * workspaces table holds each (account, workspace) once, and a restart in between changes none of
+   * it.
+   */
+  @Test
+  void eachWorkspaceHasExactTotalsAndCopiesInAnotherWorkspaceCountOnce(@TempDir Path dir)
+      throws Exception {
+    String name = "ws_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    ClickHouseEndpoint ch = Infra.clickhouse();
+    StreamConfig config = config(name, dir);
+    String uuid = "0b8f6f4e-2f2c-4c1a-9d55-3c1d8e0a7b21";
+    List<String> workspaces = List.of(Workspaces.DEFAULT, "ops.eu:1", uuid);
+    Instant base =
+        Instant.now().truncatedTo(ChronoUnit.DAYS).minus(1, ChronoUnit.DAYS).plusSeconds(600);
+    List<UsageEvent> distinct = new ArrayList<>();
+    List<UsageEvent> copies = new ArrayList<>();
+    for (int i = 0; i < 36; i++) {
+      UsageEvent e =
+          Events.event(
+              "acme",
+              "w" + i,
+              base.plusSeconds(i * 60L).toString(),
+              i % 4 == 0 ? null : "user-" + (i % 2),
+              "0.0000000000" + (10 + i));
+      // Events without a workspace_id: the Avro default.
+      if (i % 3 != 0) {
+        e.setWorkspaceId(workspaces.get(i % 3));
+      }
+      distinct.add(e);
+      copies.add(UsageEvent.newBuilder(e).setWorkspaceId(workspaces.get((i + 1) % 3)).build());
+    }
+    try (ClickHouse clickHouse =
+        new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
+      UsageStreamApp app = UsageStreamApp.start(config);
+      try {
+        produce(config, distinct.subList(0, 24));
+        produce(config, copies.subList(0, 12));
+        awaitRequests(clickHouse, 24);
+      } finally {
+        app.close();
+      }
+      Map<String, String> before = WorkspaceTotals.in(clickHouse, "usage_daily");
+      app = UsageStreamApp.start(config);
+      try {
+        produce(config, copies.subList(12, 24));
+        produce(config, distinct.subList(24, 36));
+        produce(config, copies.subList(24, 36));
+        awaitRequests(clickHouse, 36);
+      } finally {
+        app.close();
+      }
+
+      assertEquals(
+          WorkspaceTotals.of(distinct, Workspaces::stored),
+          WorkspaceTotals.in(clickHouse, "usage_daily"));
+      assertEquals(
+          WorkspaceTotals.of(distinct, workspace -> workspace),
+          WorkspaceTotals.in(clickHouse, "usage_events"));
+      assertTrue(
+          before
+              .keySet()
+              .containsAll(
+                  List.of("acme " + Workspaces.STORED_DEFAULT, "acme ops.eu:1", "acme " + uuid)),
+          "every workspace counted before the restart: " + before);
+      List<String> pairs = new ArrayList<>();
+      clickHouse
+          .query(
+              "SELECT account_id, workspace_id, count() AS n FROM workspaces FINAL"
+                  + " GROUP BY account_id, workspace_id ORDER BY workspace_id")
+          .forEach(
+              row ->
+                  pairs.add(
+                      row.get("account_id").asText()
+                          + " "
+                          + row.get("workspace_id").asText()
+                          + " "
+                          + row.get("n").asLong()));
+      assertEquals(
+          List.of(
+              "acme 0b8f6f4e-2f2c-4c1a-9d55-3c1d8e0a7b21 1", "acme default 1", "acme ops.eu:1 1"),
+          pairs);
+      ByteArrayOutputStream report = new ByteArrayOutputStream();
+      LocalDate day = LocalDate.ofInstant(base, ZoneOffset.UTC);
+      assertEquals(
+          ExitCodes.OK,
+          Reconcile.run(clickHouse, day, day.plusDays(1), new PrintStream(report, true, UTF_8)),
+          report.toString(UTF_8));
+      StreamFailureIntegrationTest.runAnalystExamples(clickHouse);
+    }
+  }
+
+  /** The stream's settings on the shared servers, with a database and topics of its own. */
+  private static StreamConfig config(String name, Path dir) {
+    Map<String, String> env = Infra.serviceEnvironment();
+    env.put("CLICKHOUSE_DATABASE", name);
+    env.put("EVENTS_TOPIC", name + "-events");
+    env.put("EVENTS_PARTITIONS", "3");
+    env.put("APPLICATION_ID", name);
+    env.put("STATE_DIR", dir.toString());
+    env.put("HTTP_PORT", "0");
+    StreamConfig config = ServiceMain.read(env, StreamConfig::read);
+    Migrations.apply(config.clickHouse());
+    return config;
   }
 
   private static void produce(StreamConfig config, List<UsageEvent> events) throws Exception {

@@ -23,9 +23,9 @@ import java.util.Random;
 
 /**
  * Generated gateway traffic for {@code make run DEMO=1}: 30 completed days plus today, a few API
- * keys, a dozen end users (and anonymous requests), several endpoints with realistic prices, and
- * some BYOK requests. It goes through the real ingest API, so the demo exercises the whole
- * pipeline.
+ * keys in three workspaces (one of them the default, whose events name no workspace), a dozen end
+ * users (and anonymous requests), several endpoints with realistic prices, and some BYOK requests.
+ * It goes through the real ingest API, so the demo exercises the whole pipeline.
  */
 public final class DemoTraffic {
 
@@ -69,11 +69,17 @@ public final class DemoTraffic {
               new BigDecimal("0.00000023"),
               new BigDecimal("0.0000004")));
 
-  private static final List<String> API_KEY_HASHES =
+  /**
+   * An API key of the demo account and the workspace it belongs to; null: the key's events send no
+   * workspace_id (the workspace default).
+   */
+  private record Key(String hash, String workspaceId) {}
+
+  private static final List<Key> KEYS =
       List.of(
-          Secrets.sha256Hex("demo-key-prod"),
-          Secrets.sha256Hex("demo-key-staging"),
-          Secrets.sha256Hex("demo-key-batch-jobs"));
+          new Key(Secrets.sha256Hex("demo-key-prod"), "production"),
+          new Key(Secrets.sha256Hex("demo-key-staging"), "staging"),
+          new Key(Secrets.sha256Hex("demo-key-batch-jobs"), null));
 
   private final URI eventsUri;
   private final String ingestToken;
@@ -170,7 +176,11 @@ public final class DemoTraffic {
       g.writeStartObject();
       g.writeStringField("event_id", eventId);
       g.writeStringField("account_id", account);
-      g.writeStringField("api_key_hash", API_KEY_HASHES.get(random.nextInt(API_KEY_HASHES.size())));
+      Key key = KEYS.get(random.nextInt(KEYS.size()));
+      g.writeStringField("api_key_hash", key.hash());
+      if (key.workspaceId() != null) {
+        g.writeStringField("workspace_id", key.workspaceId());
+      }
       if (user != null) {
         g.writeStringField("user", user);
       }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.contract.EventRules;
 import io.tallyhouse.schemas.contract.Money;
+import io.tallyhouse.schemas.contract.Workspaces;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.Clock;
@@ -49,7 +50,8 @@ public final class EventValidator {
           "cost",
           "is_byok",
           "byok_cost",
-          "app");
+          "app",
+          "workspace_id");
 
   public static final List<String> REQUIRED =
       List.of(
@@ -118,6 +120,7 @@ public final class EventValidator {
     String endpointId =
         f.optionalString("endpoint_id", s -> EventRules.textProblem(s, EventRules.ENDPOINT_ID_MAX));
     String app = f.optionalString("app", s -> EventRules.textProblem(s, EventRules.APP_MAX));
+    String workspaceId = f.optionalString("workspace_id", EventRules::workspaceIdProblem);
     Instant createdAt = createdAt(f);
     long[] tokens = new long[TOKEN_FIELDS.length];
     for (int t = 0; t < TOKEN_FIELDS.length; t++) {
@@ -150,6 +153,7 @@ public final class EventValidator {
             .setByokCost(byokCost == null ? BigDecimal.ZERO.setScale(Money.SCALE) : byokCost)
             .setApp(app)
             .setReceivedAt(receivedAt)
+            .setWorkspaceId(workspaceId == null ? Workspaces.DEFAULT : workspaceId)
             .build();
     EventRules.Violation violation = EventRules.violation(event);
     if (violation != null) {

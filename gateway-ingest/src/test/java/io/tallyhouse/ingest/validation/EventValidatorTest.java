@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.contract.Workspaces;
 import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.Duration;
@@ -53,6 +54,22 @@ public class EventValidatorTest {
     assertEquals(NOW, e.getReceivedAt());
     assertEquals(0L, e.getPromptTokens());
     assertNull(e.getUser());
+    assertEquals(
+        Workspaces.DEFAULT, e.getWorkspaceId(), "no workspace_id is the workspace default");
+  }
+
+  @Test
+  void aWorkspaceIdIsKeptAsSentAndNullIsTheDefault() throws Exception {
+    assertEquals(
+        "0b8f6f4e-2f2c-4c1a-9d55-3c1d8e0a7b21",
+        validator
+            .validate(valid().put("workspace_id", "0b8f6f4e-2f2c-4c1a-9d55-3c1d8e0a7b21"))
+            .events()
+            .get(0)
+            .getWorkspaceId());
+    assertEquals(
+        Workspaces.DEFAULT,
+        validator.validate(valid().putNull("workspace_id")).events().get(0).getWorkspaceId());
   }
 
   static Stream<Arguments> rules() {
@@ -137,6 +154,20 @@ public class EventValidatorTest {
         Arguments.of("byok_cost", "-1", false),
         Arguments.of("byok_cost", "1000000000", true),
         Arguments.of("byok_cost", "\"1000000000.000000000001\"", false),
+        Arguments.of("workspace_id", "null", true),
+        Arguments.of("workspace_id", "\"default\"", true),
+        Arguments.of("workspace_id", "\"prod.eu:1_A-b\"", true),
+        Arguments.of("workspace_id", "\"" + "w".repeat(128) + "\"", true),
+        Arguments.of("workspace_id", "\"\"", false),
+        Arguments.of("workspace_id", "\"" + "w".repeat(129) + "\"", false),
+        Arguments.of("workspace_id", "\"team a\"", false),
+        Arguments.of("workspace_id", "\"team/a\"", false),
+        Arguments.of("workspace_id", "\"team\\u0001\"", false),
+        Arguments.of("workspace_id", "\"team\\u001fa\"", false),
+        Arguments.of("workspace_id", "\"team\\ud800\"", false),
+        Arguments.of("workspace_id", "\"caf\u00e9\"", false),
+        Arguments.of("workspace_id", "42", false),
+        Arguments.of("workspace_id", "[\"a\"]", false),
         Arguments.of("is_byok", "true", true),
         Arguments.of("is_byok", "\"yes\"", false));
   }
@@ -176,13 +207,16 @@ public class EventValidatorTest {
     array.add(valid());
     array.add(valid().put("cost", "-1"));
     array.add(valid().put("account_id", "bad/id").put("model", ""));
+    array.add(valid().put("workspace_id", "prod"));
+    array.add(valid().put("workspace_id", 7));
     EventValidator.Outcome outcome = validator.validate(array);
     assertTrue(outcome.events().isEmpty());
     assertEquals(
         List.of(
             new FieldError(1, "cost", "must not be negative"),
             new FieldError(2, "account_id", "must be 1-128 characters of A-Z a-z 0-9 . _ : -"),
-            new FieldError(2, "model", "must be 1-256 characters, got 0")),
+            new FieldError(2, "model", "must be 1-256 characters, got 0"),
+            new FieldError(4, "workspace_id", "must be a string")),
         outcome.errors());
   }
 

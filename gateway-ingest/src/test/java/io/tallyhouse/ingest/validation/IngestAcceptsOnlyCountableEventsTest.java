@@ -55,6 +55,9 @@ class IngestAcceptsOnlyCountableEventsTest {
             e -> e.put("event_id", "gen-" + EMOJI.repeat(124)),
             e -> e.put("account_id", "a"),
             e -> e.put("account_id", "aZ09._:-".repeat(16)),
+            e -> e.put("workspace_id", "w"),
+            e -> e.put("workspace_id", "aZ09._:-".repeat(16)),
+            e -> e.putNull("workspace_id"),
             e -> e.put("api_key_hash", "0123456789abcdefABCDEF".repeat(3).substring(0, 64)),
             e -> e.put("user", MUSICAL_G_CLEF),
             e -> e.put("user", EMOJI.repeat(256)),
@@ -136,6 +139,11 @@ class IngestAcceptsOnlyCountableEventsTest {
             new Refused("event_id", quoted("a b"), e -> e.setEventId("a b")),
             new Refused("event_id", "\"gen-\\ud83d\"", e -> e.setEventId(loneHigh)),
             new Refused("account_id", quoted("acme/x"), e -> e.setAccountId("acme/x")),
+            new Refused("workspace_id", quoted("team/x"), e -> e.setWorkspaceId("team/x")),
+            new Refused("workspace_id", "\"\"", e -> e.setWorkspaceId("")),
+            new Refused(
+                "workspace_id", quoted("w".repeat(129)), e -> e.setWorkspaceId("w".repeat(129))),
+            new Refused("workspace_id", "\"a\\u001fb\"", e -> e.setWorkspaceId("a\u001fb")),
             new Refused("user", "\"a\\udc00b\"", e -> e.setUser("a\udc00b")),
             new Refused("user", "\"u1\\u001facme\"", e -> e.setUser("u1\u001facme")),
             new Refused("user", quoted(EMOJI.repeat(257)), e -> e.setUser(EMOJI.repeat(257))),
@@ -228,6 +236,12 @@ class IngestAcceptsOnlyCountableEventsTest {
     }
     if (random.nextBoolean()) {
       e.put("app", randomText(random, EventRules.APP_MAX, false));
+    }
+    if (random.nextBoolean()) {
+      e.put(
+          "workspace_id",
+          randomFrom(
+              random, "ABCXYZabcxyz0189._:-", 1 + random.nextInt(EventRules.ACCOUNT_ID_MAX)));
     }
     long spanNanos = WINDOW.plusMinutes(5).toNanos();
     Instant createdAt =

@@ -113,6 +113,9 @@ public final class EventRules {
     if ((p = moneyProblem(e.getByokCost())) != null) {
       return new Violation("byok_cost", p);
     }
+    if ((p = workspaceIdProblem(e.getWorkspaceId())) != null) {
+      return new Violation("workspace_id", p);
+    }
     return null;
   }
 

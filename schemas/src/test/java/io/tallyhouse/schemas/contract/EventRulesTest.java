@@ -3,9 +3,11 @@ package io.tallyhouse.schemas.contract;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import io.tallyhouse.schemas.avro.UsageEvent;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
 import java.util.Random;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -131,5 +133,57 @@ class EventRulesTest {
     assertEquals(
         "must be between 1970-01-01 and 2105-12-31 (UTC), the range of ClickHouse's DateTime",
         EventRules.timeProblem(Instant.parse("1969-12-31T23:59:59.999999Z")));
+  }
+
+  @Test
+  void anEventWithoutAWorkspaceBelongsToTheDefaultOneAndIsCounted() {
+    UsageEvent e = event().build();
+    assertEquals(Workspaces.DEFAULT, e.getWorkspaceId());
+    assertNull(EventRules.violation(e));
+  }
+
+  @Test
+  void workspaceIdsFollowTheAccountIdRule() {
+    for (String ok :
+        List.of(
+            "default", "w", "a".repeat(128), "aZ09._:-", "0b8f6f4e-2f2c-4c1a-9d55-3c1d8e0a7b21")) {
+      assertNull(EventRules.violation(event().setWorkspaceId(ok).build()), ok);
+    }
+    String rule = "must be 1-128 characters of A-Z a-z 0-9 . _ : -";
+    for (String hostile :
+        List.of(
+            "",
+            "a".repeat(129),
+            "team a",
+            "team\u0007",
+            "team\ud800",
+            "\udc00",
+            "team/a",
+            "../a",
+            "a\u001fb",
+            "caf\u00e9",
+            "'; DROP TABLE usage_daily; --")) {
+      assertEquals(
+          new EventRules.Violation("workspace_id", rule),
+          EventRules.violation(event().setWorkspaceId(hostile).build()),
+          hostile);
+    }
+  }
+
+  /** An event breaking no rule. */
+  private static UsageEvent.Builder event() {
+    Instant t = Instant.parse("2026-11-20T10:00:00Z");
+    return UsageEvent.newBuilder()
+        .setEventId("gen-1")
+        .setAccountId("acme")
+        .setApiKeyHash("a".repeat(64))
+        .setModel("openai/gpt-4o")
+        .setModelPermaslug("openai/gpt-4o")
+        .setProviderName("OpenAI")
+        .setEndpointId("OpenAI/openai/gpt-4o")
+        .setCreatedAt(t)
+        .setCost(new BigDecimal("0.000123").setScale(Money.SCALE))
+        .setByokCost(BigDecimal.ZERO.setScale(Money.SCALE))
+        .setReceivedAt(t);
   }
 }

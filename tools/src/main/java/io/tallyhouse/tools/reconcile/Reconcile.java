@@ -5,6 +5,7 @@ import io.tallyhouse.common.clickhouse.JsonEachRowText;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.common.money.ImpossibleTotalException;
 import io.tallyhouse.common.money.MoneyTotals;
+import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.tools.ExitCodes;
 import java.io.PrintStream;
 import java.math.BigDecimal;
@@ -16,17 +17,19 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.UnaryOperator;
 
 /**
- * Per account and UTC day, the sums of the raw table (usage_events, one row per distinct event)
- * against the rollups (usage_daily): the check behind {@code tallyhouse reconcile} ({@link
- * ReconcileCommand}), and the independent count the stream's own tests compare against. An
- * account-day whose money no legal events can sum to is a difference too ({@code IMPOSSIBLE}, see
- * {@code MoneyTotals}).
+ * Per account, UTC day and workspace, the sums of the raw table (usage_events, one row per distinct
+ * event) against the rollups (usage_daily): the check behind {@code tallyhouse reconcile} ({@link
+ * ReconcileCommand}), and the independent count the stream's own tests compare against. A group
+ * whose money no legal events can sum to is a difference too ({@code IMPOSSIBLE}, see {@code
+ * MoneyTotals}). Workspaces are compared as shown: usage_daily's '' is the workspace default
+ * ({@link Workspaces#shown}), as usage_events spells it.
  */
 public final class Reconcile {
 
-  /** The sums compared for one account and day; money exact. */
+  /** The sums compared for one account, day and workspace; money exact. */
   record Totals(
       long requests,
       long promptTokens,
@@ -54,9 +57,9 @@ public final class Reconcile {
 
   /**
    * Compares the days in [from, to] and prints the report to {@code out}; returns the exit code:
-   * {@link ExitCodes#OK} when every account-day agrees, {@link ExitCodes#FINDING} when one differs.
-   * A total no legal events can produce (negative, wrapped, above its count times 10^9) is a
-   * difference too, printed with its account and day.
+   * {@link ExitCodes#OK} when every (account, day, workspace) agrees, {@link ExitCodes#FINDING}
+   * when one differs. A total no legal events can produce (negative, wrapped, above its count times
+   * 10^9) is a difference too, printed with its account, day and workspace.
    */
   public static int run(ClickHouse clickHouse, LocalDate from, LocalDate to, PrintStream out) {
     String range =
@@ -64,7 +67,7 @@ public final class Reconcile {
             + SqlLiteral.date(from)
             + " AND date <= "
             + SqlLiteral.date(to)
-            + " GROUP BY account_id, date";
+            + " GROUP BY account_id, date, workspace_id";
     // Aliases differ from column names: on 18.16 `sum(cost) AS cost` breaks the query.
     Map<String, String> impossible = new TreeMap<>();
     Map<String, Totals> raw =
@@ -73,7 +76,8 @@ public final class Reconcile {
             "usage_events",
             "cost",
             "byok_cost",
-            "SELECT account_id, toString(date) AS day,"
+            workspace -> workspace,
+            "SELECT account_id, toString(date) AS day, workspace_id,"
                 + " count() AS n, sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(reasoning_tokens) AS r,"
                 + " sum(cached_tokens) AS ca, "
                 + MoneyTotals.sumSql("cost", "money")
@@ -88,7 +92,8 @@ public final class Reconcile {
             "usage_daily",
             "usage",
             "byok_usage_inference",
-            "SELECT account_id, toString(date) AS day,"
+            Workspaces::shown,
+            "SELECT account_id, toString(date) AS day, workspace_id,"
                 + " sum(requests) AS n, sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(reasoning_tokens) AS r,"
                 + " sum(cached_tokens) AS ca, "
                 + MoneyTotals.sumSql("usage", "money")
@@ -121,10 +126,16 @@ public final class Reconcile {
     }
     if (differences == 0) {
       out.println(
-          "reconciled: " + keys.size() + " account-days from " + from + " to " + to + " agree");
+          "reconciled: "
+              + keys.size()
+              + " account-day-workspaces from "
+              + from
+              + " to "
+              + to
+              + " agree");
       return ExitCodes.OK;
     }
-    out.println(differences + " of " + keys.size() + " account-days differ");
+    out.println(differences + " of " + keys.size() + " account-day-workspaces differ");
     return ExitCodes.FINDING;
   }
 
@@ -133,25 +144,33 @@ public final class Reconcile {
   private static final JsonEachRowText ROWS =
       new JsonEachRowText(
           concat(
-              List.of("account_id", "day", "n", "p", "c", "r", "ca", "byok_n"), MONEY, BYOK_MONEY));
+              List.of("account_id", "day", "workspace_id", "n", "p", "c", "r", "ca", "byok_n"),
+              MONEY,
+              BYOK_MONEY));
 
   /**
-   * The totals per account and day of {@code sql}; an account-day whose money ({@code cost} and
-   * {@code byok}, the columns summed) is impossible goes to {@code impossible} instead, with what
-   * is wrong in {@code table}.
+   * The totals per account, day and workspace (as shown: {@code shown} maps the table's value) of
+   * {@code sql}; a group whose money ({@code cost} and {@code byok}, the columns summed) is
+   * impossible goes to {@code impossible} instead, with what is wrong in {@code table}.
    */
   private static Map<String, Totals> totals(
       ClickHouse clickHouse,
       String table,
       String cost,
       String byok,
+      UnaryOperator<String> shown,
       String sql,
       Map<String, String> impossible) {
     Map<String, Totals> result = new TreeMap<>();
     ROWS.read(
         clickHouse.queryJsonEachRow(sql),
         row -> {
-          String key = ROWS.value(row, "account_id") + '\u001f' + ROWS.value(row, "day");
+          String key =
+              ROWS.value(row, "account_id")
+                  + '\u001f'
+                  + ROWS.value(row, "day")
+                  + '\u001f'
+                  + shown.apply(ROWS.value(row, "workspace_id"));
           BigInteger requests = new BigInteger(ROWS.value(row, "n"));
           try {
             result.put(

@@ -24,10 +24,11 @@ import picocli.CommandLine.TypeConversionException;
  */
 @Command(
     name = "reconcile",
-    header = "Compares the rollups with the distinct events, per account and UTC day.",
+    header = "Compares the rollups with the distinct events, per account, UTC day and workspace.",
     description = {
       "Sums usage_events (one row per distinct event: requests, tokens, cost, BYOK cost and requests) and"
-          + " usage_daily (the rollups) per account and UTC day, prints every account-day that differs (DIFF) or"
+          + " usage_daily (the rollups) per account, UTC day and workspace, prints every account-day-workspace"
+          + " that differs (DIFF) or"
           + " whose money no legal events can sum to (IMPOSSIBLE), and a last line with the count.",
       "",
       "ClickHouse comes from CLICKHOUSE_URL (default http://127.0.0.1:8123, the local stack of make run),"
@@ -40,8 +41,8 @@ import picocli.CommandLine.TypeConversionException;
       ""
     },
     exitCodeList = {
-      "0:every account-day agrees",
-      "1:an account-day differs or is IMPOSSIBLE (printed on stdout)",
+      "0:every account-day-workspace agrees",
+      "1:an account-day-workspace differs or is IMPOSSIBLE (printed on stdout)",
       "2:bad argument or setting",
       "3:ClickHouse cannot be queried"
     })

@@ -33,16 +33,7 @@ class ReconcileCommandIntegrationTest {
   void aDayMissingAShardsRowDiffersUntilTheRowArrives() throws Exception {
     ClickHouseEndpoint ch = Infra.clickhouse();
     String name = "rc_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-    Map<String, String> env =
-        Map.of(
-            "CLICKHOUSE_URL",
-            ch.httpUrl(),
-            "CLICKHOUSE_USER",
-            ch.user(),
-            "CLICKHOUSE_PASSWORD",
-            ch.password(),
-            "CLICKHOUSE_DATABASE",
-            name);
+    Map<String, String> env = env(ch, name);
     try (ClickHouse clickHouse =
         new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
       Migrations.apply(clickHouse);
@@ -56,20 +47,78 @@ class ReconcileCommandIntegrationTest {
 
       Run differs = Cli.run(env, "reconcile", "--from", "2026-01-01", "--to", "2026-01-02");
       assertEquals(ExitCodes.FINDING, differs.code(), differs.toString());
-      assertTrue(differs.out().contains("DIFF acme 2026-01-01"), differs.toString());
+      assertTrue(differs.out().contains("DIFF acme 2026-01-01 default"), differs.toString());
       assertTrue(
           differs.out().contains("requests=2") && differs.out().contains("requests=1"),
           differs.toString());
-      assertTrue(differs.out().endsWith("1 of 1 account-days differ\n"), differs.toString());
+      assertTrue(
+          differs.out().endsWith("1 of 1 account-day-workspaces differ\n"), differs.toString());
 
       rows.rollup("", 1, List.of(second)).insert(clickHouse);
       Process agreed = reconcileProcess(env, "--to", "2026-01-02", "--from", "2026-01-01");
       String output = new String(agreed.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertTrue(agreed.waitFor(60, TimeUnit.SECONDS), output);
       assertEquals(ExitCodes.OK, agreed.exitValue(), output);
-      assertEquals("reconciled: 1 account-days from 2026-01-01 to 2026-01-02 agree\n", output);
+      assertEquals(
+          "reconciled: 1 account-day-workspaces from 2026-01-01 to 2026-01-02 agree\n", output);
       clickHouse.execute("DROP DATABASE IF EXISTS " + SqlLiteral.identifier(name));
     }
+  }
+
+  /**
+   * Two workspaces of one account on one day: a shard's row missing in one of them is a difference
+   * of that workspace alone, and the workspace default agrees although usage_daily stores it as ''
+   * and usage_events as default.
+   */
+  @Test
+  void aDifferenceInOneWorkspaceIsReportedForThatWorkspaceOnly() throws Exception {
+    ClickHouseEndpoint ch = Infra.clickhouse();
+    String name = "rw_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    Map<String, String> env = env(ch, name);
+    try (ClickHouse clickHouse =
+        new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
+      Migrations.apply(clickHouse);
+      Event inDefault = Event.of("acme", "2026-01-01", "a", "0.5");
+      Event first = Event.of("acme", "2026-01-01", "b", "0.25").inWorkspace("ops.eu:1");
+      Event second = Event.of("acme", "2026-01-01", "c", "0.125").inWorkspace("ops.eu:1");
+      UsageRows rows =
+          new UsageRows()
+              .events(List.of(inDefault, first, second))
+              .rollup("", 0, List.of(inDefault))
+              .rollup("", 0, List.of(first));
+      rows.insert(clickHouse);
+
+      Run differs = Cli.run(env, "reconcile", "--from", "2026-01-01", "--to", "2026-01-01");
+      assertEquals(ExitCodes.FINDING, differs.code(), differs.toString());
+      assertTrue(differs.out().contains("DIFF acme 2026-01-01 ops.eu:1"), differs.toString());
+      assertTrue(!differs.out().contains(" default"), differs.toString());
+      assertTrue(
+          differs.out().contains("requests=2") && differs.out().contains("requests=1"),
+          differs.toString());
+      assertTrue(
+          differs.out().endsWith("1 of 2 account-day-workspaces differ\n"), differs.toString());
+
+      rows.rollup("", 1, List.of(second)).insert(clickHouse);
+      Run agreed = Cli.run(env, "reconcile", "--from", "2026-01-01", "--to", "2026-01-01");
+      assertEquals(ExitCodes.OK, agreed.code(), agreed.toString());
+      assertEquals(
+          "reconciled: 2 account-day-workspaces from 2026-01-01 to 2026-01-01 agree\n",
+          agreed.out());
+      clickHouse.execute("DROP DATABASE IF EXISTS " + SqlLiteral.identifier(name));
+    }
+  }
+
+  /** The environment that points reconcile at database {@code name}. */
+  private static Map<String, String> env(ClickHouseEndpoint ch, String name) {
+    return Map.of(
+        "CLICKHOUSE_URL",
+        ch.httpUrl(),
+        "CLICKHOUSE_USER",
+        ch.user(),
+        "CLICKHOUSE_PASSWORD",
+        ch.password(),
+        "CLICKHOUSE_DATABASE",
+        name);
   }
 
   /**

@@ -35,7 +35,7 @@ class ReconcileCommandTest {
             "RAW_RETENTION_DAYS",
             "(default 400",
             "Exit codes",
-            "every account-day agrees",
+            "every account-day-workspace agrees",
             "differs or is IMPOSSIBLE",
             "bad argument or setting",
             "ClickHouse cannot be queried")) {

@@ -2,6 +2,7 @@ package io.tallyhouse.tools.reconcile;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.TabSeparated;
+import io.tallyhouse.schemas.contract.Workspaces;
 import java.math.BigDecimal;
 import java.time.LocalDate;
 import java.util.List;
@@ -12,22 +13,36 @@ import java.util.List;
  */
 final class UsageRows {
 
-  /** One distinct event: 10 prompt, 20 completion, 3 reasoning and 4 cached tokens. */
+  /**
+   * One distinct event: 10 prompt, 20 completion, 3 reasoning and 4 cached tokens; {@code
+   * workspace} as shown (the event's value).
+   */
   record Event(
       String account,
       LocalDate day,
       String id,
       BigDecimal cost,
       boolean byok,
-      BigDecimal byokCost) {
+      BigDecimal byokCost,
+      String workspace) {
 
     static Event of(String account, String day, String id, String cost) {
       return new Event(
-          account, LocalDate.parse(day), id, new BigDecimal(cost), false, BigDecimal.ZERO);
+          account,
+          LocalDate.parse(day),
+          id,
+          new BigDecimal(cost),
+          false,
+          BigDecimal.ZERO,
+          Workspaces.DEFAULT);
     }
 
     Event withByok(String byokCost) {
-      return new Event(account, day, id, cost, true, new BigDecimal(byokCost));
+      return new Event(account, day, id, cost, true, new BigDecimal(byokCost), workspace);
+    }
+
+    Event inWorkspace(String workspaceId) {
+      return new Event(account, day, id, cost, byok, byokCost, workspaceId);
     }
   }
 
@@ -35,6 +50,7 @@ final class UsageRows {
       List.of(
           "date",
           "account_id",
+          "workspace_id",
           "event_id",
           "prompt_tokens",
           "completion_tokens",
@@ -47,6 +63,7 @@ final class UsageRows {
       List.of(
           "account_id",
           "date",
+          "workspace_id",
           "user_id",
           "shard",
           "requests",
@@ -68,6 +85,7 @@ final class UsageRows {
       events
           .date(e.day())
           .string(e.account())
+          .string(e.workspace())
           .string(e.id())
           .number(10)
           .number(20)
@@ -83,7 +101,7 @@ final class UsageRows {
 
   /**
    * The usage_daily row of {@code group} (a user) counted by {@code shard}: the totals of {@code
-   * counted}.
+   * counted}, in their workspace as usage_daily stores it.
    */
   UsageRows rollup(String group, int shard, List<Event> counted) {
     Event any = counted.get(0);
@@ -95,6 +113,7 @@ final class UsageRows {
     rollups
         .string(any.account())
         .date(any.day())
+        .string(Workspaces.stored(any.workspace()))
         .string(group)
         .number(shard)
         .number(n)

@@ -1,25 +1,43 @@
 package io.tallyhouse.stream.rollup;
 
 import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.contract.Workspaces;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
+import java.util.Arrays;
 
 /**
  * The group key codec: the rollup store's key for a group (account, UTC day of created_at, api key,
- * user, endpoint, model, model permaslug, provider) as one string, and the reading of its fields
- * back from the key's UTF-8 bytes (as the rollups changelog holds it), so that a usage_daily row is
- * rendered from the key without decoding it first.
+ * user, endpoint, model, model permaslug, provider, and the workspace unless it is the default one)
+ * as one string, and the reading of its fields back from the key's UTF-8 bytes (as the rollups
+ * changelog holds it), so that a usage_daily row is rendered from the key without decoding it
+ * first.
+ *
+ * <p>A group of the default workspace has the eight fields keys had before workspaces existed, and
+ * exactly the same key: rollup stores and changelogs written before the upgrade go on counting the
+ * same groups (a new key would restart such a group at version 1, and its row would lose against
+ * the older, higher version in usage_daily). A group of another workspace has a ninth field, its
+ * id.
  */
 public final class GroupKey {
 
   /** Separates the group's fields in its key; PoisonCheck keeps it out of every field. */
   public static final char SEP = '\u001f';
 
-  /** The fields of the group after the key's prefix (eight hex digits and a separator). */
+  /**
+   * The fields of a group of the default workspace after the key's prefix (eight hex digits and a
+   * separator).
+   */
   public static final int FIELDS = 8;
+
+  /** The fields of a group of any other workspace: the {@link #FIELDS}, then the workspace id. */
+  public static final int FIELDS_WITH_WORKSPACE = FIELDS + 1;
 
   /** Where the first field starts: after the eight hex digits of the hash and a separator. */
   public static final int PREFIX = 9;
+
+  private static final byte[] DEFAULT_WORKSPACE =
+      Workspaces.DEFAULT.getBytes(StandardCharsets.UTF_8);
 
   private GroupKey() {}
 
@@ -47,7 +65,8 @@ public final class GroupKey {
             + SEP
             + e.getModelPermaslug()
             + SEP
-            + e.getProviderName();
+            + e.getProviderName()
+            + workspaceField(e.getWorkspaceId());
     // String.hashCode is fixed by the language specification, so a key never changes between
     // versions or JVMs.
     int h = fields.hashCode() * 0x9E3779B9;
@@ -56,6 +75,11 @@ public final class GroupKey {
       key.append(Character.forDigit((h >>> shift) & 0xf, 16));
     }
     return key.append(SEP).append(fields).toString();
+  }
+
+  /** Nothing for the default workspace, so its groups keep the key they had before workspaces. */
+  private static String workspaceField(String workspaceId) {
+    return Workspaces.DEFAULT.equals(workspaceId) ? "" : SEP + workspaceId;
   }
 
   /** The UTC day of the event's created_at. */
@@ -87,29 +111,56 @@ public final class GroupKey {
   }
 
   /**
-   * Where each of the key's {@link #FIELDS} fields ends (exclusive); the first starts at {@link
-   * #PREFIX}, each next one after the previous end. Refuses what {@link #of} cannot have built.
-   * Works on the UTF-8 bytes: the separator is one byte there, and no byte of a multi-byte
-   * character can be mistaken for it.
+   * The account and workspace id of a group key, as the bytes of account, separator, workspace id
+   * as shown ({@value Workspaces#DEFAULT} for a key of eight fields): equal pairs are equal arrays,
+   * so a batch can write each pair's workspaces row once.
+   */
+  public static byte[] workspacePair(byte[] groupKey) {
+    int[] ends = fieldEnds(groupKey);
+    int accountLength = ends[0] - PREFIX;
+    byte[] workspace =
+        ends.length == FIELDS
+            ? DEFAULT_WORKSPACE
+            : Arrays.copyOfRange(groupKey, ends[FIELDS - 1] + 1, ends[FIELDS]);
+    byte[] pair = new byte[accountLength + 1 + workspace.length];
+    System.arraycopy(groupKey, PREFIX, pair, 0, accountLength);
+    pair[accountLength] = SEP;
+    System.arraycopy(workspace, 0, pair, accountLength + 1, workspace.length);
+    return pair;
+  }
+
+  /**
+   * Where each of the key's fields ends (exclusive): {@link #FIELDS} of them for the default
+   * workspace, {@link #FIELDS_WITH_WORKSPACE} for another, as many as the array is long. The first
+   * starts at {@link #PREFIX}, each next one after the previous end. Refuses what {@link #of}
+   * cannot have built. Works on the UTF-8 bytes: the separator is one byte there, and no byte of a
+   * multi-byte character can be mistaken for it.
    */
   public static int[] fieldEnds(byte[] groupKey) {
     if (groupKey.length < PREFIX || groupKey[PREFIX - 1] != SEP) {
       throw new IllegalArgumentException("not a group key: no hash prefix");
     }
-    int[] ends = new int[FIELDS];
+    int fields = 1;
+    for (int i = PREFIX; i < groupKey.length; i++) {
+      if (groupKey[i] == SEP) {
+        fields++;
+      }
+    }
+    if (fields != FIELDS && fields != FIELDS_WITH_WORKSPACE) {
+      throw new IllegalArgumentException(
+          "not a group key: " + fields + " fields, not " + FIELDS + " or " + FIELDS_WITH_WORKSPACE);
+    }
+    int[] ends = new int[fields];
     int field = 0;
     for (int i = PREFIX; i < groupKey.length; i++) {
       if (groupKey[i] == SEP) {
-        if (field == FIELDS - 1) {
-          throw new IllegalArgumentException("not a group key: more than " + FIELDS + " fields");
-        }
         ends[field++] = i;
       }
     }
-    if (field != FIELDS - 1) {
-      throw new IllegalArgumentException("not a group key: " + (field + 1) + " fields");
+    ends[fields - 1] = groupKey.length;
+    if (fields == FIELDS_WITH_WORKSPACE && ends[FIELDS] == ends[FIELDS - 1] + 1) {
+      throw new IllegalArgumentException("not a group key: an empty workspace id");
     }
-    ends[FIELDS - 1] = groupKey.length;
     return ends;
   }
 }

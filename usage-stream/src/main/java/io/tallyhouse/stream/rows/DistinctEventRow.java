@@ -2,13 +2,15 @@ package io.tallyhouse.stream.rows;
 
 import io.tallyhouse.common.clickhouse.TabSeparated;
 import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.stream.rollup.GroupKey;
 import java.time.Instant;
 import java.util.List;
 
 /**
  * A distinct event as its {@code usage_events} row in TabSeparated: the distinct events topic's
- * value, inserted by the writer as it is. Money is the decimal's plain digits, exact.
+ * value, inserted by the writer as it is. Money is the decimal's plain digits, exact. The workspace
+ * is the event's as sent ({@value Workspaces#DEFAULT} for none): usage_events is the raw table.
  */
 public final class DistinctEventRow {
 
@@ -17,6 +19,7 @@ public final class DistinctEventRow {
       List.of(
           "date",
           "account_id",
+          "workspace_id",
           "event_id",
           "api_key_hash",
           "user",
@@ -39,6 +42,9 @@ public final class DistinctEventRow {
 
   private static final long[] POWERS_OF_TEN = powersOfTen();
 
+  /** The value {@value Workspaces#DEFAULT} and the tab that ends it. */
+  private static final byte[] DEFAULT_WORKSPACE_COLUMN = defaultWorkspaceColumn();
+
   private DistinctEventRow() {}
 
   /** The row, ending in a newline. */
@@ -46,6 +52,7 @@ public final class DistinctEventRow {
     return new TabSeparated(384)
         .date(GroupKey.utcDay(e))
         .string(e.getAccountId())
+        .string(e.getWorkspaceId())
         .string(e.getEventId())
         .string(e.getApiKeyHash())
         .nullableString(e.getUser())
@@ -70,6 +77,38 @@ public final class DistinctEventRow {
   }
 
   /**
+   * {@code row} in the columns of {@link #COLUMNS}: as it is, or, when a build from before
+   * workspaces wrote it (one column fewer, no workspace after the account), with the workspace
+   * {@value Workspaces#DEFAULT} added. Such rows wait on the distinct events topic across an
+   * upgrade; inserted with today's columns they would be refused, and the writer would stop on
+   * them.
+   */
+  public static byte[] withWorkspace(byte[] row) {
+    int tabs = 0;
+    int afterAccount = -1;
+    for (int i = 0; i < row.length; i++) {
+      // A tab inside a value is escaped (TabSeparated), so every tab byte ends a column.
+      if (row[i] == '\t' && ++tabs == 2) {
+        afterAccount = i + 1;
+      }
+    }
+    if (tabs != COLUMNS.size() - 2 || afterAccount < 0) {
+      return row;
+    }
+    byte[] withDefault = new byte[row.length + DEFAULT_WORKSPACE_COLUMN.length];
+    System.arraycopy(row, 0, withDefault, 0, afterAccount);
+    System.arraycopy(
+        DEFAULT_WORKSPACE_COLUMN, 0, withDefault, afterAccount, DEFAULT_WORKSPACE_COLUMN.length);
+    System.arraycopy(
+        row,
+        afterAccount,
+        withDefault,
+        afterAccount + DEFAULT_WORKSPACE_COLUMN.length,
+        row.length - afterAccount);
+    return withDefault;
+  }
+
+  /**
    * The {@code received_at_us} of a row made by {@link #toRow} (its last column, read from the end
    * without parsing the rest), or -1 when the row does not end in such a number.
    */
@@ -91,6 +130,12 @@ public final class DistinctEventRow {
       micros += (b - '0') * POWERS_OF_TEN[digits++];
     }
     return -1;
+  }
+
+  private static byte[] defaultWorkspaceColumn() {
+    byte[] column = new TabSeparated(16).string(Workspaces.DEFAULT).endRow().toByteArray();
+    column[column.length - 1] = '\t';
+    return column;
   }
 
   private static long[] powersOfTen() {

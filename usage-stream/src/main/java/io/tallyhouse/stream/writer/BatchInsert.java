@@ -9,10 +9,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * Inserts one batch's rows, usage_events on a thread of its own while api_key_hashes and
- * usage_daily go in on the calling one: ClickHouse parses them on two cores, and the batch takes as
- * long as the longer of the two instead of their sum. Remembers what went in, so that after a
- * failure only what did not succeed is repeated (each insert is idempotent, DESIGN.md).
+ * Inserts one batch's rows, usage_events on a thread of its own while api_key_hashes, workspaces
+ * and usage_daily go in on the calling one: ClickHouse parses them on two cores, and the batch
+ * takes as long as the longer of the two instead of their sum. Remembers what went in, so that
+ * after a failure only what did not succeed is repeated (each insert is idempotent, DESIGN.md).
  */
 final class BatchInsert implements AutoCloseable {
 
@@ -27,6 +27,7 @@ final class BatchInsert implements AutoCloseable {
   private BatchRows rows;
   private boolean eventsDone;
   private boolean apiKeysDone;
+  private boolean workspacesDone;
   private boolean rollupsDone;
 
   BatchInsert(TableInserts inserts) {
@@ -38,6 +39,7 @@ final class BatchInsert implements AutoCloseable {
     this.rows = rows;
     eventsDone = rows.eventRows == 0;
     apiKeysDone = rows.apiKeyRows == 0;
+    workspacesDone = rows.workspaceRows == 0;
     rollupsDone = rows.rollupRows == 0;
   }
 
@@ -55,11 +57,17 @@ final class BatchInsert implements AutoCloseable {
                         "usage_events", DistinctEventRow.COLUMNS, rows.events.inputStream()));
     ClickHouseException failure = null;
     try {
-      // The key record before the rollups: a reader that sees a key's rows can also find the key.
+      // The key and workspace records before the rollups: a reader that sees a key's or a
+      // workspace's rows can also find the key or the workspace.
       if (!apiKeysDone) {
         inserts.insert(
             "api_key_hashes", UsageDailyRow.API_KEY_HASH_COLUMNS, rows.apiKeys.inputStream());
         apiKeysDone = true;
+      }
+      if (!workspacesDone) {
+        inserts.insert(
+            "workspaces", UsageDailyRow.WORKSPACE_COLUMNS, rows.workspaces.inputStream());
+        workspacesDone = true;
       }
       if (!rollupsDone) {
         inserts.insert("usage_daily", UsageDailyRow.COLUMNS, rows.rollups.inputStream());

@@ -15,7 +15,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.utils.Bytes;
 
 /**
- * The rows of one batch, per table: usage_events, api_key_hashes and usage_daily, in TabSeparated.
+ * The rows of one batch, per table: usage_events, api_key_hashes, workspaces and usage_daily, in
+ * TabSeparated.
  */
 final class BatchRows {
 
@@ -24,6 +25,7 @@ final class BatchRows {
   final TabSeparated events = new TabSeparated(1 << 16);
   final TabSeparated rollups = new TabSeparated(1 << 16);
   final TabSeparated apiKeys = new TabSeparated(1 << 12);
+  final TabSeparated workspaces = new TabSeparated(1 << 10);
   int eventRows;
 
   /**
@@ -34,6 +36,7 @@ final class BatchRows {
 
   int rollupRows;
   int apiKeyRows;
+  int workspaceRows;
 
   /**
    * Renders {@code records}: a record of a rollups topic in {@code shardBases} becomes its group's
@@ -74,6 +77,7 @@ final class BatchRows {
                   + " is not a TabSeparated row (written by an older"
                   + " usage-stream?)");
         }
+        row = DistinctEventRow.withWorkspace(row);
         events.rows(row);
         if (eventRows == receivedAtMicros.length) {
           receivedAtMicros = Arrays.copyOf(receivedAtMicros, eventRows * 2);
@@ -83,19 +87,27 @@ final class BatchRows {
     }
     rollups.clear();
     apiKeys.clear();
-    // Many rollups share an (account, api key); each pair is written once.
-    Set<Bytes> pairs = new HashSet<>();
+    workspaces.clear();
+    // Many rollups share an (account, api key) and an (account, workspace); each pair is written
+    // once.
+    Set<Bytes> keyPairs = new HashSet<>();
+    Set<Bytes> workspacePairs = new HashSet<>();
     for (Map.Entry<Shard, GroupTotals> rollup : latest.entrySet()) {
       byte[] group = rollup.getKey().group().get();
       UsageDailyRow.appendRow(
           rollups, group, rollup.getKey().shard(), rollup.getValue(), updatedAt);
-      byte[] pair = GroupKey.apiKeyPair(group);
-      if (pairs.add(Bytes.wrap(pair))) {
-        UsageDailyRow.appendApiKeyRow(apiKeys, pair);
+      byte[] keyPair = GroupKey.apiKeyPair(group);
+      if (keyPairs.add(Bytes.wrap(keyPair))) {
+        UsageDailyRow.appendPairRow(apiKeys, keyPair);
+      }
+      byte[] workspacePair = GroupKey.workspacePair(group);
+      if (workspacePairs.add(Bytes.wrap(workspacePair))) {
+        UsageDailyRow.appendPairRow(workspaces, workspacePair);
       }
     }
     rollupRows = latest.size();
-    apiKeyRows = pairs.size();
+    apiKeyRows = keyPairs.size();
+    workspaceRows = workspacePairs.size();
   }
 
   /**

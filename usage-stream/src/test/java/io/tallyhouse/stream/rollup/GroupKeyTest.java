@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import io.tallyhouse.common.clickhouse.TabSeparated;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.contract.Money;
+import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.stream.Events;
 import io.tallyhouse.stream.rows.UsageDailyRow;
 import java.math.BigDecimal;
@@ -106,12 +107,88 @@ class GroupKeyTest {
     assertEquals("OpenAI", row.get("provider_name"));
     assertEquals("2026-11-21 00:00:01", row.get("updated_at"));
     TabSeparated pair = new TabSeparated(8);
-    UsageDailyRow.appendApiKeyRow(
+    UsageDailyRow.appendPairRow(
         pair, GroupKey.apiKeyPair(GroupKey.of(e).getBytes(StandardCharsets.UTF_8)));
     assertEquals(
         "beta.corp:eu-1\t" + Events.KEY_A + "\n",
         new String(pair.toByteArray(), StandardCharsets.UTF_8));
     assertEquals("2026-11-20", GroupKey.day(GroupKey.of(e)));
+    assertEquals(Workspaces.DEFAULT, rollup.workspaceId());
+    assertEquals("", row.get("workspace_id"), "usage_daily stores the default workspace as ''");
+  }
+
+  /** The fields of {@link #event}'s group, in the key's order, before any workspace. */
+  private static final String FIELDS_OF_EVENT =
+      "acme\u001f2026-11-20\u001f"
+          + Events.KEY_A
+          + "\u001fu-1\u001fOpenAI/openai/gpt-4o-2024-08-06\u001fopenai/gpt-4o"
+          + "\u001fopenai/gpt-4o-2024-08-06\u001fOpenAI";
+
+  private static UsageEvent event() {
+    return Events.event("acme", "1", "2026-11-20T10:00:00Z", "u-1", "1");
+  }
+
+  /**
+   * Rollup stores and changelogs from before workspaces hold keys of eight fields: a group of the
+   * default workspace must keep exactly that key (hash prefix included), or its totals would
+   * restart at version 1 under a new key.
+   */
+  @Test
+  void aGroupOfTheDefaultWorkspaceKeepsTheKeyItHadBeforeWorkspaces() {
+    String before = "a64b1007\u001f" + FIELDS_OF_EVENT;
+    assertEquals(before, GroupKey.of(event()));
+    assertEquals(
+        before,
+        GroupKey.of(UsageEvent.newBuilder(event()).setWorkspaceId(Workspaces.DEFAULT).build()));
+  }
+
+  @Test
+  void aGroupOfAnotherWorkspaceHasItAsANinthField() {
+    UsageEvent e = UsageEvent.newBuilder(event()).setWorkspaceId("ops.eu:1").build();
+    String key = GroupKey.of(e);
+    assertEquals("a529b80b\u001f" + FIELDS_OF_EVENT + "\u001fops.eu:1", key);
+    byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+    assertEquals(GroupKey.FIELDS_WITH_WORKSPACE, GroupKey.fieldEnds(bytes).length);
+    assertEquals("2026-11-20", GroupKey.day(key));
+
+    UsageDailyRow rollup = UsageDailyRow.of(key, Events.totals(e));
+    assertEquals("ops.eu:1", rollup.workspaceId());
+    assertEquals("OpenAI", rollup.providerName());
+    assertEquals("u-1", rollup.userId());
+    Map<String, String> row = row(key, 2, Events.totals(e));
+    assertEquals("ops.eu:1", row.get("workspace_id"));
+    assertEquals("OpenAI", row.get("provider_name"));
+    assertEquals("2", row.get("shard"));
+
+    assertEquals("acme\t" + Events.KEY_A + "\n", pairRow(GroupKey.apiKeyPair(bytes)));
+    assertEquals("acme\tops.eu:1\n", pairRow(GroupKey.workspacePair(bytes)));
+    assertEquals(
+        "acme\t" + Workspaces.DEFAULT + "\n",
+        pairRow(GroupKey.workspacePair(GroupKey.of(event()).getBytes(StandardCharsets.UTF_8))),
+        "the workspaces table holds the id as shown");
+  }
+
+  @Test
+  void keysOfOtherFieldCountsOrAnEmptyWorkspaceAreRefused() {
+    String eight = "a64b1007\u001f" + FIELDS_OF_EVENT;
+    for (String notAKey :
+        new String[] {
+          eight.substring(0, eight.lastIndexOf('\u001f')),
+          eight + "\u001fops\u001fmore",
+          eight + "\u001f",
+          "no-prefix"
+        }) {
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> GroupKey.fieldEnds(notAKey.getBytes(StandardCharsets.UTF_8)),
+          notAKey);
+    }
+  }
+
+  private static String pairRow(byte[] pair) {
+    TabSeparated out = new TabSeparated(8);
+    UsageDailyRow.appendPairRow(out, pair);
+    return new String(out.toByteArray(), StandardCharsets.UTF_8);
   }
 
   @Test

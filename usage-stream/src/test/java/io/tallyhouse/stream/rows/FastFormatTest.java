@@ -1,7 +1,9 @@
 package io.tallyhouse.stream.rows;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
+import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.stream.Events;
 import io.tallyhouse.stream.rollup.GroupKey;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +25,45 @@ class FastFormatTest {
     assertEquals("1795391999999999", byColumn.get("created_at_us"));
     assertEquals("1970-01-01 00:00:00", byColumn.get("received_at"));
     assertEquals("500000", byColumn.get("received_at_us"));
+  }
+
+  @Test
+  void rawRowsCarryTheWorkspaceAsSent() {
+    var e = Events.event("acme", "1", "2026-11-22T10:00:00Z", null, "1");
+    assertEquals(
+        Workspaces.DEFAULT,
+        Events.byColumn(DistinctEventRow.toRow(e), DistinctEventRow.COLUMNS).get("workspace_id"));
+    e.setWorkspaceId("ops.eu:1");
+    assertEquals(
+        "ops.eu:1",
+        Events.byColumn(DistinctEventRow.toRow(e), DistinctEventRow.COLUMNS).get("workspace_id"));
+  }
+
+  /**
+   * Rows written to the distinct events topic by the build before workspaces lack the column; the
+   * writer inserts them in the workspace default instead of stopping on them.
+   */
+  @Test
+  void aRowWrittenBeforeWorkspacesGetsTheDefaultWorkspace() {
+    var e = Events.event("beta.corp:eu-1", "gen\t1", "2026-11-22T10:00:00Z", "u\tser\\", "1");
+    byte[] current = DistinctEventRow.toRow(e);
+    String text = new String(current, StandardCharsets.UTF_8);
+    String column = "\t" + Workspaces.DEFAULT + "\t";
+    int at = text.indexOf(column);
+    String before = text.substring(0, at) + "\t" + text.substring(at + column.length());
+    assertEquals(
+        DistinctEventRow.COLUMNS.size() - 1,
+        before.split("\t", -1).length,
+        "a row of the old build");
+
+    assertEquals(
+        text,
+        new String(
+            DistinctEventRow.withWorkspace(before.getBytes(StandardCharsets.UTF_8)),
+            StandardCharsets.UTF_8));
+    assertSame(current, DistinctEventRow.withWorkspace(current), "a current row stays as it is");
+    byte[] other = "e1\n".getBytes(StandardCharsets.UTF_8);
+    assertSame(other, DistinctEventRow.withWorkspace(other));
   }
 
   @Test
