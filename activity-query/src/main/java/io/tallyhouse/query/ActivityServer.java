@@ -10,7 +10,7 @@ import io.tallyhouse.common.metrics.ServiceMetrics;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.query.activity.ActivityRepository;
 import io.tallyhouse.query.auth.ManagementKeys;
-import io.tallyhouse.query.auth.ReportedApiKeys;
+import io.tallyhouse.query.auth.ReportedFilters;
 import io.tallyhouse.query.cache.CompletedDayCache;
 import io.tallyhouse.query.cache.CompletedDayRepository;
 import io.tallyhouse.query.event.EventRepository;
@@ -116,7 +116,7 @@ public final class ActivityServer implements AutoCloseable {
           ActivityRouter.create(
               vertx,
               new ManagementKeys(new CredentialStore(config.keysFile(), metrics)),
-              new ReportedApiKeys(repository::apiKeyKnown, cache.enabled()),
+              new ReportedFilters(repository::reported, cache.enabled()),
               new ActivityRouter.Activity(cache, config.activityMaxItems()),
               new ActivityRouter.Exports(
                   new ExportPages(new ExportRepository(clickHouse, metrics), csvPageRows),

@@ -80,7 +80,7 @@ class OpenApiContractIntegrationTest {
             new ClickHouseConfig(
                 endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
     String row =
-        "{\"account_id\":\"acme\",\"date\":\"2026-11-21\",\"api_key_hash\":\""
+        "{\"account_id\":\"acme\",\"workspace_id\":\"%s\",\"date\":\"2026-11-21\",\"api_key_hash\":\""
             + KEY
             + "\",\"user_id\":\"%s\","
             + "\"endpoint_id\":\"E/m\",\"model\":\"m\",\"model_permaslug\":\"m\",\"provider_name\":\"E\",\"requests\":1,"
@@ -88,7 +88,13 @@ class OpenApiContractIntegrationTest {
             + "\"byok_usage_inference\":0.25,\"byok_requests\":1,\"version\":1,\"updated_at\":\"2026-11-22 00:00:00\"}";
     clickHouse.insertJsonEachRow(
         "usage_daily",
-        (row.formatted("u1") + "\n" + row.formatted("") + "\n").getBytes(StandardCharsets.UTF_8));
+        (row.formatted("", "u1") + "\n" + row.formatted("ws-1", "") + "\n")
+            .getBytes(StandardCharsets.UTF_8));
+    clickHouse.insertJsonEachRow(
+        "workspaces",
+        ("{\"account_id\":\"acme\",\"workspace_id\":\"default\"}\n"
+                + "{\"account_id\":\"acme\",\"workspace_id\":\"ws-1\"}\n")
+            .getBytes(StandardCharsets.UTF_8));
     clickHouse.insertJsonEachRow(
         "api_key_hashes",
         ("{\"account_id\":\"acme\",\"api_key_hash\":\"" + KEY + "\"}\n")
@@ -176,7 +182,16 @@ class OpenApiContractIntegrationTest {
     Set<String> documented = properties("ActivityItem");
     Set<String> always = required("ActivityItem");
     Set<String> union = new TreeSet<>();
-    for (String groupBy : List.of("", "user", "api_key", "user,api_key")) {
+    for (String groupBy :
+        List.of(
+            "",
+            "user",
+            "api_key",
+            "user,api_key",
+            "workspace",
+            "workspace,user",
+            "api_key,workspace",
+            "user,api_key,workspace")) {
       JsonNode data =
           JSON.readTree(
                   get(key, "/api/v1/activity", groupBy.isEmpty() ? "" : "group_by=" + groupBy)
@@ -184,6 +199,9 @@ class OpenApiContractIntegrationTest {
               .get("data");
       assertTrue(data.size() > 0, groupBy);
       Set<String> expected = new TreeSet<>(always);
+      if (groupBy.contains("workspace")) {
+        expected.add("workspace_id");
+      }
       if (groupBy.contains("user")) {
         expected.add("user_id");
       }
@@ -203,10 +221,10 @@ class OpenApiContractIntegrationTest {
     Set<String> documented = properties("ExportRow");
     assertEquals(new TreeSet<>(ExportRow.TOTALS), required("ExportRow"));
     Set<String> union = new TreeSet<>();
-    String[] groups = {"date", "user", "api_key", "endpoint"};
-    for (int mask = 1; mask < 16; mask++) {
+    String[] groups = {"date", "workspace", "user", "api_key", "endpoint"};
+    for (int mask = 1; mask < 1 << groups.length; mask++) {
       List<String> parts = new ArrayList<>();
-      for (int i = 0; i < 4; i++) {
+      for (int i = 0; i < groups.length; i++) {
         if ((mask & 1 << i) != 0) {
           parts.add(groups[i]);
         }
@@ -290,6 +308,16 @@ class OpenApiContractIntegrationTest {
           200,
           get(key, path, "api_key_hash=" + KEY + (valid.isEmpty() ? "" : "&" + valid))
               .statusCode());
+      assertEquals(
+          404,
+          get(key, path, "workspace_id=nope" + (valid.isEmpty() ? "" : "&" + valid)).statusCode());
+      assertEquals(
+          200,
+          get(key, path, "workspace_id=default" + (valid.isEmpty() ? "" : "&" + valid))
+              .statusCode());
+      assertEquals(
+          400,
+          get(key, path, "workspace_id=a%27b" + (valid.isEmpty() ? "" : "&" + valid)).statusCode());
     }
     assertEquals(
         200,
@@ -332,6 +360,41 @@ class OpenApiContractIntegrationTest {
                 }
               });
     }
+  }
+
+  @Test
+  void everyParameterTheServiceReadsIsDocumented() {
+    assertEquals(
+        Set.of("date", "workspace_id", "api_key_hash", "user_id", "group_by"),
+        parameters("/paths/~1api~1v1~1activity/get/parameters"));
+    assertEquals(
+        Set.of(
+            "from",
+            "to",
+            "group_by",
+            "workspace_id",
+            "user_id",
+            "api_key_hash",
+            "format",
+            "limit",
+            "cursor"),
+        parameters("/paths/~1api~1v1~1activity~1export/get/parameters"));
+    assertTrue(
+        spec.at("/paths/~1api~1v1~1activity/get/parameters")
+            .toString()
+            .contains("#/components/parameters/WorkspaceId"));
+  }
+
+  /** The names of the parameters at {@code pointer}, references resolved. */
+  private static Set<String> parameters(String pointer) {
+    Set<String> names = new TreeSet<>();
+    for (JsonNode parameter : spec.at(pointer)) {
+      JsonNode resolved =
+          parameter.has("$ref") ? spec.at(parameter.get("$ref").asText().substring(1)) : parameter;
+      assertEquals("query", resolved.get("in").asText(), resolved.toString());
+      names.add(resolved.get("name").asText());
+    }
+    return names;
   }
 
   private static Set<String> toSet(java.util.Iterator<String> names) {

@@ -8,6 +8,7 @@ import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.common.runtime.ServiceMain;
+import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import java.io.IOException;
 import java.net.URI;
@@ -179,8 +180,40 @@ public final class QueryTestEnv {
       String byok,
       long byokRequests,
       long version) {
+    return rollupRow(
+        account,
+        Workspaces.STORED_DEFAULT,
+        date,
+        key,
+        user,
+        ep,
+        requests,
+        usage,
+        byok,
+        byokRequests,
+        version);
+  }
+
+  /**
+   * As {@link #rollupRow(String, String, String, String, Endpoint, long, String, String, long,
+   * long)}, in the workspace that usage_daily stores as {@code storedWorkspace} ('' for the default
+   * one, as the stream writes it).
+   */
+  public static String rollupRow(
+      String account,
+      String storedWorkspace,
+      String date,
+      String key,
+      String user,
+      Endpoint ep,
+      long requests,
+      String usage,
+      String byok,
+      long byokRequests,
+      long version) {
     com.fasterxml.jackson.databind.node.ObjectNode node = PLAIN.createObjectNode();
     node.put("account_id", account);
+    node.put("workspace_id", storedWorkspace);
     node.put("date", date);
     node.put("api_key_hash", key);
     node.put("user_id", user);

@@ -36,7 +36,7 @@ class SchemaCheckIntegrationTest {
       assertEquals(
           "ClickHouse database "
               + database
-              + " does not exist, this build needs 005_stream_generations: run `tallyhouse"
+              + " does not exist, this build needs 006_workspaces: run `tallyhouse"
               + " migrate` (make migrate; with --cluster NAME on a ClickHouse cluster)",
           missing.getMessage());
 
@@ -50,7 +50,7 @@ class SchemaCheckIntegrationTest {
           "ClickHouse database "
               + database
               + " is at migration 004_usage_daily_changes, this build needs"
-              + " 005_stream_generations: run `tallyhouse migrate` (make migrate)",
+              + " 006_workspaces: run `tallyhouse migrate` (make migrate)",
           behind.getMessage());
 
       Migrations.apply(clickHouse);

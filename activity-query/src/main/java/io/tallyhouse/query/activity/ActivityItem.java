@@ -15,9 +15,10 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * One item of the activity answer: the totals of one (date, endpoint) and, when grouped, one user
- * and/or key.
+ * One item of the activity answer: the totals of one (date, endpoint) and, when grouped, one
+ * workspace, user and/or key.
  *
+ * @param workspaceId the workspace as the API shows it when grouped by workspace, else null
  * @param userId the user when grouped by user; null both when not grouped and for events without a
  *     user
  * @param apiKeyHash the key when grouped by api key, else null
@@ -28,6 +29,7 @@ public record ActivityItem(
     String modelPermaslug,
     String endpointId,
     String providerName,
+    String workspaceId,
     String userId,
     String apiKeyHash,
     BigDecimal usage,
@@ -40,14 +42,16 @@ public record ActivityItem(
     BigInteger byokRequests) {
 
   /**
-   * The contract's order: date desc, usage desc, then endpoint_id, user_id (no user first),
-   * api_key_hash asc. Model, permaslug and provider break the remaining ties so the answer is
-   * always the same.
+   * The contract's order: date desc, usage desc, then endpoint_id, workspace_id, user_id (no user
+   * first), api_key_hash asc. Model, permaslug and provider break the remaining ties so the answer
+   * is always the same.
    */
   public static final Comparator<ActivityItem> ORDER =
       Comparator.comparing(ActivityItem::date, Comparator.reverseOrder())
           .thenComparing(ActivityItem::usage, Comparator.reverseOrder())
           .thenComparing(ActivityItem::endpointId)
+          .thenComparing(
+              ActivityItem::workspaceId, Comparator.nullsFirst(Comparator.naturalOrder()))
           .thenComparing(ActivityItem::userId, Comparator.nullsFirst(Comparator.naturalOrder()))
           .thenComparing(ActivityItem::apiKeyHash, Comparator.nullsFirst(Comparator.naturalOrder()))
           .thenComparing(ActivityItem::model)
@@ -67,12 +71,13 @@ public record ActivityItem(
   }
 
   /**
-   * Writes the item as one JSON object: exactly the contract's fields, plus user_id / api_key_hash
-   * when the request grouped by them. Money is an exact JSON number, plain, without trailing zeros;
-   * integers are written whole. Streamed rather than built as a tree: large answers have thousands
-   * of items.
+   * Writes the item as one JSON object: exactly the contract's fields, plus workspace_id / user_id
+   * / api_key_hash when the request grouped by them (without the workspace grouping an item has no
+   * workspace_id at all: OpenRouter's historical shape). Money is an exact JSON number, plain,
+   * without trailing zeros; integers are written whole. Streamed rather than built as a tree: large
+   * answers have thousands of items.
    */
-  public void writeTo(JsonGenerator json, boolean withUser, boolean withApiKey) throws IOException {
+  public void writeTo(JsonGenerator json, ActivityRequest.Grouping grouping) throws IOException {
     json.writeStartObject();
     json.writeStringField("date", date.toString());
     json.writeStringField("model", model);
@@ -95,14 +100,17 @@ public record ActivityItem(
     json.writeNumber(cachedTokens);
     json.writeFieldName("byok_requests");
     json.writeNumber(byokRequests);
-    if (withUser) {
+    if (grouping.workspace()) {
+      json.writeStringField("workspace_id", workspaceId);
+    }
+    if (grouping.user()) {
       if (userId == null) {
         json.writeNullField("user_id");
       } else {
         json.writeStringField("user_id", userId);
       }
     }
-    if (withApiKey) {
+    if (grouping.apiKey()) {
       json.writeStringField("api_key_hash", apiKeyHash);
     }
     json.writeEndObject();
@@ -113,12 +121,12 @@ public record ActivityItem(
    * {@code data} array ({@code ""} for none), so a day's part can be rendered once and joined with
    * others.
    */
-  public static String jsonObjects(List<ActivityItem> items, boolean withUser, boolean withApiKey) {
+  public static String jsonObjects(List<ActivityItem> items, ActivityRequest.Grouping grouping) {
     StringWriter out = new StringWriter(400 * items.size());
     try (JsonGenerator json = JSON.createGenerator(out)) {
       json.setRootValueSeparator(new SerializedString(","));
       for (ActivityItem item : items) {
-        item.writeTo(json, withUser, withApiKey);
+        item.writeTo(json, grouping);
       }
     } catch (IOException e) {
       throw new UncheckedIOException("writing to a string cannot fail", e);

@@ -8,6 +8,8 @@ import io.tallyhouse.common.clickhouse.JsonEachRowText;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.common.money.ImpossibleTotalException;
 import io.tallyhouse.common.money.MoneyTotals;
+import io.tallyhouse.query.auth.ReportedFilters;
+import io.tallyhouse.schemas.contract.Workspaces;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.LocalDate;
@@ -16,9 +18,10 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * The SQL of {@code /api/v1/activity}: reads {@code usage_daily} and {@code api_key_hashes}, and
- * holds the sums and their readers the cache's loads and the export share. Every value reaches the
- * statement through {@link SqlLiteral}; column and table names are constants.
+ * The SQL of {@code /api/v1/activity}: reads {@code usage_daily}, {@code workspaces} and {@code
+ * api_key_hashes}, and holds the sums and their readers the cache's loads and the export share.
+ * Every value reaches the statement through {@link SqlLiteral}; column and table names are
+ * constants.
  */
 public final class ActivityRepository {
 
@@ -68,6 +71,7 @@ public final class ActivityRepository {
                   "model",
                   "model_permaslug",
                   "provider_name",
+                  "workspace_id",
                   "user_id",
                   "api_key_hash"),
               SUM_COLUMNS));
@@ -97,11 +101,17 @@ public final class ActivityRepository {
     return timer.record(call);
   }
 
-  /** Whether {@code account} has ever reported {@code apiKeyHash} (lowercase hex). */
-  public boolean apiKeyKnown(String account, String apiKeyHash) {
-    return !timed(
-            metrics, "key_lookup", () -> clickHouse.query(apiKeyKnownSql(account, apiKeyHash)))
-        .isEmpty();
+  /**
+   * Whether {@code account} has ever reported {@code value} of {@code filter}: a workspace as the
+   * API shows it, an api key hash in lowercase hex.
+   */
+  public boolean reported(ReportedFilters.Filter filter, String account, String value) {
+    String sql =
+        switch (filter) {
+          case WORKSPACE_ID -> workspaceKnownSql(account, value);
+          case API_KEY_HASH -> apiKeyKnownSql(account, value);
+        };
+    return !timed(metrics, "key_lookup", () -> clickHouse.query(sql)).isEmpty();
   }
 
   /** The items of {@code request} for {@code account}, in the contract's order. */
@@ -124,7 +134,8 @@ public final class ActivityRepository {
   }
 
   /**
-   * The statement behind {@link #apiKeyKnown}; public so the query benchmark can run it directly.
+   * The statement behind {@link #reported} for an api key; public so the query benchmark can run it
+   * directly.
    */
   public static String apiKeyKnownSql(String account, String apiKeyHash) {
     return "SELECT 1 AS found FROM api_key_hashes WHERE account_id = "
@@ -135,22 +146,29 @@ public final class ActivityRepository {
   }
 
   /**
+   * The statement that finds whether {@code account} reported {@code workspaceId}; the {@code
+   * workspaces} table holds workspace ids as shown ({@code default}, never '').
+   */
+  public static String workspaceKnownSql(String account, String workspaceId) {
+    return "SELECT 1 AS found FROM workspaces WHERE account_id = "
+        + SqlLiteral.string(account)
+        + " AND workspace_id = "
+        + SqlLiteral.string(workspaceId)
+        + " LIMIT 1";
+  }
+
+  /**
    * Sums the rollup rows of the window per (date, endpoint, model, permaslug, provider) and the
-   * requested groupings. FINAL keeps only the highest version of each rollup row even before parts
-   * merge. Aliases never repeat a column name: on 18.16 {@code sum(requests) AS requests} breaks
-   * the query. Public so the query benchmark can run the very statement directly against
-   * ClickHouse.
+   * requested groupings; without the workspace grouping the rows of all workspaces are summed.
+   * FINAL keeps only the highest version of each rollup row even before parts merge. Aliases never
+   * repeat a column name: on 18.16 {@code sum(requests) AS requests} breaks the query. Public so
+   * the query benchmark can run the very statement directly against ClickHouse.
    */
   public static String activitySql(String account, ActivityRequest request) {
     StringBuilder sql =
         new StringBuilder(
             "SELECT toString(date) AS day, endpoint_id, model, model_permaslug, provider_name");
-    if (request.groupByUser()) {
-      sql.append(", user_id");
-    }
-    if (request.groupByApiKey()) {
-      sql.append(", api_key_hash");
-    }
+    sql.append(groupColumns(request));
     sql.append(", ")
         .append(SUMS)
         .append(" FROM usage_daily FINAL")
@@ -165,17 +183,22 @@ public final class ActivityRepository {
           .append(SqlLiteral.date(request.to()));
     }
     request
+        .storedWorkspaceId()
+        .ifPresent(w -> sql.append(" AND workspace_id = ").append(SqlLiteral.string(w)));
+    request
         .apiKeyHash()
         .ifPresent(h -> sql.append(" AND api_key_hash = ").append(SqlLiteral.string(h)));
     request.userId().ifPresent(u -> sql.append(" AND user_id = ").append(SqlLiteral.string(u)));
     sql.append(" GROUP BY date, endpoint_id, model, model_permaslug, provider_name");
-    if (request.groupByUser()) {
-      sql.append(", user_id");
-    }
-    if (request.groupByApiKey()) {
-      sql.append(", api_key_hash");
-    }
+    sql.append(groupColumns(request));
     return sql.toString();
+  }
+
+  /** The columns the request's groupings add to the SELECT and the GROUP BY, each after ", ". */
+  private static String groupColumns(ActivityRequest request) {
+    return (request.groupByWorkspace() ? ", workspace_id" : "")
+        + (request.groupByUser() ? ", user_id" : "")
+        + (request.groupByApiKey() ? ", api_key_hash" : "");
   }
 
   /**
@@ -205,6 +228,7 @@ public final class ActivityRepository {
         ROWS.value(row, "model_permaslug"),
         ROWS.value(row, "endpoint_id"),
         ROWS.value(row, "provider_name"),
+        request.groupByWorkspace() ? Workspaces.shown(ROWS.value(row, "workspace_id")) : null,
         user,
         request.groupByApiKey() ? ROWS.value(row, "api_key_hash") : null,
         usage(ROWS, row, requests, account, day),

@@ -1,5 +1,6 @@
 package io.tallyhouse.query.activity;
 
+import io.tallyhouse.schemas.contract.EventRules;
 import java.time.DateTimeException;
 import java.time.LocalDate;
 import java.util.List;
@@ -14,18 +15,30 @@ import java.util.regex.Pattern;
  *
  * @param from first day read (inclusive)
  * @param to last day read (inclusive)
+ * @param workspaceId workspace filter as the API shows it ({@code default} for the default
+ *     workspace), when given
  * @param apiKeyHash lowercase 64-hex filter, when given
  * @param userId exact user filter, when given
- * @param groupByUser whether items are split per user
- * @param groupByApiKey whether items are split per api key hash
+ * @param grouping how items are split beyond (date, endpoint)
  */
 public record ActivityRequest(
     LocalDate from,
     LocalDate to,
+    Optional<String> workspaceId,
     Optional<String> apiKeyHash,
     Optional<String> userId,
-    boolean groupByUser,
-    boolean groupByApiKey) {
+    Grouping grouping)
+    implements FilteredRequest {
+
+  /**
+   * The {@code group_by} of a request: whether items are split per workspace, per user, per api
+   * key.
+   */
+  public record Grouping(boolean workspace, boolean user, boolean apiKey) {
+
+    /** No split: one item per (date, endpoint), summed across workspaces, users and keys. */
+    public static final Grouping NONE = new Grouping(false, false, false);
+  }
 
   /** Completed days visible: {@code [today-30, today-1]}. */
   public static final int WINDOW_DAYS = 30;
@@ -37,7 +50,7 @@ public record ActivityRequest(
   private static final Pattern DATE = Pattern.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}");
   private static final Pattern HASH = Pattern.compile("[0-9a-fA-F]{64}");
   private static final List<String> PARAMETERS =
-      List.of("date", "api_key_hash", "user_id", "group_by");
+      List.of("date", "workspace_id", "api_key_hash", "user_id", "group_by");
 
   /**
    * Validates the parameters of a request made on {@code today} (UTC).
@@ -69,6 +82,8 @@ public record ActivityRequest(
       to = day;
     }
 
+    String workspace = workspaceId(params);
+
     String hash = single(params, "api_key_hash");
     if (hash != null && !HASH.matcher(hash).matches()) {
       throw new InvalidParameterException(
@@ -81,6 +96,7 @@ public record ActivityRequest(
           "Parameter user_id must be 1-256 characters without control characters");
     }
 
+    boolean byWorkspace = false;
     boolean byUser = false;
     boolean byKey = false;
     String groupBy = single(params, "group_by");
@@ -88,23 +104,52 @@ public record ActivityRequest(
       // split with limit -1 keeps empty parts, so "user," and ",user" are refused like any other
       // typo.
       for (String part : groupBy.split(",", -1)) {
-        if (part.equals("user") && !byUser) {
+        if (part.equals("workspace") && !byWorkspace) {
+          byWorkspace = true;
+        } else if (part.equals("user") && !byUser) {
           byUser = true;
         } else if (part.equals("api_key") && !byKey) {
           byKey = true;
         } else {
           throw new InvalidParameterException(
-              "Parameter group_by must be a comma-separated list of user, api_key (each at most once)");
+              "Parameter group_by must be a comma-separated list of workspace, user, api_key (each at"
+                  + " most once)");
         }
       }
     }
     return new ActivityRequest(
         from,
         to,
+        Optional.ofNullable(workspace),
         Optional.ofNullable(hash).map(h -> h.toLowerCase(Locale.ROOT)),
         Optional.ofNullable(user),
-        byUser,
-        byKey);
+        new Grouping(byWorkspace, byUser, byKey));
+  }
+
+  public boolean groupByWorkspace() {
+    return grouping.workspace();
+  }
+
+  public boolean groupByUser() {
+    return grouping.user();
+  }
+
+  public boolean groupByApiKey() {
+    return grouping.apiKey();
+  }
+
+  /**
+   * The {@code workspace_id} parameter (OpenRouter's workspace filter), or null when not given.
+   *
+   * @throws InvalidParameterException when it breaks the event field's rule
+   */
+  public static String workspaceId(Map<String, List<String>> params) {
+    String workspace = single(params, "workspace_id");
+    String problem = workspace == null ? null : EventRules.workspaceIdProblem(workspace);
+    if (problem != null) {
+      throw new InvalidParameterException("Parameter workspace_id " + problem);
+    }
+    return workspace;
   }
 
   public static String single(Map<String, List<String>> params, String name) {

@@ -17,11 +17,11 @@ import java.util.function.LongConsumer;
 
 /**
  * One completed UTC day of one account as the cache keeps it: the day's {@code usage_daily} rows
- * summed over shards (one per api key, user, endpoint) in compact immutable columns, the change
- * marker it was loaded under, and the answers it memoized. It answers any activity request for its
- * day with the items the SQL path gives ({@link DaySums} groups, {@link ItemJson} writes), and
- * memoizes the JSON of requests without {@code user_id}, because those read every row of the day
- * (tens of thousands for a large account) while a user's rows are few.
+ * summed over shards (one per workspace, api key, user, endpoint) in compact immutable columns, the
+ * change marker it was loaded under, and the answers it memoized. It answers any activity request
+ * for its day with the items the SQL path gives ({@link DaySums} groups, {@link ItemJson} writes),
+ * and memoizes the JSON of requests without {@code user_id}, because those read every row of the
+ * day (tens of thousands for a large account) while a user's rows are few.
  */
 final class CachedDay {
 
@@ -44,6 +44,10 @@ final class CachedDay {
   final LocalDate date;
   private final long marker;
   final Endpoint[] endpoints;
+
+  /** As stored: {@code ''} for the default workspace ({@code Workspaces.STORED_DEFAULT}). */
+  final String[] workspaceIds;
+
   final String[] apiKeyHashes;
 
   /** {@code ''} for no user, as stored. */
@@ -62,10 +66,13 @@ final class CachedDay {
 
   /**
    * The JSON of each row's strings, shared by the rows of a load that have the same: the endpoint's
-   * four fields ({@code "model":...,"provider_name":"..."}), the user as the value of {@code
-   * user_id} ({@code null} for no user) and the api key hash as a JSON string.
+   * four fields ({@code "model":...,"provider_name":"..."}), the workspace as the API shows it, the
+   * user as the value of {@code user_id} ({@code null} for no user) and the api key hash, each a
+   * JSON value.
    */
   final byte[][] endpointJson;
+
+  final byte[][] workspaceJson;
 
   final byte[][] userJson;
   final byte[][] apiKeyHashJson;
@@ -83,8 +90,8 @@ final class CachedDay {
    */
   private final long footprint;
 
-  /** Which aggregation of the day, for which api key filter (null: all keys). */
-  private record Memo(boolean byUser, boolean byApiKey, String apiKeyHash) {}
+  /** Which aggregation of the day, for which workspace (stored) and api key filters (null: all). */
+  private record Memo(ActivityRequest.Grouping grouping, String workspaceId, String apiKeyHash) {}
 
   /** A memoized answer: its JSON objects and how many items they are. */
   private record Memoized(byte[] json, int items) {}
@@ -94,6 +101,7 @@ final class CachedDay {
     this.marker = marker;
     int n = rows.size;
     this.endpoints = Arrays.copyOf(rows.endpoints, n);
+    this.workspaceIds = Arrays.copyOf(rows.workspaceIds, n);
     this.apiKeyHashes = Arrays.copyOf(rows.apiKeyHashes, n);
     this.userIds = Arrays.copyOf(rows.userIds, n);
     this.counts = Arrays.copyOf(rows.counts, n * COUNTS);
@@ -101,6 +109,7 @@ final class CachedDay {
     this.byokUsage = Arrays.copyOf(rows.byokUsage, n);
     this.bigMoney = rows.bigMoney == null ? null : Arrays.copyOf(rows.bigMoney, 2 * n);
     this.endpointJson = Arrays.copyOf(rows.endpointJson, n);
+    this.workspaceJson = Arrays.copyOf(rows.workspaceJson, n);
     this.userJson = Arrays.copyOf(rows.userJson, n);
     this.apiKeyHashJson = Arrays.copyOf(rows.apiKeyHashJson, n);
     this.itemStart = ("{\"date\":\"" + date + "\",").getBytes(StandardCharsets.US_ASCII);
@@ -141,25 +150,27 @@ final class CachedDay {
   /**
    * Appends {@link #items} to {@code out} as the JSON objects of the answer's {@code data} array,
    * separated by commas, and preceded by one when {@code separate} and there is an item; returns
-   * how many items it appended. Requests without {@code user_id}, except the grouping by user and
+   * how many items it appended. Requests without {@code user_id}, except the groupings by user and
    * key, read every row of the day, so their bytes are memoized (for days of {@value
    * #MEMO_MIN_ROWS} rows or more); {@code memoized} is told the estimated bytes of a new memo or
    * user index, so the cache can count them against its bound.
    */
   int json(ActivityRequest request, JsonBytes out, boolean separate, LongConsumer memoized) {
-    boolean byUser = request.groupByUser();
-    boolean byApiKey = request.groupByApiKey();
-    if (rows() < MEMO_MIN_ROWS || request.userId().isPresent() || byUser && byApiKey) {
-      // A small day or a user's rows are quickly summed; the grouping by user and key has about one
-      // item per row, so
-      // a memo would take more memory than the day and save little.
-      return ItemJson.write(this, sums(request, memoized), byUser, byApiKey, out, separate);
+    ActivityRequest.Grouping grouping = request.grouping();
+    if (rows() < MEMO_MIN_ROWS
+        || request.userId().isPresent()
+        || grouping.user() && grouping.apiKey()) {
+      // A small day or a user's rows are quickly summed; the groupings by user and key have about
+      // one item per row, so a memo would take more memory than the day and save little.
+      return ItemJson.write(this, sums(request, memoized), grouping, out, separate);
     }
-    Memo key = new Memo(byUser, byApiKey, request.apiKeyHash().orElse(null));
+    Memo key =
+        new Memo(
+            grouping, request.storedWorkspaceId().orElse(null), request.apiKeyHash().orElse(null));
     Memoized known = memo.get(key);
     if (known == null) {
       JsonBytes fresh = new JsonBytes();
-      int items = ItemJson.write(this, sums(request, memoized), byUser, byApiKey, fresh, false);
+      int items = ItemJson.write(this, sums(request, memoized), grouping, fresh, false);
       known = new Memoized(fresh.toByteArray(), items);
       if (memo.putIfAbsent(key, known) == null) {
         memoized.accept(HeapEstimate.memo(known.json()));
@@ -179,15 +190,12 @@ final class CachedDay {
    * index.
    */
   private Iterable<DaySums.Sum> sums(ActivityRequest request, LongConsumer memoized) {
-    String apiKeyHash = request.apiKeyHash().orElse(null);
     Optional<String> user = request.userId();
     if (user.isPresent()) {
       int[] rows = rowsOfUser(user.get(), memoized);
-      return DaySums.of(
-          this, rows, rows.length, apiKeyHash, request.groupByUser(), request.groupByApiKey());
+      return DaySums.of(this, rows, rows.length, request);
     }
-    return DaySums.of(
-        this, null, rows(), apiKeyHash, request.groupByUser(), request.groupByApiKey());
+    return DaySums.of(this, null, rows(), request);
   }
 
   /**

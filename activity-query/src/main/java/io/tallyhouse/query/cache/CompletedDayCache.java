@@ -152,8 +152,7 @@ public final class CompletedDayCache implements AutoCloseable {
                 if (items.size() > maxItems) {
                   throw tooLarge(maxItems);
                 }
-                return ActivityItem.jsonObjects(
-                    items, request.groupByUser(), request.groupByApiKey());
+                return ActivityItem.jsonObjects(items, request.grouping());
               }));
       return;
     }
@@ -192,7 +191,7 @@ public final class CompletedDayCache implements AutoCloseable {
         "The answer would have more than "
             + maxItems
             + " items: narrow it with"
-            + " date, api_key_hash or user_id, or use /api/v1/activity/export");
+            + " date, workspace_id, api_key_hash or user_id, or use /api/v1/activity/export");
   }
 
   /**

@@ -40,8 +40,8 @@ public final class CompletedDayRepository implements CompletedDaySource {
 
   /**
    * The rows of {@code days} of {@code account} summed over shards (FINAL, so the highest version
-   * of each rollup row counts), one per (day, api key, user, endpoint): what the cache keeps. One
-   * statement for all the days.
+   * of each rollup row counts), one per (day, workspace, api key, user, endpoint): what the cache
+   * keeps. One statement for all the days.
    */
   @Override
   public DayLoad completedDays(String account, Collection<LocalDate> days) {
@@ -51,7 +51,7 @@ public final class CompletedDayRepository implements CompletedDaySource {
             "cache_load",
             () -> clickHouse.queryJsonEachRow(completedDaysSql(account, days)));
     DayLoad loaded = new DayLoad();
-    // The same columns as the activity statement grouped by user and api key.
+    // The same columns as the activity statement grouped by workspace, user and api key.
     String[] counts = new String[COUNT_SUMS.size()];
     ROWS.read(
         rows,
@@ -63,6 +63,7 @@ public final class CompletedDayRepository implements CompletedDaySource {
           BigInteger requests = new BigInteger(counts[0]);
           loaded.add(
               day,
+              ROWS.value(row, "workspace_id"),
               ROWS.value(row, "api_key_hash"),
               ROWS.value(row, "user_id"),
               ROWS.value(row, "endpoint_id"),
@@ -86,8 +87,8 @@ public final class CompletedDayRepository implements CompletedDaySource {
     }
     StringBuilder sql =
         new StringBuilder(
-                "SELECT toString(date) AS day, api_key_hash, user_id, endpoint_id, model,"
-                    + " model_permaslug, provider_name, ")
+                "SELECT toString(date) AS day, workspace_id, api_key_hash, user_id, endpoint_id,"
+                    + " model, model_permaslug, provider_name, ")
             .append(SUMS)
             .append(" FROM usage_daily FINAL WHERE account_id = ")
             .append(SqlLiteral.string(account))
@@ -98,7 +99,8 @@ public final class CompletedDayRepository implements CompletedDaySource {
       separator = ", ";
     }
     return sql.append(
-            ") GROUP BY date, api_key_hash, user_id, endpoint_id, model, model_permaslug, provider_name")
+            ") GROUP BY date, workspace_id, api_key_hash, user_id, endpoint_id, model,"
+                + " model_permaslug, provider_name")
         .toString();
   }
 

@@ -3,6 +3,7 @@ package io.tallyhouse.query.cache;
 import io.tallyhouse.common.money.MoneyTotals;
 import io.tallyhouse.query.json.JsonText;
 import io.tallyhouse.schemas.contract.Money;
+import io.tallyhouse.schemas.contract.Workspaces;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -28,11 +29,13 @@ public final class DayLoad {
   private long rows;
 
   /**
-   * One row of {@code date}: its group and sums as ClickHouse returned them (UInt64 text), the
-   * amounts already read and checked ({@link MoneyTotals}).
+   * One row of {@code date}: its group and sums as ClickHouse returned them (UInt64 text, the
+   * workspace as stored, '' for the default one), the amounts already read and checked ({@link
+   * MoneyTotals}).
    */
   void add(
       LocalDate date,
+      String workspaceId,
       String apiKeyHash,
       String userId,
       String endpointId,
@@ -67,12 +70,14 @@ public final class DayLoad {
     days.computeIfAbsent(date, d -> new Rows())
         .add(
             endpoint,
+            intern(workspaceId),
             intern(apiKeyHash),
             intern(userId),
             parsed,
             usage,
             byokUsage,
             endpointFields,
+            json(Workspaces.shown(workspaceId)),
             userId.isEmpty() ? NULL : json(userId),
             json(apiKeyHash));
     rows++;
@@ -109,6 +114,7 @@ public final class DayLoad {
   static final class Rows {
     int size;
     CachedDay.Endpoint[] endpoints = new CachedDay.Endpoint[16];
+    String[] workspaceIds = new String[16];
     String[] apiKeyHashes = new String[16];
     String[] userIds = new String[16];
     long[] counts = new long[16 * CachedDay.COUNTS];
@@ -116,26 +122,31 @@ public final class DayLoad {
     long[] byokUsage = new long[16];
     BigDecimal[] bigMoney;
     byte[][] endpointJson = new byte[16][];
+    byte[][] workspaceJson = new byte[16][];
     byte[][] userJson = new byte[16][];
     byte[][] apiKeyHashJson = new byte[16][];
 
     void add(
         CachedDay.Endpoint endpoint,
+        String workspaceId,
         String apiKeyHash,
         String userId,
         long[] rowCounts,
         BigDecimal rowUsage,
         BigDecimal rowByokUsage,
         byte[] rowEndpointJson,
+        byte[] rowWorkspaceJson,
         byte[] rowUserJson,
         byte[] rowApiKeyHashJson) {
       if (size == endpoints.length) {
         grow(size * 2);
       }
       endpointJson[size] = rowEndpointJson;
+      workspaceJson[size] = rowWorkspaceJson;
       userJson[size] = rowUserJson;
       apiKeyHashJson[size] = rowApiKeyHashJson;
       endpoints[size] = endpoint;
+      workspaceIds[size] = workspaceId;
       apiKeyHashes[size] = apiKeyHash;
       userIds[size] = userId;
       System.arraycopy(rowCounts, 0, counts, size * CachedDay.COUNTS, CachedDay.COUNTS);
@@ -160,6 +171,7 @@ public final class DayLoad {
 
     private void grow(int capacity) {
       endpoints = Arrays.copyOf(endpoints, capacity);
+      workspaceIds = Arrays.copyOf(workspaceIds, capacity);
       apiKeyHashes = Arrays.copyOf(apiKeyHashes, capacity);
       userIds = Arrays.copyOf(userIds, capacity);
       counts = Arrays.copyOf(counts, capacity * CachedDay.COUNTS);
@@ -169,6 +181,7 @@ public final class DayLoad {
         bigMoney = Arrays.copyOf(bigMoney, capacity * 2);
       }
       endpointJson = Arrays.copyOf(endpointJson, capacity);
+      workspaceJson = Arrays.copyOf(workspaceJson, capacity);
       userJson = Arrays.copyOf(userJson, capacity);
       apiKeyHashJson = Arrays.copyOf(apiKeyHashJson, capacity);
     }

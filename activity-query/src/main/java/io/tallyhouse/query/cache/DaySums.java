@@ -1,6 +1,8 @@
 package io.tallyhouse.query.cache;
 
 import io.tallyhouse.query.activity.ActivityItem;
+import io.tallyhouse.query.activity.ActivityRequest;
+import io.tallyhouse.schemas.contract.Workspaces;
 import java.math.BigInteger;
 import java.time.LocalDate;
 import java.util.Collection;
@@ -18,15 +20,17 @@ final class DaySums {
   private DaySums() {}
 
   /**
-   * Group key of one item: the endpoint, plus the user and key when grouped by them (else null).
+   * Group key of one item: the endpoint, plus the workspace (as stored), user and key when grouped
+   * by them (else null).
    */
-  record Group(CachedDay.Endpoint endpoint, String userId, String apiKeyHash) {}
+  record Group(CachedDay.Endpoint endpoint, String workspaceId, String userId, String apiKeyHash) {}
 
   /** {@link ActivityItem#ORDER} within one day, on the sums (no item is built to sort them). */
   static final Comparator<Sum> ORDER =
       Comparator.comparing((Sum sum) -> sum.usage)
           .reversed()
           .thenComparing(sum -> sum.group.endpoint().endpointId())
+          .thenComparing(Sum::workspaceId, Comparator.nullsFirst(Comparator.naturalOrder()))
           .thenComparing(Sum::userId, Comparator.nullsFirst(Comparator.naturalOrder()))
           .thenComparing(
               sum -> sum.group.apiKeyHash(), Comparator.nullsFirst(Comparator.naturalOrder()))
@@ -36,21 +40,26 @@ final class DaySums {
 
   /**
    * Sums the rows ({@code selected[0..n)}, or all rows when {@code selected} is null) of {@code
-   * apiKeyHash} (all when null) of {@code day}, in no particular order.
+   * day} that pass {@code request}'s workspace and api key filters, grouped as it asks, in no
+   * particular order. The user filter is the caller's: it selects the rows.
    */
-  static Collection<Sum> of(
-      CachedDay day, int[] selected, int n, String apiKeyHash, boolean byUser, boolean byApiKey) {
+  static Collection<Sum> of(CachedDay day, int[] selected, int n, ActivityRequest request) {
+    String workspaceId = request.storedWorkspaceId().orElse(null);
+    String apiKeyHash = request.apiKeyHash().orElse(null);
+    ActivityRequest.Grouping grouping = request.grouping();
     Map<Group, Sum> groups = new HashMap<>();
     for (int s = 0; s < n; s++) {
       int row = selected == null ? s : selected[s];
-      if (apiKeyHash != null && !apiKeyHash.equals(day.apiKeyHashes[row])) {
+      if (workspaceId != null && !workspaceId.equals(day.workspaceIds[row])
+          || apiKeyHash != null && !apiKeyHash.equals(day.apiKeyHashes[row])) {
         continue;
       }
       Group group =
           new Group(
               day.endpoints[row],
-              byUser ? day.userIds[row] : null,
-              byApiKey ? day.apiKeyHashes[row] : null);
+              grouping.workspace() ? day.workspaceIds[row] : null,
+              grouping.user() ? day.userIds[row] : null,
+              grouping.apiKey() ? day.apiKeyHashes[row] : null);
       Sum sum = groups.get(group);
       if (sum == null) {
         sum = new Sum(group, row);
@@ -72,6 +81,11 @@ final class DaySums {
     Sum(Group group, int firstRow) {
       this.group = group;
       this.firstRow = firstRow;
+    }
+
+    /** The item's workspace_id as the API shows it: null when not grouped by workspace. */
+    String workspaceId() {
+      return group.workspaceId() == null ? null : Workspaces.shown(group.workspaceId());
     }
 
     /** The item's user_id: null when not grouped by user and for no user. */
@@ -101,6 +115,7 @@ final class DaySums {
           endpoint.modelPermaslug(),
           endpoint.endpointId(),
           endpoint.providerName(),
+          workspaceId(),
           userId(),
           group.apiKeyHash(),
           usage.value(),

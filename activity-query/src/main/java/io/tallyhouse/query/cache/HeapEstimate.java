@@ -55,7 +55,7 @@ final class HeapEstimate {
   static long of(CachedDay day) {
     int n = day.rows();
     long bytes = DAY + array(day.itemStart.length, 1);
-    bytes += 6 * array(n, REF) + array((long) n * CachedDay.COUNTS, 8) + 2 * array(n, 8);
+    bytes += 8 * array(n, REF) + array((long) n * CachedDay.COUNTS, 8) + 2 * array(n, 8);
     if (day.bigMoney != null) {
       bytes += array(day.bigMoney.length, REF);
       for (BigDecimal amount : day.bigMoney) {
@@ -73,9 +73,14 @@ final class HeapEstimate {
                 + string(endpoint.modelPermaslug(), counted)
                 + string(endpoint.providerName(), counted);
       }
-      bytes += string(day.apiKeyHashes[i], counted) + string(day.userIds[i], counted);
+      bytes +=
+          string(day.workspaceIds[i], counted)
+              + string(day.apiKeyHashes[i], counted)
+              + string(day.userIds[i], counted);
       for (byte[] json :
-          new byte[][] {day.endpointJson[i], day.userJson[i], day.apiKeyHashJson[i]}) {
+          new byte[][] {
+            day.endpointJson[i], day.workspaceJson[i], day.userJson[i], day.apiKeyHashJson[i]
+          }) {
         bytes += counted.add(json) ? array(json.length, 1) : 0;
       }
     }

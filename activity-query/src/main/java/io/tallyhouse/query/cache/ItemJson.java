@@ -1,6 +1,7 @@
 package io.tallyhouse.query.cache;
 
 import io.tallyhouse.query.activity.ActivityItem;
+import io.tallyhouse.query.activity.ActivityRequest;
 import io.tallyhouse.query.json.JsonBytes;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -25,6 +26,7 @@ final class ItemJson {
     ascii(",\"cached_tokens\":"),
     ascii(",\"byok_requests\":")
   };
+  private static final byte[] WORKSPACE_ID = ascii(",\"workspace_id\":");
   private static final byte[] USER_ID = ascii(",\"user_id\":");
   private static final byte[] API_KEY_HASH = ascii(",\"api_key_hash\":");
 
@@ -39,8 +41,7 @@ final class ItemJson {
   static int write(
       CachedDay day,
       Iterable<DaySums.Sum> unordered,
-      boolean byUser,
-      boolean byApiKey,
+      ActivityRequest.Grouping grouping,
       JsonBytes out,
       boolean separate) {
     List<DaySums.Sum> sums = new ArrayList<>();
@@ -60,10 +61,13 @@ final class ItemJson {
       for (int c = 0; c < CachedDay.COUNTS; c++) {
         out.append(COUNT_FIELDS[c]).appendUnsigned(sum.counts[c]);
       }
-      if (byUser) {
+      if (grouping.workspace()) {
+        out.append(WORKSPACE_ID).append(day.workspaceJson[row]);
+      }
+      if (grouping.user()) {
         out.append(USER_ID).append(day.userJson[row]);
       }
-      if (byApiKey) {
+      if (grouping.apiKey()) {
         out.append(API_KEY_HASH).append(day.apiKeyHashJson[row]);
       }
       out.append('}');

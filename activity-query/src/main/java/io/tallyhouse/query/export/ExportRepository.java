@@ -101,6 +101,9 @@ public final class ExportRepository {
         .append(" AND date <= ")
         .append(SqlLiteral.date(request.to()));
     request
+        .storedWorkspaceId()
+        .ifPresent(w -> sql.append(" AND workspace_id = ").append(SqlLiteral.string(w)));
+    request
         .apiKeyHash()
         .ifPresent(h -> sql.append(" AND api_key_hash = ").append(SqlLiteral.string(h)));
     request.userId().ifPresent(u -> sql.append(" AND user_id = ").append(SqlLiteral.string(u)));

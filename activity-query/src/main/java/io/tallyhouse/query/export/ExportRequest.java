@@ -1,6 +1,7 @@
 package io.tallyhouse.query.export;
 
 import io.tallyhouse.query.activity.ActivityRequest;
+import io.tallyhouse.query.activity.FilteredRequest;
 import io.tallyhouse.query.activity.InvalidParameterException;
 import java.time.LocalDate;
 import java.time.temporal.ChronoUnit;
@@ -20,26 +21,30 @@ import java.util.regex.Pattern;
  * @param from first day read (inclusive)
  * @param to last day read (inclusive)
  * @param groups the groupings, in the fixed column order of {@link Group}
+ * @param workspaceId workspace filter as the API shows it, when given
  * @param apiKeyHash lowercase 64-hex filter, when given
  * @param userId exact user filter, when given
  * @param format json (paged) or csv (every row, streamed)
  * @param limit rows per JSON page
  * @param after the group-column values of the last row of the previous page (stored form: '' for no
- *     user)
+ *     user and for the default workspace)
  */
 public record ExportRequest(
     LocalDate from,
     LocalDate to,
     Set<Group> groups,
+    Optional<String> workspaceId,
     Optional<String> apiKeyHash,
     Optional<String> userId,
     Format format,
     int limit,
-    Optional<List<String>> after) {
+    Optional<List<String>> after)
+    implements FilteredRequest {
 
   /** A grouping and the usage_daily columns it adds, in the export's column and sort order. */
   public enum Group {
     DATE("date", List.of("date")),
+    WORKSPACE("workspace", List.of("workspace_id")),
     USER("user", List.of("user_id")),
     API_KEY("api_key", List.of("api_key_hash")),
     ENDPOINT("endpoint", List.of("endpoint_id", "model", "model_permaslug", "provider_name"));
@@ -76,7 +81,16 @@ public record ExportRequest(
   private static final Pattern HASH = Pattern.compile("[0-9a-fA-F]{64}");
   private static final Pattern LIMIT = Pattern.compile("[0-9]{1,4}");
   private static final List<String> PARAMETERS =
-      List.of("from", "to", "group_by", "user_id", "api_key_hash", "format", "limit", "cursor");
+      List.of(
+          "from",
+          "to",
+          "group_by",
+          "workspace_id",
+          "user_id",
+          "api_key_hash",
+          "format",
+          "limit",
+          "cursor");
 
   public ExportRequest {
     groups = Set.copyOf(groups.isEmpty() ? EnumSet.noneOf(Group.class) : EnumSet.copyOf(groups));
@@ -121,11 +135,13 @@ public record ExportRequest(
         }
         if (group == null || !groups.add(group)) {
           throw new InvalidParameterException(
-              "Parameter group_by must be a comma-separated list of date, user, api_key, endpoint (each at most once)");
+              "Parameter group_by must be a comma-separated list of date, workspace, user, api_key,"
+                  + " endpoint (each at most once)");
         }
       }
     }
 
+    String workspace = ActivityRequest.workspaceId(params);
     String hash = ActivityRequest.single(params, "api_key_hash");
     if (hash != null && !HASH.matcher(hash).matches()) {
       throw new InvalidParameterException(
@@ -168,6 +184,7 @@ public record ExportRequest(
             from,
             to,
             groups,
+            Optional.ofNullable(workspace),
             Optional.ofNullable(hash).map(h -> h.toLowerCase(Locale.ROOT)),
             Optional.ofNullable(user),
             format,
@@ -187,7 +204,15 @@ public record ExportRequest(
   /** This request continuing after the row whose group-column values are {@code values}. */
   public ExportRequest after(List<String> values) {
     return new ExportRequest(
-        from, to, groups, apiKeyHash, userId, format, limit, Optional.of(List.copyOf(values)));
+        from,
+        to,
+        groups,
+        workspaceId,
+        apiKeyHash,
+        userId,
+        format,
+        limit,
+        Optional.of(List.copyOf(values)));
   }
 
   /** The usage_daily columns the rows are grouped and ordered by, in order. */
@@ -215,6 +240,7 @@ public record ExportRequest(
     }
     text.append("\napi_key_hash=").append(apiKeyHash.orElse("-"));
     text.append("\nuser_id=").append(userId.map(u -> "=" + u).orElse("-"));
+    text.append("\nworkspace_id=").append(workspaceId.orElse("-"));
     return text.toString();
   }
 

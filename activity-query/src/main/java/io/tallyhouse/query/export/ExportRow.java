@@ -2,13 +2,15 @@ package io.tallyhouse.query.export;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tallyhouse.query.json.JsonText;
+import io.tallyhouse.schemas.contract.Workspaces;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.List;
 
 /**
  * One row of the finance export: the values of the request's group columns (stored form, {@code ''}
- * for "no user") and the totals of that group.
+ * for "no user" and for the default workspace, as the keyset cursor needs them) and the totals of
+ * that group.
  *
  * @param columns the group column names, in order ({@link ExportRequest#groupColumns()})
  * @param values their values, same order
@@ -46,13 +48,13 @@ public record ExportRow(
   }
 
   /**
-   * The group columns then the totals; user_id null for "no user"; money exact, plain, no trailing
-   * zeros.
+   * The group columns then the totals; user_id null for "no user", the workspace as the API shows
+   * it; money exact, plain, no trailing zeros.
    */
   public void writeTo(ObjectNode node) {
     for (int i = 0; i < columns.size(); i++) {
       String column = columns.get(i);
-      String value = values.get(i);
+      String value = shown(column, values.get(i));
       if (column.equals("user_id") && value.isEmpty()) {
         node.putNull(column);
       } else {
@@ -69,6 +71,11 @@ public record ExportRow(
     node.put("byok_usage_inference", JsonText.plain(byokUsageInference));
   }
 
+  /** A group value as the export shows it: the workspace through {@link Workspaces#shown}. */
+  private static String shown(String column, String stored) {
+    return column.equals("workspace_id") ? Workspaces.shown(stored) : stored;
+  }
+
   /** The CSV header line (with CRLF) for {@code columns}. */
   public static String csvHeader(List<String> columns) {
     StringBuilder line = new StringBuilder();
@@ -79,10 +86,13 @@ public record ExportRow(
     return line.toString();
   }
 
-  /** Appends this row as one RFC 4180 record (CRLF-terminated); "no user" is an empty cell. */
+  /**
+   * Appends this row as one RFC 4180 record (CRLF-terminated); "no user" is an empty cell, the
+   * workspace as the API shows it.
+   */
   public void appendCsv(StringBuilder out) {
-    for (String value : values) {
-      appendCsvField(out, value);
+    for (int i = 0; i < columns.size(); i++) {
+      appendCsvField(out, shown(columns.get(i), values.get(i)));
       out.append(',');
     }
     out.append(requests)

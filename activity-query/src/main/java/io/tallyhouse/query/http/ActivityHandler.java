@@ -4,7 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.tallyhouse.query.activity.ActivityRequest;
 import io.tallyhouse.query.activity.InvalidParameterException;
 import io.tallyhouse.query.auth.ManagementKeys;
-import io.tallyhouse.query.auth.ReportedApiKeys;
+import io.tallyhouse.query.auth.ReportedFilters;
 import io.tallyhouse.query.cache.CompletedDayCache;
 import io.tallyhouse.query.json.JsonBytes;
 import io.vertx.ext.web.RoutingContext;
@@ -30,7 +30,7 @@ final class ActivityHandler {
   private final ManagementKeys keys;
   private final RequestCheck check;
   private final CompletedDayCache activity;
-  private final ReportedApiKeys reported;
+  private final ReportedFilters reported;
   private final MeterRegistry metrics;
   private final int maxItems;
 
@@ -42,7 +42,7 @@ final class ActivityHandler {
       ManagementKeys keys,
       RequestCheck check,
       CompletedDayCache activity,
-      ReportedApiKeys reported,
+      ReportedFilters reported,
       MeterRegistry metrics,
       int maxItems) {
     this.keys = keys;
@@ -80,23 +80,18 @@ final class ActivityHandler {
 
   /**
    * The answer of a request whose every part is in memory, made on the event loop: a management key
-   * that was valid before, valid parameters, an api_key_hash remembered as reported, every day
-   * cached. Null when any of it is not so; the worker path then answers or refuses it. A hit costs
-   * less than a worker's hop and queue, and it never waits for ClickHouse. The key check here may
-   * look at the key file's time and size (the store does once a second) but never reads the file
-   * for a secret it has not known valid: unknown secrets go to a worker.
+   * that was valid before, valid parameters, every workspace_id and api_key_hash filter remembered
+   * as reported, every day cached. Null when any of it is not so; the worker path then answers or
+   * refuses it. A hit costs less than a worker's hop and queue, and it never waits for ClickHouse.
+   * The key check here may look at the key file's time and size (the store does once a second) but
+   * never reads the file for a secret it has not known valid: unknown secrets go to a worker.
    */
   private JsonBytes answerFromMemory(String authorization, Map<String, List<String>> params) {
     if (!keys.knownValid(authorization)) {
       return null;
     }
     RequestCheck.Checked<ActivityRequest> checked =
-        check.check(
-            authorization,
-            params,
-            ActivityRequest::parse,
-            ActivityRequest::apiKeyHash,
-            reported::knownInMemory);
+        check.check(authorization, params, ActivityRequest::parse, reported::knownInMemory);
     if (checked.refusal() != null) {
       return null; // refused by the worker path in the contract's order (a 404 needs ClickHouse
       // anyway)
@@ -119,12 +114,7 @@ final class ActivityHandler {
   /** The answer on a worker thread: every check, then the cache or ClickHouse. */
   private Reply answer(String authorization, Map<String, List<String>> params) {
     RequestCheck.Checked<ActivityRequest> checked =
-        check.check(
-            authorization,
-            params,
-            ActivityRequest::parse,
-            ActivityRequest::apiKeyHash,
-            reported::known);
+        check.check(authorization, params, ActivityRequest::parse, reported::known);
     if (checked.refusal() != null) {
       return checked.refusal();
     }

@@ -6,7 +6,7 @@ import io.tallyhouse.common.http.EventLoopWatchdog;
 import io.tallyhouse.common.http.HttpServers;
 import io.tallyhouse.common.http.OpsRoutes;
 import io.tallyhouse.query.auth.ManagementKeys;
-import io.tallyhouse.query.auth.ReportedApiKeys;
+import io.tallyhouse.query.auth.ReportedFilters;
 import io.tallyhouse.query.cache.CompletedDayCache;
 import io.tallyhouse.query.event.EventRepository;
 import io.tallyhouse.query.event.EventRequest;
@@ -69,7 +69,7 @@ public final class ActivityRouter {
   public static Router create(
       Vertx vertx,
       ManagementKeys keys,
-      ReportedApiKeys reported,
+      ReportedFilters reported,
       Activity activity,
       Exports exports,
       EventRepository events,

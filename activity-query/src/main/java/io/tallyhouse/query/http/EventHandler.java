@@ -3,6 +3,7 @@ package io.tallyhouse.query.http;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.tallyhouse.query.auth.ReportedFilters;
 import io.tallyhouse.query.event.EventRepository;
 import io.tallyhouse.query.event.EventRequest;
 import io.tallyhouse.query.event.StoredEvent;
@@ -11,7 +12,6 @@ import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * {@code GET /api/v1/events/{event_id}} (OpenRouter's {@code GET /api/v1/generation?id=}): one
@@ -28,6 +28,12 @@ final class EventHandler {
    * accounts use.
    */
   static final String NOT_FOUND = "No such event for this account";
+
+  /** An event request has no filter to look up (a call would be a bug, not a 404). */
+  private static final ReportedFilters.Lookup NO_FILTERS =
+      (filter, account, value) -> {
+        throw new IllegalStateException("an event request has no filters, yet " + filter);
+      };
 
   private final RequestCheck check;
   private final EventRepository events;
@@ -56,8 +62,7 @@ final class EventHandler {
             authorization,
             Map.of(), // the route has no query parameters; others are ignored, as on every route
             (params, today) -> EventRequest.parse(eventId),
-            request -> Optional.empty(),
-            (account, hash) -> true);
+            NO_FILTERS);
     if (checked.refusal() != null) {
       return checked.refusal();
     }

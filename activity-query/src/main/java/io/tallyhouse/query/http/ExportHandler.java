@@ -1,7 +1,7 @@
 package io.tallyhouse.query.http;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.tallyhouse.query.auth.ReportedApiKeys;
+import io.tallyhouse.query.auth.ReportedFilters;
 import io.tallyhouse.query.export.CsvExport;
 import io.tallyhouse.query.export.ExportPages;
 import io.tallyhouse.query.export.ExportRequest;
@@ -27,7 +27,7 @@ final class ExportHandler {
   static final int EXPORT_WORKERS = 4;
 
   private final RequestCheck check;
-  private final ReportedApiKeys reported;
+  private final ReportedFilters reported;
   private final ExportPages pages;
   private final ExportSlots slots;
   private final WorkerExecutor workers;
@@ -36,7 +36,7 @@ final class ExportHandler {
 
   ExportHandler(
       RequestCheck check,
-      ReportedApiKeys reported,
+      ReportedFilters reported,
       ExportPages pages,
       ExportSlots slots,
       WorkerExecutor workers,
@@ -91,12 +91,7 @@ final class ExportHandler {
    */
   private Exported export(String authorization, Map<String, List<String>> params) throws Exception {
     RequestCheck.Checked<ExportRequest> checked =
-        check.check(
-            authorization,
-            params,
-            ExportRequest::parse,
-            ExportRequest::apiKeyHash,
-            reported::known);
+        check.check(authorization, params, ExportRequest::parse, reported::known);
     if (checked.refusal() != null) {
       return new Exported(checked.refusal(), null);
     }

@@ -1,7 +1,10 @@
 package io.tallyhouse.query.http;
 
+import io.tallyhouse.query.activity.FilteredRequest;
 import io.tallyhouse.query.activity.InvalidParameterException;
 import io.tallyhouse.query.auth.ManagementKeys;
+import io.tallyhouse.query.auth.ReportedFilters;
+import io.tallyhouse.query.auth.ReportedFilters.Filter;
 import java.time.Clock;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -9,12 +12,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.BiFunction;
-import java.util.function.BiPredicate;
-import java.util.function.Function;
 
 /**
  * The checks both routes make, in the contract's order: key (401/403), query string and parameters
- * (400), then whether the account ever reported the api_key_hash filter (404).
+ * (400), then whether the account ever reported the workspace_id and api_key_hash filters (404).
  */
 final class RequestCheck {
 
@@ -39,15 +40,13 @@ final class RequestCheck {
   /**
    * @param params the decoded query string, or null when it was malformed
    * @param parser the route's parameter rules, given today's UTC date
-   * @param apiKeyHash the request's api_key_hash filter
-   * @param apiKeyKnown whether an account reported a hash
+   * @param reported whether an account reported a filter's value
    */
-  <R> Checked<R> check(
+  <R extends FilteredRequest> Checked<R> check(
       String authorization,
       Map<String, List<String>> params,
       BiFunction<Map<String, List<String>>, LocalDate, R> parser,
-      Function<R, Optional<String>> apiKeyHash,
-      BiPredicate<String, String> apiKeyKnown) {
+      ReportedFilters.Lookup reported) {
     ManagementKeys.Caller caller = keys.authenticate(authorization);
     switch (caller.outcome()) {
       case MISSING:
@@ -69,10 +68,19 @@ final class RequestCheck {
     } catch (InvalidParameterException e) {
       return Checked.refuse(400, e.getMessage());
     }
-    Optional<String> hash = apiKeyHash.apply(request);
-    if (hash.isPresent() && !apiKeyKnown.test(account, hash.get())) {
-      return Checked.refuse(404, "Parameter api_key_hash: no such api key for this account");
+    Checked<R> unknown = unreported(Filter.WORKSPACE_ID, request.workspaceId(), account, reported);
+    if (unknown == null) {
+      unknown = unreported(Filter.API_KEY_HASH, request.apiKeyHash(), account, reported);
     }
-    return new Checked<>(account, request, null);
+    return unknown != null ? unknown : new Checked<>(account, request, null);
+  }
+
+  /** The 404 of a filter value {@code account} never reported, or null. */
+  private static <R> Checked<R> unreported(
+      Filter filter, Optional<String> value, String account, ReportedFilters.Lookup reported) {
+    if (value.isPresent() && !reported.reported(filter, account, value.get())) {
+      return Checked.refuse(404, filter.unknownMessage());
+    }
+    return null;
   }
 }

@@ -1,6 +1,7 @@
 package io.tallyhouse.query.activity;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -21,12 +22,18 @@ class ActivityItemTest {
 
   private static ActivityItem item(
       String date, String endpoint, String user, String key, String usage) {
+    return item(date, endpoint, null, user, key, usage);
+  }
+
+  private static ActivityItem item(
+      String date, String endpoint, String workspace, String user, String key, String usage) {
     return new ActivityItem(
         LocalDate.parse(date),
         "m",
         "m",
         endpoint,
         "p",
+        workspace,
         user,
         key,
         new BigDecimal(usage),
@@ -40,7 +47,7 @@ class ActivityItemTest {
   }
 
   @Test
-  void orderIsDateDescUsageDescThenEndpointUserKeyAscWithNoUserFirst() {
+  void orderIsDateDescUsageDescThenEndpointWorkspaceUserKeyAscWithNoUserFirst() {
     List<ActivityItem> expected =
         List.of(
             item("2026-11-21", "z", null, null, "123456789.123456789013"),
@@ -49,7 +56,10 @@ class ActivityItemTest {
             item("2026-11-21", "a", null, "k2", "1"),
             item("2026-11-21", "a", "a", "k1", "1"),
             item("2026-11-21", "a", "b", "k1", "1"),
-            item("2026-11-21", "b", null, null, "1.0"),
+            item("2026-11-21", "a", "default", null, "k1", "1"),
+            item("2026-11-21", "a", "ws-2", "a", "k1", "1"),
+            item("2026-11-21", "b", "a-first", "z", null, "1.0"),
+            item("2026-11-21", "b", "default", null, null, "1.0"),
             item("2026-11-20", "a", null, null, "0.000000000001"),
             item("2026-11-20", "a", null, null, "0"));
     List<ActivityItem> shuffled = new ArrayList<>(expected);
@@ -104,13 +114,27 @@ class ActivityItemTest {
     assertEquals(true, grouped.get("user_id").isNull());
     assertEquals("k", grouped.get("api_key_hash").asText());
     assertEquals(15, grouped.size());
+    assertFalse(grouped.has("workspace_id"), "OpenRouter's historical shape without the grouping");
+
+    JsonNode byWorkspace =
+        JSON.readTree(
+            written(
+                item("2026-11-21", "e", "default", null, null, "1"),
+                new ActivityRequest.Grouping(true, false, false)));
+    assertEquals("default", byWorkspace.get("workspace_id").asText());
+    assertEquals(14, byWorkspace.size());
   }
 
   private static String written(ActivityItem item, boolean withUser, boolean withApiKey)
       throws IOException {
+    return written(item, new ActivityRequest.Grouping(false, withUser, withApiKey));
+  }
+
+  private static String written(ActivityItem item, ActivityRequest.Grouping grouping)
+      throws IOException {
     StringWriter out = new StringWriter();
     try (JsonGenerator json = JSON.createGenerator(out)) {
-      item.writeTo(json, withUser, withApiKey);
+      item.writeTo(json, grouping);
     }
     return out.toString();
   }

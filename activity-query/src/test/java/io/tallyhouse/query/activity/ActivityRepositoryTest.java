@@ -2,6 +2,7 @@ package io.tallyhouse.query.activity;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -37,8 +38,8 @@ public class ActivityRepositoryTest {
             LocalDate.parse("2026-11-21"),
             Optional.empty(),
             Optional.empty(),
-            false,
-            false);
+            Optional.empty(),
+            ActivityRequest.Grouping.NONE);
     assertEquals(
         "SELECT toString(date) AS day, endpoint_id, model, model_permaslug, provider_name"
             + SUMS
@@ -49,26 +50,37 @@ public class ActivityRepositoryTest {
   }
 
   @Test
-  void oneDayWithFiltersAndBothGroupings() {
+  void oneDayWithFiltersAndEveryGrouping() {
     ActivityRequest request =
         new ActivityRequest(
             LocalDate.parse("2026-11-01"),
             LocalDate.parse("2026-11-01"),
+            Optional.of("ws-1"),
             Optional.of("ab".repeat(32)),
             Optional.of("it's \\ me"),
-            true,
-            true);
+            new ActivityRequest.Grouping(true, true, true));
     assertEquals(
-        "SELECT toString(date) AS day, endpoint_id, model, model_permaslug, provider_name, user_id"
-            + ", api_key_hash"
+        "SELECT toString(date) AS day, endpoint_id, model, model_permaslug, provider_name"
+            + ", workspace_id, user_id, api_key_hash"
             + SUMS
             + " FROM usage_daily FINAL WHERE account_id = 'o\\'brien'"
-            + " AND date = toDate('2026-11-01') AND api_key_hash = '"
+            + " AND date = toDate('2026-11-01') AND workspace_id = 'ws-1' AND api_key_hash = '"
             + "ab".repeat(32)
             + "'"
             + " AND user_id = 'it\\'s \\\\ me'"
-            + " GROUP BY date, endpoint_id, model, model_permaslug, provider_name, user_id, api_key_hash",
+            + " GROUP BY date, endpoint_id, model, model_permaslug, provider_name, workspace_id,"
+            + " user_id, api_key_hash",
         ActivityRepository.activitySql("o'brien", request));
+  }
+
+  @Test
+  void theDefaultWorkspaceIsFilteredAsUsageDailyStoresIt() {
+    ActivityRequest request =
+        ActivityRequest.parse(
+            java.util.Map.of("workspace_id", List.of("default")), LocalDate.parse("2026-11-22"));
+    assertEquals(Optional.of("default"), request.workspaceId());
+    String sql = ActivityRepository.activitySql("acme", request);
+    assertTrue(sql.contains(" AND workspace_id = '' GROUP BY"), sql);
   }
 
   @Test
@@ -79,8 +91,8 @@ public class ActivityRepositoryTest {
             LocalDate.parse("2026-11-21"),
             Optional.empty(),
             Optional.empty(),
-            true,
-            false);
+            Optional.empty(),
+            new ActivityRequest.Grouping(false, true, false));
     String rows =
         "{\"day\":\"2026-11-21\",\"endpoint_id\":\"e\",\"model\":\"m\",\"model_permaslug\":\"m-1\","
             + "\"provider_name\":\"P\",\"user_id\":\"\",\"requests_sum\":\"18446744073709551615\","
@@ -118,5 +130,13 @@ public class ActivityRepositoryTest {
     assertEquals(
         "SELECT 1 AS found FROM api_key_hashes WHERE account_id = 'acme' AND api_key_hash = 'ff' LIMIT 1",
         ActivityRepository.apiKeyKnownSql("acme", "ff"));
+  }
+
+  @Test
+  void workspaceLookupIsScopedToTheAccountAndReadsTheIdAsShown() {
+    assertEquals(
+        "SELECT 1 AS found FROM workspaces WHERE account_id = 'acme' AND workspace_id = 'default'"
+            + " LIMIT 1",
+        ActivityRepository.workspaceKnownSql("acme", "default"));
   }
 }

@@ -135,6 +135,46 @@ class ActivityRequestTest {
   }
 
   @Test
+  void workspaceIdFollowsTheEventFieldsRuleAndKeepsDefaultAsShown() {
+    assertEquals(Optional.empty(), parse().workspaceId());
+    for (String id :
+        List.of("default", "ws-1", "a.b_c:d-E9", "x".repeat(128), "00000000-0000-0000")) {
+      assertEquals(Optional.of(id), parse("workspace_id", id).workspaceId());
+    }
+    assertEquals(Optional.of(""), parse("workspace_id", "default").storedWorkspaceId());
+    assertEquals(Optional.of("ws-1"), parse("workspace_id", "ws-1").storedWorkspaceId());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "a'b", "a\\b", "a b", "ws/1", "ümlaut", "a\u0000", "' OR 1=1 --"})
+  void workspaceIdOutsideTheRuleIsRefusedWithoutEchoingIt(String id) {
+    String message = rejected("workspace_id", id);
+    assertTrue(message.startsWith("Parameter workspace_id must be 1-128 characters"), message);
+    assertFalse(!id.isEmpty() && message.contains(id), message);
+  }
+
+  @Test
+  void workspaceIdOfMoreThan128CharactersIsRefused() {
+    assertTrue(rejected("workspace_id", "x".repeat(129)).startsWith("Parameter workspace_id "));
+  }
+
+  @Test
+  void groupByWorkspaceCombinesWithUserAndApiKeyInAnyOrder() {
+    assertEquals(
+        new ActivityRequest.Grouping(true, false, false),
+        parse("group_by", "workspace").grouping());
+    for (String all :
+        List.of("workspace,user,api_key", "api_key,workspace,user", "user,api_key,workspace")) {
+      assertEquals(
+          new ActivityRequest.Grouping(true, true, true), parse("group_by", all).grouping());
+    }
+    assertEquals(
+        new ActivityRequest.Grouping(true, true, false),
+        parse("group_by", "user,workspace").grouping());
+    assertEquals(ActivityRequest.Grouping.NONE, parse().grouping());
+  }
+
+  @Test
   void groupByAcceptsUserAndApiKeyInEitherOrder() {
     ActivityRequest user = parse("group_by", "user");
     assertTrue(user.groupByUser());
@@ -165,6 +205,10 @@ class ActivityRequestTest {
         "endpoint",
         "user;api_key",
         "user,api_key,user",
+        "workspace,workspace",
+        "Workspace",
+        "workspaces",
+        "workspace_id",
         "' OR 1=1 --"
       })
   void unknownOrRepeatedGroupingIsRefused(String groupBy) {
@@ -172,13 +216,14 @@ class ActivityRequestTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"date", "api_key_hash", "user_id", "group_by"})
+  @ValueSource(strings = {"date", "workspace_id", "api_key_hash", "user_id", "group_by"})
   void repeatedParameterIsRefused(String name) {
     String value =
         switch (name) {
           case "date" -> "2026-11-01";
           case "api_key_hash" -> HASH;
           case "user_id" -> "u";
+          case "workspace_id" -> "ws-1";
           default -> "user";
         };
     assertEquals(

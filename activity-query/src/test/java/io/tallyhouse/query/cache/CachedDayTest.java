@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tallyhouse.query.activity.ActivityItem;
 import io.tallyhouse.query.activity.ActivityRequest;
 import io.tallyhouse.query.json.JsonBytes;
+import io.tallyhouse.schemas.contract.Workspaces;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.LocalDate;
@@ -27,8 +28,14 @@ class CachedDayTest {
   private static final String KEY = "ab".repeat(32);
 
   private static void add(DayLoad days, String user, String requests, String usage) {
+    add(days, Workspaces.STORED_DEFAULT, user, requests, usage);
+  }
+
+  private static void add(
+      DayLoad days, String storedWorkspace, String user, String requests, String usage) {
     days.add(
         DAY,
+        storedWorkspace,
         KEY,
         user,
         "X/e",
@@ -41,7 +48,16 @@ class CachedDayTest {
   }
 
   private static ActivityRequest all() {
-    return new ActivityRequest(DAY, DAY, Optional.empty(), Optional.empty(), false, false);
+    return request(
+        Optional.empty(), Optional.empty(), Optional.empty(), ActivityRequest.Grouping.NONE);
+  }
+
+  private static ActivityRequest request(
+      Optional<String> workspace,
+      Optional<String> key,
+      Optional<String> user,
+      ActivityRequest.Grouping grouping) {
+    return new ActivityRequest(DAY, DAY, workspace, key, user, grouping);
   }
 
   @Test
@@ -75,15 +91,61 @@ class CachedDayTest {
     add(days, "u", "2", "2");
     CachedDay day = days.day(DAY, 7);
     List<ActivityItem> byUser =
-        day.items(new ActivityRequest(DAY, DAY, Optional.empty(), Optional.empty(), true, false));
+        day.items(
+            request(
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                new ActivityRequest.Grouping(false, true, false)));
     assertEquals(2, byUser.size());
     assertEquals("u", byUser.get(0).userId(), "usage 2 first");
     assertNull(byUser.get(1).userId());
     List<ActivityItem> onlyU =
-        day.items(new ActivityRequest(DAY, DAY, Optional.empty(), Optional.of("u"), false, false));
+        day.items(
+            request(
+                Optional.empty(),
+                Optional.empty(),
+                Optional.of("u"),
+                ActivityRequest.Grouping.NONE));
     assertEquals(BigInteger.TWO, onlyU.get(0).requests());
     assertEquals(7, day.marker());
     assertEquals(0, days.day(DAY.minusDays(1), 3).rows(), "a day without rows is an empty day");
+  }
+
+  @Test
+  void workspacesAreSummedWithoutTheirGroupingAndShownAsTheApiNamesThem() {
+    DayLoad days = new DayLoad();
+    add(days, Workspaces.STORED_DEFAULT, "u", "1", "0.000000000001");
+    add(days, "ws-1", "u", "2", "9000000.000000000002");
+    add(days, "ws-1", "v", "4", "1");
+    CachedDay day = days.day(DAY, 7);
+    List<ActivityItem> summed = day.items(all());
+    assertEquals(1, summed.size());
+    assertEquals(BigInteger.valueOf(7), summed.get(0).requests());
+    assertEquals(new BigDecimal("9000001.000000000003"), summed.get(0).usage());
+    assertNull(summed.get(0).workspaceId());
+
+    List<ActivityItem> byWorkspace =
+        day.items(
+            request(
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                new ActivityRequest.Grouping(true, false, false)));
+    assertEquals(2, byWorkspace.size());
+    assertEquals("ws-1", byWorkspace.get(0).workspaceId(), "usage first");
+    assertEquals(BigInteger.valueOf(6), byWorkspace.get(0).requests());
+    assertEquals("default", byWorkspace.get(1).workspaceId(), "'' is shown as default");
+
+    List<ActivityItem> onlyDefault =
+        day.items(
+            request(
+                Optional.of(Workspaces.DEFAULT),
+                Optional.empty(),
+                Optional.empty(),
+                ActivityRequest.Grouping.NONE));
+    assertEquals(BigInteger.ONE, onlyDefault.get(0).requests());
+    assertNull(onlyDefault.get(0).workspaceId(), "a filter alone adds no workspace_id");
   }
 
   /**
@@ -124,27 +186,38 @@ class CachedDayTest {
    * generator.
    */
   private static String generated(CachedDay day, ActivityRequest request) {
-    String text =
-        ActivityItem.jsonObjects(
-            day.items(request), request.groupByUser(), request.groupByApiKey());
+    String text = ActivityItem.jsonObjects(day.items(request), request.grouping());
     return new String(
         text.getBytes(java.nio.charset.StandardCharsets.UTF_8),
         java.nio.charset.StandardCharsets.UTF_8);
   }
 
-  private static List<ActivityRequest> requestsOf(String user, String key) {
+  /** Every grouping with and without each filter (workspaces as the API names them). */
+  private static List<ActivityRequest> requestsOf(String workspace, String user, String key) {
     List<ActivityRequest> requests = new ArrayList<>();
-    for (Optional<String> userFilter : List.of(Optional.<String>empty(), Optional.of(user))) {
-      for (Optional<String> keyFilter : List.of(Optional.<String>empty(), Optional.of(key))) {
-        for (int grouping = 0; grouping < 4; grouping++) {
-          requests.add(
-              new ActivityRequest(
-                  DAY, DAY, keyFilter, userFilter, (grouping & 1) != 0, (grouping & 2) != 0));
+    for (Optional<String> workspaceFilter :
+        List.of(
+            Optional.<String>empty(), Optional.of(workspace), Optional.of(Workspaces.DEFAULT))) {
+      for (Optional<String> userFilter : List.of(Optional.<String>empty(), Optional.of(user))) {
+        for (Optional<String> keyFilter : List.of(Optional.<String>empty(), Optional.of(key))) {
+          for (int grouping = 0; grouping < 8; grouping++) {
+            requests.add(
+                request(
+                    workspaceFilter,
+                    keyFilter,
+                    userFilter,
+                    new ActivityRequest.Grouping(
+                        (grouping & 4) != 0, (grouping & 1) != 0, (grouping & 2) != 0)));
+          }
         }
       }
     }
     return requests;
   }
+
+  /** Workspaces as usage_daily stores them: '' is the default one. */
+  private static final List<String> STORED_WORKSPACES =
+      List.of(Workspaces.STORED_DEFAULT, "ws-1", "a:b.c_d-e");
 
   @Test
   void writtenJsonIsTheGeneratorsForHostileStringsFreshAndMemoized() {
@@ -157,6 +230,7 @@ class CachedDayTest {
         String model = HOSTILE.get(random.nextInt(HOSTILE.size()));
         days.add(
             DAY,
+            STORED_WORKSPACES.get(random.nextInt(STORED_WORKSPACES.size())),
             key,
             user,
             "E" + random.nextInt(3),
@@ -168,7 +242,7 @@ class CachedDayTest {
             new BigDecimal("0.5"));
       }
       CachedDay day = days.day(DAY, 1);
-      for (ActivityRequest request : requestsOf(HOSTILE.get(3), HOSTILE.get(1))) {
+      for (ActivityRequest request : requestsOf("ws-1", HOSTILE.get(3), HOSTILE.get(1))) {
         String expected = generated(day, request);
         assertEquals(expected, json(day, request), rows + " rows, written: " + request);
         assertEquals(expected, json(day, request), rows + " rows, memoized: " + request);
@@ -211,6 +285,7 @@ class CachedDayTest {
       String count = counts.get(i % counts.size());
       days.add(
           DAY,
+          Workspaces.STORED_DEFAULT,
           KEY,
           "u",
           "X/e",
@@ -265,6 +340,7 @@ class CachedDayTest {
     for (int i = 0; i < 100; i++) {
       days.add(
           DAY,
+          Workspaces.STORED_DEFAULT,
           KEY,
           user,
           "X/e" + i,

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.tallyhouse.schemas.contract.Workspaces;
 import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.Duration;
@@ -126,6 +127,7 @@ class ChangeInvalidationTest {
       for (LocalDate day : days) {
         load.add(
             day,
+            Workspaces.STORED_DEFAULT,
             "a".repeat(64),
             "",
             "openai/gpt-4o",

@@ -18,6 +18,7 @@ import io.tallyhouse.query.activity.ActivityItem;
 import io.tallyhouse.query.activity.ActivityRepository;
 import io.tallyhouse.query.activity.ActivityRequest;
 import io.tallyhouse.query.json.JsonBytes;
+import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import java.net.URI;
@@ -70,6 +71,11 @@ class CompletedDayCacheIntegrationTest {
   private static final Map<String, List<String>> KEYS =
       Map.of("acme", List.of(K1, K2), "beta", List.of(K1, K3));
   private static final String HOSTILE_USER = "ü'ser \\ 1";
+
+  /** Workspaces as usage_daily stores them ('' is the default one), as the stream writes them. */
+  private static final List<String> STORED_WORKSPACES =
+      List.of(Workspaces.STORED_DEFAULT, "ws-1", "a:b.c_d-e");
+
   private static final List<String> USERS = List.of("", "u1", "u2", "u3", HOSTILE_USER);
   private static final List<String[]> ENDPOINTS =
       List.of(
@@ -113,9 +119,9 @@ class CompletedDayCacheIntegrationTest {
 
   /**
    * Acme and beta over 32 days (today and the day before the window included), two of them large:
-   * every key, user and endpoint mix, three shards, counts beyond 2^63 now and then, an amount too
-   * large for a long once, and several versions of some rows in separate parts (FINAL keeps the
-   * highest).
+   * every workspace, key, user and endpoint mix, three shards, counts beyond 2^63 now and then, an
+   * amount too large for a long once, and several versions of some rows in separate parts (FINAL
+   * keeps the highest).
    */
   private static void insertDataset(Random random) {
     List<String> current = new ArrayList<>();
@@ -140,15 +146,16 @@ class CompletedDayCacheIntegrationTest {
                   : USERS.get(random.nextInt(USERS.size()));
           String[] ep = ENDPOINTS.get(random.nextInt(ENDPOINTS.size()));
           int shard = random.nextInt(3);
-          String group = key + user + ep[0] + shard;
-          rows.put(group, row(account, date, key, user, ep, shard, random, 2));
+          String ws = STORED_WORKSPACES.get(random.nextInt(STORED_WORKSPACES.size()));
+          String group = ws + "/" + key + user + ep[0] + shard;
+          rows.put(group, row(account, date, ws, key, user, ep, shard, random, 2));
           if (random.nextInt(5) == 0) {
-            older.add(row(account, date, key, user, ep, shard, random, 1));
+            older.add(row(account, date, ws, key, user, ep, shard, random, 1));
           }
           if (random.nextInt(7) == 0) {
             rows.remove(group);
-            newer.add(row(account, date, key, user, ep, shard, random, 3));
-            current.add(row(account, date, key, user, ep, shard, random, 2));
+            newer.add(row(account, date, ws, key, user, ep, shard, random, 3));
+            current.add(row(account, date, ws, key, user, ep, shard, random, 2));
           }
         }
         current.addAll(rows.values());
@@ -173,6 +180,7 @@ class CompletedDayCacheIntegrationTest {
   private static String row(
       String account,
       LocalDate date,
+      String storedWorkspace,
       String key,
       String user,
       String[] ep,
@@ -185,9 +193,10 @@ class CompletedDayCacheIntegrationTest {
             + String.format("%012d", Math.abs(random.nextLong()) % 1_000_000_000_000L);
     long requests =
         random.nextInt(20) == 0 ? Long.MAX_VALUE - random.nextInt(1000) : 1 + random.nextInt(50);
-    return row(account, date, key, user, ep, shard, usage, requests, version);
+    return row(account, date, storedWorkspace, key, user, ep, shard, usage, requests, version);
   }
 
+  /** A row of the default workspace that does not name its workspace, as rows before 006 read. */
   private static String row(
       String account,
       LocalDate date,
@@ -198,8 +207,23 @@ class CompletedDayCacheIntegrationTest {
       String usage,
       long requests,
       long version) {
+    return row(account, date, null, key, user, ep, shard, usage, requests, version);
+  }
+
+  private static String row(
+      String account,
+      LocalDate date,
+      String storedWorkspace,
+      String key,
+      String user,
+      String[] ep,
+      int shard,
+      String usage,
+      long requests,
+      long version) {
     return "{\"account_id\":\""
         + account
+        + (storedWorkspace == null ? "" : "\",\"workspace_id\":\"" + storedWorkspace)
         + "\",\"date\":\""
         + date
         + "\",\"api_key_hash\":\""
@@ -267,10 +291,19 @@ class CompletedDayCacheIntegrationTest {
   // ------------------------------------------------------------------------------------------------
 
   private static ActivityRequest request(String date, String key, String user, String groupBy) {
+    return request(date, null, key, user, groupBy);
+  }
+
+  private static ActivityRequest request(
+      String date, String workspace, String key, String user, String groupBy) {
     Map<String, List<String>> params = new HashMap<>();
     for (String[] param :
         new String[][] {
-          {"date", date}, {"api_key_hash", key}, {"user_id", user}, {"group_by", groupBy}
+          {"date", date},
+          {"workspace_id", workspace},
+          {"api_key_hash", key},
+          {"user_id", user},
+          {"group_by", groupBy}
         }) {
       if (param[1] != null) {
         params.put(param[0], List.of(param[1]));
@@ -294,6 +327,7 @@ class CompletedDayCacheIntegrationTest {
                     i.modelPermaslug(),
                     i.endpointId(),
                     i.providerName(),
+                    i.workspaceId(),
                     i.userId(),
                     i.apiKeyHash(),
                     i.usage().setScale(12),
@@ -373,6 +407,27 @@ class CompletedDayCacheIntegrationTest {
   // ---- same answers
   // -------------------------------------------------------------------------------------------
 
+  /**
+   * Workspace filter (as the API names it; null: none) and group_by pairs: every grouping without
+   * the workspace, then the workspace grouping and filter alone and combined with the others (for
+   * the whole window and a large day, all keys and one, all users and the hostile one).
+   */
+  private static final List<String[]> WORKSPACE_AND_GROUPING =
+      List.of(
+          new String[] {null, null},
+          new String[] {null, "user"},
+          new String[] {null, "api_key"},
+          new String[] {null, "user,api_key"},
+          new String[] {null, "api_key,user"},
+          new String[] {null, "workspace"},
+          new String[] {null, "workspace,user"},
+          new String[] {null, "api_key,workspace"},
+          new String[] {null, "user,api_key,workspace"},
+          new String[] {Workspaces.DEFAULT, null},
+          new String[] {Workspaces.DEFAULT, "workspace,api_key"},
+          new String[] {"ws-1", "user"},
+          new String[] {"a:b.c_d-e", "workspace"});
+
   @Test
   void cachedAnswersEqualTheSqlAnswersForEveryFilterAndGrouping() {
     MeterRegistry metrics = new SimpleMeterRegistry();
@@ -386,15 +441,23 @@ class CompletedDayCacheIntegrationTest {
             Arrays.asList(null, D1.toString(), D30.toString(), QUIET.toString(), "2026-11-03")) {
           for (String key : Arrays.asList(null, K1, K2, K3)) {
             for (String user : Arrays.asList(null, "u1", HOSTILE_USER, "nobody")) {
-              for (String groupBy :
-                  Arrays.asList(null, "user", "api_key", "user,api_key", "api_key,user")) {
-                ActivityRequest request = request(date, key, user, groupBy);
+              for (String[] workspaceAndGrouping : WORKSPACE_AND_GROUPING) {
+                boolean workspaces =
+                    workspaceAndGrouping[0] != null
+                        || workspaceAndGrouping[1] != null
+                            && workspaceAndGrouping[1].contains("workspace");
+                if (workspaces
+                    && !(Arrays.asList(null, D1.toString()).contains(date)
+                        && Arrays.asList(null, K1).contains(key)
+                        && Arrays.asList(null, HOSTILE_USER).contains(user))) {
+                  continue; // the workspace cases on a part of the grid, to bound the test's time
+                }
+                ActivityRequest request =
+                    request(date, workspaceAndGrouping[0], key, user, workspaceAndGrouping[1]);
                 List<ActivityItem> expected = sql(repository, account, request);
                 assertEquals(expected, cache.activity(account, request), account + " " + request);
                 double beforeMemo = bytes(metrics);
-                String json =
-                    ActivityItem.jsonObjects(
-                        expected, request.groupByUser(), request.groupByApiKey());
+                String json = ActivityItem.jsonObjects(expected, request.grouping());
                 assertEquals(
                     json, json(cache, account, request), "written " + account + " " + request);
                 if (compared == 0) {
@@ -465,7 +528,7 @@ class CompletedDayCacheIntegrationTest {
       for (String account : List.of("acme", "beta", "acme", "beta")) {
         assertEquals(sql(repository, account, all), cache.activity(account, all), account);
         assertEquals(
-            ActivityItem.jsonObjects(sql(repository, account, all), true, false),
+            ActivityItem.jsonObjects(sql(repository, account, all), all.grouping()),
             json(cache, account, all));
         assertTrue(bytes(metrics) <= bound, "the weight stays within the bound");
       }
@@ -527,7 +590,7 @@ class CompletedDayCacheIntegrationTest {
       for (int i = 0; i < 3; i++) {
         assertEquals(sql(repository, "long-ids", byUser), cache.activity("long-ids", byUser));
         assertEquals(
-            ActivityItem.jsonObjects(sql(repository, "long-ids", byUser), true, false),
+            ActivityItem.jsonObjects(sql(repository, "long-ids", byUser), byUser.grouping()),
             json(cache, "long-ids", byUser));
         assertTrue(bytes(metrics) <= bound, "the bound holds: " + bytes(metrics) + " of " + bound);
       }

@@ -15,12 +15,13 @@ class CompletedDayRepositoryTest {
   @Test
   void completedDaysAreLoadedForOneAccountInOneStatement() {
     assertEquals(
-        "SELECT toString(date) AS day, api_key_hash, user_id, endpoint_id, model, model_permaslug,"
-            + " provider_name"
+        "SELECT toString(date) AS day, workspace_id, api_key_hash, user_id, endpoint_id, model,"
+            + " model_permaslug, provider_name"
             + ActivityRepositoryTest.SUMS
             + " FROM usage_daily FINAL WHERE account_id = 'o\\'brien'"
             + " AND date IN (toDate('2026-11-21'), toDate('2026-11-19'))"
-            + " GROUP BY date, api_key_hash, user_id, endpoint_id, model, model_permaslug, provider_name",
+            + " GROUP BY date, workspace_id, api_key_hash, user_id, endpoint_id, model,"
+            + " model_permaslug, provider_name",
         CompletedDayRepository.completedDaysSql(
             "o'brien", List.of(LocalDate.parse("2026-11-21"), LocalDate.parse("2026-11-19"))));
   }

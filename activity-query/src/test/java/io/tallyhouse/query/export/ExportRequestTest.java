@@ -2,6 +2,7 @@ package io.tallyhouse.query.export;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tallyhouse.query.activity.InvalidParameterException;
 import io.tallyhouse.query.http.QueryString;
@@ -29,13 +30,64 @@ class ExportRequestTest {
     assertEquals(
         List.of(
             "date",
+            "workspace_id",
             "user_id",
             "api_key_hash",
             "endpoint_id",
             "model",
             "model_permaslug",
             "provider_name"),
-        parse("from=2026-11-01&to=2026-11-21&group_by=endpoint,api_key,user,date").groupColumns());
+        parse("from=2026-11-01&to=2026-11-21&group_by=endpoint,api_key,workspace,user,date")
+            .groupColumns());
+  }
+
+  @Test
+  void theWorkspaceFilterIsValidatedAndReadAsUsageDailyStoresIt() {
+    ExportRequest request =
+        parse("from=2026-11-01&to=2026-11-21&group_by=workspace&workspace_id=default");
+    assertEquals(java.util.Optional.of("default"), request.workspaceId());
+    String sql = ExportRepository.exportSql("acme", request, 5);
+    assertTrue(sql.contains(" AND workspace_id = '' GROUP BY workspace_id"), sql);
+    for (String bad : List.of("a%27b", "a%5Cb", "x".repeat(129), "", "a%20b")) {
+      InvalidParameterException e =
+          assertThrows(
+              InvalidParameterException.class,
+              () -> parse("from=2026-11-01&to=2026-11-21&workspace_id=" + bad));
+      assertTrue(e.getMessage().startsWith("Parameter workspace_id "), e.getMessage());
+    }
+    // A cursor of one workspace filter is not one of another.
+    String cursor = ExportCursor.encode(List.of("ws-1"), request);
+    assertThrows(
+        InvalidParameterException.class,
+        () ->
+            parse(
+                "from=2026-11-01&to=2026-11-21&group_by=workspace&workspace_id=ws-1&cursor="
+                    + cursor));
+  }
+
+  @Test
+  void theDefaultWorkspaceIsShownAsDefaultInJsonAndCsv() {
+    ExportRow row =
+        new ExportRow(
+            List.of("workspace_id", "user_id"),
+            List.of("", ""),
+            BigInteger.ONE,
+            BigInteger.TWO,
+            BigInteger.TEN,
+            BigInteger.ZERO,
+            BigInteger.ZERO,
+            BigInteger.ONE,
+            new BigDecimal("0.5"),
+            BigDecimal.ZERO);
+    StringBuilder out = new StringBuilder();
+    row.appendCsv(out);
+    assertEquals("default,,1,2,10,0,0,1,0.5,0\r\n", out.toString());
+    com.fasterxml.jackson.databind.node.ObjectNode json =
+        new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+    row.writeTo(json);
+    assertEquals("default", json.get("workspace_id").asText());
+    assertTrue(json.get("user_id").isNull());
+    assertEquals(List.of("", ""), row.values(), "the cursor keeps the stored values");
   }
 
   @Test

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The checks in the contract's order: key (401/403), then parameters (400), then api key ownership
- * (404).
+ * The checks in the contract's order: key (401/403), then parameters (400), then workspace and api
+ * key ownership (404).
  */
 class RequestCheckTest {
 
@@ -50,8 +50,7 @@ class RequestCheckTest {
         authorization,
         QueryString.parseOrNull(query),
         ActivityRequest::parse,
-        ActivityRequest::apiKeyHash,
-        (account, hash) -> false);
+        (filter, account, value) -> false);
   }
 
   private static void assertRefused(int status, String message, RequestCheck.Checked<?> checked) {
@@ -81,6 +80,13 @@ class RequestCheckTest {
         404,
         "Parameter api_key_hash: no such api key for this account",
         check("Bearer " + management, "api_key_hash=" + HASH));
+    assertEquals(
+        400,
+        check("Bearer " + management, "workspace_id=a'b&api_key_hash=" + HASH).refusal().status());
+    assertRefused(
+        404,
+        "Parameter workspace_id: no such workspace for this account",
+        check("Bearer " + management, "workspace_id=ws-1&api_key_hash=" + HASH));
   }
 
   @Test
@@ -90,8 +96,7 @@ class RequestCheckTest {
             "Bearer " + management,
             QueryString.parseOrNull("date=2026-11-21&api_key_hash=" + HASH),
             ActivityRequest::parse,
-            ActivityRequest::apiKeyHash,
-            (account, hash) -> account.equals("acme") && hash.equals(HASH));
+            (filter, account, value) -> account.equals("acme") && value.equals(HASH));
     assertNull(checked.refusal());
     assertEquals("acme", checked.account());
     assertEquals(
