@@ -13,6 +13,7 @@ import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.common.clickhouse.TabSeparated;
+import io.tallyhouse.query.event.StoredEvent;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import java.io.ByteArrayOutputStream;
@@ -236,28 +237,7 @@ class EventLookupIntegrationTest {
     JsonNode event = answer.json();
     assertEquals(List.of("data"), fieldNames(event));
     JsonNode data = event.get("data");
-    assertEquals(
-        List.of(
-            "event_id",
-            "account_id",
-            "api_key_hash",
-            "user",
-            "model",
-            "model_permaslug",
-            "provider_name",
-            "endpoint_id",
-            "created_at",
-            "prompt_tokens",
-            "completion_tokens",
-            "reasoning_tokens",
-            "cached_tokens",
-            "cost",
-            "is_byok",
-            "byok_cost",
-            "app",
-            "workspace_id",
-            "received_at"),
-        fieldNames(data));
+    assertEquals(StoredEvent.FIELDS, fieldNames(data));
     assertEquals("gen-exact", data.get("event_id").asText());
     assertEquals(ACME, data.get("account_id").asText());
     assertEquals(ACME_KEY, data.get("api_key_hash").asText());

@@ -7,6 +7,7 @@ import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -38,6 +39,29 @@ public record StoredEvent(
     String app,
     String workspaceId,
     long receivedAtMicros) {
+
+  /** The fields {@link #writeTo} writes, in its order: the contract's, then received_at. */
+  public static final List<String> FIELDS =
+      List.of(
+          "event_id",
+          "account_id",
+          "api_key_hash",
+          "user",
+          "model",
+          "model_permaslug",
+          "provider_name",
+          "endpoint_id",
+          "created_at",
+          "prompt_tokens",
+          "completion_tokens",
+          "reasoning_tokens",
+          "cached_tokens",
+          "cost",
+          "is_byok",
+          "byok_cost",
+          "app",
+          "workspace_id",
+          "received_at");
 
   /** RFC 3339 in UTC with exactly six fraction digits: the microseconds the table keeps. */
   private static final DateTimeFormatter MICROS =

@@ -4,8 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.StringWriter;
 import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** How a stored event is written: every field, exact money, times with microseconds. */
@@ -56,6 +59,16 @@ class StoredEventTest {
             + "\"app\":\"my-app\",\"workspace_id\":\"ws-1\","
             + "\"received_at\":\"2026-11-21T10:15:31.000001Z\"}",
         json(event("ü'ser", "my-app", "999999999.999999999999", "0.000000000001")));
+  }
+
+  @Test
+  void theFieldsWrittenAreFieldsInTheirOrder() throws Exception {
+    for (StoredEvent event :
+        List.of(event("u", "a", "1", "0"), event(null, null, "0.000000000001", "999999999"))) {
+      List<String> names = new ArrayList<>();
+      new ObjectMapper().readTree(json(event)).fieldNames().forEachRemaining(names::add);
+      assertEquals(StoredEvent.FIELDS, names);
+    }
   }
 
   @Test
