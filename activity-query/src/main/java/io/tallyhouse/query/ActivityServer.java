@@ -13,6 +13,7 @@ import io.tallyhouse.query.auth.ManagementKeys;
 import io.tallyhouse.query.auth.ReportedFilters;
 import io.tallyhouse.query.cache.CompletedDayCache;
 import io.tallyhouse.query.cache.CompletedDayRepository;
+import io.tallyhouse.query.event.EventRepository;
 import io.tallyhouse.query.export.ExportPages;
 import io.tallyhouse.query.export.ExportRepository;
 import io.tallyhouse.query.export.ExportSlots;
@@ -121,6 +122,7 @@ public final class ActivityServer implements AutoCloseable {
                   new ExportPages(new ExportRepository(clickHouse, metrics), csvPageRows),
                   new ExportSlots(config.exports().perAccount(), config.exports().total(), metrics),
                   config.exports().stallTimeout()),
+              new EventRepository(clickHouse, metrics),
               clock,
               metrics,
               () -> dependencies.check(DependencyChecks.CLICKHOUSE));

@@ -37,9 +37,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * src/main/resources/activity-openapi.yaml against the running service: item and row schemas list
- * exactly the fields the service returns, every documented GET answers, and every status seen here
- * is documented.
+ * src/main/resources/activity-openapi.yaml against the running service: item, row and event schemas
+ * list exactly the fields the service returns, every documented GET answers, and every status seen
+ * here is documented.
  */
 class OpenApiContractIntegrationTest {
 
@@ -48,6 +48,10 @@ class OpenApiContractIntegrationTest {
   private static final HttpClient HTTP =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private static final String KEY = "d4".repeat(32);
+  private static final String EVENTS = "/api/v1/events/";
+  private static final String EVENT_PATH = EVENTS + "{event_id}";
+  private static final String EVENT_WITH_USER = "gen-1";
+  private static final String EVENT_WITHOUT_USER = "gen-2";
 
   private static String database;
   private static ClickHouse clickHouse;
@@ -95,6 +99,21 @@ class OpenApiContractIntegrationTest {
         "api_key_hashes",
         ("{\"account_id\":\"acme\",\"api_key_hash\":\"" + KEY + "\"}\n")
             .getBytes(StandardCharsets.UTF_8));
+    String event =
+        "{\"date\":\"2026-11-21\",\"account_id\":\"acme\",\"event_id\":\"%s\",\"api_key_hash\":\""
+            + KEY
+            + "\",\"user\":%s,\"model\":\"m\",\"model_permaslug\":\"m\",\"provider_name\":\"E\","
+            + "\"endpoint_id\":\"E/m\",\"created_at\":\"2026-11-21 10:00:00\",\"created_at_us\":1795255200000001,"
+            + "\"prompt_tokens\":2,\"completion_tokens\":3,\"reasoning_tokens\":4,\"cached_tokens\":5,"
+            + "\"cost\":0.5,\"is_byok\":1,\"byok_cost\":0.25,\"app\":%s,\"workspace_id\":\"default\","
+            + "\"received_at\":\"2026-11-21 10:00:01\",\"received_at_us\":1795255201000000}";
+    clickHouse.insertJsonEachRow(
+        "usage_events",
+        (event.formatted(EVENT_WITH_USER, "\"u1\"", "\"app\"")
+                + "\n"
+                + event.formatted(EVENT_WITHOUT_USER, "null", "null")
+                + "\n")
+            .getBytes(StandardCharsets.UTF_8));
     spec = YAML.readTree(get(null, "/openapi.yaml", "").body());
   }
 
@@ -118,7 +137,8 @@ class OpenApiContractIntegrationTest {
     HttpResponse<String> response =
         HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
     synchronized (SEEN) {
-      SEEN.computeIfAbsent(path, p -> new TreeSet<>()).add(Integer.toString(response.statusCode()));
+      SEEN.computeIfAbsent(path.startsWith(EVENTS) ? EVENT_PATH : path, p -> new TreeSet<>())
+          .add(Integer.toString(response.statusCode()));
     }
     return response;
   }
@@ -228,6 +248,28 @@ class OpenApiContractIntegrationTest {
   }
 
   @Test
+  void eventPropertiesAreTheFieldsReturnedWithAndWithoutOptionalValues() throws Exception {
+    Set<String> documented = properties("Event");
+    assertEquals(documented, required("Event"), "every field is always present, null when absent");
+    for (String id : List.of(EVENT_WITH_USER, EVENT_WITHOUT_USER)) {
+      HttpResponse<String> response = get(key, EVENTS + id, "");
+      assertEquals(200, response.statusCode(), response.body());
+      JsonNode answer = JSON.readTree(response.body());
+      assertEquals(Set.of("data"), fields(answer));
+      assertEquals(documented, fields(answer.get("data")), id);
+      for (String nullable : List.of("user", "app")) {
+        assertEquals(
+            id.equals(EVENT_WITHOUT_USER),
+            answer.get("data").get(nullable).isNull(),
+            id + " " + nullable);
+        assertTrue(
+            spec.at("/components/schemas/Event/properties/" + nullable + "/nullable").asBoolean(),
+            nullable);
+      }
+    }
+  }
+
+  @Test
   void everyDocumentedGetAnswersAndEveryStatusSeenIsDocumented() throws Exception {
     List<String> paths = new ArrayList<>();
     spec.get("paths").fieldNames().forEachRemaining(paths::add);
@@ -236,6 +278,7 @@ class OpenApiContractIntegrationTest {
             List.of(
                 "/api/v1/activity",
                 "/api/v1/activity/export",
+                EVENT_PATH,
                 "/health/live",
                 "/health/ready",
                 "/metrics",
@@ -244,7 +287,7 @@ class OpenApiContractIntegrationTest {
     for (String path : paths) {
       assertEquals(Set.of("get"), toSet(spec.get("paths").get(path).fieldNames()), path);
       String query = path.endsWith("export") ? "from=2026-11-21&to=2026-11-21" : "";
-      int status = get(key, path, query).statusCode();
+      int status = get(key, path.replace("{event_id}", EVENT_WITH_USER), query).statusCode();
       assertNotEquals(404, status, path);
       assertNotEquals(405, status, path);
       assertEquals(200, status, path);
@@ -280,6 +323,12 @@ class OpenApiContractIntegrationTest {
         200,
         get(key, "/api/v1/activity/export", "from=2026-11-21&to=2026-11-21&format=csv")
             .statusCode());
+    // The event route's error answers.
+    assertEquals(401, get(null, EVENTS + EVENT_WITH_USER, "").statusCode());
+    assertEquals(401, get("sk-th-unknown", EVENTS + EVENT_WITH_USER, "").statusCode());
+    assertEquals(403, get(ingestToken, EVENTS + EVENT_WITH_USER, "").statusCode());
+    assertEquals(400, get(key, EVENTS + "e".repeat(129), "").statusCode());
+    assertEquals(404, get(key, EVENTS + "gen-unknown", "").statusCode());
     synchronized (SEEN) {
       for (Map.Entry<String, Set<String>> seen : SEEN.entrySet()) {
         JsonNode responses =
@@ -300,14 +349,17 @@ class OpenApiContractIntegrationTest {
         spec.at("/components/responses/" + ref.substring("#/components/responses/".length()));
     assertTrue(tooMany.at("/headers/Retry-After").isObject(), tooMany.toString());
     // Every response $ref resolves.
-    spec.at("/paths/~1api~1v1~1activity~1export/get/responses")
-        .forEach(
-            r -> {
-              if (r.has("$ref")) {
-                String name = r.get("$ref").asText().substring("#/components/responses/".length());
-                assertTrue(spec.at("/components/responses/" + name).has("description"), name);
-              }
-            });
+    for (String path : paths) {
+      spec.at("/paths/" + path.replace("~", "~0").replace("/", "~1") + "/get/responses")
+          .forEach(
+              r -> {
+                if (r.has("$ref")) {
+                  String name =
+                      r.get("$ref").asText().substring("#/components/responses/".length());
+                  assertTrue(spec.at("/components/responses/" + name).has("description"), name);
+                }
+              });
+    }
   }
 
   @Test

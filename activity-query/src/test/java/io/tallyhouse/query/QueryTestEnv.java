@@ -148,9 +148,21 @@ public final class QueryTestEnv {
   /** An endpoint as the rollup rows of the tests name it. */
   public record Endpoint(String model, String permaslug, String provider, String id) {}
 
-  private static final com.fasterxml.jackson.databind.ObjectMapper PLAIN =
+  /** Writes a BigDecimal in plain digits: ClickHouse refuses a decimal in exponent form. */
+  public static final com.fasterxml.jackson.databind.ObjectMapper PLAIN =
       com.fasterxml.jackson.databind.json.JsonMapper.builder()
           .enable(com.fasterxml.jackson.core.StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN)
+          .build();
+
+  /**
+   * Reads numbers exactly as written: 2.50 stays 2.50 (so a trailing zero fails an equality) and no
+   * decimal passes through a double.
+   */
+  public static final com.fasterxml.jackson.databind.ObjectMapper EXACT =
+      com.fasterxml.jackson.databind.json.JsonMapper.builder()
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+          .disable(
+              com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
           .build();
 
   /**

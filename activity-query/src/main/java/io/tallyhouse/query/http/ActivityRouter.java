@@ -8,6 +8,8 @@ import io.tallyhouse.common.http.OpsRoutes;
 import io.tallyhouse.query.auth.ManagementKeys;
 import io.tallyhouse.query.auth.ReportedFilters;
 import io.tallyhouse.query.cache.CompletedDayCache;
+import io.tallyhouse.query.event.EventRepository;
+import io.tallyhouse.query.event.EventRequest;
 import io.tallyhouse.query.export.ExportPages;
 import io.tallyhouse.query.export.ExportSlots;
 import io.vertx.core.Vertx;
@@ -19,8 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The routes of activity-query: {@value #ROUTE}, {@value #EXPORT_ROUTE}, {@code /openapi.yaml}, the
- * ops routes, and every unmatched or failed request mapped to the error envelope.
+ * The routes of activity-query: {@value #ROUTE}, {@value #EXPORT_ROUTE}, {@value
+ * #EVENT_ROUTE_TEMPLATE}, {@code /openapi.yaml}, the ops routes, and every unmatched or failed
+ * request mapped to the error envelope.
  */
 public final class ActivityRouter {
 
@@ -28,6 +31,15 @@ public final class ActivityRouter {
 
   public static final String ROUTE = "/api/v1/activity";
   public static final String EXPORT_ROUTE = "/api/v1/activity/export";
+
+  /**
+   * The single-event route as the OpenAPI document and the {@code route} tag of {@code
+   * http_server_requests} name it: the template, never the id (one series per route, not per
+   * event).
+   */
+  public static final String EVENT_ROUTE_TEMPLATE = "/api/v1/events/{event_id}";
+
+  private static final String EVENT_ROUTE = "/api/v1/events/:" + EventRequest.EVENT_ID;
 
   /** The OpenAPI document, served as it is. */
   public static final String OPENAPI_RESOURCE = "/activity-openapi.yaml";
@@ -60,6 +72,7 @@ public final class ActivityRouter {
       ReportedFilters reported,
       Activity activity,
       Exports exports,
+      EventRepository events,
       Clock clock,
       PrometheusMeterRegistry metrics,
       BooleanSupplier ready) {
@@ -78,8 +91,13 @@ public final class ActivityRouter {
     Router router = Router.router(vertx);
     router.get(ROUTE).handler(activityHandler::handle);
     router.get(EXPORT_ROUTE).handler(exportHandler::handle);
+    router.get(EVENT_ROUTE).handler(new EventHandler(check, events, metrics)::handle);
     HttpServers.mountOpenApi(router, ActivityRouter.class, OPENAPI_RESOURCE);
     OpsRoutes.mount(router, metrics, ready, EventLoopWatchdog.start(vertx));
+    // The router's own 400: a path it cannot percent-decode (an event id with a bare %), answered
+    // before any route (so before the key check) since no route can be matched to it.
+    router.errorHandler(
+        400, ctx -> ErrorEnvelope.send(ctx, 400, "Malformed percent-escape in the path", null));
     router.errorHandler(404, ctx -> ErrorEnvelope.send(ctx, 404, "Not found", null));
     router.errorHandler(405, ctx -> ErrorEnvelope.send(ctx, 405, "Method not allowed", null));
     router.errorHandler(

@@ -211,7 +211,8 @@ class BackupRestoreIntegrationTest {
         0,
         new BigDecimal("0.000000123456").multiply(BigDecimal.valueOf(n + 1)),
         false,
-        BigDecimal.ZERO);
+        BigDecimal.ZERO,
+        null);
   }
 
   private static String body(List<SentEvent> events) throws IOException {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.tallyhouse.schemas.contract.Workspaces;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.math.BigDecimal;
@@ -30,7 +31,11 @@ import java.util.function.Predicate;
  */
 final class ExpectedActivity {
 
-  /** One event as the test sent it, with the contract's defaults already applied. */
+  /**
+   * One event as the test sent it, with the contract's defaults already applied.
+   *
+   * @param workspaceId the workspace_id sent, null when the event names none
+   */
   record SentEvent(
       String eventId,
       String account,
@@ -47,19 +52,41 @@ final class ExpectedActivity {
       long cachedTokens,
       BigDecimal cost,
       boolean byok,
-      BigDecimal byokCost) {
+      BigDecimal byokCost,
+      String workspaceId) {
 
     LocalDate day() {
       return LocalDate.ofInstant(createdAt, ZoneOffset.UTC);
+    }
+
+    /** The workspace the event belongs to: the one it names, else {@code default}. */
+    String workspace() {
+      return workspaceId == null ? Workspaces.DEFAULT : workspaceId;
     }
   }
 
   private ExpectedActivity() {}
 
+  /** The items without {@code group_by=workspace}: summed across workspaces. */
   static List<Map<String, Object>> of(
       List<SentEvent> sent,
       String account,
       LocalDate today,
+      boolean byUser,
+      boolean byKey,
+      Predicate<SentEvent> filter) {
+    return of(sent, account, today, false, byUser, byKey, filter);
+  }
+
+  /**
+   * The items of {@code account}'s window for the events {@code filter} keeps, grouped by (date,
+   * endpoint) and, as the flags say, by workspace, user and api key.
+   */
+  static List<Map<String, Object>> of(
+      List<SentEvent> sent,
+      String account,
+      LocalDate today,
+      boolean byWorkspace,
       boolean byUser,
       boolean byKey,
       Predicate<SentEvent> filter) {
@@ -78,6 +105,9 @@ final class ExpectedActivity {
       }
       List<Object> key =
           new ArrayList<>(List.of(e.day(), e.endpointId(), e.model(), e.permaslug(), e.provider()));
+      if (byWorkspace) {
+        key.add(e.workspace());
+      }
       if (byUser) {
         key.add(String.valueOf(e.user()));
       }
@@ -102,6 +132,9 @@ final class ExpectedActivity {
                 m.put("reasoning_tokens", 0L);
                 m.put("cached_tokens", 0L);
                 m.put("byok_requests", 0L);
+                if (byWorkspace) {
+                  m.put("workspace_id", e.workspace());
+                }
                 if (byUser) {
                   m.put("user_id", e.user());
                 }
@@ -127,6 +160,9 @@ final class ExpectedActivity {
             .reversed()
             .thenComparing(m -> (BigDecimal) m.get("usage"), Comparator.reverseOrder())
             .thenComparing(m -> (String) m.get("endpoint_id"))
+            .thenComparing(
+                m -> (String) m.get("workspace_id"),
+                Comparator.nullsFirst(Comparator.naturalOrder()))
             .thenComparing(
                 m -> (String) m.get("user_id"), Comparator.nullsFirst(Comparator.naturalOrder()))
             .thenComparing(
@@ -170,6 +206,9 @@ final class ExpectedActivity {
           g.writeStringField("cost", e.cost().toPlainString());
         }
         g.writeBooleanField("is_byok", e.byok());
+        if (e.workspaceId() != null) {
+          g.writeStringField("workspace_id", e.workspaceId());
+        }
         if (e.byok()) {
           g.writeFieldName("byok_cost");
           g.writeNumber(e.byokCost().toPlainString());

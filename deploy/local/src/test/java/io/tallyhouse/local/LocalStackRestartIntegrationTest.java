@@ -150,7 +150,8 @@ class LocalStackRestartIntegrationTest {
         0,
         new BigDecimal("0.000012345678").multiply(BigDecimal.valueOf(n + 1)),
         false,
-        BigDecimal.ZERO);
+        BigDecimal.ZERO,
+        null);
   }
 
   /**

@@ -131,6 +131,11 @@ final class Pipeline implements AutoCloseable {
     return ServiceApi.activity(queryUrl(), key, query);
   }
 
+  /** The single-event lookup's answer to {@code key} for {@code eventId}. */
+  HttpResponse<String> event(String key, String eventId) throws IOException, InterruptedException {
+    return ServiceApi.event(queryUrl(), key, eventId);
+  }
+
   String newIngestToken() {
     return ServiceApi.newIngestToken(keys);
   }

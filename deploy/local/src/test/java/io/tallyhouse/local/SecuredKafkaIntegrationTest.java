@@ -211,7 +211,8 @@ class SecuredKafkaIntegrationTest {
               i,
               new BigDecimal("0.000123456789").multiply(BigDecimal.valueOf(i + 1)),
               false,
-              BigDecimal.ZERO));
+              BigDecimal.ZERO,
+              null));
     }
     String token = pipeline.newIngestToken();
     String managementKey = pipeline.newManagementKey(ACCOUNT);

@@ -5,9 +5,11 @@ import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 
@@ -41,10 +43,23 @@ final class ServiceApi {
   /** The answer of the activity-query at {@code baseUrl} to {@code key} for {@code query}. */
   static HttpResponse<String> activity(String baseUrl, String key, String query)
       throws IOException, InterruptedException {
-    HttpRequest.Builder builder =
-        HttpRequest.newBuilder(
-                URI.create(baseUrl + "/api/v1/activity" + (query.isEmpty() ? "" : "?" + query)))
-            .timeout(REQUEST_TIMEOUT);
+    return get(baseUrl + "/api/v1/activity" + (query.isEmpty() ? "" : "?" + query), key);
+  }
+
+  /**
+   * The answer of the activity-query at {@code baseUrl} to {@code key} for the event {@code
+   * eventId}, percent-encoded into the path (a slash as %2F).
+   */
+  static HttpResponse<String> event(String baseUrl, String key, String eventId)
+      throws IOException, InterruptedException {
+    String segment = URLEncoder.encode(eventId, StandardCharsets.UTF_8).replace("+", "%20");
+    return get(baseUrl + "/api/v1/events/" + segment, key);
+  }
+
+  /** GET {@code url} with {@code key} as the bearer (none when null). */
+  private static HttpResponse<String> get(String url, String key)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(url)).timeout(REQUEST_TIMEOUT);
     if (key != null) {
       builder.header("Authorization", "Bearer " + key);
     }

@@ -218,7 +218,8 @@ final class SteadyIngest implements AutoCloseable {
         random.nextInt(100),
         money(random, 1000),
         byok,
-        byok ? money(random, 1) : BigDecimal.ZERO);
+        byok ? money(random, 1) : BigDecimal.ZERO,
+        null);
   }
 
   /** A random amount below {@code whole} with 12 decimals, every digit significant at random. */
