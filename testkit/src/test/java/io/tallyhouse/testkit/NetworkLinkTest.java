@@ -127,10 +127,18 @@ class NetworkLinkTest {
   void aTargetThatRefusesClosesTheRelayedConnection() throws IOException {
     echo.close();
     try (Socket socket = connect()) {
+      // Bounded: should another process take the freed port meanwhile (a busy machine), the link
+      // would reach it and relay nothing; the test then fails saying so instead of hanging.
+      socket.setSoTimeout(120_000);
       InputStream in = socket.getInputStream();
       int read;
       try {
         read = in.read();
+      } catch (java.net.SocketTimeoutException silent) {
+        throw new AssertionError(
+            "the link neither closed nor relayed anything in 120 s: is another process on the"
+                + " echo server's freed port?",
+            silent);
       } catch (SocketException reset) {
         read = -1;
       }
