@@ -30,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -55,13 +54,9 @@ class StreamGenerationsIntegrationTest {
   @Test
   void aNewApplicationIdTakesOverWithoutLosingOrRecountingAnything(@TempDir Path dir)
       throws Exception {
-    String name = "gn_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-    Map<String, String> env = Infra.serviceEnvironment();
-    env.put("CLICKHOUSE_DATABASE", name);
-    env.put("EVENTS_TOPIC", name + "-events");
-    env.put("EVENTS_PARTITIONS", "3");
+    String name = StreamTestEnv.newName("gn");
+    Map<String, String> env = StreamTestEnv.environment(name);
     env.put("COMMIT_INTERVAL_MS", "100");
-    env.put("HTTP_PORT", "0");
     String first = name + "-a";
     String second = name + "-b";
     StreamConfig a = config(env, dir, first, Map.of());
