@@ -2,8 +2,11 @@ package io.tallyhouse.query;
 
 import static io.tallyhouse.query.QueryTestEnv.A1;
 import static io.tallyhouse.query.QueryTestEnv.A2;
+import static io.tallyhouse.query.QueryTestEnv.AFTER_MIDNIGHT;
 import static io.tallyhouse.query.QueryTestEnv.BETA_KEY;
 import static io.tallyhouse.query.QueryTestEnv.CLAUDE;
+import static io.tallyhouse.query.QueryTestEnv.D1;
+import static io.tallyhouse.query.QueryTestEnv.D2;
 import static io.tallyhouse.query.QueryTestEnv.EP_A;
 import static io.tallyhouse.query.QueryTestEnv.EXACT;
 import static io.tallyhouse.query.QueryTestEnv.OPENAI;
@@ -66,12 +69,7 @@ class ActivityApiIntegrationTest {
 
   private static final Endpoint EP_Z = new Endpoint("x/z", "x/z", "X", "X/z");
 
-  /** Just after midnight UTC on 2026-11-22: the window is 2026-10-23 .. 2026-11-21. */
-  private static final Instant AFTER_MIDNIGHT = Instant.parse("2026-11-22T00:00:05Z");
-
   private static final String TODAY = "2026-11-22";
-  private static final String D1 = "2026-11-21";
-  private static final String D2 = "2026-11-20";
   private static final String D3 = "2026-11-19";
   private static final String D4 = "2026-11-18";
   private static final String D5 = "2026-11-17";

@@ -2,8 +2,11 @@ package io.tallyhouse.query;
 
 import static io.tallyhouse.query.QueryTestEnv.A1;
 import static io.tallyhouse.query.QueryTestEnv.A2;
+import static io.tallyhouse.query.QueryTestEnv.AFTER_MIDNIGHT;
 import static io.tallyhouse.query.QueryTestEnv.BETA_KEY;
 import static io.tallyhouse.query.QueryTestEnv.CLAUDE;
+import static io.tallyhouse.query.QueryTestEnv.D1;
+import static io.tallyhouse.query.QueryTestEnv.D2;
 import static io.tallyhouse.query.QueryTestEnv.OPENAI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,7 +28,6 @@ import io.tallyhouse.testkit.NodeScripts;
 import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -59,12 +61,6 @@ class OpenRouterSdkIntegrationTest {
   private static final String WS_EU = "0b9f3c1e-6a51-4c8e-9f3d-2a7b5e4c1d10";
 
   private static final String WS_BETA = "7d1e2f30-4a5b-4c6d-8e9f-a0b1c2d3e4f5";
-
-  /** Just after midnight UTC on 2026-11-22: the window is 2026-10-23 .. 2026-11-21. */
-  private static final Instant AFTER_MIDNIGHT = Instant.parse("2026-11-22T00:00:05Z");
-
-  private static final String D1 = "2026-11-21";
-  private static final String D2 = "2026-11-20";
 
   /** More significant digits than a double holds: the SDK's number is the nearest double. */
   private static final String WIDE = "123456789.123456789012";

@@ -216,6 +216,17 @@ public final class QueryTestEnv {
     return secret;
   }
 
+  /**
+   * The fixtures' now: just after midnight UTC on 2026-11-22, the window 2026-10-23 .. 2026-11-21.
+   */
+  public static final java.time.Instant AFTER_MIDNIGHT =
+      java.time.Instant.parse("2026-11-22T00:00:05Z");
+
+  /** The last completed day at {@link #AFTER_MIDNIGHT}, and the day before it. */
+  public static final String D1 = "2026-11-21";
+
+  public static final String D2 = "2026-11-20";
+
   /** Api key hashes the fixtures use: two of the main tenant's and one of another tenant's. */
   public static final String A1 = "a1".repeat(32);
 

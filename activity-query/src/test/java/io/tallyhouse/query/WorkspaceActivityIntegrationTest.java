@@ -2,8 +2,11 @@ package io.tallyhouse.query;
 
 import static io.tallyhouse.query.QueryTestEnv.A1;
 import static io.tallyhouse.query.QueryTestEnv.A2;
+import static io.tallyhouse.query.QueryTestEnv.AFTER_MIDNIGHT;
 import static io.tallyhouse.query.QueryTestEnv.BETA_KEY;
 import static io.tallyhouse.query.QueryTestEnv.CLAUDE;
+import static io.tallyhouse.query.QueryTestEnv.D1;
+import static io.tallyhouse.query.QueryTestEnv.D2;
 import static io.tallyhouse.query.QueryTestEnv.EP_A;
 import static io.tallyhouse.query.QueryTestEnv.EXACT;
 import static io.tallyhouse.query.QueryTestEnv.OPENAI;
@@ -25,7 +28,6 @@ import io.tallyhouse.testkit.Infra;
 import java.math.BigDecimal;
 import java.net.http.HttpResponse;
 import java.time.Clock;
-import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,10 +56,6 @@ class WorkspaceActivityIntegrationTest {
   private static final String WS1 = "ws-1";
   private static final String WS2 = "ws:2";
   private static final String BETA_ONLY = "beta-only";
-
-  private static final Instant AFTER_MIDNIGHT = Instant.parse("2026-11-22T00:00:05Z");
-  private static final String D1 = "2026-11-21";
-  private static final String D2 = "2026-11-20";
 
   private static String database;
   private static ClickHouse clickHouse;

@@ -80,21 +80,7 @@ class KafkaJsConfluentClientIntegrationTest {
     post(batch);
     lastAnswer = Instant.now();
 
-    NodeScripts.Result run =
-        NodeScripts.run(
-            "kafkajs-events.mjs",
-            Map.of(
-                "KAFKA_BROKERS",
-                bootstrap,
-                "EVENTS_TOPIC",
-                harness.topic,
-                "SCHEMA_REGISTRY_URL",
-                Infra.registry().url(),
-                "EXPECTED_RECORDS",
-                Integer.toString(expected.size()),
-                "TIMEOUT_MS",
-                "90000"),
-            Duration.ofMinutes(3));
+    NodeScripts.Result run = readWithKafkaJs("lz4-napi");
     assertEquals(0, run.exitCode(), run.describe());
     for (String line : run.lines()) {
       JsonNode record = EventJson.MAPPER.readTree(line);
@@ -111,6 +97,7 @@ class KafkaJsConfluentClientIntegrationTest {
     }
   }
 
+  /** The script's read of every record posted, with {@code lz4Codec} (lz4-napi or none). */
   private static NodeScripts.Result readWithKafkaJs(String lz4Codec) {
     return NodeScripts.run(
         "kafkajs-events.mjs",

@@ -2,6 +2,7 @@ package io.tallyhouse.tools;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
+import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import java.util.Map;
 import java.util.UUID;
@@ -35,5 +36,11 @@ public final class TestDatabase {
         server.password(),
         "CLICKHOUSE_DATABASE",
         database);
+  }
+
+  /** Drops {@code database} and closes {@code clickHouse}, its client. */
+  public static void drop(ClickHouse clickHouse, String database) {
+    clickHouse.executeOutsideDatabase("DROP DATABASE IF EXISTS " + SqlLiteral.identifier(database));
+    clickHouse.close();
   }
 }

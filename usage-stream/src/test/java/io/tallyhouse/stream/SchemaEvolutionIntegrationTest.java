@@ -184,19 +184,11 @@ class SchemaEvolutionIntegrationTest {
     Await.until(
         expected + " requests counted",
         () -> {
-          long seen = requests(clickHouse);
+          long seen = StreamTestEnv.countedRequests(clickHouse);
           assertTrue(seen <= expected, "counted " + seen + " requests of " + expected + " events");
           return seen == expected;
         },
         Await.STALL);
-  }
-
-  private static long requests(ClickHouse clickHouse) {
-    return clickHouse
-        .query("SELECT sum(requests) AS n FROM usage_daily FINAL")
-        .get(0)
-        .get("n")
-        .asLong();
   }
 
   private static List<Integer> versions(String subject) throws Exception {

@@ -100,7 +100,7 @@ class StreamGenerationsIntegrationTest {
       }
       assertEquals(
           before.size(),
-          requests(clickHouse),
+          StreamTestEnv.countedRequests(clickHouse),
           "the first application's writer wrote none of the last events");
 
       IllegalStateException refused =
@@ -276,14 +276,6 @@ class StreamGenerationsIntegrationTest {
     }
   }
 
-  private static long requests(ClickHouse clickHouse) {
-    return clickHouse
-        .query("SELECT sum(requests) AS n FROM usage_daily FINAL")
-        .get(0)
-        .get("n")
-        .asLong();
-  }
-
   private static Map<?, ?> committedOffsets(String group) throws Exception {
     try (Admin admin =
         Admin.create(Map.of("bootstrap.servers", Infra.kafka().bootstrapServers()))) {
@@ -304,7 +296,7 @@ class StreamGenerationsIntegrationTest {
     long counted = -1;
     while (System.nanoTime() < deadline) {
       try {
-        counted = requests(clickHouse);
+        counted = StreamTestEnv.countedRequests(clickHouse);
       } catch (RuntimeException e) {
         counted = -1; // the writer has not created the tables yet
       }

@@ -1,5 +1,6 @@
 package io.tallyhouse.stream;
 
+import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.testkit.Infra;
@@ -41,5 +42,14 @@ final class StreamTestEnv {
     StreamConfig config = ServiceMain.read(env, StreamConfig::read);
     Migrations.apply(config.clickHouse());
     return config;
+  }
+
+  /** The requests usage_daily counts in all, each group at its latest version. */
+  static long countedRequests(ClickHouse clickHouse) {
+    return clickHouse
+        .query("SELECT sum(requests) AS n FROM usage_daily FINAL")
+        .get(0)
+        .get("n")
+        .asLong();
   }
 }

@@ -32,8 +32,7 @@ class MigrateCommandIntegrationTest {
 
   @AfterEach
   void dropDatabase() {
-    clickHouse.executeOutsideDatabase("DROP DATABASE IF EXISTS " + SqlLiteral.identifier(name));
-    clickHouse.close();
+    TestDatabase.drop(clickHouse, name);
   }
 
   @Test

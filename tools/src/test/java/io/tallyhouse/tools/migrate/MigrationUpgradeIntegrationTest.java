@@ -35,8 +35,7 @@ class MigrationUpgradeIntegrationTest {
 
   @AfterEach
   void dropDatabase() {
-    clickHouse.executeOutsideDatabase("DROP DATABASE IF EXISTS " + SqlLiteral.identifier(name));
-    clickHouse.close();
+    TestDatabase.drop(clickHouse, name);
   }
 
   @Test
