@@ -14,6 +14,7 @@ import kafkajs from "kafkajs";
 import LZ4Codec from "@2l/kafkajs-lz4";
 import registryClient from "@kafkajs/confluent-schema-registry";
 import avro from "avsc";
+import { print, required } from "./script-io.mjs";
 
 const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = kafkajs;
 const { SchemaRegistry, SchemaType } = registryClient;
@@ -122,16 +123,3 @@ if (code === 2) {
   process.stderr.write(`read ${read} of ${expected} records within ${timeoutMs} ms\n`);
 }
 process.exit(failure ? 1 : code);
-
-function print(line) {
-  process.stdout.write(JSON.stringify(line) + "\n");
-}
-
-function required(variable) {
-  const value = process.env[variable];
-  if (!value) {
-    process.stderr.write(`${variable} is not set\n`);
-    process.exit(1);
-  }
-  return value;
-}

@@ -10,6 +10,7 @@
 // Exit code 0 when every call was made and reported (an error answer is a result), 1 otherwise.
 import { OpenRouter } from "@openrouter/sdk";
 import { OpenRouterError } from "@openrouter/sdk/models/errors";
+import { print, required } from "./script-io.mjs";
 
 const serverURL = required("ACTIVITY_API_URL");
 const calls = JSON.parse(required("CALLS"));
@@ -41,17 +42,4 @@ function describe(name, err) {
     };
   }
   return { name, error: err?.name ?? String(err), message: err?.message ?? String(err) };
-}
-
-function print(line) {
-  process.stdout.write(JSON.stringify(line) + "\n");
-}
-
-function required(variable) {
-  const value = process.env[variable];
-  if (!value) {
-    process.stderr.write(`${variable} is not set\n`);
-    process.exit(1);
-  }
-  return value;
 }

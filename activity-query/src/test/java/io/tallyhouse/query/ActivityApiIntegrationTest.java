@@ -1,23 +1,28 @@
 package io.tallyhouse.query;
 
+import static io.tallyhouse.query.QueryTestEnv.A1;
+import static io.tallyhouse.query.QueryTestEnv.A2;
+import static io.tallyhouse.query.QueryTestEnv.AFTER_MIDNIGHT;
+import static io.tallyhouse.query.QueryTestEnv.BETA_KEY;
+import static io.tallyhouse.query.QueryTestEnv.CLAUDE;
+import static io.tallyhouse.query.QueryTestEnv.D1;
+import static io.tallyhouse.query.QueryTestEnv.D2;
+import static io.tallyhouse.query.QueryTestEnv.EP_A;
+import static io.tallyhouse.query.QueryTestEnv.EXACT;
+import static io.tallyhouse.query.QueryTestEnv.OPENAI;
+import static io.tallyhouse.query.QueryTestEnv.PLAIN;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.core.StreamWriteFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.query.QueryTestEnv.Endpoint;
 import io.tallyhouse.query.cache.CompletedDayCache;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
@@ -29,7 +34,6 @@ import java.io.OutputStream;
 import java.math.BigDecimal;
 import java.net.Socket;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -56,44 +60,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class ActivityApiIntegrationTest {
 
-  private static final ObjectMapper PLAIN =
-      JsonMapper.builder().enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
-
-  /** Reads numbers exactly as written: 2.60 stays 2.60, so a trailing zero fails an equality. */
-  private static final ObjectMapper EXACT =
-      JsonMapper.builder()
-          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-          .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
-          .build();
-
   private static final HttpClient HTTP =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   private static final String ACME = "acme";
   private static final String BETA = "beta";
-  private static final String A1 = "a1".repeat(32);
-  private static final String A2 = "b2".repeat(32);
-  private static final String BETA_KEY = "c3".repeat(32);
   private static final String HOSTILE_USER = "ü'ser \\ 1";
 
-  private static final Endpoint OPENAI =
-      new Endpoint(
-          "openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI", "OpenAI/openai/gpt-4o-2024-08-06");
-  private static final Endpoint CLAUDE =
-      new Endpoint(
-          "anthropic/claude-sonnet-4",
-          "anthropic/claude-sonnet-4",
-          "Anthropic",
-          "Anthropic/anthropic/claude-sonnet-4");
-  private static final Endpoint EP_A = new Endpoint("x/a", "x/a", "X", "X/a");
   private static final Endpoint EP_Z = new Endpoint("x/z", "x/z", "X", "X/z");
 
-  /** Just after midnight UTC on 2026-11-22: the window is 2026-10-23 .. 2026-11-21. */
-  private static final Instant AFTER_MIDNIGHT = Instant.parse("2026-11-22T00:00:05Z");
-
   private static final String TODAY = "2026-11-22";
-  private static final String D1 = "2026-11-21";
-  private static final String D2 = "2026-11-20";
   private static final String D3 = "2026-11-19";
   private static final String D4 = "2026-11-18";
   private static final String D5 = "2026-11-17";
@@ -138,10 +114,7 @@ class ActivityApiIntegrationTest {
     dayBefore =
         ActivityServer.start(
             config, Clock.fixed(Instant.parse("2026-11-21T23:59:59.999Z"), ZoneOffset.UTC));
-    clickHouse =
-        new ClickHouse(
-            new ClickHouseConfig(
-                endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    clickHouse = QueryTestEnv.clickHouse(endpoint, database);
     insertFixture();
     // From here on the caches answer (a miss loads an account's days, then hits), as in production.
     for (ActivityServer s : new ActivityServer[] {server, lateEvening, dayBefore}) {
@@ -151,11 +124,7 @@ class ActivityApiIntegrationTest {
 
   @AfterAll
   static void stop() {
-    for (ActivityServer s : new ActivityServer[] {server, lateEvening, dayBefore}) {
-      if (s != null) {
-        s.close();
-      }
-    }
+    QueryTestEnv.close(server, lateEvening, dayBefore);
     QueryTestEnv.dropDatabase(clickHouse, database);
   }
 
@@ -197,12 +166,11 @@ class ActivityApiIntegrationTest {
    * parts).
    */
   private static void insert(String table, String... lines) {
-    clickHouse.insertJsonEachRow(
-        table, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+    QueryTestEnv.insert(clickHouse, table, List.of(lines));
   }
 
   private static String keyRow(String account, String key) {
-    return "{\"account_id\":\"" + account + "\",\"api_key_hash\":\"" + key + "\"}";
+    return QueryTestEnv.accountRow(account, "api_key_hash", key);
   }
 
   private static void insertFixture() {
@@ -299,17 +267,7 @@ class ActivityApiIntegrationTest {
 
   private static HttpResponse<String> get(ActivityServer target, String authorization, String query)
       throws Exception {
-    HttpRequest.Builder builder =
-        HttpRequest.newBuilder(
-            URI.create(
-                "http://127.0.0.1:"
-                    + target.port()
-                    + "/api/v1/activity"
-                    + (query.isEmpty() ? "" : "?" + query)));
-    if (authorization != null) {
-      builder.header("Authorization", authorization);
-    }
-    return HTTP.send(builder.GET().build(), HttpResponse.BodyHandlers.ofString());
+    return QueryTestEnv.get(target, authorization, "/api/v1/activity", query);
   }
 
   private static HttpResponse<String> get(String key, String query) throws Exception {
@@ -345,15 +303,11 @@ class ActivityApiIntegrationTest {
   }
 
   private static JsonNode error(HttpResponse<String> response, int status) throws Exception {
-    assertEquals(status, response.statusCode(), response.body());
-    JsonNode error = EXACT.readTree(response.body()).get("error");
-    assertEquals(status, error.get("code").asInt());
-    assertTrue(error.get("message").isTextual());
-    return error;
+    return QueryTestEnv.error(response, status);
   }
 
   private static String enc(String value) {
-    return URLEncoder.encode(value, StandardCharsets.UTF_8);
+    return QueryTestEnv.enc(value);
   }
 
   // ---- window

@@ -10,7 +10,6 @@ import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.auth.Secrets;
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.common.clickhouse.TabSeparated;
 import io.tallyhouse.query.event.StoredEvent;
@@ -77,10 +76,7 @@ class EventLookupIntegrationTest {
         ActivityServer.start(
             QueryTestEnv.config(QueryTestEnv.of(endpoint, database, keys.file())),
             Clock.fixed(Instant.parse("2026-11-22T12:00:00Z"), ZoneOffset.UTC));
-    clickHouse =
-        new ClickHouse(
-            new ClickHouseConfig(
-                endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    clickHouse = QueryTestEnv.clickHouse(endpoint, database);
     insert(
         row(ACME, "gen-exact", ACME_KEY, "ü'ser \\ 😀", CREATED_US)
             .put("cost", new BigDecimal("999999999.999999999999"))
@@ -105,9 +101,7 @@ class EventLookupIntegrationTest {
 
   @AfterAll
   static void stop() {
-    if (server != null) {
-      server.close();
-    }
+    QueryTestEnv.close(server);
     QueryTestEnv.dropDatabase(clickHouse, database);
   }
 

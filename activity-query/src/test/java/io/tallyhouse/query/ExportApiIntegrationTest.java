@@ -1,20 +1,21 @@
 package io.tallyhouse.query;
 
+import static io.tallyhouse.query.QueryTestEnv.A1;
+import static io.tallyhouse.query.QueryTestEnv.A2;
+import static io.tallyhouse.query.QueryTestEnv.BETA_KEY;
+import static io.tallyhouse.query.QueryTestEnv.CLAUDE;
+import static io.tallyhouse.query.QueryTestEnv.OPENAI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.query.QueryTestEnv.Endpoint;
 import io.tallyhouse.query.export.ExportCursor;
 import io.tallyhouse.query.export.ExportRequest;
@@ -26,7 +27,6 @@ import io.tallyhouse.testkit.Infra;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -58,19 +58,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class ExportApiIntegrationTest {
 
-  static final ObjectMapper EXACT =
-      JsonMapper.builder()
-          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-          .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
-          .build();
+  static final ObjectMapper EXACT = QueryTestEnv.EXACT;
+
   private static final HttpClient HTTP =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   private static final String ACME = "acme";
   private static final String BETA = "beta";
-  private static final String A1 = "a1".repeat(32);
-  private static final String A2 = "b2".repeat(32);
-  private static final String BETA_KEY = "c3".repeat(32);
   private static final String BETA_USER = "only-beta-has-this-user";
   private static final String BETA_MONEY = "777.777";
   private static final String COMMA_USER = "bob,comma";
@@ -90,15 +84,6 @@ class ExportApiIntegrationTest {
   private static final Endpoint FORMULA_EP =
       new Endpoint("=cmd|' /C calc'!A0", "-permaslug", "@Provider", "+endpoint");
 
-  static final Endpoint OPENAI =
-      new Endpoint(
-          "openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI", "OpenAI/openai/gpt-4o-2024-08-06");
-  private static final Endpoint CLAUDE =
-      new Endpoint(
-          "anthropic/claude-sonnet-4",
-          "anthropic/claude-sonnet-4",
-          "Anthropic",
-          "Anthropic/anthropic/claude-sonnet-4");
   private static final Endpoint BETA_EP =
       new Endpoint(
           "beta/secret-model", "beta/secret-model", "BetaOnly", "BetaOnly/beta/secret-model");
@@ -132,18 +117,13 @@ class ExportApiIntegrationTest {
     // Several CSV pages even for this small fixture, so the keyset continuation of the stream is
     // exercised.
     server = ActivityServer.start(QueryTestEnv.config(env), Clock.fixed(NOW, ZoneOffset.UTC), 4);
-    clickHouse =
-        new ClickHouse(
-            new ClickHouseConfig(
-                endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    clickHouse = QueryTestEnv.clickHouse(endpoint, database);
     insertFixture();
   }
 
   @AfterAll
   static void stop() {
-    if (server != null) {
-      server.close();
-    }
+    QueryTestEnv.close(server);
     QueryTestEnv.dropDatabase(clickHouse, database);
   }
 
@@ -177,12 +157,11 @@ class ExportApiIntegrationTest {
   }
 
   private static void insert(String table, String... lines) {
-    clickHouse.insertJsonEachRow(
-        table, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+    QueryTestEnv.insert(clickHouse, table, List.of(lines));
   }
 
   private static String keyRow(String account, String key) {
-    return "{\"account_id\":\"" + account + "\",\"api_key_hash\":\"" + key + "\"}";
+    return QueryTestEnv.accountRow(account, "api_key_hash", key);
   }
 
   private static void insertFixture() {
@@ -216,14 +195,7 @@ class ExportApiIntegrationTest {
 
   private static HttpResponse<String> get(String authorization, String path, String query)
       throws Exception {
-    HttpRequest.Builder request =
-        HttpRequest.newBuilder(
-            URI.create(
-                "http://127.0.0.1:" + server.port() + path + (query.isEmpty() ? "" : "?" + query)));
-    if (authorization != null) {
-      request.header("Authorization", authorization);
-    }
-    return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    return QueryTestEnv.get(server, authorization, path, query);
   }
 
   private static HttpResponse<String> export(String key, String query) throws Exception {
@@ -238,7 +210,7 @@ class ExportApiIntegrationTest {
   }
 
   private static String enc(String value) {
-    return URLEncoder.encode(value, StandardCharsets.UTF_8);
+    return QueryTestEnv.enc(value);
   }
 
   /** Every JSON row of {@code query}, following next_cursor with pages of {@code limit}. */
@@ -338,10 +310,7 @@ class ExportApiIntegrationTest {
   }
 
   private static JsonNode error(HttpResponse<String> response, int status) throws Exception {
-    assertEquals(status, response.statusCode(), response.body());
-    JsonNode error = EXACT.readTree(response.body()).get("error");
-    assertEquals(status, error.get("code").asInt());
-    return error;
+    return QueryTestEnv.error(response, status);
   }
 
   // ---- ClickHouse 18.16 facts the keyset relies on

@@ -98,7 +98,7 @@ class ExportFailureIntegrationTest {
               "2026-11-21",
               ACME_KEY_HASH,
               "user-" + i,
-              ExportApiIntegrationTest.OPENAI,
+              QueryTestEnv.OPENAI,
               i + 1,
               "1." + i,
               1));
@@ -106,24 +106,10 @@ class ExportFailureIntegrationTest {
     // Beta sorts among acme's rows (its user and key would fall on the second and third pages).
     rows.add(
         ExportApiIntegrationTest.row(
-            BETA,
-            "2026-11-21",
-            BETA_KEY_HASH,
-            BETA_USER,
-            ExportApiIntegrationTest.OPENAI,
-            99,
-            "777.777",
-            1));
+            BETA, "2026-11-21", BETA_KEY_HASH, BETA_USER, QueryTestEnv.OPENAI, 99, "777.777", 1));
     rows.add(
         ExportApiIntegrationTest.row(
-            BETA,
-            "2026-11-21",
-            BETA_KEY_HASH,
-            "user-5",
-            ExportApiIntegrationTest.OPENAI,
-            98,
-            "777.777",
-            1));
+            BETA, "2026-11-21", BETA_KEY_HASH, "user-5", QueryTestEnv.OPENAI, 98, "777.777", 1));
     clickHouse.insertJsonEachRow(
         "usage_daily", (String.join("\n", rows) + "\n").getBytes(StandardCharsets.UTF_8));
   }

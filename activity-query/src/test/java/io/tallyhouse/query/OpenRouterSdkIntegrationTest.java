@@ -1,5 +1,13 @@
 package io.tallyhouse.query;
 
+import static io.tallyhouse.query.QueryTestEnv.A1;
+import static io.tallyhouse.query.QueryTestEnv.A2;
+import static io.tallyhouse.query.QueryTestEnv.AFTER_MIDNIGHT;
+import static io.tallyhouse.query.QueryTestEnv.BETA_KEY;
+import static io.tallyhouse.query.QueryTestEnv.CLAUDE;
+import static io.tallyhouse.query.QueryTestEnv.D1;
+import static io.tallyhouse.query.QueryTestEnv.D2;
+import static io.tallyhouse.query.QueryTestEnv.OPENAI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,17 +20,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.query.QueryTestEnv.Endpoint;
 import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import io.tallyhouse.testkit.NodeScripts;
 import java.math.BigDecimal;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -51,30 +56,11 @@ class OpenRouterSdkIntegrationTest {
 
   private static final String ACME = "acme";
   private static final String BETA = "beta";
-  private static final String A1 = "a1".repeat(32);
-  private static final String A2 = "b2".repeat(32);
-  private static final String BETA_KEY = "c3".repeat(32);
 
   /** OpenRouter's workspace ids are UUIDs. */
   private static final String WS_EU = "0b9f3c1e-6a51-4c8e-9f3d-2a7b5e4c1d10";
 
   private static final String WS_BETA = "7d1e2f30-4a5b-4c6d-8e9f-a0b1c2d3e4f5";
-
-  private static final Endpoint OPENAI =
-      new Endpoint(
-          "openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI", "OpenAI/openai/gpt-4o-2024-08-06");
-  private static final Endpoint CLAUDE =
-      new Endpoint(
-          "anthropic/claude-sonnet-4",
-          "anthropic/claude-sonnet-4",
-          "Anthropic",
-          "Anthropic/anthropic/claude-sonnet-4");
-
-  /** Just after midnight UTC on 2026-11-22: the window is 2026-10-23 .. 2026-11-21. */
-  private static final Instant AFTER_MIDNIGHT = Instant.parse("2026-11-22T00:00:05Z");
-
-  private static final String D1 = "2026-11-21";
-  private static final String D2 = "2026-11-20";
 
   /** More significant digits than a double holds: the SDK's number is the nearest double. */
   private static final String WIDE = "123456789.123456789012";
@@ -100,10 +86,7 @@ class OpenRouterSdkIntegrationTest {
         ActivityServer.start(
             QueryTestEnv.config(QueryTestEnv.of(endpoint, database, keys.file())),
             Clock.fixed(AFTER_MIDNIGHT, ZoneOffset.UTC));
-    clickHouse =
-        new ClickHouse(
-            new ClickHouseConfig(
-                endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    clickHouse = QueryTestEnv.clickHouse(endpoint, database);
     insertFixture();
     QueryTestEnv.awaitFreshPoll(server);
     results = runSdk(calls());
@@ -111,9 +94,7 @@ class OpenRouterSdkIntegrationTest {
 
   @AfterAll
   static void stop() {
-    if (server != null) {
-      server.close();
-    }
+    QueryTestEnv.close(server);
     QueryTestEnv.dropDatabase(clickHouse, database);
   }
 
@@ -140,8 +121,7 @@ class OpenRouterSdkIntegrationTest {
   }
 
   private static void insert(String table, String... lines) {
-    clickHouse.insertJsonEachRow(
-        table, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+    QueryTestEnv.insert(clickHouse, table, List.of(lines));
   }
 
   private static void insertFixture() {
@@ -170,7 +150,7 @@ class OpenRouterSdkIntegrationTest {
   }
 
   private static String pair(String column, String account, String value) {
-    return "{\"account_id\":\"" + account + "\",\"" + column + "\":\"" + value + "\"}";
+    return QueryTestEnv.accountRow(account, column, value);
   }
 
   // ---- the calls

@@ -12,9 +12,11 @@ import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -23,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assertions;
 
 /**
  * The environment of an activity-query under test, and its keys: shared by the module's integration
@@ -138,6 +141,74 @@ public final class QueryTestEnv {
     return metric(server, "activity_cache_answers_seconds_count{result=\"" + result + "\"}");
   }
 
+  /** A client of {@code database} on the server at {@code endpoint}. */
+  public static ClickHouse clickHouse(ClickHouseEndpoint endpoint, String database) {
+    return new ClickHouse(
+        new ClickHouseConfig(endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+  }
+
+  /**
+   * {@code lines} (JSONEachRow) in one insert, so they land in one part (FINAL must merge across
+   * the parts of separate calls).
+   */
+  public static void insert(ClickHouse clickHouse, String table, List<String> lines) {
+    clickHouse.insertJsonEachRow(
+        table, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * A row of a per-account lookup table (api_key_hashes, workspaces): the account and one value of
+   * {@code column}.
+   */
+  public static String accountRow(String account, String column, String value) {
+    return "{\"account_id\":\"" + account + "\",\"" + column + "\":\"" + value + "\"}";
+  }
+
+  /** Closes every server that started; null (the setup failed early) is nothing to do. */
+  public static void close(ActivityServer... servers) {
+    for (ActivityServer server : servers) {
+      if (server != null) {
+        server.close();
+      }
+    }
+  }
+
+  /**
+   * GET {@code path?query} ({@code query} may be empty) from {@code target}, with {@code
+   * authorization} as the Authorization header, or none when null.
+   */
+  public static HttpResponse<String> get(
+      ActivityServer target, String authorization, String path, String query)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(
+            URI.create(
+                "http://127.0.0.1:" + target.port() + path + (query.isEmpty() ? "" : "?" + query)));
+    if (authorization != null) {
+      request.header("Authorization", authorization);
+    }
+    return HTTP.send(
+        request.GET().build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+  }
+
+  /** {@code value} percent-encoded for a query string. */
+  public static String enc(String value) {
+    return URLEncoder.encode(value, StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The error object of {@code response}, after checking its status, the code in it and that it has
+   * a message.
+   */
+  public static com.fasterxml.jackson.databind.JsonNode error(
+      HttpResponse<String> response, int status) throws IOException {
+    Assertions.assertEquals(status, response.statusCode(), response.body());
+    com.fasterxml.jackson.databind.JsonNode error = EXACT.readTree(response.body()).get("error");
+    Assertions.assertEquals(status, error.get("code").asInt());
+    Assertions.assertTrue(error.get("message").isTextual(), response.body());
+    return error;
+  }
+
   /** A new secret of {@code kind} stored in {@code keys}; returns the secret. */
   public static String newKey(CredentialStore keys, CredentialKind kind, String account) {
     String secret = Secrets.generate(kind.secretPrefix());
@@ -145,8 +216,38 @@ public final class QueryTestEnv {
     return secret;
   }
 
+  /**
+   * The fixtures' now: just after midnight UTC on 2026-11-22, the window 2026-10-23 .. 2026-11-21.
+   */
+  public static final java.time.Instant AFTER_MIDNIGHT =
+      java.time.Instant.parse("2026-11-22T00:00:05Z");
+
+  /** The last completed day at {@link #AFTER_MIDNIGHT}, and the day before it. */
+  public static final String D1 = "2026-11-21";
+
+  public static final String D2 = "2026-11-20";
+
+  /** Api key hashes the fixtures use: two of the main tenant's and one of another tenant's. */
+  public static final String A1 = "a1".repeat(32);
+
+  public static final String A2 = "b2".repeat(32);
+  public static final String BETA_KEY = "c3".repeat(32);
+
   /** An endpoint as the rollup rows of the tests name it. */
   public record Endpoint(String model, String permaslug, String provider, String id) {}
+
+  public static final Endpoint OPENAI =
+      new Endpoint(
+          "openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI", "OpenAI/openai/gpt-4o-2024-08-06");
+  public static final Endpoint CLAUDE =
+      new Endpoint(
+          "anthropic/claude-sonnet-4",
+          "anthropic/claude-sonnet-4",
+          "Anthropic",
+          "Anthropic/anthropic/claude-sonnet-4");
+
+  /** An endpoint whose names sort first. */
+  public static final Endpoint EP_A = new Endpoint("x/a", "x/a", "X", "X/a");
 
   /** Writes a BigDecimal in plain digits: ClickHouse refuses a decimal in exponent form. */
   public static final com.fasterxml.jackson.databind.ObjectMapper PLAIN =

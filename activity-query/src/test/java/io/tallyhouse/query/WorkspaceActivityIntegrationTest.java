@@ -1,34 +1,33 @@
 package io.tallyhouse.query;
 
+import static io.tallyhouse.query.QueryTestEnv.A1;
+import static io.tallyhouse.query.QueryTestEnv.A2;
+import static io.tallyhouse.query.QueryTestEnv.AFTER_MIDNIGHT;
+import static io.tallyhouse.query.QueryTestEnv.BETA_KEY;
+import static io.tallyhouse.query.QueryTestEnv.CLAUDE;
+import static io.tallyhouse.query.QueryTestEnv.D1;
+import static io.tallyhouse.query.QueryTestEnv.D2;
+import static io.tallyhouse.query.QueryTestEnv.EP_A;
+import static io.tallyhouse.query.QueryTestEnv.EXACT;
+import static io.tallyhouse.query.QueryTestEnv.OPENAI;
+import static io.tallyhouse.query.QueryTestEnv.PLAIN;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.core.StreamWriteFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tallyhouse.common.auth.CredentialKind;
 import io.tallyhouse.common.auth.CredentialStore;
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.query.QueryTestEnv.Endpoint;
 import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
 import io.tallyhouse.testkit.Infra;
 import java.math.BigDecimal;
-import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,19 +44,6 @@ import org.junit.jupiter.api.Test;
  */
 class WorkspaceActivityIntegrationTest {
 
-  private static final ObjectMapper PLAIN =
-      JsonMapper.builder().enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
-
-  /** Reads numbers exactly as written: 2.60 stays 2.60, so a trailing zero fails an equality. */
-  private static final ObjectMapper EXACT =
-      JsonMapper.builder()
-          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-          .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
-          .build();
-
-  private static final HttpClient HTTP =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-
   /** Usage in three workspaces. */
   private static final String ACME = "acme";
 
@@ -70,24 +56,6 @@ class WorkspaceActivityIntegrationTest {
   private static final String WS1 = "ws-1";
   private static final String WS2 = "ws:2";
   private static final String BETA_ONLY = "beta-only";
-  private static final String A1 = "a1".repeat(32);
-  private static final String A2 = "b2".repeat(32);
-  private static final String BETA_KEY = "c3".repeat(32);
-
-  private static final Endpoint OPENAI =
-      new Endpoint(
-          "openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI", "OpenAI/openai/gpt-4o-2024-08-06");
-  private static final Endpoint CLAUDE =
-      new Endpoint(
-          "anthropic/claude-sonnet-4",
-          "anthropic/claude-sonnet-4",
-          "Anthropic",
-          "Anthropic/anthropic/claude-sonnet-4");
-  private static final Endpoint EP_A = new Endpoint("x/a", "x/a", "X", "X/a");
-
-  private static final Instant AFTER_MIDNIGHT = Instant.parse("2026-11-22T00:00:05Z");
-  private static final String D1 = "2026-11-21";
-  private static final String D2 = "2026-11-20";
 
   private static String database;
   private static ClickHouse clickHouse;
@@ -114,10 +82,7 @@ class WorkspaceActivityIntegrationTest {
     cached = ActivityServer.start(QueryTestEnv.config(env), clock());
     env.put("CACHE_MAX_BYTES", "0");
     uncached = ActivityServer.start(QueryTestEnv.config(env), clock());
-    clickHouse =
-        new ClickHouse(
-            new ClickHouseConfig(
-                endpoint.httpUrl(), endpoint.user(), endpoint.password(), database));
+    clickHouse = QueryTestEnv.clickHouse(endpoint, database);
     insertFixture();
     QueryTestEnv.awaitFreshPoll(cached);
   }
@@ -128,11 +93,7 @@ class WorkspaceActivityIntegrationTest {
 
   @AfterAll
   static void stop() {
-    for (ActivityServer s : new ActivityServer[] {cached, uncached}) {
-      if (s != null) {
-        s.close();
-      }
-    }
+    QueryTestEnv.close(cached, uncached);
     QueryTestEnv.dropDatabase(clickHouse, database);
   }
 
@@ -172,12 +133,11 @@ class WorkspaceActivityIntegrationTest {
   }
 
   private static void insert(String table, List<String> lines) {
-    clickHouse.insertJsonEachRow(
-        table, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+    QueryTestEnv.insert(clickHouse, table, lines);
   }
 
   private static String pair(String account, String column, String value) {
-    return "{\"account_id\":\"" + account + "\",\"" + column + "\":\"" + value + "\"}";
+    return QueryTestEnv.accountRow(account, column, value);
   }
 
   private static void insertFixture() {
@@ -243,17 +203,7 @@ class WorkspaceActivityIntegrationTest {
 
   private static HttpResponse<String> get(
       ActivityServer target, String key, String path, String query) throws Exception {
-    return HTTP.send(
-        HttpRequest.newBuilder(
-                URI.create(
-                    "http://127.0.0.1:"
-                        + target.port()
-                        + path
-                        + (query.isEmpty() ? "" : "?" + query)))
-            .header("Authorization", "Bearer " + key)
-            .GET()
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    return QueryTestEnv.get(target, "Bearer " + key, path, query);
   }
 
   private static HttpResponse<String> activity(String key, String query) throws Exception {
@@ -289,14 +239,11 @@ class WorkspaceActivityIntegrationTest {
   }
 
   private static String error(HttpResponse<String> response, int status) throws Exception {
-    assertEquals(status, response.statusCode(), response.body());
-    JsonNode error = EXACT.readTree(response.body()).get("error");
-    assertEquals(status, error.get("code").asInt());
-    return error.get("message").asText();
+    return QueryTestEnv.error(response, status).get("message").asText();
   }
 
   private static String enc(String value) {
-    return URLEncoder.encode(value, StandardCharsets.UTF_8);
+    return QueryTestEnv.enc(value);
   }
 
   // ---- without group_by=workspace: OpenRouter's historical shape

@@ -16,6 +16,7 @@ import io.tallyhouse.ingest.http.IngestHttpServer;
 import io.tallyhouse.ingest.validation.EventJson;
 import io.tallyhouse.ingest.validation.EventValidator;
 import io.tallyhouse.ingest.validation.JsonProblemTest;
+import io.tallyhouse.schemas.contract.EventRules;
 import io.tallyhouse.testkit.Infra;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
@@ -247,7 +248,7 @@ class IngestRobustnessIntegrationTest {
     JsonNode event = doc.at("/components/schemas/UsageEvent");
     List<String> documented = new ArrayList<>();
     event.get("properties").fieldNames().forEachRemaining(documented::add);
-    assertEquals(EventValidator.FIELDS, documented);
+    assertEquals(EventRules.FIELDS, documented);
     List<String> required = new ArrayList<>();
     event.get("required").forEach(n -> required.add(n.asText()));
     assertEquals(EventValidator.REQUIRED, required);

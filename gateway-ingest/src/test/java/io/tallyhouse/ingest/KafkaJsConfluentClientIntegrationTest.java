@@ -80,21 +80,7 @@ class KafkaJsConfluentClientIntegrationTest {
     post(batch);
     lastAnswer = Instant.now();
 
-    NodeScripts.Result run =
-        NodeScripts.run(
-            "kafkajs-events.mjs",
-            Map.of(
-                "KAFKA_BROKERS",
-                bootstrap,
-                "EVENTS_TOPIC",
-                harness.topic,
-                "SCHEMA_REGISTRY_URL",
-                Infra.registry().url(),
-                "EXPECTED_RECORDS",
-                Integer.toString(expected.size()),
-                "TIMEOUT_MS",
-                "90000"),
-            Duration.ofMinutes(3));
+    NodeScripts.Result run = readWithKafkaJs("lz4-napi");
     assertEquals(0, run.exitCode(), run.describe());
     for (String line : run.lines()) {
       JsonNode record = EventJson.MAPPER.readTree(line);
@@ -111,6 +97,7 @@ class KafkaJsConfluentClientIntegrationTest {
     }
   }
 
+  /** The script's read of every record posted, with {@code lz4Codec} (lz4-napi or none). */
   private static NodeScripts.Result readWithKafkaJs(String lz4Codec) {
     return NodeScripts.run(
         "kafkajs-events.mjs",
@@ -158,16 +145,10 @@ class KafkaJsConfluentClientIntegrationTest {
   private static ObjectNode fullEvent() {
     String id = UUID.randomUUID().toString();
     String key = "acme/" + id;
-    ObjectNode event = EventJson.MAPPER.createObjectNode();
-    event.put("event_id", id);
-    event.put("account_id", "acme");
-    event.put("api_key_hash", "AB".repeat(32));
+    ObjectNode event = required(key, id, "acme", "AB".repeat(32), "openai/gpt-4o", "OpenAI");
     event.put("user", "zoë 🐱");
-    event.put("model", "openai/gpt-4o");
     event.put("model_permaslug", "openai/gpt-4o-2024-08-06");
-    event.put("provider_name", "OpenAI");
     event.put("endpoint_id", "OpenAI/eu-deployment");
-    event.put("created_at", created(key));
     event.put("prompt_tokens", 1200);
     event.put("completion_tokens", 340);
     event.put("reasoning_tokens", 56);
@@ -190,13 +171,9 @@ class KafkaJsConfluentClientIntegrationTest {
   private static ObjectNode minimalEvent() {
     String id = UUID.randomUUID().toString();
     String key = "beta.corp:eu-1/" + id;
-    ObjectNode event = EventJson.MAPPER.createObjectNode();
-    event.put("event_id", id);
-    event.put("account_id", "beta.corp:eu-1");
-    event.put("api_key_hash", "cd".repeat(32));
-    event.put("model", "anthropic/claude-sonnet-4");
-    event.put("provider_name", "Anthropic");
-    event.put("created_at", created(key));
+    ObjectNode event =
+        required(
+            key, id, "beta.corp:eu-1", "cd".repeat(32), "anthropic/claude-sonnet-4", "Anthropic");
     event.put("cost", 0);
     expected.put(key, defaults(event, "0.000000000000"));
     return event;
@@ -207,16 +184,26 @@ class KafkaJsConfluentClientIntegrationTest {
     String id = "batch-" + i + "-" + UUID.randomUUID();
     String key = "acme/" + id;
     BigDecimal cost = BigDecimal.valueOf(i, 3).add(new BigDecimal("0.000000000001"));
-    ObjectNode event = EventJson.MAPPER.createObjectNode();
-    event.put("event_id", id);
-    event.put("account_id", "acme");
-    event.put("api_key_hash", "ef".repeat(32));
-    event.put("model", "x/model-" + (i % 3));
-    event.put("provider_name", "X");
-    event.put("created_at", created(key));
+    ObjectNode event = required(key, id, "acme", "ef".repeat(32), "x/model-" + (i % 3), "X");
     event.put("cost", cost.toPlainString());
     event.put("user", "user-" + (i % 5));
     expected.put(key, defaults(event, cost.setScale(12).toPlainString()));
+    return event;
+  }
+
+  /**
+   * An event with the required fields but cost, created a minute ago (remembered under {@code
+   * key}).
+   */
+  private static ObjectNode required(
+      String key, String id, String account, String apiKeyHash, String model, String provider) {
+    ObjectNode event = EventJson.MAPPER.createObjectNode();
+    event.put("event_id", id);
+    event.put("account_id", account);
+    event.put("api_key_hash", apiKeyHash);
+    event.put("model", model);
+    event.put("provider_name", provider);
+    event.put("created_at", created(key));
     return event;
   }
 

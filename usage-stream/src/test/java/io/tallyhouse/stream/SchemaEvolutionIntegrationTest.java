@@ -9,9 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.kafka.PipelineTopics;
-import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.schemas.registry.RegistryConfig;
@@ -38,7 +36,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.UUID;
 import java.util.function.UnaryOperator;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
@@ -71,16 +68,8 @@ class SchemaEvolutionIntegrationTest {
   @Test
   void v1RecordsOnTheTopicAndV1AndV2ProducersSideBySideCountOnceAndV3IsRefused(@TempDir Path dir)
       throws Exception {
-    String name = "ev_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-    Map<String, String> env = Infra.serviceEnvironment();
-    env.put("CLICKHOUSE_DATABASE", name);
-    env.put("EVENTS_TOPIC", name + "-events");
-    env.put("EVENTS_PARTITIONS", "3");
-    env.put("APPLICATION_ID", name);
-    env.put("STATE_DIR", dir.toString());
-    env.put("HTTP_PORT", "0");
-    StreamConfig config = ServiceMain.read(env, StreamConfig::read);
-    Migrations.apply(config.clickHouse());
+    String name = StreamTestEnv.newName("ev");
+    StreamConfig config = StreamTestEnv.migratedConfig(name, dir);
     String topic = config.eventsTopic();
     String subject = topic + "-value";
     SchemaRegistryClient registry =
@@ -195,19 +184,11 @@ class SchemaEvolutionIntegrationTest {
     Await.until(
         expected + " requests counted",
         () -> {
-          long seen = requests(clickHouse);
+          long seen = StreamTestEnv.countedRequests(clickHouse);
           assertTrue(seen <= expected, "counted " + seen + " requests of " + expected + " events");
           return seen == expected;
         },
         Await.STALL);
-  }
-
-  private static long requests(ClickHouse clickHouse) {
-    return clickHouse
-        .query("SELECT sum(requests) AS n FROM usage_daily FINAL")
-        .get(0)
-        .get("n")
-        .asLong();
   }
 
   private static List<Integer> versions(String subject) throws Exception {

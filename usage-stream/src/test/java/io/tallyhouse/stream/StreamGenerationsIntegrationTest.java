@@ -30,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -55,13 +54,9 @@ class StreamGenerationsIntegrationTest {
   @Test
   void aNewApplicationIdTakesOverWithoutLosingOrRecountingAnything(@TempDir Path dir)
       throws Exception {
-    String name = "gn_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-    Map<String, String> env = Infra.serviceEnvironment();
-    env.put("CLICKHOUSE_DATABASE", name);
-    env.put("EVENTS_TOPIC", name + "-events");
-    env.put("EVENTS_PARTITIONS", "3");
+    String name = StreamTestEnv.newName("gn");
+    Map<String, String> env = StreamTestEnv.environment(name);
     env.put("COMMIT_INTERVAL_MS", "100");
-    env.put("HTTP_PORT", "0");
     String first = name + "-a";
     String second = name + "-b";
     StreamConfig a = config(env, dir, first, Map.of());
@@ -105,7 +100,7 @@ class StreamGenerationsIntegrationTest {
       }
       assertEquals(
           before.size(),
-          requests(clickHouse),
+          StreamTestEnv.countedRequests(clickHouse),
           "the first application's writer wrote none of the last events");
 
       IllegalStateException refused =
@@ -281,14 +276,6 @@ class StreamGenerationsIntegrationTest {
     }
   }
 
-  private static long requests(ClickHouse clickHouse) {
-    return clickHouse
-        .query("SELECT sum(requests) AS n FROM usage_daily FINAL")
-        .get(0)
-        .get("n")
-        .asLong();
-  }
-
   private static Map<?, ?> committedOffsets(String group) throws Exception {
     try (Admin admin =
         Admin.create(Map.of("bootstrap.servers", Infra.kafka().bootstrapServers()))) {
@@ -309,7 +296,7 @@ class StreamGenerationsIntegrationTest {
     long counted = -1;
     while (System.nanoTime() < deadline) {
       try {
-        counted = requests(clickHouse);
+        counted = StreamTestEnv.countedRequests(clickHouse);
       } catch (RuntimeException e) {
         counted = -1; // the writer has not created the tables yet
       }

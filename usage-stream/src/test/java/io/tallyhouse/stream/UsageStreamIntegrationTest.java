@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.ClickHouseConfig;
-import io.tallyhouse.common.clickhouse.Migrations;
-import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.schemas.registry.RegistryConfig;
@@ -35,7 +33,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -50,9 +47,9 @@ class UsageStreamIntegrationTest {
 
   @Test
   void eventsBecomeExactRollupsInClickHouseAcrossARestart(@TempDir Path dir) throws Exception {
-    String name = "st_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    String name = StreamTestEnv.newName("st");
     ClickHouseEndpoint ch = Infra.clickhouse();
-    StreamConfig config = config(name, dir);
+    StreamConfig config = StreamTestEnv.migratedConfig(name, dir);
 
     Instant base =
         Instant.now().truncatedTo(ChronoUnit.DAYS).minus(2, ChronoUnit.DAYS).plusSeconds(3600);
@@ -130,9 +127,9 @@ class UsageStreamIntegrationTest {
   @Test
   void eachWorkspaceHasExactTotalsAndCopiesInAnotherWorkspaceCountOnce(@TempDir Path dir)
       throws Exception {
-    String name = "ws_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    String name = StreamTestEnv.newName("ws");
     ClickHouseEndpoint ch = Infra.clickhouse();
-    StreamConfig config = config(name, dir);
+    StreamConfig config = StreamTestEnv.migratedConfig(name, dir);
     String uuid = "0b8f6f4e-2f2c-4c1a-9d55-3c1d8e0a7b21";
     List<String> workspaces = List.of(Workspaces.DEFAULT, "ops.eu:1", uuid);
     Instant base =
@@ -212,20 +209,6 @@ class UsageStreamIntegrationTest {
           report.toString(UTF_8));
       StreamFailureIntegrationTest.runAnalystExamples(clickHouse);
     }
-  }
-
-  /** The stream's settings on the shared servers, with a database and topics of its own. */
-  private static StreamConfig config(String name, Path dir) {
-    Map<String, String> env = Infra.serviceEnvironment();
-    env.put("CLICKHOUSE_DATABASE", name);
-    env.put("EVENTS_TOPIC", name + "-events");
-    env.put("EVENTS_PARTITIONS", "3");
-    env.put("APPLICATION_ID", name);
-    env.put("STATE_DIR", dir.toString());
-    env.put("HTTP_PORT", "0");
-    StreamConfig config = ServiceMain.read(env, StreamConfig::read);
-    Migrations.apply(config.clickHouse());
-    return config;
   }
 
   private static void produce(StreamConfig config, List<UsageEvent> events) throws Exception {

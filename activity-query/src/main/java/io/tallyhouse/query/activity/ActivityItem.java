@@ -84,10 +84,8 @@ public record ActivityItem(
     json.writeStringField("model_permaslug", modelPermaslug);
     json.writeStringField("endpoint_id", endpointId);
     json.writeStringField("provider_name", providerName);
-    json.writeFieldName("usage");
-    json.writeNumber(JsonText.plain(usage).toPlainString());
-    json.writeFieldName("byok_usage_inference");
-    json.writeNumber(JsonText.plain(byokUsageInference).toPlainString());
+    JsonText.writeMoneyField(json, "usage", usage);
+    JsonText.writeMoneyField(json, "byok_usage_inference", byokUsageInference);
     json.writeFieldName("requests");
     json.writeNumber(requests);
     json.writeFieldName("prompt_tokens");
@@ -104,11 +102,7 @@ public record ActivityItem(
       json.writeStringField("workspace_id", workspaceId);
     }
     if (grouping.user()) {
-      if (userId == null) {
-        json.writeNullField("user_id");
-      } else {
-        json.writeStringField("user_id", userId);
-      }
+      JsonText.writeNullableStringField(json, "user_id", userId);
     }
     if (grouping.apiKey()) {
       json.writeStringField("api_key_hash", apiKeyHash);

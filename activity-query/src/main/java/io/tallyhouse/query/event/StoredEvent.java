@@ -2,6 +2,7 @@ package io.tallyhouse.query.event;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.tallyhouse.query.json.JsonText;
+import io.tallyhouse.schemas.contract.EventRules;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.time.Instant;
@@ -9,6 +10,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Objects;
+import java.util.stream.Stream;
 
 /**
  * One event as {@code usage_events} stored it: every field of the contract's usage event
@@ -42,26 +44,7 @@ public record StoredEvent(
 
   /** The fields {@link #writeTo} writes, in its order: the contract's, then received_at. */
   public static final List<String> FIELDS =
-      List.of(
-          "event_id",
-          "account_id",
-          "api_key_hash",
-          "user",
-          "model",
-          "model_permaslug",
-          "provider_name",
-          "endpoint_id",
-          "created_at",
-          "prompt_tokens",
-          "completion_tokens",
-          "reasoning_tokens",
-          "cached_tokens",
-          "cost",
-          "is_byok",
-          "byok_cost",
-          "app",
-          "workspace_id",
-          "received_at");
+      Stream.concat(EventRules.FIELDS.stream(), Stream.of("received_at")).toList();
 
   /** RFC 3339 in UTC with exactly six fraction digits: the microseconds the table keeps. */
   private static final DateTimeFormatter MICROS =
@@ -97,7 +80,7 @@ public record StoredEvent(
     json.writeStringField("event_id", eventId);
     json.writeStringField("account_id", accountId);
     json.writeStringField("api_key_hash", apiKeyHash);
-    nullableString(json, "user", user);
+    JsonText.writeNullableStringField(json, "user", user);
     json.writeStringField("model", model);
     json.writeStringField("model_permaslug", modelPermaslug);
     json.writeStringField("provider_name", providerName);
@@ -107,23 +90,12 @@ public record StoredEvent(
     json.writeNumberField("completion_tokens", completionTokens);
     json.writeNumberField("reasoning_tokens", reasoningTokens);
     json.writeNumberField("cached_tokens", cachedTokens);
-    json.writeFieldName("cost");
-    json.writeNumber(JsonText.plain(cost).toPlainString());
+    JsonText.writeMoneyField(json, "cost", cost);
     json.writeBooleanField("is_byok", isByok);
-    json.writeFieldName("byok_cost");
-    json.writeNumber(JsonText.plain(byokCost).toPlainString());
-    nullableString(json, "app", app);
+    JsonText.writeMoneyField(json, "byok_cost", byokCost);
+    JsonText.writeNullableStringField(json, "app", app);
     json.writeStringField("workspace_id", workspaceId);
     json.writeStringField("received_at", rfc3339(receivedAtMicros));
     json.writeEndObject();
-  }
-
-  private static void nullableString(JsonGenerator json, String field, String value)
-      throws IOException {
-    if (value == null) {
-      json.writeNullField(field);
-    } else {
-      json.writeStringField(field, value);
-    }
   }
 }

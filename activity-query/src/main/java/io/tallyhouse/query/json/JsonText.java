@@ -1,6 +1,8 @@
 package io.tallyhouse.query.json;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import java.io.IOException;
 import java.math.BigDecimal;
 
 /**
@@ -23,5 +25,22 @@ public final class JsonText {
   /** {@code value} as a JSON string, escaped as Jackson's generator escapes it. */
   public static String quoted(String value) {
     return "\"" + new String(JsonStringEncoder.getInstance().quoteAsString(value)) + "\"";
+  }
+
+  /** Writes {@code field} as an exact JSON number, {@link #plain} and without an exponent. */
+  public static void writeMoneyField(JsonGenerator json, String field, BigDecimal amount)
+      throws IOException {
+    json.writeFieldName(field);
+    json.writeNumber(plain(amount).toPlainString());
+  }
+
+  /** Writes {@code field} as a string, or as JSON null when {@code value} is null. */
+  public static void writeNullableStringField(JsonGenerator json, String field, String value)
+      throws IOException {
+    if (value == null) {
+      json.writeNullField(field);
+    } else {
+      json.writeStringField(field, value);
+    }
   }
 }

@@ -67,18 +67,7 @@ class ExportRequestTest {
 
   @Test
   void theDefaultWorkspaceIsShownAsDefaultInJsonAndCsv() {
-    ExportRow row =
-        new ExportRow(
-            List.of("workspace_id", "user_id"),
-            List.of("", ""),
-            BigInteger.ONE,
-            BigInteger.TWO,
-            BigInteger.TEN,
-            BigInteger.ZERO,
-            BigInteger.ZERO,
-            BigInteger.ONE,
-            new BigDecimal("0.5"),
-            BigDecimal.ZERO);
+    ExportRow row = rowWithTotals(List.of("workspace_id", "user_id"), List.of("", ""));
     StringBuilder out = new StringBuilder();
     row.appendCsv(out);
     assertEquals("default,,1,2,10,0,0,1,0.5,0\r\n", out.toString());
@@ -182,20 +171,24 @@ class ExportRequestTest {
       ExportRow.appendCsvField(out, safe);
       assertEquals(safe, out.toString());
     }
-    ExportRow row =
-        new ExportRow(
-            List.of("user_id", "model"),
-            List.of("=1+1", "-m"),
-            BigInteger.ONE,
-            BigInteger.TWO,
-            BigInteger.TEN,
-            BigInteger.ZERO,
-            BigInteger.ZERO,
-            BigInteger.ONE,
-            new BigDecimal("0.5"),
-            BigDecimal.ZERO);
+    ExportRow row = rowWithTotals(List.of("user_id", "model"), List.of("=1+1", "-m"));
     StringBuilder out = new StringBuilder();
     row.appendCsv(out);
     assertEquals("\"'=1+1\",\"'-m\",1,2,10,0,0,1,0.5,0\r\n", out.toString());
+  }
+
+  /** A row of {@code groups} valued {@code values}, with the totals 1,2,10,0,0,1,0.5,0. */
+  private static ExportRow rowWithTotals(List<String> groups, List<String> values) {
+    return new ExportRow(
+        groups,
+        values,
+        BigInteger.ONE,
+        BigInteger.TWO,
+        BigInteger.TEN,
+        BigInteger.ZERO,
+        BigInteger.ZERO,
+        BigInteger.ONE,
+        new BigDecimal("0.5"),
+        BigDecimal.ZERO);
   }
 }

@@ -31,28 +31,6 @@ import java.util.function.Function;
  */
 public final class EventValidator {
 
-  /** Every field of an event (CONTRACT.md section 1); others are ignored. */
-  public static final List<String> FIELDS =
-      List.of(
-          "event_id",
-          "account_id",
-          "api_key_hash",
-          "user",
-          "model",
-          "model_permaslug",
-          "provider_name",
-          "endpoint_id",
-          "created_at",
-          "prompt_tokens",
-          "completion_tokens",
-          "reasoning_tokens",
-          "cached_tokens",
-          "cost",
-          "is_byok",
-          "byok_cost",
-          "app",
-          "workspace_id");
-
   public static final List<String> REQUIRED =
       List.of(
           "event_id", "account_id", "api_key_hash", "model", "provider_name", "created_at", "cost");

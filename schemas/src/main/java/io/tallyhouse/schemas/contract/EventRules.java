@@ -4,6 +4,7 @@ import io.tallyhouse.schemas.avro.UsageEvent;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * The per-field rules of a usage event (CONTRACT.md section 1), in one place: gateway-ingest checks
@@ -16,6 +17,28 @@ import java.time.Instant;
  * allocation: the stream runs them for every record.
  */
 public final class EventRules {
+
+  /** Every field of a usage event, in the contract's order (CONTRACT.md section 1). */
+  public static final List<String> FIELDS =
+      List.of(
+          "event_id",
+          "account_id",
+          "api_key_hash",
+          "user",
+          "model",
+          "model_permaslug",
+          "provider_name",
+          "endpoint_id",
+          "created_at",
+          "prompt_tokens",
+          "completion_tokens",
+          "reasoning_tokens",
+          "cached_tokens",
+          "cost",
+          "is_byok",
+          "byok_cost",
+          "app",
+          "workspace_id");
 
   public static final int EVENT_ID_MAX = 128;
   public static final int ACCOUNT_ID_MAX = 128;

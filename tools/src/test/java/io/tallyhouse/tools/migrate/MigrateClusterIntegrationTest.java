@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.Migrations.Migration;
 import io.tallyhouse.common.clickhouse.SchemaLayout;
@@ -18,6 +17,7 @@ import io.tallyhouse.testkit.ClickHouseServer;
 import io.tallyhouse.tools.Cli;
 import io.tallyhouse.tools.Cli.Run;
 import io.tallyhouse.tools.ExitCodes;
+import io.tallyhouse.tools.TestDatabase;
 import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -139,9 +139,15 @@ class MigrateClusterIntegrationTest {
     try (ClickHouse writer = client(cluster.node(1, 2))) {
       SchemaLayout layout = SchemaVersion.require(writer);
       writer.insertTabSeparated(
-          "usage_daily", COLUMNS, rows(1, "0.000000000001").inputStream(), layout.insertSettings());
+          "usage_daily",
+          UpgradeScenario.DAILY,
+          rows(1, "0.000000000001").inputStream(),
+          layout.insertSettings());
       writer.insertTabSeparated(
-          "usage_daily", COLUMNS, rows(2, "1.5").inputStream(), layout.insertSettings());
+          "usage_daily",
+          UpgradeScenario.DAILY,
+          rows(2, "1.5").inputStream(),
+          layout.insertSettings());
       for (int a = 0; a < 40; a++) {
         // Version 2 of group g0 replaces version 1; group g1 stays at version 1.
         expected.put(
@@ -210,7 +216,7 @@ class MigrateClusterIntegrationTest {
   /** `tallyhouse migrate --cluster` through {@code entry}, naming a node of every shard. */
   private static Run migrateCluster(ClickHouseServer entry, String database) {
     return Cli.run(
-        UpgradeScenario.env(entry.httpUrl(), entry.user(), entry.password(), database),
+        TestDatabase.env(entry, database),
         "migrate",
         "--cluster",
         CLUSTER,
@@ -229,22 +235,6 @@ class MigrateClusterIntegrationTest {
       assertEquals(expected, actual.get(), e.getMessage());
     }
   }
-
-  private static final List<String> COLUMNS =
-      List.of(
-          "account_id",
-          "date",
-          "api_key_hash",
-          "user_id",
-          "endpoint_id",
-          "model",
-          "model_permaslug",
-          "provider_name",
-          "shard",
-          "requests",
-          "usage",
-          "version",
-          "updated_at");
 
   /**
    * For every account a: group g0 at {@code version} with (a+1)*version requests and usage
@@ -354,19 +344,10 @@ class MigrateClusterIntegrationTest {
   }
 
   private static ClickHouse client(ClickHouseServer node, String database) {
-    return new ClickHouse(
-        new ClickHouseConfig(node.httpUrl(), node.user(), node.password(), database));
+    return TestDatabase.client(node, database);
   }
 
   private static Map<String, String> env(ClickHouseServer node) {
-    return Map.of(
-        "CLICKHOUSE_URL",
-        node.httpUrl(),
-        "CLICKHOUSE_USER",
-        node.user(),
-        "CLICKHOUSE_PASSWORD",
-        node.password(),
-        "CLICKHOUSE_DATABASE",
-        DATABASE);
+    return TestDatabase.env(node, DATABASE);
   }
 }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.Migrations.Migration;
 import io.tallyhouse.common.clickhouse.SchemaLayout;
@@ -16,10 +15,10 @@ import io.tallyhouse.testkit.Infra;
 import io.tallyhouse.tools.Cli;
 import io.tallyhouse.tools.Cli.Run;
 import io.tallyhouse.tools.ExitCodes;
+import io.tallyhouse.tools.TestDatabase;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -27,25 +26,13 @@ import org.junit.jupiter.api.Test;
 class MigrateCommandIntegrationTest {
 
   private final ClickHouseEndpoint ch = Infra.clickhouse();
-  private final String name =
-      "mg_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-  private final Map<String, String> env =
-      Map.of(
-          "CLICKHOUSE_URL",
-          ch.httpUrl(),
-          "CLICKHOUSE_USER",
-          ch.user(),
-          "CLICKHOUSE_PASSWORD",
-          ch.password(),
-          "CLICKHOUSE_DATABASE",
-          name);
-  private final ClickHouse clickHouse =
-      new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name));
+  private final String name = TestDatabase.newName("mg");
+  private final Map<String, String> env = TestDatabase.env(ch, name);
+  private final ClickHouse clickHouse = TestDatabase.client(ch, name);
 
   @AfterEach
   void dropDatabase() {
-    clickHouse.executeOutsideDatabase("DROP DATABASE IF EXISTS " + SqlLiteral.identifier(name));
-    clickHouse.close();
+    TestDatabase.drop(clickHouse, name);
   }
 
   @Test

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.Migrations.Migration;
 import io.tallyhouse.common.clickhouse.Migrations.Plan;
@@ -17,8 +16,8 @@ import io.tallyhouse.testkit.Infra;
 import io.tallyhouse.tools.Cli;
 import io.tallyhouse.tools.Cli.Run;
 import io.tallyhouse.tools.ExitCodes;
+import io.tallyhouse.tools.TestDatabase;
 import java.util.List;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -31,15 +30,12 @@ import org.junit.jupiter.api.Test;
 class MigrationUpgradeIntegrationTest {
 
   private final ClickHouseEndpoint ch = Infra.clickhouse();
-  private final String name =
-      "up_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-  private final ClickHouse clickHouse =
-      new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name));
+  private final String name = TestDatabase.newName("up");
+  private final ClickHouse clickHouse = TestDatabase.client(ch, name);
 
   @AfterEach
   void dropDatabase() {
-    clickHouse.executeOutsideDatabase("DROP DATABASE IF EXISTS " + SqlLiteral.identifier(name));
-    clickHouse.close();
+    TestDatabase.drop(clickHouse, name);
   }
 
   @Test
@@ -56,8 +52,7 @@ class MigrationUpgradeIntegrationTest {
     List<String> statements = scenario.statementsOf006();
     clickHouse.execute(statements.get(0));
 
-    Run upgrade =
-        Cli.run(UpgradeScenario.env(ch.httpUrl(), ch.user(), ch.password(), name), "migrate");
+    Run upgrade = Cli.run(TestDatabase.env(ch, name), "migrate");
     assertEquals(ExitCodes.OK, upgrade.code(), upgrade.toString());
     assertTrue(upgrade.out().startsWith("applied 006_workspaces.sql\n"), upgrade.toString());
 

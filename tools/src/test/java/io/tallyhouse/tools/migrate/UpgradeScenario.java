@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Supplier;
 
@@ -34,7 +33,7 @@ final class UpgradeScenario {
   static final Duration REPLICATION = Duration.ofMinutes(2);
 
   /** The columns of usage_daily before 006 (and the new one, named when written after it). */
-  private static final List<String> DAILY =
+  static final List<String> DAILY =
       List.of(
           "account_id",
           "date",
@@ -283,17 +282,5 @@ final class UpgradeScenario {
 
   static String account(int a) {
     return "acct-" + a;
-  }
-
-  static Map<String, String> env(String url, String user, String password, String database) {
-    return Map.of(
-        "CLICKHOUSE_URL",
-        url,
-        "CLICKHOUSE_USER",
-        user,
-        "CLICKHOUSE_PASSWORD",
-        password,
-        "CLICKHOUSE_DATABASE",
-        database);
   }
 }

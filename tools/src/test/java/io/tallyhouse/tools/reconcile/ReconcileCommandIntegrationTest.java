@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tallyhouse.common.clickhouse.ClickHouse;
-import io.tallyhouse.common.clickhouse.ClickHouseConfig;
 import io.tallyhouse.common.clickhouse.Migrations;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.testkit.ClickHouseEndpoint;
@@ -13,13 +12,13 @@ import io.tallyhouse.tools.Cli;
 import io.tallyhouse.tools.Cli.Run;
 import io.tallyhouse.tools.ExitCodes;
 import io.tallyhouse.tools.TallyhouseCli;
+import io.tallyhouse.tools.TestDatabase;
 import io.tallyhouse.tools.reconcile.UsageRows.Event;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -32,10 +31,9 @@ class ReconcileCommandIntegrationTest {
   @Test
   void aDayMissingAShardsRowDiffersUntilTheRowArrives() throws Exception {
     ClickHouseEndpoint ch = Infra.clickhouse();
-    String name = "rc_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    String name = TestDatabase.newName("rc");
     Map<String, String> env = env(ch, name);
-    try (ClickHouse clickHouse =
-        new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
+    try (ClickHouse clickHouse = TestDatabase.client(ch, name)) {
       Migrations.apply(clickHouse);
       Event first = Event.of("acme", "2026-01-01", "a", "0.5");
       Event second = Event.of("acme", "2026-01-01", "b", "0.25");
@@ -73,10 +71,9 @@ class ReconcileCommandIntegrationTest {
   @Test
   void aDifferenceInOneWorkspaceIsReportedForThatWorkspaceOnly() throws Exception {
     ClickHouseEndpoint ch = Infra.clickhouse();
-    String name = "rw_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    String name = TestDatabase.newName("rw");
     Map<String, String> env = env(ch, name);
-    try (ClickHouse clickHouse =
-        new ClickHouse(new ClickHouseConfig(ch.httpUrl(), ch.user(), ch.password(), name))) {
+    try (ClickHouse clickHouse = TestDatabase.client(ch, name)) {
       Migrations.apply(clickHouse);
       Event inDefault = Event.of("acme", "2026-01-01", "a", "0.5");
       Event first = Event.of("acme", "2026-01-01", "b", "0.25").inWorkspace("ops.eu:1");
@@ -110,15 +107,7 @@ class ReconcileCommandIntegrationTest {
 
   /** The environment that points reconcile at database {@code name}. */
   private static Map<String, String> env(ClickHouseEndpoint ch, String name) {
-    return Map.of(
-        "CLICKHOUSE_URL",
-        ch.httpUrl(),
-        "CLICKHOUSE_USER",
-        ch.user(),
-        "CLICKHOUSE_PASSWORD",
-        ch.password(),
-        "CLICKHOUSE_DATABASE",
-        name);
+    return TestDatabase.env(ch, name);
   }
 
   /**
