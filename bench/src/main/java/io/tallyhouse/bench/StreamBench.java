@@ -14,6 +14,7 @@ import io.tallyhouse.common.config.PipelineSettings;
 import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.ingest.IngestConfig;
 import io.tallyhouse.ingest.IngestServer;
+import io.tallyhouse.stream.StreamConfig;
 import io.tallyhouse.testkit.ApicurioRegistry;
 import io.tallyhouse.testkit.ClickHouseServer;
 import io.tallyhouse.testkit.ConsumerGroups;
@@ -54,6 +55,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * took about a third of the stream JVM's CPU then). The whole run from readiness is reported too,
  * as {@code cold_events_per_s}.
  *
+ * <p>Before the stream starts, its same-run peer ({@link EosPassthrough}: Kafka Streams with
+ * exactly-once copying the same preloaded events, with usage-stream's own settings) is timed the
+ * same way, which gives {@code eos_passthrough_events_per_s} and {@code ratio_to_eos_passthrough}.
+ *
  * <p>System properties: {@code bench.events} (1200000, measured), {@code bench.warmup.events}
  * (400000), {@code bench.partitions} (6), {@code bench.seconds} (20, the freshness phase), {@code
  * bench.commit.interval.ms} (the service's default unless set).
@@ -67,6 +72,7 @@ public final class StreamBench {
     int warmup = Integer.getInteger("bench.warmup.events", 400_000);
     int partitions = Integer.getInteger("bench.partitions", 6);
     int seconds = Integer.getInteger("bench.seconds", 20);
+    String loadBefore = BenchSupport.loadAverage();
     Path dir = Files.createTempDirectory("tallyhouse-bench-stream-");
     log("working in " + dir);
 
@@ -111,6 +117,22 @@ public final class StreamBench {
 
       Map<String, String> streamEnv = new HashMap<>(env);
       streamEnv.put("HTTP_PORT", String.valueOf(Ports.freePort()));
+      StreamConfig streamConfig = ServiceMain.read(streamEnv, StreamConfig::read);
+      // The peer runs first, alone: the topic holds exactly the preloaded events then (the
+      // freshness phase adds more), and ClickHouse is idle (after the stream it merges for
+      // minutes).
+      log(
+          "eos passthrough peer: copying the same "
+              + warmup
+              + " + "
+              + events
+              + " events to "
+              + EosPassthrough.OUTPUT_TOPIC);
+      ObjectNode peer =
+          EosPassthrough.measure(
+              streamEnv, kafka.bootstrapServers(), partitions, dir, warmup, events);
+      log("  peer: " + peer);
+
       stream =
           ChildJvm.start(
               "io.tallyhouse.stream.UsageStreamApp", streamEnv, dir.resolve("stream.log"));
@@ -166,11 +188,18 @@ public final class StreamBench {
           String.format(
               "ClickHouse raw insert of the same usage_events rows: %.0f rows/s", rawInsert));
 
+      long peerThroughput = peer.get("events_per_s").asLong();
       result.put("benchmark", "stream");
       result.put("events_per_s", Math.round(throughput));
+      result.put("eos_passthrough_events_per_s", peerThroughput);
+      result.put(
+          "ratio_to_eos_passthrough",
+          BigDecimal.valueOf(throughput / peerThroughput).setScale(3, RoundingMode.HALF_UP));
       result.put("cold_events_per_s", Math.round(cold));
       result.put("cpu_busy_pct", Math.round(busy));
       result.set("cpu_us_per_event", cpuPerEvent);
+      result.put("eos_passthrough_cpu_busy_pct", peer.get("cpu_busy_pct").asLong());
+      result.set("eos_passthrough_cpu_us_per_event", peer.get("cpu_us_per_event"));
       result.put("freshness_p50_ms", round1(freshness.percentileMillis(0.5)));
       result.put("freshness_p99_ms", round1(freshness.percentileMillis(0.99)));
       result.put("freshness_rate_events_per_s", Math.round(rate));
@@ -181,7 +210,11 @@ public final class StreamBench {
       result.put("events", events);
       result.put("warmup_events", warmup);
       result.put("partitions", partitions);
+      result.put("stream_threads", streamConfig.streamThreads(partitions));
+      result.put("commit_interval_ms", streamConfig.commitInterval().toMillis());
       result.put("cores", Runtime.getRuntime().availableProcessors());
+      result.put("load_average_before", loadBefore);
+      result.put("load_average_after", BenchSupport.loadAverage());
     } finally {
       if (stream != null) {
         stream.destroy();
