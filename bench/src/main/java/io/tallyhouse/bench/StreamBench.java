@@ -132,6 +132,8 @@ public final class StreamBench {
           EosPassthrough.measure(
               streamEnv, kafka.bootstrapServers(), partitions, dir, warmup, events);
       log("  peer: " + peer);
+      // The stream is timed minutes later: on a shared box the load may have changed by then.
+      String loadAfterPeer = BenchSupport.loadAverage();
 
       stream =
           ChildJvm.start(
@@ -214,6 +216,7 @@ public final class StreamBench {
       result.put("commit_interval_ms", streamConfig.commitInterval().toMillis());
       result.put("cores", Runtime.getRuntime().availableProcessors());
       result.put("load_average_before", loadBefore);
+      result.put("load_average_after_eos_passthrough", loadAfterPeer);
       result.put("load_average_after", BenchSupport.loadAverage());
     } finally {
       if (stream != null) {
