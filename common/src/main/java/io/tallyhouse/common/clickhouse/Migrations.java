@@ -1,16 +1,12 @@
 package io.tallyhouse.common.clickhouse;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,11 +23,11 @@ import org.slf4j.LoggerFactory;
  * <p>A migration is recorded once all its statements ran, so one interrupted half-way runs again
  * from its first statement: every statement must be safe to repeat. CREATE statements say {@code IF
  * NOT EXISTS}. ClickHouse 18.16 has no {@code ADD COLUMN IF NOT EXISTS}, so an {@code ALTER TABLE t
- * ADD COLUMN c ...} is skipped here when {@code t} already has every column it adds ({@code
- * system.columns}; with {@code ON CLUSTER}, on one replica of every shard, through {@code
- * cluster()}): its other clauses (e.g. {@code MODIFY ORDER BY}) ran with it, as one ALTER. An
- * {@code INSERT ... SELECT} must insert rows that collapse with the copies a repetition adds (a
- * ReplacingMergeTree with them in its sorting key).
+ * ADD COLUMN c ...} is skipped here when {@code t} already has every column it adds ({@link
+ * AddedColumns}): its other clauses (e.g. {@code MODIFY ORDER BY}) ran with it, as one ALTER. A
+ * statement 18.16 cannot run {@code ON CLUSTER} runs on one node of every shard ({@link
+ * ShardNodes}). An {@code INSERT ... SELECT} must insert rows that collapse with the copies a
+ * repetition adds (a ReplacingMergeTree with them in its sorting key).
  */
 public final class Migrations {
 
@@ -48,11 +44,6 @@ public final class Migrations {
           + TABLE
           + " (version UInt32, name String, applied_at DateTime DEFAULT now(),"
           + " cluster String DEFAULT '') ENGINE = MergeTree ORDER BY version";
-
-  private static final Pattern ALTER_TABLE =
-      Pattern.compile(
-          "ALTER TABLE (?:(\\w+)\\.)?(\\w+)(?: ON CLUSTER (\\w+))? (.*)", Pattern.DOTALL);
-  private static final Pattern ADD_COLUMN = Pattern.compile("ADD COLUMN (\\w+)\\s");
 
   /** One migration file: its number, its file name and its single-node statements. */
   public record Migration(int version, String name, List<String> statements) {}
@@ -184,7 +175,7 @@ public final class Migrations {
             .flatMap(m -> m.statements().stream())
             .anyMatch(ClusterDdl::onEveryShard);
     List<ClickHouse> shards =
-        perShard ? shardNodes(clickHouse, plan.layout(), shardUrls) : List.of();
+        perShard ? ShardNodes.of(clickHouse, plan.layout(), shardUrls) : List.of();
     try {
       return applyWith(clickHouse, plan, shards);
     } finally {
@@ -241,149 +232,12 @@ public final class Migrations {
   }
 
   private static void executeUnlessAdded(ClickHouse clickHouse, String statement) {
-    if (columnsAlreadyAdded(clickHouse, statement)) {
+    if (AddedColumns.existIn(clickHouse, statement)) {
       LOG.info(
           "skipped on {}, as its columns exist already: {}", clickHouse.config().url(), statement);
     } else {
       executeIn(clickHouse, statement);
     }
-  }
-
-  /**
-   * Clients of one node of every shard of {@code layout}'s cluster: at {@code urls}, or else at the
-   * host of each shard's first replica with the scheme and port of {@code entry}'s URL. Each node
-   * must say it belongs to another shard, and all shards must be there.
-   */
-  private static List<ClickHouse> shardNodes(
-      ClickHouse entry, SchemaLayout layout, List<String> urls) {
-    String cluster = SqlLiteral.string(layout.cluster());
-    List<String> chosen = new ArrayList<>(urls);
-    URI entryUrl = URI.create(entry.config().url());
-    List<Integer> expected = new ArrayList<>();
-    for (JsonNode row :
-        entry.querySystem(
-            "SELECT shard_num, host_name FROM system.clusters WHERE cluster = "
-                + cluster
-                + " AND replica_num = 1 ORDER BY shard_num")) {
-      expected.add(row.get("shard_num").asInt());
-      if (urls.isEmpty()) {
-        chosen.add(
-            entryUrl.getScheme()
-                + "://"
-                + row.get("host_name").asText()
-                + (entryUrl.getPort() < 0 ? "" : ":" + entryUrl.getPort()));
-      }
-    }
-    List<ClickHouse> nodes = new ArrayList<>();
-    List<Integer> found = new ArrayList<>();
-    List<String> problems = new ArrayList<>();
-    for (String url : chosen) {
-      ClickHouseConfig config = entry.config();
-      ClickHouse node =
-          new ClickHouse(
-              new ClickHouseConfig(
-                  url,
-                  config.user(),
-                  config.password(),
-                  config.database(),
-                  config.timeout(),
-                  config.caCertificate()));
-      nodes.add(node);
-      try {
-        List<JsonNode> own =
-            node.querySystem(
-                "SELECT DISTINCT shard_num FROM system.clusters WHERE cluster = "
-                    + cluster
-                    + " AND is_local = 1");
-        if (own.size() != 1) {
-          problems.add(url + " is not a node of cluster " + layout.cluster());
-        } else {
-          found.add(own.get(0).get("shard_num").asInt());
-        }
-      } catch (ClickHouseException e) {
-        problems.add(url + " does not answer: " + e.getMessage());
-      }
-    }
-    if (problems.isEmpty() && !found.stream().sorted().toList().equals(expected)) {
-      problems.add(
-          "the nodes are of shards "
-              + found
-              + ", but cluster "
-              + layout.cluster()
-              + " has "
-              + expected);
-    }
-    if (!problems.isEmpty()) {
-      nodes.forEach(ClickHouse::close);
-      throw new IllegalStateException(
-          "a migration alters the sorting key of sharded tables, which ClickHouse 18.16 runs on"
-              + " one node of every shard, not ON CLUSTER; the nodes "
-              + chosen
-              + " are not one of every shard: "
-              + String.join("; ", problems)
-              + " (name one node of every shard with --shard-url)");
-    }
-    return nodes;
-  }
-
-  /**
-   * Whether {@code statement} is an {@code ALTER TABLE ... ADD COLUMN} whose table has every column
-   * it adds, on this node, or with {@code ON CLUSTER} on one replica of every shard. Partly added
-   * columns (an ALTER ON CLUSTER that failed on some nodes) are not skipped: the statement runs
-   * again, adds them where missing and fails where present, and the next run skips it.
-   */
-  static boolean columnsAlreadyAdded(ClickHouse clickHouse, String statement) {
-    Matcher alter = ALTER_TABLE.matcher(statement);
-    if (!alter.matches()) {
-      return false;
-    }
-    List<String> added = addedColumns(alter.group(4));
-    if (added.isEmpty()) {
-      return false;
-    }
-    String database = alter.group(1) == null ? clickHouse.database() : alter.group(1);
-    String cluster = alter.group(3);
-    String where =
-        " WHERE database = "
-            + SqlLiteral.string(database)
-            + " AND table = "
-            + SqlLiteral.string(alter.group(2))
-            + " AND name IN ("
-            + String.join(", ", added.stream().map(SqlLiteral::string).toList())
-            + ")";
-    long places =
-        cluster == null
-            ? 1
-            : clickHouse
-                .querySystem(
-                    "SELECT uniqExact(shard_num) AS shards FROM system.clusters WHERE cluster = "
-                        + SqlLiteral.string(cluster))
-                .get(0)
-                .get("shards")
-                .asLong();
-    String columns =
-        cluster == null
-            ? "system.columns"
-            : "cluster(" + SqlLiteral.string(cluster) + ", 'system', 'columns')";
-    long found =
-        clickHouse
-            .querySystem("SELECT count() AS found FROM " + columns + where)
-            .get(0)
-            .get("found")
-            .asLong();
-    return found == places * added.size();
-  }
-
-  /** The columns the ADD COLUMN clauses of an ALTER add. */
-  static List<String> addedColumns(String clauses) {
-    List<String> columns = new ArrayList<>();
-    for (String clause : ClusterDdl.topLevelClauses(clauses)) {
-      Matcher add = ADD_COLUMN.matcher(clause);
-      if (add.lookingAt()) {
-        columns.add(add.group(1));
-      }
-    }
-    return columns;
   }
 
   /** CREATE DATABASE runs outside the database it creates. */

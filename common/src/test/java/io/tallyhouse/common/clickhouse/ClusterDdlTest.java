@@ -202,10 +202,6 @@ class ClusterDdlTest {
     assertEquals(
         List.of("ADD COLUMN a Decimal(38, 12)", "MODIFY ORDER BY (x, y)"),
         ClusterDdl.topLevelClauses("ADD COLUMN a Decimal(38, 12), MODIFY ORDER BY (x, y)"));
-    assertEquals(
-        List.of("workspace_id"),
-        Migrations.addedColumns(
-            "ADD COLUMN workspace_id String AFTER account_id, MODIFY ORDER BY (a, workspace_id)"));
   }
 
   @Test
