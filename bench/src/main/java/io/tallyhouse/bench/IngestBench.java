@@ -156,6 +156,7 @@ public final class IngestBench {
       result.set("batch_cpu_us_per_event", batch.cpuPerEvent());
       result.put("partitions", partitions);
       result.put("seconds", seconds);
+      result.put("warmup_seconds", warmupSeconds);
       result.put("cores", Runtime.getRuntime().availableProcessors());
       result.put("load_average_before", loadBefore);
     } finally {
