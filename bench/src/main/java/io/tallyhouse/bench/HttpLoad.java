@@ -9,6 +9,7 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -151,6 +152,17 @@ final class HttpLoad implements AutoCloseable {
         seconds,
         latencies.percentileMillis(0.50),
         latencies.percentileMillis(0.99));
+  }
+
+  /**
+   * CPU time its event loop has used so far, in nanoseconds: the load generator's own share of the
+   * cores it shares with the service and the broker.
+   */
+  long eventLoopCpuNanos() throws Exception {
+    CompletableFuture<Long> cpu = new CompletableFuture<>();
+    vertx.runOnContext(
+        v -> cpu.complete(ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime()));
+    return cpu.get(10, TimeUnit.SECONDS);
   }
 
   @Override

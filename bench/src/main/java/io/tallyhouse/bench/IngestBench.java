@@ -15,6 +15,10 @@ import io.tallyhouse.testkit.Ports;
 import io.vertx.core.buffer.Buffer;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,8 +37,9 @@ import java.util.regex.Pattern;
  * single events, on the same broker in the same run. The last line of output is one JSON object.
  *
  * <p>Settings (system properties): {@code bench.seconds} per measured phase (default 20), {@code
- * bench.partitions} (6), {@code bench.single.concurrency} (128), {@code bench.batch.concurrency}
- * (16), {@code bench.producer.records} (1500000).
+ * bench.warmup.seconds} per warm-up phase (10), {@code bench.partitions} (6), {@code
+ * bench.single.concurrency} (128), {@code bench.batch.concurrency} (16), {@code
+ * bench.producer.records} (1500000).
  */
 public final class IngestBench {
 
@@ -45,10 +50,12 @@ public final class IngestBench {
 
   public static void main(String[] args) throws Exception {
     int seconds = Integer.getInteger("bench.seconds", 20);
+    int warmupSeconds = Integer.getInteger("bench.warmup.seconds", 10);
     int partitions = Integer.getInteger("bench.partitions", 6);
     int singleConcurrency = Integer.getInteger("bench.single.concurrency", 128);
     int batchConcurrency = Integer.getInteger("bench.batch.concurrency", 16);
     int producerRecords = Integer.getInteger("bench.producer.records", 1_500_000);
+    String loadBefore = BenchSupport.loadAverage();
     Path dir = Files.createTempDirectory("tallyhouse-bench-ingest-");
     log("working in " + dir);
 
@@ -77,6 +84,7 @@ public final class IngestBench {
       env.put("SCHEMA_REGISTRY_URL", registry.url());
       env.put("KEYS_FILE", dir.resolve("keys.jsonl").toString());
       env.put("EVENTS_PARTITIONS", String.valueOf(partitions));
+      BenchSupport.putServiceSettings(env);
       ingest = ChildJvm.start("io.tallyhouse.ingest.IngestServer", env, dir.resolve("ingest.log"));
       awaitReady("gateway-ingest", port, ingest, dir.resolve("ingest.log"));
 
@@ -94,48 +102,63 @@ public final class IngestBench {
         batches.add(Buffer.buffer(body.append(']').toString()));
       }
 
-      HttpLoad.Result single;
-      HttpLoad.Result batch;
+      Phase single;
+      Phase batch;
+      ProcessHandle service = ingest.toHandle();
       try (HttpLoad load = new HttpLoad(port, token)) {
         log("warm-up");
-        load.run(singles, 1, singleConcurrency, Duration.ofSeconds(5));
-        load.run(batches, 100, batchConcurrency, Duration.ofSeconds(5));
+        load.run(singles, 1, singleConcurrency, Duration.ofSeconds(warmupSeconds));
+        load.run(batches, 100, batchConcurrency, Duration.ofSeconds(warmupSeconds));
         log("single events, " + singleConcurrency + " concurrent requests, " + seconds + " s");
-        single = load.run(singles, 1, singleConcurrency, Duration.ofSeconds(seconds));
-        log(
-            String.format(
-                "  %.0f events/s, p50 %.1f ms, p99 %.1f ms, %d errors",
-                single.eventsPerSecond(), single.p50Millis(), single.p99Millis(), single.errors()));
+        single =
+            Phase.measure(
+                load,
+                service,
+                port,
+                singleConcurrency,
+                () -> load.run(singles, 1, singleConcurrency, Duration.ofSeconds(seconds)));
+        log("  " + single);
         log(
             "arrays of 100 events, "
                 + batchConcurrency
                 + " concurrent requests, "
                 + seconds
                 + " s");
-        batch = load.run(batches, 100, batchConcurrency, Duration.ofSeconds(seconds));
-        log(
-            String.format(
-                "  %.0f events/s, p50 %.1f ms, p99 %.1f ms, %d errors",
-                batch.eventsPerSecond(), batch.p50Millis(), batch.p99Millis(), batch.errors()));
+        batch =
+            Phase.measure(
+                load,
+                service,
+                port,
+                batchConcurrency,
+                () -> load.run(batches, 100, batchConcurrency, Duration.ofSeconds(seconds)));
+        log("  " + batch);
       }
 
       result.put("benchmark", "ingest");
-      result.put("batch_events_per_s", Math.round(batch.eventsPerSecond()));
-      result.put("single_events_per_s", Math.round(single.eventsPerSecond()));
+      result.put("batch_events_per_s", Math.round(batch.load.eventsPerSecond()));
+      result.put("single_events_per_s", Math.round(single.load.eventsPerSecond()));
       result.put("kafka_producer_events_per_s", Math.round(producerRate));
-      result.put(
-          "ratio",
-          BigDecimal.valueOf(batch.eventsPerSecond() / producerRate)
-              .setScale(3, RoundingMode.HALF_UP));
-      result.put("batch_p99_ms", round1(batch.p99Millis()));
-      result.put("single_p99_ms", round1(single.p99Millis()));
-      result.put("batch_p50_ms", round1(batch.p50Millis()));
-      result.put("single_p50_ms", round1(single.p50Millis()));
-      result.put("batch_errors", batch.errors());
-      result.put("single_errors", single.errors());
+      result.put("ratio", ratio(batch.load.eventsPerSecond(), producerRate));
+      result.put("single_ratio", ratio(single.load.eventsPerSecond(), producerRate));
+      result.put("batch_p99_ms", round1(batch.load.p99Millis()));
+      result.put("single_p99_ms", round1(single.load.p99Millis()));
+      result.put("batch_p50_ms", round1(batch.load.p50Millis()));
+      result.put("single_p50_ms", round1(single.load.p50Millis()));
+      result.put("batch_errors", batch.load.errors());
+      result.put("single_errors", single.load.errors());
+      result.put("single_in_service_mean_ms", round1(single.inServiceMeanMillis));
+      result.put("single_client_mean_ms", round1(single.clientMeanMillis()));
+      result.put("batch_in_service_mean_ms", round1(batch.inServiceMeanMillis));
+      result.put("batch_client_mean_ms", round1(batch.clientMeanMillis()));
+      result.put("single_cpu_busy_pct", Math.round(single.busyPercent));
+      result.set("single_cpu_us_per_event", single.cpuPerEvent());
+      result.put("batch_cpu_busy_pct", Math.round(batch.busyPercent));
+      result.set("batch_cpu_us_per_event", batch.cpuPerEvent());
       result.put("partitions", partitions);
       result.put("seconds", seconds);
+      result.put("warmup_seconds", warmupSeconds);
       result.put("cores", Runtime.getRuntime().availableProcessors());
+      result.put("load_average_before", loadBefore);
     } finally {
       if (ingest != null) {
         ingest.destroy();
@@ -145,7 +168,132 @@ public final class IngestBench {
       kafka.stop();
       BenchSupport.removeWorkingDirectory(dir);
     }
+    result.put("load_average_after", BenchSupport.loadAverage());
     BenchSupport.printResultAndExit(result);
+  }
+
+  private static BigDecimal ratio(double eventsPerSecond, double producerRate) {
+    return BigDecimal.valueOf(eventsPerSecond / producerRate).setScale(3, RoundingMode.HALF_UP);
+  }
+
+  /**
+   * One measured phase: what the load saw, and where the CPU went meanwhile (the service JVM, the
+   * load generator's event loop, and the rest of this JVM, which is mostly the broker), so a reader
+   * sees whether the service or the client is the limit.
+   */
+  private static final class Phase {
+    final HttpLoad.Result load;
+    final double busyPercent;
+    final long serviceCpuNanos;
+    final long loadGeneratorCpuNanos;
+    final long benchJvmCpuNanos;
+    final double inServiceMeanMillis;
+    final int concurrency;
+
+    private Phase(
+        HttpLoad.Result load,
+        double busyPercent,
+        long serviceCpuNanos,
+        long loadGeneratorCpuNanos,
+        long benchJvmCpuNanos,
+        double inServiceMeanMillis,
+        int concurrency) {
+      this.load = load;
+      this.concurrency = concurrency;
+      this.busyPercent = busyPercent;
+      this.serviceCpuNanos = serviceCpuNanos;
+      this.loadGeneratorCpuNanos = loadGeneratorCpuNanos;
+      this.benchJvmCpuNanos = benchJvmCpuNanos;
+      this.inServiceMeanMillis = inServiceMeanMillis;
+    }
+
+    @FunctionalInterface
+    interface Run {
+      HttpLoad.Result run() throws Exception;
+    }
+
+    static Phase measure(HttpLoad load, ProcessHandle service, int port, int concurrency, Run run)
+        throws Exception {
+      List<ProcessHandle> processes = List.of(service, ProcessHandle.current());
+      double[] timedBefore = acceptedRequestTime(port);
+      long[] cpuBefore = StreamBench.cpuNanos(processes);
+      long loadBefore = load.eventLoopCpuNanos();
+      long[] ticksBefore = BenchSupport.machineCpuTicks();
+      HttpLoad.Result result = run.run();
+      double busy = BenchSupport.busyPercent(ticksBefore, BenchSupport.machineCpuTicks());
+      long loadCpu = load.eventLoopCpuNanos() - loadBefore;
+      long[] cpuAfter = StreamBench.cpuNanos(processes);
+      double[] timedAfter = acceptedRequestTime(port);
+      double requests = timedAfter[1] - timedBefore[1];
+      return new Phase(
+          result,
+          busy,
+          cpuAfter[0] - cpuBefore[0],
+          loadCpu,
+          cpuAfter[1] - cpuBefore[1] - loadCpu,
+          requests == 0 ? 0 : (timedAfter[0] - timedBefore[0]) * 1000 / requests,
+          concurrency);
+    }
+
+    /**
+     * Mean latency the client saw: in a closed loop, the requests in flight over the rate (Little's
+     * law).
+     */
+    double clientMeanMillis() {
+      return load.requests() == 0 ? 0 : concurrency * load.seconds() * 1000 / load.requests();
+    }
+
+    ObjectNode cpuPerEvent() {
+      ObjectNode cpu = JSON.createObjectNode();
+      cpu.put("ingest", perEvent(serviceCpuNanos));
+      cpu.put("load_generator", perEvent(loadGeneratorCpuNanos));
+      cpu.put("broker_and_bench", perEvent(benchJvmCpuNanos));
+      return cpu;
+    }
+
+    private double perEvent(long nanos) {
+      return load.events() == 0 ? 0 : Math.round(nanos / 1e3 / load.events() * 10) / 10.0;
+    }
+
+    @Override
+    public String toString() {
+      return String.format(
+          "%.0f events/s, p50 %.1f ms, p99 %.1f ms, %d errors; in the service %.1f ms per 202;"
+              + " machine %.0f %% busy; CPU us/event %s",
+          load.eventsPerSecond(),
+          load.p50Millis(),
+          load.p99Millis(),
+          load.errors(),
+          inServiceMeanMillis,
+          busyPercent,
+          cpuPerEvent());
+    }
+  }
+
+  /**
+   * The service's own time for answered 202s so far: {sum of seconds, count}, from its {@code
+   * http_server_requests_seconds} meter.
+   */
+  private static double[] acceptedRequestTime(int port) throws Exception {
+    String metrics =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
+    double[] sumAndCount = new double[2];
+    for (String line : metrics.split("\n")) {
+      if (!line.contains("status=\"202\"") || !line.contains("route=\"/v1/events\"")) {
+        continue;
+      }
+      double value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      if (line.startsWith("http_server_requests_seconds_sum{")) {
+        sumAndCount[0] += value;
+      } else if (line.startsWith("http_server_requests_seconds_count{")) {
+        sumAndCount[1] += value;
+      }
+    }
+    return sumAndCount;
   }
 
   private static double producerPerformance(LocalKafka kafka, Path dir, int records)
