@@ -140,24 +140,27 @@ public final class GroupKey {
     if (groupKey.length < PREFIX || groupKey[PREFIX - 1] != SEP) {
       throw new IllegalArgumentException("not a group key: no hash prefix");
     }
+    // One pass: ends are noted as the separators are found; a key with more fields than any layout
+    // is refused at the first separator too many.
+    int[] ends = new int[FIELDS_WITH_WORKSPACE];
     int fields = 1;
     for (int i = PREFIX; i < groupKey.length; i++) {
       if (groupKey[i] == SEP) {
-        fields++;
+        if (fields == FIELDS_WITH_WORKSPACE) {
+          throw new IllegalArgumentException(
+              "not a group key: more than " + FIELDS_WITH_WORKSPACE + " fields");
+        }
+        ends[fields++ - 1] = i;
       }
     }
     if (fields != FIELDS && fields != FIELDS_WITH_WORKSPACE) {
       throw new IllegalArgumentException(
           "not a group key: " + fields + " fields, not " + FIELDS + " or " + FIELDS_WITH_WORKSPACE);
     }
-    int[] ends = new int[fields];
-    int field = 0;
-    for (int i = PREFIX; i < groupKey.length; i++) {
-      if (groupKey[i] == SEP) {
-        ends[field++] = i;
-      }
-    }
     ends[fields - 1] = groupKey.length;
+    if (fields == FIELDS) {
+      ends = Arrays.copyOf(ends, FIELDS);
+    }
     if (fields == FIELDS_WITH_WORKSPACE && ends[FIELDS] == ends[FIELDS - 1] + 1) {
       throw new IllegalArgumentException("not a group key: an empty workspace id");
     }
