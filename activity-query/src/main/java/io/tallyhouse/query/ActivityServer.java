@@ -11,6 +11,7 @@ import io.tallyhouse.common.runtime.ServiceMain;
 import io.tallyhouse.query.activity.ActivityRepository;
 import io.tallyhouse.query.auth.ManagementKeys;
 import io.tallyhouse.query.auth.ReportedFilters;
+import io.tallyhouse.query.cache.CacheWarmup;
 import io.tallyhouse.query.cache.CompletedDayCache;
 import io.tallyhouse.query.cache.CompletedDayRepository;
 import io.tallyhouse.query.event.EventRepository;
@@ -50,6 +51,7 @@ public final class ActivityServer implements AutoCloseable {
 
   private final ClickHouse clickHouse;
   private final CompletedDayCache cache;
+  private final CacheWarmup warmup;
   private final ServiceMetrics metrics;
   private final DependencyChecks dependencies;
 
@@ -58,12 +60,14 @@ public final class ActivityServer implements AutoCloseable {
       List<HttpServer> servers,
       ClickHouse clickHouse,
       CompletedDayCache cache,
+      CacheWarmup warmup,
       ServiceMetrics metrics,
       DependencyChecks dependencies) {
     this.vertx = vertx;
     this.servers = servers;
     this.clickHouse = clickHouse;
     this.cache = cache;
+    this.warmup = warmup;
     this.metrics = metrics;
     this.dependencies = dependencies;
   }
@@ -93,6 +97,7 @@ public final class ActivityServer implements AutoCloseable {
     ClickHouse clickHouse = new ClickHouse(config.clickHouse());
     Vertx vertx = null;
     CompletedDayCache cache = null;
+    CacheWarmup warmup = null;
     ServiceMetrics serviceMetrics = ServiceMetrics.create("activity-query");
     PrometheusMeterRegistry metrics = serviceMetrics.registry();
     DependencyChecks dependencies =
@@ -102,15 +107,21 @@ public final class ActivityServer implements AutoCloseable {
       dependencies.start();
 
       ActivityRepository repository = new ActivityRepository(clickHouse, metrics);
+      CompletedDayRepository days = new CompletedDayRepository(clickHouse, metrics);
       cache =
           new CompletedDayCache(
-              repository,
-              new CompletedDayRepository(clickHouse, metrics),
-              clock,
-              config.cacheMaxBytes(),
-              config.cachePollInterval(),
-              metrics);
+              repository, days, clock, config.cacheMaxBytes(), config.cachePollInterval(), metrics);
       cache.start();
+      warmup =
+          new CacheWarmup(
+              cache,
+              days::recentAccounts,
+              clock,
+              config.warmup().on(),
+              config.warmup().maxWait(),
+              metrics);
+      warmup.start();
+      CacheWarmup warming = warmup;
       vertx = Vertx.vertx();
       Router router =
           ActivityRouter.create(
@@ -125,7 +136,9 @@ public final class ActivityServer implements AutoCloseable {
               new EventRepository(clickHouse, metrics),
               clock,
               metrics,
-              () -> dependencies.check(DependencyChecks.CLICKHOUSE));
+              // Not ready while warming (at most the configured wait): a rolling update keeps the
+              // old instance serving until this one answers first requests from memory.
+              () -> dependencies.check(DependencyChecks.CLICKHOUSE) && warming.ready());
       HttpServerOptions options =
           new HttpServerOptions()
               .setHost(config.host())
@@ -137,10 +150,14 @@ public final class ActivityServer implements AutoCloseable {
           config.host(),
           servers.get(0).actualPort(),
           clickHouse.database());
-      return new ActivityServer(vertx, servers, clickHouse, cache, serviceMetrics, dependencies);
+      return new ActivityServer(
+          vertx, servers, clickHouse, cache, warmup, serviceMetrics, dependencies);
     } catch (Exception e) {
       dependencies.close();
       serviceMetrics.close();
+      if (warmup != null) {
+        warmup.close();
+      }
       if (cache != null) {
         cache.close();
       }
@@ -173,6 +190,11 @@ public final class ActivityServer implements AutoCloseable {
     return cache;
   }
 
+  /** The cache's warm-up at start. */
+  public CacheWarmup warmup() {
+    return warmup;
+  }
+
   @Override
   public void close() {
     for (HttpServer server : servers) {
@@ -194,6 +216,7 @@ public final class ActivityServer implements AutoCloseable {
       LOG.warn("Vert.x did not close cleanly", e);
     }
     dependencies.close();
+    warmup.close();
     cache.close();
     clickHouse.close();
     metrics.close();

@@ -5,6 +5,7 @@ import io.tallyhouse.common.config.PipelineSettings;
 import io.tallyhouse.common.config.Settings;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Set;
 
 /**
  * The configuration of activity-query, read from its environment by {@link #read}.
@@ -19,6 +20,8 @@ import java.time.Duration;
  * @param activityMaxItems the most items one {@code /api/v1/activity} answer may have; a larger
  *     answer is 400
  * @param exports the limits of concurrent exports
+ * @param warmup whether the cache loads the most recently active accounts at start, and how long
+ *     readiness waits for it
  */
 public record QueryConfig(
     String host,
@@ -28,7 +31,8 @@ public record QueryConfig(
     long cacheMaxBytes,
     Duration cachePollInterval,
     int activityMaxItems,
-    ExportLimits exports) {
+    ExportLimits exports,
+    Warmup warmup) {
 
   public static final int DEFAULT_PORT = 8081;
   public static final Duration DEFAULT_CACHE_POLL_INTERVAL = Duration.ofSeconds(1);
@@ -36,6 +40,29 @@ public record QueryConfig(
   public static final int DEFAULT_EXPORT_MAX_PER_ACCOUNT = 2;
   public static final int DEFAULT_EXPORT_MAX_TOTAL = 8;
   public static final Duration DEFAULT_EXPORT_STALL_TIMEOUT = Duration.ofSeconds(60);
+  public static final Duration DEFAULT_CACHE_WARMUP_MAX_WAIT = Duration.ofMinutes(2);
+
+  /**
+   * The cache's warm-up at start.
+   *
+   * @param on whether the cache loads the windows of the most recently active accounts at start, in
+   *     the background
+   * @param maxWait how long {@code /health/ready} answers 503 while the warm-up runs; after it the
+   *     service is ready anyway
+   */
+  public record Warmup(boolean on, Duration maxWait) {
+
+    public static final Warmup DEFAULT = new Warmup(true, DEFAULT_CACHE_WARMUP_MAX_WAIT);
+
+    public static final Warmup OFF = new Warmup(false, Duration.ZERO);
+
+    public Warmup {
+      if (maxWait == null || maxWait.isNegative()) {
+        throw new IllegalArgumentException(
+            "CACHE_WARMUP_MAX_WAIT_MS must be 0 or more, got: " + maxWait);
+      }
+    }
+  }
 
   /**
    * Concurrent exports: an export takes a slot before it reads ClickHouse; beyond either limit it
@@ -95,6 +122,9 @@ public record QueryConfig(
     if (exports == null) {
       throw new IllegalArgumentException("export limits are required");
     }
+    if (warmup == null) {
+      throw new IllegalArgumentException("the warm-up settings are required");
+    }
   }
 
   /**
@@ -152,6 +182,21 @@ public record QueryConfig(
                 "EXPORT_STALL_TIMEOUT_MS",
                 "how long a CSV export may wait for its client to take data before it is cut and its slot freed")
             .millisOrElse(DEFAULT_EXPORT_STALL_TIMEOUT);
+    boolean warmup =
+        settings
+            .text(
+                "CACHE_WARMUP",
+                "on: at start the cache loads the most recently active accounts in the background; off: it fills on first requests only")
+            .oneOf(Set.of("on", "off"))
+            .orElse("on")
+            .equals("on");
+    Duration warmupMaxWait =
+        settings
+            .number(
+                "CACHE_WARMUP_MAX_WAIT_MS",
+                "how long /health/ready answers 503 while the cache warms up at start; then ready anyway (0: never waits)")
+            .atLeast(0)
+            .millisOrElse(DEFAULT_CACHE_WARMUP_MAX_WAIT);
     return new QueryConfig(
         http.host(),
         http.port(),
@@ -160,6 +205,7 @@ public record QueryConfig(
         cacheMaxBytes,
         pollInterval,
         maxItems,
-        new ExportLimits(perAccount, total, stallTimeout));
+        new ExportLimits(perAccount, total, stallTimeout),
+        new Warmup(warmup, warmupMaxWait));
   }
 }

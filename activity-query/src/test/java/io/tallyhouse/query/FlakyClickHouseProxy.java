@@ -50,6 +50,9 @@ public final class FlakyClickHouseProxy implements AutoCloseable {
 
   private volatile boolean failPolls;
 
+  /** Requests whose statement contains this text fail; null: none is singled out. */
+  private volatile String failingText;
+
   public FlakyClickHouseProxy(String targetUrl) throws IOException {
     this.target =
         targetUrl.endsWith("/") ? targetUrl.substring(0, targetUrl.length() - 1) : targetUrl;
@@ -76,8 +79,17 @@ public final class FlakyClickHouseProxy implements AutoCloseable {
     failPolls = true;
   }
 
+  /**
+   * Fails every request whose URL or statement contains {@code text}; everything else is forwarded
+   * as before.
+   */
+  public void failContaining(String text) {
+    failingText = text;
+  }
+
   public void recover() {
     failPolls = false;
+    failingText = null;
     forwardsLeft.set(-1);
   }
 
@@ -89,10 +101,11 @@ public final class FlakyClickHouseProxy implements AutoCloseable {
   private void handle(HttpExchange exchange) throws IOException {
     try (exchange) {
       byte[] body = exchange.getRequestBody().readAllBytes();
-      boolean poll =
-          (exchange.getRequestURI() + new String(body, StandardCharsets.UTF_8))
-              .contains(POLLED_TABLE);
-      if (poll ? failPolls || forwardsLeft.get() == 0 : failsNow()) {
+      String request = exchange.getRequestURI() + new String(body, StandardCharsets.UTF_8);
+      boolean poll = request.contains(POLLED_TABLE);
+      String singledOut = failingText;
+      if ((singledOut != null && request.contains(singledOut))
+          || (poll ? failPolls || forwardsLeft.get() == 0 : failsNow())) {
         byte[] error = INTERNAL_DETAIL.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().add("X-ClickHouse-Exception-Code", "60");
         exchange.sendResponseHeaders(500, error.length);

@@ -29,6 +29,22 @@ class QueryConfigTest {
     assertEquals(Duration.ofSeconds(1), config.cachePollInterval());
     assertEquals(100_000, config.activityMaxItems());
     assertEquals(QueryConfig.ExportLimits.DEFAULT, config.exports());
+    assertEquals(new QueryConfig.Warmup(true, Duration.ofMinutes(2)), config.warmup());
+  }
+
+  @Test
+  void theWarmUpCanBeSwitchedOffAndItsWaitBounded() {
+    assertEquals(
+        new QueryConfig.Warmup(false, Duration.ofMillis(1500)),
+        ServiceMain.read(
+                Map.of("CACHE_WARMUP", "off", "CACHE_WARMUP_MAX_WAIT_MS", "1500"),
+                QueryConfig::read)
+            .warmup());
+    assertEquals(
+        Duration.ZERO,
+        ServiceMain.read(Map.of("CACHE_WARMUP_MAX_WAIT_MS", "0"), QueryConfig::read)
+            .warmup()
+            .maxWait());
   }
 
   @Test
@@ -64,7 +80,8 @@ class QueryConfigTest {
             0,
             Duration.ofMillis(250),
             7,
-            new QueryConfig.ExportLimits(1, 3, Duration.ofSeconds(1))),
+            new QueryConfig.ExportLimits(1, 3, Duration.ofSeconds(1)),
+            QueryConfig.Warmup.DEFAULT),
         config);
   }
 
@@ -80,10 +97,14 @@ class QueryConfigTest {
                         "CACHE_MAX_BYTES", "-1",
                         "CACHE_POLL_INTERVAL_MS", "soon",
                         "EXPORT_MAX_TOTAL", "0",
-                        "CACHE_MAX_ROWS", "5000"),
+                        "CACHE_MAX_ROWS", "5000",
+                        "CACHE_WARMUP", "maybe",
+                        "CACHE_WARMUP_MAX_WAIT_MS", "-1"),
                     QueryConfig::read));
     List<String> problems = e.problems();
-    assertEquals(5, problems.size(), problems.toString());
+    assertEquals(7, problems.size(), problems.toString());
+    assertProblem(problems, "CACHE_WARMUP=maybe", "one of [off, on]");
+    assertProblem(problems, "CACHE_WARMUP_MAX_WAIT_MS=-1", "at least 0");
     assertProblem(problems, "HTTP_PORT=70000", "from 0 to 65535");
     assertProblem(problems, "CACHE_MAX_BYTES=-1", "at least 0");
     assertProblem(problems, "CACHE_POLL_INTERVAL_MS=soon", "whole number");
@@ -109,7 +130,9 @@ class QueryConfigTest {
                 "ACTIVITY_MAX_ITEMS",
                 "EXPORT_MAX_PER_ACCOUNT",
                 "EXPORT_MAX_TOTAL",
-                "EXPORT_STALL_TIMEOUT_MS")),
+                "EXPORT_STALL_TIMEOUT_MS",
+                "CACHE_WARMUP",
+                "CACHE_WARMUP_MAX_WAIT_MS")),
         names.toString());
     settings.described().forEach(s -> assertTrue(!s.meaning().isBlank(), s.name()));
     assertEquals(

@@ -60,6 +60,11 @@ import java.util.concurrent.TimeUnit;
  * bench.concurrency} (50), {@code bench.warmup.seconds} (10), {@code bench.seconds} (30, each
  * measured phase), {@code bench.child.jvm.options} (see {@link ChildJvm}), {@code
  * bench.cache.max.bytes} (the service's {@code CACHE_MAX_BYTES}; unset: its default).
+ *
+ * <p>The service first runs with its cache warm-up off, so {@code cold_ms} is a first request that
+ * loads the account's window. After the measured phases it is restarted on the same data and key
+ * file with the warm-up on (its default): {@code warmup_s} is the time from the restart to the
+ * warm-up's end, {@code cold_after_warmup_ms} the first requests after it.
  */
 public final class QueryBench {
 
@@ -143,6 +148,9 @@ public final class QueryBench {
       if (cacheMaxBytes != null) {
         env.put("CACHE_MAX_BYTES", cacheMaxBytes); // else the service's default, as in production
       }
+      // Without the warm-up: cold_ms times a first request that loads the account's window, and no
+      // warm-up competes with the measured phases. The restart at the end measures the warm-up.
+      env.put("CACHE_WARMUP", "off");
       service = ChildJvm.start("io.tallyhouse.query.ActivityServer", env, dir.resolve("query.log"));
       BenchSupport.awaitReady("activity-query", port, service, dir.resolve("query.log"));
 
@@ -199,6 +207,51 @@ public final class QueryBench {
         direct = new Phase(probes).direct(load, clickHouseUri, concurrency, seconds);
         log("  " + direct);
       }
+
+      // A restart on the same data and key file, warm-up on (the default): how long until the
+      // warm-up is done, and what the first request of an account costs after it.
+      service.destroy();
+      service.waitFor(30, TimeUnit.SECONDS);
+      env.remove("CACHE_WARMUP");
+      int restarted = Ports.freePort();
+      env.put("HTTP_PORT", String.valueOf(restarted));
+      log("restarting the service with its cache warm-up");
+      long restart = System.nanoTime();
+      service =
+          ChildJvm.start("io.tallyhouse.query.ActivityServer", env, dir.resolve("query-2.log"));
+      Map<String, Double> warmed = awaitWarmup(restarted, service, dir.resolve("query-2.log"));
+      double warmupSeconds = (System.nanoTime() - restart) / 1e9;
+      BenchSupport.awaitReady("activity-query", restarted, service, dir.resolve("query-2.log"));
+      result.put("warmup_s", BigDecimal.valueOf(warmupSeconds).setScale(1, RoundingMode.HALF_UP));
+      result.put(
+          "warmup_in_service_s",
+          BigDecimal.valueOf(warmed.get("activity_cache_warmup_seconds"))
+              .setScale(1, RoundingMode.HALF_UP));
+      result.put(
+          "warmup_accounts",
+          Math.round(warmed.get("activity_cache_warmup_accounts{progress=\"loaded\"}")));
+      result.put(
+          "warmup_accounts_planned",
+          Math.round(warmed.get("activity_cache_warmup_accounts{progress=\"planned\"}")));
+      result.put("warmup_bytes", Math.round(warmed.get("activity_cache_warmup_bytes")));
+      ObjectNode coldAfterWarmup = result.putObject("cold_after_warmup_ms");
+      for (int a : new int[] {0, accounts / 2}) {
+        coldAfterWarmup.put(
+            ActivityFixture.accountId(a),
+            round1(timedGet(restarted, secrets.get(a), "/api/v1/activity")));
+      }
+      Map<String, Double> afterWarmup = scrape(restarted);
+      result.put(
+          "cold_after_warmup_misses",
+          Math.round(afterWarmup.getOrDefault(CACHE_ANSWERS + "_count{result=\"miss\"}", 0.0)));
+      log(
+          String.format(
+              "warm-up: %.1f s from the restart, %s of %s accounts, %s bytes; first requests then: %s",
+              warmupSeconds,
+              result.get("warmup_accounts"),
+              result.get("warmup_accounts_planned"),
+              result.get("warmup_bytes"),
+              coldAfterWarmup));
 
       result.put("benchmark", "query");
       result.put("p50_ms", round1(api.total.p50Millis()));
@@ -446,6 +499,30 @@ public final class QueryBench {
       }
       Thread.sleep(50);
     }
+  }
+
+  /**
+   * Waits until the restarted service reports its cache warm-up done; returns its metrics then.
+   * Fails when the service exits, or after 30 minutes (a guard, not an expectation).
+   */
+  private static Map<String, Double> awaitWarmup(int port, Process service, Path log)
+      throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      if (!service.isAlive()) {
+        throw new IllegalStateException("activity-query exited:\n" + Files.readString(log));
+      }
+      try {
+        Map<String, Double> metrics = scrape(port);
+        if (metrics.getOrDefault("activity_cache_warmup_done", 0.0) == 1) {
+          return metrics;
+        }
+      } catch (java.io.IOException e) {
+        // not yet listening
+      }
+      Thread.sleep(50);
+    }
+    throw new IllegalStateException("the warm-up did not finish in 30 minutes");
   }
 
   /** One GET answered 200, in milliseconds. */

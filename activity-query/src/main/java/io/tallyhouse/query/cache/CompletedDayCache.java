@@ -109,6 +109,31 @@ public final class CompletedDayCache implements AutoCloseable {
     return poller.polls();
   }
 
+  /** The bound of estimated bytes held. */
+  long maxBytes() {
+    return maxBytes;
+  }
+
+  /**
+   * Loads {@code account}'s missing days of the window for the warm-up, as its first request would,
+   * keeping them only if the cache then holds at most {@code limit} bytes ({@link DayLoader#warm}).
+   *
+   * @return the estimated bytes kept, or -1 when the days did not fit and none was kept
+   * @throws IllegalStateException when no poll is recent enough to load under
+   * @throws RuntimeException when ClickHouse fails
+   */
+  long warm(String account, long limit) {
+    if (usableMarkers() == null) {
+      throw new IllegalStateException("the change markers were not polled recently");
+    }
+    return loader.warm(account, limit);
+  }
+
+  /** Whether a request is loading days now (the warm-up gives way). */
+  boolean requestsLoading() {
+    return loader.requestsLoading();
+  }
+
   /** Whether a request now would be answered from the cache (polled recently enough). */
   public boolean serving() {
     return usableMarkers() != null;

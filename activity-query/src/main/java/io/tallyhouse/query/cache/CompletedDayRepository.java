@@ -15,6 +15,7 @@ import io.tallyhouse.common.clickhouse.JsonEachRowText;
 import io.tallyhouse.common.clickhouse.SqlLiteral;
 import java.math.BigInteger;
 import java.time.LocalDate;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -137,6 +138,30 @@ public final class CompletedDayRepository implements CompletedDaySource {
     List<JsonNode> rows =
         timed(metrics, "cache_poll", () -> clickHouse.query(changeMarkerTotalSql(from, to)));
     return Long.parseUnsignedLong(rows.get(0).get("inserts_sum").asText());
+  }
+
+  /**
+   * The accounts with rows in {@code [from, to]}, the most recently active first: by their latest
+   * day with rows, then by their requests in those days (the largest first), then by id. Read
+   * without {@code FINAL}: a row's older versions may count too, which only matters for the order.
+   */
+  public List<String> recentAccounts(LocalDate from, LocalDate to) {
+    List<JsonNode> rows =
+        timed(metrics, "cache_warmup", () -> clickHouse.query(recentAccountsSql(from, to)));
+    List<String> accounts = new ArrayList<>(rows.size());
+    for (JsonNode row : rows) {
+      accounts.add(row.get("account_id").asText());
+    }
+    return accounts;
+  }
+
+  static String recentAccountsSql(LocalDate from, LocalDate to) {
+    return "SELECT account_id, max(date) AS last_active, sum(requests) AS requests_sum"
+        + " FROM usage_daily WHERE date >= "
+        + SqlLiteral.date(from)
+        + " AND date <= "
+        + SqlLiteral.date(to)
+        + " GROUP BY account_id ORDER BY last_active DESC, requests_sum DESC, account_id";
   }
 
   static String changeMarkerTotalSql(LocalDate from, LocalDate to) {

@@ -90,20 +90,59 @@ final class DayStore {
    */
   void store(String account, Iterable<CachedDay> loaded) {
     synchronized (days) {
-      ChangeMarkers latest = markers;
-      for (CachedDay day : loaded) {
-        Entry entry = new Entry(day);
-        if (!latest.covers(day.date(), day.date())
-            || latest.of(account, day.date()) != day.marker()
-            || entry.weight > maxBytes) {
-          continue; // answers the requests waiting for it, but is stale already (or too large to
-          // keep)
-        }
-        Entry previous = days.put(new DayKey(account, day.date()), entry);
-        weight += entry.weight - (previous == null ? 0 : previous.weight);
+      for (Entry entry : keepable(account, loaded)) {
+        put(account, entry);
       }
       evictToBound();
     }
+  }
+
+  /**
+   * Keeps the days {@link #store} would keep if, together with what is held, they weigh at most
+   * {@code limit}; otherwise keeps none of them. Never evicts.
+   *
+   * @return the estimated bytes kept, or -1 when they did not fit
+   */
+  long storeWithin(String account, Iterable<CachedDay> loaded, long limit) {
+    synchronized (days) {
+      List<Entry> keep = keepable(account, loaded);
+      long added = 0;
+      for (Entry entry : keep) {
+        added += entry.weight;
+      }
+      if (weight + added > limit) {
+        return -1;
+      }
+      for (Entry entry : keep) {
+        put(account, entry);
+      }
+      return added;
+    }
+  }
+
+  /**
+   * The entries of the loaded days whose marker the latest poll still shows and that fit the bound
+   * alone: the others answer the requests waiting for them but are stale already (or too large to
+   * keep). Under {@link #days}.
+   */
+  private List<Entry> keepable(String account, Iterable<CachedDay> loaded) {
+    ChangeMarkers latest = markers;
+    List<Entry> keep = new ArrayList<>();
+    for (CachedDay day : loaded) {
+      Entry entry = new Entry(day);
+      if (latest.covers(day.date(), day.date())
+          && latest.of(account, day.date()) == day.marker()
+          && entry.weight <= maxBytes) {
+        keep.add(entry);
+      }
+    }
+    return keep;
+  }
+
+  /** Holds {@code entry}, replacing the account's day if it was held. Under {@link #days}. */
+  private void put(String account, Entry entry) {
+    Entry previous = days.put(new DayKey(account, entry.day.date()), entry);
+    weight += entry.weight - (previous == null ? 0 : previous.weight);
   }
 
   /**

@@ -17,6 +17,7 @@ import java.time.ZoneOffset;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -100,6 +101,43 @@ class ChangeInvalidationTest {
     assertFalse(store.lookup("acme", FIRST, FIRST).containsKey(FIRST));
     assertEquals(
         1, registry.get("activity_cache_evictions").tag("reason", "window").counter().count());
+  }
+
+  @Test
+  void aWarmUpLoadKeepsAnAccountsWindowOnlyIfItFitsAndNeverEvicts() {
+    poller.poll();
+    loader.load("acme");
+    long acme = (long) store.weight();
+    assertEquals(-1, loader.warm("beta", acme + acme / 2), "beta's window does not fit");
+    assertEquals(0, cached("beta"));
+    assertEquals(30, cached("acme"), "the request's days stay");
+    assertEquals(
+        0, registry.get("activity_cache_evictions").tag("reason", "size").counter().count());
+    assertEquals(acme, loader.warm("beta", 2 * acme), "the same rows weigh the same");
+    assertEquals(30, cached("beta"));
+    assertEquals(0, loader.warm("beta", 2 * acme), "nothing missing");
+    assertEquals(3, source.loads);
+  }
+
+  @Test
+  void aRequestForTheAccountTheWarmUpLoadsWaitsForThatLoad() throws Exception {
+    poller.poll();
+    AtomicReference<Map<LocalDate, CachedDay>> answered = new AtomicReference<>();
+    Thread request = new Thread(() -> answered.set(loader.load("acme")));
+    source.duringLoad =
+        () -> {
+          request.start();
+          // Parked in the warm-up's load, not loading itself.
+          while (request.getState() != Thread.State.WAITING) {
+            Thread.onSpinWait();
+          }
+          assertTrue(loader.requestsLoading());
+        };
+    assertTrue(loader.warm("acme", Long.MAX_VALUE) > 0);
+    request.join();
+    assertEquals(30, answered.get().size());
+    assertEquals(1, source.loads);
+    assertFalse(loader.requestsLoading());
   }
 
   private int cached(String account) {

@@ -39,4 +39,14 @@ class CompletedDayRepositoryTest {
         CompletedDayRepository.changeMarkerTotalSql(
             LocalDate.parse("2026-10-23"), LocalDate.parse("2026-11-21")));
   }
+
+  @Test
+  void theWarmUpOrdersTheWindowsAccountsByLatestDayThenRequests() {
+    assertEquals(
+        "SELECT account_id, max(date) AS last_active, sum(requests) AS requests_sum"
+            + " FROM usage_daily WHERE date >= toDate('2026-10-23') AND date <= toDate('2026-11-21')"
+            + " GROUP BY account_id ORDER BY last_active DESC, requests_sum DESC, account_id",
+        CompletedDayRepository.recentAccountsSql(
+            LocalDate.parse("2026-10-23"), LocalDate.parse("2026-11-21")));
+  }
 }

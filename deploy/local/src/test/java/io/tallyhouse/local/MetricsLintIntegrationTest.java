@@ -147,6 +147,12 @@ class MetricsLintIntegrationTest {
       assertSeries(query, "activity_cache_invalidations_total .*");
       assertSeries(query, "activity_cache_loaded_rows_total .*");
       assertSeries(query, "activity_cache_poll_failures_total .*");
+      assertSeries(query, "activity_cache_warmup_accounts\\{progress=\"loaded\"} .*");
+      assertSeries(query, "activity_cache_warmup_accounts\\{progress=\"planned\"} .*");
+      assertSeries(query, "activity_cache_warmup_bytes .*");
+      assertSeries(query, "activity_cache_warmup_done 1\\.0");
+      assertSeries(query, "activity_cache_warmup_seconds .*");
+      assertSeries(query, "activity_cache_warmup_failures_total .*");
       assertSeries(query, "activity_exports_in_progress 0\\.0");
       assertSeries(query, "activity_export_refusals_total\\{limit=\"account\"} 0\\.0");
       assertSeries(query, "keys_file_readable 1\\.0");
