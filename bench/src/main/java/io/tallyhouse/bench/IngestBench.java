@@ -39,12 +39,16 @@ import java.util.regex.Pattern;
  * <p>Settings (system properties): {@code bench.seconds} per measured phase (default 20), {@code
  * bench.warmup.seconds} per warm-up phase (10), {@code bench.partitions} (6), {@code
  * bench.single.concurrency} (128), {@code bench.batch.concurrency} (16), {@code
- * bench.producer.records} (1500000).
+ * bench.producer.records} (4000000).
  */
 public final class IngestBench {
 
-  private static final Pattern PERF_SUMMARY =
-      Pattern.compile("(\\d+) records sent, ([0-9.]+) records/sec");
+  /**
+   * A line of ProducerPerformance's output: every 5 s the window's records and rate; at the end the
+   * whole run's, with percentiles ("50th").
+   */
+  private static final Pattern PERF_LINE =
+      Pattern.compile("(\\d+) records sent, ([0-9.]+) records/sec[^\\n]*");
 
   private IngestBench() {}
 
@@ -54,7 +58,7 @@ public final class IngestBench {
     int partitions = Integer.getInteger("bench.partitions", 6);
     int singleConcurrency = Integer.getInteger("bench.single.concurrency", 128);
     int batchConcurrency = Integer.getInteger("bench.batch.concurrency", 16);
-    int producerRecords = Integer.getInteger("bench.producer.records", 1_500_000);
+    int producerRecords = Integer.getInteger("bench.producer.records", 4_000_000);
     String loadBefore = BenchSupport.loadAverage();
     Path dir = Files.createTempDirectory("tallyhouse-bench-ingest-");
     log("working in " + dir);
@@ -73,8 +77,12 @@ public final class IngestBench {
               + " records of 200 bytes, acks=all, "
               + partitions
               + " partitions");
-      double producerRate = producerPerformance(kafka, dir, producerRecords);
-      log(String.format("  %.0f records/s", producerRate));
+      ProducerRates producer = producerPerformance(kafka, dir, producerRecords, warmupSeconds);
+      double producerRate = producer.steady();
+      log(
+          String.format(
+              "  %.0f records/s after its first %d s (%.0f over the whole run)",
+              producerRate, warmupSeconds, producer.wholeRun()));
 
       String token = BenchSupport.ingestToken(dir.resolve("keys.jsonl"));
       int port = Ports.freePort();
@@ -138,6 +146,7 @@ public final class IngestBench {
       result.put("batch_events_per_s", Math.round(batch.load.eventsPerSecond()));
       result.put("single_events_per_s", Math.round(single.load.eventsPerSecond()));
       result.put("kafka_producer_events_per_s", Math.round(producerRate));
+      result.put("kafka_producer_whole_run_events_per_s", Math.round(producer.wholeRun()));
       result.put("ratio", ratio(batch.load.eventsPerSecond(), producerRate));
       result.put("single_ratio", ratio(single.load.eventsPerSecond(), producerRate));
       result.put("batch_p99_ms", round1(batch.load.p99Millis()));
@@ -296,8 +305,15 @@ public final class IngestBench {
     return sumAndCount;
   }
 
-  private static double producerPerformance(LocalKafka kafka, Path dir, int records)
-      throws Exception {
+  /**
+   * ProducerPerformance's records/s once warm (its 5 s windows after the first {@code
+   * warmupSeconds}, as our phases are measured after a warm-up of that length: the broker in this
+   * JVM and the producer's JVM are compiled by then) and over its whole run.
+   */
+  record ProducerRates(double steady, double wholeRun) {}
+
+  private static ProducerRates producerPerformance(
+      LocalKafka kafka, Path dir, int records, int warmupSeconds) throws Exception {
     Path log = dir.resolve("producer-performance.log");
     Process perf =
         ChildJvm.start(
@@ -321,16 +337,40 @@ public final class IngestBench {
     if (!perf.waitFor(10, TimeUnit.MINUTES) || perf.exitValue() != 0) {
       throw new IllegalStateException("ProducerPerformance failed:\n" + Files.readString(log));
     }
-    String output = Files.readString(log);
-    Matcher last = null;
-    Matcher m = PERF_SUMMARY.matcher(output);
+    return producerRates(Files.readString(log), warmupSeconds);
+  }
+
+  static ProducerRates producerRates(String output, int warmupSeconds) {
+    double elapsed = 0;
+    double steadyRecords = 0;
+    double steadySeconds = 0;
+    Double wholeRun = null;
+    Matcher m = PERF_LINE.matcher(output);
     while (m.find()) {
-      last = PERF_SUMMARY.matcher(m.group());
-      last.find();
+      double sent = Double.parseDouble(m.group(1));
+      double rate = Double.parseDouble(m.group(2));
+      if (m.group().contains("50th")) {
+        wholeRun = rate;
+        continue;
+      }
+      double seconds = rate > 0 ? sent / rate : 0;
+      if (elapsed >= warmupSeconds) {
+        steadyRecords += sent;
+        steadySeconds += seconds;
+      }
+      elapsed += seconds;
     }
-    if (last == null) {
+    if (wholeRun == null) {
       throw new IllegalStateException("no summary in ProducerPerformance output:\n" + output);
     }
-    return Double.parseDouble(last.group(2));
+    if (steadySeconds == 0) {
+      throw new IllegalStateException(
+          "ProducerPerformance ran "
+              + Math.round(elapsed)
+              + " s, no window after the first "
+              + warmupSeconds
+              + " s: raise bench.producer.records");
+    }
+    return new ProducerRates(steadyRecords / steadySeconds, wholeRun);
   }
 }
