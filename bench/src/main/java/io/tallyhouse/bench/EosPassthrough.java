@@ -11,12 +11,12 @@ import io.tallyhouse.stream.topology.StreamsProperties;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -53,6 +53,17 @@ final class EosPassthrough {
   /** Where it writes; nothing of usage-stream reads this topic. */
   static final String OUTPUT_TOPIC = "bench-eos-passthrough-out";
 
+  /**
+   * Its warm-up pass: the same topology under an application id and output topic of their own, over
+   * every record of the events topic, before the measured pass starts in the same JVM. At the
+   * peer's speed the measured pass's first {@code bench.warmup.events} take about 2 s, too little
+   * for the JIT (the stream's take about 20 s), and runs of the same code varied by a factor of
+   * two.
+   */
+  static final String WARMUP_APPLICATION_ID = APPLICATION_ID + "-warmup";
+
+  static final String WARMUP_OUTPUT_TOPIC = OUTPUT_TOPIC + "-warmup";
+
   private EosPassthrough() {}
 
   /** The topology: every record of {@code input} to {@code output} as it is. */
@@ -68,11 +79,16 @@ final class EosPassthrough {
    * topic's {@code eventsPartitions}, with the peer's application id.
    */
   static Properties properties(StreamConfig config, int eventsPartitions) {
+    return properties(config, eventsPartitions, APPLICATION_ID);
+  }
+
+  private static Properties properties(
+      StreamConfig config, int eventsPartitions, String applicationId) {
     return config
         .kafka()
         .streams(
             StreamsProperties.of(
-                APPLICATION_ID,
+                applicationId,
                 config.stateDir(),
                 config.commitInterval(),
                 config.streamThreads(eventsPartitions),
@@ -80,8 +96,9 @@ final class EosPassthrough {
   }
 
   /**
-   * Copies the events topic to {@link #OUTPUT_TOPIC} until SIGTERM. The environment is
-   * usage-stream's.
+   * Copies every record of the events topic to {@link #WARMUP_OUTPUT_TOPIC} (the warm-up pass,
+   * stopped once all are visible), then copies it again to {@link #OUTPUT_TOPIC} until SIGTERM (the
+   * measured pass). The environment is usage-stream's.
    */
   public static void main(String[] args) throws Exception {
     StreamConfig config = ServiceMain.read(System.getenv(), StreamConfig::read);
@@ -90,24 +107,36 @@ final class EosPassthrough {
       partitions =
           PipelineTopics.ensure(
                   admin,
-                  List.of(config.eventsTopic(), OUTPUT_TOPIC),
+                  List.of(config.eventsTopic(), WARMUP_OUTPUT_TOPIC, OUTPUT_TOPIC),
                   config.eventsPartitions(),
                   30_000)
               .get(config.eventsTopic());
     }
-    Properties properties = properties(config, partitions);
-    KafkaStreams streams =
-        new KafkaStreams(topology(config.eventsTopic(), OUTPUT_TOPIC), properties);
+    KafkaStreams warmup = start(config, partitions, WARMUP_APPLICATION_ID, WARMUP_OUTPUT_TOPIC);
+    try (KafkaConsumer<byte[], byte[]> events = consumer(config, IsolationLevel.READ_UNCOMMITTED);
+        KafkaConsumer<byte[], byte[]> copied = consumer(config, IsolationLevel.READ_COMMITTED)) {
+      // gateway-ingest's producer is idempotent, not transactional: the offsets are the records.
+      List<TopicPartition> input = assignFromStart(events, config.eventsTopic());
+      long records = 0;
+      Map<TopicPartition, Long> begin = events.beginningOffsets(input);
+      for (Map.Entry<TopicPartition, Long> end : events.endOffsets(input).entrySet()) {
+        records += end.getValue() - begin.get(end.getKey());
+      }
+      assignFromStart(copied, WARMUP_OUTPUT_TOPIC);
+      long visible = 0;
+      long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
+      while (visible < records) {
+        if (System.nanoTime() > deadline || warmup.state() == KafkaStreams.State.ERROR) {
+          throw new IllegalStateException(
+              "the warm-up pass copied " + visible + " of " + records + " records in time");
+        }
+        visible += copied.poll(Duration.ofMillis(100)).count();
+      }
+      log("eos passthrough warm-up pass: " + records + " records copied; the measured pass starts");
+    }
+    warmup.close(Duration.ofSeconds(30));
+    KafkaStreams streams = start(config, partitions, APPLICATION_ID, OUTPUT_TOPIC);
     CountDownLatch stopped = new CountDownLatch(1);
-    AtomicBoolean failed = new AtomicBoolean();
-    streams.setUncaughtExceptionHandler(
-        e -> {
-          // The benchmark sees the JVM gone and prints this log.
-          e.printStackTrace();
-          failed.set(true);
-          stopped.countDown();
-          return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
-        });
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
@@ -115,28 +144,63 @@ final class EosPassthrough {
                   streams.close(Duration.ofSeconds(30));
                   stopped.countDown();
                 }));
+    stopped.await();
+  }
+
+  /** Starts the topology from the events topic to {@code output} under {@code applicationId}. */
+  private static KafkaStreams start(
+      StreamConfig config, int partitions, String applicationId, String output) {
+    Properties properties = properties(config, partitions, applicationId);
+    KafkaStreams streams = new KafkaStreams(topology(config.eventsTopic(), output), properties);
+    streams.setUncaughtExceptionHandler(
+        e -> {
+          // The benchmark sees the JVM gone and prints this log.
+          e.printStackTrace();
+          Runtime.getRuntime().halt(1);
+          return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
     log(
         String.format(
-            "eos passthrough %s -> %s: %d partitions, %s stream threads, commit interval %s ms,"
-                + " compression %s",
+            "eos passthrough %s -> %s (%s): %d partitions, %s stream threads, commit interval %s"
+                + " ms, compression %s",
             config.eventsTopic(),
-            OUTPUT_TOPIC,
+            output,
+            applicationId,
             partitions,
             properties.get("num.stream.threads"),
             properties.get("commit.interval.ms"),
             properties.get("producer.compression.type")));
     streams.start();
-    stopped.await();
-    if (failed.get()) {
-      System.exit(1);
-    }
+    return streams;
+  }
+
+  private static KafkaConsumer<byte[], byte[]> consumer(
+      StreamConfig config, IsolationLevel isolation) {
+    Map<String, Object> properties = new HashMap<>(config.kafka().consumer(Map.of()));
+    properties.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    properties.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation.toString());
+    properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    properties.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 10_000);
+    return new KafkaConsumer<>(
+        properties, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+  }
+
+  private static List<TopicPartition> assignFromStart(
+      KafkaConsumer<byte[], byte[]> consumer, String topic) {
+    List<TopicPartition> partitions =
+        consumer.partitionsFor(topic).stream()
+            .map(p -> new TopicPartition(p.topic(), p.partition()))
+            .toList();
+    consumer.assign(partitions);
+    consumer.seekToBeginning(partitions);
+    return partitions;
   }
 
   /**
    * Creates the peer's output topic with {@code partitions} (the events topic's), starts the peer
-   * with {@code env} (usage-stream's environment), times it and stops it. The clock starts once
-   * {@code warmup} records are visible to a {@code read_committed} consumer of its output topic
-   * (its JIT warm-up excluded, as the stream's is) and stops when {@code warmup + events} are. Over
+   * with {@code env} (usage-stream's environment), times its measured pass (after its warm-up pass)
+   * and stops it. The clock starts once {@code warmup} records are visible to a {@code
+   * read_committed} consumer of its output topic and stops when {@code warmup + events} are. Over
    * that interval it takes the CPU time of the peer JVM and of this JVM (the broker, and this
    * counting consumer) and the machine's busy share.
    *
