@@ -78,11 +78,11 @@ public final class IngestBench {
               + partitions
               + " partitions");
       ProducerRates producer = producerPerformance(kafka, dir, producerRecords, warmupSeconds);
-      double producerRate = producer.steady();
+      double producerRate = producer.wholeRun();
       log(
           String.format(
-              "  %.0f records/s after its first %d s (%.0f over the whole run)",
-              producerRate, warmupSeconds, producer.wholeRun()));
+              "  %.0f records/s over its whole run (%.0f in its windows after the first %d s)",
+              producerRate, producer.steady(), warmupSeconds));
 
       String token = BenchSupport.ingestToken(dir.resolve("keys.jsonl"));
       int port = Ports.freePort();
@@ -146,7 +146,11 @@ public final class IngestBench {
       result.put("batch_events_per_s", Math.round(batch.load.eventsPerSecond()));
       result.put("single_events_per_s", Math.round(single.load.eventsPerSecond()));
       result.put("kafka_producer_events_per_s", Math.round(producerRate));
-      result.put("kafka_producer_whole_run_events_per_s", Math.round(producer.wholeRun()));
+      if (Double.isNaN(producer.steady())) {
+        result.putNull("kafka_producer_steady_events_per_s");
+      } else {
+        result.put("kafka_producer_steady_events_per_s", Math.round(producer.steady()));
+      }
       result.put("ratio", ratio(batch.load.eventsPerSecond(), producerRate));
       result.put("single_ratio", ratio(single.load.eventsPerSecond(), producerRate));
       result.put("batch_p99_ms", round1(batch.load.p99Millis()));
@@ -306,9 +310,10 @@ public final class IngestBench {
   }
 
   /**
-   * ProducerPerformance's records/s once warm (its 5 s windows after the first {@code
-   * warmupSeconds}, as our phases are measured after a warm-up of that length: the broker in this
-   * JVM and the producer's JVM are compiled by then) and over its whole run.
+   * ProducerPerformance's records/s over its whole run (the peer's figure), and in its 5 s windows
+   * after the first {@code warmupSeconds} ({@code NaN} when it ran no window after them). The
+   * windows are shown, not used: on this box they varied from 0.6 to 1.8 times the whole run
+   * between runs, while the JIT made about 1 % of difference.
    */
   record ProducerRates(double steady, double wholeRun) {}
 
@@ -363,14 +368,7 @@ public final class IngestBench {
     if (wholeRun == null) {
       throw new IllegalStateException("no summary in ProducerPerformance output:\n" + output);
     }
-    if (steadySeconds == 0) {
-      throw new IllegalStateException(
-          "ProducerPerformance ran "
-              + Math.round(elapsed)
-              + " s, no window after the first "
-              + warmupSeconds
-              + " s: raise bench.producer.records");
-    }
-    return new ProducerRates(steadyRecords / steadySeconds, wholeRun);
+    return new ProducerRates(
+        steadySeconds == 0 ? Double.NaN : steadyRecords / steadySeconds, wholeRun);
   }
 }
