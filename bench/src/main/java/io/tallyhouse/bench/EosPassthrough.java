@@ -113,8 +113,10 @@ final class EosPassthrough {
               .get(config.eventsTopic());
     }
     KafkaStreams warmup = start(config, partitions, WARMUP_APPLICATION_ID, WARMUP_OUTPUT_TOPIC);
-    try (KafkaConsumer<byte[], byte[]> events = consumer(config, IsolationLevel.READ_UNCOMMITTED);
-        KafkaConsumer<byte[], byte[]> copied = consumer(config, IsolationLevel.READ_COMMITTED)) {
+    try (KafkaConsumer<byte[], byte[]> events =
+            consumer(config.kafka().consumer(Map.of()), IsolationLevel.READ_UNCOMMITTED);
+        KafkaConsumer<byte[], byte[]> copied =
+            consumer(config.kafka().consumer(Map.of()), IsolationLevel.READ_COMMITTED)) {
       // gateway-ingest's producer is idempotent, not transactional: the offsets are the records.
       List<TopicPartition> input = assignFromStart(events, config.eventsTopic());
       long records = 0;
@@ -174,9 +176,10 @@ final class EosPassthrough {
     return streams;
   }
 
+  /** A consumer without a group that counts records of {@code isolation}, 10 000 per poll. */
   private static KafkaConsumer<byte[], byte[]> consumer(
-      StreamConfig config, IsolationLevel isolation) {
-    Map<String, Object> properties = new HashMap<>(config.kafka().consumer(Map.of()));
+      Map<String, Object> client, IsolationLevel isolation) {
+    Map<String, Object> properties = new HashMap<>(client);
     properties.remove(ConsumerConfig.GROUP_ID_CONFIG);
     properties.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation.toString());
     properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -219,25 +222,11 @@ final class EosPassthrough {
         Map.of("bootstrap.servers", bootstrapServers), OUTPUT_TOPIC, partitions);
     Path logFile = dir.resolve("eos-passthrough.log");
     Process peer = ChildJvm.start(EosPassthrough.class.getName(), env, logFile);
-    Map<String, Object> consumerProperties =
-        Map.of(
-            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-            bootstrapServers,
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-            IsolationLevel.READ_COMMITTED.toString(),
-            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-            false,
-            ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
-            10_000);
     try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(
-            consumerProperties, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> output =
-          consumer.partitionsFor(OUTPUT_TOPIC).stream()
-              .map(p -> new TopicPartition(p.topic(), p.partition()))
-              .toList();
-      consumer.assign(output);
-      consumer.seekToBeginning(output);
+        consumer(
+            Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers),
+            IsolationLevel.READ_COMMITTED)) {
+      assignFromStart(consumer, OUTPUT_TOPIC);
       List<ProcessHandle> processes = List.of(peer.toHandle(), ProcessHandle.current());
       long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();
       long visible = 0;
