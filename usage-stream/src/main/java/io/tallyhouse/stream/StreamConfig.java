@@ -120,16 +120,21 @@ public record StreamConfig(
         s.number("COMMIT_INTERVAL_MS", "how often Kafka Streams commits its transaction")
             .millisOrElse(Duration.ofMillis(200));
     ClickHouseConfig clickHouse = PipelineSettings.clickHouse(s);
+    // About one insert per table and second, as ClickHouse advises: every insert makes a part that
+    // background merges rewrite, and parts of a second's events instead of a quarter's cost
+    // ClickHouse about half the CPU per event (bench/README.md, "usage-stream", sixth round). The
+    // row bound only applies when the writer reads a backlog, where it keeps each insert within
+    // ClickHouse's advised 10 000-100 000 rows per table.
     WriterSettings writer =
         new WriterSettings(
             s.number(
                     "WRITER_BATCH_ROWS",
                     "the most records the ClickHouse writer inserts in one batch")
-                .intOrElse(20_000),
+                .intOrElse(100_000),
             s.number(
                     "WRITER_MAX_WAIT_MS",
                     "how long the ClickHouse writer gathers records before it inserts what it has")
-                .millisOrElse(Duration.ofMillis(250)),
+                .millisOrElse(Duration.ofMillis(1000)),
             s.number(
                     "WRITER_COMMIT_TIMEOUT_MS",
                     "how long the writer waits for its offset commit before it replaces its"
