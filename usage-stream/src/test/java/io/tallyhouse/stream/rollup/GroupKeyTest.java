@@ -13,6 +13,7 @@ import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -140,6 +141,49 @@ class GroupKeyTest {
     assertEquals(
         before,
         GroupKey.of(UsageEvent.newBuilder(event()).setWorkspaceId(Workspaces.DEFAULT).build()));
+  }
+
+  /**
+   * The key's definition, written out plainly: the fields joined by the separator, behind eight hex
+   * digits of String.hashCode of that text times 0x9E3779B9. Keys already in stores and changelogs
+   * follow it, so a faster build must give the same keys for any text, outside ASCII too.
+   */
+  @Test
+  void everyKeyFollowsItsDefinitionForAnyText() {
+    Random random = new Random(11);
+    String[] alphabet = {"a", "Z", "0", "-", "/", ".", "é", "ß", "漢", "😀", " ", "\\"};
+    for (int run = 0; run < 2_000; run++) {
+      UsageEvent e = event();
+      e.setAccountId(text(random, alphabet));
+      e.setUser(random.nextInt(5) == 0 ? null : text(random, alphabet));
+      e.setModel(text(random, alphabet));
+      e.setProviderName(text(random, alphabet));
+      e.setWorkspaceId(random.nextBoolean() ? Workspaces.DEFAULT : text(random, alphabet));
+      String fields =
+          String.join(
+              "\u001f",
+              e.getAccountId(),
+              GroupKey.utcDay(e).toString(),
+              e.getApiKeyHash(),
+              e.getUser() == null ? "" : e.getUser(),
+              e.getEndpointId(),
+              e.getModel(),
+              e.getModelPermaslug(),
+              e.getProviderName());
+      if (!Workspaces.DEFAULT.equals(e.getWorkspaceId())) {
+        fields += "\u001f" + e.getWorkspaceId();
+      }
+      String expected = String.format("%08x", fields.hashCode() * 0x9E3779B9) + "\u001f" + fields;
+      assertEquals(expected, GroupKey.of(e));
+    }
+  }
+
+  private static String text(Random random, String[] alphabet) {
+    StringBuilder text = new StringBuilder();
+    for (int i = 1 + random.nextInt(12); i > 0; i--) {
+      text.append(alphabet[random.nextInt(alphabet.length)]);
+    }
+    return text.toString();
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.tallyhouse.stream.rollup;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -84,6 +85,28 @@ class RollupStoreSlotTest {
   }
 
   @Test
+  void theFlushEncodesPlainLongAmountsByteForByteAsTheTotalsDo() {
+    List<Long> amounts = new ArrayList<>(List.of(0L, Long.MAX_VALUE));
+    // Every length BigInteger.toByteArray can give a non-negative long: both sides of each sign
+    // bit.
+    for (int bits = 7; bits < Long.SIZE - 1; bits += 8) {
+      amounts.add((1L << bits) - 1);
+      amounts.add(1L << bits);
+    }
+    for (long usage : amounts) {
+      for (long byok : List.of(0L, usage, Long.MAX_VALUE)) {
+        RollupStore.Slot slot =
+            new RollupStore.Slot(
+                "g",
+                new GroupTotals(
+                    3, 4, 5, 6, 7, Money.ofUnscaled(usage), Money.ofUnscaled(byok), 8, 9));
+        assertArrayEquals(slot.totals().toBytes(), slot.toBytes(), usage + " and " + byok);
+        assertEquals(slot.totals(), GroupTotals.fromBytes(slot.toBytes()));
+      }
+    }
+  }
+
+  @Test
   void evictionKeepsTheCacheBoundedAndGivesUsedGroupsASecondChance() {
     Map<String, RollupStore.Slot> cache = new HashMap<>();
     for (int i = 0; i < 100; i++) {
@@ -111,6 +134,7 @@ class RollupStoreSlotTest {
     }
     GroupTotals expected = Events.totals(events.toArray(UsageEvent[]::new));
     assertEquals(expected, slot.totals());
+    assertArrayEquals(slot.totals().toBytes(), slot.toBytes(), "the flush's own encoding");
     // And the same after a trip through the store's bytes, as a group evicted and read back.
     RollupStore.Slot reloaded =
         new RollupStore.Slot("g", GroupTotals.fromBytes(slot.totals().toBytes()));
