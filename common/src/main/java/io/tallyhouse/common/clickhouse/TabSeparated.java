@@ -88,6 +88,45 @@ public final class TabSeparated {
   }
 
   /**
+   * The bytes {@code [from, to)} of {@code utf8}, UTF-8 text of values joined by {@code separator},
+   * as consecutive values: each separator ends a value, and every value is escaped as {@link #utf8}
+   * escapes it, in one pass over the bytes. {@code ends} receives where each value ends in {@code
+   * utf8} (exclusive; the next starts one byte later). For text that arrives as bytes holding
+   * several fields (Kafka keys).
+   *
+   * @param separator an ASCII byte that no value holds (a byte of a multi-byte character is
+   *     refused: it could not be told apart)
+   * @return the number of values, at least one
+   * @throws IllegalArgumentException when the text holds more values than {@code ends} can take;
+   *     the values before the one too many are written by then
+   */
+  public int utf8Values(byte[] utf8, int from, int to, byte separator, int[] ends) {
+    if (separator < 0) {
+      throw new IllegalArgumentException("not a separator: " + separator);
+    }
+    separate();
+    ensure((to - from) * 2);
+    int values = 0;
+    for (int i = from; i < to; i++) {
+      byte b = utf8[i];
+      if (b == separator) {
+        if (values == ends.length - 1) {
+          throw new IllegalArgumentException("more than " + ends.length + " values");
+        }
+        ends[values++] = i;
+        // ensure() reserved two bytes per input byte: the separator's tab fits in its own share.
+        bytes[size++] = '\t';
+      } else if (b >= 0) {
+        ascii((char) b);
+      } else {
+        bytes[size++] = b;
+      }
+    }
+    ends[values++] = to;
+    return values;
+  }
+
+  /**
    * Writes one ASCII character, escaped if the format requires it; capacity for two bytes is
    * reserved.
    */

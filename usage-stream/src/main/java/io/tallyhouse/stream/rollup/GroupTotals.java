@@ -7,6 +7,7 @@ import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 /**
  * Running totals of one group as counted by one stream task, i.e. one partition of the events
@@ -34,6 +35,16 @@ public record GroupTotals(
    * bytes.
    */
   static final int MAX_AMOUNT_BYTES = 16;
+
+  /** Where the version starts in the stored form: the last of its seven longs. */
+  private static final int VERSION_AT = 6 * Long.BYTES;
+
+  /** Where the amounts start in the stored form, each a length byte and that many bytes. */
+  private static final int AMOUNTS_AT = 7 * Long.BYTES;
+
+  /** The unscaled 10^26 at scale 12, in {@link #MAX_AMOUNT_BYTES} bytes: no amount reaches it. */
+  private static final byte[] AMOUNT_BOUND =
+      BigInteger.TEN.pow(Money.MAX_INTEGER_DIGITS + Money.SCALE).toByteArray();
 
   /**
    * Refuses amounts ClickHouse's Decimal(38,12) cannot hold or no legal events can sum to
@@ -87,6 +98,59 @@ public record GroupTotals(
     } catch (BufferUnderflowException e) {
       throw new IllegalArgumentException("not stored totals: too short", e);
     }
+  }
+
+  /**
+   * The {@code version} of stored totals, read without decoding the rest, refusing exactly what
+   * {@link #fromBytes} refuses: the writer picks the newest version of a group in a batch this way
+   * and decodes only that one, and a corrupt record stops the batch whether it would win or not.
+   */
+  public static long version(byte[] bytes) {
+    int usageAt = AMOUNTS_AT;
+    if (bytes.length <= usageAt) {
+      throw new IllegalArgumentException("not stored totals: too short");
+    }
+    int byokAt = usageAt + 1 + checkAmount(bytes, usageAt);
+    if (bytes.length <= byokAt) {
+      throw new IllegalArgumentException("not stored totals: too short");
+    }
+    int end = byokAt + 1 + checkAmount(bytes, byokAt);
+    if (bytes.length != end) {
+      throw new IllegalArgumentException(
+          bytes.length < end
+              ? "not stored totals: too short"
+              : "not stored totals: " + (bytes.length - end) + " bytes left over");
+    }
+    long version = 0;
+    for (int i = VERSION_AT; i < VERSION_AT + Long.BYTES; i++) {
+      version = version << 8 | (bytes[i] & 0xff);
+    }
+    return version;
+  }
+
+  /**
+   * The length of the amount framed at {@code at}, refused as the constructor refuses its value
+   * when negative or of 10^26 or more (unscaled 10^38, which only sixteen bytes reach); the bytes
+   * past the array's end are left to the caller's length check.
+   */
+  private static int checkAmount(byte[] bytes, int at) {
+    int length = bytes[at];
+    if (length < 1 || length > MAX_AMOUNT_BYTES) {
+      throw new IllegalArgumentException("not stored totals: an amount of " + length + " bytes");
+    }
+    if (at + length >= bytes.length) {
+      return length;
+    }
+    if (bytes[at + 1] < 0) {
+      throw new IllegalArgumentException("impossible totals: a negative amount");
+    }
+    if (length == MAX_AMOUNT_BYTES
+        && Arrays.compareUnsigned(
+                bytes, at + 1, at + 1 + length, AMOUNT_BOUND, 0, AMOUNT_BOUND.length)
+            >= 0) {
+      throw new IllegalArgumentException("impossible totals: an amount of 10^26 or more");
+    }
+    return length;
   }
 
   private static BigDecimal readAmount(ByteBuffer in) {
