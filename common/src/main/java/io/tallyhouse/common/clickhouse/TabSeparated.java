@@ -194,6 +194,36 @@ public final class TabSeparated {
   }
 
   /**
+   * The Decimal(38,12) value {@code unscaled} * 10^-12, written exactly as {@link #decimal} writes
+   * it (every one of the twelve fractional digits) without building a BigDecimal: the stream's
+   * writer renders two amounts per row this way.
+   */
+  public TabSeparated decimalOfUnscaled(long unscaled) {
+    if (unscaled < 0) {
+      // Long.MIN_VALUE has no positive counterpart; no stored amount is negative.
+      return decimal(BigDecimal.valueOf(unscaled, Money.SCALE));
+    }
+    separate();
+    int digits = 1;
+    for (long rest = unscaled / 10; rest > 0; rest /= 10) {
+      digits++;
+    }
+    int width = Math.max(digits, Money.SCALE + 1) + 1;
+    ensure(width);
+    int point = size + width - 1 - Money.SCALE;
+    for (int i = size + width - 1; i >= size; i--) {
+      if (i == point) {
+        bytes[i] = '.';
+      } else {
+        bytes[i] = (byte) ('0' + unscaled % 10);
+        unscaled /= 10;
+      }
+    }
+    size += width;
+    return this;
+  }
+
+  /**
    * A Date value, {@code YYYY-MM-DD}; the year must have four digits, as ClickHouse's Date range
    * ensures.
    */

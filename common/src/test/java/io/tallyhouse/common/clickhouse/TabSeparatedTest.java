@@ -120,6 +120,28 @@ class TabSeparatedTest {
   }
 
   @Test
+  void anUnscaledLongIsWrittenExactlyAsItsDecimal() {
+    java.util.Random random = new java.util.Random(13);
+    for (int n = 0; n < 20_000; n++) {
+      long unscaled =
+          switch (n) {
+            case 0 -> 0;
+            case 1 -> 1;
+            case 2 -> 999_999_999_999L;
+            case 3 -> 1_000_000_000_000L;
+            case 4 -> Long.MAX_VALUE;
+            case 5 -> -1;
+            case 6 -> Long.MIN_VALUE;
+            default -> random.nextLong() >>> random.nextInt(64);
+          };
+      assertEquals(
+          text(new TabSeparated(1).string("a").decimal(BigDecimal.valueOf(unscaled, 12)).endRow()),
+          text(new TabSeparated(1).string("a").decimalOfUnscaled(unscaled).endRow()),
+          Long.toString(unscaled));
+    }
+  }
+
+  @Test
   void utf8ValuesJoinedBySeparatorsAreWrittenExactlyAsEachValueAlone() {
     java.util.Random random = new java.util.Random(12);
     for (int n = 0; n < 2000; n++) {

@@ -36,11 +36,11 @@ public record GroupTotals(
    */
   static final int MAX_AMOUNT_BYTES = 16;
 
-  /** Where the version starts in the stored form: the last of its seven longs. */
-  private static final int VERSION_AT = 6 * Long.BYTES;
-
-  /** Where the amounts start in the stored form, each a length byte and that many bytes. */
-  private static final int AMOUNTS_AT = 7 * Long.BYTES;
+  /**
+   * Where the amounts start in the stored form, each a length byte and that many bytes: the usage
+   * amount's framing.
+   */
+  public static final int STORED_USAGE_AT = 7 * Long.BYTES;
 
   /** The unscaled 10^26 at scale 12, in {@link #MAX_AMOUNT_BYTES} bytes: no amount reaches it. */
   private static final byte[] AMOUNT_BOUND =
@@ -106,7 +106,7 @@ public record GroupTotals(
    * and decodes only that one, and a corrupt record stops the batch whether it would win or not.
    */
   public static long version(byte[] bytes) {
-    int usageAt = AMOUNTS_AT;
+    int usageAt = STORED_USAGE_AT;
     if (bytes.length <= usageAt) {
       throw new IllegalArgumentException("not stored totals: too short");
     }
@@ -121,11 +121,53 @@ public record GroupTotals(
               ? "not stored totals: too short"
               : "not stored totals: " + (bytes.length - end) + " bytes left over");
     }
-    long version = 0;
-    for (int i = VERSION_AT; i < VERSION_AT + Long.BYTES; i++) {
-      version = version << 8 | (bytes[i] & 0xff);
+    return storedLong(bytes, VERSION);
+  }
+
+  /** The index of {@code requests} among the stored form's longs ({@link #storedLong}). */
+  public static final int REQUESTS = 0;
+
+  public static final int PROMPT_TOKENS = 1;
+  public static final int COMPLETION_TOKENS = 2;
+  public static final int REASONING_TOKENS = 3;
+  public static final int CACHED_TOKENS = 4;
+  public static final int BYOK_REQUESTS = 5;
+  public static final int VERSION = 6;
+
+  /**
+   * The long at {@code index} ({@link #REQUESTS} to {@link #VERSION}) of stored totals that {@link
+   * #version} accepted: the writer renders a row from the stored form without decoding it.
+   */
+  public static long storedLong(byte[] stored, int index) {
+    return bigEndian(stored, index * Long.BYTES, Long.BYTES);
+  }
+
+  /** Where the byok amount of stored totals that {@link #version} accepted is framed. */
+  public static int storedByokAt(byte[] stored) {
+    return STORED_USAGE_AT + 1 + stored[STORED_USAGE_AT];
+  }
+
+  /**
+   * The unscaled amount framed at {@code at} (of scale {@link Money#SCALE}) when it fits a long,
+   * else -1 (no accepted amount is negative): then {@link #storedAmount} reads it.
+   */
+  public static long storedUnscaled(byte[] stored, int at) {
+    int length = stored[at];
+    return length <= Long.BYTES ? bigEndian(stored, at + 1, length) : -1;
+  }
+
+  /** The amount framed at {@code at}. */
+  public static BigDecimal storedAmount(byte[] stored, int at) {
+    return Money.ofUnscaled(new BigInteger(stored, at + 1, stored[at]));
+  }
+
+  /** The signed big-endian number in {@code length} (1 to 8) bytes from {@code at}. */
+  private static long bigEndian(byte[] bytes, int at, int length) {
+    long value = bytes[at];
+    for (int i = at + 1; i < at + length; i++) {
+      value = value << 8 | (bytes[i] & 0xff);
     }
-    return version;
+    return value;
   }
 
   /**

@@ -85,11 +85,14 @@ public record UsageDailyRow(
    */
   public static void appendRow(
       TabSeparated out, byte[] groupKey, int shard, GroupTotals totals, String updatedAt) {
-    appendRow(out, groupKey, new int[GroupKey.FIELDS_WITH_WORKSPACE], shard, totals, updatedAt);
+    appendRow(
+        out, groupKey, new int[GroupKey.FIELDS_WITH_WORKSPACE], shard, totals.toBytes(), updatedAt);
   }
 
   /**
-   * {@link #appendRow(TabSeparated, byte[], int, GroupTotals, String)} that leaves the key's field
+   * Appends the usage_daily row ({@link #COLUMNS}) of a group key, the shard that counted it, and
+   * its totals in their stored form (as the changelog holds them; refused as {@link
+   * GroupTotals#fromBytes} refuses them), rendered without decoding them; leaves the key's field
    * ends in {@code fieldEnds} ({@link GroupKey#appendFields}), so the caller reads the account, api
    * key and workspace of the row without reading the key again.
    *
@@ -100,8 +103,9 @@ public record UsageDailyRow(
       byte[] groupKey,
       int[] fieldEnds,
       int shard,
-      GroupTotals totals,
+      byte[] storedTotals,
       String updatedAt) {
+    GroupTotals.version(storedTotals);
     // The key's fields are the row's first eight columns in their order, and the workspace when it
     // is not the default one: a key's workspace field is never the default one, and any other is
     // stored as it is (Workspaces.stored).
@@ -110,18 +114,30 @@ public record UsageDailyRow(
       out.string(Workspaces.STORED_DEFAULT);
     }
     out.number(shard)
-        .number(totals.requests())
-        .number(totals.promptTokens())
-        .number(totals.completionTokens())
-        .number(totals.reasoningTokens())
-        .number(totals.cachedTokens())
-        .decimal(totals.usage())
-        .decimal(totals.byokUsageInference())
-        .number(totals.byokRequests())
-        .number(totals.version())
+        .number(GroupTotals.storedLong(storedTotals, GroupTotals.REQUESTS))
+        .number(GroupTotals.storedLong(storedTotals, GroupTotals.PROMPT_TOKENS))
+        .number(GroupTotals.storedLong(storedTotals, GroupTotals.COMPLETION_TOKENS))
+        .number(GroupTotals.storedLong(storedTotals, GroupTotals.REASONING_TOKENS))
+        .number(GroupTotals.storedLong(storedTotals, GroupTotals.CACHED_TOKENS));
+    amount(out, storedTotals, GroupTotals.STORED_USAGE_AT);
+    amount(out, storedTotals, GroupTotals.storedByokAt(storedTotals));
+    out.number(GroupTotals.storedLong(storedTotals, GroupTotals.BYOK_REQUESTS))
+        .number(GroupTotals.storedLong(storedTotals, GroupTotals.VERSION))
         .string(updatedAt)
         .endRow();
     return fields;
+  }
+
+  /**
+   * The stored amount framed at {@code at}, as a long's digits when it fits one (nearly always).
+   */
+  private static void amount(TabSeparated out, byte[] storedTotals, int at) {
+    long unscaled = GroupTotals.storedUnscaled(storedTotals, at);
+    if (unscaled >= 0) {
+      out.decimalOfUnscaled(unscaled);
+    } else {
+      out.decimal(GroupTotals.storedAmount(storedTotals, at));
+    }
   }
 
   /**

@@ -3,7 +3,6 @@ package io.tallyhouse.stream.writer;
 import io.tallyhouse.common.clickhouse.TabSeparated;
 import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.stream.rollup.GroupKey;
-import io.tallyhouse.stream.rollup.GroupTotals;
 import io.tallyhouse.stream.rows.DistinctEventRow;
 import io.tallyhouse.stream.rows.UsageDailyRow;
 import java.nio.charset.StandardCharsets;
@@ -109,12 +108,7 @@ final class BatchRows {
       byte[] group = newest.key(i);
       int fields =
           UsageDailyRow.appendRow(
-              rollups,
-              group,
-              fieldEnds,
-              newest.shard(i),
-              GroupTotals.fromBytes(newest.value(i)),
-              updatedAt);
+              rollups, group, fieldEnds, newest.shard(i), newest.value(i), updatedAt);
       int accountTo = fieldEnds[GroupKey.ACCOUNT];
       int keyFrom = GroupKey.fieldStart(fieldEnds, GroupKey.API_KEY);
       int keyTo = fieldEnds[GroupKey.API_KEY];
