@@ -116,10 +116,11 @@ public final class TabSeparated {
         ends[values++] = i;
         // ensure() reserved two bytes per input byte: the separator's tab fits in its own share.
         bytes[size++] = '\t';
-      } else if (b >= 0) {
-        ascii((char) b);
-      } else {
+      } else if (b >= ' ' && b != '\\' || b < 0) {
+        // Every character ascii() escapes is a control character or the backslash.
         bytes[size++] = b;
+      } else {
+        ascii((char) b);
       }
     }
     ends[values++] = to;

@@ -14,6 +14,7 @@ final class NewestVersions {
 
   private byte[][] keys;
   private int[] shards;
+  private int[] hashes;
   private byte[][] values;
   private long[] versions;
 
@@ -37,17 +38,19 @@ final class NewestVersions {
       allocate(keys.length * 2);
     }
     int mask = keys.length - 1;
-    for (int slot = hash(key, shard) & mask; ; slot = (slot + 1) & mask) {
+    int hash = hash(key, shard);
+    for (int slot = hash & mask; ; slot = (slot + 1) & mask) {
       byte[] there = keys[slot];
       if (there == null) {
         keys[slot] = key;
+        hashes[slot] = hash;
         shards[slot] = shard;
         values[slot] = value;
         versions[slot] = version;
         order[size++] = slot;
         return;
       }
-      if (shards[slot] == shard && Arrays.equals(there, key)) {
+      if (hashes[slot] == hash && shards[slot] == shard && Arrays.equals(there, key)) {
         if (version > versions[slot]) {
           values[slot] = value;
           versions[slot] = version;
@@ -88,12 +91,14 @@ final class NewestVersions {
   private void allocate(int capacity) {
     byte[][] oldKeys = keys;
     int[] oldShards = shards;
+    int[] oldHashes = hashes;
     byte[][] oldValues = values;
     long[] oldVersions = versions;
     int[] oldOrder = order;
     int entries = size;
     keys = new byte[capacity][];
     shards = new int[capacity];
+    hashes = new int[capacity];
     values = new byte[capacity][];
     versions = new long[capacity];
     order = new int[capacity / 2 + 1];
@@ -101,11 +106,12 @@ final class NewestVersions {
     int mask = capacity - 1;
     for (int i = 0; i < entries; i++) {
       int from = oldOrder[i];
-      int slot = hash(oldKeys[from], oldShards[from]) & mask;
+      int slot = oldHashes[from] & mask;
       while (keys[slot] != null) {
         slot = (slot + 1) & mask;
       }
       keys[slot] = oldKeys[from];
+      hashes[slot] = oldHashes[from];
       shards[slot] = oldShards[from];
       values[slot] = oldValues[from];
       versions[slot] = oldVersions[from];
