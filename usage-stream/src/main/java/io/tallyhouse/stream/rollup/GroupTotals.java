@@ -36,6 +36,16 @@ public record GroupTotals(
    */
   static final int MAX_AMOUNT_BYTES = 16;
 
+  /** The indexes of the stored form's longs ({@link #storedLong}), in {@link #toBytes}' order. */
+  public static final int REQUESTS = 0;
+
+  public static final int PROMPT_TOKENS = 1;
+  public static final int COMPLETION_TOKENS = 2;
+  public static final int REASONING_TOKENS = 3;
+  public static final int CACHED_TOKENS = 4;
+  public static final int BYOK_REQUESTS = 5;
+  public static final int VERSION = 6;
+
   /**
    * Where the amounts start in the stored form, each a length byte and that many bytes: the usage
    * amount's framing.
@@ -103,7 +113,7 @@ public record GroupTotals(
   /**
    * The {@code version} of stored totals, read without decoding the rest, refusing exactly what
    * {@link #fromBytes} refuses: the writer picks the newest version of a group in a batch this way
-   * and decodes only that one, and a corrupt record stops the batch whether it would win or not.
+   * and renders only that one, and a corrupt record stops the batch whether it would win or not.
    */
   public static long version(byte[] bytes) {
     int usageAt = STORED_USAGE_AT;
@@ -123,16 +133,6 @@ public record GroupTotals(
     }
     return storedLong(bytes, VERSION);
   }
-
-  /** The index of {@code requests} among the stored form's longs ({@link #storedLong}). */
-  public static final int REQUESTS = 0;
-
-  public static final int PROMPT_TOKENS = 1;
-  public static final int COMPLETION_TOKENS = 2;
-  public static final int REASONING_TOKENS = 3;
-  public static final int CACHED_TOKENS = 4;
-  public static final int BYOK_REQUESTS = 5;
-  public static final int VERSION = 6;
 
   /**
    * The long at {@code index} ({@link #REQUESTS} to {@link #VERSION}) of stored totals that {@link
