@@ -88,6 +88,46 @@ public final class TabSeparated {
   }
 
   /**
+   * The bytes {@code [from, to)} of {@code utf8}, UTF-8 text of values joined by {@code separator},
+   * as consecutive values: each separator ends a value, and every value is escaped as {@link #utf8}
+   * escapes it, in one pass over the bytes. {@code ends} receives where each value ends in {@code
+   * utf8} (exclusive; the next starts one byte later). For text that arrives as bytes holding
+   * several fields (Kafka keys).
+   *
+   * @param separator an ASCII byte that no value holds (a byte of a multi-byte character is
+   *     refused: it could not be told apart)
+   * @return the number of values, at least one
+   * @throws IllegalArgumentException when the text holds more values than {@code ends} can take;
+   *     the values before the one too many are written by then
+   */
+  public int utf8Values(byte[] utf8, int from, int to, byte separator, int[] ends) {
+    if (separator < 0) {
+      throw new IllegalArgumentException("not a separator: " + separator);
+    }
+    separate();
+    ensure((to - from) * 2);
+    int values = 0;
+    for (int i = from; i < to; i++) {
+      byte b = utf8[i];
+      if (b == separator) {
+        if (values == ends.length - 1) {
+          throw new IllegalArgumentException("more than " + ends.length + " values");
+        }
+        ends[values++] = i;
+        // ensure() reserved two bytes per input byte: the separator's tab fits in its own share.
+        bytes[size++] = '\t';
+      } else if (b >= ' ' && b != '\\' || b < 0) {
+        // Every character ascii() escapes is a control character or the backslash.
+        bytes[size++] = b;
+      } else {
+        ascii((char) b);
+      }
+    }
+    ends[values++] = to;
+    return values;
+  }
+
+  /**
    * Writes one ASCII character, escaped if the format requires it; capacity for two bytes is
    * reserved.
    */
@@ -151,6 +191,36 @@ public final class TabSeparated {
     }
     separate();
     plain(fitted.toPlainString());
+    return this;
+  }
+
+  /**
+   * The Decimal(38,12) value {@code unscaled} * 10^-12, written exactly as {@link #decimal} writes
+   * it (every one of the twelve fractional digits) without building a BigDecimal: the stream's
+   * writer renders two amounts per row this way.
+   */
+  public TabSeparated decimalOfUnscaled(long unscaled) {
+    if (unscaled < 0) {
+      // Long.MIN_VALUE has no positive counterpart; no stored amount is negative.
+      return decimal(BigDecimal.valueOf(unscaled, Money.SCALE));
+    }
+    separate();
+    int digits = 1;
+    for (long rest = unscaled / 10; rest > 0; rest /= 10) {
+      digits++;
+    }
+    int width = Math.max(digits, Money.SCALE + 1) + 1;
+    ensure(width);
+    int point = size + width - 1 - Money.SCALE;
+    for (int i = size + width - 1; i >= size; i--) {
+      if (i == point) {
+        bytes[i] = '.';
+      } else {
+        bytes[i] = (byte) ('0' + unscaled % 10);
+        unscaled /= 10;
+      }
+    }
+    size += width;
     return this;
   }
 

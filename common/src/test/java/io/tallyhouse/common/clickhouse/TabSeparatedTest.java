@@ -120,6 +120,73 @@ class TabSeparatedTest {
   }
 
   @Test
+  void anUnscaledLongIsWrittenExactlyAsItsDecimal() {
+    java.util.Random random = new java.util.Random(13);
+    for (int n = 0; n < 20_000; n++) {
+      long unscaled =
+          switch (n) {
+            case 0 -> 0;
+            case 1 -> 1;
+            case 2 -> 999_999_999_999L;
+            case 3 -> 1_000_000_000_000L;
+            case 4 -> Long.MAX_VALUE;
+            case 5 -> -1;
+            case 6 -> Long.MIN_VALUE;
+            default -> random.nextLong() >>> random.nextInt(64);
+          };
+      assertEquals(
+          text(new TabSeparated(1).string("a").decimal(BigDecimal.valueOf(unscaled, 12)).endRow()),
+          text(new TabSeparated(1).string("a").decimalOfUnscaled(unscaled).endRow()),
+          Long.toString(unscaled));
+    }
+  }
+
+  @Test
+  void utf8ValuesJoinedBySeparatorsAreWrittenExactlyAsEachValueAlone() {
+    java.util.Random random = new java.util.Random(12);
+    for (int n = 0; n < 2000; n++) {
+      String[] values = new String[1 + random.nextInt(9)];
+      TabSeparated oneByOne = new TabSeparated(1).string("before");
+      for (int v = 0; v < values.length; v++) {
+        StringBuilder value = new StringBuilder();
+        for (int j = random.nextInt(12); j > 0; j--) {
+          int pick = random.nextInt(3);
+          int cp =
+              pick == 0
+                  ? random.nextInt(0x80)
+                  : pick == 1 ? random.nextInt(0xD800) : 0x10000 + random.nextInt(0x10000);
+          value.appendCodePoint(cp == 0x1f ? 'x' : cp);
+        }
+        values[v] = value.toString();
+        oneByOne.string(values[v]);
+      }
+      String joined = String.join("\u001f", values);
+      byte[] utf8 = ("x" + joined + "y").getBytes(StandardCharsets.UTF_8);
+      int[] ends = new int[9];
+      TabSeparated inOnePass = new TabSeparated(1).string("before");
+      assertEquals(
+          values.length, inOnePass.utf8Values(utf8, 1, utf8.length - 1, (byte) 0x1f, ends));
+      assertEquals(text(oneByOne.endRow()), text(inOnePass.endRow()), joined);
+      for (int v = 0, from = 1; v < values.length; from = ends[v++] + 1) {
+        assertEquals(values[v], new String(utf8, from, ends[v] - from, StandardCharsets.UTF_8));
+      }
+    }
+  }
+
+  @Test
+  void utf8ValuesRefuseMoreValuesThanTheirEndsTakeAndANonAsciiSeparator() {
+    byte[] three = "a\u001fb\u001fc".getBytes(StandardCharsets.UTF_8);
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new TabSeparated(1).utf8Values(three, 0, three.length, (byte) 0x1f, new int[2]));
+    assertEquals(
+        3, new TabSeparated(1).utf8Values(three, 0, three.length, (byte) 0x1f, new int[3]));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new TabSeparated(1).utf8Values(three, 0, three.length, (byte) 0xC3, new int[3]));
+  }
+
+  @Test
   void dateTimesEqualTheLibraryFormattersAcrossClickHouseDateTimeRange() {
     java.time.format.DateTimeFormatter formatter =
         java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss")

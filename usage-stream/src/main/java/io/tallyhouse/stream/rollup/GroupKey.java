@@ -1,5 +1,6 @@
 package io.tallyhouse.stream.rollup;
 
+import io.tallyhouse.common.clickhouse.TabSeparated;
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.contract.Workspaces;
 import java.nio.charset.StandardCharsets;
@@ -35,9 +36,6 @@ public final class GroupKey {
 
   /** Where the first field starts: after the eight hex digits of the hash and a separator. */
   public static final int PREFIX = 9;
-
-  private static final byte[] DEFAULT_WORKSPACE =
-      Workspaces.DEFAULT.getBytes(StandardCharsets.UTF_8);
 
   private GroupKey() {}
 
@@ -100,38 +98,43 @@ public final class GroupKey {
     return new String(key, ends[0] + 1, ends[1] - ends[0] - 1, StandardCharsets.UTF_8);
   }
 
-  /**
-   * The account and api key hash of a group key, as the bytes of account, separator, api key hash:
-   * equal pairs are equal arrays, so a batch can write each pair's api_key_hashes row once.
-   */
-  public static byte[] apiKeyPair(byte[] groupKey) {
-    int[] ends = fieldEnds(groupKey);
-    int accountLength = ends[0] - PREFIX;
-    int keyLength = ends[2] - ends[1] - 1;
-    byte[] pair = new byte[accountLength + 1 + keyLength];
-    System.arraycopy(groupKey, PREFIX, pair, 0, accountLength);
-    pair[accountLength] = SEP;
-    System.arraycopy(groupKey, ends[1] + 1, pair, accountLength + 1, keyLength);
-    return pair;
-  }
+  /** The index of the account among a key's fields. */
+  public static final int ACCOUNT = 0;
+
+  /** The index of the api key hash among a key's fields. */
+  public static final int API_KEY = 2;
+
+  /** The index of the workspace id among the fields of a key of another workspace. */
+  public static final int WORKSPACE = FIELDS;
 
   /**
-   * The account and workspace id of a group key, as the bytes of account, separator, workspace id
-   * as shown ({@value Workspaces#DEFAULT} for a key of eight fields): equal pairs are equal arrays,
-   * so a batch can write each pair's workspaces row once.
+   * Writes the key's fields (its UTF-8 bytes, as the changelog holds it) to {@code out} as
+   * consecutive TabSeparated values in one pass, and notes in {@code ends} ({@link
+   * #FIELDS_WITH_WORKSPACE} long) where each field ends, as {@link #fieldEnds} does; see {@link
+   * #fieldStart}. Refuses what {@link #of} cannot have built, having written part of it by then.
+   *
+   * @return the number of fields: {@link #FIELDS} for the default workspace, {@link
+   *     #FIELDS_WITH_WORKSPACE} for another
    */
-  public static byte[] workspacePair(byte[] groupKey) {
-    int[] ends = fieldEnds(groupKey);
-    int accountLength = ends[0] - PREFIX;
-    byte[] workspace =
-        ends.length == FIELDS
-            ? DEFAULT_WORKSPACE
-            : Arrays.copyOfRange(groupKey, ends[FIELDS - 1] + 1, ends[FIELDS]);
-    byte[] pair = new byte[accountLength + 1 + workspace.length];
-    System.arraycopy(groupKey, PREFIX, pair, 0, accountLength);
-    pair[accountLength] = SEP;
-    System.arraycopy(workspace, 0, pair, accountLength + 1, workspace.length);
-    return pair;
+  public static int appendFields(byte[] groupKey, TabSeparated out, int[] ends) {
+    if (ends.length != FIELDS_WITH_WORKSPACE) {
+      throw new IllegalArgumentException("ends for " + ends.length + " fields");
+    }
+    checkPrefix(groupKey);
+    int fields;
+    try {
+      fields = out.utf8Values(groupKey, PREFIX, groupKey.length, (byte) SEP, ends);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "not a group key: more than " + FIELDS_WITH_WORKSPACE + " fields", e);
+    }
+    checkFields(fields, ends);
+    return fields;
+  }
+
+  /** Where field {@code field} starts in a key whose {@code ends} {@link #appendFields} noted. */
+  public static int fieldStart(int[] ends, int field) {
+    return field == 0 ? PREFIX : ends[field - 1] + 1;
   }
 
   /**
@@ -142,9 +145,7 @@ public final class GroupKey {
    * multi-byte character can be mistaken for it.
    */
   public static int[] fieldEnds(byte[] groupKey) {
-    if (groupKey.length < PREFIX || groupKey[PREFIX - 1] != SEP) {
-      throw new IllegalArgumentException("not a group key: no hash prefix");
-    }
+    checkPrefix(groupKey);
     // One pass: ends are noted as the separators are found; a key with more fields than any layout
     // is refused at the first separator too many.
     int[] ends = new int[FIELDS_WITH_WORKSPACE];
@@ -158,17 +159,24 @@ public final class GroupKey {
         ends[fields++ - 1] = i;
       }
     }
+    ends[fields - 1] = groupKey.length;
+    checkFields(fields, ends);
+    return fields == FIELDS ? Arrays.copyOf(ends, FIELDS) : ends;
+  }
+
+  private static void checkPrefix(byte[] groupKey) {
+    if (groupKey.length < PREFIX || groupKey[PREFIX - 1] != SEP) {
+      throw new IllegalArgumentException("not a group key: no hash prefix");
+    }
+  }
+
+  private static void checkFields(int fields, int[] ends) {
     if (fields != FIELDS && fields != FIELDS_WITH_WORKSPACE) {
       throw new IllegalArgumentException(
           "not a group key: " + fields + " fields, not " + FIELDS + " or " + FIELDS_WITH_WORKSPACE);
     }
-    ends[fields - 1] = groupKey.length;
-    if (fields == FIELDS) {
-      ends = Arrays.copyOf(ends, FIELDS);
-    }
     if (fields == FIELDS_WITH_WORKSPACE && ends[FIELDS] == ends[FIELDS - 1] + 1) {
       throw new IllegalArgumentException("not a group key: an empty workspace id");
     }
-    return ends;
   }
 }

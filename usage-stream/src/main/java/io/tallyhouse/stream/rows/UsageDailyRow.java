@@ -60,10 +60,10 @@ public record UsageDailyRow(
           "version",
           "updated_at");
 
-  /** The api_key_hashes columns of {@link #appendPairRow} for a {@link GroupKey#apiKeyPair}. */
+  /** The api_key_hashes columns of {@link #appendPairRow}: an account and an api key hash. */
   public static final List<String> API_KEY_HASH_COLUMNS = List.of("account_id", "api_key_hash");
 
-  /** The workspaces columns of {@link #appendPairRow} for a {@link GroupKey#workspacePair}. */
+  /** The workspaces columns of {@link #appendPairRow}: an account and a workspace as shown. */
   public static final List<String> WORKSPACE_COLUMNS = List.of("account_id", "workspace_id");
 
   /** The row of a group key (as {@link GroupKey#of} builds it) and its totals. */
@@ -85,41 +85,74 @@ public record UsageDailyRow(
    */
   public static void appendRow(
       TabSeparated out, byte[] groupKey, int shard, GroupTotals totals, String updatedAt) {
-    int[] ends = GroupKey.fieldEnds(groupKey);
-    for (int i = 0, from = GroupKey.PREFIX; i < GroupKey.FIELDS; from = ends[i++] + 1) {
-      out.utf8(groupKey, from, ends[i]);
-    }
-    if (ends.length == GroupKey.FIELDS) {
-      out.string(Workspaces.STORED_DEFAULT);
-    } else {
-      // A key's workspace field is never the default one, and any other is stored as it is
-      // (Workspaces.stored).
-      out.utf8(groupKey, ends[GroupKey.FIELDS - 1] + 1, ends[GroupKey.FIELDS]);
-    }
-    out.number(shard)
-        .number(totals.requests())
-        .number(totals.promptTokens())
-        .number(totals.completionTokens())
-        .number(totals.reasoningTokens())
-        .number(totals.cachedTokens())
-        .decimal(totals.usage())
-        .decimal(totals.byokUsageInference())
-        .number(totals.byokRequests())
-        .number(totals.version())
-        .string(updatedAt)
-        .endRow();
+    appendRow(
+        out, groupKey, new int[GroupKey.FIELDS_WITH_WORKSPACE], shard, totals.toBytes(), updatedAt);
   }
 
   /**
-   * Appends the row of a pair: an api_key_hashes row ({@link #API_KEY_HASH_COLUMNS}) of one from
-   * {@link GroupKey#apiKeyPair}, a workspaces row ({@link #WORKSPACE_COLUMNS}) of one from {@link
-   * GroupKey#workspacePair}.
+   * Appends the usage_daily row ({@link #COLUMNS}) of a group key, the shard that counted it, and
+   * its totals in their stored form (as the changelog holds them; refused as {@link
+   * GroupTotals#fromBytes} refuses them), rendered without decoding them; leaves the key's field
+   * ends in {@code fieldEnds} ({@link GroupKey#appendFields}), so the caller reads the account, api
+   * key and workspace of the row without reading the key again.
+   *
+   * @return the key's number of fields
    */
-  public static void appendPairRow(TabSeparated out, byte[] pair) {
-    int sep = 0;
-    while (pair[sep] != GroupKey.SEP) {
-      sep++;
+  public static int appendRow(
+      TabSeparated out,
+      byte[] groupKey,
+      int[] fieldEnds,
+      int shard,
+      byte[] storedTotals,
+      String updatedAt) {
+    GroupTotals.version(storedTotals);
+    // The key's fields are the row's first eight columns in their order, and the workspace when it
+    // is not the default one: a key's workspace field is never the default one, and any other is
+    // stored as it is (Workspaces.stored).
+    int fields = GroupKey.appendFields(groupKey, out, fieldEnds);
+    if (fields == GroupKey.FIELDS) {
+      out.string(Workspaces.STORED_DEFAULT);
     }
-    out.utf8(pair, 0, sep).utf8(pair, sep + 1, pair.length).endRow();
+    out.number(shard)
+        .number(GroupTotals.storedLong(storedTotals, GroupTotals.REQUESTS))
+        .number(GroupTotals.storedLong(storedTotals, GroupTotals.PROMPT_TOKENS))
+        .number(GroupTotals.storedLong(storedTotals, GroupTotals.COMPLETION_TOKENS))
+        .number(GroupTotals.storedLong(storedTotals, GroupTotals.REASONING_TOKENS))
+        .number(GroupTotals.storedLong(storedTotals, GroupTotals.CACHED_TOKENS));
+    amount(out, storedTotals, GroupTotals.STORED_USAGE_AT);
+    amount(out, storedTotals, GroupTotals.storedByokAt(storedTotals));
+    out.number(GroupTotals.storedLong(storedTotals, GroupTotals.BYOK_REQUESTS))
+        .number(GroupTotals.storedLong(storedTotals, GroupTotals.VERSION))
+        .string(updatedAt)
+        .endRow();
+    return fields;
+  }
+
+  /**
+   * The stored amount framed at {@code at}, as a long's digits when it fits one (nearly always).
+   */
+  private static void amount(TabSeparated out, byte[] storedTotals, int at) {
+    long unscaled = GroupTotals.storedUnscaled(storedTotals, at);
+    if (unscaled >= 0) {
+      out.decimalOfUnscaled(unscaled);
+    } else {
+      out.decimal(GroupTotals.storedAmount(storedTotals, at));
+    }
+  }
+
+  /**
+   * Appends the row of a pair: the account {@code [accountFrom, accountTo)} of {@code account} and
+   * a second value {@code [from, to)} of {@code value}, both UTF-8 bytes: an api_key_hashes row
+   * ({@link #API_KEY_HASH_COLUMNS}) or a workspaces row ({@link #WORKSPACE_COLUMNS}).
+   */
+  public static void appendPairRow(
+      TabSeparated out,
+      byte[] account,
+      int accountFrom,
+      int accountTo,
+      byte[] value,
+      int from,
+      int to) {
+    out.utf8(account, accountFrom, accountTo).utf8(value, from, to).endRow();
   }
 }

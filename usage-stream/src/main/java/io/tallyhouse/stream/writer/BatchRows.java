@@ -1,24 +1,24 @@
 package io.tallyhouse.stream.writer;
 
 import io.tallyhouse.common.clickhouse.TabSeparated;
+import io.tallyhouse.schemas.contract.Workspaces;
 import io.tallyhouse.stream.rollup.GroupKey;
-import io.tallyhouse.stream.rollup.GroupTotals;
 import io.tallyhouse.stream.rows.DistinctEventRow;
 import io.tallyhouse.stream.rows.UsageDailyRow;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.utils.Bytes;
 
 /**
  * The rows of one batch, per table: usage_events, api_key_hashes, workspaces and usage_daily, in
  * TabSeparated.
  */
 final class BatchRows {
+
+  private static final byte[] DEFAULT_WORKSPACE =
+      Workspaces.DEFAULT.getBytes(StandardCharsets.UTF_8);
 
   // Kept from batch to batch: buffers of megabytes allocated anew for every batch are humongous
   // objects to G1.
@@ -38,6 +38,17 @@ final class BatchRows {
   int apiKeyRows;
   int workspaceRows;
 
+  /** Per (group, shard), the batch's newest totals: older versions would lose to them anyway. */
+  private final NewestVersions newest = new NewestVersions(1 << 15);
+
+  // Many rollups share an (account, api key) and an (account, workspace); each pair is written
+  // once.
+  private final PairSet keyPairs = new PairSet();
+  private final PairSet workspacePairs = new PairSet();
+
+  /** Where the fields of the group key being rendered end (GroupKey.appendFields). */
+  private final int[] fieldEnds = new int[GroupKey.FIELDS_WITH_WORKSPACE];
+
   /**
    * Renders {@code records}: a record of a rollups topic in {@code shardBases} becomes its group's
    * usage_daily row (the newest version per group and shard only), any other record is a distinct
@@ -47,19 +58,22 @@ final class BatchRows {
       List<ConsumerRecord<byte[], byte[]>> records,
       Map<String, Integer> shardBases,
       String updatedAt) {
-    // Within a batch only the newest totals of a group and shard matter; older versions would lose
-    // to them anyway.
-    Map<Shard, GroupTotals> latest = new HashMap<>();
+    newest.clear();
     events.clear();
     eventRows = 0;
+    // A poll returns records partition by partition, each naming its topic with the consumer's
+    // String for it: the shard base is looked up when that reference changes (another String of the
+    // same name is only looked up again).
+    String topic = null;
+    Integer shardBase = null;
     for (ConsumerRecord<byte[], byte[]> record : records) {
-      Integer shardBase = shardBases.get(record.topic());
+      if (record.topic() != topic) {
+        topic = record.topic();
+        shardBase = shardBases.get(topic);
+      }
       if (shardBase != null) {
         if (record.value() != null) {
-          latest.merge(
-              new Shard(Bytes.wrap(record.key()), shardBase + record.partition()),
-              GroupTotals.fromBytes(record.value()),
-              (a, b) -> a.version() >= b.version() ? a : b);
+          newest.offer(record.key(), shardBase + record.partition(), record.value());
         }
       } else {
         // The distinct events topic holds each event's row, already in TabSeparated.
@@ -88,31 +102,34 @@ final class BatchRows {
     rollups.clear();
     apiKeys.clear();
     workspaces.clear();
-    // Many rollups share an (account, api key) and an (account, workspace); each pair is written
-    // once.
-    Set<Bytes> keyPairs = new HashSet<>();
-    Set<Bytes> workspacePairs = new HashSet<>();
-    for (Map.Entry<Shard, GroupTotals> rollup : latest.entrySet()) {
-      byte[] group = rollup.getKey().group().get();
-      UsageDailyRow.appendRow(
-          rollups, group, rollup.getKey().shard(), rollup.getValue(), updatedAt);
-      byte[] keyPair = GroupKey.apiKeyPair(group);
-      if (keyPairs.add(Bytes.wrap(keyPair))) {
-        UsageDailyRow.appendPairRow(apiKeys, keyPair);
+    keyPairs.clear();
+    workspacePairs.clear();
+    for (int i = 0; i < newest.size(); i++) {
+      byte[] group = newest.key(i);
+      int fields =
+          UsageDailyRow.appendRow(
+              rollups, group, fieldEnds, newest.shard(i), newest.value(i), updatedAt);
+      int accountTo = fieldEnds[GroupKey.ACCOUNT];
+      int keyFrom = GroupKey.fieldStart(fieldEnds, GroupKey.API_KEY);
+      int keyTo = fieldEnds[GroupKey.API_KEY];
+      if (keyPairs.add(group, GroupKey.PREFIX, accountTo, group, keyFrom, keyTo)) {
+        UsageDailyRow.appendPairRow(
+            apiKeys, group, GroupKey.PREFIX, accountTo, group, keyFrom, keyTo);
       }
-      byte[] workspacePair = GroupKey.workspacePair(group);
-      if (workspacePairs.add(Bytes.wrap(workspacePair))) {
-        UsageDailyRow.appendPairRow(workspaces, workspacePair);
+      // The workspaces table holds the id as shown: default for a key of eight fields.
+      byte[] workspace = fields == GroupKey.FIELDS ? DEFAULT_WORKSPACE : group;
+      int workspaceFrom =
+          fields == GroupKey.FIELDS ? 0 : GroupKey.fieldStart(fieldEnds, GroupKey.WORKSPACE);
+      int workspaceTo =
+          fields == GroupKey.FIELDS ? workspace.length : fieldEnds[GroupKey.WORKSPACE];
+      if (workspacePairs.add(
+          group, GroupKey.PREFIX, accountTo, workspace, workspaceFrom, workspaceTo)) {
+        UsageDailyRow.appendPairRow(
+            workspaces, group, GroupKey.PREFIX, accountTo, workspace, workspaceFrom, workspaceTo);
       }
     }
-    rollupRows = latest.size();
+    rollupRows = newest.size();
     apiKeyRows = keyPairs.size();
     workspaceRows = workspacePairs.size();
   }
-
-  /**
-   * A group as counted by the task of one partition of the events topic in one generation: the
-   * usage_daily row's shard, the generation's shard base plus the partition.
-   */
-  private record Shard(Bytes group, int shard) {}
 }

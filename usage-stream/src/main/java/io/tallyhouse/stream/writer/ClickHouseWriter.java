@@ -286,9 +286,17 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
           batch.isEmpty()
               ? IDLE_POLL
               : Duration.ofMillis(Math.max(1, (deadline - ticker.nanoTime()) / 1_000_000));
-      for (ConsumerRecord<byte[], byte[]> record : source.poll(wait)) {
-        batch.add(record);
-        offsets.put(new TopicPartition(record.topic(), record.partition()), record.offset() + 1);
+      List<ConsumerRecord<byte[], byte[]>> polled = source.poll(wait);
+      batch.addAll(polled);
+      // One put per run of a partition's records (a poll returns them together); the last run's
+      // put holds the partition's last record.
+      for (int i = 0; i < polled.size(); i++) {
+        ConsumerRecord<byte[], byte[]> record = polled.get(i);
+        if (i + 1 == polled.size()
+            || polled.get(i + 1).partition() != record.partition()
+            || !polled.get(i + 1).topic().equals(record.topic())) {
+          offsets.put(new TopicPartition(record.topic(), record.partition()), record.offset() + 1);
+        }
       }
       if (batch.isEmpty()) {
         return batch;

@@ -84,6 +84,56 @@ class GroupKeyTest {
     assertThrows(IllegalArgumentException.class, () -> GroupTotals.fromBytes(negative));
   }
 
+  /**
+   * The writer reads only the version of totals a newer version in its batch supersedes: it must
+   * refuse exactly what the full decoding refuses, and read the same version.
+   */
+  @Test
+  void theVersionAloneIsReadAsTheFullDecodingReadsItAndRefusedWhenItIsRefused() {
+    java.util.Random random = new java.util.Random(5);
+    BigDecimal largest = new BigDecimal("99999999999999999999999999.999999999999");
+    GroupTotals[] valid = {
+      new GroupTotals(1, 2, 3, 4, 5, BigDecimal.ZERO, BigDecimal.ZERO, 0, 1),
+      new GroupTotals(7, 1, 1, 1, 1, largest, new BigDecimal("0.5"), 3, Long.MAX_VALUE),
+      new GroupTotals(9, 0, 0, 0, 0, new BigDecimal("123.000000000001"), largest, 9, 1L << 40)
+    };
+    int refused = 0;
+    for (int n = 0; n < 20_000; n++) {
+      byte[] bytes = valid[random.nextInt(valid.length)].toBytes();
+      switch (random.nextInt(4)) {
+        case 0 -> bytes = java.util.Arrays.copyOf(bytes, random.nextInt(bytes.length + 3));
+        case 1 -> bytes[random.nextInt(bytes.length)] = (byte) random.nextInt(256);
+        case 2 -> {
+          // The framing and the amounts' first bytes, where the refusals are decided.
+          int at = 7 * Long.BYTES + random.nextInt(bytes.length - 7 * Long.BYTES);
+          bytes[at] = (byte) (random.nextBoolean() ? random.nextInt(20) : random.nextInt(256));
+        }
+        default -> {}
+      }
+      byte[] tried = bytes;
+      Long full;
+      try {
+        full = GroupTotals.fromBytes(tried).version();
+      } catch (IllegalArgumentException e) {
+        full = null;
+      }
+      if (full == null) {
+        refused++;
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> GroupTotals.version(tried),
+            java.util.HexFormat.of().formatHex(tried));
+      } else {
+        assertEquals(full, GroupTotals.version(tried), java.util.HexFormat.of().formatHex(tried));
+      }
+    }
+    assertEquals(true, refused > 5_000 && refused < 15_000, "both outcomes tried: " + refused);
+    byte[] tooLarge = valid[1].toBytes();
+    tooLarge[7 * Long.BYTES + 1] = (byte) 0x4c; // 10^38 starts with 0x4b 0x3b
+    assertThrows(IllegalArgumentException.class, () -> GroupTotals.fromBytes(tooLarge));
+    assertThrows(IllegalArgumentException.class, () -> GroupTotals.version(tooLarge));
+  }
+
   @Test
   void aGroupKeyGivesBackEveryFieldOfItsRow() {
     UsageEvent e =
@@ -107,12 +157,9 @@ class GroupKeyTest {
     assertEquals("openai/gpt-4o-2024-08-06", row.get("model_permaslug"));
     assertEquals("OpenAI", row.get("provider_name"));
     assertEquals("2026-11-21 00:00:01", row.get("updated_at"));
-    TabSeparated pair = new TabSeparated(8);
-    UsageDailyRow.appendPairRow(
-        pair, GroupKey.apiKeyPair(GroupKey.of(e).getBytes(StandardCharsets.UTF_8)));
     assertEquals(
         "beta.corp:eu-1\t" + Events.KEY_A + "\n",
-        new String(pair.toByteArray(), StandardCharsets.UTF_8));
+        pairRow(GroupKey.of(e).getBytes(StandardCharsets.UTF_8), GroupKey.API_KEY));
     assertEquals("2026-11-20", GroupKey.day(GroupKey.of(e)));
     assertEquals(Workspaces.DEFAULT, rollup.workspaceId());
     assertEquals("", row.get("workspace_id"), "usage_daily stores the default workspace as ''");
@@ -204,12 +251,17 @@ class GroupKeyTest {
     assertEquals("OpenAI", row.get("provider_name"));
     assertEquals("2", row.get("shard"));
 
-    assertEquals("acme\t" + Events.KEY_A + "\n", pairRow(GroupKey.apiKeyPair(bytes)));
-    assertEquals("acme\tops.eu:1\n", pairRow(GroupKey.workspacePair(bytes)));
+    assertEquals("acme\t" + Events.KEY_A + "\n", pairRow(bytes, GroupKey.API_KEY));
+    assertEquals("acme\tops.eu:1\n", pairRow(bytes, GroupKey.WORKSPACE));
+    int[] ends = new int[GroupKey.FIELDS_WITH_WORKSPACE];
     assertEquals(
-        "acme\t" + Workspaces.DEFAULT + "\n",
-        pairRow(GroupKey.workspacePair(GroupKey.of(event()).getBytes(StandardCharsets.UTF_8))),
-        "the workspaces table holds the id as shown");
+        GroupKey.FIELDS,
+        GroupKey.appendFields(
+            GroupKey.of(event()).getBytes(StandardCharsets.UTF_8), new TabSeparated(8), ends));
+    assertEquals(
+        java.util.Arrays.toString(
+            GroupKey.fieldEnds(GroupKey.of(event()).getBytes(StandardCharsets.UTF_8))),
+        java.util.Arrays.toString(java.util.Arrays.copyOf(ends, GroupKey.FIELDS)));
   }
 
   @Test
@@ -226,12 +278,30 @@ class GroupKeyTest {
           IllegalArgumentException.class,
           () -> GroupKey.fieldEnds(notAKey.getBytes(StandardCharsets.UTF_8)),
           notAKey);
+      assertThrows(
+          IllegalArgumentException.class,
+          () ->
+              GroupKey.appendFields(
+                  notAKey.getBytes(StandardCharsets.UTF_8),
+                  new TabSeparated(8),
+                  new int[GroupKey.FIELDS_WITH_WORKSPACE]),
+          notAKey);
     }
   }
 
-  private static String pairRow(byte[] pair) {
+  /** The pair row of the key's account and its field {@code field}, read as the writer reads it. */
+  private static String pairRow(byte[] groupKey, int field) {
+    int[] ends = new int[GroupKey.FIELDS_WITH_WORKSPACE];
+    GroupKey.appendFields(groupKey, new TabSeparated(8), ends);
     TabSeparated out = new TabSeparated(8);
-    UsageDailyRow.appendPairRow(out, pair);
+    UsageDailyRow.appendPairRow(
+        out,
+        groupKey,
+        GroupKey.PREFIX,
+        ends[GroupKey.ACCOUNT],
+        groupKey,
+        GroupKey.fieldStart(ends, field),
+        ends[field]);
     return new String(out.toByteArray(), StandardCharsets.UTF_8);
   }
 

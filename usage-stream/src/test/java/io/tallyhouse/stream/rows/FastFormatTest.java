@@ -67,6 +67,24 @@ class FastFormatTest {
   }
 
   @Test
+  void tabsAreCountedEightBytesAtATimeAsOneByOne() {
+    java.util.Random random = new java.util.Random(3);
+    byte[] alphabet = {'\t', 't', 0, (byte) 0x89, (byte) 0x80, (byte) 0xff, '\\', 'x', 0x7f};
+    for (int n = 0; n < 5_000; n++) {
+      byte[] row = new byte[random.nextInt(40)];
+      int expected = 0;
+      for (int i = 0; i < row.length; i++) {
+        row[i] =
+            random.nextBoolean()
+                ? alphabet[random.nextInt(alphabet.length)]
+                : (byte) random.nextInt(256);
+        expected += row[i] == '\t' ? 1 : 0;
+      }
+      assertEquals(expected, DistinctEventRow.tabs(row), java.util.Arrays.toString(row));
+    }
+  }
+
+  @Test
   void theReceivedTimeIsReadBackFromTheEndOfARawRowForFreshness() {
     var e = Events.event("acme", "1", "2026-11-22T23:59:59.999999Z", "u\tser", "1");
     e.setReceivedAt(Instant.parse("2026-11-23T00:00:01.234567Z"));
