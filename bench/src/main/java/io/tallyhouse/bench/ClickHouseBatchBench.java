@@ -2,6 +2,7 @@ package io.tallyhouse.bench;
 
 import static io.tallyhouse.bench.BenchSupport.JSON;
 import static io.tallyhouse.bench.BenchSupport.log;
+import static io.tallyhouse.bench.BenchSupport.round1;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -13,6 +14,7 @@ import io.tallyhouse.common.clickhouse.SqlLiteral;
 import io.tallyhouse.common.clickhouse.TabSeparated;
 import io.tallyhouse.ingest.validation.EventValidator;
 import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.schemas.contract.Money;
 import io.tallyhouse.stream.rollup.GroupKey;
 import io.tallyhouse.stream.rollup.GroupTotals;
 import io.tallyhouse.stream.rows.DistinctEventRow;
@@ -27,10 +29,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -40,11 +43,12 @@ import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;
 /**
  * {@code make bench-clickhouse-batches}: what the writer's batch size costs ClickHouse. On a
  * ClickHouse server of its own, for each batch size of {@code bench.batches} ({@code bench.repeats}
- * times, interleaved), on a fresh database migrated as production's: inserts {@code bench.events}
- * generated events as the writer would, {@code rows_per_insert} events per insert (their
- * usage_events rows, and the usage_daily, api_key_hashes and workspaces rows of the groups they
- * touched), then waits until no merge runs. Reports ClickHouse's CPU time per event (insert phase,
- * and the merges after it) and how many rows its merges rewrote. The last line is JSON.
+ * times, interleaved), on a fresh database migrated as production's: inserts the rows of {@code
+ * bench.events} generated events (the same for every run) as the writer would, {@code
+ * rows_per_insert} events per insert (their usage_events rows, and the usage_daily, api_key_hashes
+ * and workspaces rows of the groups they touched), back to back, then waits until no merge runs.
+ * Reports ClickHouse's CPU time per event (insert phase, and the merges after it) and how many rows
+ * its merges rewrote. The last line is JSON.
  */
 public final class ClickHouseBatchBench {
 
@@ -62,18 +66,18 @@ public final class ClickHouseBatchBench {
             .mapToInt(b -> Integer.parseInt(b.trim()))
             .toArray();
     String loadBefore = BenchSupport.loadAverage();
+    log("generating " + events + " events and their rows");
+    Generated generated = generate(events, partitions, Instant.now());
     Path dir = Files.createTempDirectory("tallyhouse-bench-clickhouse-batches-");
     log("working in " + dir);
     ClickHouseServer server =
         ClickHouseServer.start(dir.resolve("clickhouse"), Ports.freePort(), Ports.freePort());
-    // Every run gets the very same events: created within the 24 hours before this instant.
-    Instant now = Instant.now();
     ArrayNode runs = JSON.createArrayNode();
     try {
       for (int repeat = 1; repeat <= repeats; repeat++) {
         for (int batch : batches) {
           String database = "batches_" + batch + "_" + repeat;
-          ObjectNode run = run(server, database, batch, events, partitions, now);
+          ObjectNode run = run(server, database, batch, generated);
           log("  " + run);
           runs.add(run);
         }
@@ -94,24 +98,20 @@ public final class ClickHouseBatchBench {
   }
 
   private static ObjectNode run(
-      ClickHouseServer server, String database, int batch, int events, int partitions, Instant now)
-      throws Exception {
+      ClickHouseServer server, String database, int batch, Generated generated) throws Exception {
+    int events = generated.count();
     log(String.format("%d events in inserts of %d rows into database %s", events, batch, database));
     List<ProcessHandle> clickHouseProcess = List.of(server.process());
     try (ClickHouse clickHouse =
         new ClickHouse(
             new ClickHouseConfig(
-                server.httpUrl(),
-                server.user(),
-                server.password(),
-                database,
-                Duration.ofMinutes(2)))) {
+                server.httpUrl(), "default", "", database, Duration.ofMinutes(2)))) {
       Migrations.apply(clickHouse);
       awaitNoMerges(clickHouse);
       ClickHouseCounters countersBefore = ClickHouseCounters.read(clickHouse);
       long cpuBefore = StreamBench.cpuNanos(clickHouseProcess)[0];
       long start = System.nanoTime();
-      insertAll(clickHouse, batch, events, partitions, now);
+      insertAll(clickHouse, generated, batch);
       long insertNanos = System.nanoTime() - start;
       long cpuInserted = StreamBench.cpuNanos(clickHouseProcess)[0];
       awaitNoMerges(clickHouse);
@@ -120,15 +120,13 @@ public final class ClickHouseBatchBench {
 
       ObjectNode run = JSON.createObjectNode();
       run.put("rows_per_insert", batch);
-      run.put("cpu_us_per_event", microsPerEvent(cpuSettled - cpuBefore, events));
-      run.put("insert_phase_cpu_us_per_event", microsPerEvent(cpuInserted - cpuBefore, events));
-      run.put("merges_after_cpu_us_per_event", microsPerEvent(cpuSettled - cpuInserted, events));
+      run.put("cpu_us_per_event", round1((cpuSettled - cpuBefore) / 1e3 / events));
+      run.put("insert_phase_cpu_us_per_event", round1((cpuInserted - cpuBefore) / 1e3 / events));
+      run.put("merges_after_cpu_us_per_event", round1((cpuSettled - cpuInserted) / 1e3 / events));
       run.put("merged_rows_per_inserted_row", fed.mergedRowsPerInsertedRow());
       run.put("insert_queries", fed.insertQueries());
       run.put("inserted_rows", fed.insertedRows());
-      run.put("insert_phase_s", BenchSupport.round1(insertNanos / 1e9));
-      run.put(
-          "merges_after_s", BenchSupport.round1((System.nanoTime() - start - insertNanos) / 1e9));
+      run.put("insert_phase_s", round1(insertNanos / 1e9));
       ObjectNode parts = run.putObject("parts_left");
       for (JsonNode table :
           clickHouse.querySystem(
@@ -144,35 +142,15 @@ public final class ClickHouseBatchBench {
   }
 
   /**
-   * Generates the events (the same for every run) and inserts them {@code batch} at a time, each
-   * table's rows with the columns and the insert the writer uses (sequentially, where the writer
-   * sends usage_events on a connection of its own: the same statements and rows).
+   * Inserts the events' rows {@code batch} events at a time, back to back, each table's rows with
+   * the columns and the insert the writer uses (sequentially, where the writer sends usage_events
+   * on a connection of its own: the same statements and rows).
    */
-  private static void insertAll(
-      ClickHouse clickHouse, int batch, int events, int partitions, Instant now) {
-    Random random = new Random(3);
-    EventValidator validator =
-        new EventValidator(Clock.fixed(now, ZoneOffset.UTC), Duration.ofDays(30), 1);
-    DailyRows daily = new DailyRows(partitions);
-    String updatedAt = now.toString().substring(0, 19).replace('T', ' ');
-    TabSeparated eventRows = new TabSeparated(1 << 16);
-    for (int first = 0; first < events; first += batch) {
-      eventRows.clear();
-      int last = Math.min(events, first + batch);
-      for (int i = first; i < last; i++) {
-        EventValidator.Outcome outcome =
-            validator.validate(
-                BenchSupport.event(random, "p-" + i, now.minusMillis(random.nextInt(86_400_000))));
-        if (!outcome.valid()) {
-          throw new IllegalStateException("a generated event is invalid: " + outcome.errors());
-        }
-        UsageEvent event = outcome.events().get(0);
-        eventRows.rows(DistinctEventRow.toRow(event));
-        daily.add(event);
-      }
+  private static void insertAll(ClickHouse clickHouse, Generated events, int batch) {
+    for (int first = 0; first < events.count(); first += batch) {
+      Generated.Batch rows = events.batch(first, Math.min(events.count(), first + batch));
       clickHouse.insertTabSeparated(
-          "usage_events", DistinctEventRow.COLUMNS, eventRows.inputStream());
-      DailyRows.Batch rows = daily.endBatch(updatedAt);
+          "usage_events", DistinctEventRow.COLUMNS, rows.events().inputStream());
       clickHouse.insertTabSeparated(
           "api_key_hashes", UsageDailyRow.API_KEY_HASH_COLUMNS, rows.apiKeys().inputStream());
       clickHouse.insertTabSeparated(
@@ -180,6 +158,28 @@ public final class ClickHouseBatchBench {
       clickHouse.insertTabSeparated(
           "usage_daily", UsageDailyRow.COLUMNS, rows.daily().inputStream());
     }
+  }
+
+  /**
+   * {@code count} realistic events of the 24 hours before {@code now} ({@link BenchSupport#event}),
+   * made UsageEvents by gateway-ingest's validator.
+   */
+  static Generated generate(int count, int partitions, Instant now) {
+    Random random = new Random(3);
+    EventValidator validator =
+        new EventValidator(Clock.fixed(now, ZoneOffset.UTC), Duration.ofDays(30), 1);
+    Generated generated =
+        new Generated(partitions, now.toString().substring(0, 19).replace('T', ' '));
+    for (int i = 0; i < count; i++) {
+      EventValidator.Outcome outcome =
+          validator.validate(
+              BenchSupport.event(random, "p-" + i, now.minusMillis(random.nextInt(86_400_000))));
+      if (!outcome.valid()) {
+        throw new IllegalStateException("a generated event is invalid: " + outcome.errors());
+      }
+      generated.add(outcome.events().get(0));
+    }
+    return generated;
   }
 
   /** Waits until no merge has run for {@link #SETTLED}; fails after a generous bound. */
@@ -203,86 +203,97 @@ public final class ClickHouseBatchBench {
         Duration.ofMinutes(20));
   }
 
-  private static double microsPerEvent(long nanos, int events) {
-    return Math.round(nanos / 1e3 / events * 10) / 10.0;
-  }
-
   /**
-   * usage_daily as the stream feeds it: each event counted by the task of its events-topic
-   * partition (its shard: the default partitioner on the key gateway-ingest sends, {@code
-   * account/event id}) into its group's running totals, whose version counts the events folded in;
-   * a batch carries the latest totals of each (group, shard) it touched, and the (account, key) and
+   * The events' rows, rendered once so that every run inserts the same bytes at the pace of
+   * ClickHouse alone. usage_daily as the stream feeds it: each event is counted by the task of its
+   * events-topic partition (its shard: the default partitioner on the key gateway-ingest sends,
+   * {@code account/event id}) into its group's running totals, whose version counts the events
+   * folded in; so the row of the totals after each event is fixed whatever the batch size, and a
+   * batch carries the latest such row of each (group, shard) it touched, and the (account, key) and
    * (account, workspace) pairs of those groups once each, as the writer's batch does.
    */
-  static final class DailyRows {
+  static final class Generated {
 
     private final int partitions;
+    private final String updatedAt;
+    private final List<Event> events = new ArrayList<>();
     private final Map<Shard, GroupTotals> totals = new HashMap<>();
-    private final Map<Shard, GroupTotals> touched = new LinkedHashMap<>();
+    private static final GroupTotals NONE =
+        new GroupTotals(0, 0, 0, 0, 0, Money.ZERO, Money.ZERO, 0, 0);
 
-    DailyRows(int partitions) {
+    Generated(int partitions, String updatedAt) {
       this.partitions = partitions;
+      this.updatedAt = updatedAt;
     }
 
     /** A group (its key, as {@link GroupKey#of} makes it) and shard. */
-    record Shard(String group, int shard) {}
+    private record Shard(String group, int shard) {}
 
-    /** One batch's rows in TabSeparated, and how many usage_daily rows it has. */
+    /**
+     * An event's usage_events row, its (group, shard) and that one's row after it, its pairs
+     * (Strings interned: a million events share a few hundred).
+     */
+    private record Event(byte[] row, Shard shard, byte[] daily, String apiKeys, String workspace) {}
+
+    /** One batch's rows per table, in TabSeparated. */
     record Batch(
-        TabSeparated daily, int dailyRows, TabSeparated apiKeys, TabSeparated workspaces) {}
+        TabSeparated events, TabSeparated daily, TabSeparated apiKeys, TabSeparated workspaces) {}
+
+    int count() {
+      return events.size();
+    }
 
     void add(UsageEvent e) {
       byte[] key = (e.getAccountId() + "/" + e.getEventId()).getBytes(StandardCharsets.UTF_8);
-      Shard shard = new Shard(GroupKey.of(e), BuiltInPartitioner.partitionForKey(key, partitions));
-      GroupTotals t = totals.get(shard);
+      Shard shard =
+          new Shard(GroupKey.of(e).intern(), BuiltInPartitioner.partitionForKey(key, partitions));
+      GroupTotals t = totals.getOrDefault(shard, NONE);
       GroupTotals next =
-          t == null
-              ? new GroupTotals(
-                  1,
-                  e.getPromptTokens(),
-                  e.getCompletionTokens(),
-                  e.getReasoningTokens(),
-                  e.getCachedTokens(),
-                  e.getCost(),
-                  e.getByokCost(),
-                  e.getIsByok() ? 1 : 0,
-                  1)
-              : new GroupTotals(
-                  t.requests() + 1,
-                  t.promptTokens() + e.getPromptTokens(),
-                  t.completionTokens() + e.getCompletionTokens(),
-                  t.reasoningTokens() + e.getReasoningTokens(),
-                  t.cachedTokens() + e.getCachedTokens(),
-                  t.usage().add(e.getCost()),
-                  t.byokUsageInference().add(e.getByokCost()),
-                  t.byokRequests() + (e.getIsByok() ? 1 : 0),
-                  t.version() + 1);
+          new GroupTotals(
+              t.requests() + 1,
+              t.promptTokens() + e.getPromptTokens(),
+              t.completionTokens() + e.getCompletionTokens(),
+              t.reasoningTokens() + e.getReasoningTokens(),
+              t.cachedTokens() + e.getCachedTokens(),
+              t.usage().add(e.getCost()),
+              t.byokUsageInference().add(e.getByokCost()),
+              t.byokRequests() + (e.getIsByok() ? 1 : 0),
+              t.version() + 1);
       totals.put(shard, next);
-      touched.put(shard, next);
+      byte[] group = shard.group().getBytes(StandardCharsets.UTF_8);
+      TabSeparated daily = new TabSeparated(256);
+      UsageDailyRow.appendRow(daily, group, shard.shard(), next, updatedAt);
+      events.add(
+          new Event(
+              DistinctEventRow.toRow(e),
+              shard,
+              daily.toByteArray(),
+              new String(GroupKey.apiKeyPair(group), StandardCharsets.UTF_8).intern(),
+              new String(GroupKey.workspacePair(group), StandardCharsets.UTF_8).intern()));
     }
 
-    /** The rows of the groups touched since the last batch; starts the next batch. */
-    Batch endBatch(String updatedAt) {
-      TabSeparated daily = new TabSeparated(1 << 16);
-      TabSeparated apiKeys = new TabSeparated(1 << 12);
-      TabSeparated workspaces = new TabSeparated(1 << 10);
-      Set<String> keyPairs = new HashSet<>();
-      Set<String> workspacePairs = new HashSet<>();
-      for (Map.Entry<Shard, GroupTotals> row : touched.entrySet()) {
-        byte[] group = row.getKey().group().getBytes(StandardCharsets.UTF_8);
-        UsageDailyRow.appendRow(daily, group, row.getKey().shard(), row.getValue(), updatedAt);
-        byte[] keyPair = GroupKey.apiKeyPair(group);
-        if (keyPairs.add(new String(keyPair, StandardCharsets.UTF_8))) {
-          UsageDailyRow.appendPairRow(apiKeys, keyPair);
-        }
-        byte[] workspacePair = GroupKey.workspacePair(group);
-        if (workspacePairs.add(new String(workspacePair, StandardCharsets.UTF_8))) {
-          UsageDailyRow.appendPairRow(workspaces, workspacePair);
-        }
+    /** The rows of events {@code from} (inclusive) to {@code to} as one batch of the writer. */
+    Batch batch(int from, int to) {
+      TabSeparated rows = new TabSeparated(1 << 16);
+      // The newest row of each (group, shard) of the batch; older versions would lose to it anyway.
+      Map<Shard, byte[]> latest = new LinkedHashMap<>();
+      Set<String> apiKeys = new LinkedHashSet<>();
+      Set<String> workspaces = new LinkedHashSet<>();
+      for (Event e : events.subList(from, to)) {
+        rows.rows(e.row());
+        latest.put(e.shard(), e.daily());
+        apiKeys.add(e.apiKeys());
+        workspaces.add(e.workspace());
       }
-      Batch batch = new Batch(daily, touched.size(), apiKeys, workspaces);
-      touched.clear();
-      return batch;
+      TabSeparated daily = new TabSeparated(1 << 16);
+      latest.values().forEach(daily::rows);
+      return new Batch(rows, daily, pairRows(apiKeys), pairRows(workspaces));
+    }
+
+    private static TabSeparated pairRows(Set<String> pairs) {
+      TabSeparated rows = new TabSeparated(1 << 10);
+      pairs.forEach(p -> UsageDailyRow.appendPairRow(rows, p.getBytes(StandardCharsets.UTF_8)));
+      return rows;
     }
   }
 }
