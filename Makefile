@@ -7,7 +7,7 @@ BUILD_INFO := -Dtallyhouse.commit=$(shell git rev-parse --short=12 HEAD 2>/dev/n
 SOURCES := $(shell find schemas common testkit gateway-ingest usage-stream activity-query tools deploy/local deploy/dist bench \
              -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.avsc' -o -name '*.sql' -o -name '*.txt' -o -name '*.xml' -o -name '*.yaml' -o -name '*.sh' \) -print 2>/dev/null) pom.xml
 
-.PHONY: run reset test test-cluster check format config-reference build deps clean keys reconcile migrate bench-ingest bench-stream bench-stream-cluster bench-query images test-images
+.PHONY: run reset test test-cluster check format config-reference build deps clean keys reconcile migrate bench-ingest bench-stream bench-stream-cluster bench-query bench-clickhouse-batches images test-images
 
 ## make run: the whole pipeline locally (Kafka, registry, ClickHouse, the three services) until Ctrl-C, on the
 ##           data of the last run (.run/data, kept across runs). DEMO=1 also loads 30 days of generated traffic.
@@ -50,6 +50,11 @@ bench-stream: deps $(RUN_CP)
 ##           instances: events/s and CPU per event of the streams, brokers and ClickHouse; last line JSON.
 bench-stream-cluster: deps $(RUN_CP)
 	@java -Xmx2g -cp "$$(cat $(BENCH_CP)):bench/target/classes" io.tallyhouse.bench.StreamClusterBench
+
+## make bench-clickhouse-batches: ClickHouse's CPU per event (inserts and the merges after them) for the writer's
+##           rows at 5 000, 20 000 and 50 000 rows per insert, on 1 M events; last line JSON.
+bench-clickhouse-batches: deps $(RUN_CP)
+	@java -Xmx2g -cp "$$(cat $(BENCH_CP)):bench/target/classes" io.tallyhouse.bench.ClickHouseBatchBench
 
 ## make bench-query: GET /api/v1/activity on 10M events, 50 clients, against the same SQL sent to ClickHouse directly.
 bench-query: deps $(RUN_CP)

@@ -155,10 +155,13 @@ public final class StreamBench {
       awaitVisible(clickHouse, warmup, false, streams, admin, "usage-stream");
       log("  warm-up: " + warmup + " events visible; measuring the next " + events);
       long[] processCpuBefore = cpuNanos(processes);
+      ClickHouseCounters countersBefore = ClickHouseCounters.read(clickHouse);
       long start = System.nanoTime();
       long[] cpuBefore = BenchSupport.machineCpuTicks();
       awaitVisible(clickHouse, warmup + events, true, streams, admin, "usage-stream");
       long end = System.nanoTime();
+      // What ClickHouse was fed over the measured interval: the writer's inserts and their merges.
+      ClickHouseCounters fed = ClickHouseCounters.read(clickHouse).since(countersBefore);
       double throughput = events / ((end - start) / 1e9);
       double cold = (warmup + events) / ((end - ready) / 1e9);
       double busy = BenchSupport.busyPercent(cpuBefore, BenchSupport.machineCpuTicks());
@@ -174,6 +177,12 @@ public final class StreamBench {
               "  %.0f events/s through dedup, rollup and the ClickHouse writer; machine CPU %.0f %% busy;"
                   + " CPU microseconds per event: %s",
               throughput, busy, cpuPerEvent));
+      log(
+          String.format(
+              "  ClickHouse was fed %s inserts/s of %s rows each; its merges rewrote %s rows per row",
+              fed.insertQueriesPerSecond(end - start),
+              fed.rowsPerInsert(),
+              fed.mergedRowsPerInsertedRow()));
 
       double rate = throughput / 2;
       log(String.format("freshness at %.0f events/s for %d s", rate, seconds));
@@ -200,6 +209,9 @@ public final class StreamBench {
       result.put("cold_events_per_s", Math.round(cold));
       result.put("cpu_busy_pct", Math.round(busy));
       result.set("cpu_us_per_event", cpuPerEvent);
+      result.put("clickhouse_insert_queries_per_s", fed.insertQueriesPerSecond(end - start));
+      result.put("clickhouse_rows_per_insert", fed.rowsPerInsert());
+      result.put("clickhouse_merged_rows_per_inserted_row", fed.mergedRowsPerInsertedRow());
       result.put("eos_passthrough_cpu_busy_pct", peer.get("cpu_busy_pct").asLong());
       result.set("eos_passthrough_cpu_us_per_event", peer.get("cpu_us_per_event"));
       result.put("freshness_p50_ms", round1(freshness.percentileMillis(0.5)));
