@@ -74,17 +74,42 @@ public record GroupTotals(
   public byte[] toBytes() {
     byte[] usageBytes = Money.unscaled(usage).toByteArray();
     byte[] byokBytes = Money.unscaled(byokUsageInference).toByteArray();
-    ByteBuffer out = ByteBuffer.allocate(7 * Long.BYTES + 2 + usageBytes.length + byokBytes.length);
-    out.putLong(requests)
+    ByteBuffer out =
+        storedLongs(
+            requests,
+            promptTokens,
+            completionTokens,
+            reasoningTokens,
+            cachedTokens,
+            byokRequests,
+            version,
+            2 + usageBytes.length + byokBytes.length);
+    out.put((byte) usageBytes.length).put(usageBytes);
+    out.put((byte) byokBytes.length).put(byokBytes);
+    return out.array();
+  }
+
+  /**
+   * The stored form's seven longs, in their order, in a buffer with room for {@code amountBytes}
+   * more (the two framed amounts).
+   */
+  static ByteBuffer storedLongs(
+      long requests,
+      long promptTokens,
+      long completionTokens,
+      long reasoningTokens,
+      long cachedTokens,
+      long byokRequests,
+      long version,
+      int amountBytes) {
+    return ByteBuffer.allocate(7 * Long.BYTES + amountBytes)
+        .putLong(requests)
         .putLong(promptTokens)
         .putLong(completionTokens)
         .putLong(reasoningTokens)
         .putLong(cachedTokens)
         .putLong(byokRequests)
         .putLong(version);
-    out.put((byte) usageBytes.length).put(usageBytes);
-    out.put((byte) byokBytes.length).put(byokBytes);
-    return out.array();
   }
 
   public static GroupTotals fromBytes(byte[] bytes) {

@@ -173,21 +173,19 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
       if (!usage.plainLong() || !byokUsage.plainLong()) {
         return totals().toBytes();
       }
-      byte[] out =
-          new byte
-              [7 * Long.BYTES + 2 + amountBytes(usage.unscaled) + amountBytes(byokUsage.unscaled)];
-      ByteBuffer buffer = ByteBuffer.wrap(out);
-      buffer
-          .putLong(requests)
-          .putLong(promptTokens)
-          .putLong(completionTokens)
-          .putLong(reasoningTokens)
-          .putLong(cachedTokens)
-          .putLong(byokRequests)
-          .putLong(version);
-      putAmount(buffer, usage.unscaled);
-      putAmount(buffer, byokUsage.unscaled);
-      return out;
+      ByteBuffer out =
+          GroupTotals.storedLongs(
+              requests,
+              promptTokens,
+              completionTokens,
+              reasoningTokens,
+              cachedTokens,
+              byokRequests,
+              version,
+              2 + amountBytes(usage.unscaled) + amountBytes(byokUsage.unscaled));
+      putAmount(out, usage.unscaled);
+      putAmount(out, byokUsage.unscaled);
+      return out.array();
     }
 
     /**
