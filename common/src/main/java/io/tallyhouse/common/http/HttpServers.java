@@ -1,5 +1,8 @@
 package io.tallyhouse.common.http;
 
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
@@ -8,8 +11,8 @@ import io.vertx.ext.web.Router;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -20,9 +23,12 @@ public final class HttpServers {
   private HttpServers() {}
 
   /**
-   * One server per core on the same port. A server made outside a verticle runs on one event loop;
-   * one per core lets Vert.x spread the connections over as many event loops. Port 0 would give
-   * every instance its own random port, so it becomes Vert.x's shared random port (a negative one).
+   * One server per core on the same port, each in its own verticle instance. Vert.x spreads the
+   * connections of a shared port over the event loops of the instances listening on it; servers
+   * made outside a verticle all run on the calling thread's one context, so every connection would
+   * land on one event loop and the service would use one core for all its requests. Port 0 would
+   * give every instance its own random port, so it becomes Vert.x's shared random port (a negative
+   * one).
    */
   public static List<HttpServer> listenOnEveryCore(
       Vertx vertx, HttpServerOptions options, Router router)
@@ -31,19 +37,26 @@ public final class HttpServers {
     if (shared.getPort() == 0) {
       shared.setPort(-1);
     }
-    List<HttpServer> servers = new ArrayList<>();
+    List<HttpServer> servers = new CopyOnWriteArrayList<>();
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
-    for (int i = 0; i < instances; i++) {
-      servers.add(
-          vertx
-              .createHttpServer(shared)
-              .requestHandler(router)
-              .listen()
-              .toCompletionStage()
-              .toCompletableFuture()
-              .get(30, TimeUnit.SECONDS));
-    }
-    return servers;
+    vertx
+        .deployVerticle(
+            () ->
+                new VerticleBase() {
+                  @Override
+                  public Future<?> start() {
+                    return vertx
+                        .createHttpServer(shared)
+                        .requestHandler(router)
+                        .listen()
+                        .onSuccess(servers::add);
+                  }
+                },
+            new DeploymentOptions().setInstances(instances))
+        .toCompletionStage()
+        .toCompletableFuture()
+        .get(30, TimeUnit.SECONDS);
+    return List.copyOf(servers);
   }
 
   /**
