@@ -141,6 +141,19 @@ final class BenchSupport {
     }
   }
 
+  /** Total CPU time so far of each process, in nanoseconds. */
+  static long[] cpuNanos(List<ProcessHandle> processes) {
+    return processes.stream()
+        .mapToLong(
+            p ->
+                p.info()
+                    .totalCpuDuration()
+                    .orElseThrow(
+                        () -> new IllegalStateException("no CPU time for process " + p.pid()))
+                    .toNanos())
+        .toArray();
+  }
+
   /** Share of all cores busy between two {@link #machineCpuTicks()} readings, in percent. */
   static double busyPercent(long[] before, long[] after) {
     long total = after[1] - before[1];

@@ -109,13 +109,13 @@ public final class ClickHouseBatchBench {
       Migrations.apply(clickHouse);
       awaitNoMerges(clickHouse);
       ClickHouseCounters countersBefore = ClickHouseCounters.read(clickHouse);
-      long cpuBefore = StreamBench.cpuNanos(clickHouseProcess)[0];
+      long cpuBefore = BenchSupport.cpuNanos(clickHouseProcess)[0];
       long start = System.nanoTime();
       insertAll(clickHouse, generated, batch);
       long insertNanos = System.nanoTime() - start;
-      long cpuInserted = StreamBench.cpuNanos(clickHouseProcess)[0];
+      long cpuInserted = BenchSupport.cpuNanos(clickHouseProcess)[0];
       awaitNoMerges(clickHouse);
-      long cpuSettled = StreamBench.cpuNanos(clickHouseProcess)[0];
+      long cpuSettled = BenchSupport.cpuNanos(clickHouseProcess)[0];
       ClickHouseCounters fed = ClickHouseCounters.read(clickHouse).since(countersBefore);
 
       ObjectNode run = JSON.createObjectNode();

@@ -251,7 +251,7 @@ final class EosPassthrough {
                     + " bench.events");
           }
           log("  peer warm-up: " + visible + " records visible; measuring the next " + events);
-          cpuBefore = StreamBench.cpuNanos(processes);
+          cpuBefore = BenchSupport.cpuNanos(processes);
           machineBefore = BenchSupport.machineCpuTicks();
           start = System.nanoTime();
         }
@@ -261,7 +261,7 @@ final class EosPassthrough {
         }
       }
       long end = System.nanoTime();
-      long[] cpuAfter = StreamBench.cpuNanos(processes);
+      long[] cpuAfter = BenchSupport.cpuNanos(processes);
       double busy = BenchSupport.busyPercent(machineBefore, BenchSupport.machineCpuTicks());
       ObjectNode cpuPerEvent = JSON.createObjectNode();
       String[] names = {"peer", "broker_and_bench"};

@@ -229,13 +229,13 @@ public final class IngestBench {
         throws Exception {
       List<ProcessHandle> processes = List.of(service, ProcessHandle.current());
       double[] timedBefore = acceptedRequestTime(port);
-      long[] cpuBefore = StreamBench.cpuNanos(processes);
+      long[] cpuBefore = BenchSupport.cpuNanos(processes);
       long loadBefore = load.eventLoopCpuNanos();
       long[] ticksBefore = BenchSupport.machineCpuTicks();
       HttpLoad.Result result = run.run();
       double busy = BenchSupport.busyPercent(ticksBefore, BenchSupport.machineCpuTicks());
       long loadCpu = load.eventLoopCpuNanos() - loadBefore;
-      long[] cpuAfter = StreamBench.cpuNanos(processes);
+      long[] cpuAfter = BenchSupport.cpuNanos(processes);
       double[] timedAfter = acceptedRequestTime(port);
       double requests = timedAfter[1] - timedBefore[1];
       return new Phase(

@@ -6,7 +6,6 @@ import static io.tallyhouse.bench.BenchSupport.createTopic;
 import static io.tallyhouse.bench.BenchSupport.log;
 import static io.tallyhouse.bench.BenchSupport.round1;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tallyhouse.common.clickhouse.ClickHouse;
 import io.tallyhouse.common.clickhouse.Migrations;
@@ -17,30 +16,16 @@ import io.tallyhouse.ingest.IngestServer;
 import io.tallyhouse.stream.StreamConfig;
 import io.tallyhouse.testkit.ApicurioRegistry;
 import io.tallyhouse.testkit.ClickHouseServer;
-import io.tallyhouse.testkit.ConsumerGroups;
 import io.tallyhouse.testkit.LocalKafka;
 import io.tallyhouse.testkit.Ports;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Random;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@code make bench-stream}: throughput of the exactly-once topology plus the ClickHouse writer
@@ -58,6 +43,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Before the stream starts, its same-run peer ({@link EosPassthrough}: Kafka Streams with
  * exactly-once copying the same preloaded events, with usage-stream's own settings) is timed the
  * same way, which gives {@code eos_passthrough_events_per_s} and {@code ratio_to_eos_passthrough}.
+ *
+ * <p>{@link #main} is the plan; each phase is a class of its own: the preload ({@link
+ * StreamPreload}), the peer ({@link EosPassthrough}), the backlog run ({@link StreamBacklog}), the
+ * two freshness phases ({@link StreamFreshness}) and ClickHouse's raw insert ({@link
+ * ClickHouseRawInsert}).
  *
  * <p>System properties: {@code bench.events} (1200000, measured), {@code bench.warmup.events}
  * (400000), {@code bench.partitions} (6), {@code bench.seconds} (20, the freshness phase), {@code
@@ -113,7 +103,7 @@ public final class StreamBench {
               + " + "
               + events
               + " events through gateway-ingest (arrays of 500)");
-      preload(ingest.port(), token, warmup + events);
+      StreamPreload.preload(ingest.port(), token, warmup + events);
 
       Map<String, String> streamEnv = new HashMap<>(env);
       streamEnv.put("HTTP_PORT", String.valueOf(Ports.freePort()));
@@ -143,104 +133,63 @@ public final class StreamBench {
           Integer.parseInt(streamEnv.get("HTTP_PORT")),
           stream,
           dir.resolve("stream.log"));
-      // CPU time per process over the measured interval: which component each event costs the most,
-      // a figure far
-      // steadier than events/s on a shared 2-core box. This JVM holds the broker (and the idle
-      // ingest service).
-      List<ProcessHandle> processes =
-          List.of(stream.toHandle(), clickHouseServer.process(), ProcessHandle.current());
-      long ready = System.nanoTime();
-      Map<Process, Path> streams = Map.of(stream, dir.resolve("stream.log"));
-      Map<String, Object> admin = Map.of("bootstrap.servers", kafka.bootstrapServers());
-      awaitVisible(clickHouse, warmup, false, streams, admin, "usage-stream");
-      log("  warm-up: " + warmup + " events visible; measuring the next " + events);
-      long[] processCpuBefore = cpuNanos(processes);
-      ClickHouseCounters countersBefore = ClickHouseCounters.read(clickHouse);
-      long start = System.nanoTime();
-      long[] cpuBefore = BenchSupport.machineCpuTicks();
-      awaitVisible(clickHouse, warmup + events, true, streams, admin, "usage-stream");
-      long end = System.nanoTime();
-      // What ClickHouse was fed over the measured interval: the writer's inserts and their merges.
-      ClickHouseCounters fed = ClickHouseCounters.read(clickHouse).since(countersBefore);
-      double throughput = events / ((end - start) / 1e9);
-      double cold = (warmup + events) / ((end - ready) / 1e9);
-      double busy = BenchSupport.busyPercent(cpuBefore, BenchSupport.machineCpuTicks());
-      long[] processCpu = cpuNanos(processes);
-      ObjectNode cpuPerEvent = JSON.createObjectNode();
-      String[] names = {"stream", "clickhouse", "broker_and_bench"};
-      for (int i = 0; i < names.length; i++) {
-        cpuPerEvent.put(
-            names[i], Math.round((processCpu[i] - processCpuBefore[i]) / 1e3 / events * 10) / 10.0);
-      }
-      log(
-          String.format(
-              "  %.0f events/s through dedup, rollup and the ClickHouse writer; machine CPU %.0f %% busy;"
-                  + " CPU microseconds per event: %s",
-              throughput, busy, cpuPerEvent));
-      log(
-          String.format(
-              "  ClickHouse was fed %s inserts/s of %s rows each; its merges rewrote %s rows per row",
-              fed.insertQueriesPerSecond(end - start),
-              fed.rowsPerInsert(),
-              fed.mergedRowsPerInsertedRow()));
+      StreamBacklog.Result backlog =
+          StreamBacklog.measure(
+              clickHouse,
+              clickHouseServer.process(),
+              stream,
+              dir.resolve("stream.log"),
+              kafka.bootstrapServers(),
+              warmup,
+              events);
 
-      double rate = throughput / 2;
+      double rate = backlog.eventsPerSecond() / 2;
       log(String.format("freshness at %.0f events/s for %d s", rate, seconds));
-      LatencyRecorder freshness =
-          freshness(ingest.port(), token, clickHouse, rate, seconds, "backlog");
-      log(
-          String.format(
-              "  p50 %.0f ms, p99 %.0f ms over %d probes",
-              freshness.percentileMillis(0.5),
-              freshness.percentileMillis(0.99),
-              freshness.count()));
+      StreamFreshness.Result freshness =
+          StreamFreshness.measure(ingest.port(), token, clickHouse, rate, seconds, "backlog");
       // The phase above starts while ClickHouse still merges the parts of the measured backlog (a
       // minute or more of a core at the writer's batch sizes): a catch-up's tail, not the steady
       // state. The same load again once its merges are done is the pipeline's own freshness.
-      long mergesFrom = System.nanoTime();
-      awaitMergesDone(clickHouse);
-      double mergesSettled = (System.nanoTime() - mergesFrom) / 1e9;
+      double mergesSettled = StreamBacklog.awaitMergesDone(clickHouse);
       log(
           String.format(
               "freshness at %.0f events/s for %d s once ClickHouse's merges were done (%.1f s)",
               rate, seconds, mergesSettled));
-      LatencyRecorder steady = freshness(ingest.port(), token, clickHouse, rate, seconds, "steady");
-      log(
-          String.format(
-              "  p50 %.0f ms, p99 %.0f ms over %d probes",
-              steady.percentileMillis(0.5), steady.percentileMillis(0.99), steady.count()));
+      StreamFreshness.Result steady =
+          StreamFreshness.measure(ingest.port(), token, clickHouse, rate, seconds, "steady");
 
-      double rawInsert = rawInsertSpeed(clickHouse);
-      log(
-          String.format(
-              "ClickHouse raw insert of the same usage_events rows: %.0f rows/s", rawInsert));
+      ClickHouseRawInsert.Result rawInsert = ClickHouseRawInsert.measure(clickHouse);
 
       long peerThroughput = peer.get("events_per_s").asLong();
       result.put("benchmark", "stream");
-      result.put("events_per_s", Math.round(throughput));
+      result.put("events_per_s", Math.round(backlog.eventsPerSecond()));
       result.put("eos_passthrough_events_per_s", peerThroughput);
       result.put(
           "ratio_to_eos_passthrough",
-          BigDecimal.valueOf(throughput / peerThroughput).setScale(3, RoundingMode.HALF_UP));
-      result.put("cold_events_per_s", Math.round(cold));
-      result.put("cpu_busy_pct", Math.round(busy));
-      result.set("cpu_us_per_event", cpuPerEvent);
-      result.put("clickhouse_insert_queries_per_s", fed.insertQueriesPerSecond(end - start));
+          BigDecimal.valueOf(backlog.eventsPerSecond() / peerThroughput)
+              .setScale(3, RoundingMode.HALF_UP));
+      result.put("cold_events_per_s", Math.round(backlog.coldEventsPerSecond()));
+      result.put("cpu_busy_pct", Math.round(backlog.busyPercent()));
+      result.set("cpu_us_per_event", backlog.cpuUsPerEvent());
+      ClickHouseCounters fed = backlog.fed();
+      result.put("clickhouse_insert_queries_per_s", fed.insertQueriesPerSecond(backlog.nanos()));
       result.put("clickhouse_rows_per_insert", fed.rowsPerInsert());
       result.put("clickhouse_merged_rows_per_inserted_row", fed.mergedRowsPerInsertedRow());
       result.put("eos_passthrough_cpu_busy_pct", peer.get("cpu_busy_pct").asLong());
       result.set("eos_passthrough_cpu_us_per_event", peer.get("cpu_us_per_event"));
-      result.put("freshness_p50_ms", round1(freshness.percentileMillis(0.5)));
-      result.put("freshness_p99_ms", round1(freshness.percentileMillis(0.99)));
+      result.put("freshness_p50_ms", round1(freshness.p50Millis()));
+      result.put("freshness_p99_ms", round1(freshness.p99Millis()));
       result.put("freshness_rate_events_per_s", Math.round(rate));
-      result.put("freshness_probes", freshness.count());
+      result.put("freshness_probes", freshness.probes());
       result.put("merges_done_after_s", round1(mergesSettled));
-      result.put("steady_freshness_p50_ms", round1(steady.percentileMillis(0.5)));
-      result.put("steady_freshness_p99_ms", round1(steady.percentileMillis(0.99)));
-      result.put("steady_freshness_probes", steady.count());
-      result.put("clickhouse_raw_insert_rows_per_s", Math.round(rawInsert));
+      result.put("steady_freshness_p50_ms", round1(steady.p50Millis()));
+      result.put("steady_freshness_p99_ms", round1(steady.p99Millis()));
+      result.put("steady_freshness_probes", steady.probes());
+      result.put("clickhouse_raw_insert_rows_per_s", Math.round(rawInsert.rowsPerSecond()));
       result.put(
-          "ratio", BigDecimal.valueOf(throughput / rawInsert).setScale(3, RoundingMode.HALF_UP));
+          "ratio",
+          BigDecimal.valueOf(backlog.eventsPerSecond() / rawInsert.rowsPerSecond())
+              .setScale(3, RoundingMode.HALF_UP));
       result.put("events", events);
       result.put("warmup_events", warmup);
       result.put("partitions", partitions);
@@ -264,272 +213,5 @@ public final class StreamBench {
       BenchSupport.removeWorkingDirectory(dir);
     }
     BenchSupport.printResultAndExit(result);
-  }
-
-  /** Realistic distinct events of the last 24 hours, posted in arrays of 500. */
-  static void preload(int port, String token, int events) throws Exception {
-    HttpClient http = HttpClient.newHttpClient();
-    Random random = new Random(3);
-    Instant now = Instant.now();
-    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> pending = new ArrayList<>();
-    for (int first = 0; first < events; first += 500) {
-      StringBuilder body = new StringBuilder("[");
-      for (int i = first; i < Math.min(events, first + 500); i++) {
-        body.append(i == first ? "" : ",")
-            .append(
-                BenchSupport.event(random, "p-" + i, now.minusMillis(random.nextInt(86_400_000))));
-      }
-      pending.add(
-          http.sendAsync(
-              post(port, token, body.append(']').toString()),
-              HttpResponse.BodyHandlers.ofString()));
-      if (pending.size() == 8) {
-        expectAccepted(pending);
-      }
-    }
-    expectAccepted(pending);
-  }
-
-  private static void expectAccepted(
-      List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> pending) throws Exception {
-    for (var response : pending) {
-      HttpResponse<String> r = response.get(60, TimeUnit.SECONDS);
-      if (r.statusCode() != 202) {
-        throw new IllegalStateException(
-            "ingest refused the preload: " + r.statusCode() + " " + r.body());
-      }
-    }
-    pending.clear();
-  }
-
-  private static HttpRequest post(int port, String token, String body) {
-    return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/events"))
-        .header("Authorization", "Bearer " + token)
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body))
-        .build();
-  }
-
-  private static long count(ClickHouse clickHouse, String sql) {
-    List<JsonNode> rows = clickHouse.query(sql);
-    return rows.isEmpty() ? 0 : rows.get(0).get("n").asLong();
-  }
-
-  /**
-   * Waits until {@code events} rows are in usage_events and, when {@code counted}, their requests
-   * in usage_daily too, while every stream instance ({@code streams}: process and log) runs.
-   * Progress lines show the consumer groups of {@code applicationId}, read with {@code admin}
-   * client properties.
-   */
-  static void awaitVisible(
-      ClickHouse clickHouse,
-      long events,
-      boolean counted,
-      Map<Process, Path> streams,
-      Map<String, Object> admin,
-      String applicationId)
-      throws Exception {
-    long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();
-    long start = System.nanoTime();
-    long nextProgress = start;
-    while (System.nanoTime() < deadline) {
-      if (System.nanoTime() >= nextProgress) {
-        // Where a slow run loses its time: the topology's consumption against the rows that reached
-        // ClickHouse.
-        nextProgress += Duration.ofSeconds(5).toNanos();
-        log(
-            String.format(
-                "  %5.1f s: topology consumed %d events, writer consumed %d records (raw + rollup),"
-                    + " usage_events %d rows",
-                (System.nanoTime() - start) / 1e9,
-                committed(admin, applicationId),
-                committed(admin, applicationId + "-clickhouse-writer"),
-                countOrZero(clickHouse, "SELECT count() AS n FROM usage_events")));
-      }
-      for (Map.Entry<Process, Path> stream : streams.entrySet()) {
-        if (!stream.getKey().isAlive()) {
-          throw new IllegalStateException(
-              "usage-stream exited:\n" + Files.readString(stream.getValue()));
-        }
-      }
-      try {
-        // Without FINAL for speed while counting; copies only make the counts reach the target
-        // earlier, so the
-        // end is confirmed with FINAL.
-        if (count(clickHouse, "SELECT count() AS n FROM usage_events") >= events
-            && (!counted
-                || count(clickHouse, "SELECT sum(requests) AS n FROM usage_daily FINAL")
-                    >= events)) {
-          return;
-        }
-      } catch (RuntimeException e) {
-        // tables not there yet
-      }
-      Thread.sleep(250);
-    }
-    throw new IllegalStateException("the preloaded events did not become visible in time");
-  }
-
-  /** The sum of a consumer group's committed offsets over all its partitions. */
-  private static long committed(Map<String, Object> adminProperties, String group) {
-    try (org.apache.kafka.clients.admin.Admin admin =
-        org.apache.kafka.clients.admin.Admin.create(adminProperties)) {
-      return ConsumerGroups.committedSum(admin, group);
-    }
-  }
-
-  private static long countOrZero(ClickHouse clickHouse, String sql) {
-    try {
-      return count(clickHouse, sql);
-    } catch (RuntimeException e) {
-      return 0;
-    }
-  }
-
-  /**
-   * Posts arrays of 100 events at {@code rate} events/s; every tenth array carries a probe event of
-   * its own account, and a poller notes when each probe's row appears in usage_daily.
-   */
-  private static LatencyRecorder freshness(
-      int port, String token, ClickHouse clickHouse, double rate, int seconds, String phase)
-      throws Exception {
-    HttpClient http = HttpClient.newHttpClient();
-    Random random = new Random(4);
-    Map<String, Long> acknowledged = new ConcurrentHashMap<>();
-    Map<String, Long> visible = new ConcurrentHashMap<>();
-    AtomicLong sequence = new AtomicLong();
-    ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
-    long periodMicros = (long) (100 * 1_000_000 / rate);
-    long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
-    timer.scheduleAtFixedRate(
-        () -> {
-          if (System.nanoTime() > end) {
-            return;
-          }
-          long n = sequence.getAndIncrement();
-          String probe = n % 10 == 0 ? "probe-" + phase + "-" + n : null;
-          StringBuilder body = new StringBuilder("[");
-          for (int i = 0; i < 100; i++) {
-            ObjectNode e =
-                BenchSupport.event(random, "f-" + phase + "-" + n + "-" + i, Instant.now());
-            if (i == 0 && probe != null) {
-              e.put("account_id", probe);
-            }
-            body.append(i == 0 ? "" : ",").append(e);
-          }
-          http.sendAsync(
-                  post(port, token, body.append(']').toString()),
-                  HttpResponse.BodyHandlers.discarding())
-              .thenAccept(
-                  r -> {
-                    if (r.statusCode() == 202 && probe != null) {
-                      acknowledged.put(probe, System.nanoTime());
-                    }
-                  });
-        },
-        0,
-        periodMicros,
-        TimeUnit.MICROSECONDS);
-    timer.scheduleWithFixedDelay(
-        () -> {
-          try {
-            long now = System.nanoTime();
-            for (JsonNode row :
-                clickHouse.query(
-                    "SELECT DISTINCT account_id FROM usage_daily WHERE account_id LIKE 'probe-"
-                        + phase
-                        + "-%'")) {
-              visible.putIfAbsent(row.get("account_id").asText(), now);
-            }
-          } catch (RuntimeException e) {
-            // try again at the next tick
-          }
-        },
-        0,
-        50,
-        TimeUnit.MILLISECONDS);
-    Thread.sleep(Duration.ofSeconds(seconds).toMillis());
-    // Let the last probes arrive.
-    long drain = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (System.nanoTime() < drain && !visible.keySet().containsAll(acknowledged.keySet())) {
-      Thread.sleep(100);
-    }
-    timer.shutdownNow();
-    LatencyRecorder latencies = new LatencyRecorder();
-    for (Map.Entry<String, Long> ack : acknowledged.entrySet()) {
-      Long seen = visible.get(ack.getKey());
-      // A probe never seen counts as the whole wait, so it cannot flatter the result.
-      latencies.record(Math.max(0, (seen == null ? System.nanoTime() : seen) - ack.getValue()));
-    }
-    return latencies;
-  }
-
-  /**
-   * Waits until ClickHouse has run no merge for three checks a second apart; gives up after ten
-   * minutes (a box so slow is reported by the figure, not hidden by failing).
-   */
-  private static void awaitMergesDone(ClickHouse clickHouse) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
-    int quiet = 0;
-    while (quiet < 3 && System.nanoTime() < deadline) {
-      quiet = count(clickHouse, "SELECT count() AS n FROM system.merges") == 0 ? quiet + 1 : 0;
-      Thread.sleep(1000);
-    }
-  }
-
-  /** Total CPU time so far of each process, in nanoseconds. */
-  static long[] cpuNanos(List<ProcessHandle> processes) {
-    return processes.stream()
-        .mapToLong(
-            p ->
-                p.info()
-                    .totalCpuDuration()
-                    .orElseThrow(
-                        () -> new IllegalStateException("no CPU time for process " + p.pid()))
-                    .toNanos())
-        .toArray();
-  }
-
-  /**
-   * Inserts the usage_events rows again into an empty copy of the table, in batches like the
-   * writer's.
-   */
-  private static double rawInsertSpeed(ClickHouse clickHouse) {
-    clickHouse.execute("CREATE TABLE IF NOT EXISTS usage_events_copy AS usage_events");
-    // The rows as ClickHouse prints them in the writer's format (TabSeparated, exact decimal
-    // digits), cut into
-    // batches the size of the writer's.
-    List<String> columns =
-        clickHouse
-            .query(
-                "SELECT name FROM system.columns WHERE database = currentDatabase()"
-                    + " AND table = 'usage_events'")
-            .stream()
-            .map(row -> row.get("name").asText())
-            .toList();
-    byte[] all =
-        clickHouse.queryTabSeparated("SELECT " + String.join(", ", columns) + " FROM usage_events");
-    List<byte[]> batches = new ArrayList<>();
-    int rows = 0;
-    int batchStart = 0;
-    int inBatch = 0;
-    for (int i = 0; i < all.length; i++) {
-      if (all[i] == '\n') {
-        rows++;
-        if (++inBatch == 20_000 || i == all.length - 1) {
-          batches.add(java.util.Arrays.copyOfRange(all, batchStart, i + 1));
-          batchStart = i + 1;
-          inBatch = 0;
-        }
-      }
-    }
-    if (batchStart < all.length) {
-      batches.add(java.util.Arrays.copyOfRange(all, batchStart, all.length));
-    }
-    long start = System.nanoTime();
-    for (byte[] b : batches) {
-      clickHouse.insertTabSeparated("usage_events_copy", columns, b);
-    }
-    return rows / ((System.nanoTime() - start) / 1e9);
   }
 }

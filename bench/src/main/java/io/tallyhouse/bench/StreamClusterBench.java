@@ -134,7 +134,7 @@ public final class StreamClusterBench {
     log(String.format("%d instance(s): preloading %d + %d events", instances, warmup, events));
     try (IngestServer ingest =
         IngestServer.start(ServiceMain.read(ingestEnv, IngestConfig::read), Clock.systemUTC())) {
-      StreamBench.preload(ingest.port(), token, warmup + events);
+      StreamPreload.preload(ingest.port(), token, warmup + events);
     }
 
     Map<Process, Path> streams = new LinkedHashMap<>();
@@ -157,7 +157,7 @@ public final class StreamClusterBench {
         BenchSupport.awaitReady(
             "usage-stream", ports.get(stream.getKey()), stream.getKey(), stream.getValue());
       }
-      StreamBench.awaitVisible(clickHouse, warmup, false, streams, admin, applicationId);
+      StreamBacklog.awaitVisible(clickHouse, warmup, false, streams, admin, applicationId);
       log("  warm-up: " + warmup + " events visible; measuring the next " + events);
 
       Map<String, List<ProcessHandle>> groups = new LinkedHashMap<>();
@@ -166,12 +166,12 @@ public final class StreamClusterBench {
       groups.put("clickhouse", List.of(clickHouseServer.process()));
       groups.put("bench", List.of(ProcessHandle.current()));
       List<ProcessHandle> all = groups.values().stream().flatMap(List::stream).toList();
-      long[] cpuBefore = StreamBench.cpuNanos(all);
+      long[] cpuBefore = BenchSupport.cpuNanos(all);
       long[] machineBefore = BenchSupport.machineCpuTicks();
       long start = System.nanoTime();
-      StreamBench.awaitVisible(clickHouse, warmup + events, true, streams, admin, applicationId);
+      StreamBacklog.awaitVisible(clickHouse, warmup + events, true, streams, admin, applicationId);
       double seconds = (System.nanoTime() - start) / 1e9;
-      long[] cpuAfter = StreamBench.cpuNanos(all);
+      long[] cpuAfter = BenchSupport.cpuNanos(all);
       double busy = BenchSupport.busyPercent(machineBefore, BenchSupport.machineCpuTicks());
 
       ObjectNode cpuPerEvent = JSON.createObjectNode();
@@ -218,10 +218,10 @@ public final class StreamClusterBench {
    */
   private static double idleCores(KafkaCluster kafka) throws InterruptedException {
     List<ProcessHandle> brokers = kafka.nodeIds().stream().map(kafka::process).toList();
-    long[] before = StreamBench.cpuNanos(brokers);
+    long[] before = BenchSupport.cpuNanos(brokers);
     long start = System.nanoTime();
     Thread.sleep(10_000);
-    long[] after = StreamBench.cpuNanos(brokers);
+    long[] after = BenchSupport.cpuNanos(brokers);
     long nanos = 0;
     for (int i = 0; i < before.length; i++) {
       nanos += after[i] - before[i];

@@ -1,10 +1,6 @@
 package io.tallyhouse.stream.rollup;
 
 import io.tallyhouse.schemas.avro.UsageEvent;
-import io.tallyhouse.schemas.contract.Money;
-import java.math.BigDecimal;
-import java.math.BigInteger;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -26,7 +22,7 @@ import org.apache.kafka.streams.state.internals.CachedStateStore;
 /**
  * One stream task's running totals per group: a logged RocksDB store (its changelog is the rollups
  * topic the writer reads; key the group key's UTF-8 bytes, value {@link GroupTotals#toBytes})
- * behind a cache of the totals as objects.
+ * behind a cache of the totals as objects ({@link RunningTotals}).
  *
  * <p>Why not Kafka Streams' record cache: it keeps serialized entries in one sorted map per thread,
  * sized in bytes. A task holds over 100 000 groups and most events touch a group that is not in a
@@ -67,163 +63,12 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
     return applicationId + "-" + NAME + "-changelog";
   }
 
-  /**
-   * An amount at scale 12, unscaled in a long until a sum leaves the long range (about 9.2
-   * million), then in a BigInteger: exact either way, and an addition in range writes no reference.
-   */
-  static final class Amount {
-    private long unscaled;
-    private BigInteger big;
-
-    Amount(BigDecimal value) {
-      BigInteger v = Money.unscaled(value);
-      if (v.bitLength() < Long.SIZE) {
-        unscaled = v.longValue();
-      } else {
-        big = v;
-      }
-    }
-
-    void add(BigDecimal value) {
-      BigInteger v = Money.unscaled(value);
-      if (big == null && v.bitLength() < Long.SIZE) {
-        long sum = unscaled + v.longValue();
-        // Overflow iff both operands have the sign the result lacks (Math.addExact's test, without
-        // the exception).
-        if (((unscaled ^ sum) & (v.longValue() ^ sum)) >= 0) {
-          unscaled = sum;
-          return;
-        }
-      }
-      big = (big == null ? BigInteger.valueOf(unscaled) : big).add(v);
-    }
-
-    BigDecimal value() {
-      return big == null ? Money.ofUnscaled(unscaled) : Money.ofUnscaled(big);
-    }
-
-    /**
-     * Whether the amount is a non-negative long: always below Decimal(38,12)'s bound, so {@link
-     * Slot#toBytes} may frame it without {@link GroupTotals}' checks.
-     */
-    boolean plainLong() {
-      return big == null && unscaled >= 0;
-    }
-  }
-
-  /**
-   * A group's totals in the cache, updated in place: an update writes no reference into this
-   * long-lived object, so it costs the garbage collector nothing (an immutable value replaced per
-   * update keeps G1's card refinement busy: bench/README.md, "usage-stream").
-   */
-  static final class Slot {
-    final String group;
-    long requests;
-    long promptTokens;
-    long completionTokens;
-    long reasoningTokens;
-    long cachedTokens;
-    long byokRequests;
-    long version;
-    final Amount usage;
-    final Amount byokUsage;
-
-    /** The inner store holds older totals. */
-    boolean dirty;
-
-    /** Read or written since the last eviction pass (the clock algorithm's reference bit). */
-    boolean used;
-
-    Slot(String group, GroupTotals stored) {
-      this.group = group;
-      if (stored == null) {
-        usage = new Amount(BigDecimal.ZERO);
-        byokUsage = new Amount(BigDecimal.ZERO);
-        return;
-      }
-      requests = stored.requests();
-      promptTokens = stored.promptTokens();
-      completionTokens = stored.completionTokens();
-      reasoningTokens = stored.reasoningTokens();
-      cachedTokens = stored.cachedTokens();
-      byokRequests = stored.byokRequests();
-      version = stored.version();
-      usage = new Amount(stored.usage());
-      byokUsage = new Amount(stored.byokUsageInference());
-    }
-
-    void add(UsageEvent e) {
-      requests++;
-      promptTokens += e.getPromptTokens();
-      completionTokens += e.getCompletionTokens();
-      reasoningTokens += e.getReasoningTokens();
-      cachedTokens += e.getCachedTokens();
-      byokRequests += e.getIsByok() ? 1 : 0;
-      version++;
-      usage.add(e.getCost());
-      byokUsage.add(e.getByokCost());
-    }
-
-    /**
-     * {@code totals().toBytes()}, byte for byte, without the objects in between when both amounts
-     * are plain longs (every group below about 9.2 million of money): the flush at every commit
-     * encodes each changed group, about one per event.
-     */
-    byte[] toBytes() {
-      if (!usage.plainLong() || !byokUsage.plainLong()) {
-        return totals().toBytes();
-      }
-      ByteBuffer out =
-          GroupTotals.storedLongs(
-              requests,
-              promptTokens,
-              completionTokens,
-              reasoningTokens,
-              cachedTokens,
-              byokRequests,
-              version,
-              2 + amountBytes(usage.unscaled) + amountBytes(byokUsage.unscaled));
-      putAmount(out, usage.unscaled);
-      putAmount(out, byokUsage.unscaled);
-      return out.array();
-    }
-
-    /**
-     * The length of {@code BigInteger.valueOf(unscaled).toByteArray()} for {@code unscaled >= 0}.
-     */
-    private static int amountBytes(long unscaled) {
-      return (Long.SIZE - Long.numberOfLeadingZeros(unscaled)) / Byte.SIZE + 1;
-    }
-
-    /** A length byte, then the two's complement bytes BigInteger.toByteArray gives, big-endian. */
-    private static void putAmount(ByteBuffer out, long unscaled) {
-      int length = amountBytes(unscaled);
-      out.put((byte) length);
-      for (int i = length - 1; i >= 0; i--) {
-        out.put((byte) (unscaled >>> (Byte.SIZE * i)));
-      }
-    }
-
-    GroupTotals totals() {
-      return new GroupTotals(
-          requests,
-          promptTokens,
-          completionTokens,
-          reasoningTokens,
-          cachedTokens,
-          usage.value(),
-          byokUsage.value(),
-          byokRequests,
-          version);
-    }
-  }
-
   private final KeyValueStore<Bytes, byte[]> inner;
   private final int maxGroups;
-  private final Map<String, Slot> cache = new HashMap<>();
+  private final Map<String, RunningTotals> cache = new HashMap<>();
 
-  /** Slots changed since the last flush, in the order they first changed. */
-  private final List<Slot> changed = new ArrayList<>();
+  /** Groups changed since the last flush, in the order they first changed. */
+  private final List<RunningTotals> changed = new ArrayList<>();
 
   private RollupStore(KeyValueStore<Bytes, byte[]> inner, int maxGroups) {
     this.inner = inner;
@@ -245,10 +90,10 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
   /** Folds a distinct event into its group's totals. */
   public void add(UsageEvent event) {
     String group = GroupKey.of(event);
-    Slot slot = cache.get(group);
+    RunningTotals slot = cache.get(group);
     if (slot == null) {
       byte[] stored = inner.get(key(group));
-      slot = new Slot(group, stored == null ? null : GroupTotals.fromBytes(stored));
+      slot = new RunningTotals(group, stored == null ? null : GroupTotals.fromBytes(stored));
       cache.put(group, slot);
     }
     slot.add(event);
@@ -312,7 +157,7 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
   public void flushCache() {
     if (!changed.isEmpty()) {
       List<KeyValue<Bytes, byte[]>> batch = new ArrayList<>(changed.size());
-      for (Slot slot : changed) {
+      for (RunningTotals slot : changed) {
         batch.add(KeyValue.pair(key(slot.group), slot.toBytes()));
         slot.dirty = false;
       }
@@ -332,15 +177,15 @@ public final class RollupStore implements StateStore, CachedStateStore<String, G
    * groups of one commit interval. Runs after a flush, so every slot is clean and leaving loses
    * nothing.
    */
-  static void evictBeyondLimit(Map<String, Slot> cache, int maxGroups) {
+  static void evictBeyondLimit(Map<String, RunningTotals> cache, int maxGroups) {
     if (cache.size() <= maxGroups) {
       return;
     }
     int target = maxGroups - maxGroups / 10;
     while (cache.size() > target) {
-      Iterator<Slot> slots = cache.values().iterator();
+      Iterator<RunningTotals> slots = cache.values().iterator();
       while (slots.hasNext() && cache.size() > target) {
-        Slot slot = slots.next();
+        RunningTotals slot = slots.next();
         if (slot.used) {
           slot.used = false;
         } else {

@@ -2,7 +2,6 @@ package io.tallyhouse.stream.rollup;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tallyhouse.schemas.avro.UsageEvent;
 import io.tallyhouse.schemas.contract.Money;
@@ -10,18 +9,16 @@ import io.tallyhouse.stream.Events;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
  * The rollup cache keeps amounts as unscaled longs and moves to BigInteger when a sum leaves the
  * long range; its totals must equal plain BigDecimal addition (the oracle in {@link Events#totals})
- * on both sides of that edge.
+ * on both sides of that edge, and the flush's own encoding must equal the stored totals' bytes.
  */
-class RollupStoreSlotTest {
+class RunningTotalsTest {
 
   /** The largest amount a long holds unscaled at scale 12: 9 223 372.036854775807. */
   private static final BigDecimal LONG_EDGE =
@@ -45,7 +42,7 @@ class RollupStoreSlotTest {
         List.of(
             event(1, LONG_EDGE, LONG_EDGE, true),
             event(2, new BigDecimal("0.000000000001"), new BigDecimal("0.000000000001"), true));
-    RollupStore.Slot slot = assertFolds(null, events);
+    RunningTotals slot = assertFolds(null, events);
     assertEquals(LONG_EDGE.add(new BigDecimal("0.000000000001")), slot.totals().usage());
   }
 
@@ -57,14 +54,14 @@ class RollupStoreSlotTest {
     for (int i = 0; i < 20_000; i++) {
       events.add(event(i, i % 2 == 0 ? top : belowTop, i % 3 == 0 ? belowTop : top, true));
     }
-    RollupStore.Slot slot = assertFolds(null, events);
+    RunningTotals slot = assertFolds(null, events);
     GroupTotals back = GroupTotals.fromBytes(slot.totals().toBytes());
     assertEquals(new BigDecimal("19999999999999.999999990000"), back.usage());
     assertEquals(slot.totals(), back);
     // Carried on from a stored total near the top of Decimal(38,12): still exact, never wrapped.
     BigDecimal nearTop = new BigDecimal("99999999999999000000000000.000000000000");
-    RollupStore.Slot big =
-        new RollupStore.Slot("g", new GroupTotals(10, 0, 0, 0, 0, nearTop, nearTop, 0, 10));
+    RunningTotals big =
+        new RunningTotals("g", new GroupTotals(10, 0, 0, 0, 0, nearTop, nearTop, 0, 10));
     events.subList(0, 99).forEach(big::add);
     assertEquals(
         nearTop.add(new BigDecimal("98999999999.999999999951")),
@@ -75,7 +72,7 @@ class RollupStoreSlotTest {
   void storedTotalsBeyondTheLongRangeGoOnAddingUp() {
     BigDecimal huge = new BigDecimal("99999999999999.999999999999");
     GroupTotals stored = new GroupTotals(7, 70, 140, 21, 28, huge, huge, 3, 7);
-    RollupStore.Slot slot = new RollupStore.Slot("g", stored);
+    RunningTotals slot = new RunningTotals("g", stored);
     assertEquals(stored, slot.totals());
     slot.add(event(1, new BigDecimal("0.000000000001"), BigDecimal.ZERO, false));
     assertEquals(new BigDecimal("100000000000000.000000000000"), slot.totals().usage());
@@ -95,8 +92,8 @@ class RollupStoreSlotTest {
     }
     for (long usage : amounts) {
       for (long byok : List.of(0L, usage, Long.MAX_VALUE)) {
-        RollupStore.Slot slot =
-            new RollupStore.Slot(
+        RunningTotals slot =
+            new RunningTotals(
                 "g",
                 new GroupTotals(
                     3, 4, 5, 6, 7, Money.ofUnscaled(usage), Money.ofUnscaled(byok), 8, 9));
@@ -106,29 +103,9 @@ class RollupStoreSlotTest {
     }
   }
 
-  @Test
-  void evictionKeepsTheCacheBoundedAndGivesUsedGroupsASecondChance() {
-    Map<String, RollupStore.Slot> cache = new HashMap<>();
-    for (int i = 0; i < 100; i++) {
-      RollupStore.Slot slot = new RollupStore.Slot("g" + i, null);
-      slot.used = i % 10 == 0;
-      cache.put(slot.group, slot);
-    }
-    RollupStore.evictBeyondLimit(cache, 50);
-    assertEquals(45, cache.size(), "a tenth below the limit");
-    for (int i = 0; i < 100; i += 10) {
-      assertTrue(cache.containsKey("g" + i), "used since the last pass: g" + i);
-    }
-    // Under the limit nothing leaves; over it again, groups unused since the last pass leave first.
-    RollupStore.evictBeyondLimit(cache, 50);
-    assertEquals(45, cache.size());
-    RollupStore.evictBeyondLimit(cache, 10);
-    assertEquals(9, cache.size());
-  }
-
   /** Folds {@code events} into a slot loaded from {@code stored} and compares with the oracle. */
-  private static RollupStore.Slot assertFolds(GroupTotals stored, List<UsageEvent> events) {
-    RollupStore.Slot slot = new RollupStore.Slot("g", stored);
+  private static RunningTotals assertFolds(GroupTotals stored, List<UsageEvent> events) {
+    RunningTotals slot = new RunningTotals("g", stored);
     for (UsageEvent e : events) {
       slot.add(e);
     }
@@ -136,8 +113,7 @@ class RollupStoreSlotTest {
     assertEquals(expected, slot.totals());
     assertArrayEquals(slot.totals().toBytes(), slot.toBytes(), "the flush's own encoding");
     // And the same after a trip through the store's bytes, as a group evicted and read back.
-    RollupStore.Slot reloaded =
-        new RollupStore.Slot("g", GroupTotals.fromBytes(slot.totals().toBytes()));
+    RunningTotals reloaded = new RunningTotals("g", GroupTotals.fromBytes(slot.totals().toBytes()));
     assertEquals(expected, reloaded.totals());
     return slot;
   }
