@@ -21,8 +21,12 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>Bounded: it fills at most {@value #SHARE_PERCENT} % of the cache's bound, leaving the rest
- *       to the memos and user indexes requests add to the days, and stops at the first account that
- *       does not fit: it never evicts, so it never pushes out a day a request loaded.
+ *       to the memos and user indexes requests add to the days. It never evicts, so it never pushes
+ *       out a day a request loaded: an account whose window does not fit in the room left is
+ *       skipped (logged and counted), and the accounts after it are still tried, so one huge
+ *       account early in the order does not leave every smaller one cold. It stops when the order
+ *       is exhausted, or when the room left is less than the smallest day takes ({@link
+ *       DayStore#SMALLEST_DAY}), since no account could fit any more.
  *   <li>Low priority: before each account it waits while a request is loading days, and it loads on
  *       its own thread, never on the worker pool. A request for the account it is loading joins
  *       that load ({@link DayLoader}).
@@ -66,6 +70,7 @@ public final class CacheWarmup implements AutoCloseable {
   private final AtomicLong loaded = new AtomicLong();
   private final AtomicLong bytes = new AtomicLong();
   private final Counter failures;
+  private final Counter skipped;
 
   /** {@link System#nanoTime} when it finished; 0 while it runs. */
   private volatile long doneNanos;
@@ -112,6 +117,11 @@ public final class CacheWarmup implements AutoCloseable {
     failures =
         Counter.builder("activity_cache_warmup_failures")
             .description("Attempts of the warm-up at start that failed and were retried")
+            .register(metrics);
+    skipped =
+        Counter.builder("activity_cache_warmup_accounts_skipped")
+            .description(
+                "Accounts the warm-up at start skipped: their window did not fit in the room left")
             .register(metrics);
   }
 
@@ -169,18 +179,27 @@ public final class CacheWarmup implements AutoCloseable {
             planned.set(accounts.size());
           }
           boolean full = false;
-          while (next < accounts.size() && !full) {
+          while (next < accounts.size()) {
+            if (cache.room(limit) < DayStore.SMALLEST_DAY) {
+              full = true;
+              break;
+            }
             while (cache.requestsLoading()) {
               Thread.sleep(GIVE_WAY.toMillis());
             }
-            long kept = cache.warm(accounts.get(next), limit);
+            String account = accounts.get(next);
+            long kept = cache.warm(account, limit);
             if (kept < 0) {
-              full = true;
+              skipped.increment();
+              LOG.info(
+                  "the cache warm-up skips account {}: its window does not fit in the {} bytes left"
+                      + " of {} % of CACHE_MAX_BYTES; it goes on with the next accounts",
+                  account, Math.max(0, cache.room(limit)), SHARE_PERCENT);
             } else {
               bytes.addAndGet(kept);
               loaded.incrementAndGet();
-              next++;
             }
+            next++;
           }
           if (failing) {
             LOG.info("the cache warm-up works again");
@@ -210,15 +229,16 @@ public final class CacheWarmup implements AutoCloseable {
   private void finish(int accounts, boolean full) {
     doneNanos = System.nanoTime();
     LOG.info(
-        "cache warm-up done in {} s: {} of {} accounts, {} bytes{}",
+        "cache warm-up done in {} s: {} of {} accounts, {} skipped as too large, {} bytes{}",
         String.format("%.1f", durationSeconds()),
         loaded.get(),
         accounts,
+        (long) skipped.count(),
         bytes.get(),
         full
-            ? " (stopped where the next account would exceed "
+            ? " (stopped: what is left of "
                 + SHARE_PERCENT
-                + " % of CACHE_MAX_BYTES)"
+                + " % of CACHE_MAX_BYTES is less than one day takes)"
             : "");
   }
 

@@ -129,6 +129,11 @@ public final class CompletedDayCache implements AutoCloseable {
     return loader.warm(account, limit);
   }
 
+  /** What {@code limit} leaves beside the days the cache holds now ({@link DayStore#room}). */
+  long room(long limit) {
+    return store.room(limit);
+  }
+
   /** Whether a request is loading days now (the warm-up gives way). */
   boolean requestsLoading() {
     return loader.requestsLoading();

@@ -98,6 +98,19 @@ final class DayStore {
   }
 
   /**
+   * The least any kept day weighs, whatever its rows: the cache's entry for it and the day's own
+   * fields. With less room than this a load can keep nothing.
+   */
+  static final long SMALLEST_DAY = HeapEstimate.ENTRY + HeapEstimate.DAY;
+
+  /** What {@code limit} leaves beside the days held now (negative when they weigh more). */
+  long room(long limit) {
+    synchronized (days) {
+      return limit - weight;
+    }
+  }
+
+  /**
    * Keeps the days {@link #store} would keep if, together with what is held, they weigh at most
    * {@code limit}; otherwise keeps none of them. Never evicts.
    *

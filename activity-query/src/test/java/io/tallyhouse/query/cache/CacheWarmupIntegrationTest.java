@@ -205,29 +205,56 @@ class CacheWarmupIntegrationTest {
     }
   }
 
-  @Test
-  void aSmallBoundWarmsOnlyTheFirstAccountsThatFitAndEvictsNothing() throws Exception {
-    // The weight of the first two accounts' windows, as their first requests load them.
-    ActivityServer off = service(endpoint.httpUrl(), Map.of("CACHE_WARMUP", "off"));
-    double big;
-    double bigAndRecent;
-    try {
-      QueryTestEnv.awaitFreshPoll(off);
-      activity(off, BIG, "");
-      big = metric(off, "activity_cache_bytes");
-      activity(off, RECENT, "");
-      bigAndRecent = metric(off, "activity_cache_bytes");
-    } finally {
-      off.close();
+  /** The bytes each account's window weighs in the cache and the rows its load reads. */
+  private record Window(double bytes, double rows) {}
+
+  private static Map<String, Window> windows;
+
+  /** Each account's window as its first request loads it, with the warm-up off; measured once. */
+  private static synchronized Map<String, Window> windows() throws Exception {
+    if (windows == null) {
+      ActivityServer off = service(endpoint.httpUrl(), Map.of("CACHE_WARMUP", "off"));
+      try {
+        QueryTestEnv.awaitFreshPoll(off);
+        Map<String, Window> measured = new HashMap<>();
+        double bytes = 0;
+        double rows = 0;
+        for (String account : ORDER) {
+          assertEquals(200, activity(off, account, "").statusCode());
+          double bytesNow = metric(off, "activity_cache_bytes");
+          double rowsNow = metric(off, "activity_cache_loaded_rows_total");
+          measured.put(account, new Window(bytesNow - bytes, rowsNow - rows));
+          bytes = bytesNow;
+          rows = rowsNow;
+        }
+        windows = measured;
+      } finally {
+        off.close();
+      }
     }
-    // The warm-up fills SHARE_PERCENT of the bound: room for the first account, not the second.
-    long bound = (long) ((big + bigAndRecent) / 2 * 100 / CacheWarmup.SHARE_PERCENT);
+    return windows;
+  }
+
+  /** A service whose warm-up may fill {@code share} bytes: CACHE_MAX_BYTES for that share. */
+  private static ActivityServer withWarmUpShare(double share) {
+    // The warm-up's limit is CACHE_MAX_BYTES / 100 * SHARE_PERCENT: a bound that gives at least
+    // the share and less than 100 bytes more.
+    long bound = ((long) share / CacheWarmup.SHARE_PERCENT + 1) * 100;
+    return service(endpoint.httpUrl(), Map.of("CACHE_MAX_BYTES", String.valueOf(bound)));
+  }
+
+  @Test
+  void aBoundForTheFirstAccountOnlyWarmsItSkipsTheOthersAndEvictsNothing() throws Exception {
+    Map<String, Window> w = windows();
+    double big = w.get(BIG).bytes();
+    // Room for the first account and half of the smaller of the others.
     ActivityServer server =
-        service(endpoint.httpUrl(), Map.of("CACHE_MAX_BYTES", String.valueOf(bound)));
+        withWarmUpShare(big + Math.min(w.get(RECENT).bytes(), w.get(OLD).bytes()) / 2);
     try {
       awaitWarm(server);
       assertEquals(3, warmed(server, "planned"));
       assertEquals(1, warmed(server, "loaded"));
+      assertEquals(2, metric(server, "activity_cache_warmup_accounts_skipped_total"));
       assertEquals(big, metric(server, "activity_cache_warmup_bytes"));
       assertEquals(big, metric(server, "activity_cache_bytes"));
       assertEquals(0, metric(server, "activity_cache_evictions_total{reason=\"size\"}"));
@@ -235,6 +262,53 @@ class CacheWarmupIntegrationTest {
       assertEquals(1, QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT));
       assertEquals(activity(uncached, RECENT, "").body(), activity(server, RECENT, "").body());
       assertEquals(1, QueryTestEnv.cacheAnswers(server, CompletedDayCache.MISS));
+    } finally {
+      server.close();
+    }
+  }
+
+  @Test
+  void aFirstAccountTooLargeForTheBoundIsSkippedAndTheSmallerOnesAfterItAreWarm() throws Exception {
+    Map<String, Window> w = windows();
+    double big = w.get(BIG).bytes();
+    double others = w.get(RECENT).bytes() + w.get(OLD).bytes();
+    assertTrue(big > others, "the test's data: BIG " + big + " bytes, the others " + others);
+    // Room for both smaller accounts, not for the first and largest.
+    ActivityServer server = withWarmUpShare((big + others) / 2);
+    try {
+      awaitWarm(server);
+      assertEquals(3, warmed(server, "planned"));
+      assertEquals(2, warmed(server, "loaded"));
+      assertEquals(1, metric(server, "activity_cache_warmup_accounts_skipped_total"));
+      assertEquals(others, metric(server, "activity_cache_warmup_bytes"));
+      assertEquals(others, metric(server, "activity_cache_bytes"));
+      assertEquals(2 * 30, metric(server, "activity_cache_entries"));
+      assertEquals(0, metric(server, "activity_cache_evictions_total{reason=\"size\"}"));
+      for (String account : List.of(RECENT, OLD)) {
+        assertEquals(
+            activity(uncached, account, "").body(), activity(server, account, "").body(), account);
+      }
+      assertEquals(2, QueryTestEnv.cacheAnswers(server, CompletedDayCache.HIT));
+      assertEquals(0, QueryTestEnv.cacheAnswers(server, CompletedDayCache.MISS));
+      assertEquals(activity(uncached, BIG, "").body(), activity(server, BIG, "").body());
+      assertEquals(1, QueryTestEnv.cacheAnswers(server, CompletedDayCache.MISS));
+    } finally {
+      server.close();
+    }
+  }
+
+  @Test
+  void theWarmUpStopsOnceLessThanADayFitsWithoutLoadingTheRest() throws Exception {
+    Map<String, Window> w = windows();
+    Window big = w.get(BIG);
+    // Room for the first account and less than any day more.
+    ActivityServer server = withWarmUpShare(big.bytes() + DayStore.SMALLEST_DAY - 100);
+    try {
+      awaitWarm(server);
+      assertEquals(1, warmed(server, "loaded"));
+      assertEquals(0, metric(server, "activity_cache_warmup_accounts_skipped_total"));
+      assertEquals(big.rows(), metric(server, "activity_cache_loaded_rows_total"));
+      assertEquals(big.bytes(), metric(server, "activity_cache_bytes"));
     } finally {
       server.close();
     }

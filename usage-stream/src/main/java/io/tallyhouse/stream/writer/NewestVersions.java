@@ -1,14 +1,17 @@
 package io.tallyhouse.stream.writer;
 
-import io.tallyhouse.stream.rollup.GroupKey;
 import io.tallyhouse.stream.rollup.GroupTotals;
 import java.util.Arrays;
 
 /**
  * The newest version of each (group key, shard) among a batch's rollup records: an open-addressing
- * table, kept from batch to batch, that reads only each record's version ({@link
- * GroupTotals#version}) and hashes only the key's first {@link GroupKey#PREFIX} bytes, eight hex
- * digits of a hash of its fields, instead of the whole key. Keys are compared byte for byte.
+ * table with linear probing, kept from batch to batch, that reads only each record's version
+ * ({@link GroupTotals#version}). Keys are compared byte for byte.
+ *
+ * <p>It hashes the whole key and the shard with a {@link SeededHash}, never the key's hash prefix:
+ * the prefix is digits of String.hashCode of the fields, which the gateway's customers partly
+ * choose (user ids, endpoints), and thousands of groups built to share it would make every offer of
+ * a batch walk them all. {@link #probes} tells how long the walks were.
  */
 final class NewestVersions {
 
@@ -22,6 +25,13 @@ final class NewestVersions {
   private int[] order;
 
   private int size;
+
+  private final SeededHash hasher = new SeededHash();
+
+  /** Slots looked at by the offers since the last {@link #clear}, and those offers. */
+  private long probes;
+
+  private long offers;
 
   NewestVersions(int capacity) {
     allocate(Integer.highestOneBit(Math.max(16, capacity - 1)) << 1);
@@ -38,8 +48,10 @@ final class NewestVersions {
       allocate(keys.length * 2);
     }
     int mask = keys.length - 1;
-    int hash = hash(key, shard);
+    int hash = hasher.hash(key, shard);
+    offers++;
     for (int slot = hash & mask; ; slot = (slot + 1) & mask) {
+      probes++;
       byte[] there = keys[slot];
       if (there == null) {
         keys[slot] = key;
@@ -64,6 +76,19 @@ final class NewestVersions {
     return size;
   }
 
+  /**
+   * The slots the offers since the last {@link #clear} looked at: at most about 2.5 per offer on
+   * average (the table is at most half full) whatever the keys; far more means colliding hashes.
+   */
+  long probes() {
+    return probes;
+  }
+
+  /** The offers since the last {@link #clear}. */
+  long offers() {
+    return offers;
+  }
+
   /** The key of the {@code i}th (group, shard), in the order they first appeared. */
   byte[] key(int i) {
     return keys[order[i]];
@@ -85,6 +110,8 @@ final class NewestVersions {
       values[order[i]] = null;
     }
     size = 0;
+    probes = 0;
+    offers = 0;
   }
 
   /** A table of {@code capacity} slots (a power of two) holding the entries so far. */
@@ -117,24 +144,5 @@ final class NewestVersions {
       versions[slot] = oldVersions[from];
       order[size++] = slot;
     }
-  }
-
-  /**
-   * Mixes the key's hash prefix (fewer bytes if the key is shorter: it is refused when its row is
-   * rendered) with the shard. Equal keys have equal prefixes; a group in several shards spreads
-   * over several slots.
-   */
-  private static int hash(byte[] key, int shard) {
-    long h = shard;
-    for (int i = 0, n = Math.min(key.length, GroupKey.PREFIX - 1); i < n; i++) {
-      h = h * 31 + key[i];
-    }
-    // MurmurHash3's finalizer: the hex digits carry four bits a byte, spread over all 64.
-    h ^= h >>> 33;
-    h *= 0xff51afd7ed558ccdL;
-    h ^= h >>> 33;
-    h *= 0xc4ceb9fe1a85ec53L;
-    h ^= h >>> 33;
-    return (int) h;
   }
 }

@@ -5,7 +5,9 @@ import java.util.Arrays;
 /**
  * A set of pairs of byte ranges (an account and an api key hash, an account and a workspace) read
  * in place from the arrays that hold them, kept from batch to batch: a batch writes each pair's row
- * once without copying the pair out of its group key.
+ * once without copying the pair out of its group key. Hashed with a {@link SeededHash}: workspace
+ * ids are chosen by the gateway's customers, and ids built to collide under a fixed hash would make
+ * every add of a batch walk them all.
  */
 final class PairSet {
 
@@ -22,13 +24,15 @@ final class PairSet {
 
   private int size;
 
+  private final SeededHash hasher = new SeededHash();
+
   /**
    * Adds the pair {@code first[firstFrom, firstTo)}, {@code second[secondFrom, secondTo)}; whether
    * it was new. The arrays must stay unchanged until {@link #clear}.
    */
   boolean add(
       byte[] first, int firstFrom, int firstTo, byte[] second, int secondFrom, int secondTo) {
-    int hash = hash(first, firstFrom, firstTo) * 0x9E3779B9 + hash(second, secondFrom, secondTo);
+    int hash = hasher.hash(first, firstFrom, firstTo, second, secondFrom, secondTo);
     int mask = slots.length - 1;
     int slot = (hash ^ hash >>> 16) & mask;
     for (int entry = slots[slot]; entry != 0; entry = slots[slot]) {
@@ -87,13 +91,5 @@ final class PairSet {
       }
       slots[slot] = i + 1;
     }
-  }
-
-  private static int hash(byte[] bytes, int from, int to) {
-    int h = 1;
-    for (int i = from; i < to; i++) {
-      h = 31 * h + bytes[i];
-    }
-    return h;
   }
 }

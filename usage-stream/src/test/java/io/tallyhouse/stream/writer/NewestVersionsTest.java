@@ -1,15 +1,22 @@
 package io.tallyhouse.stream.writer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tallyhouse.schemas.avro.UsageEvent;
+import io.tallyhouse.stream.Events;
+import io.tallyhouse.stream.rollup.GroupKey;
 import io.tallyhouse.stream.rollup.GroupTotals;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,6 +56,59 @@ class NewestVersionsTest {
         i++;
       }
     }
+  }
+
+  @Test
+  void groupsBuiltToShareOneHashPrefixTakeAFewProbesEachAndKeepTheirNewestVersions() {
+    // User ids of twelve "Aa"/"BB" blocks all have one String.hashCode, so their groups' fields do
+    // too, and so do the eight hex digits of the key's prefix.
+    List<String> users = new ArrayList<>(List.of(""));
+    for (int block = 0; block < 12; block++) {
+      List<String> longer = new ArrayList<>();
+      for (String user : users) {
+        longer.add(user + "Aa");
+        longer.add(user + "BB");
+      }
+      users = longer;
+    }
+    List<byte[]> groups = new ArrayList<>();
+    for (String user : users) {
+      UsageEvent event = Events.event("acct", "e", "2026-11-21T10:00:00Z", user, "0.1");
+      groups.add(GroupKey.of(event).getBytes(StandardCharsets.UTF_8));
+    }
+    byte[] prefix = Arrays.copyOf(groups.get(0), GroupKey.PREFIX);
+    for (byte[] group : groups) {
+      assertArrayEquals(prefix, Arrays.copyOf(group, GroupKey.PREFIX));
+    }
+    assertEquals(4_096, new HashSet<>(users).size());
+
+    // Three versions of each group, in shuffled order, in one batch.
+    List<int[]> offers = new ArrayList<>();
+    for (int g = 0; g < groups.size(); g++) {
+      for (int version = 1; version <= 3; version++) {
+        offers.add(new int[] {g, version});
+      }
+    }
+    Collections.shuffle(offers, new Random(31));
+    NewestVersions newest = new NewestVersions(1 << 15);
+    for (int batch = 0; batch < 2; batch++) {
+      newest.clear();
+      for (int[] offer : offers) {
+        newest.offer(groups.get(offer[0]), 7, totals(offer[1]));
+      }
+      assertEquals(offers.size(), newest.offers());
+      double perOffer = (double) newest.probes() / newest.offers();
+      assertTrue(perOffer < 4, "slots looked at per offer: " + perOffer);
+      assertEquals(groups.size(), newest.size());
+      for (int i = 0; i < newest.size(); i++) {
+        assertEquals(7, newest.shard(i));
+        assertEquals(3, GroupTotals.version(newest.value(i)));
+      }
+    }
+  }
+
+  private static byte[] totals(long version) {
+    return new GroupTotals(1, 0, 0, 0, 0, BigDecimal.ZERO, BigDecimal.ZERO, 0, version).toBytes();
   }
 
   @Test
