@@ -3,10 +3,12 @@ package io.tallyhouse.stream.writer;
 import io.tallyhouse.common.clickhouse.ClickHouseException;
 import io.tallyhouse.stream.rows.DistinctEventRow;
 import io.tallyhouse.stream.rows.UsageDailyRow;
+import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Inserts one batch's rows, usage_events on a thread of its own while api_key_hashes, workspaces
@@ -14,7 +16,7 @@ import java.util.concurrent.Future;
  * takes as long as the longer of the two instead of their sum. Remembers what went in, so that
  * after a failure only what did not succeed is repeated (each insert is idempotent, DESIGN.md).
  */
-final class BatchInsert implements AutoCloseable {
+final class BatchInsert {
 
   private final TableInserts inserts;
   private final ExecutorService eventsInserter =
@@ -80,6 +82,10 @@ final class BatchInsert implements AutoCloseable {
       try {
         eventsInsert.get();
         eventsDone = true;
+      } catch (InterruptedException e) {
+        // The batch is given up (the writer closes or replaces its consumer).
+        eventsInsert.cancel(true);
+        throw e;
       } catch (ExecutionException e) {
         if (!(e.getCause() instanceof ClickHouseException insertFailure)) {
           throw new IllegalStateException("inserting into usage_events failed", e.getCause());
@@ -92,8 +98,9 @@ final class BatchInsert implements AutoCloseable {
     }
   }
 
-  @Override
-  public void close() {
+  /** Stops the usage_events thread, waiting for it {@code wait} at most. */
+  void close(Duration wait) throws InterruptedException {
     eventsInserter.shutdownNow();
+    eventsInserter.awaitTermination(wait.toNanos(), TimeUnit.NANOSECONDS);
   }
 }
