@@ -86,15 +86,7 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
   private final Freshness freshness;
   // Both used only on the insert thread, one batch after the other: the writer thread reads the
   // next batch as records, so a single set of rendered rows is never shared by two batches.
-  private BatchRows rows = new BatchRows();
-
-  /**
-   * Whether an insert of the last batch ended without ClickHouse's answer (a timeout, an interrupt,
-   * a failure): the client may still be reading that batch's rows from their buffers, so the next
-   * batch is rendered into new ones instead of overwriting them under it. Insert thread only.
-   */
-  private boolean rowsMayStillBeRead;
-
+  private final BatchRows rows = new BatchRows();
   private final BatchInsert insert;
 
   /**
@@ -419,27 +411,17 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
    */
   private Void insertUntilDone(List<ConsumerRecord<byte[], byte[]>> records)
       throws InterruptedException {
-    if (rowsMayStillBeRead) {
-      rows = new BatchRows();
-      rowsMayStillBeRead = false;
-    }
     rows.fill(records, shardBases, UPDATED_AT.format(clock.instant()));
     insert.begin(rows);
-    // Cleared only when the first attempt succeeds: every insert then returned ClickHouse's answer,
-    // which it sends after reading the whole body.
-    rowsMayStillBeRead = true;
     long backoff = 100;
-    boolean firstAttempt = true;
     while (true) {
       try {
         insert.attempt();
-        rowsMayStillBeRead = !firstAttempt;
         health.written(rows.rollupRows + rows.eventRows);
         freshness.visible(
             DistinctEventRow.micros(clock.instant()), rows.receivedAtMicros, rows.eventRows);
         return null;
       } catch (ClickHouseException failure) {
-        firstAttempt = false;
         if (Thread.currentThread().isInterrupted()) {
           throw new InterruptedException("the batch was given up during its insert");
         }
