@@ -123,9 +123,8 @@ public record StreamConfig(
     // About one insert per table and second, as ClickHouse advises: every insert makes a part that
     // background merges rewrite, and parts of a second's events instead of a quarter's cost
     // ClickHouse about half the CPU per event (bench/README.md, "usage-stream", sixth round). The
-    // row bound applies when the writer reads a backlog, or while an insert is slower than the wait
-    // (the next batch grows meanwhile), and keeps each insert within ClickHouse's advised
-    // 10 000-100 000 rows per table.
+    // row bound only applies when the writer reads a backlog, where it keeps each insert within
+    // ClickHouse's advised 10 000-100 000 rows per table.
     WriterSettings writer =
         new WriterSettings(
             s.number(
@@ -134,8 +133,7 @@ public record StreamConfig(
                 .intOrElse(100_000),
             s.number(
                     "WRITER_MAX_WAIT_MS",
-                    "how long after a batch's first record the ClickHouse writer inserts what it"
-                        + " has, or later when the previous batch's insert takes longer")
+                    "how long the ClickHouse writer gathers records before it inserts what it has")
                 .millisOrElse(Duration.ofMillis(1000)),
             s.number(
                     "WRITER_COMMIT_TIMEOUT_MS",

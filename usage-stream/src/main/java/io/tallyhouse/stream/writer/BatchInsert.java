@@ -3,12 +3,10 @@ package io.tallyhouse.stream.writer;
 import io.tallyhouse.common.clickhouse.ClickHouseException;
 import io.tallyhouse.stream.rows.DistinctEventRow;
 import io.tallyhouse.stream.rows.UsageDailyRow;
-import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Inserts one batch's rows, usage_events on a thread of its own while api_key_hashes, workspaces
@@ -16,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * takes as long as the longer of the two instead of their sum. Remembers what went in, so that
  * after a failure only what did not succeed is repeated (each insert is idempotent, DESIGN.md).
  */
-final class BatchInsert {
+final class BatchInsert implements AutoCloseable {
 
   private final TableInserts inserts;
   private final ExecutorService eventsInserter =
@@ -82,10 +80,6 @@ final class BatchInsert {
       try {
         eventsInsert.get();
         eventsDone = true;
-      } catch (InterruptedException e) {
-        // The batch is given up (the writer closes or replaces its consumer).
-        eventsInsert.cancel(true);
-        throw e;
       } catch (ExecutionException e) {
         if (!(e.getCause() instanceof ClickHouseException insertFailure)) {
           throw new IllegalStateException("inserting into usage_events failed", e.getCause());
@@ -98,9 +92,8 @@ final class BatchInsert {
     }
   }
 
-  /** Stops the usage_events thread, waiting for it {@code wait} at most. */
-  void close(Duration wait) throws InterruptedException {
+  @Override
+  public void close() {
     eventsInserter.shutdownNow();
-    eventsInserter.awaitTermination(wait.toNanos(), TimeUnit.NANOSECONDS);
   }
 }

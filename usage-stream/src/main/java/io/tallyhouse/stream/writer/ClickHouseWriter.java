@@ -14,11 +14,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -32,15 +27,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Copies committed rollups and distinct events into ClickHouse (the sequence and its guarantee:
  * DESIGN.md). A batch closes at {@link WriterSettings#batchRows} records or {@link
- * WriterSettings#maxWait} after its first record, and not before the previous batch's insert has
- * ended: the writer thread, which alone uses the consumer, reads the next batch while a second
- * thread renders and inserts the previous one (at most one insert in flight). A batch's offsets are
- * committed, in batch order, only after every insert of the batch succeeded. While ClickHouse is
- * down the insert thread retries with backoff, the next batch fills up to its row bound and then
- * stops fetching, and the backlog stays in Kafka. Any other failure (a commit that timed out while
- * the broker was away, a record it cannot render) closes the consumer; after a backoff a new one
- * resumes from the committed offsets, which re-inserts at most the batches whose commit was lost
- * (inserts are idempotent).
+ * WriterSettings#maxWait} after its first record; its offsets are committed only after every insert
+ * of the batch succeeded. While ClickHouse is down the writer retries with backoff and the backlog
+ * stays in Kafka. Any other failure (a commit that timed out while the broker was away, a record it
+ * cannot write) closes the consumer; after a backoff a new one resumes from the committed offsets,
+ * which re-inserts at most the batch whose commit was lost (inserts are idempotent).
  */
 public final class ClickHouseWriter implements Runnable, AutoCloseable {
 
@@ -51,14 +42,6 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
 
   /** How long an empty poll waits before the writer looks at its state again. */
   private static final Duration IDLE_POLL = Duration.ofMillis(200);
-
-  /**
-   * How long a poll waits at most while the previous batch is being inserted: the writer notices
-   * the insert's end this late at most.
-   */
-  private static final Duration INSERT_CHECK = Duration.ofMillis(20);
-
-  private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
 
   private static final DateTimeFormatter UPDATED_AT =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
@@ -84,23 +67,8 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
   private final Ticker ticker;
   private final WriterHealth health;
   private final Freshness freshness;
-  // Both used only on the insert thread, one batch after the other: the writer thread reads the
-  // next batch as records, so a single set of rendered rows is never shared by two batches.
   private final BatchRows rows = new BatchRows();
   private final BatchInsert insert;
-
-  /**
-   * Renders and inserts one batch at a time while the writer thread, which alone uses the consumer,
-   * reads the next.
-   */
-  private final ExecutorService inserter =
-      Executors.newSingleThreadExecutor(
-          task -> {
-            Thread inserting = new Thread(task, "clickhouse-writer-insert");
-            inserting.setDaemon(true);
-            return inserting;
-          });
-
   private final Thread thread;
   private Map<String, Integer> shardBases;
   // Replaced after a failure; volatile for close(), which wakes the current one up.
@@ -223,24 +191,16 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
       topics.add(distinctEventsTopic);
       while (running) {
         source = opener.open(topics);
-        InFlight inFlight = null;
         try {
-          Gathering next = new Gathering();
           while (running) {
-            gather(next, inFlight);
+            Map<TopicPartition, Long> offsets = new HashMap<>();
+            List<ConsumerRecord<byte[], byte[]>> batch = nextBatch(offsets);
             health.assignedPartitions(source.assignment().size());
-            if (inFlight != null && inFlight.insert.isDone()) {
-              inFlight.awaitInserted();
-              source.commit(inFlight.offsets);
-              inFlight = null;
-              backoff = FIRST_RESTART_BACKOFF.toMillis();
-            }
-            if (inFlight == null && next.closed()) {
+            if (!batch.isEmpty()) {
+              writeUntilDone(batch);
               source.resumeAll();
-              List<ConsumerRecord<byte[], byte[]>> records = next.records;
-              inFlight =
-                  new InFlight(inserter.submit(() -> insertUntilDone(records)), next.offsets);
-              next = new Gathering();
+              source.commit(offsets);
+              backoff = FIRST_RESTART_BACKOFF.toMillis();
             }
             if (health.recovering() && !source.assignment().isEmpty()) {
               health.recovering(false);
@@ -257,17 +217,15 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
               backoff,
               e);
         } finally {
-          // Not committed, so the new consumer (or the next start) reads its records again.
-          if (inFlight != null) {
-            inFlight.insert.cancel(true);
-          }
           source.close();
           health.assignedPartitions(0);
         }
-        // The new source starts at the committed offsets: the batches whose commit failed or never
-        // happened are read and inserted again, which is harmless because every insert is
-        // idempotent (DESIGN.md: a rollup row is complete totals at a version in a
-        // ReplacingMergeTree(version), a distinct event collapses with its copy in usage_events).
+        // The new source starts at the committed offsets: the batch whose commit failed is read and
+        // inserted again,
+        // which is harmless because every insert is idempotent (DESIGN.md: a rollup row is complete
+        // totals at a
+        // version in a ReplacingMergeTree(version), a distinct event collapses with its copy in
+        // usage_events).
         sleepWhileRunning(backoff);
         backoff = Math.min(backoff * 2, MAX_RESTART_BACKOFF.toMillis());
       }
@@ -316,29 +274,20 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
     return null;
   }
 
-  /** The batch the writer is reading: its records and, per partition, the offset after them. */
-  private final class Gathering {
-    final List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-    final Map<TopicPartition, Long> offsets = new HashMap<>();
-    private long deadline;
-
-    boolean full() {
-      return records.size() >= settings.batchRows();
-    }
-
-    /** Whether it holds {@code WRITER_BATCH_ROWS} records or its first one waited long enough. */
-    boolean closed() {
-      return !records.isEmpty() && (full() || ticker.nanoTime() >= deadline);
-    }
-
-    void add(List<ConsumerRecord<byte[], byte[]>> polled) {
-      if (polled.isEmpty()) {
-        return;
-      }
-      if (records.isEmpty()) {
-        deadline = ticker.nanoTime() + settings.maxWait().toNanos();
-      }
-      records.addAll(polled);
+  /**
+   * Records until the batch is full or the oldest record waited long enough; {@code offsets}
+   * receives, per partition, the offset after the batch's last record of it.
+   */
+  private List<ConsumerRecord<byte[], byte[]>> nextBatch(Map<TopicPartition, Long> offsets) {
+    List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>();
+    long deadline = 0;
+    while (running) {
+      Duration wait =
+          batch.isEmpty()
+              ? IDLE_POLL
+              : Duration.ofMillis(Math.max(1, (deadline - ticker.nanoTime()) / 1_000_000));
+      List<ConsumerRecord<byte[], byte[]>> polled = source.poll(wait);
+      batch.addAll(polled);
       // One put per run of a partition's records (a poll returns them together); the last run's
       // put holds the partition's last record.
       for (int i = 0; i < polled.size(); i++) {
@@ -349,88 +298,45 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
           offsets.put(new TopicPartition(record.topic(), record.partition()), record.offset() + 1);
         }
       }
-    }
-
-    /** How long a poll for this batch may wait: until its deadline, or the idle poll if empty. */
-    long waitMillis() {
-      return records.isEmpty()
-          ? IDLE_POLL.toMillis()
-          : Math.max(0, (deadline - ticker.nanoTime()) / 1_000_000);
-    }
-  }
-
-  /** The batch handed to the insert thread, and the offsets to commit once its insert succeeded. */
-  private record InFlight(Future<?> insert, Map<TopicPartition, Long> offsets) {
-
-    /** Throws what made the insert thread give up on the batch (a record it cannot render). */
-    void awaitInserted() {
-      try {
-        insert.get();
-      } catch (ExecutionException e) {
-        if (e.getCause() instanceof RuntimeException failure) {
-          throw failure;
-        }
-        if (e.getCause() instanceof Error error) {
-          throw error;
-        }
-        throw new IllegalStateException("the insert thread failed", e.getCause());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new WakeupException();
+      if (batch.isEmpty()) {
+        return batch;
+      }
+      if (deadline == 0) {
+        deadline = ticker.nanoTime() + settings.maxWait().toNanos();
+      }
+      if (batch.size() >= settings.batchRows() || ticker.nanoTime() >= deadline) {
+        return batch;
       }
     }
+    return batch;
   }
 
-  /**
-   * One poll for the batch being read. While the previous batch is still being inserted, polls wait
-   * at most {@link #INSERT_CHECK} so that its end is noticed soon, and a full batch stops fetching:
-   * the consumer polls paused, only to stay in its group.
-   */
-  private void gather(Gathering next, InFlight inFlight) {
-    boolean inserting = inFlight != null && !inFlight.insert.isDone();
-    if (next.full()) {
-      if (inserting) {
-        // A rebalance inside this poll can hand over partitions that are not paused: whatever it
-        // returns is put back, never dropped, or its offsets would be committed with the next
-        // batch without ever reaching ClickHouse.
-        source.pauseAll();
-        rewind(source.poll(INSERT_CHECK));
-      }
-      return;
-    }
-    long wait = next.waitMillis();
-    if (inserting) {
-      wait = wait == 0 ? INSERT_CHECK.toMillis() : Math.min(wait, INSERT_CHECK.toMillis());
-    }
-    next.add(source.poll(Duration.ofMillis(Math.max(1, wait))));
-  }
-
-  /**
-   * On the insert thread: renders {@code records} and inserts them, retrying with backoff while
-   * ClickHouse fails; ends by an InterruptedException when the writer gives the batch up.
-   */
-  private Void insertUntilDone(List<ConsumerRecord<byte[], byte[]>> records)
+  private void writeUntilDone(List<ConsumerRecord<byte[], byte[]>> records)
       throws InterruptedException {
     rows.fill(records, shardBases, UPDATED_AT.format(clock.instant()));
     insert.begin(rows);
     long backoff = 100;
-    while (true) {
+    while (running) {
       try {
         insert.attempt();
         health.written(rows.rollupRows + rows.eventRows);
         freshness.visible(
             DistinctEventRow.micros(clock.instant()), rows.receivedAtMicros, rows.eventRows);
-        return null;
+        return;
       } catch (ClickHouseException failure) {
-        if (Thread.currentThread().isInterrupted()) {
-          throw new InterruptedException("the batch was given up during its insert");
-        }
         health.insertFailed();
         LOG.warn("ClickHouse insert failed, retrying in {} ms: {}", backoff, failure.getMessage());
       }
-      ticker.sleep(backoff);
+      // Keep the group membership alive without fetching more while we wait. A rebalance inside
+      // this poll can
+      // hand us partitions that are not paused: whatever it returns is put back, never dropped, or
+      // its offsets
+      // would be committed with the next batch without ever reaching ClickHouse.
+      source.pauseAll();
+      rewind(source.poll(Duration.ofMillis(backoff)));
       backoff = Math.min(backoff * 2, MAX_BACKOFF.toMillis());
     }
+    throw new WakeupException();
   }
 
   /**
@@ -445,10 +351,6 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
     first.forEach(source::seek);
   }
 
-  /**
-   * Stops reading and gives up the batch being inserted, if any (not committed: the next consumer
-   * of the group reads it again); waits for both threads, 30 s at most.
-   */
   @Override
   public void close() {
     running = false;
@@ -456,17 +358,11 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
     if (current != null) {
       current.wakeup();
     }
-    long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
     try {
-      thread.join(CLOSE_WAIT.toMillis());
-      inserter.shutdownNow();
-      if (!inserter.awaitTermination(
-          Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-        LOG.warn("the ClickHouse writer's insert thread did not end within {}", CLOSE_WAIT);
-      }
-      insert.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+      thread.join(Duration.ofSeconds(30).toMillis());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    insert.close();
   }
 }

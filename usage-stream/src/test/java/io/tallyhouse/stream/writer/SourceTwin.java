@@ -29,8 +29,6 @@ final class SourceTwin implements RecordSource.Opener {
   private int commitFailuresLeft;
   private TopicPartition assignDuringPausedPoll;
   private long firstPolledAtNanos = -1;
-  private long polledRecords;
-  private long pausedPolls;
 
   SourceTwin(TickerTwin ticker, int maxPollRecords) {
     this.ticker = ticker;
@@ -50,33 +48,6 @@ final class SourceTwin implements RecordSource.Opener {
               null,
               (value + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
-  }
-
-  /** Runs {@code appends} as one step: no poll sees part of what they append. */
-  synchronized void atOnce(Runnable appends) {
-    appends.run();
-  }
-
-  /** How many records the polls of every source returned, rewound ones included. */
-  synchronized long polledRecords() {
-    return polledRecords;
-  }
-
-  /** How many polls were made with every owned partition paused (only to stay in the group). */
-  synchronized long pausedPolls() {
-    return pausedPolls;
-  }
-
-  /**
-   * The offset of the first record of {@code partition} that the {@code index}-th source opened
-   * (from 0) returned; -1 if none yet.
-   */
-  synchronized long firstOffsetPolled(int index, TopicPartition partition) {
-    return opened.get(index).firstPolled.getOrDefault(partition, -1L);
-  }
-
-  synchronized boolean closed(int index) {
-    return opened.get(index).closed;
   }
 
   /** The next {@code times} commits fail as a commit that timed out while the broker was away. */
@@ -129,7 +100,6 @@ final class SourceTwin implements RecordSource.Opener {
     private final Set<TopicPartition> assignment = new LinkedHashSet<>();
     private final Set<TopicPartition> paused = new HashSet<>();
     private final Map<TopicPartition, Long> positions = new HashMap<>();
-    private final Map<TopicPartition, Long> firstPolled = new HashMap<>();
     private volatile boolean wakeup;
     private boolean closed;
 
@@ -152,9 +122,6 @@ final class SourceTwin implements RecordSource.Opener {
       }
       List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
       synchronized (SourceTwin.this) {
-        if (!paused.isEmpty() && paused.containsAll(assignment)) {
-          pausedPolls++;
-        }
         if (!paused.isEmpty() && assignDuringPausedPoll != null) {
           assignment.add(assignDuringPausedPoll);
           assignDuringPausedPoll = null;
@@ -167,12 +134,10 @@ final class SourceTwin implements RecordSource.Opener {
           List<ConsumerRecord<byte[], byte[]>> partitionLog =
               log.getOrDefault(partition, List.of());
           while (position < partitionLog.size() && records.size() < maxPollRecords) {
-            firstPolled.putIfAbsent(partition, position);
             records.add(partitionLog.get((int) position++));
           }
           positions.put(partition, position);
         }
-        polledRecords += records.size();
         if (!records.isEmpty() && firstPolledAtNanos < 0) {
           firstPolledAtNanos = ticker.nanoTime();
         }
