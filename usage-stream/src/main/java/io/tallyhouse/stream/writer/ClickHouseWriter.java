@@ -67,7 +67,15 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
   private final Ticker ticker;
   private final WriterHealth health;
   private final Freshness freshness;
-  private final BatchRows rows = new BatchRows();
+  private BatchRows rows = new BatchRows();
+
+  /**
+   * Whether an insert of the last batch ended without ClickHouse's answer (a timeout, a failure):
+   * the client may still be reading that batch's rows from their buffers, so the next batch is
+   * rendered into new ones instead of overwriting them under it.
+   */
+  private boolean rowsMayStillBeRead;
+
   private final BatchInsert insert;
   private final Thread thread;
   private Map<String, Integer> shardBases;
@@ -313,17 +321,27 @@ public final class ClickHouseWriter implements Runnable, AutoCloseable {
 
   private void writeUntilDone(List<ConsumerRecord<byte[], byte[]>> records)
       throws InterruptedException {
+    if (rowsMayStillBeRead) {
+      rows = new BatchRows();
+      rowsMayStillBeRead = false;
+    }
     rows.fill(records, shardBases, UPDATED_AT.format(clock.instant()));
     insert.begin(rows);
+    // Cleared only when the first attempt succeeds: every insert then returned ClickHouse's answer,
+    // which it sends after reading the whole body.
+    rowsMayStillBeRead = true;
     long backoff = 100;
+    boolean firstAttempt = true;
     while (running) {
       try {
         insert.attempt();
+        rowsMayStillBeRead = !firstAttempt;
         health.written(rows.rollupRows + rows.eventRows);
         freshness.visible(
             DistinctEventRow.micros(clock.instant()), rows.receivedAtMicros, rows.eventRows);
         return;
       } catch (ClickHouseException failure) {
+        firstAttempt = false;
         health.insertFailed();
         LOG.warn("ClickHouse insert failed, retrying in {} ms: {}", backoff, failure.getMessage());
       }

@@ -135,6 +135,24 @@ class ClickHouseWriterTest {
   }
 
   @Test
+  void rowsAnAbandonedInsertStillReadsAreNotOverwrittenByTheNextBatch() throws Exception {
+    start(5, Duration.ofMillis(250), 5);
+    source.append(P0, events("e", 1, 5));
+    inserts.abandonNext("usage_events");
+    writer.start();
+    Await.until("first committed", () -> Long.valueOf(5).equals(source.committed().get(P0)), WAIT);
+
+    source.append(P0, events("e", 6, 10));
+    Await.until("next committed", () -> Long.valueOf(10).equals(source.committed().get(P0)), WAIT);
+
+    assertEquals(
+        List.of(events("e", 1, 5)),
+        inserts.readAbandoned(),
+        "the timed-out request of the first batch still streams the first batch's rows");
+    assertEquals(List.of(events("e", 1, 10)), inserts.inserted("usage_events"));
+  }
+
+  @Test
   void freshnessIsEachEventsAgeWhenTheInsertOfItsRowSucceededNotWhenItFailed() throws Exception {
     Instant now = Instant.parse("2026-11-30T12:00:00Z");
     clock = Clock.fixed(now, ZoneOffset.UTC);

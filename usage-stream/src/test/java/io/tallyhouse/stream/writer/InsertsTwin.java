@@ -8,8 +8,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -33,6 +35,8 @@ final class InsertsTwin implements TableInserts {
   private final Supplier<Map<?, Long>> committed;
   private final List<Attempt> attempts = new ArrayList<>();
   private final Map<String, Integer> failuresLeft = new HashMap<>();
+  private final Set<String> toAbandon = new HashSet<>();
+  private final List<InputStream> abandoned = new ArrayList<>();
 
   InsertsTwin(Ticker ticker, Supplier<Map<?, Long>> committed) {
     this.ticker = ticker;
@@ -44,8 +48,33 @@ final class InsertsTwin implements TableInserts {
     failuresLeft.put(table, times);
   }
 
+  /**
+   * The next insert into {@code table} fails without reading its rows, as a client's insert that
+   * timed out while its request still streams the body: {@link #readAbandoned} reads them later.
+   */
+  synchronized void abandonNext(String table) {
+    toAbandon.add(table);
+  }
+
+  /** The rows of the abandoned inserts' streams, read now, one string per row. */
+  synchronized List<String> readAbandoned() throws IOException {
+    List<String> rows = new ArrayList<>();
+    for (InputStream stream : abandoned) {
+      String text = new String(stream.readAllBytes(), StandardCharsets.UTF_8);
+      rows.addAll(text.isEmpty() ? List.of() : Arrays.asList(text.split("\n")));
+    }
+    return rows;
+  }
+
   @Override
   public void insert(String table, List<String> columns, InputStream tabSeparatedRows) {
+    synchronized (this) {
+      if (toAbandon.remove(table)) {
+        abandoned.add(tabSeparatedRows);
+        attempts.add(new Attempt(table, List.of(), true, ticker.nanoTime(), committed.get()));
+        throw new ClickHouseException("timed out (twin)", null);
+      }
+    }
     String text;
     try {
       text = new String(tabSeparatedRows.readAllBytes(), StandardCharsets.UTF_8);
