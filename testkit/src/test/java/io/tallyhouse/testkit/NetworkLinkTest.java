@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -125,30 +124,36 @@ class NetworkLinkTest {
 
   @Test
   void aTargetThatRefusesClosesTheRelayedConnection() throws IOException {
-    echo.close();
-    try (Socket socket = connect()) {
-      // Bounded: should another process take the freed port meanwhile (a busy machine), the link
-      // would reach it and relay nothing; the test then fails saying so instead of hanging.
-      socket.setSoTimeout(120_000);
-      InputStream in = socket.getInputStream();
-      int read;
-      try {
-        read = in.read();
-      } catch (java.net.SocketTimeoutException silent) {
-        throw new AssertionError(
-            "the link neither closed nor relayed anything in 120 s: is another process on the"
-                + " echo server's freed port?",
-            silent);
-      } catch (SocketException reset) {
-        read = -1;
+    // The target is a port bound but not listening: the kernel refuses connects to it, and while
+    // it stays bound nothing else can take it. A closed listener's freed port could be taken
+    // meanwhile by another process's server, and the link would reach that and relay nothing.
+    try (Socket refusing = new Socket()) {
+      refusing.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      try (NetworkLink refusingLink =
+              NetworkLink.open(
+                  new InetSocketAddress(InetAddress.getLoopbackAddress(), Ports.freePort()),
+                  (InetSocketAddress) refusing.getLocalSocketAddress());
+          Socket socket = connect(refusingLink)) {
+        // Bounded, so that a link that neither closes nor relays fails here instead of hanging.
+        socket.setSoTimeout(120_000);
+        int read;
+        try {
+          read = socket.getInputStream().read();
+        } catch (SocketException reset) {
+          read = -1;
+        }
+        assertEquals(-1, read);
       }
-      assertEquals(-1, read);
     }
   }
 
   private Socket connect() throws IOException {
+    return connect(link);
+  }
+
+  private static Socket connect(NetworkLink through) throws IOException {
     Socket socket = new Socket();
-    socket.connect(link.listenAddress(), 5_000);
+    socket.connect(through.listenAddress(), 5_000);
     return socket;
   }
 
