@@ -7,7 +7,9 @@ import io.tallyhouse.tools.Cli;
 import io.tallyhouse.tools.Cli.Run;
 import io.tallyhouse.tools.ExitCodes;
 import java.io.IOException;
-import java.net.ServerSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -80,8 +82,15 @@ class ReconcileCommandTest {
 
   @Test
   void aClickHouseThatCannotBeReachedIsExitCodeThreeNotADifference() throws IOException {
-    String url = "http://127.0.0.1:" + closedPort();
-    Run run = Cli.run(Map.of("CLICKHOUSE_URL", url), "reconcile", "--from", "2026-11-01");
+    Run run;
+    String url;
+    // Bound but not listening: connects are refused, and no other process can take the port while
+    // the command runs (a released port could be).
+    try (Socket refusing = new Socket()) {
+      refusing.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      url = "http://127.0.0.1:" + refusing.getLocalPort();
+      run = Cli.run(Map.of("CLICKHOUSE_URL", url), "reconcile", "--from", "2026-11-01");
+    }
     assertEquals(ExitCodes.UNAVAILABLE, run.code(), run.toString());
     assertTrue(
         run.err()
@@ -98,12 +107,5 @@ class ReconcileCommandTest {
     assertEquals(ExitCodes.USAGE, run.code(), run.toString());
     assertTrue(run.err().contains(expected), expected + " in\n" + run);
     assertEquals("", run.out());
-  }
-
-  /** A local port nothing listens on: bound, then released. */
-  private static int closedPort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
   }
 }
