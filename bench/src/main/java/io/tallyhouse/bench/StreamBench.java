@@ -181,10 +181,18 @@ public final class StreamBench {
       result.put("freshness_p99_ms", round1(freshness.p99Millis()));
       result.put("freshness_rate_events_per_s", Math.round(rate));
       result.put("freshness_probes", freshness.probes());
+      result.put("freshness_cpu_busy_pct", Math.round(freshness.busyPercent()));
+      result.put(
+          "freshness_bench_cores",
+          BigDecimal.valueOf(freshness.benchCores()).setScale(2, RoundingMode.HALF_UP));
       result.put("merges_done_after_s", round1(mergesSettled));
       result.put("steady_freshness_p50_ms", round1(steady.p50Millis()));
       result.put("steady_freshness_p99_ms", round1(steady.p99Millis()));
       result.put("steady_freshness_probes", steady.probes());
+      result.put("steady_freshness_cpu_busy_pct", Math.round(steady.busyPercent()));
+      result.put(
+          "steady_freshness_bench_cores",
+          BigDecimal.valueOf(steady.benchCores()).setScale(2, RoundingMode.HALF_UP));
       result.put("clickhouse_raw_insert_rows_per_s", Math.round(rawInsert.rowsPerSecond()));
       result.put(
           "ratio",

@@ -9,6 +9,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,8 +31,13 @@ final class StreamFreshness {
    * @param p50Millis median of the probes' 202-to-visible time
    * @param p99Millis their 99th percentile (a probe never seen counts as the whole wait)
    * @param probes how many probes were acknowledged
+   * @param busyPercent the machine's busy share while the load was posted
+   * @param benchCores cores this JVM used meanwhile: gateway-ingest, the broker and the load
+   *     itself, which share the box with the stream and ClickHouse here, unlike in the backlog
+   *     phase
    */
-  record Result(double p50Millis, double p99Millis, int probes) {}
+  record Result(
+      double p50Millis, double p99Millis, int probes, double busyPercent, double benchCores) {}
 
   private StreamFreshness() {}
 
@@ -43,20 +49,54 @@ final class StreamFreshness {
   static Result measure(
       int port, String token, ClickHouse clickHouse, double rate, int seconds, String phase)
       throws Exception {
-    LatencyRecorder latencies = probe(port, token, clickHouse, rate, seconds, phase);
+    long[] ticksBefore = BenchSupport.machineCpuTicks();
+    long benchBefore = BenchSupport.cpuNanos(List.of(ProcessHandle.current()))[0];
+    long startNanos = System.nanoTime();
+    Load load = startLoad(port, token, clickHouse, rate, seconds, phase);
+    Thread.sleep(Duration.ofSeconds(seconds).toMillis());
+    double busy = BenchSupport.busyPercent(ticksBefore, BenchSupport.machineCpuTicks());
+    double benchCores =
+        (double) (BenchSupport.cpuNanos(List.of(ProcessHandle.current()))[0] - benchBefore)
+            / (System.nanoTime() - startNanos);
+    LatencyRecorder latencies = load.awaitProbes();
     Result result =
         new Result(
-            latencies.percentileMillis(0.5), latencies.percentileMillis(0.99), latencies.count());
+            latencies.percentileMillis(0.5),
+            latencies.percentileMillis(0.99),
+            latencies.count(),
+            busy,
+            benchCores);
     log(
         String.format(
-            "  p50 %.0f ms, p99 %.0f ms over %d probes",
-            result.p50Millis(), result.p99Millis(), result.probes()));
+            "  p50 %.0f ms, p99 %.0f ms over %d probes; machine %.0f %% busy, %.2f cores of it"
+                + " gateway-ingest, the broker and the load",
+            result.p50Millis(), result.p99Millis(), result.probes(), busy, benchCores));
     return result;
   }
 
-  private static LatencyRecorder probe(
-      int port, String token, ClickHouse clickHouse, double rate, int seconds, String phase)
-      throws Exception {
+  /** The load of one phase, posting and polling on its own threads. */
+  private record Load(
+      ScheduledExecutorService timer, Map<String, Long> acknowledged, Map<String, Long> visible) {
+
+    /** Waits for the last probes (at most 30 s), stops the load and returns every probe's time. */
+    LatencyRecorder awaitProbes() throws InterruptedException {
+      long drain = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (System.nanoTime() < drain && !visible.keySet().containsAll(acknowledged.keySet())) {
+        Thread.sleep(100);
+      }
+      timer.shutdownNow();
+      LatencyRecorder latencies = new LatencyRecorder();
+      for (Map.Entry<String, Long> ack : acknowledged.entrySet()) {
+        Long seen = visible.get(ack.getKey());
+        // A probe never seen counts as the whole wait, so it cannot flatter the result.
+        latencies.record(Math.max(0, (seen == null ? System.nanoTime() : seen) - ack.getValue()));
+      }
+      return latencies;
+    }
+  }
+
+  private static Load startLoad(
+      int port, String token, ClickHouse clickHouse, double rate, int seconds, String phase) {
     HttpClient http = HttpClient.newHttpClient();
     Random random = new Random(4);
     Map<String, Long> acknowledged = new ConcurrentHashMap<>();
@@ -112,19 +152,6 @@ final class StreamFreshness {
         0,
         50,
         TimeUnit.MILLISECONDS);
-    Thread.sleep(Duration.ofSeconds(seconds).toMillis());
-    // Let the last probes arrive.
-    long drain = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (System.nanoTime() < drain && !visible.keySet().containsAll(acknowledged.keySet())) {
-      Thread.sleep(100);
-    }
-    timer.shutdownNow();
-    LatencyRecorder latencies = new LatencyRecorder();
-    for (Map.Entry<String, Long> ack : acknowledged.entrySet()) {
-      Long seen = visible.get(ack.getKey());
-      // A probe never seen counts as the whole wait, so it cannot flatter the result.
-      latencies.record(Math.max(0, (seen == null ? System.nanoTime() : seen) - ack.getValue()));
-    }
-    return latencies;
+    return new Load(timer, acknowledged, visible);
   }
 }
