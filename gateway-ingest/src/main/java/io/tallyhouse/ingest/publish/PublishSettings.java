@@ -73,10 +73,10 @@ public record PublishSettings(
     // a timer.
     props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) millis);
     props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.max(500, millis - 10));
-    // Kafka 4's default, set so it cannot drift: under load the 5 ms window is what fills batches
-    // (arrays reach 0.5-0.85 of the producer's own rate with it), and for single events at a
-    // moderate rate 0 measured the same CPU per event in the service and the broker
-    // (bench/README.md).
+    // Kafka 4's default, set so it cannot drift: where the CPU is the limit the 5 ms window is what
+    // fills batches (1 ms gave no more single events/s and up to twice the broker's CPU per event).
+    // It is also most of a 202's time: clients that wait for each 202 with few requests in flight
+    // go about twice as fast with KAFKA_PRODUCER_LINGER_MS=1 (bench/README.md, ingest).
     props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     // send() blocks (the sender thread only) while metadata is missing or the buffer is full, at
     // most this long.
